@@ -1,0 +1,1 @@
+//! Endpoint Analytics server: configuration, web stack, Defender integration and the simulator.

@@ -1,1 +1,11 @@
-//! Endpoint Analytics server: configuration, web stack, Defender integration and the simulator.
+//! Endpoint Analytics server: configuration, web stack, accounts, and (later) the Defender
+//! integration and its simulator.
+
+pub mod auth;
+pub mod backend;
+pub mod config;
+pub mod db;
+pub mod keyfile;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,6 @@
+//! Server fns by resource. Each one checks the session and role, calls the backend, returns.
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod guard;
+pub mod users;

@@ -1,0 +1,61 @@
+//! `<App/>`: the router, the document shell and the pages it maps.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::components::layout::console_layout::ConsoleLayout;
+use crate::pages::dashboard::DashboardPage;
+use crate::pages::endpoints::EndpointsPage;
+use crate::pages::integrations::list::IntegrationsPage;
+use crate::pages::login::LoginPage;
+use crate::pages::not_found::NotFound;
+use crate::pages::users::UsersPage;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:,"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the page once the wasm has taken over, so browser tests click only after hydration.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/endpoint_analytics.css"/>
+        <Title text="Endpoint Analytics"/>
+        <Router>
+            // Async SSR: pages arrive complete, so they work without JavaScript.
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=DashboardPage/>
+                    <Route path=path!("endpoints") view=EndpointsPage/>
+                    <Route path=path!("configuration/integrations") view=IntegrationsPage/>
+                    <Route path=path!("configuration/users") view=UsersPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,4 @@
+//! Reusable building blocks shared by the pages.
+
+pub mod feedback;
+pub mod layout;

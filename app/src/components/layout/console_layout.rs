@@ -1,0 +1,70 @@
+//! `ConsoleLayout`: the frame around every signed-in page; sends anonymous visitors to login.
+
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::use_location;
+
+use crate::api::auth::{encode_component, me};
+use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::layout::top_bar::TopBar;
+use crate::model::user::{Capability, UserDto};
+
+#[component]
+pub fn ConsoleLayout() -> impl IntoView {
+    let user = Resource::new(|| (), |_| me());
+    let location = use_location();
+    let login_path = move || {
+        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+        format!("/login?next={}", encode_component(&here))
+    };
+
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => view! { <SignedIn user/> }.into_any(),
+                    Ok(None) => view! { <Redirect path=login_path()/> }.into_any(),
+                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SignedIn(user: UserDto) -> impl IntoView {
+    let manages_users = user.role.allows(Capability::ManageUsers);
+    view! {
+        <TopBar user/>
+        <div class="console">
+            <SideNav manages_users/>
+            <main class="content">
+                <Outlet/>
+            </main>
+        </div>
+    }
+    .into_any()
+}
+
+/// Type-erased (`into_any`) so the nested view types stay within the compiler's limits.
+#[component]
+fn SideNav(manages_users: bool) -> impl IntoView {
+    view! {
+            <nav class="side-nav" aria-label="Main">
+                <ul>
+                    <li><A href="/" exact=true>"Dashboard"</A></li>
+                    <li><A href="/endpoints">"Endpoints"</A></li>
+                    <li class="nav-group">
+                        <span class="nav-group-title">"Configuration"</span>
+                        <ul>
+                            <li><A href="/configuration/integrations">"Integrations"</A></li>
+                            <Show when=move || manages_users>
+                                <li><A href="/configuration/users">"Users"</A></li>
+                            </Show>
+                        </ul>
+                    </li>
+                </ul>
+            </nav>
+    }
+    .into_any()
+}

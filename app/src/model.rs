@@ -1,0 +1,3 @@
+//! Data shapes shared by the server and the browser.
+
+pub mod user;

@@ -1,0 +1,8 @@
+//! One module per page of the console.
+
+pub mod dashboard;
+pub mod endpoints;
+pub mod integrations;
+pub mod login;
+pub mod not_found;
+pub mod users;

@@ -1,0 +1,3 @@
+//! Configuration > Integrations.
+
+pub mod list;

@@ -1,0 +1,54 @@
+//! Configuration > Users: accounts and their roles (Administrators only).
+
+use leptos::prelude::*;
+
+use crate::api::users::{list_users, CreateUser};
+use crate::components::feedback::error_banner::ErrorBanner;
+use crate::model::user::Role;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let users = Resource::new(move || create.version().get(), |_| list_users());
+
+    view! {
+        <h1>"Users"</h1>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Ok(users) => view! {
+                        <table class="data-table">
+                            <thead><tr><th>"Username"</th><th>"Role"</th></tr></thead>
+                            <tbody>
+                                {users.into_iter().map(|u| view! {
+                                    <tr><td>{u.username}</td><td>{u.role.as_str()}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <h2>"Add a user"</h2>
+        <ActionForm action=create attr:class="stacked-form">
+            <label for="new-username">"Username"</label>
+            <input id="new-username" name="username" type="text" required=true/>
+            <label for="new-password">"Password"</label>
+            <input id="new-password" name="password" type="password" required=true minlength="12"/>
+            <label for="new-role">"Role"</label>
+            <select id="new-role" name="role">
+                {Role::ALL.into_iter().map(|r| view! {
+                    <option value=r.as_str()>{r.as_str()}</option>
+                }).collect_view()}
+            </select>
+            <button type="submit" class="button-primary">"Add user"</button>
+        </ActionForm>
+        {move || create.value().get().map(|result| match result {
+            Ok(user) => view! {
+                <p class="banner banner-ok" role="status">{format!("Added {}.", user.username)}</p>
+            }.into_any(),
+            Err(error) => view! { <ErrorBanner error/> }.into_any(),
+        })}
+    }
+}

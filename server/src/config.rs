@@ -1,0 +1,208 @@
+//! Typed settings: defaults, then an optional TOML file, then environment, then flags.
+//!
+//! clap merges flags and environment (a flag wins); the TOML file fills what neither gave.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+const DEFAULT_LOG_FILTER: &str = "info,tower_http=info,sqlx=warn";
+
+/// Endpoint Analytics server.
+///
+/// Every option can also come from the environment (named in brackets) or from a TOML file
+/// given with --config, whose keys are the option names with underscores (e.g.
+/// `data_dir = "/var/lib/ea"`). Precedence: flag, then environment, then file, then default.
+#[derive(Parser, Debug, Default)]
+#[command(name = "server", version)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "EA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:3000].
+    #[arg(long, env = "EA_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database, the key file and the initial admin password [default: ./data].
+    #[arg(long, env = "EA_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// SQLite database URL [default: sqlite://<data-dir>/endpoint-analytics.db].
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Log filter in tracing's EnvFilter syntax [default: info,tower_http=info,sqlx=warn].
+    #[arg(long, env = "EA_LOG", value_name = "FILTER")]
+    pub log_filter: Option<String>,
+    /// File holding the key that encrypts stored secrets [default: <data-dir>/secret.key].
+    #[arg(long, env = "EA_KEY_FILE", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Password for the `admin` account created on first start (random when absent).
+    #[arg(long, env = "EA_ADMIN_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Directory with the built site (wasm, JS, CSS) [default: target/site].
+    #[arg(long, env = "EA_SITE_ROOT", value_name = "DIR")]
+    pub site_root: Option<PathBuf>,
+    /// The URL users reach the console at; https makes session cookies Secure and sets the
+    /// origin that state-changing requests must come from [default: none].
+    #[arg(long, env = "EA_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// The same options as read from the TOML file.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    log_filter: Option<String>,
+    key_file: Option<PathBuf>,
+    admin_password: Option<String>,
+    site_root: Option<PathBuf>,
+    public_url: Option<String>,
+}
+
+/// Resolved settings the server runs with.
+#[derive(Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub log_filter: String,
+    pub key_file: PathBuf,
+    pub admin_password: Option<String>,
+    pub site_root: PathBuf,
+    pub public_url: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("log_filter", &self.log_filter)
+            .field("key_file", &self.key_file)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "[redacted]"))
+            .field("site_root", &self.site_root)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration file {path} is not valid: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("public_url must start with http:// or https://, got {0:?}")]
+    PublicUrl(String),
+}
+
+impl Settings {
+    /// Reads flags and environment of this process, then the TOML file they name.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_cli(Cli::parse())
+    }
+
+    pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let data_dir = cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = cli.database_url.or(file.database_url).unwrap_or_else(|| {
+            format!("sqlite://{}", data_dir.join("endpoint-analytics.db").display())
+        });
+        let key_file = cli.key_file.or(file.key_file).unwrap_or_else(|| data_dir.join("secret.key"));
+        let public_url = cli.public_url.or(file.public_url);
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::PublicUrl(url.clone()));
+            }
+        }
+        Ok(Settings {
+            listen: cli
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address")),
+            database_url,
+            log_filter: cli
+                .log_filter
+                .or(file.log_filter)
+                .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
+            key_file,
+            admin_password: cli.admin_password.or(file.admin_password),
+            site_root: cli
+                .site_root
+                .or(file.site_root)
+                .unwrap_or_else(|| PathBuf::from("target/site")),
+            public_url,
+            data_dir,
+        })
+    }
+
+    /// Session cookies get the Secure flag when users reach the console over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    toml::from_str(&text)
+        .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_derive_from_the_data_dir() {
+        let s = Settings::from_cli(Cli { data_dir: Some("/x".into()), ..Cli::default() }).unwrap();
+        assert_eq!(s.database_url, "sqlite:///x/endpoint-analytics.db");
+        assert_eq!(s.key_file, PathBuf::from("/x/secret.key"));
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert!(!s.secure_cookies());
+    }
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ea.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:8080\"\nlog_filter = \"debug\"\n").unwrap();
+        let cli = Cli { config: Some(path), log_filter: Some("warn".into()), ..Cli::default() };
+        let s = Settings::from_cli(cli).unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(s.log_filter, "warn");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ea.toml");
+        std::fs::write(&path, "lisen = \"0.0.0.0:8080\"\n").unwrap();
+        let err = Settings::from_cli(Cli { config: Some(path), ..Cli::default() }).unwrap_err();
+        assert!(err.to_string().contains("not valid"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_the_admin_password() {
+        let cli = Cli { admin_password: Some("hunter2-hunter2".into()), ..Cli::default() };
+        let s = Settings::from_cli(cli).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let cli = Cli { public_url: Some("https://ea.example".into()), ..Cli::default() };
+        assert!(Settings::from_cli(cli).unwrap().secure_cookies());
+        let bad = Cli { public_url: Some("ea.example".into()), ..Cli::default() };
+        assert!(Settings::from_cli(bad).is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! The database: one SQLite pool in WAL mode, migrations at startup, and all SQL (one file
+//! per table). SQL is written so Postgres accepts it too (`$n` placeholders, no SQLite-only
+//! functions).
+
+pub mod account;
+pub mod audit_log;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Other(#[from] sqlx::Error),
+}
+
+/// Unique-constraint violations become `Conflict`, so callers can turn them into field errors.
+pub(crate) fn classify(err: sqlx::Error) -> DbError {
+    match &err {
+        sqlx::Error::RowNotFound => DbError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            DbError::Conflict(db.message().to_owned())
+        }
+        _ => DbError::Other(err),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("invalid database URL: {0}")]
+    Url(sqlx::Error),
+    #[error("cannot open the database: {0}")]
+    Connect(sqlx::Error),
+    #[error("database migration failed, the server will not start: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Opens the pool (creating the file if needed) and applies every pending migration.
+pub async fn open(database_url: &str) -> Result<SqlitePool, OpenError> {
+    let options = SqliteConnectOptions::from_str(database_url)
+        .map_err(OpenError::Url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose
+        // the last transactions, which a re-sync restores.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(OpenError::Connect)?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// Current time as stored in the database: RFC 3339, UTC.
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("formatting the current time cannot fail")
+}

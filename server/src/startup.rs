@@ -1,0 +1,135 @@
+//! Builds the application from settings: database, accounts, sessions, routes, listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::backend::SharedBackend;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::auth::bootstrap::{ensure_admin, BootstrapError};
+use crate::auth::throttle::ThrottleLimits;
+use crate::backend::ServerBackend;
+use crate::config::Settings;
+use crate::db::{self, OpenError};
+use crate::keyfile::{self, KeyError};
+use crate::telemetry;
+use crate::web::{health, origin};
+
+/// Sessions end after this much inactivity.
+const IDLE_TIMEOUT_MINUTES: i64 = 30;
+const SESSION_COOKIE: &str = "ea_session";
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: SqlitePool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    #[error("cannot prepare the session store: {0}")]
+    Sessions(sqlx::Error),
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(SocketAddr, std::io::Error),
+}
+
+/// A built application, bound to its port but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pool: SqlitePool,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with(settings, ThrottleLimits::default()).await
+    }
+
+    /// As `build`, with login throttle limits chosen by the caller (tests lower them).
+    pub async fn build_with(settings: Settings, limits: ThrottleLimits) -> Result<Self, StartupError> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| StartupError::DataDir(settings.data_dir.display().to_string(), e))?;
+        let pool = db::open(&settings.database_url).await?;
+        keyfile::load_or_create(&settings.key_file)?;
+        ensure_admin(&pool, &settings.data_dir, settings.admin_password.as_deref()).await?;
+
+        let store = SqliteStore::new(pool.clone());
+        store.migrate().await.map_err(StartupError::Sessions)?;
+        tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(300)));
+        let sessions = SessionManagerLayer::new(store)
+            .with_name(SESSION_COOKIE)
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(settings.secure_cookies())
+            .with_expiry(Expiry::OnInactivity(time::Duration::minutes(IDLE_TIMEOUT_MINUTES)));
+
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| StartupError::Listen(settings.listen, e))?;
+        let addr = listener.local_addr().map_err(|e| StartupError::Listen(settings.listen, e))?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("endpoint_analytics")
+            .site_root(settings.site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let backend: SharedBackend = Arc::new(ServerBackend::new(pool.clone(), limits));
+        let context = move || provide_context(backend.clone());
+        let state = AppState { leptos_options: leptos_options.clone(), pool: pool.clone() };
+        let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
+
+        let router = Router::new()
+            .route("/healthz", get(health::alive))
+            .route("/readyz", get(health::ready))
+            .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            })
+            .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+                context, shell,
+            ))
+            .layer(axum::middleware::from_fn_with_state(policy, origin::refuse_cross_site))
+            .layer(sessions)
+            .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
+            .with_state(state);
+        Ok(Self { listener, router, pool })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(address = %self.local_addr(), "listening");
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+    }
+}

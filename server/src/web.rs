@@ -1,0 +1,4 @@
+//! HTTP concerns outside Leptos: health probes and the cross-site request guard.
+
+pub mod health;
+pub mod origin;

@@ -1,0 +1,109 @@
+//! Test harness: the real application on port 0 with a fresh SQLite file, and a
+//! cookie-keeping HTTP client that calls its server fns.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use reqwest::{Client, Response};
+use server::auth::throttle::ThrottleLimits;
+use server::config::{Cli, Settings};
+use server::startup::Application;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+
+pub struct TestApp {
+    pub base: String,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+pub fn settings(data_dir: &Path, admin_password: Option<&str>) -> Settings {
+    Settings::from_cli(Cli {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(data_dir.to_owned()),
+        admin_password: admin_password.map(str::to_owned),
+        site_root: Some(data_dir.join("site")),
+        log_filter: Some("warn".into()),
+        ..Cli::default()
+    })
+    .unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(data_dir: &Path) -> TestApp {
+        Self::spawn_with(settings(data_dir, Some(ADMIN_PASSWORD)), ThrottleLimits::default()).await
+    }
+
+    pub async fn spawn_with(settings: Settings, limits: ThrottleLimits) -> TestApp {
+        server::telemetry::init(&settings.log_filter);
+        let data_dir = settings.data_dir.clone();
+        let app = Application::build_with(settings, limits).await.expect("app builds");
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp { base, data_dir, stop: Some(stop), task: Some(task) }
+    }
+
+    /// Stops serving and waits until the server has let go of its port and database.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs a form to a server fn, as the server fn client does.
+    pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        client.post(self.url(&format!("/api/{endpoint}"))).form(form).send().await.unwrap()
+    }
+
+    pub async fn login(&self, client: &Client, username: &str, password: &str) -> Response {
+        self.call(client, "auth/login", &[("username", username), ("password", password)]).await
+    }
+
+    pub async fn admin(&self) -> Client {
+        let client = browser();
+        let res = self.login(&client, "admin", ADMIN_PASSWORD).await;
+        assert_eq!(res.status(), 200, "admin login: {}", res.text().await.unwrap());
+        client
+    }
+
+    /// Creates an account through the Administrator-only server fn and returns a signed-in
+    /// client for it.
+    pub async fn user_with_role(&self, username: &str, role: &str) -> Client {
+        let admin = self.admin().await;
+        let password = "a-long-enough-password";
+        let res = self
+            .call(&admin, "users/create", &[("username", username), ("password", password), ("role", role)])
+            .await;
+        assert_eq!(res.status(), 200, "create user: {}", res.text().await.unwrap());
+        let client = browser();
+        assert_eq!(self.login(&client, username, password).await.status(), 200);
+        client
+    }
+}
+
+/// A client that keeps cookies and does not follow redirects, so tests see them.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}

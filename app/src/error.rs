@@ -43,7 +43,10 @@ impl ConsoleError {
     }
 
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        Self::Validation { field: field.to_owned(), message: message.into() }
+        Self::Validation {
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     /// The field a validation error belongs to, for inline messages beside form inputs.

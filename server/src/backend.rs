@@ -19,7 +19,10 @@ pub struct ServerBackend {
 
 impl ServerBackend {
     pub fn new(pool: SqlitePool, limits: ThrottleLimits) -> Self {
-        Self { pool, throttle: LoginThrottle::new(limits) }
+        Self {
+            pool,
+            throttle: LoginThrottle::new(limits),
+        }
     }
 }
 
@@ -31,8 +34,13 @@ pub fn internal(err: impl std::fmt::Display) -> ConsoleError {
 }
 
 fn to_dto(row: AccountRow) -> Result<UserDto, ConsoleError> {
-    let role = Role::parse(&row.role).ok_or_else(|| internal(format!("bad role {:?}", row.role)))?;
-    Ok(UserDto { id: row.account_id, username: row.username, role })
+    let role =
+        Role::parse(&row.role).ok_or_else(|| internal(format!("bad role {:?}", row.role)))?;
+    Ok(UserDto {
+        id: row.account_id,
+        username: row.username,
+        role,
+    })
 }
 
 #[async_trait::async_trait]
@@ -48,7 +56,9 @@ impl ConsoleBackend for ServerBackend {
             tracing::warn!("login refused by the throttle");
             return Err(ConsoleError::RateLimited { retry_after_secs });
         }
-        let row = db::account::by_username(&self.pool, username).await.map_err(internal)?;
+        let row = db::account::by_username(&self.pool, username)
+            .await
+            .map_err(internal)?;
         let stored = row.as_ref().map(|r| r.password_hash.clone());
         if password::verify(password.to_owned(), stored).await {
             self.throttle.record_success(username);
@@ -64,14 +74,22 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn user(&self, user_id: i64) -> Result<Option<UserDto>, ConsoleError> {
-        match db::account::by_id(&self.pool, user_id).await.map_err(internal)? {
+        match db::account::by_id(&self.pool, user_id)
+            .await
+            .map_err(internal)?
+        {
             Some(row) => to_dto(row).map(Some),
             None => Ok(None),
         }
     }
 
     async fn list_users(&self) -> Result<Vec<UserDto>, ConsoleError> {
-        db::account::list(&self.pool).await.map_err(internal)?.into_iter().map(to_dto).collect()
+        db::account::list(&self.pool)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(to_dto)
+            .collect()
     }
 
     async fn create_user(
@@ -83,20 +101,32 @@ impl ConsoleBackend for ServerBackend {
     ) -> Result<UserDto, ConsoleError> {
         validate_username(username).map_err(|m| ConsoleError::validation("username", m))?;
         validate_password(password).map_err(|m| ConsoleError::validation("password", m))?;
-        let hash = password::hash(password.to_owned()).await.map_err(internal)?;
+        let hash = password::hash(password.to_owned())
+            .await
+            .map_err(internal)?;
         let id = match db::account::insert(&self.pool, username, &hash, role.as_str()).await {
             Ok(id) => id,
             Err(DbError::Conflict(_)) => {
-                return Err(ConsoleError::validation("username", "This username is taken."))
+                return Err(ConsoleError::validation(
+                    "username",
+                    "This username is taken.",
+                ))
             }
             Err(e) => return Err(internal(e)),
         };
         let detail = format!("{username} ({})", role.as_str());
-        self.audit(&actor.username, "account.create", &detail).await?;
-        Ok(UserDto { id, username: username.to_owned(), role })
+        self.audit(&actor.username, "account.create", &detail)
+            .await?;
+        Ok(UserDto {
+            id,
+            username: username.to_owned(),
+            role,
+        })
     }
 
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError> {
-        db::audit_log::record(&self.pool, actor, action, detail).await.map_err(internal)
+        db::audit_log::record(&self.pool, actor, action, detail)
+            .await
+            .map_err(internal)
     }
 }

@@ -39,7 +39,12 @@ pub struct Cli {
     #[arg(long, env = "EA_KEY_FILE", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
     /// Password for the `admin` account created on first start (random when absent).
-    #[arg(long, env = "EA_ADMIN_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "EA_ADMIN_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
     pub admin_password: Option<String>,
     /// Directory with the built site (wasm, JS, CSS) [default: target/site].
     #[arg(long, env = "EA_SITE_ROOT", value_name = "DIR")]
@@ -85,7 +90,10 @@ impl fmt::Debug for Settings {
             .field("database_url", &self.database_url)
             .field("log_filter", &self.log_filter)
             .field("key_file", &self.key_file)
-            .field("admin_password", &self.admin_password.as_ref().map(|_| "[redacted]"))
+            .field(
+                "admin_password",
+                &self.admin_password.as_ref().map(|_| "[redacted]"),
+            )
             .field("site_root", &self.site_root)
             .field("public_url", &self.public_url)
             .finish()
@@ -95,9 +103,15 @@ impl fmt::Debug for Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the configuration file {path} is not valid: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("public_url must start with http:// or https://, got {0:?}")]
     PublicUrl(String),
 }
@@ -113,11 +127,20 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
-        let data_dir = cli.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = cli
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
         let database_url = cli.database_url.or(file.database_url).unwrap_or_else(|| {
-            format!("sqlite://{}", data_dir.join("endpoint-analytics.db").display())
+            format!(
+                "sqlite://{}",
+                data_dir.join("endpoint-analytics.db").display()
+            )
         });
-        let key_file = cli.key_file.or(file.key_file).unwrap_or_else(|| data_dir.join("secret.key"));
+        let key_file = cli
+            .key_file
+            .or(file.key_file)
+            .unwrap_or_else(|| data_dir.join("secret.key"));
         let public_url = cli.public_url.or(file.public_url);
         if let Some(url) = &public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -147,15 +170,21 @@ impl Settings {
 
     /// Session cookies get the Secure flag when users reach the console over https.
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    toml::from_str(&text)
-        .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })
 }
 
 #[cfg(test)]
@@ -164,7 +193,11 @@ mod tests {
 
     #[test]
     fn defaults_derive_from_the_data_dir() {
-        let s = Settings::from_cli(Cli { data_dir: Some("/x".into()), ..Cli::default() }).unwrap();
+        let s = Settings::from_cli(Cli {
+            data_dir: Some("/x".into()),
+            ..Cli::default()
+        })
+        .unwrap();
         assert_eq!(s.database_url, "sqlite:///x/endpoint-analytics.db");
         assert_eq!(s.key_file, PathBuf::from("/x/secret.key"));
         assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
@@ -176,7 +209,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ea.toml");
         std::fs::write(&path, "listen = \"0.0.0.0:8080\"\nlog_filter = \"debug\"\n").unwrap();
-        let cli = Cli { config: Some(path), log_filter: Some("warn".into()), ..Cli::default() };
+        let cli = Cli {
+            config: Some(path),
+            log_filter: Some("warn".into()),
+            ..Cli::default()
+        };
         let s = Settings::from_cli(cli).unwrap();
         assert_eq!(s.listen.to_string(), "0.0.0.0:8080");
         assert_eq!(s.log_filter, "warn");
@@ -187,22 +224,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ea.toml");
         std::fs::write(&path, "lisen = \"0.0.0.0:8080\"\n").unwrap();
-        let err = Settings::from_cli(Cli { config: Some(path), ..Cli::default() }).unwrap_err();
+        let err = Settings::from_cli(Cli {
+            config: Some(path),
+            ..Cli::default()
+        })
+        .unwrap_err();
         assert!(err.to_string().contains("not valid"), "{err}");
     }
 
     #[test]
     fn debug_output_hides_the_admin_password() {
-        let cli = Cli { admin_password: Some("hunter2-hunter2".into()), ..Cli::default() };
+        let cli = Cli {
+            admin_password: Some("hunter2-hunter2".into()),
+            ..Cli::default()
+        };
         let s = Settings::from_cli(cli).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]
     fn https_public_url_makes_cookies_secure() {
-        let cli = Cli { public_url: Some("https://ea.example".into()), ..Cli::default() };
+        let cli = Cli {
+            public_url: Some("https://ea.example".into()),
+            ..Cli::default()
+        };
         assert!(Settings::from_cli(cli).unwrap().secure_cookies());
-        let bad = Cli { public_url: Some("ea.example".into()), ..Cli::default() };
+        let bad = Cli {
+            public_url: Some("ea.example".into()),
+            ..Cli::default()
+        };
         assert!(Settings::from_cli(bad).is_err());
     }
 }

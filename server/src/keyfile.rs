@@ -10,7 +10,10 @@ use crate::auth::bootstrap::write_private;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read or create the key file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the key file {path} does not hold a base64 key of 32 bytes")]
     Malformed { path: String },
 }
@@ -18,7 +21,10 @@ pub enum KeyError {
 /// Loads the 32-byte key, creating it on first start.
 pub fn load_or_create(path: &Path) -> Result<[u8; 32], KeyError> {
     let shown = path.display().to_string();
-    let io = |source| KeyError::Io { path: shown.clone(), source };
+    let io = |source| KeyError::Io {
+        path: shown.clone(),
+        source,
+    };
     if !path.exists() {
         let mut key = [0u8; 32];
         rand::rng().fill_bytes(&mut key);
@@ -30,8 +36,12 @@ pub fn load_or_create(path: &Path) -> Result<[u8; 32], KeyError> {
     let text = std::fs::read_to_string(path).map_err(io)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|_| KeyError::Malformed { path: shown.clone() })?;
-    bytes.try_into().map_err(|_| KeyError::Malformed { path: shown })
+        .map_err(|_| KeyError::Malformed {
+            path: shown.clone(),
+        })?;
+    bytes
+        .try_into()
+        .map_err(|_| KeyError::Malformed { path: shown })
 }
 
 #[cfg(test)]
@@ -51,6 +61,9 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         std::fs::write(&path, "not a key").unwrap();
-        assert!(matches!(load_or_create(&path), Err(KeyError::Malformed { .. })));
+        assert!(matches!(
+            load_or_create(&path),
+            Err(KeyError::Malformed { .. })
+        ));
     }
 }

@@ -65,27 +65,43 @@ impl Application {
     }
 
     /// As `build`, with login throttle limits chosen by the caller (tests lower them).
-    pub async fn build_with(settings: Settings, limits: ThrottleLimits) -> Result<Self, StartupError> {
+    pub async fn build_with(
+        settings: Settings,
+        limits: ThrottleLimits,
+    ) -> Result<Self, StartupError> {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| StartupError::DataDir(settings.data_dir.display().to_string(), e))?;
         let pool = db::open(&settings.database_url).await?;
         keyfile::load_or_create(&settings.key_file)?;
-        ensure_admin(&pool, &settings.data_dir, settings.admin_password.as_deref()).await?;
+        ensure_admin(
+            &pool,
+            &settings.data_dir,
+            settings.admin_password.as_deref(),
+        )
+        .await?;
 
         let store = SqliteStore::new(pool.clone());
         store.migrate().await.map_err(StartupError::Sessions)?;
-        tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(300)));
+        tokio::spawn(
+            store
+                .clone()
+                .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
+        );
         let sessions = SessionManagerLayer::new(store)
             .with_name(SESSION_COOKIE)
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(settings.secure_cookies())
-            .with_expiry(Expiry::OnInactivity(time::Duration::minutes(IDLE_TIMEOUT_MINUTES)));
+            .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+                IDLE_TIMEOUT_MINUTES,
+            )));
 
         let listener = TcpListener::bind(settings.listen)
             .await
             .map_err(|e| StartupError::Listen(settings.listen, e))?;
-        let addr = listener.local_addr().map_err(|e| StartupError::Listen(settings.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartupError::Listen(settings.listen, e))?;
 
         let leptos_options = LeptosOptions::builder()
             .output_name("endpoint_analytics")
@@ -95,7 +111,10 @@ impl Application {
             .build();
         let backend: SharedBackend = Arc::new(ServerBackend::new(pool.clone(), limits));
         let context = move || provide_context(backend.clone());
-        let state = AppState { leptos_options: leptos_options.clone(), pool: pool.clone() };
+        let state = AppState {
+            leptos_options: leptos_options.clone(),
+            pool: pool.clone(),
+        };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 
         let router = Router::new()
@@ -105,18 +124,28 @@ impl Application {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
             })
-            .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-                context, shell,
+            .fallback(leptos_axum::file_and_error_handler_with_context::<
+                AppState,
+                _,
+            >(context, shell))
+            .layer(axum::middleware::from_fn_with_state(
+                policy,
+                origin::refuse_cross_site,
             ))
-            .layer(axum::middleware::from_fn_with_state(policy, origin::refuse_cross_site))
             .layer(sessions)
             .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
             .with_state(state);
-        Ok(Self { listener, router, pool })
+        Ok(Self {
+            listener,
+            router,
+            pool,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -129,7 +158,11 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.local_addr(), "listening");
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }

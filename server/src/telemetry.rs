@@ -7,7 +7,10 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber; later calls (tests start many servers) are no-ops.
 pub fn init(filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// The request span: method and path only. Query strings and headers stay out of the logs

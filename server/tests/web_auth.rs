@@ -22,7 +22,12 @@ async fn login_with_right_and_wrong_password() {
 
     let right = app.login(&client, "admin", ADMIN_PASSWORD).await;
     assert_eq!(right.status(), 200);
-    let me: Value = app.call(&client, "auth/me", &[]).await.json().await.unwrap();
+    let me: Value = app
+        .call(&client, "auth/me", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["username"], "admin");
     assert_eq!(me["role"], "Administrator");
 }
@@ -33,11 +38,19 @@ async fn the_session_cookie_carries_across_requests_and_has_safe_flags() {
     let app = TestApp::spawn(dir.path()).await;
     let client = browser();
     let res = app.login(&client, "admin", ADMIN_PASSWORD).await;
-    let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap();
     assert!(cookie.starts_with("ea_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain http must not set Secure: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http must not set Secure: {cookie}"
+    );
 
     for _ in 0..3 {
         let users = app.call(&client, "users/list", &[]).await;
@@ -53,9 +66,18 @@ async fn anonymous_server_fn_calls_get_401() {
     let app = TestApp::spawn(dir.path()).await;
     let client = browser();
     for endpoint in ["users/list", "users/create"] {
-        let res = app.call(&client, endpoint, &[("username", "x"), ("password", "y"), ("role", "Analyst")]).await;
+        let res = app
+            .call(
+                &client,
+                endpoint,
+                &[("username", "x"), ("password", "y"), ("role", "Analyst")],
+            )
+            .await;
         assert_eq!(res.status(), 401, "{endpoint}");
-        assert_eq!(res.json::<Value>().await.unwrap(), Value::String("Unauthenticated".into()));
+        assert_eq!(
+            res.json::<Value>().await.unwrap(),
+            Value::String("Unauthenticated".into())
+        );
     }
     // Asking who you are is not an error: anonymous is an answer.
     let me = app.call(&client, "auth/me", &[]).await;
@@ -68,17 +90,35 @@ async fn roles_are_enforced_on_administrator_only_server_fns() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     for role in ["Analyst", "Operator"] {
-        let client = app.user_with_role(&format!("user-{}", role.to_lowercase()), role).await;
+        let client = app
+            .user_with_role(&format!("user-{}", role.to_lowercase()), role)
+            .await;
         let list = app.call(&client, "users/list", &[]).await;
         assert_eq!(list.status(), 403, "{role}");
-        assert_eq!(list.json::<Value>().await.unwrap(), Value::String("Forbidden".into()));
+        assert_eq!(
+            list.json::<Value>().await.unwrap(),
+            Value::String("Forbidden".into())
+        );
         let create = app
-            .call(&client, "users/create", &[("username", "sneaky"), ("password", "a-long-enough-password"), ("role", "Administrator")])
+            .call(
+                &client,
+                "users/create",
+                &[
+                    ("username", "sneaky"),
+                    ("password", "a-long-enough-password"),
+                    ("role", "Administrator"),
+                ],
+            )
             .await;
         assert_eq!(create.status(), 403, "{role}");
     }
     let admin = app.admin().await;
-    let users: Vec<Value> = app.call(&admin, "users/list", &[]).await.json().await.unwrap();
+    let users: Vec<Value> = app
+        .call(&admin, "users/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(users.iter().all(|u| u["username"] != "sneaky"));
 }
 
@@ -95,7 +135,15 @@ async fn user_creation_is_validated_by_the_server() {
     ];
     for (username, password, role, field) in cases {
         let res = app
-            .call(&admin, "users/create", &[("username", username), ("password", password), ("role", role)])
+            .call(
+                &admin,
+                "users/create",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("role", role),
+                ],
+            )
             .await;
         assert_eq!(res.status(), 422, "{username} {role}");
         let body: Value = res.json().await.unwrap();
@@ -111,7 +159,12 @@ async fn a_session_survives_a_server_restart() {
     app.stop().await;
 
     let again = TestApp::spawn(dir.path()).await;
-    let me: Value = again.call(&client, "auth/me", &[]).await.json().await.unwrap();
+    let me: Value = again
+        .call(&client, "auth/me", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["username"], "admin", "the old cookie still signs in");
 }
 
@@ -124,12 +177,19 @@ async fn cross_origin_posts_are_refused() {
     let res = admin
         .post(app.url("/api/users/create"))
         .header("Origin", "http://evil.example")
-        .form(&[("username", "planted"), ("password", "a-long-enough-password"), ("role", "Administrator")])
+        .form(&[
+            ("username", "planted"),
+            ("password", "a-long-enough-password"),
+            ("role", "Administrator"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert_eq!(res.json::<Value>().await.unwrap(), Value::String("CrossSite".into()));
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        Value::String("CrossSite".into())
+    );
 
     let res = browser()
         .post(app.url("/api/auth/login"))
@@ -144,13 +204,25 @@ async fn cross_origin_posts_are_refused() {
     let res = admin
         .post(app.url("/api/users/create"))
         .header("Origin", app.base.clone())
-        .form(&[("username", "legit"), ("password", "a-long-enough-password"), ("role", "Analyst")])
+        .form(&[
+            ("username", "legit"),
+            ("password", "a-long-enough-password"),
+            ("role", "Analyst"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let users: Vec<Value> = app.call(&admin, "users/list", &[]).await.json().await.unwrap();
-    let names: Vec<&str> = users.iter().filter_map(|u| u["username"].as_str()).collect();
+    let users: Vec<Value> = app
+        .call(&admin, "users/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = users
+        .iter()
+        .filter_map(|u| u["username"].as_str())
+        .collect();
     assert_eq!(names, ["admin", "legit"]);
 }
 
@@ -159,13 +231,21 @@ async fn failed_logins_are_throttled_per_account() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     for _ in 0..5 {
-        assert_eq!(app.login(&browser(), "admin", "guess-guess-guess").await.status(), 401);
+        assert_eq!(
+            app.login(&browser(), "admin", "guess-guess-guess")
+                .await
+                .status(),
+            401
+        );
     }
     // Even the right password is refused while the account is throttled.
     let res = app.login(&browser(), "admin", ADMIN_PASSWORD).await;
     assert_eq!(res.status(), 429);
     let body: Value = res.json().await.unwrap();
-    assert!(body["RateLimited"]["retry_after_secs"].as_u64().unwrap() > 0, "{body}");
+    assert!(
+        body["RateLimited"]["retry_after_secs"].as_u64().unwrap() > 0,
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -173,10 +253,17 @@ async fn failed_logins_are_throttled_per_address() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     for i in 0..20 {
-        let res = app.login(&browser(), &format!("spray{i}"), "guess-guess-guess").await;
+        let res = app
+            .login(&browser(), &format!("spray{i}"), "guess-guess-guess")
+            .await;
         assert_eq!(res.status(), 401);
     }
-    assert_eq!(app.login(&browser(), "admin", ADMIN_PASSWORD).await.status(), 429);
+    assert_eq!(
+        app.login(&browser(), "admin", ADMIN_PASSWORD)
+            .await
+            .status(),
+        429
+    );
 }
 
 #[tokio::test]
@@ -192,11 +279,20 @@ async fn login_rotates_the_session_id_and_logout_kills_it_on_the_server() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let issued = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let issued = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     assert_ne!(issued, planted);
 
     let with_cookie = |path: &str| {
-        reqwest::Client::new().post(app.url(path)).header("Cookie", issued.clone()).send()
+        reqwest::Client::new()
+            .post(app.url(path))
+            .header("Cookie", issued.clone())
+            .send()
     };
     assert_eq!(with_cookie("/api/users/list").await.unwrap().status(), 200);
     assert_eq!(with_cookie("/api/auth/logout").await.unwrap().status(), 200);
@@ -214,12 +310,19 @@ async fn plain_form_login_redirects_like_a_browser_expects() {
             .post(app.url("/api/auth/login"))
             .header("Accept", "text/html")
             .header("Referer", app.url("/login"))
-            .form(&[("username", "admin"), ("password", password), ("next", "/endpoints")])
+            .form(&[
+                ("username", "admin"),
+                ("password", password),
+                ("next", "/endpoints"),
+            ])
             .send()
     };
     let failed = post("wrong-password").await.unwrap();
     assert_eq!(failed.status(), 302);
-    assert_eq!(failed.headers()["location"], "/login?error=invalid&next=/endpoints");
+    assert_eq!(
+        failed.headers()["location"],
+        "/login?error=invalid&next=/endpoints"
+    );
     let ok = post(ADMIN_PASSWORD).await.unwrap();
     assert_eq!(ok.status(), 302);
     assert_eq!(ok.headers()["location"], "/endpoints");
@@ -231,7 +334,12 @@ async fn pages_need_a_session_and_unknown_routes_are_404() {
     let app = TestApp::spawn(dir.path()).await;
     let anonymous = browser();
     // Browsers ask for HTML; that is what turns the redirect into a 302.
-    let res = anonymous.get(app.url("/endpoints")).header("Accept", "text/html").send().await.unwrap();
+    let res = anonymous
+        .get(app.url("/endpoints"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/login?next=/endpoints");
     let login = anonymous.get(app.url("/login")).send().await.unwrap();
@@ -242,7 +350,10 @@ async fn pages_need_a_session_and_unknown_routes_are_404() {
     let page = admin.get(app.url("/endpoints")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Log out") && html.contains("admin"), "the shell is rendered");
+    assert!(
+        html.contains("Log out") && html.contains("admin"),
+        "the shell is rendered"
+    );
 
     let missing = admin.get(app.url("/no/such/page")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
@@ -254,8 +365,24 @@ async fn health_and_readiness_probes() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let client = browser();
-    assert_eq!(client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(client.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -268,9 +395,17 @@ async fn first_start_writes_a_random_admin_password_privately() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
-    assert_eq!(app.login(&browser(), "admin", password.trim()).await.status(), 200);
+    assert_eq!(
+        app.login(&browser(), "admin", password.trim())
+            .await
+            .status(),
+        200
+    );
     let key = std::fs::metadata(dir.path().join("secret.key")).unwrap();
     #[cfg(unix)]
     {
@@ -286,7 +421,9 @@ async fn a_failed_migration_stops_the_server_with_a_clear_message() {
     app.stop().await;
     // Tamper with the recorded checksum of the first migration, as an edited migration would.
     let db = dir.path().join("endpoint-analytics.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
     sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1")
         .execute(&pool)
         .await

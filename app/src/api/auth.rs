@@ -37,7 +37,10 @@ pub async fn login(
         .map(|info| info.0.ip())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let next = safe_next(next.as_deref());
-    match backend.authenticate(username.trim(), &password, client).await {
+    match backend
+        .authenticate(username.trim(), &password, client)
+        .await
+    {
         Ok(user) => {
             let session = session().await?;
             // A new id on login, so a session id planted before login is worth nothing after.
@@ -47,7 +50,9 @@ pub async fn login(
             };
             if let Err(e) = stored.await {
                 tracing::error!(error = %e, "could not store the session");
-                return Err(reject(ConsoleError::Internal { incident: "session-store".into() }));
+                return Err(reject(ConsoleError::Internal {
+                    incident: "session-store".into(),
+                }));
             }
             let _ = backend.audit(&user.username, "login", "").await;
             leptos_axum::redirect(&next);
@@ -78,7 +83,9 @@ pub async fn logout() -> Result<(), ConsoleError> {
     // flush() deletes the record in the store too, so the old cookie is dead server-side.
     if let Err(e) = session.flush().await {
         tracing::error!(error = %e, "could not end the session");
-        return Err(reject(ConsoleError::Internal { incident: "session-store".into() }));
+        return Err(reject(ConsoleError::Internal {
+            incident: "session-store".into(),
+        }));
     }
     if let Some(user) = user {
         let _ = backend()?.audit(&user.username, "logout", "").await;
@@ -116,7 +123,10 @@ mod tests {
         let cases = [
             (None, "/"),
             (Some("/endpoints"), "/endpoints"),
-            (Some("/configuration/integrations?x=1"), "/configuration/integrations?x=1"),
+            (
+                Some("/configuration/integrations?x=1"),
+                "/configuration/integrations?x=1",
+            ),
             (Some("//evil.example/"), "/"),
             (Some("https://evil.example/"), "/"),
             (Some("/\\evil.example"), "/"),

@@ -24,14 +24,18 @@ pub fn reject(err: ConsoleError) -> ConsoleError {
 pub fn backend() -> Result<SharedBackend, ConsoleError> {
     use_context::<SharedBackend>().ok_or_else(|| {
         tracing::error!("ConsoleBackend missing from the Leptos context");
-        reject(ConsoleError::Internal { incident: "no-backend".into() })
+        reject(ConsoleError::Internal {
+            incident: "no-backend".into(),
+        })
     })
 }
 
 pub async fn session() -> Result<Session, ConsoleError> {
     leptos_axum::extract::<Session>().await.map_err(|e| {
         tracing::error!(error = %e, "session layer missing");
-        reject(ConsoleError::Internal { incident: "no-session".into() })
+        reject(ConsoleError::Internal {
+            incident: "no-session".into(),
+        })
     })
 }
 
@@ -46,7 +50,9 @@ pub async fn current_user() -> Result<Option<UserDto>, ConsoleError> {
 
 /// Checks the session and the role; 401 without a session, 403 without the capability.
 pub async fn require(capability: Capability) -> Result<(SharedBackend, UserDto), ConsoleError> {
-    let user = current_user().await?.ok_or_else(|| reject(ConsoleError::Unauthenticated))?;
+    let user = current_user()
+        .await?
+        .ok_or_else(|| reject(ConsoleError::Unauthenticated))?;
     if !user.role.allows(capability) {
         return Err(reject(ConsoleError::Forbidden));
     }
@@ -58,9 +64,11 @@ pub async fn require(capability: Capability) -> Result<(SharedBackend, UserDto),
 pub fn is_plain_form_post() -> bool {
     use_context::<http::request::Parts>()
         .and_then(|parts| {
-            parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|accept| {
-                accept.contains("text/html")
-            })
+            parts
+                .headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|accept| accept.contains("text/html"))
         })
         .unwrap_or(false)
 }

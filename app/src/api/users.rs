@@ -26,5 +26,8 @@ pub async fn create_user(
     let (backend, actor) = require(Capability::ManageUsers).await?;
     let role = Role::parse(&role)
         .ok_or_else(|| reject(ConsoleError::validation("role", "Choose a role.")))?;
-    backend.create_user(&actor, username.trim(), &password, role).await.map_err(reject)
+    backend
+        .create_user(&actor, username.trim(), &password, role)
+        .await
+        .map_err(reject)
 }

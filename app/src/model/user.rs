@@ -68,8 +68,12 @@ mod tests {
             (Role::Analyst, [true, false, false]),
         ];
         for (role, expected) in table {
-            let got = [Capability::Read, Capability::Operate, Capability::ManageUsers]
-                .map(|c| role.allows(c));
+            let got = [
+                Capability::Read,
+                Capability::Operate,
+                Capability::ManageUsers,
+            ]
+            .map(|c| role.allows(c));
             assert_eq!(got, expected, "{role:?}");
         }
     }
@@ -86,8 +90,9 @@ mod tests {
 /// Usernames: 3 to 64 letters, digits, dots, dashes and underscores.
 pub fn validate_username(username: &str) -> Result<(), String> {
     let ok_len = (3..=64).contains(&username.chars().count());
-    let ok_chars =
-        username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    let ok_chars = username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if ok_len && ok_chars {
         Ok(())
     } else {

@@ -14,7 +14,11 @@ pub fn LoginPage() -> impl IntoView {
             None => None,
         })
     };
-    let next = move || query.with(|q| q.get("next")).unwrap_or_else(|| "/".to_owned());
+    let next = move || {
+        query
+            .with(|q| q.get("next"))
+            .unwrap_or_else(|| "/".to_owned())
+    };
 
     view! {
         <main class="login-page">

@@ -15,7 +15,10 @@ pub enum BootstrapError {
     #[error("cannot hash the first administrator's password")]
     Hash,
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the admin password is not acceptable: {0}")]
     Weak(String),
 }
@@ -40,14 +43,23 @@ pub async fn ensure_admin(
         }
         None => Alphanumeric.sample_string(&mut rand::rng(), 24),
     };
-    let hash = super::password::hash(password.clone()).await.map_err(|_| BootstrapError::Hash)?;
+    let hash = super::password::hash(password.clone())
+        .await
+        .map_err(|_| BootstrapError::Hash)?;
     db::account::insert(pool, "admin", &hash, "Administrator").await?;
-    db::audit_log::record(pool, "system", "account.create", "admin (Administrator), first start")
-        .await?;
+    db::audit_log::record(
+        pool,
+        "system",
+        "account.create",
+        "admin (Administrator), first start",
+    )
+    .await?;
     if given.is_none() {
         let path = data_dir.join(INITIAL_PASSWORD_FILE);
-        write_private(&path, &password)
-            .map_err(|source| BootstrapError::Write { path: path.display().to_string(), source })?;
+        write_private(&path, &password).map_err(|source| BootstrapError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
         tracing::warn!(
             password = %password,
             file = %path.display(),

@@ -18,7 +18,11 @@ pub struct ThrottleLimits {
 
 impl Default for ThrottleLimits {
     fn default() -> Self {
-        Self { window: Duration::from_secs(15 * 60), per_account: 5, per_address: 20 }
+        Self {
+            window: Duration::from_secs(15 * 60),
+            per_account: 5,
+            per_address: 20,
+        }
     }
 }
 
@@ -31,15 +35,26 @@ struct Failures<K> {
 
 impl<K> Default for Failures<K> {
     fn default() -> Self {
-        Self { by_key: HashMap::new() }
+        Self {
+            by_key: HashMap::new(),
+        }
     }
 }
 
 impl<K: Eq + Hash + Clone> Failures<K> {
     /// Seconds until `key` may try again, if it is over `limit`.
-    fn blocked_for(&mut self, key: &K, limit: usize, window: Duration, now: Instant) -> Option<u64> {
+    fn blocked_for(
+        &mut self,
+        key: &K,
+        limit: usize,
+        window: Duration,
+        now: Instant,
+    ) -> Option<u64> {
         let times = self.by_key.get_mut(key)?;
-        while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
             times.pop_front();
         }
         if times.len() < limit {
@@ -52,7 +67,10 @@ impl<K: Eq + Hash + Clone> Failures<K> {
 
     fn record(&mut self, key: K, window: Duration, now: Instant) {
         if self.by_key.len() > SWEEP_ABOVE {
-            self.by_key.retain(|_, t| t.back().is_some_and(|last| now.duration_since(*last) < window));
+            self.by_key.retain(|_, t| {
+                t.back()
+                    .is_some_and(|last| now.duration_since(*last) < window)
+            });
         }
         self.by_key.entry(key).or_default().push_back(now);
     }
@@ -66,7 +84,11 @@ pub struct LoginThrottle {
 
 impl LoginThrottle {
     pub fn new(limits: ThrottleLimits) -> Self {
-        Self { limits, accounts: Mutex::default(), addresses: Mutex::default() }
+        Self {
+            limits,
+            accounts: Mutex::default(),
+            addresses: Mutex::default(),
+        }
     }
 
     /// `Some(seconds)` when this attempt must be refused without checking the password.
@@ -79,8 +101,12 @@ impl LoginThrottle {
             l.window,
             now,
         );
-        let address =
-            self.addresses.lock().expect("throttle lock").blocked_for(&client, l.per_address, l.window, now);
+        let address = self.addresses.lock().expect("throttle lock").blocked_for(
+            &client,
+            l.per_address,
+            l.window,
+            now,
+        );
         account.max(address)
     }
 
@@ -91,13 +117,20 @@ impl LoginThrottle {
             self.limits.window,
             now,
         );
-        self.addresses.lock().expect("throttle lock").record(client, self.limits.window, now);
+        self.addresses
+            .lock()
+            .expect("throttle lock")
+            .record(client, self.limits.window, now);
     }
 
     /// A successful login clears the account's failures (not the address's: one good password
     /// must not reset a spray across many accounts).
     pub fn record_success(&self, username: &str) {
-        self.accounts.lock().expect("throttle lock").by_key.remove(&username.to_lowercase());
+        self.accounts
+            .lock()
+            .expect("throttle lock")
+            .by_key
+            .remove(&username.to_lowercase());
     }
 }
 
@@ -111,7 +144,10 @@ mod tests {
 
     #[test]
     fn an_account_is_blocked_after_its_limit_from_any_address() {
-        let t = LoginThrottle::new(ThrottleLimits { per_account: 3, ..Default::default() });
+        let t = LoginThrottle::new(ThrottleLimits {
+            per_account: 3,
+            ..Default::default()
+        });
         for i in 0..3 {
             assert_eq!(t.check("admin", ip(i)), None);
             t.record_failure("admin", ip(i));
@@ -123,7 +159,10 @@ mod tests {
 
     #[test]
     fn an_address_is_blocked_across_accounts() {
-        let t = LoginThrottle::new(ThrottleLimits { per_address: 4, ..Default::default() });
+        let t = LoginThrottle::new(ThrottleLimits {
+            per_address: 4,
+            ..Default::default()
+        });
         for i in 0..4 {
             t.record_failure(&format!("user{i}"), ip(1));
         }
@@ -133,7 +172,11 @@ mod tests {
 
     #[test]
     fn success_clears_the_account_but_not_the_address() {
-        let limits = ThrottleLimits { per_account: 2, per_address: 3, ..Default::default() };
+        let limits = ThrottleLimits {
+            per_account: 2,
+            per_address: 3,
+            ..Default::default()
+        };
         let t = LoginThrottle::new(limits);
         t.record_failure("a", ip(1));
         t.record_failure("a", ip(1));
@@ -145,7 +188,11 @@ mod tests {
 
     #[test]
     fn failures_expire_with_the_window() {
-        let limits = ThrottleLimits { window: Duration::from_millis(30), per_account: 1, per_address: 9 };
+        let limits = ThrottleLimits {
+            window: Duration::from_millis(30),
+            per_account: 1,
+            per_address: 9,
+        };
         let t = LoginThrottle::new(limits);
         t.record_failure("a", ip(1));
         assert!(t.check("a", ip(1)).is_some());

@@ -13,7 +13,10 @@ pub struct AccountRow {
 }
 
 pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM account").fetch_one(pool).await.map_err(classify)
+    sqlx::query_scalar("SELECT COUNT(*) FROM account")
+        .fetch_one(pool)
+        .await
+        .map_err(classify)
 }
 
 pub async fn insert(
@@ -56,8 +59,10 @@ pub async fn by_id(pool: &SqlitePool, account_id: i64) -> Result<Option<AccountR
 }
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<AccountRow>, DbError> {
-    sqlx::query_as("SELECT account_id, username, password_hash, role FROM account ORDER BY username")
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
+    sqlx::query_as(
+        "SELECT account_id, username, password_hash, role FROM account ORDER BY username",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(classify)
 }

@@ -21,7 +21,10 @@ impl OriginPolicy {
     pub fn from_public_url(public_url: Option<&str>) -> Self {
         let public_origin = public_url.map(|u| {
             let after_scheme = u.find("://").map(|i| i + 3).unwrap_or(0);
-            let end = u[after_scheme..].find('/').map(|i| after_scheme + i).unwrap_or(u.len());
+            let end = u[after_scheme..]
+                .find('/')
+                .map(|i| after_scheme + i)
+                .unwrap_or(u.len());
             u[..end].to_owned()
         });
         Self { public_origin }
@@ -29,7 +32,12 @@ impl OriginPolicy {
 
     /// Decides from the request headers alone; requests without browser headers (scripts,
     /// curl) carry no ambient cookies from a victim's browser and pass.
-    pub fn allows(&self, sec_fetch_site: Option<&str>, origin: Option<&str>, host: Option<&str>) -> bool {
+    pub fn allows(
+        &self,
+        sec_fetch_site: Option<&str>,
+        origin: Option<&str>,
+        host: Option<&str>,
+    ) -> bool {
         if sec_fetch_site == Some("cross-site") {
             return false;
         }
@@ -49,17 +57,32 @@ pub async fn refuse_cross_site(
     request: Request,
     next: Next,
 ) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     let headers = request.headers();
-    let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
-    if policy.allows(text(header::HeaderName::from_static("sec-fetch-site")), text(header::ORIGIN), text(header::HOST)) {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
+    if policy.allows(
+        text(header::HeaderName::from_static("sec-fetch-site")),
+        text(header::ORIGIN),
+        text(header::HOST),
+    ) {
         return next.run(request).await;
     }
     tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
     let body = serde_json::to_string(&ConsoleError::CrossSite).unwrap_or_default();
-    (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], Body::from(body))
+    (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body),
+    )
         .into_response()
 }
 
@@ -83,7 +106,11 @@ mod tests {
             (Some("cross-site"), None, false),
         ];
         for (fetch_site, origin, allowed) in cases {
-            assert_eq!(p.allows(fetch_site, origin, host), allowed, "{fetch_site:?} {origin:?}");
+            assert_eq!(
+                p.allows(fetch_site, origin, host),
+                allowed,
+                "{fetch_site:?} {origin:?}"
+            );
         }
     }
 }

@@ -35,13 +35,19 @@ pub fn settings(data_dir: &Path, admin_password: Option<&str>) -> Settings {
 
 impl TestApp {
     pub async fn spawn(data_dir: &Path) -> TestApp {
-        Self::spawn_with(settings(data_dir, Some(ADMIN_PASSWORD)), ThrottleLimits::default()).await
+        Self::spawn_with(
+            settings(data_dir, Some(ADMIN_PASSWORD)),
+            ThrottleLimits::default(),
+        )
+        .await
     }
 
     pub async fn spawn_with(settings: Settings, limits: ThrottleLimits) -> TestApp {
         server::telemetry::init(&settings.log_filter);
         let data_dir = settings.data_dir.clone();
-        let app = Application::build_with(settings, limits).await.expect("app builds");
+        let app = Application::build_with(settings, limits)
+            .await
+            .expect("app builds");
         let base = format!("http://{}", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -51,7 +57,12 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        TestApp { base, data_dir, stop: Some(stop), task: Some(task) }
+        TestApp {
+            base,
+            data_dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// Stops serving and waits until the server has let go of its port and database.
@@ -70,17 +81,32 @@ impl TestApp {
 
     /// POSTs a form to a server fn, as the server fn client does.
     pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> Response {
-        client.post(self.url(&format!("/api/{endpoint}"))).form(form).send().await.unwrap()
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn login(&self, client: &Client, username: &str, password: &str) -> Response {
-        self.call(client, "auth/login", &[("username", username), ("password", password)]).await
+        self.call(
+            client,
+            "auth/login",
+            &[("username", username), ("password", password)],
+        )
+        .await
     }
 
     pub async fn admin(&self) -> Client {
         let client = browser();
         let res = self.login(&client, "admin", ADMIN_PASSWORD).await;
-        assert_eq!(res.status(), 200, "admin login: {}", res.text().await.unwrap());
+        assert_eq!(
+            res.status(),
+            200,
+            "admin login: {}",
+            res.text().await.unwrap()
+        );
         client
     }
 
@@ -90,9 +116,22 @@ impl TestApp {
         let admin = self.admin().await;
         let password = "a-long-enough-password";
         let res = self
-            .call(&admin, "users/create", &[("username", username), ("password", password), ("role", role)])
+            .call(
+                &admin,
+                "users/create",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("role", role),
+                ],
+            )
             .await;
-        assert_eq!(res.status(), 200, "create user: {}", res.text().await.unwrap());
+        assert_eq!(
+            res.status(),
+            200,
+            "create user: {}",
+            res.text().await.unwrap()
+        );
         let client = browser();
         assert_eq!(self.login(&client, username, password).await.status(), 200);
         client

@@ -14,7 +14,11 @@ pub fn ConsoleLayout() -> impl IntoView {
     let user = Resource::new(|| (), |_| me());
     let location = use_location();
     let login_path = move || {
-        let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
         format!("/login?next={}", encode_component(&here))
     };
 

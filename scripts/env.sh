@@ -1,0 +1,7 @@
+# Sourced by the other scripts: where builds go and which tools come first on PATH.
+
+# Build artefacts live outside the checkout so a fresh clone on a machine that built before
+# only recompiles the workspace crates (cargo still rebuilds whatever changed).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/endpoint-analytics/target}"
+# npm's binaryen (wasm-opt 132) must win over Debian's binaryen 108, which breaks hydration.
+export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"

@@ -2,6 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A form field and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
 /// What went wrong, as far as the browser needs to know. Internal failures carry only an
 /// incident id: the details are in the server log, never in a response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -18,6 +25,8 @@ pub enum ConsoleError {
     CrossSite,
     #[error("{message}")]
     Validation { field: String, message: String },
+    #[error("Some fields need attention.")]
+    InvalidForm { errors: Vec<FieldError> },
     #[error("Not found.")]
     NotFound,
     #[error("{0}")]
@@ -35,7 +44,7 @@ impl ConsoleError {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden | Self::CrossSite => 403,
             Self::RateLimited { .. } => 429,
-            Self::Validation { .. } => 422,
+            Self::Validation { .. } | Self::InvalidForm { .. } => 422,
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
             Self::Internal { .. } | Self::Transport(_) => 500,
@@ -49,10 +58,13 @@ impl ConsoleError {
         }
     }
 
-    /// The field a validation error belongs to, for inline messages beside form inputs.
-    pub fn field(&self) -> Option<&str> {
+    /// The message for one form field, for inline messages beside its input.
+    pub fn message_for(&self, name: &str) -> Option<String> {
         match self {
-            Self::Validation { field, .. } => Some(field),
+            Self::Validation { field, message } if field == name => Some(message.clone()),
+            Self::InvalidForm { errors } => {
+                errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
+            }
             _ => None,
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit_log;
+pub mod integration;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -20,3 +20,22 @@ pub async fn record(
         .map_err(classify)?;
     Ok(())
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// The newest entries first.
+pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<Vec<AuditRow>, DbError> {
+    sqlx::query_as(
+        "SELECT at, actor, action, detail FROM audit_log ORDER BY audit_log_id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(classify)
+}

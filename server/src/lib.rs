@@ -1,1 +1,2 @@
 //! Endpoint Analytics server: configuration, web stack, Defender integration and the simulator.
+pub mod sim;

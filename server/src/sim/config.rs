@@ -161,9 +161,9 @@ impl Default for ActionTimings {
 impl ActionTimings {
     pub fn fast() -> Self {
         Self {
-            pickup: Duration::from_millis(150),
-            complete: Duration::from_millis(150),
-            pending_timeout: Duration::from_millis(600),
+            pickup: Duration::from_millis(200),
+            complete: Duration::from_millis(400),
+            pending_timeout: Duration::from_millis(1000),
         }
     }
 }

@@ -456,7 +456,7 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         }
         d.machines[i as usize].field(None, f)
     };
-    let machine_json = |i: u32| d.machines[i as usize].json(d.name(i as usize).as_deref());
+    let machine_json = |i: u32| d.machine_json(i as usize);
     let alert_json = |expand: bool| {
         move |k: u32| {
             let a = &d.alerts[k as usize];
@@ -586,8 +586,12 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         }
         Ep::MachinesVulns => {
             let q = ctx.query(vulnerabilities::ROW_FILTER_FIELDS, MAX_TOP)?;
+            // The hex machine id is only built when the filter looks at it (1M rows).
             let row_field = |r: u32, f: &str| {
-                let mid = d.machines[d.rows[r as usize].0 as usize].id_hex();
+                let mid = match f {
+                    "id" | "machineId" => d.machines[d.rows[r as usize].0 as usize].id_hex(),
+                    _ => String::new(),
+                };
                 d.row(r as usize, &mid).field(f)
             };
             let row_json = |r: u32| {

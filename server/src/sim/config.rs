@@ -75,8 +75,8 @@ impl SimConfig {
     }
 }
 
-/// An app registration the token endpoint accepts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An app registration the token endpoint accepts. `Debug` redacts the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimApp {
     pub tenant_id: String,
     pub tenant_domain: Option<String>,
@@ -86,6 +86,20 @@ pub struct SimApp {
     pub display_name: String,
     /// `None` = no admin consent: the token carries no `roles` claim (§2.4).
     pub roles: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for SimApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimApp")
+            .field("tenant_id", &self.tenant_id)
+            .field("tenant_domain", &self.tenant_domain)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("secret_expired", &self.secret_expired)
+            .field("display_name", &self.display_name)
+            .field("roles", &self.roles)
+            .finish()
+    }
 }
 
 impl SimApp {

@@ -132,6 +132,7 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
         first_seen: first_seen.min(last_seen),
         last_seen,
         duplicate: false,
+        merged_into: None,
         wifi: matches!(family, Family::WindowsClient | Family::Mac) && rng.chance(40),
         aad: family == Family::WindowsClient && onboarding == ONBOARDED && rng.chance(70),
         software,
@@ -157,6 +158,10 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
             m.last_seen = live.last_seen - (20 + rng.below(60) as Nanos) * DAY;
             m.first_seen = m.first_seen.min(m.last_seen - DAY);
             m.software = live.software;
+            // Some stale records already point at their live twin, others do not yet.
+            if i > 10 && rng.chance(50) {
+                m.merged_into = Some(j as u32);
+            }
         }
     }
     m
@@ -407,7 +412,7 @@ mod tests {
         assert_eq!(ids(&a), ids(&b));
         assert_ne!(ids(&a), ids(&c));
         assert_eq!(a.rows, b.rows);
-        let json = |d: &Dataset| d.machines[17].json(d.name(17).as_deref());
+        let json = |d: &Dataset| d.machine_json(17);
         assert_eq!(json(&a), json(&b));
         assert_eq!(a.alerts[5].id(), b.alerts[5].id());
         // Machine i does not depend on the machine count.
@@ -425,6 +430,17 @@ mod tests {
             );
         }
         assert!(d.machines.iter().filter(|m| m.duplicate).count() >= 2);
+        let merged = d
+            .machines
+            .iter()
+            .position(|m| m.merged_into.is_some())
+            .unwrap();
+        let target = d.machines[merged].merged_into.unwrap() as usize;
+        assert_eq!(
+            d.machine_json(merged)["mergedIntoMachineId"],
+            d.machines[target].id_hex()
+        );
+        assert_eq!(d.name(merged), d.name(target));
         let dup = &d.machines[7];
         assert!(dup.duplicate);
         assert_eq!(d.name(7), d.name(0));
@@ -468,7 +484,7 @@ mod tests {
     #[test]
     fn machine_json_shape() {
         let d = generate(1, 20, "t");
-        let m = d.machines[0].json(d.name(0).as_deref());
+        let m = d.machine_json(0);
         assert_eq!(m["id"].as_str().unwrap().len(), 40);
         assert_eq!(m["onboardingStatus"], "Onboarded");
         let ips = m["ipAddresses"].as_array().unwrap();
@@ -482,9 +498,9 @@ mod tests {
                     .chars()
                     .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
         );
-        let disc = d.machines[5].json(d.name(5).as_deref());
+        let disc = d.machine_json(5);
         assert!(disc["osPlatform"].is_null() && disc["agentVersion"].is_null());
-        let ungrouped = d.machines[2].json(None);
+        let ungrouped = d.machine_json(2);
         assert_eq!(
             (
                 ungrouped["rbacGroupId"].as_i64(),

@@ -88,6 +88,14 @@ async fn filters_are_preserved_and_validated() {
     for m in v["value"].as_array().unwrap() {
         assert_eq!(m["healthStatus"], "Active");
     }
+    let sel = get_json(
+        &format!("{base}/api/machines?$select=id,computerDnsName&$top=3"),
+        &tok,
+    )
+    .await;
+    for m in sel["value"].as_array().unwrap() {
+        assert_eq!(m.as_object().unwrap().len(), 2, "{m}");
+    }
     let r = get(&format!("{base}/api/machines?$filter=osBuild eq 1"), &tok).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&r.json().await.unwrap()), "ODataError");

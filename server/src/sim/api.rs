@@ -248,12 +248,26 @@ impl Ctx<'_> {
             }
         }
         drop(faults);
-        let items = matched[page.range].iter().map(|i| item(*i));
+        let items = matched[page.range]
+            .iter()
+            .map(|i| project(item(*i), q.select.as_deref()));
         Reply::ok(wire::collection(
             &self.context(set),
             items,
             page.next_link.as_deref(),
         ))
+    }
+}
+
+/// Keeps only the `$select`ed properties of an item.
+fn project(v: Value, select: Option<&[String]>) -> Value {
+    match (select, v) {
+        (Some(fields), Value::Object(o)) => Value::Object(
+            o.into_iter()
+                .filter(|(k, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(k)))
+                .collect(),
+        ),
+        (_, v) => v,
     }
 }
 

@@ -195,11 +195,16 @@ impl Ctx<'_> {
             .map_or_else(|| self.claims.appid.clone(), |a| a.display_name.clone())
     }
 
+    /// Per-machine GETs, subject to the spurious-404 fault (§9.11).
     fn machine(&self, id: &str) -> Result<usize, ApiError> {
-        let d = &self.sim.data;
         if take(&mut lock(&self.sim.faults).spurious_not_found_next) {
             return Err(ApiError::not_found(format!("Machine {id} was not found")));
         }
+        self.lookup(id)
+    }
+
+    fn lookup(&self, id: &str) -> Result<usize, ApiError> {
+        let d = &self.sim.data;
         // §4.2: the computer name is accepted too; prefer the live record of duplicates.
         d.machine_index(id)
             .or_else(|| {
@@ -721,7 +726,7 @@ fn cve_index(ctx: &Ctx<'_>, cve: &str) -> Result<u32, ApiError> {
 
 fn submit(ctx: &Ctx<'_>, id: &str, kind: Kind) -> Result<Reply, ApiError> {
     let sim = ctx.sim;
-    let i = ctx.machine(id)?;
+    let i = ctx.lookup(id)?;
     let m = &sim.data.machines[i];
     let req = actions::parse_body(kind, &ctx.body).map_err(|(c, msg)| ApiError::bad(c, msg))?;
     actions::check_platform(&req, m).map_err(|(c, msg)| ApiError::bad(c, msg))?;

@@ -294,3 +294,31 @@ async fn vulnerability_views_are_consistent() {
     );
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn big_pages_are_streamed_intact() {
+    let mut config = SimConfig::for_tests(1200);
+    config.page_size = 1000;
+    let s = start(config).await;
+    let tok = token(&s).await;
+    let url = format!("{}/api/machines", s.base_url());
+    let r = get(&url, &tok).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["odata-version"], "4.0");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 1000);
+    assert_eq!(v["@odata.nextLink"], format!("{url}?$skip=1000"));
+    let (items, pages) = collect(&url, &tok, 5).await;
+    assert_eq!((items.len(), pages), (1200, 2));
+    let rows = get(
+        &format!(
+            "{}/api/vulnerabilities/machinesVulnerabilities?$top=5000",
+            s.base_url()
+        ),
+        &tok,
+    )
+    .await;
+    let rows: Value = rows.json().await.unwrap();
+    assert_eq!(rows["value"].as_array().unwrap().len(), 5000);
+    s.shutdown().await;
+}

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use super::actions::{self, Kind, Submitted};
 use super::alerts;
@@ -168,9 +169,17 @@ fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
     Some((ep, count))
 }
 
+/// Pages with more items than this are streamed in chunks instead of buffered.
+const STREAM_ITEMS: usize = 500;
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Where the response goes: sent once, either whole or as the head of a stream.
+type Out = std::cell::RefCell<Option<oneshot::Sender<Response>>>;
+
 /// Everything a handler needs about the request.
 struct Ctx<'a> {
     sim: &'a Sim,
+    out: &'a Out,
     /// `http://{Host}`: echoed in `@odata.context` and nextLinks (§11.28).
     base: String,
     path: String,
@@ -252,15 +261,29 @@ impl Ctx<'_> {
                 t.expired_up_to = t.issued;
             }
         }
+        // A page the truncation fault will cut is built whole; big pages are streamed.
+        let stream = faults.truncate_next == 0 && page.range.len() > STREAM_ITEMS;
         drop(faults);
         let items = matched[page.range]
             .iter()
             .map(|i| project(item(*i), q.select.as_deref()));
-        Reply::ok(wire::collection(
-            &self.context(set),
-            items,
-            page.next_link.as_deref(),
-        ))
+        let context = self.context(set);
+        if stream {
+            if let Some(tx) = self.out.borrow_mut().take() {
+                let (response, mut emit) = wire::streamed_response(StatusCode::OK);
+                if tx.send(response).is_ok() {
+                    wire::write_collection(
+                        &context,
+                        items,
+                        page.next_link.as_deref(),
+                        CHUNK_BYTES,
+                        &mut emit,
+                    );
+                }
+                return Reply::streamed();
+            }
+        }
+        Reply::ok(wire::collection(&context, items, page.next_link.as_deref()))
     }
 }
 
@@ -288,17 +311,25 @@ pub async fn handle(
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
     let path = uri.path().to_owned();
-    // Big pages are CPU work; keep it off the async workers.
-    let result = tokio::task::spawn_blocking(move || {
-        let r = dispatch(&sim, &method, &uri, &headers, body);
-        r.map(|reply| finish(&sim, reply))
-    })
-    .await;
-    let response = match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => e.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "handler panicked");
+    // Big pages are CPU work; keep it off the async workers. The blocking task sends the
+    // response (or the head of a streamed page) through `tx` and may keep writing chunks.
+    let (tx, rx) = oneshot::channel::<Response>();
+    tokio::task::spawn_blocking(move || {
+        let out: Out = std::cell::RefCell::new(Some(tx));
+        let response = match dispatch(&sim, &out, &method, &uri, &headers, body) {
+            Ok(reply) if reply.streamed => return,
+            Ok(reply) => finish(&sim, reply),
+            Err(e) => e.into_response(),
+        };
+        let pending = out.borrow_mut().take();
+        if let Some(tx) = pending {
+            let _ = tx.send(response);
+        }
+    });
+    let response = match rx.await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::error!("API handler panicked");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
@@ -357,6 +388,7 @@ fn authenticate(sim: &Sim, headers: &HeaderMap) -> Result<Claims, ApiError> {
 
 fn dispatch(
     sim: &Sim,
+    out: &Out,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -396,6 +428,7 @@ fn dispatch(
         .unwrap_or("localhost");
     let ctx = Ctx {
         sim,
+        out,
         base: format!("http://{host}"),
         path: uri.path().to_owned(),
         raw_query: uri.query().map(str::to_owned),
@@ -667,16 +700,17 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         }
         Ep::Actions => {
             let q = ctx.query(actions::FILTER_FIELDS, MAX_TOP)?;
-            let store = lock(&sim.actions);
+            // A snapshot, so a slow reader of a streamed page cannot block new actions.
+            let snapshot = lock(&sim.actions).actions.clone();
             let now = clock::now();
             let t = &sim.config.action_timings;
-            let field = |i: u32, f: &str| store.actions[i as usize].field(f, now, t);
-            let item = |i: u32| store.actions[i as usize].json(now, t);
+            let field = |i: u32, f: &str| snapshot[i as usize].field(f, now, t);
+            let item = |i: u32| snapshot[i as usize].json(now, t);
             Ok(ctx.list(
                 &q,
                 count,
                 "MachineActions",
-                all(store.actions.len()),
+                all(snapshot.len()),
                 &field,
                 &item,
             ))

@@ -7,7 +7,9 @@
 //! - `/api/...` and `/api/v1.0/...` (Defender API, §3–§4): machines (+ alerts,
 //!   vulnerabilities, isolate/unisolate/runAntiVirusScan), alerts, vulnerabilities
 //!   (+ machineReferences, machinesVulnerabilities), Software (+ machineReferences),
-//!   advancedqueries/run, machineactions (+ cancel); `/$count` after any collection;
+//!   advancedqueries/run, machineactions (+ cancel), the JSON export
+//!   machines/SoftwareVulnerabilitiesByMachine (`pageSize`, `$skiptoken`); `/$count` after
+//!   any OData collection;
 //! - runtime control without auth: `GET /_sim/faults`, `POST /_sim/faults` (JSON body =
 //!   [`Faults`], snake_case names, omitted fields = off) and `GET /_sim/state` (counts).
 //!
@@ -37,6 +39,7 @@ mod clock;
 mod config;
 mod dataset;
 mod entra;
+mod exports;
 mod faults;
 mod generator;
 mod hunting;

@@ -322,3 +322,34 @@ async fn big_pages_are_streamed_intact() {
     assert_eq!(rows["value"].as_array().unwrap().len(), 5000);
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn software_vulnerabilities_export_pages_with_skiptoken() {
+    let s = start_small(15).await;
+    let tok = token(&s).await;
+    let url = format!(
+        "{}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=7",
+        s.base_url()
+    );
+    let first = get_json(&url, &tok).await;
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    assert!(next.contains("pageSize=7&$skiptoken="), "{next}");
+    let row = &first["value"][0];
+    assert!(row["rbacGroupId"].is_string());
+    assert_eq!(row["lastSeenTimestamp"].as_str().unwrap().len(), 19);
+    let (rows, pages) = collect(&url, &tok, 500).await;
+    let total = s.control().machine_vulnerability_count();
+    assert_eq!(rows.len(), total);
+    assert_eq!(pages, total.div_ceil(7));
+    let top = get_json(&format!("{url}&$top=3"), &tok).await;
+    assert_eq!(top["value"].as_array().unwrap().len(), 3);
+    assert!(top.get("@odata.nextLink").is_none());
+    let bad = get(&format!("{url}&$skiptoken=nonsense"), &tok).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let too_big = format!(
+        "{}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=200001",
+        s.base_url()
+    );
+    assert_eq!(get(&too_big, &tok).await.status(), StatusCode::BAD_REQUEST);
+    s.shutdown().await;
+}

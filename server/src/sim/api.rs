@@ -17,6 +17,7 @@ use super::alerts;
 use super::catalog::PRODUCTS;
 use super::clock::{self, SEC};
 use super::entra::is_mde_audience;
+use super::exports;
 use super::faults::{take, ForcedOutcome};
 use super::hunting;
 use super::jwt::{self, Claims};
@@ -64,6 +65,7 @@ enum Ep {
     Vuln(String),
     VulnRefs(String),
     MachinesVulns,
+    Export,
     SoftwareList,
     Software(String),
     SoftwareRefs(String),
@@ -78,9 +80,12 @@ impl Ep {
         match self {
             Ep::Machines | Ep::Machine(_) | Ep::Actions | Ep::Action(_) => READ_MACHINES,
             Ep::MachineAlerts(_) | Ep::Alerts | Ep::Alert(_) => READ_ALERTS,
-            Ep::MachineVulns(_) | Ep::Vulns | Ep::Vuln(_) | Ep::VulnRefs(_) | Ep::MachinesVulns => {
-                READ_VULNS
-            }
+            Ep::MachineVulns(_)
+            | Ep::Vulns
+            | Ep::Vuln(_)
+            | Ep::VulnRefs(_)
+            | Ep::MachinesVulns
+            | Ep::Export => READ_VULNS,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => READ_SOFTWARE,
             Ep::Hunt => HUNT,
             Ep::Act(_, Kind::RunAntiVirusScan) => SCAN,
@@ -97,6 +102,7 @@ impl Ep {
             Ep::MachineVulns(_) => Bucket::MachineVulnerabilities,
             Ep::Vulns | Ep::Vuln(_) | Ep::VulnRefs(_) => Bucket::Vulnerabilities,
             Ep::MachinesVulns => Bucket::MachinesVulnerabilities,
+            Ep::Export => Bucket::Export,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => Bucket::Software,
             Ep::Hunt => Bucket::Hunting,
             Ep::Actions | Ep::Action(_) => Bucket::MachineActions,
@@ -145,6 +151,7 @@ fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
     let post = *method == Method::POST;
     let ep = match l.as_slice() {
         ["machines"] if get => Ep::Machines,
+        ["machines", "softwarevulnerabilitiesbymachine"] if get => Ep::Export,
         ["machines", _] if get => Ep::Machine(id(1)),
         ["machines", _, "alerts"] if get => Ep::MachineAlerts(id(1)),
         ["machines", _, "vulnerabilities"] if get => Ep::MachineVulns(id(1)),
@@ -261,21 +268,32 @@ impl Ctx<'_> {
                 t.expired_up_to = t.issued;
             }
         }
-        // A page the truncation fault will cut is built whole; big pages are streamed.
-        let stream = faults.truncate_next == 0 && page.range.len() > STREAM_ITEMS;
         drop(faults);
+        let len = page.range.len();
         let items = matched[page.range]
             .iter()
             .map(|i| project(item(*i), q.select.as_deref()));
-        let context = self.context(set);
+        self.page(&self.context(set), items, len, page.next_link)
+    }
+
+    /// Writes one page: whole, or streamed in chunks when big. A page the truncation fault
+    /// will cut is always built whole.
+    fn page(
+        &self,
+        context: &str,
+        items: impl Iterator<Item = Value>,
+        len: usize,
+        next_link: Option<String>,
+    ) -> Reply {
+        let stream = lock(&self.sim.faults).truncate_next == 0 && len > STREAM_ITEMS;
         if stream {
             if let Some(tx) = self.out.borrow_mut().take() {
                 let (response, mut emit) = wire::streamed_response(StatusCode::OK);
                 if tx.send(response).is_ok() {
                     wire::write_collection(
-                        &context,
+                        context,
                         items,
-                        page.next_link.as_deref(),
+                        next_link.as_deref(),
                         CHUNK_BYTES,
                         &mut emit,
                     );
@@ -283,7 +301,7 @@ impl Ctx<'_> {
                 return Reply::streamed();
             }
         }
-        Reply::ok(wire::collection(&context, items, page.next_link.as_deref()))
+        Reply::ok(wire::collection(context, items, next_link.as_deref()))
     }
 }
 
@@ -659,6 +677,7 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
                 &row_json,
             ))
         }
+        Ep::Export => export(ctx),
         Ep::SoftwareList => {
             let q = ctx.query(&["id", "name", "vendor"], MAX_TOP)?;
             let installed: Vec<u32> = (0..PRODUCTS.len() as u32)
@@ -749,6 +768,53 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
     }
 }
 
+/// `SoftwareVulnerabilitiesByMachine` (§4.13): `pageSize` + `$skiptoken`; `$top` disables
+/// the nextLink like elsewhere.
+fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let d = &ctx.sim.data;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(ctx.raw_query.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad("InvalidInput", e.to_string()))?;
+    let param = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    };
+    let number = |k: &str| -> Result<Option<usize>, ApiError> {
+        param(k)
+            .map(|v| v.trim().parse::<usize>())
+            .transpose()
+            .map_err(|_| ApiError::bad("InvalidInput", format!("Invalid value for {k}")))
+    };
+    let page_size = number("pageSize")?.unwrap_or(exports::DEFAULT_PAGE_SIZE);
+    if page_size == 0 || page_size > exports::MAX_PAGE_SIZE {
+        return Err(ApiError::bad(
+            "InvalidInput",
+            format!("pageSize must be between 1 and {}", exports::MAX_PAGE_SIZE),
+        ));
+    }
+    let start = match param("$skiptoken") {
+        Some(t) => exports::parse_skiptoken(t)
+            .ok_or_else(|| ApiError::bad("InvalidInput", "Invalid $skiptoken"))?,
+        None => 0,
+    }
+    .min(d.rows.len());
+    let top = number("$top")?;
+    let end = (start + top.unwrap_or(page_size).min(page_size)).min(d.rows.len());
+    let next_link = (top.is_none() && end < d.rows.len()).then(|| {
+        format!(
+            "{}{}?pageSize={page_size}&$skiptoken={}",
+            ctx.base,
+            ctx.path,
+            exports::skiptoken(end)
+        )
+    });
+    let context = ctx.context("Collection(microsoft.windowsDefenderATP.api.AssetVulnerability)");
+    let items = (start..end).map(|r| exports::row_json(d, r));
+    Ok(ctx.page(&context, items, end - start, next_link))
+}
+
 fn cve_index(ctx: &Ctx<'_>, cve: &str) -> Result<u32, ApiError> {
     ctx.sim
         .data
@@ -833,5 +899,7 @@ mod tests {
         );
         assert_eq!(route(&g, "/api/machines/x/isolate"), None);
         assert_eq!(route(&g, "/api/nothing"), None);
+        let export = route(&g, "/api/machines/SoftwareVulnerabilitiesByMachine");
+        assert_eq!(export, Some((Ep::Export, false)));
     }
 }

@@ -131,6 +131,7 @@ impl SimApp {
 
 /// Per (app, tenant, endpoint family) quotas; defaults from defender-api.md §3.6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RateLimits {
     pub per_minute: u32,
     pub per_hour: u32,
@@ -138,6 +139,9 @@ pub struct RateLimits {
     pub machine_vulnerabilities_per_minute: u32,
     /// Advanced hunting (§3.6, §4.14: 45/min, 1,500/h).
     pub hunting_per_minute: u32,
+    /// `SoftwareVulnerabilitiesByMachine` export (§3.6: 30/min, 1,000/h).
+    pub export_per_minute: u32,
+    pub export_per_hour: u32,
 }
 
 impl Default for RateLimits {
@@ -147,6 +151,8 @@ impl Default for RateLimits {
             per_hour: 1500,
             machine_vulnerabilities_per_minute: 50,
             hunting_per_minute: 45,
+            export_per_minute: 30,
+            export_per_hour: 1000,
         }
     }
 }

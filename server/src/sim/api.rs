@@ -317,6 +317,7 @@ fn project(v: Value, select: Option<&[String]>) -> Value {
     }
 }
 
+#[tracing::instrument(skip_all, fields(method = %method, path = %uri.path()))]
 pub async fn handle(
     State(sim): State<Arc<Sim>>,
     method: Method,
@@ -328,7 +329,6 @@ pub async fn handle(
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
-    let path = uri.path().to_owned();
     // Big pages are CPU work; keep it off the async workers. The blocking task sends the
     // response (or the head of a streamed page) through `tx` and may keep writing chunks.
     let (tx, rx) = oneshot::channel::<Response>();
@@ -356,7 +356,7 @@ pub async fn handle(
             .into_response()
         }
     };
-    tracing::debug!(%path, status = %response.status(), "api call");
+    tracing::debug!(status = %response.status(), "api call");
     response
 }
 

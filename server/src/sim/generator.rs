@@ -93,11 +93,13 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
         (a % 256) as u8,
         (i % 250 + 2) as u8,
     ]);
-    let first_seen = DATA_EPOCH - (30 + rng.below(670) as Nanos) * DAY;
+    // Sub-second parts so timestamps carry the 7 fraction digits Defender prints (§5.1).
+    let jitter = |rng: &mut Rng| rng.below(86_400 * 10_000_000) as Nanos * 100;
+    let first_seen = DATA_EPOCH - (30 + rng.below(670) as Nanos) * DAY - jitter(&mut rng);
     let last_seen = if health == INACTIVE {
         DATA_EPOCH - (8 + rng.below(50) as Nanos) * DAY - rng.below(86_400) as Nanos * SEC
     } else {
-        DATA_EPOCH - rng.below(2 * 86_400) as Nanos * SEC
+        DATA_EPOCH - rng.below(2 * 86_400) as Nanos * SEC - rng.below(10_000_000) as Nanos * 100
     };
     let mut software = 0u64;
     if onboarding == ONBOARDED {
@@ -310,7 +312,7 @@ pub fn generate(seed: u64, machines: usize, tenant_id: &str) -> Dataset {
             } else {
                 0
             },
-            created: DATA_EPOCH - rng.below(90 * 86_400) as Nanos * SEC,
+            created: DATA_EPOCH - rng.below(90 * 86_400 * 10_000_000) as Nanos * 100,
             incident: 40_000 + rng.below(n_alerts as u64 / 2 + 1) as u32,
             seed: rng.next_u64(),
         });

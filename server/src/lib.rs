@@ -1,11 +1,13 @@
-//! Endpoint Analytics server: configuration, web stack, accounts, and (later) the Defender
-//! integration and its simulator.
+//! Endpoint Analytics server: configuration, web stack, accounts, the Defender integration and
+//! its simulator.
 
 pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod db;
 pub mod keyfile;
+pub mod secret_box;
+pub mod sim;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

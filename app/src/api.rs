@@ -1,6 +1,8 @@
 //! Server fns by resource. Each one checks the session and role, calls the backend, returns.
 
+pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod guard;
+pub mod integrations;
 pub mod users;

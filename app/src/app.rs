@@ -6,8 +6,10 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::console_layout::ConsoleLayout;
+use crate::pages::audit_log::AuditLogPage;
 use crate::pages::dashboard::DashboardPage;
 use crate::pages::endpoints::EndpointsPage;
+use crate::pages::integrations::defender::DefenderPage;
 use crate::pages::integrations::list::IntegrationsPage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
@@ -53,7 +55,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("endpoints") view=EndpointsPage/>
                     <Route path=path!("configuration/integrations") view=IntegrationsPage/>
+                    <Route
+                        path=path!("configuration/integrations/microsoft-defender")
+                        view=DefenderPage
+                    />
                     <Route path=path!("configuration/users") view=UsersPage/>
+                    <Route path=path!("configuration/audit-log") view=AuditLogPage/>
                 </ParentRoute>
             </Routes>
         </Router>

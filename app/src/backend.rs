@@ -7,6 +7,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::error::ConsoleError;
+use crate::model::audit::AuditEntry;
+use crate::model::integration::{
+    ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
+};
 use crate::model::user::{Role, UserDto};
 
 /// Everything the server fns need from the server, already authorised by the caller.
@@ -32,6 +36,26 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         password: &str,
         role: Role,
     ) -> Result<UserDto, ConsoleError>;
+
+    async fn integrations(&self) -> Result<Vec<IntegrationSummary>, ConsoleError>;
+
+    async fn defender_config(&self, viewer: &UserDto) -> Result<DefenderConfigView, ConsoleError>;
+
+    /// Validates, seals a new secret, saves, audits, and starts or stops the sync schedule.
+    async fn save_defender(
+        &self,
+        actor: &UserDto,
+        form: DefenderForm,
+    ) -> Result<DefenderConfigView, ConsoleError>;
+
+    /// Runs the connection checks on the form's values without saving anything.
+    async fn test_defender(
+        &self,
+        actor: &UserDto,
+        form: DefenderForm,
+    ) -> Result<ConnectionReport, ConsoleError>;
+
+    async fn audit_log(&self) -> Result<Vec<AuditEntry>, ConsoleError>;
 
     /// Records a security-relevant event (logins, logouts) in the audit log.
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError>;

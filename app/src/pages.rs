@@ -1,5 +1,6 @@
 //! One module per page of the console.
 
+pub mod audit_log;
 pub mod dashboard;
 pub mod endpoints;
 pub mod integrations;

@@ -1,3 +1,4 @@
 //! Configuration > Integrations.
 
+pub mod defender;
 pub mod list;

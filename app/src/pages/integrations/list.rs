@@ -1,22 +1,55 @@
-//! Configuration > Integrations: every integration and its state.
+//! Configuration > Integrations: every integration, its state and its last sync.
 
 use leptos::prelude::*;
 
+use crate::api::integrations::list_integrations;
+use crate::components::feedback::error_banner::ErrorBanner;
+use crate::model::integration::IntegrationSummary;
+
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
+    let integrations = Resource::new(|| (), |_| list_integrations());
     view! {
         <h1>"Integrations"</h1>
-        <table class="data-table">
-            <thead>
-                <tr><th>"Integration"</th><th>"State"</th><th>"Last sync"</th></tr>
-            </thead>
-            <tbody>
-                <tr>
-                    <td>"Microsoft Defender for Endpoint"</td>
-                    <td><span class="state state-unconfigured">"Not configured"</span></td>
-                    <td>"Never"</td>
-                </tr>
-            </tbody>
-        </table>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match integrations.await {
+                    Ok(rows) => view! {
+                        <table class="data-table">
+                            <thead>
+                                <tr><th>"Integration"</th><th>"State"</th><th>"Last sync"</th></tr>
+                            </thead>
+                            <tbody>
+                                {rows.into_iter().map(|row| view! { <IntegrationRow row/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
+}
+
+#[component]
+fn IntegrationRow(row: IntegrationSummary) -> impl IntoView {
+    let last_sync = match (&row.last_sync_at, &row.last_sync_outcome) {
+        (Some(at), Some(outcome)) => format!("{at} — {outcome}"),
+        (Some(at), None) => at.clone(),
+        _ => "Never".to_owned(),
+    };
+    view! {
+        <tr>
+            <td>
+                <a href=row.href.clone()>{row.name.clone()}</a>
+                {row.demo.then(|| view! { <span class="demo-badge">"Demo tenant"</span> })}
+            </td>
+            <td>
+                <span class=row.state.css_class()>{row.state.label()}</span>
+                {row.last_error.clone().map(|e| view! { <div class="state-error-detail">{e}</div> })}
+            </td>
+            <td>{last_sync}</td>
+        </tr>
+    }
+    .into_any()
 }

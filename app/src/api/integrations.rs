@@ -1,0 +1,112 @@
+//! Configuration > Integrations: the list, the Microsoft Defender settings, Test Connection.
+//!
+//! The Defender fns take the form's fields flat, so the same HTML form also posts without
+//! JavaScript.
+
+use leptos::prelude::*;
+
+use crate::error::ConsoleError;
+use crate::model::integration::{
+    ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
+};
+
+#[allow(clippy::too_many_arguments)]
+pub fn defender_form(
+    tenant_id: String,
+    client_id: String,
+    client_secret: String,
+    cloud: String,
+    geo_api_host: String,
+    custom_login_url: String,
+    custom_api_url: String,
+    enabled: Option<String>,
+) -> DefenderForm {
+    DefenderForm {
+        tenant_id: tenant_id.trim().to_owned(),
+        client_id: client_id.trim().to_owned(),
+        client_secret,
+        cloud,
+        geo_api_host: geo_api_host.trim().to_owned(),
+        custom_login_url: custom_login_url.trim().to_owned(),
+        custom_api_url: custom_api_url.trim().to_owned(),
+        // An HTML checkbox sends its value only when ticked.
+        enabled: enabled.is_some_and(|v| !v.is_empty() && v != "false"),
+    }
+}
+
+#[server(endpoint = "integrations/list")]
+pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, _) = require(Capability::Read).await?;
+    backend.integrations().await.map_err(reject)
+}
+
+#[server(endpoint = "integrations/defender/get")]
+pub async fn defender_config() -> Result<DefenderConfigView, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::Read).await?;
+    backend.defender_config(&user).await.map_err(reject)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "integrations/defender/save")]
+pub async fn save_defender(
+    tenant_id: String,
+    client_id: String,
+    #[server(default)] client_secret: String,
+    cloud: String,
+    #[server(default)] geo_api_host: String,
+    #[server(default)] custom_login_url: String,
+    #[server(default)] custom_api_url: String,
+    #[server(default)] enabled: Option<String>,
+) -> Result<DefenderConfigView, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::Operate).await?;
+    let form = defender_form(
+        tenant_id,
+        client_id,
+        client_secret,
+        cloud,
+        geo_api_host,
+        custom_login_url,
+        custom_api_url,
+        enabled,
+    );
+    backend.save_defender(&user, form).await.map_err(reject)
+}
+
+/// Tests the form's values as they are, without saving; an empty secret means the stored one.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "integrations/defender/test")]
+pub async fn test_defender(
+    tenant_id: String,
+    client_id: String,
+    #[server(default)] client_secret: String,
+    cloud: String,
+    #[server(default)] geo_api_host: String,
+    #[server(default)] custom_login_url: String,
+    #[server(default)] custom_api_url: String,
+    #[server(default)] enabled: Option<String>,
+) -> Result<ConnectionReport, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::Operate).await?;
+    let form = defender_form(
+        tenant_id,
+        client_id,
+        client_secret,
+        cloud,
+        geo_api_host,
+        custom_login_url,
+        custom_api_url,
+        enabled,
+    );
+    backend.test_defender(&user, form).await.map_err(reject)
+}

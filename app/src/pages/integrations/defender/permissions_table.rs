@@ -1,0 +1,32 @@
+//! The application permissions the product needs (defender-api.md §2.4).
+
+use leptos::prelude::*;
+
+const PERMISSIONS: [(&str, &str); 8] = [
+    ("Machine.Read.All", "Device inventory, machine action status"),
+    ("Alert.Read.All", "Alerts and the alert risk level"),
+    ("Vulnerability.Read.All", "Vulnerabilities and the exposure risk level"),
+    ("Software.Read.All", "Software inventory"),
+    ("AdvancedQuery.Read.All", "Advanced hunting"),
+    ("Machine.Isolate", "Isolate and release devices"),
+    ("Machine.Scan", "Run antivirus scans"),
+    ("Machine.ReadWrite.All", "Optional: may replace Machine.Read.All"),
+];
+
+#[component]
+pub fn PermissionsTable() -> impl IntoView {
+    view! {
+        <section class="side-panel">
+            <h2>"Required API permissions"</h2>
+            <table class="data-table compact">
+                <thead><tr><th>"Permission"</th><th>"Used for"</th></tr></thead>
+                <tbody>
+                    {PERMISSIONS.into_iter().map(|(name, used)| view! {
+                        <tr><td><code>{name}</code></td><td>{used}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <p class="hint">"Application permissions on WindowsDefenderATP; each needs admin consent."</p>
+        </section>
+    }
+}

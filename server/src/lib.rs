@@ -1,1 +1,3 @@
 //! Endpoint Analytics server: configuration, web stack, Defender integration and the simulator.
+
+pub mod defender;

@@ -293,3 +293,6 @@ impl DefenderClient {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

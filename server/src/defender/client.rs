@@ -100,14 +100,20 @@ impl DefenderClient {
         Pager::new(Arc::clone(&self.core), url, Family::Machines, "machines").empty_on_404()
     }
 
-    /// `GET /api/machines/{id}` (§4.2).
-    #[tracing::instrument(skip_all, fields(machine_id))]
+    /// `GET /api/machines/{id}` (§4.2); a 404 is asked once more before it is believed.
+    #[tracing::instrument(skip_all, fields(machine_id = %machine_id))]
     pub async fn machine(&self, machine_id: &str) -> Result<Machine, DefenderError> {
         check_machine_id(machine_id)?;
         let url = self.url(&["machines", machine_id]);
-        self.core
-            .send_json(&ApiRequest::get(url, Family::Machines, "machine"))
-            .await
+        let req = ApiRequest::get(url, Family::Machines, "machine");
+        match self.core.send_json(&req).await {
+            Err(DefenderError::NotFound { .. }) => {
+                // Intermittent 404s for devices that exist have been reported (§9.11).
+                tracing::info!("404 for a machine id; asking once more");
+                self.core.send_json(&req).await
+            }
+            other => other,
+        }
     }
 
     /// `GET /api/alerts` (§4.3).
@@ -172,7 +178,7 @@ impl DefenderClient {
     }
 
     /// `GET /api/machineactions/{id}` (§4.5): poll until terminal.
-    #[tracing::instrument(skip_all, fields(action_id))]
+    #[tracing::instrument(skip_all, fields(action_id = %action_id))]
     pub async fn machine_action(&self, action_id: &str) -> Result<MachineAction, DefenderError> {
         let url = self.url(&["machineactions", action_id]);
         self.core
@@ -201,7 +207,7 @@ impl DefenderClient {
 
     /// `POST /api/machines/{id}/isolate` (§4.6). A pending isolation answers
     /// `DefenderError::AlreadyPending`; look the pending action up instead of failing (§10).
-    #[tracing::instrument(skip_all, fields(machine_id, ?isolation_type))]
+    #[tracing::instrument(skip_all, fields(machine_id = %machine_id, ?isolation_type))]
     pub async fn isolate(
         &self,
         machine_id: &str,
@@ -222,7 +228,7 @@ impl DefenderClient {
     }
 
     /// `POST /api/machines/{id}/unisolate` (§4.7).
-    #[tracing::instrument(skip_all, fields(machine_id))]
+    #[tracing::instrument(skip_all, fields(machine_id = %machine_id))]
     pub async fn release_from_isolation(
         &self,
         machine_id: &str,
@@ -235,7 +241,7 @@ impl DefenderClient {
     }
 
     /// `POST /api/machines/{id}/runAntiVirusScan` (§4.8).
-    #[tracing::instrument(skip_all, fields(machine_id, ?scan_type))]
+    #[tracing::instrument(skip_all, fields(machine_id = %machine_id, ?scan_type))]
     pub async fn run_antivirus_scan(
         &self,
         machine_id: &str,
@@ -249,7 +255,7 @@ impl DefenderClient {
     }
 
     /// `POST /api/machineactions/{id}/cancel` (§4.9).
-    #[tracing::instrument(skip_all, fields(action_id))]
+    #[tracing::instrument(skip_all, fields(action_id = %action_id))]
     pub async fn cancel_machine_action(
         &self,
         action_id: &str,
@@ -274,7 +280,7 @@ impl DefenderClient {
     }
 
     /// `GET /api/Software/{id}` (§4.15); `id` is `{vendor}-_-{product}`.
-    #[tracing::instrument(skip_all, fields(software_id))]
+    #[tracing::instrument(skip_all, fields(software_id = %software_id))]
     pub async fn software(&self, software_id: &str) -> Result<Software, DefenderError> {
         let url = self.url(&["Software", software_id]);
         self.core

@@ -292,13 +292,14 @@ async fn page_cap_stops_paging() {
 
 #[tokio::test]
 async fn machines_collection_404_is_an_empty_inventory() {
-    let (client, _mock, _) = start(ClientOptions::for_tests()).await;
+    let (client, mock, _) = start(ClientOptions::for_tests()).await;
     let (ids, stop) = drain(client.machines()).await;
     assert!(ids.is_empty());
     assert_eq!(stop, Some(StopReason::EmptyCollection));
-    // But a 404 on a single machine is an error.
+    // But a 404 on a single machine is an error, after asking once more (§9.11).
     let err = client.machine(M1).await.unwrap_err();
     assert!(matches!(err, DefenderError::NotFound { .. }), "{err:?}");
+    assert_eq!(mock.hits(&format!("/api/machines/{M1}")), 2);
 }
 
 #[tokio::test]

@@ -1,0 +1,312 @@
+//! Defender simulator: a faithful local stand-in for Entra ID token endpoints and the
+//! Microsoft Defender for Endpoint REST API (see `../shared/defender-api.md` §11).
+//!
+//! One listener serves everything:
+//! - `POST /{tenant}/oauth2/v2.0/token` and `POST /{tenant}/oauth2/token` (Entra, §2);
+//! - `/api/...` and `/api/v1.0/...` (Defender API, §3–§4): machines, alerts,
+//!   vulnerabilities, machinesVulnerabilities, Software, advanced hunting, machine actions;
+//! - `GET`/`POST /_sim/faults` (JSON body = [`Faults`], snake_case field names) and
+//!   `GET /_sim/state` (entity, action and token counts) for runtime control.
+//!
+//! Data comes from a deterministic generator ([`SimConfig::seed`]); faults can be set in the
+//! config, by CLI flags, at runtime through [`SimControl::set_faults`] or over HTTP.
+//! The simulator writes JSON with its own writers and never shares types with the client.
+
+mod actions;
+mod admin;
+mod alerts;
+mod api;
+mod catalog;
+mod clock;
+mod config;
+mod dataset;
+mod entra;
+mod faults;
+mod generator;
+mod hunting;
+mod jwt;
+mod machines;
+mod nmap;
+mod odata;
+mod paging;
+mod rng;
+mod software;
+mod state;
+mod throttle;
+mod vulnerabilities;
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{any, get, post};
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    ActionTimings, RateLimits, SimApp, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+    DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, PRODUCT_ROLES,
+};
+pub use faults::{Faults, ForcedOutcome};
+
+use state::{lock, Sim};
+
+/// Generates the data (CPU-heavy, so on a blocking thread), binds `listen` and serves.
+pub async fn start(config: SimConfig, listen: SocketAddr) -> std::io::Result<RunningSim> {
+    let tenant = config
+        .apps
+        .first()
+        .map(|a| a.tenant_id.clone())
+        .unwrap_or_default();
+    let (seed, machines) = (config.seed, config.machines);
+    let started = std::time::Instant::now();
+    let data = tokio::task::spawn_blocking(move || generator::generate(seed, machines, &tenant))
+        .await
+        .map_err(std::io::Error::other)?;
+    tracing::info!(
+        machines = data.machines.len(),
+        alerts = data.alerts.len(),
+        rows = data.rows.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "simulator data generated"
+    );
+    let first_app = config
+        .apps
+        .first()
+        .cloned()
+        .unwrap_or_else(|| SimConfig::demo().apps[0].clone());
+    let sim = Arc::new(Sim::new(config, data));
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(sim.clone());
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "simulator server stopped");
+        }
+    });
+    Ok(RunningSim {
+        base_url: format!("http://{addr}"),
+        app: first_app,
+        control: SimControl { sim },
+        stop: Some(tx),
+        task,
+    })
+}
+
+fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token_v2))
+        .route("/{tenant}/oauth2/token", post(entra::token_v1))
+        .route(
+            "/_sim/faults",
+            get(admin::get_faults).post(admin::set_faults),
+        )
+        .route("/_sim/state", get(admin::state))
+        .route("/api/{*rest}", any(api::handle))
+        .with_state(sim)
+}
+
+/// A running simulator; dropping it leaves the server running until the runtime ends.
+pub struct RunningSim {
+    base_url: String,
+    app: SimApp,
+    control: SimControl,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningSim {
+    /// e.g. `http://127.0.0.1:41234`; serves both login (`/{tenant}/oauth2/...`) and `/api/...`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The first configured app.
+    pub fn app(&self) -> &SimApp {
+        &self.app
+    }
+
+    pub fn control(&self) -> SimControl {
+        self.control.clone()
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        // Idle keep-alive connections could hold graceful shutdown open; don't wait forever.
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+/// Read accessor result for one machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MachineInfo {
+    pub id: String,
+    pub computer_dns_name: Option<String>,
+    /// As served in `osPlatform` (null for most discovered devices).
+    pub os_platform: Option<String>,
+    pub onboarding_status: String,
+    pub health_status: String,
+    pub is_potential_duplication: bool,
+    pub last_ip_address: String,
+    pub mac_address: String,
+}
+
+/// Cloneable handle to inspect and steer a running simulator.
+#[derive(Clone)]
+pub struct SimControl {
+    sim: Arc<Sim>,
+}
+
+impl SimControl {
+    pub fn set_faults(&self, f: Faults) {
+        *lock(&self.sim.faults) = f;
+    }
+
+    /// Current faults, with one-shot counters showing what is still armed.
+    pub fn faults(&self) -> Faults {
+        lock(&self.sim.faults).clone()
+    }
+
+    pub fn add_app(&self, app: SimApp) {
+        lock(&self.sim.apps).push(app);
+    }
+
+    /// Changes the roles of future tokens (issued tokens keep theirs, like Entra).
+    pub fn set_roles(&self, client_id: &str, roles: Option<Vec<String>>) {
+        for a in lock(&self.sim.apps)
+            .iter_mut()
+            .filter(|a| a.client_id == client_id)
+        {
+            a.roles = roles.clone();
+        }
+    }
+
+    /// The secret still matches but is expired (AADSTS7000222).
+    pub fn expire_secret(&self, client_id: &str) {
+        for a in lock(&self.sim.apps)
+            .iter_mut()
+            .filter(|a| a.client_id == client_id)
+        {
+            a.secret_expired = true;
+        }
+    }
+
+    /// The secret is no longer accepted at all (AADSTS7000215).
+    pub fn revoke_secret(&self, client_id: &str) {
+        lock(&self.sim.revoked).insert(client_id.to_owned());
+    }
+
+    /// Every token issued so far is rejected with 401 from now on.
+    pub fn expire_issued_tokens(&self) {
+        let mut t = lock(&self.sim.tokens);
+        t.expired_up_to = t.issued;
+    }
+
+    pub fn tokens_issued(&self) -> u64 {
+        lock(&self.sim.tokens).issued
+    }
+
+    pub fn machine_count(&self) -> usize {
+        self.sim.data.machines.len()
+    }
+
+    pub fn alert_count(&self) -> usize {
+        self.sim.data.alerts.len()
+    }
+
+    /// CVEs listed by `/api/vulnerabilities` (those exposing at least one machine).
+    pub fn vulnerability_count(&self) -> usize {
+        self.sim.data.exposed_cves.len()
+    }
+
+    /// Rows of `/api/vulnerabilities/machinesVulnerabilities`.
+    pub fn machine_vulnerability_count(&self) -> usize {
+        self.sim.data.rows.len()
+    }
+
+    /// Machine by position in the generated list (the `/api/machines` order).
+    pub fn machine(&self, index: usize) -> Option<MachineInfo> {
+        let d = &self.sim.data;
+        let m = d.machines.get(index)?;
+        Some(MachineInfo {
+            id: m.id_hex(),
+            computer_dns_name: d.name(index),
+            os_platform: m.reported_platform().map(str::to_owned),
+            onboarding_status: machines::ONBOARDING[m.onboarding as usize].to_owned(),
+            health_status: machines::HEALTH[m.health as usize].to_owned(),
+            is_potential_duplication: m.duplicate,
+            last_ip_address: machines::ipv4(m.ip),
+            mac_address: m.mac(),
+        })
+    }
+
+    pub fn machines(&self) -> Vec<MachineInfo> {
+        (0..self.machine_count())
+            .filter_map(|i| self.machine(i))
+            .collect()
+    }
+
+    /// Machine ids in `/api/machines` order.
+    pub fn machine_ids(&self) -> Vec<String> {
+        self.sim.data.machines.iter().map(|m| m.id_hex()).collect()
+    }
+
+    /// First machine matching a predicate, e.g. an Onboarded Linux device.
+    pub fn find_machine(&self, pred: impl Fn(&MachineInfo) -> bool) -> Option<MachineInfo> {
+        (0..self.machine_count())
+            .filter_map(|i| self.machine(i))
+            .find(|m| pred(m))
+    }
+
+    /// Isolation state derived from succeeded Isolate/Unisolate actions (§6).
+    pub fn is_isolated(&self, machine_id: &str) -> Option<bool> {
+        let i = self.sim.data.machine_index(machine_id)?;
+        let t = &self.sim.config.action_timings;
+        Some(lock(&self.sim.actions).isolated(i as u32, clock::now(), t))
+    }
+
+    /// Current status of a machine action (`Pending`, `InProgress`, `Succeeded`, ...).
+    pub fn action_status(&self, action_id: &str) -> Option<String> {
+        let t = &self.sim.config.action_timings;
+        let store = lock(&self.sim.actions);
+        store
+            .get(action_id)
+            .map(|a| a.state(clock::now(), t).0.name().to_owned())
+    }
+
+    pub fn action_count(&self) -> usize {
+        lock(&self.sim.actions).actions.len()
+    }
+
+    /// Same counts as `GET /_sim/state`.
+    pub fn state(&self) -> serde_json::Value {
+        admin::counts(&self.sim)
+    }
+
+    /// nmap-style XML of the LAN: visible simulated machines plus `extra_devices` unknown ones.
+    pub fn local_network_xml(&self, extra_devices: usize) -> String {
+        nmap::local_network_xml(&self.sim.data, self.sim.config.seed, extra_devices)
+    }
+}
+
+/// The same XML without starting a server (used by the CLI's `write-network-xml`).
+pub fn network_xml(seed: u64, machines: usize, extra_devices: usize) -> String {
+    let data = generator::generate(seed, machines, DEMO_TENANT_ID);
+    nmap::local_network_xml(&data, seed, extra_devices)
+}

@@ -1,0 +1,591 @@
+//! Machine actions (defender-api.md §4.6–4.9, §5.5, §6, §7): strict request bodies, OS and
+//! onboarding rules, duplicate rejection, and a lifecycle evaluated lazily from timestamps.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use super::catalog::Family;
+use super::clock::{iso7, Nanos};
+use super::config::ActionTimings;
+use super::faults::ForcedOutcome;
+use super::machines::{Machine, INACTIVE};
+use super::odata::Val;
+
+/// §4.4 `$filter` fields.
+pub const FILTER_FIELDS: &[&str] = &[
+    "id",
+    "status",
+    "machineId",
+    "type",
+    "requestor",
+    "creationDateTimeUtc",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Isolate,
+    Unisolate,
+    RunAntiVirusScan,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Isolate => "Isolate",
+            Kind::Unisolate => "Unisolate",
+            Kind::RunAntiVirusScan => "RunAntiVirusScan",
+        }
+    }
+}
+
+/// §5.5 status values; the last four are terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    InProgress,
+    Succeeded,
+    Failed,
+    TimeOut,
+    Cancelled,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pending => "Pending",
+            Status::InProgress => "InProgress",
+            Status::Succeeded => "Succeeded",
+            Status::Failed => "Failed",
+            Status::TimeOut => "TimeOut",
+            Status::Cancelled => "Cancelled",
+        }
+    }
+
+    pub fn terminal(self) -> bool {
+        !matches!(self, Status::Pending | Status::InProgress)
+    }
+}
+
+/// A rejected request: (error code of §3.5, message). Always HTTP 400.
+pub type Rejection = (&'static str, String);
+
+/// A validated request body.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request {
+    pub kind: Kind,
+    pub comment: String,
+    /// `Full`/`Selective`/`UnManagedDevice` for isolation, `Quick`/`Full` for scans.
+    pub scope: Option<String>,
+    pub external_id: Option<String>,
+}
+
+/// Parses a body strictly: names are case-sensitive PascalCase (§3.5, §9.8).
+pub fn parse_body(kind: Kind, body: &[u8]) -> Result<Request, Rejection> {
+    let bad = |m: &str| ("InvalidRequestBody", m.to_owned());
+    let obj: Map<String, Value> = match serde_json::from_slice(body) {
+        Ok(Value::Object(o)) => o,
+        _ => return Err(bad("Request body is not a valid JSON object")),
+    };
+    let known: &[&str] = match kind {
+        Kind::Isolate => &["Comment", "IsolationType", "ExternalId"],
+        Kind::Unisolate => &["Comment", "ExternalId"],
+        Kind::RunAntiVirusScan => &["Comment", "ScanType", "ExternalId"],
+    };
+    for key in obj.keys() {
+        if let Some(k) = known
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(key) && **k != key)
+        {
+            return Err(bad(&format!(
+                "Invalid property '{key}'; did you mean '{k}'?"
+            )));
+        }
+    }
+    let comment = match obj.get("Comment") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(("MissingRequiredParameter", "Comment is required".into()))
+        }
+        Some(_) => return Err(("InvalidInput", "Comment must be a string".into())),
+    };
+    let text = |k: &str| {
+        obj.get(k)
+            .map(|v| v.as_str().map(str::to_owned).ok_or(k.to_owned()))
+    };
+    let external_id = match text("ExternalId") {
+        Some(Err(_)) => return Err(("InvalidInput", "ExternalId must be a string".into())),
+        other => other.and_then(Result::ok),
+    };
+    let scope = match kind {
+        Kind::Isolate => match text("IsolationType") {
+            // Default when omitted is Full (§4.6, unconfirmed).
+            None => Some("Full".to_owned()),
+            Some(Ok(t)) if ["Full", "Selective", "UnManagedDevice"].contains(&t.as_str()) => {
+                Some(t)
+            }
+            Some(_) => {
+                return Err((
+                    "InvalidInput",
+                    "IsolationType must be Full, Selective or UnManagedDevice".into(),
+                ))
+            }
+        },
+        Kind::Unisolate => None,
+        Kind::RunAntiVirusScan => match text("ScanType") {
+            None => return Err(("MissingRequiredParameter", "ScanType is required".into())),
+            Some(Ok(t)) if t == "Quick" || t == "Full" => Some(t),
+            Some(_) => return Err(("InvalidInput", "ScanType must be Quick or Full".into())),
+        },
+    };
+    Ok(Request {
+        kind,
+        comment,
+        scope,
+        external_id,
+    })
+}
+
+/// Platform and onboarding rules (§7). Codes for non-onboarded devices are unconfirmed
+/// (§12); the simulator answers 400 OsPlatformNotSupported.
+pub fn check_platform(req: &Request, m: &Machine) -> Result<(), Rejection> {
+    let unsupported = |what: &str| {
+        Err((
+            "OsPlatformNotSupported",
+            format!("{what} is not supported on this machine's OS platform"),
+        ))
+    };
+    let contain = req.scope.as_deref() == Some("UnManagedDevice");
+    if !m.onboarded() {
+        return if contain {
+            Ok(())
+        } else {
+            Err((
+                "OsPlatformNotSupported",
+                format!(
+                    "Machine is not onboarded (onboardingStatus: {})",
+                    super::machines::ONBOARDING[m.onboarding as usize]
+                ),
+            ))
+        };
+    }
+    if contain {
+        return Err((
+            "InvalidInput",
+            "UnManagedDevice isolation targets devices that are not onboarded".into(),
+        ));
+    }
+    let family = m.family();
+    if family == Family::Legacy {
+        return unsupported(req.kind.name());
+    }
+    if req.scope.as_deref() == Some("Selective") {
+        let old_win10 = m
+            .release()
+            .is_some_and(|r| r.platform == "Windows10" && r.version == Some("1703"));
+        if family == Family::Linux || old_win10 {
+            return unsupported("Selective isolation");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug)]
+pub struct Cancellation {
+    pub at: Nanos,
+    pub by: String,
+    pub comment: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Action {
+    pub id: String,
+    pub kind: Kind,
+    pub scope: Option<String>,
+    pub machine_id: String,
+    pub computer_dns_name: Option<String>,
+    pub requestor: String,
+    pub comment: String,
+    pub external_id: Option<String>,
+    pub created: Nanos,
+    pub outcome: ForcedOutcome,
+    /// Device Inactive: nobody picks the action up, it ends in TimeOut (§4.6, §7).
+    pub unreachable: bool,
+    pub cancel: Option<Cancellation>,
+}
+
+impl Action {
+    /// Status and `lastUpdateDateTimeUtc` at `now`, from the timings (§6).
+    pub fn state(&self, now: Nanos, t: &ActionTimings) -> (Status, Nanos) {
+        if let Some(c) = &self.cancel {
+            return (Status::Cancelled, c.at);
+        }
+        let pickup = t.pickup.as_nanos() as Nanos;
+        let done = pickup + t.complete.as_nanos() as Nanos;
+        let timeout = t.pending_timeout.as_nanos() as Nanos;
+        let el = now - self.created;
+        if self.unreachable || self.outcome == ForcedOutcome::TimeOut {
+            return if el < timeout {
+                (Status::Pending, self.created)
+            } else {
+                (Status::TimeOut, self.created + timeout)
+            };
+        }
+        if el < pickup {
+            return (Status::Pending, self.created);
+        }
+        if el < done || self.outcome == ForcedOutcome::NeverTerminal {
+            return (Status::InProgress, self.created + pickup);
+        }
+        let end = match self.outcome {
+            ForcedOutcome::Failed => Status::Failed,
+            _ => Status::Succeeded,
+        };
+        (end, self.created + done)
+    }
+
+    pub fn json(&self, now: Nanos, t: &ActionTimings) -> Value {
+        let (status, updated) = self.state(now, t);
+        let c = self.cancel.as_ref();
+        json!({
+            "id": self.id,
+            "type": self.kind.name(),
+            "title": format!("{} {}", self.kind.name(), self.computer_dns_name.as_deref().unwrap_or(&self.machine_id)),
+            "requestor": self.requestor,
+            "requestorComment": self.comment,
+            "status": status.name(),
+            "machineId": self.machine_id,
+            "computerDnsName": self.computer_dns_name,
+            "creationDateTimeUtc": iso7(self.created),
+            "lastUpdateDateTimeUtc": iso7(updated),
+            "cancellationRequestor": c.map(|c| &c.by),
+            "cancellationComment": c.map(|c| &c.comment),
+            "cancellationDateTimeUtc": c.map(|c| iso7(c.at)),
+            // E_FAIL for failed actions, 0 otherwise (§5.5).
+            "errorHResult": if status == Status::Failed { -2_147_467_259i64 } else { 0 },
+            "scope": self.scope,
+            "externalId": self.external_id,
+            "requestSource": "PublicApi",
+            "relatedFileInfo": Value::Null,
+            "commands": [],
+            "troubleshootInfo": Value::Null,
+        })
+    }
+
+    pub fn field(&self, f: &str, now: Nanos, t: &ActionTimings) -> Val {
+        match f {
+            "id" => Val::Str(self.id.clone()),
+            "status" => Val::Str(self.state(now, t).0.name().to_owned()),
+            "machineId" => Val::Str(self.machine_id.clone()),
+            "type" => Val::Str(self.kind.name().to_owned()),
+            "requestor" => Val::Str(self.requestor.clone()),
+            "creationDateTimeUtc" => Val::Date(self.created),
+            _ => Val::Null,
+        }
+    }
+}
+
+/// What a submit produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Submitted {
+    Created(usize),
+    /// Alternate duplicate mode (§11.24): the existing non-terminal action.
+    Existing(usize),
+}
+
+#[derive(Default)]
+pub struct ActionStore {
+    pub actions: Vec<Action>,
+    by_id: HashMap<String, usize>,
+    by_machine: HashMap<u32, Vec<usize>>,
+}
+
+impl ActionStore {
+    pub fn get(&self, id: &str) -> Option<&Action> {
+        self.by_id
+            .get(&id.to_ascii_lowercase())
+            .map(|i| &self.actions[*i])
+    }
+
+    /// Records a validated request unless one of the same type is still open (§6).
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit(
+        &mut self,
+        req: Request,
+        machine: &Machine,
+        index: u32,
+        name: Option<String>,
+        requestor: &str,
+        outcome: ForcedOutcome,
+        return_existing: bool,
+        now: Nanos,
+        t: &ActionTimings,
+    ) -> Result<Submitted, Rejection> {
+        let open = self
+            .by_machine
+            .get(&index)
+            .into_iter()
+            .flatten()
+            .copied()
+            .find(|i| {
+                let a = &self.actions[*i];
+                a.kind == req.kind && !a.state(now, t).0.terminal()
+            });
+        if let Some(i) = open {
+            return if return_existing {
+                Ok(Submitted::Existing(i))
+            } else {
+                Err((
+                    "ActiveRequestAlreadyExists",
+                    "Action is already in progress".into(),
+                ))
+            };
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let action = Action {
+            id: id.clone(),
+            kind: req.kind,
+            scope: req.scope,
+            machine_id: machine.id_hex(),
+            computer_dns_name: name,
+            requestor: requestor.to_owned(),
+            comment: req.comment,
+            external_id: req.external_id,
+            created: now,
+            outcome,
+            unreachable: machine.health == INACTIVE,
+            cancel: None,
+        };
+        let i = self.actions.len();
+        self.actions.push(action);
+        self.by_id.insert(id, i);
+        self.by_machine.entry(index).or_default().push(i);
+        Ok(Submitted::Created(i))
+    }
+
+    /// Cancels a non-terminal action (§4.9); `Err` when it already finished.
+    pub fn cancel(
+        &mut self,
+        id: &str,
+        by: &str,
+        comment: &str,
+        now: Nanos,
+        t: &ActionTimings,
+    ) -> Option<Result<usize, Rejection>> {
+        let i = *self.by_id.get(&id.to_ascii_lowercase())?;
+        let a = &mut self.actions[i];
+        let status = a.state(now, t).0;
+        if status.terminal() {
+            return Some(Err((
+                "InvalidRequest",
+                format!("Action is already in a terminal state ({})", status.name()),
+            )));
+        }
+        a.cancel = Some(Cancellation {
+            at: now,
+            by: by.to_owned(),
+            comment: comment.to_owned(),
+        });
+        Some(Ok(i))
+    }
+
+    /// Isolation follows the newest succeeded Isolate/Unisolate (§6).
+    pub fn isolated(&self, machine: u32, now: Nanos, t: &ActionTimings) -> bool {
+        self.by_machine
+            .get(&machine)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.actions[*i])
+            .filter(|a| a.kind != Kind::RunAntiVirusScan)
+            .filter_map(|a| match a.state(now, t) {
+                (Status::Succeeded, at) => Some((at, a.kind == Kind::Isolate)),
+                _ => None,
+            })
+            .max_by_key(|(at, _)| *at)
+            .is_some_and(|(_, iso)| iso)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::generator::generate;
+    use std::time::Duration;
+
+    const T: ActionTimings = ActionTimings {
+        pickup: Duration::from_secs(10),
+        complete: Duration::from_secs(10),
+        pending_timeout: Duration::from_secs(100),
+    };
+    const S: Nanos = 1_000_000_000;
+
+    fn req(kind: Kind, body: &str) -> Result<Request, Rejection> {
+        parse_body(kind, body.as_bytes())
+    }
+
+    #[test]
+    fn strict_bodies() {
+        assert_eq!(
+            req(Kind::Isolate, r#"{"comment":"x"}"#).unwrap_err().0,
+            "InvalidRequestBody"
+        );
+        assert_eq!(
+            req(Kind::Isolate, r#"{}"#).unwrap_err().0,
+            "MissingRequiredParameter"
+        );
+        assert_eq!(
+            req(Kind::Isolate, "not json").unwrap_err().0,
+            "InvalidRequestBody"
+        );
+        assert_eq!(
+            req(Kind::Isolate, r#"{"Comment":"x","IsolationType":"Half"}"#)
+                .unwrap_err()
+                .0,
+            "InvalidInput"
+        );
+        assert_eq!(
+            req(Kind::Isolate, r#"{"Comment":"x"}"#)
+                .unwrap()
+                .scope
+                .as_deref(),
+            Some("Full")
+        );
+        assert_eq!(
+            req(Kind::RunAntiVirusScan, r#"{"Comment":"x"}"#)
+                .unwrap_err()
+                .0,
+            "MissingRequiredParameter"
+        );
+        assert_eq!(
+            req(
+                Kind::RunAntiVirusScan,
+                r#"{"Comment":"x","ScanType":"Deep"}"#
+            )
+            .unwrap_err()
+            .0,
+            "InvalidInput"
+        );
+        assert_eq!(
+            req(
+                Kind::RunAntiVirusScan,
+                r#"{"Comment":"x","scanType":"Quick"}"#
+            )
+            .unwrap_err()
+            .0,
+            "InvalidRequestBody"
+        );
+        assert!(req(Kind::Unisolate, r#"{"Comment":"x","ExternalId":"abc"}"#).is_ok());
+    }
+
+    #[test]
+    fn lifecycle_duplicates_cancel_and_isolation() {
+        let d = generate(1, 12, "t");
+        let mut store = ActionStore::default();
+        let iso = || req(Kind::Isolate, r#"{"Comment":"c"}"#).unwrap();
+        let m0 = &d.machines[0];
+        let sub = |s: &mut ActionStore, r, now| {
+            s.submit(
+                r,
+                m0,
+                0,
+                None,
+                "app",
+                ForcedOutcome::Succeeded,
+                false,
+                now,
+                &T,
+            )
+        };
+        let Submitted::Created(i) = sub(&mut store, iso(), 0).unwrap() else {
+            panic!()
+        };
+        let a = store.actions[i].clone();
+        assert_eq!(a.state(5 * S, &T), (Status::Pending, 0));
+        assert_eq!(a.state(15 * S, &T), (Status::InProgress, 10 * S));
+        assert_eq!(a.state(25 * S, &T), (Status::Succeeded, 20 * S));
+        assert_eq!(
+            sub(&mut store, iso(), 5 * S).unwrap_err().0,
+            "ActiveRequestAlreadyExists"
+        );
+        assert!(store.isolated(0, 25 * S, &T));
+        assert!(!store.isolated(0, 5 * S, &T));
+        // A new isolate after the first finished is fine; cancel it.
+        let Submitted::Created(j) = sub(&mut store, iso(), 30 * S).unwrap() else {
+            panic!()
+        };
+        let id = store.actions[j].id.clone();
+        assert!(store
+            .cancel(&id, "app", "oops", 31 * S, &T)
+            .unwrap()
+            .is_ok());
+        assert_eq!(store.actions[j].state(99 * S, &T).0, Status::Cancelled);
+        assert!(store
+            .cancel(&id, "app", "again", 32 * S, &T)
+            .unwrap()
+            .is_err());
+        assert!(store.cancel("nope", "app", "", 0, &T).is_none());
+        let un = req(Kind::Unisolate, r#"{"Comment":"c"}"#).unwrap();
+        assert!(sub(&mut store, un, 40 * S).is_ok());
+        assert!(!store.isolated(0, 70 * S, &T));
+    }
+
+    #[test]
+    fn inactive_and_forced_outcomes() {
+        let d = generate(1, 12, "t");
+        let mut store = ActionStore::default();
+        let m2 = &d.machines[2]; // Inactive fixture
+        let r = req(Kind::Isolate, r#"{"Comment":"c"}"#).unwrap();
+        let Submitted::Created(i) = store
+            .submit(
+                r,
+                m2,
+                2,
+                None,
+                "app",
+                ForcedOutcome::Succeeded,
+                false,
+                0,
+                &T,
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(store.actions[i].state(50 * S, &T).0, Status::Pending);
+        assert_eq!(
+            store.actions[i].state(100 * S, &T),
+            (Status::TimeOut, 100 * S)
+        );
+        let mut a = store.actions[i].clone();
+        a.unreachable = false;
+        a.outcome = ForcedOutcome::Failed;
+        assert_eq!(a.state(30 * S, &T).0, Status::Failed);
+        a.outcome = ForcedOutcome::NeverTerminal;
+        assert_eq!(a.state(1_000 * S, &T).0, Status::InProgress);
+    }
+
+    #[test]
+    fn platform_rules() {
+        let d = generate(1, 12, "t");
+        let sel = req(
+            Kind::Isolate,
+            r#"{"Comment":"c","IsolationType":"Selective"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            check_platform(&sel, &d.machines[1]).unwrap_err().0,
+            "OsPlatformNotSupported"
+        );
+        assert!(check_platform(&sel, &d.machines[0]).is_ok());
+        let full = req(Kind::Isolate, r#"{"Comment":"c"}"#).unwrap();
+        assert!(check_platform(&full, &d.machines[3]).is_err());
+        assert!(check_platform(&full, &d.machines[9]).is_err());
+        let contain = req(
+            Kind::Isolate,
+            r#"{"Comment":"c","IsolationType":"UnManagedDevice"}"#,
+        )
+        .unwrap();
+        assert!(check_platform(&contain, &d.machines[3]).is_ok());
+        assert!(check_platform(&contain, &d.machines[0]).is_err());
+    }
+}

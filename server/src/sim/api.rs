@@ -1,0 +1,780 @@
+//! The Defender REST API surface (defender-api.md §3–§4): routing of `/api/...` and
+//! `/api/v1.0/...`, bearer-token and role checks (§2.4), fault injection, throttling and the
+//! per-endpoint handlers.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::Value;
+
+use super::actions::{self, Kind, Submitted};
+use super::alerts;
+use super::catalog::PRODUCTS;
+use super::clock::{self, SEC};
+use super::entra::is_mde_audience;
+use super::faults::{take, ForcedOutcome};
+use super::hunting;
+use super::jwt::{self, Claims};
+use super::machines;
+use super::odata::{parse_query, Query, Spec, Val};
+use super::paging;
+use super::software;
+use super::state::{lock, Sim};
+use super::throttle::Bucket;
+use super::vulnerabilities;
+use super::wire::{self, ApiError, Reply};
+
+/// `$top` ceilings (§3.3).
+const MAX_TOP: usize = 10_000;
+const MAX_TOP_VULNERABILITIES: usize = 8_000;
+
+const READ_MACHINES: &[&str] = &["Machine.Read.All", "Machine.ReadWrite.All"];
+const READ_ALERTS: &[&str] = &["Alert.Read.All", "Alert.ReadWrite.All"];
+const READ_VULNS: &[&str] = &["Vulnerability.Read.All"];
+const READ_SOFTWARE: &[&str] = &["Software.Read.All"];
+const HUNT: &[&str] = &["AdvancedQuery.Read.All"];
+const ISOLATE: &[&str] = &["Machine.Isolate"];
+const SCAN: &[&str] = &["Machine.Scan"];
+/// Any machine-action role may cancel (§2.4).
+const CANCEL: &[&str] = &[
+    "Machine.Isolate",
+    "Machine.Scan",
+    "Machine.CollectForensics",
+    "Machine.RestrictExecution",
+    "Machine.StopAndQuarantine",
+    "Machine.Offboard",
+    "Machine.LiveResponse",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ep {
+    Machines,
+    Machine(String),
+    MachineAlerts(String),
+    MachineVulns(String),
+    Act(String, Kind),
+    Alerts,
+    Alert(String),
+    Vulns,
+    Vuln(String),
+    VulnRefs(String),
+    MachinesVulns,
+    SoftwareList,
+    Software(String),
+    SoftwareRefs(String),
+    Hunt,
+    Actions,
+    Action(String),
+    Cancel(String),
+}
+
+impl Ep {
+    fn roles(&self) -> &'static [&'static str] {
+        match self {
+            Ep::Machines | Ep::Machine(_) | Ep::Actions | Ep::Action(_) => READ_MACHINES,
+            Ep::MachineAlerts(_) | Ep::Alerts | Ep::Alert(_) => READ_ALERTS,
+            Ep::MachineVulns(_) | Ep::Vulns | Ep::Vuln(_) | Ep::VulnRefs(_) | Ep::MachinesVulns => {
+                READ_VULNS
+            }
+            Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => READ_SOFTWARE,
+            Ep::Hunt => HUNT,
+            Ep::Act(_, Kind::RunAntiVirusScan) => SCAN,
+            Ep::Act(_, _) => ISOLATE,
+            Ep::Cancel(_) => CANCEL,
+        }
+    }
+
+    fn bucket(&self) -> Bucket {
+        match self {
+            Ep::Machines => Bucket::ListMachines,
+            Ep::Machine(_) => Bucket::GetMachine,
+            Ep::MachineAlerts(_) | Ep::Alerts | Ep::Alert(_) => Bucket::Alerts,
+            Ep::MachineVulns(_) => Bucket::MachineVulnerabilities,
+            Ep::Vulns | Ep::Vuln(_) | Ep::VulnRefs(_) => Bucket::Vulnerabilities,
+            Ep::MachinesVulns => Bucket::MachinesVulnerabilities,
+            Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => Bucket::Software,
+            Ep::Hunt => Bucket::Hunting,
+            Ep::Actions | Ep::Action(_) => Bucket::MachineActions,
+            Ep::Act(_, _) | Ep::Cancel(_) => Bucket::SubmitAction,
+        }
+    }
+}
+
+fn decode(seg: &str) -> String {
+    percent(seg).unwrap_or_else(|| seg.to_owned())
+}
+
+fn percent(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            out.push(u8::from_str_radix(s.get(i + 1..i + 3)?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Maps method + path to an endpoint; the bool is the `$count` segment (§3.3).
+fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
+    let rest = path.strip_prefix("/api/")?;
+    let rest = rest.strip_prefix("v1.0/").unwrap_or(rest);
+    let mut segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode)
+        .collect();
+    let count = segs.last().is_some_and(|s| s == "$count");
+    if count {
+        segs.pop();
+    }
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let id = |i: usize| segs[i].clone();
+    let get = *method == Method::GET;
+    let post = *method == Method::POST;
+    let ep = match l.as_slice() {
+        ["machines"] if get => Ep::Machines,
+        ["machines", _] if get => Ep::Machine(id(1)),
+        ["machines", _, "alerts"] if get => Ep::MachineAlerts(id(1)),
+        ["machines", _, "vulnerabilities"] if get => Ep::MachineVulns(id(1)),
+        ["machines", _, "isolate"] if post => Ep::Act(id(1), Kind::Isolate),
+        ["machines", _, "unisolate"] if post => Ep::Act(id(1), Kind::Unisolate),
+        ["machines", _, "runantivirusscan"] if post => Ep::Act(id(1), Kind::RunAntiVirusScan),
+        ["alerts"] if get => Ep::Alerts,
+        ["alerts", _] if get => Ep::Alert(id(1)),
+        ["vulnerabilities"] if get => Ep::Vulns,
+        ["vulnerabilities", "machinesvulnerabilities"] if get => Ep::MachinesVulns,
+        ["vulnerabilities", _] if get => Ep::Vuln(id(1)),
+        ["vulnerabilities", _, "machinereferences"] if get => Ep::VulnRefs(id(1)),
+        ["software"] if get => Ep::SoftwareList,
+        ["software", _] if get => Ep::Software(id(1)),
+        ["software", _, "machinereferences"] if get => Ep::SoftwareRefs(id(1)),
+        ["advancedqueries", "run"] if post => Ep::Hunt,
+        ["machineactions"] if get => Ep::Actions,
+        ["machineactions", _] if get => Ep::Action(id(1)),
+        ["machineactions", _, "cancel"] if post => Ep::Cancel(id(1)),
+        _ => return None,
+    };
+    Some((ep, count))
+}
+
+/// Everything a handler needs about the request.
+struct Ctx<'a> {
+    sim: &'a Sim,
+    /// `http://{Host}`: echoed in `@odata.context` and nextLinks (§11.28).
+    base: String,
+    path: String,
+    raw_query: Option<String>,
+    claims: Claims,
+    body: Bytes,
+}
+
+impl Ctx<'_> {
+    fn context(&self, set: &str) -> String {
+        format!("{}/api/$metadata#{set}", self.base)
+    }
+
+    fn query(&self, fields: &'static [&'static str], max_top: usize) -> Result<Query, ApiError> {
+        parse_query(self.raw_query.as_deref(), Spec { fields, max_top }).map_err(ApiError::odata)
+    }
+
+    fn requestor(&self) -> String {
+        let apps = lock(&self.sim.apps);
+        apps.iter()
+            .find(|a| a.client_id == self.claims.appid)
+            .map_or_else(|| self.claims.appid.clone(), |a| a.display_name.clone())
+    }
+
+    fn machine(&self, id: &str) -> Result<usize, ApiError> {
+        let d = &self.sim.data;
+        if take(&mut lock(&self.sim.faults).spurious_not_found_next) {
+            return Err(ApiError::not_found(format!("Machine {id} was not found")));
+        }
+        // §4.2: the computer name is accepted too; prefer the live record of duplicates.
+        d.machine_index(id)
+            .or_else(|| {
+                (0..d.machines.len())
+                    .filter(|i| d.name(*i).is_some_and(|n| n.eq_ignore_ascii_case(id)))
+                    .min_by_key(|i| d.machines[*i].duplicate)
+            })
+            .ok_or_else(|| ApiError::not_found(format!("Machine {id} was not found")))
+    }
+
+    /// Filters, pages and writes a collection; `$count` returns the bare number.
+    fn list(
+        &self,
+        q: &Query,
+        count: bool,
+        set: &str,
+        candidates: Vec<u32>,
+        field: &dyn Fn(u32, &str) -> Val,
+        item: &dyn Fn(u32) -> Value,
+    ) -> Reply {
+        let matched: Vec<u32> = match &q.filter {
+            Some(f) => candidates
+                .into_iter()
+                .filter(|c| f.eval(&|name| field(*c, name)))
+                .collect(),
+            None => candidates,
+        };
+        if count {
+            return Reply::ok(matched.len().to_string());
+        }
+        let url = format!("{}{}", self.base, self.path);
+        let mut faults = lock(&self.sim.faults);
+        let page = paging::select(
+            matched.len(),
+            q,
+            self.sim.config.page_size,
+            &url,
+            &mut faults,
+        );
+        if let Some(k) = faults.expire_tokens_after_pages.as_mut() {
+            *k = k.saturating_sub(1);
+            if *k == 0 {
+                faults.expire_tokens_after_pages = None;
+                let mut t = lock(&self.sim.tokens);
+                t.expired_up_to = t.issued;
+            }
+        }
+        drop(faults);
+        let items = matched[page.range].iter().map(|i| item(*i));
+        Reply::ok(wire::collection(
+            &self.context(set),
+            items,
+            page.next_link.as_deref(),
+        ))
+    }
+}
+
+pub async fn handle(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let delay = lock(&sim.faults).delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let path = uri.path().to_owned();
+    // Big pages are CPU work; keep it off the async workers.
+    let result = tokio::task::spawn_blocking(move || {
+        let r = dispatch(&sim, &method, &uri, &headers, body);
+        r.map(|reply| finish(&sim, reply))
+    })
+    .await;
+    let response = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "handler panicked");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "An error has occurred",
+            )
+            .into_response()
+        }
+    };
+    tracing::debug!(%path, status = %response.status(), "api call");
+    response
+}
+
+/// Applies the truncated-JSON fault to successful bodies.
+fn finish(sim: &Sim, reply: Reply) -> Response {
+    let mut body = reply.body;
+    if take(&mut lock(&sim.faults).truncate_next) {
+        let mut cut = body.len() / 2;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+    }
+    wire::json_response(reply.status, body)
+}
+
+fn authenticate(sim: &Sim, headers: &HeaderMap) -> Result<Claims, ApiError> {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(token) = auth
+        .strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+    else {
+        return Err(ApiError::unauthorized(
+            "Authorization header is missing or is not a bearer token",
+        ));
+    };
+    let claims = jwt::verify(&sim.key, token.trim())
+        .ok_or_else(|| ApiError::unauthorized("Authorization token is invalid"))?;
+    let now = (clock::now() / SEC) as i64;
+    let bulk_expired = claims.serial() <= lock(&sim.tokens).expired_up_to;
+    if now >= claims.exp || bulk_expired {
+        return Err(ApiError::unauthorized("The access token has expired"));
+    }
+    if claims.nbf > now + 300 {
+        return Err(ApiError::unauthorized("The access token is not yet valid"));
+    }
+    if !lock(&sim.apps).iter().any(|a| a.tenant_id == claims.tid) {
+        return Err(ApiError::unauthorized(
+            "The access token was issued for another tenant",
+        ));
+    }
+    Ok(claims)
+}
+
+fn dispatch(
+    sim: &Sim,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Reply, ApiError> {
+    let claims = authenticate(sim, headers)?;
+    let (ep, count) = route(method, uri.path()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!(
+                "No HTTP resource was found that matches the request URI '{}'",
+                uri.path()
+            ),
+        )
+    })?;
+    if !is_mde_audience(&claims.aud) {
+        return Err(ApiError::forbidden(format!(
+            "The access token audience '{}' is not valid for this API",
+            claims.aud
+        )));
+    }
+    let have = claims.roles.clone().unwrap_or_default();
+    let required = ep.roles();
+    if !required.iter().any(|r| have.iter().any(|h| h == r)) {
+        return Err(ApiError::forbidden(format!(
+            "Missing application roles. API required roles: {}, application roles: {}.",
+            required.join(","),
+            have.join(",")
+        )));
+    }
+    storm_faults(sim, &ep)?;
+    sim.throttle_check(&claims, ep.bucket())?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let ctx = Ctx {
+        sim,
+        base: format!("http://{host}"),
+        path: uri.path().to_owned(),
+        raw_query: uri.query().map(str::to_owned),
+        claims,
+        body,
+    };
+    serve(&ctx, ep, count)
+}
+
+fn storm_faults(sim: &Sim, ep: &Ep) -> Result<(), ApiError> {
+    let mut f = lock(&sim.faults);
+    if take(&mut f.throttle_next) {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "API calls quota exceeded! maximum allowed 100 per 00:01:00",
+        );
+        e.retry_after = f.throttle_retry_after_secs;
+        return Err(e);
+    }
+    if take(&mut f.server_error_next) {
+        return Err(if f.server_error_status == 503 {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The service is temporarily unavailable",
+            )
+        } else {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "An error has occurred",
+            )
+        });
+    }
+    if *ep == Ep::Hunt && take(&mut f.hunting_cpu_quota_next) {
+        // Advanced hunting's CPU budget (§3.7, §4.14); the body says which quota.
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "429", "Exceeded the allowed CPU resources for advanced hunting queries per 01:00:00. Try again later.");
+        e.retry_after = Some(60);
+        return Err(e);
+    }
+    Ok(())
+}
+
+impl Sim {
+    fn throttle_check(&self, claims: &Claims, bucket: Bucket) -> Result<(), ApiError> {
+        let limits = self.config.rate_limits;
+        lock(&self.throttle)
+            .admit(&claims.appid, &claims.tid, bucket, &limits, Instant::now())
+            .map_err(|r| {
+                let code = if bucket == Bucket::Hunting {
+                    "429"
+                } else {
+                    "TooManyRequests"
+                };
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    code,
+                    format!(
+                        "API calls quota exceeded! maximum allowed {} per {}",
+                        r.limit, r.window
+                    ),
+                );
+                e.retry_after = Some(r.retry_after_secs);
+                e
+            })
+    }
+}
+
+fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
+    let sim = ctx.sim;
+    let d = &sim.data;
+    let all = |n: usize| (0..n as u32).collect::<Vec<u32>>();
+    let machine_field = |i: u32, f: &str| -> Val {
+        if f == "computerDnsName" {
+            return d.name(i as usize).map_or(Val::Null, Val::Str);
+        }
+        d.machines[i as usize].field(None, f)
+    };
+    let machine_json = |i: u32| d.machines[i as usize].json(d.name(i as usize).as_deref());
+    let alert_json = |expand: bool| {
+        move |k: u32| {
+            let a = &d.alerts[k as usize];
+            let mut scratch = (String::new(), None);
+            a.json(&d.alert_on(a, &mut scratch), expand)
+        }
+    };
+    let alert_field = |k: u32, f: &str| d.alerts[k as usize].field(f);
+    let cve_json = |c: u32| d.cves[c as usize].json(d.exposed(c as usize));
+    let cve_field = |c: u32, f: &str| d.cves[c as usize].field(f);
+    let machine_ref = |i: u32| {
+        let m = &d.machines[i as usize];
+        software::machine_ref(
+            &m.id_hex(),
+            d.name(i as usize).as_deref(),
+            m.reported_platform(),
+            m.rbac_group(),
+        )
+    };
+    let ref_field = |i: u32, f: &str| machine_field(i, f);
+
+    match ep {
+        Ep::Machines => {
+            let q = ctx.query(machines::FILTER_FIELDS, MAX_TOP)?;
+            if d.machines.is_empty() {
+                // "404 if there are no recent machines" (§4.1).
+                return Err(ApiError::not_found("No machines found"));
+            }
+            Ok(ctx.list(
+                &q,
+                count,
+                "Machines",
+                all(d.machines.len()),
+                &machine_field,
+                &machine_json,
+            ))
+        }
+        Ep::Machine(id) => {
+            let i = ctx.machine(&id)?;
+            Ok(Reply::entity(
+                StatusCode::OK,
+                ctx.context("Machines/$entity"),
+                machine_json(i as u32),
+            ))
+        }
+        Ep::MachineAlerts(id) => {
+            let i = ctx.machine(&id)?;
+            let q = ctx.query(alerts::FILTER_FIELDS, MAX_TOP)?;
+            let ids = d.alerts_by_machine.get(i).to_vec();
+            Ok(ctx.list(
+                &q,
+                count,
+                "Alerts",
+                ids,
+                &alert_field,
+                &alert_json(q.expand_evidence),
+            ))
+        }
+        Ep::MachineVulns(id) => {
+            let i = ctx.machine(&id)?;
+            let q = ctx.query(vulnerabilities::FILTER_FIELDS, MAX_TOP_VULNERABILITIES)?;
+            let mut cves: Vec<u32> = d
+                .rows_by_machine
+                .get(i)
+                .iter()
+                .map(|r| d.rows[*r as usize].1)
+                .collect();
+            cves.sort_unstable();
+            cves.dedup();
+            let set = "Collection(Analytics.Contracts.PublicAPI.PublicVulnerabilityDto)";
+            Ok(ctx.list(&q, count, set, cves, &cve_field, &cve_json))
+        }
+        Ep::Act(id, kind) => submit(ctx, &id, kind),
+        Ep::Alerts => {
+            let q = ctx.query(alerts::FILTER_FIELDS, MAX_TOP)?;
+            Ok(ctx.list(
+                &q,
+                count,
+                "Alerts",
+                all(d.alerts.len()),
+                &alert_field,
+                &alert_json(q.expand_evidence),
+            ))
+        }
+        Ep::Alert(id) => {
+            let q = ctx.query(alerts::FILTER_FIELDS, MAX_TOP)?;
+            let k = d
+                .alerts
+                .iter()
+                .position(|a| a.id() == id)
+                .ok_or_else(|| ApiError::not_found(format!("Alert {id} was not found")))?;
+            Ok(Reply::entity(
+                StatusCode::OK,
+                ctx.context("Alerts/$entity"),
+                alert_json(q.expand_evidence)(k as u32),
+            ))
+        }
+        Ep::Vulns => {
+            let q = ctx.query(vulnerabilities::FILTER_FIELDS, MAX_TOP_VULNERABILITIES)?;
+            Ok(ctx.list(
+                &q,
+                count,
+                "Vulnerabilities",
+                d.exposed_cves.clone(),
+                &cve_field,
+                &cve_json,
+            ))
+        }
+        Ep::Vuln(cve) => {
+            let c = cve_index(ctx, &cve)?;
+            Ok(Reply::entity(
+                StatusCode::OK,
+                ctx.context("Vulnerabilities/$entity"),
+                cve_json(c),
+            ))
+        }
+        Ep::VulnRefs(cve) => {
+            let c = cve_index(ctx, &cve)?;
+            let q = ctx.query(machines::FILTER_FIELDS, MAX_TOP)?;
+            let ms: Vec<u32> = d
+                .rows_by_cve
+                .get(c as usize)
+                .iter()
+                .map(|r| d.rows[*r as usize].0)
+                .collect();
+            Ok(ctx.list(&q, count, "MachineReferences", ms, &ref_field, &machine_ref))
+        }
+        Ep::MachinesVulns => {
+            let q = ctx.query(vulnerabilities::ROW_FILTER_FIELDS, MAX_TOP)?;
+            let row_field = |r: u32, f: &str| {
+                let mid = d.machines[d.rows[r as usize].0 as usize].id_hex();
+                d.row(r as usize, &mid).field(f)
+            };
+            let row_json = |r: u32| {
+                let mid = d.machines[d.rows[r as usize].0 as usize].id_hex();
+                d.row(r as usize, &mid).json()
+            };
+            Ok(ctx.list(
+                &q,
+                count,
+                "MachineVulnerabilities",
+                all(d.rows.len()),
+                &row_field,
+                &row_json,
+            ))
+        }
+        Ep::SoftwareList => {
+            let q = ctx.query(&["id", "name", "vendor"], MAX_TOP)?;
+            let installed: Vec<u32> = (0..PRODUCTS.len() as u32)
+                .filter(|p| d.machines.iter().any(|m| m.software & (1 << p) != 0))
+                .collect();
+            let sw_json = |p: u32| software::json(&PRODUCTS[p as usize], &d.software[p as usize]);
+            let sw_field = |p: u32, f: &str| {
+                sw_json(p)
+                    .get(f)
+                    .and_then(Value::as_str)
+                    .map_or(Val::Null, |s| Val::Str(s.to_owned()))
+            };
+            Ok(ctx.list(&q, count, "Software", installed, &sw_field, &sw_json))
+        }
+        Ep::Software(id) => {
+            let p = d
+                .software_index(&id)
+                .ok_or_else(|| ApiError::not_found(format!("Software {id} was not found")))?;
+            Ok(Reply::entity(
+                StatusCode::OK,
+                ctx.context("Software/$entity"),
+                software::json(&PRODUCTS[p], &d.software[p]),
+            ))
+        }
+        Ep::SoftwareRefs(id) => {
+            let p = d
+                .software_index(&id)
+                .ok_or_else(|| ApiError::not_found(format!("Software {id} was not found")))?;
+            let q = ctx.query(machines::FILTER_FIELDS, MAX_TOP)?;
+            let ms: Vec<u32> = (0..d.machines.len() as u32)
+                .filter(|i| d.machines[*i as usize].software & (1 << p) != 0)
+                .collect();
+            Ok(ctx.list(&q, count, "MachineReferences", ms, &ref_field, &machine_ref))
+        }
+        Ep::Hunt => {
+            let mut faults = lock(&sim.faults);
+            let v = hunting::run(d, &mut faults, &ctx.body)?;
+            Ok(Reply::ok(v.to_string()))
+        }
+        Ep::Actions => {
+            let q = ctx.query(actions::FILTER_FIELDS, MAX_TOP)?;
+            let store = lock(&sim.actions);
+            let now = clock::now();
+            let t = &sim.config.action_timings;
+            let field = |i: u32, f: &str| store.actions[i as usize].field(f, now, t);
+            let item = |i: u32| store.actions[i as usize].json(now, t);
+            Ok(ctx.list(
+                &q,
+                count,
+                "MachineActions",
+                all(store.actions.len()),
+                &field,
+                &item,
+            ))
+        }
+        Ep::Action(id) => {
+            let store = lock(&sim.actions);
+            let a = store
+                .get(&id)
+                .ok_or_else(|| ApiError::not_found(format!("Machine action {id} was not found")))?;
+            let v = a.json(clock::now(), &sim.config.action_timings);
+            Ok(Reply::entity(
+                StatusCode::OK,
+                ctx.context("MachineActions/$entity"),
+                v,
+            ))
+        }
+        Ep::Cancel(id) => {
+            let req = actions::parse_body(Kind::Unisolate, &ctx.body)
+                .map_err(|(c, m)| ApiError::bad(c, m))?;
+            let now = clock::now();
+            let t = &sim.config.action_timings;
+            let mut store = lock(&sim.actions);
+            let requestor = ctx.requestor();
+            match store.cancel(&id, &requestor, &req.comment, now, t) {
+                None => Err(ApiError::not_found(format!(
+                    "Machine action {id} was not found"
+                ))),
+                Some(Err((c, m))) => Err(ApiError::bad(c, m)),
+                Some(Ok(i)) => Ok(Reply::entity(
+                    StatusCode::OK,
+                    ctx.context("MachineActions/$entity"),
+                    store.actions[i].json(now, t),
+                )),
+            }
+        }
+    }
+}
+
+fn cve_index(ctx: &Ctx<'_>, cve: &str) -> Result<u32, ApiError> {
+    ctx.sim
+        .data
+        .cve_by_id
+        .get(&cve.to_ascii_uppercase())
+        .copied()
+        .ok_or_else(|| ApiError::not_found(format!("Vulnerability {cve} was not found")))
+}
+
+fn submit(ctx: &Ctx<'_>, id: &str, kind: Kind) -> Result<Reply, ApiError> {
+    let sim = ctx.sim;
+    let i = ctx.machine(id)?;
+    let m = &sim.data.machines[i];
+    let req = actions::parse_body(kind, &ctx.body).map_err(|(c, msg)| ApiError::bad(c, msg))?;
+    actions::check_platform(&req, m).map_err(|(c, msg)| ApiError::bad(c, msg))?;
+    let (outcome, existing) = {
+        let f = lock(&sim.faults);
+        (
+            f.action_outcome.unwrap_or(ForcedOutcome::Succeeded),
+            f.duplicate_action_returns_existing,
+        )
+    };
+    let requestor = ctx.requestor();
+    let now = clock::now();
+    let t = &sim.config.action_timings;
+    let mut store = lock(&sim.actions);
+    let s = store
+        .submit(
+            req,
+            m,
+            i as u32,
+            sim.data.name(i),
+            &requestor,
+            outcome,
+            existing,
+            now,
+            t,
+        )
+        .map_err(|(c, msg)| ApiError::bad(c, msg))?;
+    let idx = match s {
+        Submitted::Created(x) | Submitted::Existing(x) => x,
+    };
+    tracing::info!(machine = %m.id_hex(), kind = kind.name(), "machine action submitted");
+    Ok(Reply::entity(
+        StatusCode::CREATED,
+        ctx.context("MachineActions/$entity"),
+        store.actions[idx].json(now, t),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        let g = Method::GET;
+        assert_eq!(route(&g, "/api/machines"), Some((Ep::Machines, false)));
+        assert_eq!(
+            route(&g, "/api/v1.0/machines/abc"),
+            Some((Ep::Machine("abc".into()), false))
+        );
+        assert_eq!(
+            route(&g, "/api/machines/abc/alerts/$count"),
+            Some((Ep::MachineAlerts("abc".into()), true))
+        );
+        assert_eq!(
+            route(&g, "/api/machines/abc/alerts/%24count").map(|r| r.1),
+            Some(true)
+        );
+        assert_eq!(
+            route(&g, "/api/vulnerabilities/machinesVulnerabilities"),
+            Some((Ep::MachinesVulns, false))
+        );
+        assert_eq!(
+            route(&g, "/api/Software/a-_-b/machineReferences"),
+            Some((Ep::SoftwareRefs("a-_-b".into()), false))
+        );
+        assert_eq!(
+            route(&Method::POST, "/api/machines/x/runAntiVirusScan"),
+            Some((Ep::Act("x".into(), Kind::RunAntiVirusScan), false))
+        );
+        assert_eq!(route(&g, "/api/machines/x/isolate"), None);
+        assert_eq!(route(&g, "/api/nothing"), None);
+    }
+}

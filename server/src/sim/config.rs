@@ -1,0 +1,169 @@
+//! Simulator configuration: data size, paging, token lifetime, apps, limits, timings, faults.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::faults::Faults;
+
+/// Fixed demo tenant so a demo console config can point at the simulator unchanged.
+pub const DEMO_TENANT_ID: &str = "6f1c2d3e-4a5b-4c6d-8e7f-90a1b2c3d4e5";
+pub const DEMO_TENANT_DOMAIN: &str = "contoso-sim.onmicrosoft.com";
+pub const DEMO_CLIENT_ID: &str = "0c6b8f2e-5d4a-4b3c-9e1f-a2b3c4d5e6f7";
+pub const DEMO_CLIENT_SECRET: &str = "sim~DemoSecretValue.0123456789abcdefghij";
+
+/// Application permissions the product uses (defender-api.md §2.4).
+pub const PRODUCT_ROLES: &[&str] = &[
+    "Machine.Read.All",
+    "Alert.Read.All",
+    "Vulnerability.Read.All",
+    "Software.Read.All",
+    "AdvancedQuery.Read.All",
+    "Machine.Isolate",
+    "Machine.Scan",
+];
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub machines: usize,
+    /// Server page size when no `$top` is given (real service: 10,000, §3.4).
+    pub page_size: usize,
+    pub token_lifetime: Duration,
+    pub apps: Vec<SimApp>,
+    pub rate_limits: RateLimits,
+    pub action_timings: ActionTimings,
+    pub faults: Faults,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self::demo()
+    }
+}
+
+impl SimConfig {
+    /// Demo values: ~200 machines, real page size and token lifetime (§2.2, §3.4).
+    pub fn demo() -> Self {
+        Self {
+            seed: 42,
+            machines: 200,
+            page_size: 10_000,
+            token_lifetime: Duration::from_secs(3599),
+            apps: vec![SimApp::full_access(
+                DEMO_TENANT_ID,
+                Some(DEMO_TENANT_DOMAIN),
+                DEMO_CLIENT_ID,
+                DEMO_CLIENT_SECRET,
+                "Endpoint Analytics (demo)",
+            )],
+            rate_limits: RateLimits::default(),
+            action_timings: ActionTimings::default(),
+            faults: Faults::default(),
+        }
+    }
+
+    /// Small pages (5) and millisecond action timings so HTTP tests finish in seconds.
+    pub fn for_tests(machines: usize) -> Self {
+        Self {
+            seed: 7,
+            machines,
+            page_size: 5,
+            action_timings: ActionTimings::fast(),
+            ..Self::demo()
+        }
+    }
+}
+
+/// An app registration the token endpoint accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimApp {
+    pub tenant_id: String,
+    pub tenant_domain: Option<String>,
+    pub client_id: String,
+    pub client_secret: String,
+    pub secret_expired: bool,
+    pub display_name: String,
+    /// `None` = no admin consent: the token carries no `roles` claim (§2.4).
+    pub roles: Option<Vec<String>>,
+}
+
+impl SimApp {
+    /// An app granted every role the product uses (§2.4).
+    pub fn full_access(
+        tenant_id: &str,
+        tenant_domain: Option<&str>,
+        client_id: &str,
+        client_secret: &str,
+        display_name: &str,
+    ) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            tenant_domain: tenant_domain.map(str::to_owned),
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            secret_expired: false,
+            display_name: display_name.to_owned(),
+            roles: Some(PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect()),
+        }
+    }
+
+    /// Same app with other roles (`None` = no consent).
+    pub fn with_roles(mut self, roles: Option<&[&str]>) -> Self {
+        self.roles = roles.map(|r| r.iter().map(|s| (*s).to_owned()).collect());
+        self
+    }
+}
+
+/// Per (app, tenant, endpoint family) quotas; defaults from defender-api.md §3.6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimits {
+    pub per_minute: u32,
+    pub per_hour: u32,
+    /// `/api/machines/{id}/vulnerabilities` is tighter (§3.6: 50/min).
+    pub machine_vulnerabilities_per_minute: u32,
+    /// Advanced hunting (§3.6, §4.14: 45/min, 1,500/h).
+    pub hunting_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            per_minute: 100,
+            per_hour: 1500,
+            machine_vulnerabilities_per_minute: 50,
+            hunting_per_minute: 45,
+        }
+    }
+}
+
+/// How long actions take to move through their lifecycle (§6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActionTimings {
+    /// Pending -> InProgress on a reachable device.
+    pub pickup: Duration,
+    /// InProgress -> terminal.
+    pub complete: Duration,
+    /// Pending -> TimeOut when the device is Inactive (3 days for isolation in reality, §4.6).
+    pub pending_timeout: Duration,
+}
+
+impl Default for ActionTimings {
+    fn default() -> Self {
+        Self {
+            pickup: Duration::from_secs(20),
+            complete: Duration::from_secs(60),
+            pending_timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl ActionTimings {
+    pub fn fast() -> Self {
+        Self {
+            pickup: Duration::from_millis(200),
+            complete: Duration::from_millis(400),
+            pending_timeout: Duration::from_millis(1000),
+        }
+    }
+}

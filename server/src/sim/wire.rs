@@ -1,0 +1,129 @@
+//! Response writing shared by the API handlers: OData headers and envelopes (§3.2) and the
+//! MDE error envelope (§3.5).
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+pub const ODATA_CONTENT_TYPE: &str =
+    "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8";
+
+/// An MDE API error (§3.5) with optional `Retry-After`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn odata(message: impl Into<String>) -> Self {
+        Self::bad("ODataError", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", message)
+    }
+
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", message)
+    }
+
+    pub fn into_response(self) -> Response {
+        let body = json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "target": format!("|{}.", uuid::Uuid::new_v4()),
+        }});
+        let mut r = json_response(self.status, body.to_string());
+        if let Some(s) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        r
+    }
+}
+
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ODATA_CONTENT_TYPE),
+    );
+    h.insert("OData-Version", HeaderValue::from_static("4.0"));
+    r
+}
+
+/// A successful body before faults such as truncation are applied.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn ok(body: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body,
+        }
+    }
+
+    /// Single entity: properties at top level plus `@odata.context` ending in `/$entity`.
+    pub fn entity(status: StatusCode, context: String, mut v: Value) -> Self {
+        let mut out = serde_json::Map::new();
+        out.insert("@odata.context".into(), Value::String(context));
+        if let Value::Object(o) = &mut v {
+            out.append(o);
+        }
+        Self {
+            status,
+            body: Value::Object(out).to_string(),
+        }
+    }
+}
+
+/// Writes a collection page without building one big `Value`.
+pub fn collection(
+    context: &str,
+    items: impl Iterator<Item = Value>,
+    next_link: Option<&str>,
+) -> String {
+    let mut s = String::with_capacity(4096);
+    s.push_str("{\"@odata.context\":");
+    s.push_str(&Value::String(context.to_owned()).to_string());
+    s.push_str(",\"value\":[");
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&item.to_string());
+    }
+    s.push(']');
+    if let Some(l) = next_link {
+        s.push_str(",\"@odata.nextLink\":");
+        s.push_str(&Value::String(l.to_owned()).to_string());
+    }
+    s.push('}');
+    s
+}

@@ -1,0 +1,116 @@
+//! Bearer-token enforcement of the simulated API: 401s and role-based 403s (§2.4).
+
+#[path = "support/sim.rs"]
+mod support;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use server::sim::SimConfig;
+use support::*;
+
+#[tokio::test]
+async fn missing_garbled_and_forged_tokens_are_401() {
+    let s = start_small(5).await;
+    let url = format!("{}/api/machines", s.base_url());
+    let r = client().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&r.json().await.unwrap()), "Unauthorized");
+    assert_eq!(
+        get(&url, "garbage").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let tok = token(&s).await;
+    let mut forged = tok.clone();
+    let sig_start = tok.rfind('.').unwrap() + 1;
+    forged.replace_range(
+        sig_start..sig_start + 2,
+        if &tok[sig_start..sig_start + 2] == "AA" {
+            "BB"
+        } else {
+            "AA"
+        },
+    );
+    assert_eq!(get(&url, &forged).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&url, &tok).await.status(), StatusCode::OK);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_token_is_401() {
+    let mut config = SimConfig::for_tests(5);
+    config.token_lifetime = Duration::from_secs(1);
+    let s = start(config).await;
+    let tok = token(&s).await;
+    let url = format!("{}/api/machines", s.base_url());
+    assert_eq!(get(&url, &tok).await.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(get(&url, &tok).await.status(), StatusCode::UNAUTHORIZED);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn roles_are_enforced_separately_for_read_and_action() {
+    let mut config = SimConfig::for_tests(8);
+    let mut isolator = config.apps[0]
+        .clone()
+        .with_roles(Some(&["Machine.Isolate"]));
+    isolator.client_id = "33333333-3333-4333-8333-333333333333".into();
+    isolator.display_name = "Isolator".into();
+    let mut reader = config.apps[0]
+        .clone()
+        .with_roles(Some(&["Machine.Read.All"]));
+    reader.client_id = "44444444-4444-4444-8444-444444444444".into();
+    config.apps.push(isolator.clone());
+    config.apps.push(reader.clone());
+    let s = start(config).await;
+    let base = s.base_url();
+    let m0 = s.control().machine(0).unwrap();
+
+    let iso_tok = token_for(&s, &isolator.client_id, &isolator.client_secret).await;
+    let r = get(&format!("{base}/api/machines"), &iso_tok).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        v["error"]["message"],
+        "Missing application roles. API required roles: Machine.Read.All,Machine.ReadWrite.All, application roles: Machine.Isolate."
+    );
+    let (st, act) = post_json(
+        &format!("{base}/api/machines/{}/isolate", m0.id),
+        &iso_tok,
+        comment("x"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{act}");
+    assert_eq!(act["requestor"], "Isolator");
+
+    let read_tok = token_for(&s, &reader.client_id, &reader.client_secret).await;
+    assert_eq!(
+        get(&format!("{base}/api/machines"), &read_tok)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&format!("{base}/api/alerts"), &read_tok).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let (st, _) = post_json(
+        &format!("{base}/api/machines/{}/runAntiVirusScan", m0.id),
+        &read_tok,
+        json!({"Comment": "x", "ScanType": "Quick"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Roles changed at runtime apply to new tokens.
+    s.control()
+        .set_roles(&reader.client_id, Some(vec!["Alert.Read.All".into()]));
+    let tok2 = token_for(&s, &reader.client_id, &reader.client_secret).await;
+    assert_eq!(
+        get(&format!("{base}/api/alerts"), &tok2).await.status(),
+        StatusCode::OK
+    );
+    s.shutdown().await;
+}

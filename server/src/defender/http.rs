@@ -120,7 +120,11 @@ impl Core {
                     self.metrics.retry();
                     self.tokens.invalidate(&token).await;
                 }
-                Attempt::Unauthorized => return Err(DefenderError::Unauthorized),
+                Attempt::Unauthorized => {
+                    // The fresh token was refused too; don't keep it for the next call.
+                    self.tokens.invalidate(&token).await;
+                    return Err(DefenderError::Unauthorized);
+                }
                 Attempt::Throttled(after) => {
                     self.metrics.throttled();
                     if throttles >= opts.max_throttle_retries {

@@ -161,6 +161,7 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
 
     /// The next page of items not seen before, or `None` at the end. Guards stop the listing
     /// with a warning instead of looping (§3.4).
+    #[tracing::instrument(skip_all, fields(what = self.what, pages = self.stats.pages))]
     pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, DefenderError> {
         loop {
             let Some(url) = self.next.take() else {

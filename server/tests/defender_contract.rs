@@ -572,13 +572,36 @@ async fn wrong_audience_token_is_refused_by_the_api() {
     let settings = DefenderSettings::new(&app.tenant_id, &app.client_id, &app.client_secret, e);
     let client = DefenderClient::new(settings, ClientOptions::for_tests()).unwrap();
     let err = client.machines().next_page().await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            DefenderError::Forbidden { .. } | DefenderError::Unauthorized
-        ),
-        "{err:?}"
+    let DefenderError::Forbidden {
+        required, message, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert!(required.is_empty(), "not a missing-role 403");
+    assert!(message.contains("audience"), "{message}");
+}
+
+#[tokio::test]
+async fn clones_share_one_token() {
+    let (sim, client) = setup().await;
+    let id = sim.control().machine_ids()[0].clone();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (c, id) = (client.clone(), id.clone());
+            tokio::spawn(async move { c.machine(&id).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let m = client.metrics();
+    assert_eq!(
+        (m.token_requests, m.api_calls),
+        (1, 8),
+        "one token fetched for eight callers"
     );
+    assert_eq!(sim.control().tokens_issued(), 1);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -80,8 +80,9 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> DefenderError {
 
 enum Attempt<T> {
     Done(T),
-    /// Transient failure: retry after backoff while the retry budget lasts.
-    Transient(DefenderError),
+    /// Transient failure: retry after backoff (or the server's `Retry-After`, if longer)
+    /// while the retry budget lasts.
+    Transient(DefenderError, Option<Duration>),
     /// 429: retry after `Retry-After` while the throttle budget lasts.
     Throttled(Option<Duration>),
     /// 401: refresh the token once and retry once.
@@ -144,13 +145,14 @@ impl Core {
                     self.metrics.retry_after_waited(delay);
                     tokio::time::sleep(delay).await;
                 }
-                Attempt::Transient(err) => {
+                Attempt::Transient(err, after) => {
                     if failures >= opts.max_retries {
                         tracing::warn!(what = req.what, error = %err, "retries exhausted");
                         return Err(err);
                     }
-                    let delay =
+                    let backoff =
                         backoff_delay(failures, opts.backoff_base, opts.backoff_max, unit_random());
+                    let delay = after.map_or(backoff, |a| backoff.max(a.min(opts.retry_after_cap)));
                     tracing::warn!(what = req.what, error = %err, ?delay, "transient failure; retrying");
                     failures += 1;
                     self.metrics.retry();
@@ -173,7 +175,7 @@ impl Core {
         }
         let resp = match builder.send().await {
             Ok(resp) => resp,
-            Err(e) => return Attempt::Transient(transport_error(&e)),
+            Err(e) => return Attempt::Transient(transport_error(&e), None),
         };
         let status = resp.status();
         let after = retry_after(resp.headers());
@@ -181,24 +183,27 @@ impl Core {
         // failed connect.
         let body = match resp.bytes().await {
             Ok(body) => body,
-            Err(e) => return Attempt::Transient(transport_error(&e)),
+            Err(e) => return Attempt::Transient(transport_error(&e), None),
         };
         tracing::debug!(method = %req.method, path = req.url.path(), status = status.as_u16(), "api call");
         if status.is_success() {
             return match serde_json::from_slice::<T>(&body) {
                 Ok(value) => Attempt::Done(value),
                 // Truncated JSON looks like a cut transfer: retry, then give up as Decode.
-                Err(e) => Attempt::Transient(DefenderError::Decode {
-                    what: req.what.to_owned(),
-                    detail: e.to_string(),
-                }),
+                Err(e) => Attempt::Transient(
+                    DefenderError::Decode {
+                        what: req.what.to_owned(),
+                        detail: e.to_string(),
+                    },
+                    None,
+                ),
             };
         }
         match status {
             StatusCode::UNAUTHORIZED => Attempt::Unauthorized,
             StatusCode::TOO_MANY_REQUESTS => Attempt::Throttled(after),
             s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
-                Attempt::Transient(from_api_response(s.as_u16(), &body))
+                Attempt::Transient(from_api_response(s.as_u16(), &body), after)
             }
             s => Attempt::Fatal(from_api_response(s.as_u16(), &body)),
         }

@@ -417,6 +417,21 @@ async fn server_errors_timeouts_and_truncated_bodies_are_retried() {
 }
 
 #[tokio::test]
+async fn retry_after_on_a_503_is_honoured() {
+    let (client, mock, _) = start(ClientOptions::for_tests()).await;
+    let busy = Canned {
+        retry_after: Some("1"),
+        ..status(503, "busy")
+    };
+    mock.script(&format!("/api/machines/{M1}"), vec![busy, ok(machine(M1))]);
+    let started = std::time::Instant::now();
+    client.machine(M1).await.unwrap();
+    // Retry-After (1 s) capped at 50 ms in test options, above the 5 ms first backoff.
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert_eq!(client.metrics().retries, 1);
+}
+
+#[tokio::test]
 async fn api_errors_map_to_defender_errors() {
     let (client, mock, _) = start(ClientOptions::for_tests()).await;
     mock.script(

@@ -3,14 +3,32 @@
 //!
 //! One listener serves everything:
 //! - `POST /{tenant}/oauth2/v2.0/token` and `POST /{tenant}/oauth2/token` (Entra, §2);
-//! - `/api/...` and `/api/v1.0/...` (Defender API, §3–§4): machines, alerts,
-//!   vulnerabilities, machinesVulnerabilities, Software, advanced hunting, machine actions;
-//! - `GET`/`POST /_sim/faults` (JSON body = [`Faults`], snake_case field names) and
-//!   `GET /_sim/state` (entity, action and token counts) for runtime control.
+//!   `{tenant}` is the tenant GUID or its domain;
+//! - `/api/...` and `/api/v1.0/...` (Defender API, §3–§4): machines (+ alerts,
+//!   vulnerabilities, isolate/unisolate/runAntiVirusScan), alerts, vulnerabilities
+//!   (+ machineReferences, machinesVulnerabilities), Software (+ machineReferences),
+//!   advancedqueries/run, machineactions (+ cancel), the JSON export
+//!   machines/SoftwareVulnerabilitiesByMachine (`pageSize`, `$skiptoken`); `/$count` after
+//!   any OData collection;
+//! - runtime control without auth: `GET /_sim/faults`, `POST /_sim/faults` (JSON body =
+//!   [`Faults`], snake_case names, omitted fields = off) and `GET /_sim/state` (counts).
 //!
-//! Data comes from a deterministic generator ([`SimConfig::seed`]); faults can be set in the
-//! config, by CLI flags, at runtime through [`SimControl::set_faults`] or over HTTP.
-//! The simulator writes JSON with its own writers and never shares types with the client.
+//! ```text
+//! curl -X POST localhost:8950/_sim/faults -H 'content-type: application/json' \
+//!      -d '{"throttle_next":3,"throttle_retry_after_secs":2,"short_pages":true}'
+//! ```
+//!
+//! Data comes from a deterministic generator ([`SimConfig::seed`]): machine `i` is the same
+//! for every machine count. Machines 0–9 are fixed fixtures tests can rely on: 0 Onboarded
+//! Windows 11 (Active, with alerts), 1 Onboarded Ubuntu, 2 Onboarded Windows 10 Inactive
+//! and ungrouped (rbacGroupId 0), 3 CanBeOnboarded, 4 Unsupported printer,
+//! 5 InsufficientInfo, 6 Onboarded macOS, 7 stale duplicate of 0, 8 Onboarded Windows
+//! Server 2022, 9 Onboarded Windows 7 (actions unsupported).
+//!
+//! Action lifecycles are evaluated lazily from timestamps and [`ActionTimings`]. Faults can be
+//! set in the config, by CLI flags, at runtime through [`SimControl::set_faults`] or over
+//! HTTP. The simulator writes JSON with its own writers and never shares types with the
+//! Defender client, so a misspelt field cannot pass unnoticed on both sides.
 
 mod actions;
 mod admin;
@@ -21,6 +39,7 @@ mod clock;
 mod config;
 mod dataset;
 mod entra;
+mod exports;
 mod faults;
 mod generator;
 mod hunting;

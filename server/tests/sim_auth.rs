@@ -40,12 +40,13 @@ async fn missing_garbled_and_forged_tokens_are_401() {
 #[tokio::test]
 async fn expired_token_is_401() {
     let mut config = SimConfig::for_tests(5);
-    config.token_lifetime = Duration::from_secs(1);
+    // exp is whole seconds after iat, so 2 s guarantees the first call is inside it.
+    config.token_lifetime = Duration::from_secs(2);
     let s = start(config).await;
     let tok = token(&s).await;
     let url = format!("{}/api/machines", s.base_url());
     assert_eq!(get(&url, &tok).await.status(), StatusCode::OK);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     assert_eq!(get(&url, &tok).await.status(), StatusCode::UNAUTHORIZED);
     s.shutdown().await;
 }

@@ -88,6 +88,14 @@ async fn filters_are_preserved_and_validated() {
     for m in v["value"].as_array().unwrap() {
         assert_eq!(m["healthStatus"], "Active");
     }
+    let sel = get_json(
+        &format!("{base}/api/machines?$select=id,computerDnsName&$top=3"),
+        &tok,
+    )
+    .await;
+    for m in sel["value"].as_array().unwrap() {
+        assert_eq!(m.as_object().unwrap().len(), 2, "{m}");
+    }
     let r = get(&format!("{base}/api/machines?$filter=osBuild eq 1"), &tok).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&r.json().await.unwrap()), "ODataError");
@@ -284,5 +292,64 @@ async fn vulnerability_views_are_consistent() {
         total.text().await.unwrap(),
         s.control().machine_vulnerability_count().to_string()
     );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn big_pages_are_streamed_intact() {
+    let mut config = SimConfig::for_tests(1200);
+    config.page_size = 1000;
+    let s = start(config).await;
+    let tok = token(&s).await;
+    let url = format!("{}/api/machines", s.base_url());
+    let r = get(&url, &tok).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["odata-version"], "4.0");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 1000);
+    assert_eq!(v["@odata.nextLink"], format!("{url}?$skip=1000"));
+    let (items, pages) = collect(&url, &tok, 5).await;
+    assert_eq!((items.len(), pages), (1200, 2));
+    let rows = get(
+        &format!(
+            "{}/api/vulnerabilities/machinesVulnerabilities?$top=5000",
+            s.base_url()
+        ),
+        &tok,
+    )
+    .await;
+    let rows: Value = rows.json().await.unwrap();
+    assert_eq!(rows["value"].as_array().unwrap().len(), 5000);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn software_vulnerabilities_export_pages_with_skiptoken() {
+    let s = start_small(15).await;
+    let tok = token(&s).await;
+    let url = format!(
+        "{}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=7",
+        s.base_url()
+    );
+    let first = get_json(&url, &tok).await;
+    let next = first["@odata.nextLink"].as_str().unwrap();
+    assert!(next.contains("pageSize=7&$skiptoken="), "{next}");
+    let row = &first["value"][0];
+    assert!(row["rbacGroupId"].is_string());
+    assert_eq!(row["lastSeenTimestamp"].as_str().unwrap().len(), 19);
+    let (rows, pages) = collect(&url, &tok, 500).await;
+    let total = s.control().machine_vulnerability_count();
+    assert_eq!(rows.len(), total);
+    assert_eq!(pages, total.div_ceil(7));
+    let top = get_json(&format!("{url}&$top=3"), &tok).await;
+    assert_eq!(top["value"].as_array().unwrap().len(), 3);
+    assert!(top.get("@odata.nextLink").is_none());
+    let bad = get(&format!("{url}&$skiptoken=nonsense"), &tok).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let too_big = format!(
+        "{}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=200001",
+        s.base_url()
+    );
+    assert_eq!(get(&too_big, &tok).await.status(), StatusCode::BAD_REQUEST);
     s.shutdown().await;
 }

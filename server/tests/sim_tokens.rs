@@ -170,6 +170,28 @@ async fn token_errors() {
 }
 
 #[tokio::test]
+async fn client_secret_basic_is_accepted() {
+    let s = start_small(5).await;
+    let app = s.app().clone();
+    let r = client()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            s.base_url(),
+            app.tenant_id
+        ))
+        .basic_auth(&app.client_id, Some(&app.client_secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn wrong_audience_token_is_issued_but_api_refuses() {
     let s = start_small(5).await;
     let app = s.app().clone();

@@ -222,3 +222,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     running.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_flags_override() {
+        let text = include_str!("../../sim.example.toml");
+        let file: FileConfig = toml::from_str(text).unwrap();
+        assert_eq!(file.apps.as_ref().map(Vec::len), Some(2));
+        let cli = Cli::parse_from([
+            "defender-sim",
+            "--machines",
+            "7",
+            "--short-pages",
+            "--throttle-next",
+            "2",
+            "--action-outcome",
+            "time-out",
+        ]);
+        let c = build_config(&cli.run).unwrap();
+        assert_eq!(c.machines, 7);
+        assert!(c.faults.short_pages);
+        assert_eq!(c.faults.throttle_next, 2);
+        assert_eq!(c.faults.action_outcome, Some(ForcedOutcome::TimeOut));
+    }
+}

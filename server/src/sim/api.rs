@@ -10,12 +10,14 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use super::actions::{self, Kind, Submitted};
 use super::alerts;
 use super::catalog::PRODUCTS;
 use super::clock::{self, SEC};
 use super::entra::is_mde_audience;
+use super::exports;
 use super::faults::{take, ForcedOutcome};
 use super::hunting;
 use super::jwt::{self, Claims};
@@ -63,6 +65,7 @@ enum Ep {
     Vuln(String),
     VulnRefs(String),
     MachinesVulns,
+    Export,
     SoftwareList,
     Software(String),
     SoftwareRefs(String),
@@ -77,9 +80,12 @@ impl Ep {
         match self {
             Ep::Machines | Ep::Machine(_) | Ep::Actions | Ep::Action(_) => READ_MACHINES,
             Ep::MachineAlerts(_) | Ep::Alerts | Ep::Alert(_) => READ_ALERTS,
-            Ep::MachineVulns(_) | Ep::Vulns | Ep::Vuln(_) | Ep::VulnRefs(_) | Ep::MachinesVulns => {
-                READ_VULNS
-            }
+            Ep::MachineVulns(_)
+            | Ep::Vulns
+            | Ep::Vuln(_)
+            | Ep::VulnRefs(_)
+            | Ep::MachinesVulns
+            | Ep::Export => READ_VULNS,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => READ_SOFTWARE,
             Ep::Hunt => HUNT,
             Ep::Act(_, Kind::RunAntiVirusScan) => SCAN,
@@ -96,6 +102,7 @@ impl Ep {
             Ep::MachineVulns(_) => Bucket::MachineVulnerabilities,
             Ep::Vulns | Ep::Vuln(_) | Ep::VulnRefs(_) => Bucket::Vulnerabilities,
             Ep::MachinesVulns => Bucket::MachinesVulnerabilities,
+            Ep::Export => Bucket::Export,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => Bucket::Software,
             Ep::Hunt => Bucket::Hunting,
             Ep::Actions | Ep::Action(_) => Bucket::MachineActions,
@@ -144,6 +151,7 @@ fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
     let post = *method == Method::POST;
     let ep = match l.as_slice() {
         ["machines"] if get => Ep::Machines,
+        ["machines", "softwarevulnerabilitiesbymachine"] if get => Ep::Export,
         ["machines", _] if get => Ep::Machine(id(1)),
         ["machines", _, "alerts"] if get => Ep::MachineAlerts(id(1)),
         ["machines", _, "vulnerabilities"] if get => Ep::MachineVulns(id(1)),
@@ -168,9 +176,17 @@ fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
     Some((ep, count))
 }
 
+/// Pages with more items than this are streamed in chunks instead of buffered.
+const STREAM_ITEMS: usize = 500;
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Where the response goes: sent once, either whole or as the head of a stream.
+type Out = std::cell::RefCell<Option<oneshot::Sender<Response>>>;
+
 /// Everything a handler needs about the request.
 struct Ctx<'a> {
     sim: &'a Sim,
+    out: &'a Out,
     /// `http://{Host}`: echoed in `@odata.context` and nextLinks (§11.28).
     base: String,
     path: String,
@@ -195,11 +211,16 @@ impl Ctx<'_> {
             .map_or_else(|| self.claims.appid.clone(), |a| a.display_name.clone())
     }
 
+    /// Per-machine GETs, subject to the spurious-404 fault (§9.11).
     fn machine(&self, id: &str) -> Result<usize, ApiError> {
-        let d = &self.sim.data;
         if take(&mut lock(&self.sim.faults).spurious_not_found_next) {
             return Err(ApiError::not_found(format!("Machine {id} was not found")));
         }
+        self.lookup(id)
+    }
+
+    fn lookup(&self, id: &str) -> Result<usize, ApiError> {
+        let d = &self.sim.data;
         // §4.2: the computer name is accepted too; prefer the live record of duplicates.
         d.machine_index(id)
             .or_else(|| {
@@ -248,15 +269,55 @@ impl Ctx<'_> {
             }
         }
         drop(faults);
-        let items = matched[page.range].iter().map(|i| item(*i));
-        Reply::ok(wire::collection(
-            &self.context(set),
-            items,
-            page.next_link.as_deref(),
-        ))
+        let len = page.range.len();
+        let items = matched[page.range]
+            .iter()
+            .map(|i| project(item(*i), q.select.as_deref()));
+        self.page(&self.context(set), items, len, page.next_link)
+    }
+
+    /// Writes one page: whole, or streamed in chunks when big. A page the truncation fault
+    /// will cut is always built whole.
+    fn page(
+        &self,
+        context: &str,
+        items: impl Iterator<Item = Value>,
+        len: usize,
+        next_link: Option<String>,
+    ) -> Reply {
+        let stream = lock(&self.sim.faults).truncate_next == 0 && len > STREAM_ITEMS;
+        if stream {
+            if let Some(tx) = self.out.borrow_mut().take() {
+                let (response, mut emit) = wire::streamed_response(StatusCode::OK);
+                if tx.send(response).is_ok() {
+                    wire::write_collection(
+                        context,
+                        items,
+                        next_link.as_deref(),
+                        CHUNK_BYTES,
+                        &mut emit,
+                    );
+                }
+                return Reply::streamed();
+            }
+        }
+        Reply::ok(wire::collection(context, items, next_link.as_deref()))
     }
 }
 
+/// Keeps only the `$select`ed properties of an item.
+fn project(v: Value, select: Option<&[String]>) -> Value {
+    match (select, v) {
+        (Some(fields), Value::Object(o)) => Value::Object(
+            o.into_iter()
+                .filter(|(k, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(k)))
+                .collect(),
+        ),
+        (_, v) => v,
+    }
+}
+
+#[tracing::instrument(skip_all, fields(method = %method, path = %uri.path()))]
 pub async fn handle(
     State(sim): State<Arc<Sim>>,
     method: Method,
@@ -268,18 +329,25 @@ pub async fn handle(
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
-    let path = uri.path().to_owned();
-    // Big pages are CPU work; keep it off the async workers.
-    let result = tokio::task::spawn_blocking(move || {
-        let r = dispatch(&sim, &method, &uri, &headers, body);
-        r.map(|reply| finish(&sim, reply))
-    })
-    .await;
-    let response = match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => e.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "handler panicked");
+    // Big pages are CPU work; keep it off the async workers. The blocking task sends the
+    // response (or the head of a streamed page) through `tx` and may keep writing chunks.
+    let (tx, rx) = oneshot::channel::<Response>();
+    tokio::task::spawn_blocking(move || {
+        let out: Out = std::cell::RefCell::new(Some(tx));
+        let response = match dispatch(&sim, &out, &method, &uri, &headers, body) {
+            Ok(reply) if reply.streamed => return,
+            Ok(reply) => finish(&sim, reply),
+            Err(e) => e.into_response(),
+        };
+        let pending = out.borrow_mut().take();
+        if let Some(tx) = pending {
+            let _ = tx.send(response);
+        }
+    });
+    let response = match rx.await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::error!("API handler panicked");
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerError",
@@ -288,7 +356,7 @@ pub async fn handle(
             .into_response()
         }
     };
-    tracing::debug!(%path, status = %response.status(), "api call");
+    tracing::debug!(status = %response.status(), "api call");
     response
 }
 
@@ -338,6 +406,7 @@ fn authenticate(sim: &Sim, headers: &HeaderMap) -> Result<Claims, ApiError> {
 
 fn dispatch(
     sim: &Sim,
+    out: &Out,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -377,6 +446,7 @@ fn dispatch(
         .unwrap_or("localhost");
     let ctx = Ctx {
         sim,
+        out,
         base: format!("http://{host}"),
         path: uri.path().to_owned(),
         raw_query: uri.query().map(str::to_owned),
@@ -456,7 +526,7 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         }
         d.machines[i as usize].field(None, f)
     };
-    let machine_json = |i: u32| d.machines[i as usize].json(d.name(i as usize).as_deref());
+    let machine_json = |i: u32| d.machine_json(i as usize);
     let alert_json = |expand: bool| {
         move |k: u32| {
             let a = &d.alerts[k as usize];
@@ -586,8 +656,12 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         }
         Ep::MachinesVulns => {
             let q = ctx.query(vulnerabilities::ROW_FILTER_FIELDS, MAX_TOP)?;
+            // The hex machine id is only built when the filter looks at it (1M rows).
             let row_field = |r: u32, f: &str| {
-                let mid = d.machines[d.rows[r as usize].0 as usize].id_hex();
+                let mid = match f {
+                    "id" | "machineId" => d.machines[d.rows[r as usize].0 as usize].id_hex(),
+                    _ => String::new(),
+                };
                 d.row(r as usize, &mid).field(f)
             };
             let row_json = |r: u32| {
@@ -603,6 +677,7 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
                 &row_json,
             ))
         }
+        Ep::Export => export(ctx),
         Ep::SoftwareList => {
             let q = ctx.query(&["id", "name", "vendor"], MAX_TOP)?;
             let installed: Vec<u32> = (0..PRODUCTS.len() as u32)
@@ -644,16 +719,17 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         }
         Ep::Actions => {
             let q = ctx.query(actions::FILTER_FIELDS, MAX_TOP)?;
-            let store = lock(&sim.actions);
+            // A snapshot, so a slow reader of a streamed page cannot block new actions.
+            let snapshot = lock(&sim.actions).actions.clone();
             let now = clock::now();
             let t = &sim.config.action_timings;
-            let field = |i: u32, f: &str| store.actions[i as usize].field(f, now, t);
-            let item = |i: u32| store.actions[i as usize].json(now, t);
+            let field = |i: u32, f: &str| snapshot[i as usize].field(f, now, t);
+            let item = |i: u32| snapshot[i as usize].json(now, t);
             Ok(ctx.list(
                 &q,
                 count,
                 "MachineActions",
-                all(store.actions.len()),
+                all(snapshot.len()),
                 &field,
                 &item,
             ))
@@ -692,6 +768,53 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
     }
 }
 
+/// `SoftwareVulnerabilitiesByMachine` (§4.13): `pageSize` + `$skiptoken`; `$top` disables
+/// the nextLink like elsewhere.
+fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let d = &ctx.sim.data;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(ctx.raw_query.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad("InvalidInput", e.to_string()))?;
+    let param = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    };
+    let number = |k: &str| -> Result<Option<usize>, ApiError> {
+        param(k)
+            .map(|v| v.trim().parse::<usize>())
+            .transpose()
+            .map_err(|_| ApiError::bad("InvalidInput", format!("Invalid value for {k}")))
+    };
+    let page_size = number("pageSize")?.unwrap_or(exports::DEFAULT_PAGE_SIZE);
+    if page_size == 0 || page_size > exports::MAX_PAGE_SIZE {
+        return Err(ApiError::bad(
+            "InvalidInput",
+            format!("pageSize must be between 1 and {}", exports::MAX_PAGE_SIZE),
+        ));
+    }
+    let start = match param("$skiptoken") {
+        Some(t) => exports::parse_skiptoken(t)
+            .ok_or_else(|| ApiError::bad("InvalidInput", "Invalid $skiptoken"))?,
+        None => 0,
+    }
+    .min(d.rows.len());
+    let top = number("$top")?;
+    let end = (start + top.unwrap_or(page_size).min(page_size)).min(d.rows.len());
+    let next_link = (top.is_none() && end < d.rows.len()).then(|| {
+        format!(
+            "{}{}?pageSize={page_size}&$skiptoken={}",
+            ctx.base,
+            ctx.path,
+            exports::skiptoken(end)
+        )
+    });
+    let context = ctx.context("Collection(microsoft.windowsDefenderATP.api.AssetVulnerability)");
+    let items = (start..end).map(|r| exports::row_json(d, r));
+    Ok(ctx.page(&context, items, end - start, next_link))
+}
+
 fn cve_index(ctx: &Ctx<'_>, cve: &str) -> Result<u32, ApiError> {
     ctx.sim
         .data
@@ -703,7 +826,7 @@ fn cve_index(ctx: &Ctx<'_>, cve: &str) -> Result<u32, ApiError> {
 
 fn submit(ctx: &Ctx<'_>, id: &str, kind: Kind) -> Result<Reply, ApiError> {
     let sim = ctx.sim;
-    let i = ctx.machine(id)?;
+    let i = ctx.lookup(id)?;
     let m = &sim.data.machines[i];
     let req = actions::parse_body(kind, &ctx.body).map_err(|(c, msg)| ApiError::bad(c, msg))?;
     actions::check_platform(&req, m).map_err(|(c, msg)| ApiError::bad(c, msg))?;
@@ -776,5 +899,7 @@ mod tests {
         );
         assert_eq!(route(&g, "/api/machines/x/isolate"), None);
         assert_eq!(route(&g, "/api/nothing"), None);
+        let export = route(&g, "/api/machines/SoftwareVulnerabilitiesByMachine");
+        assert_eq!(export, Some((Ep::Export, false)));
     }
 }

@@ -75,8 +75,8 @@ impl SimConfig {
     }
 }
 
-/// An app registration the token endpoint accepts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// An app registration the token endpoint accepts. `Debug` redacts the secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimApp {
     pub tenant_id: String,
     pub tenant_domain: Option<String>,
@@ -86,6 +86,20 @@ pub struct SimApp {
     pub display_name: String,
     /// `None` = no admin consent: the token carries no `roles` claim (§2.4).
     pub roles: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for SimApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimApp")
+            .field("tenant_id", &self.tenant_id)
+            .field("tenant_domain", &self.tenant_domain)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("secret_expired", &self.secret_expired)
+            .field("display_name", &self.display_name)
+            .field("roles", &self.roles)
+            .finish()
+    }
 }
 
 impl SimApp {
@@ -117,6 +131,7 @@ impl SimApp {
 
 /// Per (app, tenant, endpoint family) quotas; defaults from defender-api.md §3.6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RateLimits {
     pub per_minute: u32,
     pub per_hour: u32,
@@ -124,6 +139,9 @@ pub struct RateLimits {
     pub machine_vulnerabilities_per_minute: u32,
     /// Advanced hunting (§3.6, §4.14: 45/min, 1,500/h).
     pub hunting_per_minute: u32,
+    /// `SoftwareVulnerabilitiesByMachine` export (§3.6: 30/min, 1,000/h).
+    pub export_per_minute: u32,
+    pub export_per_hour: u32,
 }
 
 impl Default for RateLimits {
@@ -133,6 +151,8 @@ impl Default for RateLimits {
             per_hour: 1500,
             machine_vulnerabilities_per_minute: 50,
             hunting_per_minute: 45,
+            export_per_minute: 30,
+            export_per_hour: 1000,
         }
     }
 }

@@ -101,6 +101,13 @@ impl Dataset {
         })
     }
 
+    /// A Machine as served (§5.1).
+    pub fn machine_json(&self, i: usize) -> serde_json::Value {
+        let m = &self.machines[i];
+        let merged = m.merged_into.map(|t| self.machines[t as usize].id_hex());
+        m.json(self.name(i).as_deref(), merged)
+    }
+
     pub fn alert_on<'a>(
         &'a self,
         a: &Alert,

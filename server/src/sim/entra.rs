@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -117,37 +118,74 @@ fn object_id(client_id: &str) -> String {
     )
 }
 
+/// Credentials from `Authorization: Basic` (client_secret_basic, RFC 6749 §2.3.1: both parts
+/// form-urlencoded before base64), which Entra accepts as an alternative to the body.
+fn basic_credentials(headers: &HeaderMap) -> Vec<(String, String)> {
+    let decoded = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Vec::new();
+    };
+    let unescape = |s: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+            .ok()
+            .and_then(|v| v.into_iter().next())
+            .map_or_else(|| s.to_owned(), |(_, v)| v)
+    };
+    vec![
+        ("client_id".into(), unescape(id)),
+        ("client_secret".into(), unescape(secret)),
+    ]
+}
+
 pub async fn token_v1(
     State(sim): State<Arc<Sim>>,
     Path(tenant): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(&sim, &tenant, &body, Version::V1).await
+    token(&sim, &tenant, &headers, &body, Version::V1).await
 }
 
 pub async fn token_v2(
     State(sim): State<Arc<Sim>>,
     Path(tenant): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(&sim, &tenant, &body, Version::V2).await
+    token(&sim, &tenant, &headers, &body, Version::V2).await
 }
 
 #[tracing::instrument(skip_all, fields(tenant = %tenant))]
-async fn token(sim: &Sim, tenant: &str, body: &[u8], version: Version) -> Response {
+async fn token(
+    sim: &Sim,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    version: Version,
+) -> Response {
     let delay = lock(&sim.faults).delay_ms;
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
-    let r = issue(sim, tenant, body, version);
+    let mut form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    form.extend(basic_credentials(headers));
+    let r = issue(sim, tenant, &form, version);
     tracing::debug!(status = %r.status(), "token request");
     r
 }
 
-fn issue(sim: &Sim, tenant: &str, body: &[u8], version: Version) -> Response {
+fn issue(sim: &Sim, tenant: &str, form: &[(String, String)], version: Version) -> Response {
     let bad = StatusCode::BAD_REQUEST;
     let unauth = StatusCode::UNAUTHORIZED;
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
     let param = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
 
     if !is_guid(tenant) && !is_domain(tenant) {

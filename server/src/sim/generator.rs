@@ -93,11 +93,13 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
         (a % 256) as u8,
         (i % 250 + 2) as u8,
     ]);
-    let first_seen = DATA_EPOCH - (30 + rng.below(670) as Nanos) * DAY;
+    // Sub-second parts so timestamps carry the 7 fraction digits Defender prints (§5.1).
+    let jitter = |rng: &mut Rng| rng.below(86_400 * 10_000_000) as Nanos * 100;
+    let first_seen = DATA_EPOCH - (30 + rng.below(670) as Nanos) * DAY - jitter(&mut rng);
     let last_seen = if health == INACTIVE {
         DATA_EPOCH - (8 + rng.below(50) as Nanos) * DAY - rng.below(86_400) as Nanos * SEC
     } else {
-        DATA_EPOCH - rng.below(2 * 86_400) as Nanos * SEC
+        DATA_EPOCH - rng.below(2 * 86_400) as Nanos * SEC - rng.below(10_000_000) as Nanos * 100
     };
     let mut software = 0u64;
     if onboarding == ONBOARDED {
@@ -132,6 +134,7 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
         first_seen: first_seen.min(last_seen),
         last_seen,
         duplicate: false,
+        merged_into: None,
         wifi: matches!(family, Family::WindowsClient | Family::Mac) && rng.chance(40),
         aad: family == Family::WindowsClient && onboarding == ONBOARDED && rng.chance(70),
         software,
@@ -157,6 +160,10 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
             m.last_seen = live.last_seen - (20 + rng.below(60) as Nanos) * DAY;
             m.first_seen = m.first_seen.min(m.last_seen - DAY);
             m.software = live.software;
+            // Some stale records already point at their live twin, others do not yet.
+            if i > 10 && rng.chance(50) {
+                m.merged_into = Some(j as u32);
+            }
         }
     }
     m
@@ -305,7 +312,7 @@ pub fn generate(seed: u64, machines: usize, tenant_id: &str) -> Dataset {
             } else {
                 0
             },
-            created: DATA_EPOCH - rng.below(90 * 86_400) as Nanos * SEC,
+            created: DATA_EPOCH - rng.below(90 * 86_400 * 10_000_000) as Nanos * 100,
             incident: 40_000 + rng.below(n_alerts as u64 / 2 + 1) as u32,
             seed: rng.next_u64(),
         });
@@ -407,7 +414,7 @@ mod tests {
         assert_eq!(ids(&a), ids(&b));
         assert_ne!(ids(&a), ids(&c));
         assert_eq!(a.rows, b.rows);
-        let json = |d: &Dataset| d.machines[17].json(d.name(17).as_deref());
+        let json = |d: &Dataset| d.machine_json(17);
         assert_eq!(json(&a), json(&b));
         assert_eq!(a.alerts[5].id(), b.alerts[5].id());
         // Machine i does not depend on the machine count.
@@ -425,6 +432,17 @@ mod tests {
             );
         }
         assert!(d.machines.iter().filter(|m| m.duplicate).count() >= 2);
+        let merged = d
+            .machines
+            .iter()
+            .position(|m| m.merged_into.is_some())
+            .unwrap();
+        let target = d.machines[merged].merged_into.unwrap() as usize;
+        assert_eq!(
+            d.machine_json(merged)["mergedIntoMachineId"],
+            d.machines[target].id_hex()
+        );
+        assert_eq!(d.name(merged), d.name(target));
         let dup = &d.machines[7];
         assert!(dup.duplicate);
         assert_eq!(d.name(7), d.name(0));
@@ -465,10 +483,26 @@ mod tests {
         assert!(ok);
     }
 
+    /// `cargo test -p server --release --lib sim::generator -- --ignored` (takes ~1 s in
+    /// release, a few in debug).
+    #[test]
+    #[ignore = "scale check, slow in debug builds"]
+    fn generates_a_large_tenant_quickly() {
+        let t0 = std::time::Instant::now();
+        let d = generate(42, 100_000, "t");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(d.alerts.len(), 50_000);
+        assert!(d.rows.len() > 800_000, "{}", d.rows.len());
+    }
+
     #[test]
     fn machine_json_shape() {
         let d = generate(1, 20, "t");
-        let m = d.machines[0].json(d.name(0).as_deref());
+        let m = d.machine_json(0);
         assert_eq!(m["id"].as_str().unwrap().len(), 40);
         assert_eq!(m["onboardingStatus"], "Onboarded");
         let ips = m["ipAddresses"].as_array().unwrap();
@@ -482,9 +516,9 @@ mod tests {
                     .chars()
                     .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
         );
-        let disc = d.machines[5].json(d.name(5).as_deref());
+        let disc = d.machine_json(5);
         assert!(disc["osPlatform"].is_null() && disc["agentVersion"].is_null());
-        let ungrouped = d.machines[2].json(None);
+        let ungrouped = d.machine_json(2);
         assert_eq!(
             (
                 ungrouped["rbacGroupId"].as_i64(),

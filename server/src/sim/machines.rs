@@ -78,6 +78,8 @@ pub struct Machine {
     pub first_seen: Nanos,
     pub last_seen: Nanos,
     pub duplicate: bool,
+    /// Live record this stale one was merged into (`mergedIntoMachineId`, §9.3).
+    pub merged_into: Option<u32>,
     pub wifi: bool,
     pub aad: bool,
     /// Bit set over `catalog::PRODUCTS`.
@@ -201,7 +203,7 @@ impl Machine {
         })
     }
 
-    pub fn json(&self, name: Option<&str>) -> Value {
+    pub fn json(&self, name: Option<&str>, merged_into: Option<String>) -> Value {
         let (rbac_id, rbac_name) = self.rbac_group();
         let known = self.os_known();
         let rel = self.release();
@@ -240,7 +242,7 @@ impl Machine {
             "osArchitecture": arch.map(|a| if a == "x86" { "32-bit" } else { "64-bit" }),
             "managedBy": if known { ["Intune", "MicrosoftDefenderForEndpoint"][(self.seed % 2) as usize] } else { "Unknown" },
             "managedByStatus": if known { "Success" } else { "Unknown" },
-            "mergedIntoMachineId": Value::Null,
+            "mergedIntoMachineId": merged_into,
             "isPotentialDuplication": self.duplicate,
             "isExcluded": false,
             "exclusionReason": Value::Null,

@@ -103,6 +103,15 @@ fn machine_hosts(d: &Dataset) -> Vec<Host> {
             .name(i)
             .filter(|n| !n.contains(' ') && n.parse::<std::net::Ipv4Addr>().is_err());
         let (ports, os) = match (m.family(), m.gadget) {
+            (Family::WindowsClient, _) if m.platform() == Some("Windows11") => (
+                WIN_PORTS,
+                Some((
+                    "Microsoft Windows 11 21H2 - 24H2",
+                    "general purpose",
+                    "Microsoft",
+                    "Windows",
+                )),
+            ),
             (Family::WindowsClient, _) => (
                 WIN_PORTS,
                 Some((

@@ -303,6 +303,8 @@ pub struct Query {
     pub top: Option<usize>,
     pub skip: usize,
     pub expand_evidence: bool,
+    /// `$select` property names (undocumented but used by tools on `/api/machines`, §3.3).
+    pub select: Option<Vec<String>>,
     pub pairs: Vec<(String, String)>,
 }
 
@@ -346,7 +348,15 @@ pub fn parse_query(raw: Option<&str>, spec: Spec) -> Result<Query, String> {
                     .map_err(|_| format!("Invalid $skip '{v}'"))?
             }
             "$expand" => q.expand_evidence = v.split(',').any(|e| e.trim() == "evidence"),
-            // `$select`/`$orderby` are tolerated and ignored; names without `$` (the malformed
+            "$select" => {
+                q.select = Some(
+                    v.split(',')
+                        .map(|f| f.trim().to_owned())
+                        .filter(|f| !f.is_empty())
+                        .collect(),
+                )
+            }
+            // `$orderby` is tolerated and ignored; names without `$` (the malformed
             // nextLink of §3.4) are ignored like the real service ignores unknown options.
             _ => {}
         }

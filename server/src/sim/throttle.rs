@@ -21,6 +21,7 @@ pub enum Bucket {
     MachinesVulnerabilities,
     Software,
     Hunting,
+    Export,
 }
 
 impl Bucket {
@@ -29,6 +30,7 @@ impl Bucket {
         match self {
             Bucket::MachineVulnerabilities => (l.machine_vulnerabilities_per_minute, l.per_hour),
             Bucket::Hunting => (l.hunting_per_minute, l.per_hour),
+            Bucket::Export => (l.export_per_minute, l.export_per_hour),
             _ => (l.per_minute, l.per_hour),
         }
     }
@@ -149,10 +151,9 @@ mod tests {
     #[test]
     fn hour_window_and_family_limits() {
         let limits = RateLimits {
-            per_minute: 100,
             per_hour: 2,
             machine_vulnerabilities_per_minute: 1,
-            hunting_per_minute: 45,
+            ..RateLimits::default()
         };
         let mut t = Throttle::default();
         let t0 = Instant::now();

@@ -1,7 +1,9 @@
 //! Response writing shared by the API handlers: OData headers and envelopes (§3.2) and the
 //! MDE error envelope (§3.5).
 
-use axum::body::Body;
+use std::convert::Infallible;
+
+use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -79,6 +81,8 @@ pub fn json_response(status: StatusCode, body: String) -> Response {
 pub struct Reply {
     pub status: StatusCode,
     pub body: String,
+    /// The response already went out as a stream; nothing left to send.
+    pub streamed: bool,
 }
 
 impl Reply {
@@ -86,6 +90,15 @@ impl Reply {
         Self {
             status: StatusCode::OK,
             body,
+            streamed: false,
+        }
+    }
+
+    pub fn streamed() -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: String::new(),
+            streamed: true,
         }
     }
 
@@ -99,17 +112,21 @@ impl Reply {
         Self {
             status,
             body: Value::Object(out).to_string(),
+            streamed: false,
         }
     }
 }
 
-/// Writes a collection page without building one big `Value`.
-pub fn collection(
+/// Writes a collection page item by item, handing out chunks of roughly `chunk` bytes to
+/// `emit` (which returns false when the reader has gone away).
+pub fn write_collection(
     context: &str,
     items: impl Iterator<Item = Value>,
     next_link: Option<&str>,
-) -> String {
-    let mut s = String::with_capacity(4096);
+    chunk: usize,
+    emit: &mut dyn FnMut(String) -> bool,
+) {
+    let mut s = String::with_capacity(chunk.min(1 << 20) + 1024);
     s.push_str("{\"@odata.context\":");
     s.push_str(&Value::String(context.to_owned()).to_string());
     s.push_str(",\"value\":[");
@@ -118,6 +135,9 @@ pub fn collection(
             s.push(',');
         }
         s.push_str(&item.to_string());
+        if s.len() >= chunk && !emit(std::mem::take(&mut s)) {
+            return;
+        }
     }
     s.push(']');
     if let Some(l) = next_link {
@@ -125,5 +145,38 @@ pub fn collection(
         s.push_str(&Value::String(l.to_owned()).to_string());
     }
     s.push('}');
-    s
+    emit(s);
+}
+
+/// The whole page as one string (small pages, and pages the truncation fault will cut).
+pub fn collection(
+    context: &str,
+    items: impl Iterator<Item = Value>,
+    next_link: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    write_collection(context, items, next_link, usize::MAX, &mut |c| {
+        out.push_str(&c);
+        true
+    });
+    out
+}
+
+/// A page whose body is streamed in chunks from a blocking thread: returns the response to
+/// send now and the function the producer calls per chunk.
+pub fn streamed_response(status: StatusCode) -> (Response, impl FnMut(String) -> bool) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(4);
+    let stream =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let mut r = Response::new(Body::from_stream(stream));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(ODATA_CONTENT_TYPE),
+    );
+    h.insert("OData-Version", HeaderValue::from_static("4.0"));
+    (r, move |chunk: String| {
+        tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
+    })
 }

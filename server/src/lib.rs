@@ -5,6 +5,7 @@ pub mod auth;
 pub mod backend;
 pub mod config;
 pub mod db;
+pub mod defender;
 pub mod keyfile;
 pub mod secret_box;
 pub mod sim;

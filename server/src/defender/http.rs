@@ -1,0 +1,211 @@
+//! Sending API requests: budget, bearer token, timeout, and retries after 401, 429, 5xx,
+//! timeouts and connection errors (defender-api.md §2.3, §3.7, §10).
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::auth::TokenCache;
+use super::backoff::{backoff_delay, retry_after, throttle_delay, unit_random};
+use super::budget::{Budget, Family};
+use super::error::{from_api_response, DefenderError};
+use super::metrics::Metrics;
+use super::settings::{ClientOptions, DefenderSettings};
+
+/// Everything a request needs; shared by every clone of a client and by its pagers.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub http: reqwest::Client,
+    pub settings: DefenderSettings,
+    pub options: ClientOptions,
+    pub tokens: TokenCache,
+    pub budget: Budget,
+    pub metrics: Metrics,
+}
+
+/// One API call.
+pub(crate) struct ApiRequest<'a> {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<&'a serde_json::Value>,
+    pub family: Family,
+    /// What is being fetched, for errors and logs.
+    pub what: &'static str,
+}
+
+impl<'a> ApiRequest<'a> {
+    pub(crate) fn get(url: Url, family: Family, what: &'static str) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+            family,
+            what,
+        }
+    }
+
+    pub(crate) fn post(
+        url: Url,
+        body: &'a serde_json::Value,
+        family: Family,
+        what: &'static str,
+    ) -> Self {
+        Self {
+            method: Method::POST,
+            url,
+            body: Some(body),
+            family,
+            what,
+        }
+    }
+}
+
+/// Maps a reqwest failure. The message names the URL and cause, never headers or bodies.
+pub(crate) fn transport_error(e: &reqwest::Error) -> DefenderError {
+    if e.is_timeout() {
+        return DefenderError::Timeout;
+    }
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    DefenderError::Transport(text)
+}
+
+enum Attempt<T> {
+    Done(T),
+    /// Transient failure: retry after backoff (or the server's `Retry-After`, if longer)
+    /// while the retry budget lasts.
+    Transient(DefenderError, Option<Duration>),
+    /// 429: retry after `Retry-After` while the throttle budget lasts.
+    Throttled(Option<Duration>),
+    /// 401: refresh the token once and retry once.
+    Unauthorized,
+    Fatal(DefenderError),
+}
+
+impl Core {
+    /// Sends `req` and decodes a JSON success body, retrying as §3.7 and §10 recommend.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        req: &ApiRequest<'_>,
+    ) -> Result<T, DefenderError> {
+        let opts = &self.options;
+        let mut failures = 0u32;
+        let mut throttles = 0u32;
+        let mut refreshed = false;
+        loop {
+            let waited = self.budget.acquire(req.family).await;
+            if !waited.is_zero() {
+                self.metrics.budget_waited(waited);
+            }
+            let token = self.tokens.get(self).await?;
+            let attempt = self.attempt::<T>(req, token.expose()).await;
+            match attempt {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Fatal(err) => return Err(err),
+                Attempt::Unauthorized if !refreshed => {
+                    // §2.3: discard the token, fetch a new one once, retry once.
+                    tracing::info!(
+                        what = req.what,
+                        "401 from the API; refreshing the token once"
+                    );
+                    refreshed = true;
+                    self.metrics.refreshed_after_401();
+                    self.metrics.retry();
+                    self.tokens.invalidate(&token).await;
+                }
+                Attempt::Unauthorized => {
+                    // The fresh token was refused too; don't keep it for the next call.
+                    self.tokens.invalidate(&token).await;
+                    return Err(DefenderError::Unauthorized);
+                }
+                Attempt::Throttled(after) => {
+                    self.metrics.throttled();
+                    if throttles >= opts.max_throttle_retries {
+                        tracing::warn!(what = req.what, ?after, "still throttled; giving up");
+                        return Err(DefenderError::RateLimited { retry_after: after });
+                    }
+                    let delay = throttle_delay(
+                        after,
+                        opts.throttle_fallback,
+                        opts.retry_after_cap,
+                        opts.retry_after_jitter,
+                        unit_random(),
+                    );
+                    tracing::warn!(what = req.what, ?after, ?delay, "429 from the API; waiting");
+                    throttles += 1;
+                    self.metrics.retry();
+                    self.metrics.retry_after_waited(delay);
+                    tokio::time::sleep(delay).await;
+                }
+                Attempt::Transient(err, after) => {
+                    if failures >= opts.max_retries {
+                        tracing::warn!(what = req.what, error = %err, "retries exhausted");
+                        return Err(err);
+                    }
+                    let backoff =
+                        backoff_delay(failures, opts.backoff_base, opts.backoff_max, unit_random());
+                    let delay = after.map_or(backoff, |a| backoff.max(a.min(opts.retry_after_cap)));
+                    tracing::warn!(what = req.what, error = %err, ?delay, "transient failure; retrying");
+                    failures += 1;
+                    self.metrics.retry();
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(&self, req: &ApiRequest<'_>, bearer: &str) -> Attempt<T> {
+        self.metrics.api_call();
+        let mut builder = self
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .bearer_auth(bearer)
+            .header(http::header::ACCEPT, "application/json")
+            .timeout(self.options.request_timeout);
+        if let Some(body) = req.body {
+            builder = builder.json(body);
+        }
+        let resp = match builder.send().await {
+            Ok(resp) => resp,
+            Err(e) => return Attempt::Transient(transport_error(&e), None),
+        };
+        let status = resp.status();
+        let after = retry_after(resp.headers());
+        // A body cut short (connection reset, truncated transfer) is as transient as a
+        // failed connect.
+        let body = match resp.bytes().await {
+            Ok(body) => body,
+            Err(e) => return Attempt::Transient(transport_error(&e), None),
+        };
+        tracing::debug!(method = %req.method, path = req.url.path(), status = status.as_u16(), "api call");
+        if status.is_success() {
+            return match serde_json::from_slice::<T>(&body) {
+                Ok(value) => Attempt::Done(value),
+                // Truncated JSON looks like a cut transfer: retry, then give up as Decode.
+                Err(e) => Attempt::Transient(
+                    DefenderError::Decode {
+                        what: req.what.to_owned(),
+                        detail: e.to_string(),
+                    },
+                    None,
+                ),
+            };
+        }
+        match status {
+            StatusCode::UNAUTHORIZED => Attempt::Unauthorized,
+            StatusCode::TOO_MANY_REQUESTS => Attempt::Throttled(after),
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
+                Attempt::Transient(from_api_response(s.as_u16(), &body), after)
+            }
+            s => Attempt::Fatal(from_api_response(s.as_u16(), &body)),
+        }
+    }
+}

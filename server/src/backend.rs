@@ -5,24 +5,90 @@ use std::net::IpAddr;
 
 use app::backend::ConsoleBackend;
 use app::error::ConsoleError;
-use app::model::user::{validate_password, validate_username, Role, UserDto};
+use app::model::audit::AuditEntry;
+use app::model::integration::{
+    validate_defender_form, CheckResult, ConnectionReport, DefenderConfigView, DefenderForm,
+    IntegrationState, IntegrationSummary,
+};
+use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
 use sqlx::SqlitePool;
 
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
-use crate::db::{self, account::AccountRow, DbError};
+use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
+use crate::defender::ClientOptions;
+use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
+use crate::integrations::test_limiter::TestLimiter;
+use crate::integrations::{connection_test, DEFENDER, DEFENDER_SECRET_PURPOSE};
+use crate::secret_box::SecretBox;
+use crate::sync::schedule::INTERVAL;
+use crate::sync::SyncService;
 
 pub struct ServerBackend {
     pool: SqlitePool,
     throttle: LoginThrottle,
+    secrets: SecretBox,
+    sync: SyncService,
+    client_options: ClientOptions,
+    test_limiter: TestLimiter,
 }
 
 impl ServerBackend {
-    pub fn new(pool: SqlitePool, limits: ThrottleLimits) -> Self {
+    pub fn new(
+        pool: SqlitePool,
+        limits: ThrottleLimits,
+        secrets: SecretBox,
+        sync: SyncService,
+        client_options: ClientOptions,
+    ) -> Self {
         Self {
             pool,
             throttle: LoginThrottle::new(limits),
+            secrets,
+            sync,
+            client_options,
+            test_limiter: TestLimiter::default(),
         }
+    }
+
+    async fn defender_row(&self) -> Result<Option<IntegrationRow>, ConsoleError> {
+        db::integration::get(&self.pool, DEFENDER).await.map_err(internal)
+    }
+}
+
+fn state_of(row: Option<&IntegrationRow>) -> IntegrationState {
+    match row {
+        None => IntegrationState::NotConfigured,
+        Some(r) if !r.enabled => IntegrationState::Disabled,
+        Some(r) if r.last_error.is_some() => IntegrationState::Error,
+        Some(_) => IntegrationState::Enabled,
+    }
+}
+
+fn config_view(row: Option<&IntegrationRow>, viewer: &UserDto) -> DefenderConfigView {
+    let settings = row
+        .and_then(|r| StoredDefenderSettings::parse(&r.settings).ok())
+        .unwrap_or_else(|| StoredDefenderSettings {
+            cloud: "commercial".into(),
+            ..Default::default()
+        });
+    DefenderConfigView {
+        tenant_id: settings.tenant_id,
+        client_id: settings.client_id,
+        cloud: settings.cloud,
+        geo_api_host: settings.geo_api_host,
+        custom_login_url: settings.custom_login_url,
+        custom_api_url: settings.custom_api_url,
+        enabled: row.is_some_and(|r| r.enabled),
+        secret_set: row.is_some_and(|r| r.secret_sealed.is_some()),
+        secret_changed_at: row.and_then(|r| r.secret_changed_at.clone()),
+        state: state_of(row),
+        last_error: row.and_then(|r| r.last_error.clone()),
+        last_sync_at: row.and_then(|r| r.last_sync_at.clone()),
+        last_sync_outcome: row.and_then(|r| r.last_sync_outcome.clone()),
+        next_sync_at: row.and_then(|r| r.next_sync_at.clone()),
+        demo: row.is_some_and(|r| r.demo),
+        can_edit: viewer.role.allows(Capability::Operate),
     }
 }
 
@@ -122,6 +188,136 @@ impl ConsoleBackend for ServerBackend {
             username: username.to_owned(),
             role,
         })
+    }
+
+    async fn integrations(&self) -> Result<Vec<IntegrationSummary>, ConsoleError> {
+        let row = self.defender_row().await?;
+        Ok(vec![IntegrationSummary {
+            kind: DEFENDER.into(),
+            name: "Microsoft Defender for Endpoint".into(),
+            href: "/configuration/integrations/microsoft-defender".into(),
+            state: state_of(row.as_ref()),
+            last_error: row.as_ref().and_then(|r| r.last_error.clone()),
+            last_sync_at: row.as_ref().and_then(|r| r.last_sync_at.clone()),
+            last_sync_outcome: row.as_ref().and_then(|r| r.last_sync_outcome.clone()),
+            demo: row.as_ref().is_some_and(|r| r.demo),
+        }])
+    }
+
+    async fn defender_config(&self, viewer: &UserDto) -> Result<DefenderConfigView, ConsoleError> {
+        Ok(config_view(self.defender_row().await?.as_ref(), viewer))
+    }
+
+    #[tracing::instrument(skip_all, fields(actor = %actor.username))]
+    async fn save_defender(
+        &self,
+        actor: &UserDto,
+        form: DefenderForm,
+    ) -> Result<DefenderConfigView, ConsoleError> {
+        let before = self.defender_row().await?;
+        let secret_stored = before.as_ref().is_some_and(|r| r.secret_sealed.is_some());
+        let errors = validate_defender_form(&form, secret_stored);
+        if !errors.is_empty() {
+            return Err(ConsoleError::InvalidForm { errors });
+        }
+        let settings = StoredDefenderSettings::from_form(&form);
+        let old_settings =
+            before.as_ref().and_then(|r| StoredDefenderSettings::parse(&r.settings).ok());
+        let was_enabled = before.as_ref().is_some_and(|r| r.enabled);
+        let sealed = (!form.client_secret.is_empty())
+            .then(|| self.secrets.seal(&form.client_secret, DEFENDER_SECRET_PURPOSE));
+        let mut changed: Vec<String> = match &old_settings {
+            Some(old) => old.changed_fields(&settings).into_iter().map(str::to_owned).collect(),
+            None => vec!["created".into()],
+        };
+        if sealed.is_some() {
+            changed.push("client secret replaced".into());
+        }
+        if was_enabled != form.enabled {
+            changed.push(if form.enabled { "enabled" } else { "disabled" }.into());
+        }
+        // Enabling starts the hourly cadence from this moment; staying enabled keeps it.
+        let next_sync_at = match (was_enabled, form.enabled) {
+            (_, false) => None,
+            (false, true) => Some(db::format_time(time::OffsetDateTime::now_utc() + INTERVAL)),
+            (true, true) => before.as_ref().and_then(|r| r.next_sync_at.clone()),
+        };
+        // A demo configuration stops being the demo once it points somewhere else.
+        let demo = before.as_ref().is_some_and(|r| r.demo)
+            && old_settings.as_ref().is_some_and(|old| old.changed_fields(&settings).is_empty())
+            && sealed.is_none();
+        db::integration::save(
+            &self.pool,
+            db::integration::Save {
+                kind: DEFENDER,
+                enabled: form.enabled,
+                settings: &settings.to_json(),
+                secret_sealed: sealed.as_deref(),
+                demo,
+                next_sync_at: next_sync_at.as_deref(),
+                actor: &actor.username,
+            },
+        )
+        .await
+        .map_err(internal)?;
+        let detail = if changed.is_empty() { "no change".to_owned() } else { changed.join(", ") };
+        self.audit(&actor.username, "integration.defender.save", &detail).await?;
+        if form.enabled && !was_enabled {
+            // The run is spawned; nobody needs to wait for it here.
+            let _ = self.sync.trigger("enabled");
+        }
+        self.defender_config(actor).await
+    }
+
+    #[tracing::instrument(skip_all, fields(actor = %actor.username))]
+    async fn test_defender(
+        &self,
+        actor: &UserDto,
+        form: DefenderForm,
+    ) -> Result<ConnectionReport, ConsoleError> {
+        let row = self.defender_row().await?;
+        let sealed = row.as_ref().and_then(|r| r.secret_sealed.clone());
+        let errors = validate_defender_form(&form, sealed.is_some());
+        if !errors.is_empty() {
+            return Err(ConsoleError::InvalidForm { errors });
+        }
+        self.test_limiter
+            .take(actor.id)
+            .map_err(|retry_after_secs| ConsoleError::RateLimited { retry_after_secs })?;
+        let secret = if form.client_secret.is_empty() {
+            let sealed = sealed.expect("validation requires a secret when none is stored");
+            match self.secrets.open(&sealed, DEFENDER_SECRET_PURPOSE) {
+                Ok(secret) => secret,
+                Err(e) => {
+                    return Ok(ConnectionReport {
+                        checks: vec![CheckResult {
+                            name: "Stored secret".into(),
+                            passed: false,
+                            detail: e.to_string(),
+                            fix: Some("Enter the client secret again and save.".into()),
+                        }],
+                        permissions: Vec::new(),
+                        passed: false,
+                    })
+                }
+            }
+        } else {
+            form.client_secret.clone()
+        };
+        let settings = StoredDefenderSettings::from_form(&form);
+        let report =
+            connection_test::run(&settings, secret, interactive_options(&self.client_options)).await;
+        let outcome = if report.passed { "passed" } else { "failed" };
+        self.audit(&actor.username, "integration.defender.test", outcome).await?;
+        Ok(report)
+    }
+
+    async fn audit_log(&self) -> Result<Vec<AuditEntry>, ConsoleError> {
+        let rows = db::audit_log::recent(&self.pool, 500).await.map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEntry { at: r.at, actor: r.actor, action: r.action, detail: r.detail })
+            .collect())
     }
 
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError> {

@@ -49,6 +49,13 @@ pub struct Cli {
     /// Directory with the built site (wasm, JS, CSS) [default: target/site].
     #[arg(long, env = "EA_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
+    /// Base64 of the 32-byte key that encrypts stored secrets; overrides the key file.
+    #[arg(long, env = "EA_SECRET_KEY", value_name = "BASE64", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Base URL of a Defender simulator to configure as a demo tenant on first start
+    /// (the integration is created enabled and labelled as a demo) [default: none].
+    #[arg(long, env = "EA_DEMO_DEFENDER_URL", value_name = "URL")]
+    pub demo_defender_url: Option<String>,
     /// The URL users reach the console at; https makes session cookies Secure and sets the
     /// origin that state-changing requests must come from [default: none].
     #[arg(long, env = "EA_PUBLIC_URL", value_name = "URL")]
@@ -67,6 +74,8 @@ struct FileSettings {
     admin_password: Option<String>,
     site_root: Option<PathBuf>,
     public_url: Option<String>,
+    secret_key: Option<String>,
+    demo_defender_url: Option<String>,
 }
 
 /// Resolved settings the server runs with.
@@ -80,6 +89,8 @@ pub struct Settings {
     pub admin_password: Option<String>,
     pub site_root: PathBuf,
     pub public_url: Option<String>,
+    pub secret_key: Option<String>,
+    pub demo_defender_url: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -96,6 +107,8 @@ impl fmt::Debug for Settings {
             )
             .field("site_root", &self.site_root)
             .field("public_url", &self.public_url)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "[redacted]"))
+            .field("demo_defender_url", &self.demo_defender_url)
             .finish()
     }
 }
@@ -164,6 +177,8 @@ impl Settings {
                 .or(file.site_root)
                 .unwrap_or_else(|| PathBuf::from("target/site")),
             public_url,
+            secret_key: cli.secret_key.or(file.secret_key),
+            demo_defender_url: cli.demo_defender_url.or(file.demo_defender_url),
             data_dir,
         })
     }

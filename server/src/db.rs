@@ -65,7 +65,17 @@ pub async fn open(database_url: &str) -> Result<SqlitePool, OpenError> {
 
 /// Current time as stored in the database: RFC 3339, UTC.
 pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
+    format_time(time::OffsetDateTime::now_utc())
+}
+
+pub fn format_time(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(at)
         .format(&time::format_description::well_known::Rfc3339)
-        .expect("formatting the current time cannot fail")
+        .expect("formatting a UTC time cannot fail")
+}
+
+pub fn parse_time(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }

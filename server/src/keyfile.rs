@@ -18,6 +18,21 @@ pub enum KeyError {
     Malformed { path: String },
 }
 
+/// The key given in configuration (base64) wins over the key file.
+pub fn from_config(configured: Option<&str>, path: &Path) -> Result<[u8; 32], KeyError> {
+    match configured {
+        Some(text) => decode(text, "EA_SECRET_KEY"),
+        None => load_or_create(path),
+    }
+}
+
+fn decode(text: &str, origin: &str) -> Result<[u8; 32], KeyError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| KeyError::Malformed { path: origin.to_owned() })?;
+    bytes.try_into().map_err(|_| KeyError::Malformed { path: origin.to_owned() })
+}
+
 /// Loads the 32-byte key, creating it on first start.
 pub fn load_or_create(path: &Path) -> Result<[u8; 32], KeyError> {
     let shown = path.display().to_string();

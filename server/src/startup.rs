@@ -21,6 +21,10 @@ use crate::auth::bootstrap::{ensure_admin, BootstrapError};
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
 use crate::config::Settings;
+use crate::defender::ClientOptions;
+use crate::integrations::demo;
+use crate::secret_box::SecretBox;
+use crate::sync::{schedule, SyncService};
 use crate::db::{self, OpenError};
 use crate::keyfile::{self, KeyError};
 use crate::telemetry;
@@ -48,8 +52,29 @@ pub enum StartupError {
     Bootstrap(#[from] BootstrapError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("cannot configure the demo tenant: {0}")]
+    Demo(crate::db::DbError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
+}
+
+/// What tests may change about a build; production uses the defaults.
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    pub login_limits: ThrottleLimits,
+    pub client_options: ClientOptions,
+    /// How often the hourly schedule is checked.
+    pub schedule_period: std::time::Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            login_limits: ThrottleLimits::default(),
+            client_options: ClientOptions::default(),
+            schedule_period: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// A built application, bound to its port but not yet serving.
@@ -57,28 +82,26 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pool: SqlitePool,
+    sync: SyncService,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        Self::build_with(settings, ThrottleLimits::default()).await
+        Self::build_with(settings, Tuning::default()).await
     }
 
-    /// As `build`, with login throttle limits chosen by the caller (tests lower them).
-    pub async fn build_with(
-        settings: Settings,
-        limits: ThrottleLimits,
-    ) -> Result<Self, StartupError> {
+    /// As `build`, with limits and timings chosen by the caller (tests shorten them).
+    pub async fn build_with(settings: Settings, tuning: Tuning) -> Result<Self, StartupError> {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| StartupError::DataDir(settings.data_dir.display().to_string(), e))?;
         let pool = db::open(&settings.database_url).await?;
-        keyfile::load_or_create(&settings.key_file)?;
-        ensure_admin(
-            &pool,
-            &settings.data_dir,
-            settings.admin_password.as_deref(),
-        )
-        .await?;
+        let key = keyfile::from_config(settings.secret_key.as_deref(), &settings.key_file)?;
+        let secrets = SecretBox::new(&key);
+        ensure_admin(&pool, &settings.data_dir, settings.admin_password.as_deref()).await?;
+        if let Some(url) = &settings.demo_defender_url {
+            demo::seed(&pool, &secrets, url).await.map_err(StartupError::Demo)?;
+        }
+        let sync = SyncService::new(pool.clone(), secrets.clone(), tuning.client_options.clone());
 
         let store = SqliteStore::new(pool.clone());
         store.migrate().await.map_err(StartupError::Sessions)?;
@@ -109,7 +132,14 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let backend: SharedBackend = Arc::new(ServerBackend::new(pool.clone(), limits));
+        let backend: SharedBackend = Arc::new(ServerBackend::new(
+            pool.clone(),
+            tuning.login_limits,
+            secrets,
+            sync.clone(),
+            tuning.client_options,
+        ));
+        tokio::spawn(schedule::run(sync.clone(), tuning.schedule_period));
         let context = move || provide_context(backend.clone());
         let state = AppState {
             leptos_options: leptos_options.clone(),
@@ -135,11 +165,7 @@ impl Application {
             .layer(sessions)
             .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
             .with_state(state);
-        Ok(Self {
-            listener,
-            router,
-            pool,
-        })
+        Ok(Self { listener, router, pool, sync })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -150,6 +176,10 @@ impl Application {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub fn sync(&self) -> &SyncService {
+        &self.sync
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.

@@ -388,7 +388,7 @@ async fn health_and_readiness_probes() {
 #[tokio::test]
 async fn first_start_writes_a_random_admin_password_privately() {
     let dir = tempfile::tempdir().unwrap();
-    let app = TestApp::spawn_with(settings(dir.path(), None), Default::default()).await;
+    let app = TestApp::spawn_with(settings(dir.path(), None), support::tuning()).await;
     let path = dir.path().join("initial-admin-password");
     let password = std::fs::read_to_string(&path).unwrap();
     assert!(password.len() >= 20);

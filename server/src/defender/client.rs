@@ -100,6 +100,18 @@ impl DefenderClient {
         Pager::new(Arc::clone(&self.core), url, Family::Machines, "machines").empty_on_404()
     }
 
+    /// `GET /api/machines/$count` (§3.3): the number of machines, as a bare JSON number.
+    #[tracing::instrument(skip_all)]
+    pub async fn machine_count(&self) -> Result<u64, DefenderError> {
+        let url = self.url(&["machines", "$count"]);
+        let req = ApiRequest::get(url, Family::Machines, "machine count");
+        match self.core.send_json::<u64>(&req).await {
+            // A 404 on the collection means "no recent machines" (§4.1).
+            Err(DefenderError::NotFound { .. }) => Ok(0),
+            other => other,
+        }
+    }
+
     /// `GET /api/machines/{id}` (§4.2); a 404 is asked once more before it is believed.
     #[tracing::instrument(skip_all, fields(machine_id = %machine_id))]
     pub async fn machine(&self, machine_id: &str) -> Result<Machine, DefenderError> {

@@ -6,9 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use reqwest::{Client, Response};
-use server::auth::throttle::ThrottleLimits;
 use server::config::{Cli, Settings};
-use server::startup::Application;
+use server::startup::{Application, Tuning};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -45,7 +44,7 @@ impl TestApp {
     pub async fn spawn_with(settings: Settings, limits: ThrottleLimits) -> TestApp {
         server::telemetry::init(&settings.log_filter);
         let data_dir = settings.data_dir.clone();
-        let app = Application::build_with(settings, limits)
+        let app = Application::build_with(settings, tuning)
             .await
             .expect("app builds");
         let base = format!("http://{}", app.local_addr());
@@ -136,6 +135,11 @@ impl TestApp {
         assert_eq!(self.login(&client, username, password).await.status(), 200);
         client
     }
+}
+
+/// Production limits, with Defender client timings shortened for tests.
+pub fn tuning() -> Tuning {
+    Tuning { client_options: server::defender::ClientOptions::for_tests(), ..Tuning::default() }
 }
 
 /// A client that keeps cookies and does not follow redirects, so tests see them.

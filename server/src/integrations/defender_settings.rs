@@ -1,0 +1,129 @@
+//! The Defender integration's stored settings (everything but the secret, as JSON in
+//! `integration.settings`), and how they become a Defender client.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use app::model::integration::DefenderForm;
+use serde::{Deserialize, Serialize};
+
+use crate::defender::{ClientOptions, Cloud, DefenderClient, DefenderError, DefenderSettings, Endpoints};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDefenderSettings {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub cloud: String,
+    #[serde(default)]
+    pub geo_api_host: String,
+    #[serde(default)]
+    pub custom_login_url: String,
+    #[serde(default)]
+    pub custom_api_url: String,
+}
+
+impl StoredDefenderSettings {
+    pub fn from_form(form: &DefenderForm) -> Self {
+        Self {
+            tenant_id: form.tenant_id.trim().to_owned(),
+            client_id: form.client_id.trim().to_owned(),
+            cloud: form.cloud.clone(),
+            geo_api_host: form.geo_api_host.trim().to_owned(),
+            custom_login_url: form.custom_login_url.trim().to_owned(),
+            custom_api_url: form.custom_api_url.trim().to_owned(),
+        }
+    }
+
+    pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("plain strings always serialise")
+    }
+
+    /// Names of the fields that differ, for the audit log.
+    pub fn changed_fields(&self, other: &Self) -> Vec<&'static str> {
+        let pairs = [
+            ("tenant ID", self.tenant_id == other.tenant_id),
+            ("client ID", self.client_id == other.client_id),
+            ("cloud", self.cloud == other.cloud),
+            ("geo API host", self.geo_api_host == other.geo_api_host),
+            ("custom login URL", self.custom_login_url == other.custom_login_url),
+            ("custom API URL", self.custom_api_url == other.custom_api_url),
+        ];
+        pairs.into_iter().filter(|(_, same)| !same).map(|(name, _)| name).collect()
+    }
+
+    pub fn endpoints(&self) -> Result<Endpoints, DefenderError> {
+        let cloud = Cloud::from_str(&self.cloud)?;
+        if self.custom_login_url.is_empty() {
+            let geo = Some(self.geo_api_host.as_str()).filter(|g| !g.is_empty());
+            Endpoints::for_cloud(cloud, geo)
+        } else {
+            Endpoints::custom_for(cloud, &self.custom_login_url, &self.custom_api_url)
+        }
+    }
+
+    pub fn client(&self, secret: String, options: ClientOptions) -> Result<DefenderClient, DefenderError> {
+        let settings = DefenderSettings::new(&self.tenant_id, &self.client_id, secret, self.endpoints()?);
+        DefenderClient::new(settings, options)
+    }
+}
+
+/// Options for Test Connection: an admin is waiting, so fail fast rather than retry for long.
+pub fn interactive_options(base: &ClientOptions) -> ClientOptions {
+    ClientOptions {
+        request_timeout: base.request_timeout.min(Duration::from_secs(20)),
+        max_retries: base.max_retries.min(1),
+        max_throttle_retries: 0,
+        ..base.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored() -> StoredDefenderSettings {
+        StoredDefenderSettings {
+            tenant_id: "contoso.onmicrosoft.com".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            cloud: "gcc-high".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_cloud_decides_the_hosts() {
+        let e = stored().endpoints().unwrap();
+        assert_eq!(e.login_base.as_str(), "https://login.microsoftonline.us/");
+        assert_eq!(e.portal_host, "security.microsoft.us");
+    }
+
+    #[test]
+    fn custom_urls_win_but_keep_the_cloud_portal() {
+        let s = StoredDefenderSettings {
+            custom_login_url: "http://127.0.0.1:8950".into(),
+            custom_api_url: "http://127.0.0.1:8950".into(),
+            ..stored()
+        };
+        let e = s.endpoints().unwrap();
+        assert_eq!(e.api_base.as_str(), "http://127.0.0.1:8950/");
+        assert_eq!(e.portal_host, "security.microsoft.us");
+    }
+
+    #[test]
+    fn changed_fields_name_what_changed() {
+        let other = StoredDefenderSettings { cloud: "commercial".into(), ..stored() };
+        assert_eq!(stored().changed_fields(&other), vec!["cloud"]);
+        assert!(stored().changed_fields(&stored()).is_empty());
+    }
+
+    #[test]
+    fn json_round_trip_has_no_secret_field() {
+        let json = stored().to_json();
+        assert!(!json.contains("secret"));
+        assert_eq!(StoredDefenderSettings::parse(&json).unwrap(), stored());
+    }
+}

@@ -1,0 +1,48 @@
+//! The demo tenant: on first start with `--demo-defender-url`, the Defender integration is
+//! configured against the bundled simulator, enabled, and labelled as a demo.
+
+use sqlx::SqlitePool;
+
+use crate::db::{self, DbError};
+use crate::secret_box::SecretBox;
+use crate::sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
+use crate::sync::schedule::INTERVAL;
+
+use super::defender_settings::StoredDefenderSettings;
+use super::{DEFENDER, DEFENDER_SECRET_PURPOSE};
+
+/// Creates the demo configuration unless a Defender configuration already exists (an admin's
+/// own settings are never overwritten). Returns whether it did.
+pub async fn seed(pool: &SqlitePool, secrets: &SecretBox, simulator_url: &str) -> Result<bool, DbError> {
+    if db::integration::get(pool, DEFENDER).await?.is_some() {
+        return Ok(false);
+    }
+    let base = simulator_url.trim_end_matches('/');
+    let settings = StoredDefenderSettings {
+        tenant_id: DEMO_TENANT_ID.into(),
+        client_id: DEMO_CLIENT_ID.into(),
+        cloud: "commercial".into(),
+        geo_api_host: String::new(),
+        custom_login_url: base.into(),
+        custom_api_url: base.into(),
+    };
+    let sealed = secrets.seal(DEMO_CLIENT_SECRET, DEFENDER_SECRET_PURPOSE);
+    let next = db::format_time(time::OffsetDateTime::now_utc() + INTERVAL);
+    db::integration::save(
+        pool,
+        db::integration::Save {
+            kind: DEFENDER,
+            enabled: true,
+            settings: &settings.to_json(),
+            secret_sealed: Some(&sealed),
+            demo: true,
+            next_sync_at: Some(&next),
+            actor: "system",
+        },
+    )
+    .await?;
+    db::audit_log::record(pool, "system", "integration.defender.save", "demo tenant configured")
+        .await?;
+    tracing::info!(simulator = %base, "configured the Defender demo tenant");
+    Ok(true)
+}

@@ -1,0 +1,73 @@
+//! The hourly schedule. Its state is `integration.next_sync_at`, so it survives restarts; a
+//! run missed while the server was down happens once at the next tick, and the cadence stays
+//! anchored to the moment the integration was enabled.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::db;
+use crate::integrations::DEFENDER;
+
+use super::SyncService;
+
+pub const INTERVAL: time::Duration = time::Duration::hours(1);
+
+/// The first slot after `now` on the cadence that started at `scheduled`.
+pub fn next_slot(scheduled: OffsetDateTime, now: OffsetDateTime) -> OffsetDateTime {
+    if scheduled > now {
+        return scheduled;
+    }
+    let missed = ((now - scheduled).whole_seconds() / INTERVAL.whole_seconds()) + 1;
+    scheduled + INTERVAL * (missed as i32)
+}
+
+/// Fires a sync when one is due; returns whether it did. Tests drive this directly.
+pub async fn tick(sync: &SyncService, now: OffsetDateTime) -> bool {
+    let pool = sync.pool();
+    let row = match db::integration::get(pool, DEFENDER).await {
+        Ok(Some(row)) if row.enabled => row,
+        Ok(_) => return false,
+        Err(e) => {
+            tracing::warn!(error = %e, "schedule: cannot read the integration");
+            return false;
+        }
+    };
+    let Some(due) = row.next_sync_at.as_deref().and_then(db::parse_time) else {
+        return false;
+    };
+    if due > now {
+        return false;
+    }
+    let next = db::format_time(next_slot(due, now));
+    if let Err(e) = db::integration::set_next_sync(pool, DEFENDER, Some(&next)).await {
+        tracing::warn!(error = %e, "schedule: cannot store the next slot");
+        return false;
+    }
+    let _ = sync.trigger("schedule");
+    true
+}
+
+/// Checks the schedule every `period` until the process ends.
+pub async fn run(sync: SyncService, period: Duration) {
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        tick(&sync, OffsetDateTime::now_utc()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn next_slot_keeps_the_cadence() {
+        let start = datetime!(2026-01-01 10:15 UTC);
+        assert_eq!(next_slot(start, datetime!(2026-01-01 10:00 UTC)), start);
+        assert_eq!(next_slot(start, datetime!(2026-01-01 10:15 UTC)), datetime!(2026-01-01 11:15 UTC));
+        assert_eq!(next_slot(start, datetime!(2026-01-01 13:20 UTC)), datetime!(2026-01-01 14:15 UTC));
+    }
+}

@@ -1,0 +1,63 @@
+//! `SyncService`: the single entry point for syncs. One run at a time; a request while a run
+//! is going joins it and gets the same outcome.
+
+use std::sync::{Arc, Mutex};
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use sqlx::SqlitePool;
+
+use crate::defender::ClientOptions;
+use crate::secret_box::SecretBox;
+
+/// How a run ended, as the integration page and the journal show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncOutcome {
+    pub ok: bool,
+    pub summary: String,
+}
+
+type Running = Shared<BoxFuture<'static, SyncOutcome>>;
+
+#[derive(Clone)]
+pub struct SyncService {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: SqlitePool,
+    pub(crate) secrets: SecretBox,
+    pub(crate) options: ClientOptions,
+    running: Mutex<Option<Running>>,
+}
+
+impl SyncService {
+    pub fn new(pool: SqlitePool, secrets: SecretBox, options: ClientOptions) -> Self {
+        Self { inner: Arc::new(Inner { pool, secrets, options, running: Mutex::new(None) }) }
+    }
+
+    /// Starts a run, or joins the one in progress. The run goes on even if nobody awaits it.
+    pub fn trigger(&self, reason: &'static str) -> Running {
+        let mut slot = self.inner.running.lock().expect("sync slot lock");
+        if let Some(running) = slot.as_ref() {
+            if running.peek().is_none() {
+                tracing::info!(reason, "sync already running; joining it");
+                return running.clone();
+            }
+        }
+        let inner = Arc::clone(&self.inner);
+        let run = async move { super::run::run_once(&inner, reason).await }.boxed().shared();
+        // Spawned so the run completes even when the caller (a request) goes away.
+        tokio::spawn(run.clone());
+        *slot = Some(run.clone());
+        run
+    }
+
+    pub fn is_running(&self) -> bool {
+        let slot = self.inner.running.lock().expect("sync slot lock");
+        slot.as_ref().is_some_and(|r| r.peek().is_none())
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+}

@@ -793,6 +793,17 @@ async fn isolate_release_and_scan_reach_terminal_states() {
         matches!(dup, DefenderError::AlreadyPending { .. }),
         "{dup:?}"
     );
+    // §10: look the pending action up instead of failing.
+    let open = client
+        .open_action(&id, MachineActionType::Isolate)
+        .await
+        .unwrap();
+    assert_eq!(open.map(|o| o.id), Some(a.id.clone()));
+    let none = client
+        .open_action(&id, MachineActionType::Unisolate)
+        .await
+        .unwrap();
+    assert!(none.is_none());
 
     assert_eq!(
         until_terminal(&client, &a.id).await,

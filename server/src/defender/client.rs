@@ -12,8 +12,8 @@ use super::error::DefenderError;
 use super::http::{ApiRequest, Core};
 use super::metrics::{Metrics, MetricsSnapshot};
 use super::model::{
-    Alert, HuntingResult, Machine, MachineAction, MachineRef, MachineVulnerability, Software,
-    Vulnerability,
+    Alert, HuntingResult, Machine, MachineAction, MachineActionType, MachineRef,
+    MachineVulnerability, Software, Vulnerability,
 };
 use super::paging::Pager;
 use super::permissions::{feature_access, FeatureAccess};
@@ -200,6 +200,33 @@ impl DefenderClient {
                 "machine action",
             ))
             .await
+    }
+
+    /// The newest non-terminal action of `action_type` on a device, if any: what to show
+    /// instead of failing after `DefenderError::AlreadyPending` (§6, §10).
+    #[tracing::instrument(skip_all, fields(machine_id = %machine_id, %action_type))]
+    pub async fn open_action(
+        &self,
+        machine_id: &str,
+        action_type: MachineActionType,
+    ) -> Result<Option<MachineAction>, DefenderError> {
+        check_machine_id(machine_id)?;
+        let filter = format!("machineId eq '{}'", machine_id.to_ascii_lowercase());
+        let mut pager = self.machine_actions(Some(&filter));
+        let mut newest: Option<MachineAction> = None;
+        while let Some(page) = pager.next_page().await? {
+            for action in page {
+                let open =
+                    action.action_type.as_ref() == Some(&action_type) && !action.is_terminal();
+                let newer = newest
+                    .as_ref()
+                    .is_none_or(|n| action.creation_date_time_utc > n.creation_date_time_utc);
+                if open && newer {
+                    newest = Some(action);
+                }
+            }
+        }
+        Ok(newest)
     }
 
     async fn submit<B: Serialize>(

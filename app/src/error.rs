@@ -62,9 +62,10 @@ impl ConsoleError {
     pub fn message_for(&self, name: &str) -> Option<String> {
         match self {
             Self::Validation { field, message } if field == name => Some(message.clone()),
-            Self::InvalidForm { errors } => {
-                errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
-            }
+            Self::InvalidForm { errors } => errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
             _ => None,
         }
     }

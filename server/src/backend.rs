@@ -52,7 +52,9 @@ impl ServerBackend {
     }
 
     async fn defender_row(&self) -> Result<Option<IntegrationRow>, ConsoleError> {
-        db::integration::get(&self.pool, DEFENDER).await.map_err(internal)
+        db::integration::get(&self.pool, DEFENDER)
+            .await
+            .map_err(internal)
     }
 }
 
@@ -221,13 +223,20 @@ impl ConsoleBackend for ServerBackend {
             return Err(ConsoleError::InvalidForm { errors });
         }
         let settings = StoredDefenderSettings::from_form(&form);
-        let old_settings =
-            before.as_ref().and_then(|r| StoredDefenderSettings::parse(&r.settings).ok());
+        let old_settings = before
+            .as_ref()
+            .and_then(|r| StoredDefenderSettings::parse(&r.settings).ok());
         let was_enabled = before.as_ref().is_some_and(|r| r.enabled);
-        let sealed = (!form.client_secret.is_empty())
-            .then(|| self.secrets.seal(&form.client_secret, DEFENDER_SECRET_PURPOSE));
+        let sealed = (!form.client_secret.is_empty()).then(|| {
+            self.secrets
+                .seal(&form.client_secret, DEFENDER_SECRET_PURPOSE)
+        });
         let mut changed: Vec<String> = match &old_settings {
-            Some(old) => old.changed_fields(&settings).into_iter().map(str::to_owned).collect(),
+            Some(old) => old
+                .changed_fields(&settings)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             None => vec!["created".into()],
         };
         if sealed.is_some() {
@@ -244,7 +253,9 @@ impl ConsoleBackend for ServerBackend {
         };
         // A demo configuration stops being the demo once it points somewhere else.
         let demo = before.as_ref().is_some_and(|r| r.demo)
-            && old_settings.as_ref().is_some_and(|old| old.changed_fields(&settings).is_empty())
+            && old_settings
+                .as_ref()
+                .is_some_and(|old| old.changed_fields(&settings).is_empty())
             && sealed.is_none();
         db::integration::save(
             &self.pool,
@@ -260,8 +271,13 @@ impl ConsoleBackend for ServerBackend {
         )
         .await
         .map_err(internal)?;
-        let detail = if changed.is_empty() { "no change".to_owned() } else { changed.join(", ") };
-        self.audit(&actor.username, "integration.defender.save", &detail).await?;
+        let detail = if changed.is_empty() {
+            "no change".to_owned()
+        } else {
+            changed.join(", ")
+        };
+        self.audit(&actor.username, "integration.defender.save", &detail)
+            .await?;
         if form.enabled && !was_enabled {
             // The run is spawned; nobody needs to wait for it here.
             let _ = self.sync.trigger("enabled");
@@ -306,17 +322,26 @@ impl ConsoleBackend for ServerBackend {
         };
         let settings = StoredDefenderSettings::from_form(&form);
         let report =
-            connection_test::run(&settings, secret, interactive_options(&self.client_options)).await;
+            connection_test::run(&settings, secret, interactive_options(&self.client_options))
+                .await;
         let outcome = if report.passed { "passed" } else { "failed" };
-        self.audit(&actor.username, "integration.defender.test", outcome).await?;
+        self.audit(&actor.username, "integration.defender.test", outcome)
+            .await?;
         Ok(report)
     }
 
     async fn audit_log(&self) -> Result<Vec<AuditEntry>, ConsoleError> {
-        let rows = db::audit_log::recent(&self.pool, 500).await.map_err(internal)?;
+        let rows = db::audit_log::recent(&self.pool, 500)
+            .await
+            .map_err(internal)?;
         Ok(rows
             .into_iter()
-            .map(|r| AuditEntry { at: r.at, actor: r.actor, action: r.action, detail: r.detail })
+            .map(|r| AuditEntry {
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                detail: r.detail,
+            })
             .collect())
     }
 

@@ -50,7 +50,12 @@ pub struct Cli {
     #[arg(long, env = "EA_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
     /// Base64 of the 32-byte key that encrypts stored secrets; overrides the key file.
-    #[arg(long, env = "EA_SECRET_KEY", value_name = "BASE64", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "EA_SECRET_KEY",
+        value_name = "BASE64",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
     /// Base URL of a Defender simulator to configure as a demo tenant on first start
     /// (the integration is created enabled and labelled as a demo) [default: none].
@@ -107,7 +112,10 @@ impl fmt::Debug for Settings {
             )
             .field("site_root", &self.site_root)
             .field("public_url", &self.public_url)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| "[redacted]"))
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "[redacted]"),
+            )
             .field("demo_defender_url", &self.demo_defender_url)
             .finish()
     }

@@ -3,8 +3,8 @@
 //! new module here, not a rewrite.
 
 pub mod connection_test;
-pub mod demo;
 pub mod defender_settings;
+pub mod demo;
 pub mod test_limiter;
 
 /// The `integration.kind` of Microsoft Defender for Endpoint.

@@ -29,8 +29,12 @@ pub fn from_config(configured: Option<&str>, path: &Path) -> Result<[u8; 32], Ke
 fn decode(text: &str, origin: &str) -> Result<[u8; 32], KeyError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .map_err(|_| KeyError::Malformed { path: origin.to_owned() })?;
-    bytes.try_into().map_err(|_| KeyError::Malformed { path: origin.to_owned() })
+        .map_err(|_| KeyError::Malformed {
+            path: origin.to_owned(),
+        })?;
+    bytes.try_into().map_err(|_| KeyError::Malformed {
+        path: origin.to_owned(),
+    })
 }
 
 /// Loads the 32-byte key, creating it on first start.

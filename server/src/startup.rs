@@ -21,12 +21,12 @@ use crate::auth::bootstrap::{ensure_admin, BootstrapError};
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
 use crate::config::Settings;
+use crate::db::{self, OpenError};
 use crate::defender::ClientOptions;
 use crate::integrations::demo;
+use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
-use crate::db::{self, OpenError};
-use crate::keyfile::{self, KeyError};
 use crate::telemetry;
 use crate::web::{health, origin};
 
@@ -97,9 +97,16 @@ impl Application {
         let pool = db::open(&settings.database_url).await?;
         let key = keyfile::from_config(settings.secret_key.as_deref(), &settings.key_file)?;
         let secrets = SecretBox::new(&key);
-        ensure_admin(&pool, &settings.data_dir, settings.admin_password.as_deref()).await?;
+        ensure_admin(
+            &pool,
+            &settings.data_dir,
+            settings.admin_password.as_deref(),
+        )
+        .await?;
         if let Some(url) = &settings.demo_defender_url {
-            demo::seed(&pool, &secrets, url).await.map_err(StartupError::Demo)?;
+            demo::seed(&pool, &secrets, url)
+                .await
+                .map_err(StartupError::Demo)?;
         }
         let sync = SyncService::new(pool.clone(), secrets.clone(), tuning.client_options.clone());
 
@@ -165,7 +172,12 @@ impl Application {
             .layer(sessions)
             .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
             .with_state(state);
-        Ok(Self { listener, router, pool, sync })
+        Ok(Self {
+            listener,
+            router,
+            pool,
+            sync,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

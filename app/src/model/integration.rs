@@ -165,19 +165,25 @@ pub fn is_hostname(value: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// An absolute http(s) URL with a host and nothing after the path.
 fn is_base_url(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"))
+    let Some(rest) = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
     else {
         return false;
     };
     let authority = rest.split('/').next().unwrap_or_default();
     !authority.is_empty()
         && !value.contains(['?', '#', ' ', '"', '<', '>', '\\'])
-        && authority.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
 /// Checks every field; returns all problems at once so the form can mark each input.
@@ -185,7 +191,10 @@ fn is_base_url(value: &str) -> bool {
 pub fn validate_defender_form(form: &DefenderForm, secret_stored: bool) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut fail = |field: &str, message: &str| {
-        errors.push(FieldError { field: field.into(), message: message.into() })
+        errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        })
     };
     let tenant = form.tenant_id.trim();
     if tenant.is_empty() {
@@ -197,41 +206,66 @@ pub fn validate_defender_form(form: &DefenderForm, secret_stored: bool) -> Vec<F
              contoso.onmicrosoft.com.",
         );
     } else if matches!(tenant, "common" | "organizations" | "consumers") {
-        fail("tenant_id", "Client credentials need a specific tenant, not a shared endpoint.");
+        fail(
+            "tenant_id",
+            "Client credentials need a specific tenant, not a shared endpoint.",
+        );
     }
     let client = form.client_id.trim();
     if client.is_empty() {
         fail("client_id", "Enter the Application (client) ID.");
     } else if !is_guid(client) {
-        fail("client_id", "The Application (client) ID is a GUID like 00000000-0000-0000-0000-000000000000.");
+        fail(
+            "client_id",
+            "The Application (client) ID is a GUID like 00000000-0000-0000-0000-000000000000.",
+        );
     }
     if form.client_secret.is_empty() && !secret_stored {
         fail("client_secret", "Enter the client secret value.");
     } else if form.client_secret.chars().count() > 512 {
-        fail("client_secret", "A client secret is at most 512 characters.");
+        fail(
+            "client_secret",
+            "A client secret is at most 512 characters.",
+        );
     } else if form.client_secret.chars().any(char::is_control) {
-        fail("client_secret", "The secret contains control characters; paste the value only.");
+        fail(
+            "client_secret",
+            "The secret contains control characters; paste the value only.",
+        );
     } else if is_guid(form.client_secret.trim()) {
         // The portal shows both a "Secret ID" (a GUID) and the secret "Value"; people paste the
         // wrong one (defender-api.md §2.5, AADSTS7000215).
-        fail("client_secret", "This looks like the secret's ID; paste the secret's Value instead.");
+        fail(
+            "client_secret",
+            "This looks like the secret's ID; paste the secret's Value instead.",
+        );
     }
     if CloudChoice::parse(&form.cloud).is_none() {
         fail("cloud", "Choose a cloud.");
     }
     let geo = form.geo_api_host.trim();
     if !geo.is_empty() && !is_hostname(geo) {
-        fail("geo_api_host", "Enter a host name only, e.g. api-eu.securitycenter.microsoft.com.");
+        fail(
+            "geo_api_host",
+            "Enter a host name only, e.g. api-eu.securitycenter.microsoft.com.",
+        );
     }
     let login = form.custom_login_url.trim();
     let api = form.custom_api_url.trim();
     if login.is_empty() != api.is_empty() {
-        let field = if login.is_empty() { "custom_login_url" } else { "custom_api_url" };
+        let field = if login.is_empty() {
+            "custom_login_url"
+        } else {
+            "custom_api_url"
+        };
         fail(field, "Give both custom URLs (login and API), or neither.");
     }
     for (field, value) in [("custom_login_url", login), ("custom_api_url", api)] {
         if !value.is_empty() && !is_base_url(value) {
-            fail(field, "Enter an absolute http(s) URL such as https://proxy.example.com.");
+            fail(
+                field,
+                "Enter an absolute http(s) URL such as https://proxy.example.com.",
+            );
         }
     }
     errors
@@ -254,29 +288,95 @@ mod tests {
     }
 
     fn fields(form: &DefenderForm, stored: bool) -> Vec<String> {
-        validate_defender_form(form, stored).into_iter().map(|e| e.field).collect()
+        validate_defender_form(form, stored)
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
     }
 
     #[test]
     fn a_complete_form_passes() {
         assert!(fields(&valid(), false).is_empty());
-        let domain = DefenderForm { tenant_id: "contoso.onmicrosoft.com".into(), ..valid() };
+        let domain = DefenderForm {
+            tenant_id: "contoso.onmicrosoft.com".into(),
+            ..valid()
+        };
         assert!(fields(&domain, false).is_empty());
     }
 
     #[test]
     fn each_field_is_checked() {
         let cases: Vec<(DefenderForm, &str)> = vec![
-            (DefenderForm { tenant_id: "".into(), ..valid() }, "tenant_id"),
-            (DefenderForm { tenant_id: "not a tenant".into(), ..valid() }, "tenant_id"),
-            (DefenderForm { tenant_id: "localhost".into(), ..valid() }, "tenant_id"),
-            (DefenderForm { client_id: "abc".into(), ..valid() }, "client_id"),
-            (DefenderForm { client_secret: "".into(), ..valid() }, "client_secret"),
-            (DefenderForm { client_secret: GUID.into(), ..valid() }, "client_secret"),
-            (DefenderForm { client_secret: "a\nb".into(), ..valid() }, "client_secret"),
-            (DefenderForm { cloud: "azure".into(), ..valid() }, "cloud"),
-            (DefenderForm { geo_api_host: "https://x".into(), ..valid() }, "geo_api_host"),
-            (DefenderForm { custom_login_url: "http://127.0.0.1:9".into(), ..valid() }, "custom_api_url"),
+            (
+                DefenderForm {
+                    tenant_id: "".into(),
+                    ..valid()
+                },
+                "tenant_id",
+            ),
+            (
+                DefenderForm {
+                    tenant_id: "not a tenant".into(),
+                    ..valid()
+                },
+                "tenant_id",
+            ),
+            (
+                DefenderForm {
+                    tenant_id: "localhost".into(),
+                    ..valid()
+                },
+                "tenant_id",
+            ),
+            (
+                DefenderForm {
+                    client_id: "abc".into(),
+                    ..valid()
+                },
+                "client_id",
+            ),
+            (
+                DefenderForm {
+                    client_secret: "".into(),
+                    ..valid()
+                },
+                "client_secret",
+            ),
+            (
+                DefenderForm {
+                    client_secret: GUID.into(),
+                    ..valid()
+                },
+                "client_secret",
+            ),
+            (
+                DefenderForm {
+                    client_secret: "a\nb".into(),
+                    ..valid()
+                },
+                "client_secret",
+            ),
+            (
+                DefenderForm {
+                    cloud: "azure".into(),
+                    ..valid()
+                },
+                "cloud",
+            ),
+            (
+                DefenderForm {
+                    geo_api_host: "https://x".into(),
+                    ..valid()
+                },
+                "geo_api_host",
+            ),
+            (
+                DefenderForm {
+                    custom_login_url: "http://127.0.0.1:9".into(),
+                    ..valid()
+                },
+                "custom_api_url",
+            ),
             (
                 DefenderForm {
                     custom_login_url: "ftp://x".into(),
@@ -293,7 +393,10 @@ mod tests {
 
     #[test]
     fn an_empty_secret_keeps_a_stored_one() {
-        let form = DefenderForm { client_secret: String::new(), ..valid() };
+        let form = DefenderForm {
+            client_secret: String::new(),
+            ..valid()
+        };
         assert!(fields(&form, true).is_empty());
     }
 

@@ -23,11 +23,13 @@ const COLUMNS: &str = "kind, enabled, settings, secret_sealed, secret_changed_at
     last_error, last_sync_at, last_sync_outcome, next_sync_at";
 
 pub async fn get(pool: &SqlitePool, kind: &str) -> Result<Option<IntegrationRow>, DbError> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM integration WHERE kind = $1"))
-        .bind(kind)
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM integration WHERE kind = $1"
+    ))
+    .bind(kind)
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
 }
 
 /// What a save changes; `secret_sealed: None` keeps the stored secret.

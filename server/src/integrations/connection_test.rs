@@ -8,11 +8,21 @@ use crate::defender::{feature_access, ClientOptions, DefenderError};
 use super::defender_settings::StoredDefenderSettings;
 
 fn passed(name: &str, detail: String) -> CheckResult {
-    CheckResult { name: name.into(), passed: true, detail, fix: None }
+    CheckResult {
+        name: name.into(),
+        passed: true,
+        detail,
+        fix: None,
+    }
 }
 
 fn failed(name: &str, detail: String, fix: &str) -> CheckResult {
-    CheckResult { name: name.into(), passed: false, detail, fix: Some(fix.into()) }
+    CheckResult {
+        name: name.into(),
+        passed: false,
+        detail,
+        fix: Some(fix.into()),
+    }
 }
 
 /// Runs every check it can; later checks are skipped (and not reported) once a token cannot
@@ -27,8 +37,16 @@ pub async fn run(
     let client = match settings.client(secret, options) {
         Ok(client) => client,
         Err(e) => {
-            checks.push(failed("Settings", e.to_string(), "Correct the highlighted settings."));
-            return ConnectionReport { checks, permissions: Vec::new(), passed: false };
+            checks.push(failed(
+                "Settings",
+                e.to_string(),
+                "Correct the highlighted settings.",
+            ));
+            return ConnectionReport {
+                checks,
+                permissions: Vec::new(),
+                passed: false,
+            };
         }
     };
 
@@ -49,7 +67,11 @@ pub async fn run(
                 "Microsoft Entra refused to issue a token.".into(),
                 &kind.admin_message(),
             ));
-            return ConnectionReport { checks, permissions: Vec::new(), passed: false };
+            return ConnectionReport {
+                checks,
+                permissions: Vec::new(),
+                passed: false,
+            };
         }
         Err(e) => {
             checks.push(failed(
@@ -57,7 +79,11 @@ pub async fn run(
                 format!("The sign-in endpoint could not be used: {e}."),
                 "Check the cloud and any custom login URL, and that this server can reach it.",
             ));
-            return ConnectionReport { checks, permissions: Vec::new(), passed: false };
+            return ConnectionReport {
+                checks,
+                permissions: Vec::new(),
+                passed: false,
+            };
         }
     };
 
@@ -83,15 +109,27 @@ pub async fn run(
         .iter()
         .map(|a| PermissionRow {
             feature: a.feature.label().to_owned(),
-            needs: a.feature.any_of().iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" or "),
+            needs: a
+                .feature
+                .any_of()
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
             granted: a.granted,
         })
         .collect();
     let missing: Vec<&PermissionRow> = permissions.iter().filter(|p| !p.granted).collect();
     if missing.is_empty() {
-        checks.push(passed("Permissions", "Every feature has the permission it needs.".into()));
+        checks.push(passed(
+            "Permissions",
+            "Every feature has the permission it needs.".into(),
+        ));
     } else {
-        let list = missing.iter().map(|p| format!("{} ({})", p.feature, p.needs)).collect::<Vec<_>>();
+        let list = missing
+            .iter()
+            .map(|p| format!("{} ({})", p.feature, p.needs))
+            .collect::<Vec<_>>();
         checks.push(failed(
             "Permissions",
             format!("Missing for: {}.", list.join("; ")),
@@ -100,5 +138,9 @@ pub async fn run(
         ));
     }
     let all_passed = checks.iter().all(|c| c.passed);
-    ConnectionReport { checks, permissions, passed: all_passed }
+    ConnectionReport {
+        checks,
+        permissions,
+        passed: all_passed,
+    }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use app::model::integration::DefenderForm;
 use serde::{Deserialize, Serialize};
 
-use crate::defender::{ClientOptions, Cloud, DefenderClient, DefenderError, DefenderSettings, Endpoints};
+use crate::defender::{
+    ClientOptions, Cloud, DefenderClient, DefenderError, DefenderSettings, Endpoints,
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredDefenderSettings {
@@ -49,10 +51,20 @@ impl StoredDefenderSettings {
             ("client ID", self.client_id == other.client_id),
             ("cloud", self.cloud == other.cloud),
             ("geo API host", self.geo_api_host == other.geo_api_host),
-            ("custom login URL", self.custom_login_url == other.custom_login_url),
-            ("custom API URL", self.custom_api_url == other.custom_api_url),
+            (
+                "custom login URL",
+                self.custom_login_url == other.custom_login_url,
+            ),
+            (
+                "custom API URL",
+                self.custom_api_url == other.custom_api_url,
+            ),
         ];
-        pairs.into_iter().filter(|(_, same)| !same).map(|(name, _)| name).collect()
+        pairs
+            .into_iter()
+            .filter(|(_, same)| !same)
+            .map(|(name, _)| name)
+            .collect()
     }
 
     pub fn endpoints(&self) -> Result<Endpoints, DefenderError> {
@@ -65,8 +77,13 @@ impl StoredDefenderSettings {
         }
     }
 
-    pub fn client(&self, secret: String, options: ClientOptions) -> Result<DefenderClient, DefenderError> {
-        let settings = DefenderSettings::new(&self.tenant_id, &self.client_id, secret, self.endpoints()?);
+    pub fn client(
+        &self,
+        secret: String,
+        options: ClientOptions,
+    ) -> Result<DefenderClient, DefenderError> {
+        let settings =
+            DefenderSettings::new(&self.tenant_id, &self.client_id, secret, self.endpoints()?);
         DefenderClient::new(settings, options)
     }
 }
@@ -115,7 +132,10 @@ mod tests {
 
     #[test]
     fn changed_fields_name_what_changed() {
-        let other = StoredDefenderSettings { cloud: "commercial".into(), ..stored() };
+        let other = StoredDefenderSettings {
+            cloud: "commercial".into(),
+            ..stored()
+        };
         assert_eq!(stored().changed_fields(&other), vec!["cloud"]);
         assert!(stored().changed_fields(&stored()).is_empty());
     }

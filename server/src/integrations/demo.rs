@@ -13,7 +13,11 @@ use super::{DEFENDER, DEFENDER_SECRET_PURPOSE};
 
 /// Creates the demo configuration unless a Defender configuration already exists (an admin's
 /// own settings are never overwritten). Returns whether it did.
-pub async fn seed(pool: &SqlitePool, secrets: &SecretBox, simulator_url: &str) -> Result<bool, DbError> {
+pub async fn seed(
+    pool: &SqlitePool,
+    secrets: &SecretBox,
+    simulator_url: &str,
+) -> Result<bool, DbError> {
     if db::integration::get(pool, DEFENDER).await?.is_some() {
         return Ok(false);
     }
@@ -41,8 +45,13 @@ pub async fn seed(pool: &SqlitePool, secrets: &SecretBox, simulator_url: &str) -
         },
     )
     .await?;
-    db::audit_log::record(pool, "system", "integration.defender.save", "demo tenant configured")
-        .await?;
+    db::audit_log::record(
+        pool,
+        "system",
+        "integration.defender.save",
+        "demo tenant configured",
+    )
+    .await?;
     tracing::info!(simulator = %base, "configured the Defender demo tenant");
     Ok(true)
 }

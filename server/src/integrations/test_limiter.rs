@@ -12,7 +12,11 @@ pub struct TestLimiter {
 
 impl TestLimiter {
     pub fn new(per_window: usize, window: Duration) -> Self {
-        Self { per_window, window, by_user: Mutex::default() }
+        Self {
+            per_window,
+            window,
+            by_user: Mutex::default(),
+        }
     }
 
     /// Counts one test for `user_id`; `Err(seconds)` when over the limit.
@@ -20,12 +24,19 @@ impl TestLimiter {
         let now = Instant::now();
         let mut map = self.by_user.lock().expect("test limiter lock");
         let times = map.entry(user_id).or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             times.pop_front();
         }
         if times.len() >= self.per_window {
             let oldest = times.front().copied().unwrap_or(now);
-            return Err(self.window.saturating_sub(now.duration_since(oldest)).as_secs().max(1));
+            return Err(self
+                .window
+                .saturating_sub(now.duration_since(oldest))
+                .as_secs()
+                .max(1));
         }
         times.push_back(now);
         Ok(())

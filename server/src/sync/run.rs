@@ -12,7 +12,10 @@ use super::service::{Inner, SyncOutcome};
 pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome {
     let outcome = match attempt(inner).await {
         Ok(summary) => SyncOutcome { ok: true, summary },
-        Err(message) => SyncOutcome { ok: false, summary: message },
+        Err(message) => SyncOutcome {
+            ok: false,
+            summary: message,
+        },
     };
     let finished = db::now();
     let error = (!outcome.ok).then_some(outcome.summary.as_str());
@@ -41,7 +44,9 @@ async fn attempt(inner: &Inner) -> Result<String, String> {
         .secrets
         .open(&sealed, DEFENDER_SECRET_PURPOSE)
         .map_err(|e| format!("{e}; enter the client secret again."))?;
-    let client = settings.client(secret, inner.options.clone()).map_err(|e| e.to_string())?;
+    let client = settings
+        .client(secret, inner.options.clone())
+        .map_err(|e| e.to_string())?;
     let mut pager = client.machines();
     let mut machines = 0usize;
     while let Some(page) = pager.next_page().await.map_err(|e| e.to_string())? {

@@ -67,7 +67,13 @@ mod tests {
     fn next_slot_keeps_the_cadence() {
         let start = datetime!(2026-01-01 10:15 UTC);
         assert_eq!(next_slot(start, datetime!(2026-01-01 10:00 UTC)), start);
-        assert_eq!(next_slot(start, datetime!(2026-01-01 10:15 UTC)), datetime!(2026-01-01 11:15 UTC));
-        assert_eq!(next_slot(start, datetime!(2026-01-01 13:20 UTC)), datetime!(2026-01-01 14:15 UTC));
+        assert_eq!(
+            next_slot(start, datetime!(2026-01-01 10:15 UTC)),
+            datetime!(2026-01-01 11:15 UTC)
+        );
+        assert_eq!(
+            next_slot(start, datetime!(2026-01-01 13:20 UTC)),
+            datetime!(2026-01-01 14:15 UTC)
+        );
     }
 }

@@ -32,7 +32,14 @@ pub(crate) struct Inner {
 
 impl SyncService {
     pub fn new(pool: SqlitePool, secrets: SecretBox, options: ClientOptions) -> Self {
-        Self { inner: Arc::new(Inner { pool, secrets, options, running: Mutex::new(None) }) }
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                secrets,
+                options,
+                running: Mutex::new(None),
+            }),
+        }
     }
 
     /// Starts a run, or joins the one in progress. The run goes on even if nobody awaits it.
@@ -45,7 +52,9 @@ impl SyncService {
             }
         }
         let inner = Arc::clone(&self.inner);
-        let run = async move { super::run::run_once(&inner, reason).await }.boxed().shared();
+        let run = async move { super::run::run_once(&inner, reason).await }
+            .boxed()
+            .shared();
         // Spawned so the run completes even when the caller (a request) goes away.
         tokio::spawn(run.clone());
         *slot = Some(run.clone());

@@ -34,14 +34,10 @@ pub fn settings(data_dir: &Path, admin_password: Option<&str>) -> Settings {
 
 impl TestApp {
     pub async fn spawn(data_dir: &Path) -> TestApp {
-        Self::spawn_with(
-            settings(data_dir, Some(ADMIN_PASSWORD)),
-            ThrottleLimits::default(),
-        )
-        .await
+        Self::spawn_with(settings(data_dir, Some(ADMIN_PASSWORD)), tuning()).await
     }
 
-    pub async fn spawn_with(settings: Settings, limits: ThrottleLimits) -> TestApp {
+    pub async fn spawn_with(settings: Settings, tuning: Tuning) -> TestApp {
         server::telemetry::init(&settings.log_filter);
         let data_dir = settings.data_dir.clone();
         let app = Application::build_with(settings, tuning)
@@ -139,7 +135,10 @@ impl TestApp {
 
 /// Production limits, with Defender client timings shortened for tests.
 pub fn tuning() -> Tuning {
-    Tuning { client_options: server::defender::ClientOptions::for_tests(), ..Tuning::default() }
+    Tuning {
+        client_options: server::defender::ClientOptions::for_tests(),
+        ..Tuning::default()
+    }
 }
 
 /// A client that keeps cookies and does not follow redirects, so tests see them.

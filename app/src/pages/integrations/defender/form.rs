@@ -11,7 +11,9 @@ use super::report::ConnectionReportView;
 use crate::api::integrations::{SaveDefender, TestDefender};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::error::{ConsoleError, FieldError};
-use crate::model::integration::{validate_defender_form, CloudChoice, DefenderConfigView, DefenderForm};
+use crate::model::integration::{
+    validate_defender_form, CloudChoice, DefenderConfigView, DefenderForm,
+};
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -114,22 +116,31 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
     let message = move |name: &'static str| {
         move || {
             client_errors
-                .with(|errs| errs.iter().find(|e| e.field == name).map(|e| e.message.clone()))
-                .or_else(|| save.value().with(|v| match v {
-                    Some(Err(e)) => e.message_for(name),
-                    _ => None,
-                }))
+                .with(|errs| {
+                    errs.iter()
+                        .find(|e| e.field == name)
+                        .map(|e| e.message.clone())
+                })
+                .or_else(|| {
+                    save.value().with(|v| match v {
+                        Some(Err(e)) => e.message_for(name),
+                        _ => None,
+                    })
+                })
                 .map(|m| view! { <span class="field-error" role="alert">{m}</span> })
         }
     };
     let other_save_error = move || match save.value().get() {
-        Some(Err(ConsoleError::InvalidForm { .. })) | Some(Err(ConsoleError::Validation { .. })) => None,
+        Some(Err(ConsoleError::InvalidForm { .. }))
+        | Some(Err(ConsoleError::Validation { .. })) => None,
         Some(Err(error)) => Some(view! { <ErrorBanner error/> }),
         _ => None,
     };
     let secret_state = move || {
         saved.with(|s| match (s.secret_set, &s.secret_changed_at) {
-            (true, Some(at)) => format!("A secret is set (last changed {at}). Leave empty to keep it."),
+            (true, Some(at)) => {
+                format!("A secret is set (last changed {at}). Leave empty to keep it.")
+            }
             (true, None) => "A secret is set. Leave empty to keep it.".to_owned(),
             (false, _) => "No secret stored yet.".to_owned(),
         })

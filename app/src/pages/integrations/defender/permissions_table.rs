@@ -3,14 +3,23 @@
 use leptos::prelude::*;
 
 const PERMISSIONS: [(&str, &str); 8] = [
-    ("Machine.Read.All", "Device inventory, machine action status"),
+    (
+        "Machine.Read.All",
+        "Device inventory, machine action status",
+    ),
     ("Alert.Read.All", "Alerts and the alert risk level"),
-    ("Vulnerability.Read.All", "Vulnerabilities and the exposure risk level"),
+    (
+        "Vulnerability.Read.All",
+        "Vulnerabilities and the exposure risk level",
+    ),
     ("Software.Read.All", "Software inventory"),
     ("AdvancedQuery.Read.All", "Advanced hunting"),
     ("Machine.Isolate", "Isolate and release devices"),
     ("Machine.Scan", "Run antivirus scans"),
-    ("Machine.ReadWrite.All", "Optional: may replace Machine.Read.All"),
+    (
+        "Machine.ReadWrite.All",
+        "Optional: may replace Machine.Read.All",
+    ),
 ];
 
 #[component]

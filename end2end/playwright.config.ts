@@ -5,7 +5,9 @@ import * as path from "node:path";
 // data directory (scripts/test.sh removes it before each run).
 const root = path.resolve(__dirname, "..");
 const serverBin = process.env.EA_SERVER_BIN ?? path.join(root, "target/debug/server");
+const simBin = process.env.EA_SIM_BIN ?? path.join(path.dirname(serverBin), "defender-sim");
 const port = Number(process.env.EA_E2E_PORT ?? 3100);
+export const simPort = Number(process.env.EA_E2E_SIM_PORT ?? 3190);
 export const adminPassword = "e2e-admin-password";
 
 export default defineConfig({
@@ -33,14 +35,25 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command:
-      `"${serverBin}" --listen 127.0.0.1:${port} --data-dir "${path.join(__dirname, ".data")}" ` +
-      `--site-root "${path.join(root, "target/site")}" --admin-password ${adminPassword}`,
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      command:
+        `"${serverBin}" --listen 127.0.0.1:${port} --data-dir "${path.join(__dirname, ".data")}" ` +
+        `--site-root "${path.join(root, "target/site")}" --admin-password ${adminPassword}`,
+      url: `http://127.0.0.1:${port}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+    {
+      // The Defender simulator as the demo tenant the tests configure.
+      command: `"${simBin}" --listen 127.0.0.1:${simPort} --seed 42 --machines 200`,
+      url: `http://127.0.0.1:${simPort}/_sim/state`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  ],
 });

@@ -22,13 +22,19 @@ step "clippy server" cargo clippy -p server --all-targets -- -D warnings
 step "clippy app (ssr)" cargo clippy -p app --features ssr --all-targets -- -D warnings
 step "clippy app (hydrate, wasm32)" cargo clippy -p app --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
-step "cargo test" bash -c "cargo test --workspace --no-fail-fast 2>&1 | tee '$logs/cargo-test.log'"
+step "cargo test" bash -o pipefail -c "cargo test --workspace --no-fail-fast 2>&1 | tee '$logs/cargo-test.log'"
 step "build site" cargo leptos build
+step "build simulator" cargo build -p server --bin defender-sim
 rm -rf end2end/.data
 export EA_SERVER_BIN="$CARGO_TARGET_DIR/debug/server"
-step "playwright" bash -c "cd end2end && npx playwright test 2>&1 | tee '$logs/playwright.log'"
+export EA_SIM_BIN="$CARGO_TARGET_DIR/debug/defender-sim"
+step "playwright" bash -o pipefail -c "cd end2end && npx playwright test 2>&1 | tee '$logs/playwright.log'"
 
-rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{s+=$4} END {print s+0}')
+# Every step above stops the script on failure, so reaching this line means all passed; the
+# counts come from the runners' own summaries.
+rust_passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{s+=$4} END {print s+0}')
+rust_failed=$(grep -Eo '[0-9]+ failed;' "$logs/cargo-test.log" | awk '{s+=$1} END {print s+0}')
 e2e_passed=$(grep -Eo '^ *[0-9]+ passed' "$logs/playwright.log" | awk '{s+=$1} END {print s+0}')
+e2e_failed=$(grep -Eo '^ *[0-9]+ failed' "$logs/playwright.log" | awk '{s+=$1} END {print s+0}')
 echo "cargo tests: $rust_passed passed; browser tests: $e2e_passed passed; $(( $(date +%s) - started )) s"
-echo "summary: $(( rust_passed + e2e_passed )) passed, 0 failed"
+echo "summary: $(( rust_passed + e2e_passed )) passed, $(( rust_failed + e2e_failed )) failed"

@@ -11,17 +11,17 @@ async function journey(page: Page, withJs: boolean) {
   await expect(page).toHaveURL(/\/$/);
   if (withJs) await hydrated(page);
   await expect(page.getByTestId("current-user")).toHaveText(admin.username);
-  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Dashboard", exact: true })).toBeVisible();
   const nav = page.getByRole("navigation", { name: "Main" });
 
   await nav.getByRole("link", { name: "Integrations" }).click();
   await expect(page).toHaveURL(/\/configuration\/integrations$/);
-  await expect(page.getByRole("heading", { name: "Integrations" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Integrations", exact: true })).toBeVisible();
   await expect(page.getByRole("cell", { name: "Microsoft Defender for Endpoint" })).toBeVisible();
 
   await nav.getByRole("link", { name: "Endpoints" }).click();
   await expect(page).toHaveURL(/\/endpoints$/);
-  await expect(page.getByRole("heading", { name: "Endpoints" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Endpoints", exact: true })).toBeVisible();
 
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login$/);

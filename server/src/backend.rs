@@ -279,8 +279,7 @@ impl ConsoleBackend for ServerBackend {
         self.audit(&actor.username, "integration.defender.save", &detail)
             .await?;
         if form.enabled && !was_enabled {
-            // The run is spawned; nobody needs to wait for it here.
-            let _ = self.sync.trigger("enabled");
+            self.sync.trigger("enabled");
         }
         self.defender_config(actor).await
     }

@@ -5,4 +5,4 @@ pub mod run;
 pub mod schedule;
 pub mod service;
 
-pub use service::{SyncOutcome, SyncService};
+pub use service::{SyncHandle, SyncOutcome, SyncService};

@@ -1,7 +1,9 @@
 //! Configuration > Integrations: the list, the Microsoft Defender settings, Test Connection.
 //!
 //! The Defender fns take the form's fields flat, so the same HTML form also posts without
-//! JavaScript.
+//! JavaScript. That makes eight arguments, which the generated client stubs repeat, hence the
+//! module-wide allowance.
+#![allow(clippy::too_many_arguments)]
 
 use leptos::prelude::*;
 
@@ -10,7 +12,6 @@ use crate::model::integration::{
     ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
 };
 
-#[allow(clippy::too_many_arguments)]
 pub fn defender_form(
     tenant_id: String,
     client_id: String,
@@ -52,7 +53,6 @@ pub async fn defender_config() -> Result<DefenderConfigView, ConsoleError> {
     backend.defender_config(&user).await.map_err(reject)
 }
 
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "integrations/defender/save")]
 pub async fn save_defender(
     tenant_id: String,
@@ -82,7 +82,6 @@ pub async fn save_defender(
 }
 
 /// Tests the form's values as they are, without saving; an empty secret means the stored one.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "integrations/defender/test")]
 pub async fn test_defender(
     tenant_id: String,

@@ -44,7 +44,7 @@ pub async fn tick(sync: &SyncService, now: OffsetDateTime) -> bool {
         tracing::warn!(error = %e, "schedule: cannot store the next slot");
         return false;
     }
-    let _ = sync.trigger("schedule");
+    sync.trigger("schedule");
     true
 }
 

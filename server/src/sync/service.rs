@@ -18,6 +18,15 @@ pub struct SyncOutcome {
 
 type Running = Shared<BoxFuture<'static, SyncOutcome>>;
 
+/// A started (or joined) run. The run goes on whether or not anyone waits for it.
+pub struct SyncHandle(Running);
+
+impl SyncHandle {
+    pub async fn wait(self) -> SyncOutcome {
+        self.0.await
+    }
+}
+
 #[derive(Clone)]
 pub struct SyncService {
     inner: Arc<Inner>,
@@ -43,12 +52,12 @@ impl SyncService {
     }
 
     /// Starts a run, or joins the one in progress. The run goes on even if nobody awaits it.
-    pub fn trigger(&self, reason: &'static str) -> Running {
+    pub fn trigger(&self, reason: &'static str) -> SyncHandle {
         let mut slot = self.inner.running.lock().expect("sync slot lock");
         if let Some(running) = slot.as_ref() {
             if running.peek().is_none() {
                 tracing::info!(reason, "sync already running; joining it");
-                return running.clone();
+                return SyncHandle(running.clone());
             }
         }
         let inner = Arc::clone(&self.inner);
@@ -58,7 +67,7 @@ impl SyncService {
         // Spawned so the run completes even when the caller (a request) goes away.
         tokio::spawn(run.clone());
         *slot = Some(run.clone());
-        run
+        SyncHandle(run)
     }
 
     pub fn is_running(&self) -> bool {

@@ -1,4 +1,8 @@
 //! `ConsoleLayout`: the frame around every signed-in page; sends anonymous visitors to login.
+//!
+//! The page (`Outlet`) is deliberately not rendered inside the user's `Suspend`: pages create
+//! their own resources, and resources created inside a suspended closure get different ids on
+//! the server and in the browser, which breaks hydration.
 
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect, A};
@@ -7,7 +11,7 @@ use leptos_router::hooks::use_location;
 use crate::api::auth::{encode_component, me};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::layout::top_bar::TopBar;
-use crate::model::user::{Capability, UserDto};
+use crate::model::user::Capability;
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
@@ -23,53 +27,52 @@ pub fn ConsoleLayout() -> impl IntoView {
     };
 
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <header class="top-bar"></header> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(user)) => view! { <SignedIn user/> }.into_any(),
+                    Ok(Some(user)) => view! { <TopBar user/> }.into_any(),
                     Ok(None) => view! { <Redirect path=login_path()/> }.into_any(),
                     Err(error) => view! { <ErrorBanner error/> }.into_any(),
                 }
             })}
         </Suspense>
-    }
-}
-
-#[component]
-fn SignedIn(user: UserDto) -> impl IntoView {
-    let manages_users = user.role.allows(Capability::ManageUsers);
-    view! {
-        <TopBar user/>
         <div class="console">
-            <SideNav manages_users/>
+            <Suspense fallback=|| view! { <nav class="side-nav" aria-label="Main"></nav> }>
+                {move || Suspend::new(async move {
+                    let manages_users = matches!(
+                        user.await,
+                        Ok(Some(ref u)) if u.role.allows(Capability::ManageUsers)
+                    );
+                    view! { <SideNav manages_users/> }
+                })}
+            </Suspense>
             <main class="content">
                 <Outlet/>
             </main>
         </div>
     }
-    .into_any()
 }
 
 /// Type-erased (`into_any`) so the nested view types stay within the compiler's limits.
 #[component]
 fn SideNav(manages_users: bool) -> impl IntoView {
     view! {
-            <nav class="side-nav" aria-label="Main">
-                <ul>
-                    <li><A href="/" exact=true>"Dashboard"</A></li>
-                    <li><A href="/endpoints">"Endpoints"</A></li>
-                    <li class="nav-group">
-                        <span class="nav-group-title">"Configuration"</span>
-                        <ul>
-                            <li><A href="/configuration/integrations">"Integrations"</A></li>
-                            <Show when=move || manages_users>
-                                <li><A href="/configuration/users">"Users"</A></li>
-                                <li><A href="/configuration/audit-log">"Audit log"</A></li>
-                            </Show>
-                        </ul>
-                    </li>
-                </ul>
-            </nav>
+        <nav class="side-nav" aria-label="Main">
+            <ul>
+                <li><A href="/" exact=true>"Dashboard"</A></li>
+                <li><A href="/endpoints">"Endpoints"</A></li>
+                <li class="nav-group">
+                    <span class="nav-group-title">"Configuration"</span>
+                    <ul>
+                        <li><A href="/configuration/integrations">"Integrations"</A></li>
+                        <Show when=move || manages_users>
+                            <li><A href="/configuration/users">"Users"</A></li>
+                            <li><A href="/configuration/audit-log">"Audit log"</A></li>
+                        </Show>
+                    </ul>
+                </li>
+            </ul>
+        </nav>
     }
     .into_any()
 }

@@ -17,6 +17,7 @@ command -v chromium >/dev/null || apt_missing+=(chromium)
 command -v node >/dev/null || apt_missing+=(nodejs)
 command -v npm >/dev/null || apt_missing+=(npm)
 command -v cc >/dev/null || apt_missing+=(gcc)
+command -v curl >/dev/null || apt_missing+=(curl)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_missing[*]}"
   as_root apt-get update -q

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod config;
 pub mod db;
 pub mod keyfile;
+pub mod risk;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

@@ -95,7 +95,10 @@ pub fn assess(facts: &DuplicateMacFact) -> Assessment {
 mod tests {
     use super::*;
 
-    fn seen(mac: &str, places: &[(&str, &str, &str)]) -> DuplicateMacFact {
+    /// A sighting as (site, subnet, ip).
+    type Place<'a> = (&'a str, &'a str, &'a str);
+
+    fn seen(mac: &str, places: &[Place]) -> DuplicateMacFact {
         DuplicateMacFact {
             mac: mac.into(),
             sightings: places
@@ -113,8 +116,8 @@ mod tests {
     fn duplicate_mac_table() {
         use RiskLevel as R;
         let mac = "00:15:5d:a1:b2:c3";
-        // (sightings as (site, subnet, ip), expected level, factor count, reason words)
-        let cases: [(&str, &[(&str, &str, &str)], R, usize, &str); 8] = [
+        // (mac, sightings, expected level, factor count, reason words)
+        let cases: [(&str, &[Place], R, usize, &str); 8] = [
             (mac, &[], R::None, 0, "one place only"),
             (
                 mac,

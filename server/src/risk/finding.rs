@@ -1,5 +1,7 @@
 //! A single rule's verdict, and how a source's findings become its assessment.
 
+use std::cmp::Reverse;
+
 use app::model::risk::{Assessment, AssessmentKind, RiskLevel};
 
 /// One rule's verdict: a level and the plain-language finding behind it.
@@ -26,7 +28,7 @@ pub fn assessment_from(
     mut findings: Vec<Finding>,
     quiet_reason: String,
 ) -> Assessment {
-    findings.sort_by(|a, b| b.level.cmp(&a.level));
+    findings.sort_by_key(|finding| Reverse(finding.level));
     let level = findings.first().map_or(RiskLevel::None, |f| f.level);
     let reason = match findings.as_slice() {
         [] => quiet_reason,

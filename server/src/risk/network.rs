@@ -55,10 +55,6 @@ fn open_among(facts: &NetworkFact, ports: &[u16]) -> Option<String> {
     (!open.is_empty()).then(|| open.join(", "))
 }
 
-fn finding(level: RiskLevel, text: String) -> Option<Finding> {
-    Some(Finding::new(level, text))
-}
-
 /// A rule about one port: the finding when it is open.
 fn port_finding(facts: &NetworkFact, port: u16, level: RiskLevel, text: &str) -> Option<Finding> {
     is_open(facts, port).then(|| Finding::new(level, text))
@@ -77,10 +73,10 @@ pub fn telnet(facts: &NetworkFact) -> Option<Finding> {
 /// MongoDB (27017) or Redis (6379): High.
 pub fn unauthenticated_data_store(facts: &NetworkFact) -> Option<Finding> {
     let ports = open_among(facts, &[27017, 6379])?;
-    finding(
+    Some(Finding::new(
         RiskLevel::High,
         format!("MongoDB/Redis port {ports} is open: these often accept anyone without a password"),
-    )
+    ))
 }
 
 /// VNC (5900): High.
@@ -99,10 +95,10 @@ pub fn smb_v1(facts: &NetworkFact) -> Option<Finding> {
         return None;
     }
     let ports = open_among(facts, &[139, 445])?;
-    finding(
+    Some(Finding::new(
         RiskLevel::High,
         format!("SMBv1 is accepted on port {ports}: the protocol behind WannaCry"),
-    )
+    ))
 }
 
 /// SMB (445) or SMB over NetBIOS (139) without SMBv1: Medium (SMBv1 is the rule above).
@@ -111,10 +107,10 @@ pub fn smb(facts: &NetworkFact) -> Option<Finding> {
         return None;
     }
     let ports = open_among(facts, &[139, 445])?;
-    finding(
+    Some(Finding::new(
         RiskLevel::Medium,
         format!("File sharing (SMB, port {ports}) is open to the network"),
-    )
+    ))
 }
 
 /// RDP (3389): Medium.
@@ -160,10 +156,10 @@ pub fn mqtt(facts: &NetworkFact) -> Option<Finding> {
 /// SQL Server (1433), MySQL (3306) or PostgreSQL (5432): Medium.
 pub fn database(facts: &NetworkFact) -> Option<Finding> {
     let ports = open_among(facts, &[1433, 3306, 5432])?;
-    finding(
+    Some(Finding::new(
         RiskLevel::Medium,
         format!("Database port {ports} is open to the network"),
-    )
+    ))
 }
 
 /// HTTP (80) with no HTTPS (443) beside it: Low.

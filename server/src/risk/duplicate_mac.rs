@@ -8,7 +8,7 @@
 //! | reported by several sites | Medium | one NIC cannot be on two sites: a cloned or spoofed MAC (or a mis-merged record) |
 //! | seen in several subnets at once | Medium | same reasoning inside one site; a spoofer borrowing a trusted device's MAC to pass MAC-based access control |
 //! | several IPs in one subnet | nothing | normal: DHCP renewals and several addresses on one NIC (defender-api.md §5.2: the same MAC repeats for each address) |
-//! | all-zero or broadcast MAC | nothing | placeholders (tunnels, loopback), not evidence |
+//! | all-zero, broadcast or malformed MAC | nothing | placeholders (tunnels, loopback) or bad input, not evidence |
 //!
 //! Both rules together stay Medium: they are the same suspicion seen twice, and spoofing is
 //! only possible, not shown.
@@ -28,7 +28,7 @@ fn normalised(mac: &str) -> String {
         .collect()
 }
 
-/// Placeholder addresses that many interfaces share by design are not evidence of anything.
+/// Placeholders that many interfaces share by design, and malformed input, prove nothing.
 fn is_placeholder(mac: &str) -> bool {
     let mac = normalised(mac);
     mac.len() != 12 || mac == "000000000000" || mac == "FFFFFFFFFFFF"
@@ -117,7 +117,7 @@ mod tests {
         use RiskLevel as R;
         let mac = "00:15:5d:a1:b2:c3";
         // (mac, sightings, expected level, factor count, reason words)
-        let cases: [(&str, &[Place], R, usize, &str); 8] = [
+        let cases: [(&str, &[Place], R, usize, &str); 9] = [
             (mac, &[], R::None, 0, "one place only"),
             (
                 mac,
@@ -169,6 +169,16 @@ mod tests {
             ),
             (
                 "000000000000",
+                &[
+                    ("hq", "10.0.1.0/24", "10.0.1.5"),
+                    ("lab", "10.9.0.0/16", "10.9.0.1"),
+                ],
+                R::None,
+                0,
+                "not a real MAC",
+            ),
+            (
+                "00:15:5d",
                 &[
                     ("hq", "10.0.1.0/24", "10.0.1.5"),
                     ("lab", "10.9.0.0/16", "10.9.0.1"),

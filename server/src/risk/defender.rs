@@ -28,16 +28,9 @@ pub struct DefenderOutcome {
 
 /// Assesses a Defender machine from its vulnerabilities and alerts.
 pub fn assess(facts: &DefenderFacts) -> DefenderOutcome {
-    let (exposure, most_severe_vulnerability) = vulnerability::exposure(&facts.vulnerabilities);
-    let (alert, most_severe_alert) = alert::alert_risk(&facts.alerts);
-    let top_vuln = vulnerability::most_severe(&facts.vulnerabilities).map(|(vuln, _)| vuln);
-
-    let escalated = is_attack_on_exploitable_hole(alert.level, exposure.level, top_vuln);
-    let level = if escalated {
-        RiskLevel::Critical
-    } else {
-        exposure.level.max(alert.level)
-    };
+    let (exposure, top_vuln) = vulnerability::exposure(&facts.vulnerabilities);
+    let (alert, top_alert) = alert::alert_risk(&facts.alerts);
+    let highest = exposure.level.max(alert.level);
 
     let mut reason = format!(
         "The higher of the Exposure Risk Level ({}) and the Alert Risk Level ({}).",
@@ -48,16 +41,30 @@ pub fn assess(facts: &DefenderFacts) -> DefenderOutcome {
         format!("Exposure Risk Level {}", exposure.level.as_str()),
         format!("Alert Risk Level {}", alert.level.as_str()),
     ];
-    if escalated {
-        reason.push_str(
-            " An active High alert on a machine with an exploitable vulnerability raises it to \
-             Critical.",
-        );
-        factors.insert(
-            0,
-            "active High alert with an exploitable vulnerability".into(),
-        );
-    }
+    let escalation = match (top_vuln, top_alert) {
+        (Some(vuln), Some(active)) if highest < RiskLevel::Critical => {
+            is_attack_on_exploitable_hole(alert.level, exposure.level, vuln).then(|| {
+                format!(
+                    "The active High alert \"{}\" on a machine with an exploitable \
+                     vulnerability ({}) raises it to Critical.",
+                    active.title, vuln.cve_id
+                )
+            })
+        }
+        _ => None,
+    };
+    let level = match escalation {
+        Some(text) => {
+            reason.push(' ');
+            reason.push_str(&text);
+            factors.insert(
+                0,
+                "active High alert with an exploitable vulnerability".into(),
+            );
+            RiskLevel::Critical
+        }
+        None => highest,
+    };
 
     DefenderOutcome {
         assessment: Assessment {
@@ -69,8 +76,8 @@ pub fn assess(facts: &DefenderFacts) -> DefenderOutcome {
         detail: DefenderRisk {
             exposure,
             alert,
-            most_severe_vulnerability,
-            most_severe_alert,
+            most_severe_vulnerability: top_vuln.map(|vuln| vuln.cve_id.clone()),
+            most_severe_alert: top_alert.map(|active| active.id.clone()),
         },
     }
 }
@@ -79,11 +86,11 @@ pub fn assess(facts: &DefenderFacts) -> DefenderOutcome {
 fn is_attack_on_exploitable_hole(
     alert_level: RiskLevel,
     exposure_level: RiskLevel,
-    top_vuln: Option<&VulnFact>,
+    top_vuln: &VulnFact,
 ) -> bool {
     alert_level == RiskLevel::High
         && exposure_level >= RiskLevel::High
-        && top_vuln.is_some_and(vulnerability::has_exploit)
+        && vulnerability::has_exploit(top_vuln)
 }
 
 #[cfg(test)]
@@ -205,10 +212,27 @@ mod tests {
         for words in [
             "Exposure Risk Level (High)",
             "Alert Risk Level (High)",
-            "raises it to Critical",
+            "\"Ransomware behaviour\"",
+            "(CVE-2031-10044) raises it to Critical",
         ] {
             assert!(reason.contains(words), "{words:?} in {reason}");
         }
+    }
+
+    #[test]
+    fn an_already_critical_exposure_is_not_said_to_be_raised() {
+        let facts = DefenderFacts {
+            vulnerabilities: vec![vuln(VulnSeverity::Critical, true)],
+            alerts: vec![alert(AlertSeverity::High, AlertStatus::New)],
+        };
+        let outcome = assess(&facts);
+        assert_eq!(outcome.assessment.level, RiskLevel::Critical);
+        assert!(
+            !outcome.assessment.reason.contains("raises"),
+            "{}",
+            outcome.assessment.reason
+        );
+        assert_eq!(outcome.assessment.factors.len(), 2);
     }
 
     #[test]

@@ -45,8 +45,8 @@ pub fn most_severe_active(alerts: &[AlertFact]) -> Option<(&AlertFact, RiskLevel
         })
 }
 
-/// The Alert Risk Level with its reason, and the id of the alert it comes from.
-pub fn alert_risk(alerts: &[AlertFact]) -> (LevelReason, Option<String>) {
+/// The Alert Risk Level with its reason, and the alert it comes from.
+pub fn alert_risk(alerts: &[AlertFact]) -> (LevelReason, Option<&AlertFact>) {
     let active = alerts.iter().filter(|a| a.status.is_active()).count();
     let resolved = alerts.len() - active;
     let Some((top, level)) = most_severe_active(alerts) else {
@@ -79,7 +79,7 @@ pub fn alert_risk(alerts: &[AlertFact]) -> (LevelReason, Option<String>) {
         reason,
         factors,
     };
-    (reason, Some(top.id.clone()))
+    (reason, Some(top))
 }
 
 #[cfg(test)]
@@ -118,10 +118,10 @@ mod tests {
         for (severity, active_level) in severities {
             for (status, active) in statuses {
                 let alerts = [alert("a", severity, status)];
-                let (reason, id) = alert_risk(&alerts);
+                let (reason, top) = alert_risk(&alerts);
                 let expected = if active { active_level } else { R::None };
                 assert_eq!(reason.level, expected, "{severity:?} {status:?}");
-                assert_eq!(id.is_some(), active, "{severity:?} {status:?}");
+                assert_eq!(top.is_some(), active, "{severity:?} {status:?}");
             }
         }
     }
@@ -132,9 +132,9 @@ mod tests {
             alert("a", AlertSeverity::High, AlertStatus::Resolved),
             alert("b", AlertSeverity::Low, AlertStatus::New),
         ];
-        let (reason, id) = alert_risk(&alerts);
+        let (reason, top) = alert_risk(&alerts);
         assert_eq!(reason.level, RiskLevel::Low);
-        assert_eq!(id.as_deref(), Some("b"));
+        assert_eq!(top.map(|a| a.id.as_str()), Some("b"));
         assert!(reason.reason.contains("1 resolved"), "{}", reason.reason);
     }
 
@@ -191,9 +191,12 @@ mod tests {
             severity: AlertSeverity::High,
             status: AlertStatus::InProgress,
         }];
-        let (reason, id) = alert_risk(&alerts);
+        let (reason, top) = alert_risk(&alerts);
         assert_eq!(reason.level, RiskLevel::High);
-        assert_eq!(id.as_deref(), Some("da638712004455667788_-1423377901"));
+        assert_eq!(
+            top.map(|a| a.id.as_str()),
+            Some("da638712004455667788_-1423377901")
+        );
         for words in [
             "\"Suspicious PowerShell command line\"",
             "severity High",

@@ -2,4 +2,5 @@
 
 pub mod audit;
 pub mod integration;
+pub mod risk;
 pub mod user;

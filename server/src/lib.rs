@@ -8,6 +8,7 @@ pub mod db;
 pub mod defender;
 pub mod integrations;
 pub mod keyfile;
+pub mod risk;
 pub mod secret_box;
 pub mod sim;
 pub mod startup;

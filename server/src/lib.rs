@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod inventory;
 pub mod keyfile;
 pub mod oui;
+pub mod profiles;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

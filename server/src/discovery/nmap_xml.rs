@@ -58,7 +58,8 @@ pub enum NmapXmlError {
 }
 
 /// Parses a whole `nmap -oX` file. All or nothing: on success every host that was up is in
-/// the result; on failure nothing is.
+/// the result; on failure nothing is. Large files take a while: call it from
+/// `tokio::task::spawn_blocking`.
 pub fn parse_nmap_xml(bytes: &[u8], limits: &Limits) -> Result<NmapScan, NmapXmlError> {
     let text = decode_utf8(bytes, limits.max_bytes)?;
     if !text.trim_start().starts_with('<') {

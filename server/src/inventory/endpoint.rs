@@ -40,6 +40,8 @@ impl DefenderOs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub key: EndpointKey,
+    /// The key's MAC for MAC-keyed endpoints. A Defender-keyed endpoint may learn a MAC later
+    /// through [`Endpoint::absorb`]; re-keying it is the caller's decision.
     pub mac: Option<MacAddress>,
     /// Registered vendor of `mac` from the IEEE registry ([`crate::oui`]); recomputed from the
     /// MAC, so it need not be stored.

@@ -110,6 +110,14 @@ mod tests {
     }
 
     #[test]
+    fn ma_m_blocks_are_found() {
+        let entry = lookup(&MacAddress::parse("20:85:93:B0:00:01").unwrap()).unwrap();
+        assert_eq!(entry.registry, Registry::MaM);
+        assert_eq!(entry.prefix, "208593B");
+        assert_eq!(entry.name, "IOG Products LLC");
+    }
+
+    #[test]
     fn locally_administered_and_unassigned_addresses_have_no_vendor() {
         assert_eq!(vendor("02:15:5D:A1:B2:C3"), None);
         assert_eq!(vendor("DA:A1:19:00:11:22"), None);

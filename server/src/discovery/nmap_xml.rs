@@ -212,13 +212,13 @@ impl<'a> Parser<'a> {
             "address" => self.read_address(element)?,
             "hostname" => self.read_hostname(element)?,
             "port" => self.open_port(element)?,
-            "state" if self.host_mut().port.is_some() => {
+            "state" if self.in_port() => {
                 let open = self.attr(element, "state")?.is_some_and(|s| s == "open");
                 if let Some(port) = &mut self.host_mut().port {
                     port.open = open;
                 }
             }
-            "service" if self.host_mut().port.is_some() => {
+            "service" if self.in_port() => {
                 let service = self.text_attr(element, "name")?;
                 let product = match (
                     self.text_attr(element, "product")?,
@@ -423,6 +423,10 @@ impl<'a> Parser<'a> {
         }
         self.scan.observations.push(observation);
         Ok(())
+    }
+
+    fn in_port(&self) -> bool {
+        self.host.as_ref().is_some_and(|host| host.port.is_some())
     }
 
     fn host_mut(&mut self) -> &mut HostDraft {

@@ -26,7 +26,7 @@ struct RuleRef {
 }
 
 /// All text rules on one attribute, compiled together.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct TextSet {
     attribute: Attribute,
     set: RegexSet,
@@ -34,8 +34,9 @@ struct TextSet {
     rules: Vec<RuleRef>,
 }
 
-/// Profiles compiled for fast classification.
-#[derive(Debug)]
+/// Profiles compiled for fast classification. Cloning is cheap (compiled patterns are shared)
+/// and gives the clone its own regex match caches.
+#[derive(Debug, Clone)]
 pub struct ProfileEngine {
     profiles: Vec<Profile>,
     text_sets: Vec<TextSet>,
@@ -270,7 +271,11 @@ impl ProfileEngine {
         std::thread::scope(|scope| {
             let workers: Vec<_> = endpoints
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || self.remodel(part)))
+                // A clone per worker: a regex's cache pool is fastest on the thread that owns it.
+                .map(|part| {
+                    let engine = self.clone();
+                    scope.spawn(move || engine.remodel(part))
+                })
                 .collect();
             let mut all = Vec::with_capacity(endpoints.len());
             for worker in workers {

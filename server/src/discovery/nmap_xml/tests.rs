@@ -175,6 +175,11 @@ fn entity_and_declaration_tricks_are_refused() {
             "attribute 'addr'",
         ),
         ("<nmaprun>&xxe;</nmaprun>", "entity '&xxe;' is not defined"),
+        ("<nmaprun><!ENTITY x \"y\"></nmaprun>", "not well-formed"),
+        (
+            "<!DOCTYPE nmaprun [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><nmaprun/>",
+            "internal DTD",
+        ),
         (
             "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><nmaprun/>",
             "encoding 'ISO-8859-1'",

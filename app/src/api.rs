@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod endpoints;
 #[cfg(feature = "ssr")]
 pub mod guard;
 pub mod integrations;
+pub mod sync;
 pub mod users;

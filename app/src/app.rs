@@ -8,6 +8,7 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::console_layout::ConsoleLayout;
 use crate::pages::audit_log::AuditLogPage;
 use crate::pages::dashboard::DashboardPage;
+use crate::pages::endpoint_summary::EndpointSummaryPage;
 use crate::pages::endpoints::EndpointsPage;
 use crate::pages::integrations::defender::DefenderPage;
 use crate::pages::integrations::list::IntegrationsPage;
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("endpoints") view=EndpointsPage/>
+                    <Route path=path!("endpoints/:id") view=EndpointSummaryPage/>
                     <Route path=path!("configuration/integrations") view=IntegrationsPage/>
                     <Route
                         path=path!("configuration/integrations/microsoft-defender")

@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use crate::error::ConsoleError;
 use crate::model::audit::AuditEntry;
+use crate::model::endpoint::{
+    DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
+};
 use crate::model::integration::{
     ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
 };
@@ -56,6 +59,18 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     ) -> Result<ConnectionReport, ConsoleError>;
 
     async fn audit_log(&self) -> Result<Vec<AuditEntry>, ConsoleError>;
+
+    async fn list_endpoints(&self, query: EndpointQuery) -> Result<EndpointPage, ConsoleError>;
+
+    /// `NotFound` for an unknown id.
+    async fn endpoint_summary(&self, id: i64) -> Result<EndpointSummary, ConsoleError>;
+
+    async fn dashboard(&self) -> Result<DashboardView, ConsoleError>;
+
+    async fn sync_journal(&self) -> Result<Vec<SyncRunView>, ConsoleError>;
+
+    /// Starts a Defender sync, or joins the running one; `Conflict` when not enabled.
+    async fn sync_now(&self, actor: &UserDto) -> Result<(), ConsoleError>;
 
     /// Records a security-relevant event (logins, logouts) in the audit log.
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError>;

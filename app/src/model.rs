@@ -1,6 +1,7 @@
 //! Data shapes shared by the server and the browser.
 
 pub mod audit;
+pub mod endpoint;
 pub mod integration;
 pub mod risk;
 pub mod user;

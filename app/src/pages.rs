@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod dashboard;
+pub mod endpoint_summary;
 pub mod endpoints;
 pub mod integrations;
 pub mod login;

@@ -6,6 +6,9 @@ use std::net::IpAddr;
 use app::backend::ConsoleBackend;
 use app::error::ConsoleError;
 use app::model::audit::AuditEntry;
+use app::model::endpoint::{
+    DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
+};
 use app::model::integration::{
     validate_defender_form, CheckResult, ConnectionReport, DefenderConfigView, DefenderForm,
     IntegrationState, IntegrationSummary,
@@ -17,6 +20,7 @@ use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
 use crate::defender::ClientOptions;
+use crate::endpoint_views;
 use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
 use crate::integrations::test_limiter::TestLimiter;
 use crate::integrations::{connection_test, DEFENDER, DEFENDER_SECRET_PURPOSE};
@@ -342,6 +346,43 @@ impl ConsoleBackend for ServerBackend {
                 detail: r.detail,
             })
             .collect())
+    }
+
+    async fn list_endpoints(&self, query: EndpointQuery) -> Result<EndpointPage, ConsoleError> {
+        endpoint_views::list(&self.pool, query)
+            .await
+            .map_err(internal)
+    }
+
+    async fn endpoint_summary(&self, id: i64) -> Result<EndpointSummary, ConsoleError> {
+        endpoint_views::summary(&self.pool, id)
+            .await
+            .map_err(internal)?
+            .ok_or(ConsoleError::NotFound)
+    }
+
+    async fn dashboard(&self) -> Result<DashboardView, ConsoleError> {
+        endpoint_views::dashboard(&self.pool)
+            .await
+            .map_err(internal)
+    }
+
+    async fn sync_journal(&self) -> Result<Vec<SyncRunView>, ConsoleError> {
+        endpoint_views::journal(&self.pool, 50)
+            .await
+            .map_err(internal)
+    }
+
+    async fn sync_now(&self, actor: &UserDto) -> Result<(), ConsoleError> {
+        if !self.defender_row().await?.is_some_and(|r| r.enabled) {
+            return Err(ConsoleError::Conflict(
+                "Enable the Microsoft Defender integration before syncing.".into(),
+            ));
+        }
+        self.audit(&actor.username, "sync.now", "Microsoft Defender")
+            .await?;
+        self.sync.trigger("sync now");
+        Ok(())
     }
 
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError> {

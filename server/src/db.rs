@@ -4,7 +4,9 @@
 
 pub mod account;
 pub mod audit_log;
+pub mod endpoint_query;
 pub mod integration;
+pub mod sync_run_query;
 
 use std::str::FromStr;
 use std::time::Duration;

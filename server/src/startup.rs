@@ -28,7 +28,7 @@ use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
 use crate::telemetry;
-use crate::web::{health, origin};
+use crate::web::{export, health, origin};
 
 /// Sessions end after this much inactivity.
 const IDLE_TIMEOUT_MINUTES: i64 = 30;
@@ -157,6 +157,7 @@ impl Application {
         let router = Router::new()
             .route("/healthz", get(health::alive))
             .route("/readyz", get(health::ready))
+            .route("/api/endpoints/export.csv", get(export::endpoints_csv))
             .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
                 let options = leptos_options.clone();
                 move || shell(options.clone())

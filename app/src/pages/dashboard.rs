@@ -1,19 +1,115 @@
-//! The dashboard: the state of the network at a glance.
+//! The dashboard: endpoints by risk level (an SVG chart drawn here, no chart library),
+//! coverage (seen on the network but not onboarded in Defender), and the last sync.
 
 use leptos::prelude::*;
 
+use crate::api::endpoints::dashboard;
 use crate::components::feedback::empty_state::EmptyState;
+use crate::components::feedback::error_banner::ErrorBanner;
+use crate::model::endpoint::DashboardView;
+use crate::model::risk::RiskLevel;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| dashboard());
     view! {
         <h1>"Dashboard"</h1>
-        <EmptyState title="No endpoints yet">
-            <p>
-                "Endpoints appear here once the Microsoft Defender integration has synced or a "
-                "network scan has been imported."
-            </p>
-            <p><a href="/configuration/integrations">"Configure an integration"</a></p>
-        </EmptyState>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(view) if view.total == 0 => view! {
+                        <EmptyState title="No endpoints yet">
+                            <p>"Endpoints appear here once the Microsoft Defender integration has synced or a network scan has been imported."</p>
+                            <p><a href="/configuration/integrations">"Configure an integration"</a></p>
+                        </EmptyState>
+                    }.into_any(),
+                    Ok(view) => view! { <DashboardPanels view/> }.into_any(),
+                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
+}
+
+#[component]
+fn DashboardPanels(view: DashboardView) -> impl IntoView {
+    let coverage = if view.network_total == 0 {
+        "No endpoint has been seen by network discovery yet.".to_owned()
+    } else {
+        format!(
+            "{} of {} endpoints seen on the network are not onboarded in Microsoft Defender.",
+            view.network_not_onboarded, view.network_total
+        )
+    };
+    let last_sync = match &view.last_sync {
+        Some(run) => format!(
+            "{} — {} ({} machines seen, {} added, {} updated){}",
+            run.finished_at
+                .clone()
+                .unwrap_or_else(|| run.started_at.clone()),
+            run.outcome,
+            run.machines_seen,
+            run.machines_added,
+            run.machines_updated,
+            run.error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ),
+        None => "Never".into(),
+    };
+    view! {
+        <div class="dashboard-grid">
+            <section class="panel" aria-label="Endpoints by risk level">
+                <h2>"Endpoints by risk level"</h2>
+                <RiskChart counts=view.by_risk.clone()/>
+            </section>
+            <section class="panel" aria-label="Coverage">
+                <h2>"Coverage"</h2>
+                <p data-testid="coverage">{coverage}</p>
+                <p><a href="/endpoints?source=network&onboarding=none">"Endpoints not in Defender"</a></p>
+            </section>
+            <section class="panel" aria-label="Last sync">
+                <h2>"Last sync"</h2>
+                <p data-testid="last-sync">{last_sync}</p>
+            </section>
+        </div>
+    }
+    .into_any()
+}
+
+/// Horizontal bars, one per level, each a link to the list filtered to that level.
+#[component]
+fn RiskChart(counts: Vec<(RiskLevel, u64)>) -> impl IntoView {
+    let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let row_height = 34;
+    let height = row_height * counts.len() as u32 + 10;
+    let bars = counts
+        .into_iter()
+        .rev()
+        .enumerate()
+        .map(|(i, (level, n))| {
+            let y = i as u32 * row_height + 5;
+            let width = (n as f64 / max as f64 * 300.0)
+                .round()
+                .max(if n > 0 { 2.0 } else { 0.0 });
+            let href = format!("/endpoints?risk={}", level.as_str());
+            view! {
+                <a href=href>
+                    <g class=format!("chart-bar {}", level.css_class())>
+                        <title>{format!("{}: {n} endpoints", level.as_str())}</title>
+                        <text x="0" y=y + 21 class="chart-label">{level.as_str()}</text>
+                        <rect x="80" y=y + 4 width=width height="24" rx="3"></rect>
+                        <text x=90.0 + width y=y + 21 class="chart-value">{n.to_string()}</text>
+                    </g>
+                </a>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="risk-chart" viewBox=format!("0 0 460 {height}") role="img" aria-label="Endpoints by risk level">
+            {bars}
+        </svg>
+    }
+    .into_any()
 }

@@ -1,15 +1,256 @@
-//! The endpoint list.
+//! The endpoint list: server-side filters, sorting and paging, all carried in the URL so a view
+//! can be shared and reloaded; CSV export of the filtered list.
 
 use leptos::prelude::*;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
+use crate::api::endpoints::list_endpoints;
 use crate::components::feedback::empty_state::EmptyState;
+use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::risk_badge::RiskBadge;
+use crate::model::endpoint::{EndpointPage, EndpointQuery, EndpointRow, SortKey};
+use crate::model::risk::RiskLevel;
+
+fn query_from(params: &ParamsMap) -> EndpointQuery {
+    let d = EndpointQuery::default();
+    let text = |k: &str, default: &str| params.get(k).unwrap_or_else(|| default.to_owned());
+    EndpointQuery {
+        q: text("q", &d.q),
+        risk: text("risk", &d.risk),
+        profile: text("profile", &d.profile),
+        source: text("source", &d.source),
+        onboarding: text("onboarding", &d.onboarding),
+        sort: text("sort", &d.sort),
+        dir: text("dir", &d.dir),
+        page: params
+            .get("page")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(d.page),
+        page_size: params
+            .get("page_size")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(d.page_size),
+    }
+    .normalised()
+}
+
+fn href(query: &EndpointQuery) -> String {
+    let qs = query.to_query_string();
+    if qs.is_empty() {
+        "/endpoints".into()
+    } else {
+        format!("/endpoints?{qs}")
+    }
+}
 
 #[component]
 pub fn EndpointsPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(query_from));
+    let page = Resource::new(move || query.get(), list_endpoints);
     view! {
         <h1>"Endpoints"</h1>
-        <EmptyState title="No endpoints discovered">
-            <p>"No endpoint has been discovered or imported yet."</p>
-        </EmptyState>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! { <EndpointList page/> }.into_any(),
+                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
+}
+
+#[component]
+fn EndpointList(page: EndpointPage) -> impl IntoView {
+    let q = page.query.clone();
+    let filtered =
+        q.q.len() + q.risk.len() + q.profile.len() + q.source.len() + q.onboarding.len() > 0;
+    if page.total == 0 && !filtered {
+        return view! {
+            <EmptyState title="No endpoints discovered">
+                <p>"Endpoints appear once the Microsoft Defender integration has synced or a network scan is imported."</p>
+                <p><a href="/configuration/integrations">"Configure an integration"</a></p>
+            </EmptyState>
+        }
+        .into_any();
+    }
+    let export = format!("/api/endpoints/export.csv?{}", q.to_query_string());
+    let first = (q.page as u64 - 1) * q.page_size as u64 + 1;
+    let last = (first + page.rows.len() as u64).saturating_sub(1);
+    let prev = (q.page > 1).then(|| {
+        href(&EndpointQuery {
+            page: q.page - 1,
+            ..q.clone()
+        })
+    });
+    let next = (last < page.total).then(|| {
+        href(&EndpointQuery {
+            page: q.page + 1,
+            ..q.clone()
+        })
+    });
+    view! {
+        <FilterBar query=q.clone() profiles=page.profiles.clone() onboarding_states=page.onboarding_states.clone()/>
+        <div class="list-toolbar">
+            <span class="list-count" data-testid="endpoint-count">
+                {if page.total == 0 { "No endpoint matches these filters.".to_owned() }
+                 else { format!("{first}–{last} of {} endpoints", page.total) }}
+            </span>
+            <a class="button-secondary" href=export download="endpoints.csv" rel="external">"Export CSV"</a>
+        </div>
+        <table class="data-table endpoint-table">
+            <thead>
+                <tr>
+                    <SortHeader query=q.clone() key=SortKey::Risk label="Risk"/>
+                    <SortHeader query=q.clone() key=SortKey::Mac label="MAC"/>
+                    <SortHeader query=q.clone() key=SortKey::Ip label="IP"/>
+                    <SortHeader query=q.clone() key=SortKey::Hostname label="Hostname"/>
+                    <SortHeader query=q.clone() key=SortKey::Vendor label="MAC vendor"/>
+                    <SortHeader query=q.clone() key=SortKey::Profile label="Profile"/>
+                    <SortHeader query=q.clone() key=SortKey::Os label="OS"/>
+                    <th>"Sources"</th>
+                    <th>"Defender"</th>
+                    <SortHeader query=q.clone() key=SortKey::LastSeen label="Last seen"/>
+                </tr>
+            </thead>
+            <tbody>
+                {page.rows.into_iter().map(|row| view! { <EndpointRowView row/> }).collect_view()}
+            </tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">
+            {prev.map(|h| view! { <A href=h>"Previous"</A> })}
+            <span>{format!("Page {}", q.page)}</span>
+            {next.map(|h| view! { <A href=h>"Next"</A> })}
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn SortHeader(query: EndpointQuery, key: SortKey, label: &'static str) -> impl IntoView {
+    let active = query.sort == key.as_str();
+    let dir = if active && query.dir == "desc" {
+        "asc"
+    } else {
+        "desc"
+    };
+    let target = href(&EndpointQuery {
+        sort: key.as_str().into(),
+        dir: dir.into(),
+        page: 1,
+        ..query.clone()
+    });
+    let sort_state = match (active, query.dir.as_str()) {
+        (true, "asc") => "ascending",
+        (true, _) => "descending",
+        _ => "none",
+    };
+    view! { <th aria-sort=sort_state><A href=target>{label}</A></th> }
+}
+
+#[component]
+fn FilterBar(
+    query: EndpointQuery,
+    profiles: Vec<String>,
+    onboarding_states: Vec<String>,
+) -> impl IntoView {
+    let option = |value: String, label: String, selected: bool| {
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    let risk_options = RiskLevel::ALL
+        .into_iter()
+        .rev()
+        .map(|r| {
+            option(
+                r.as_str().into(),
+                r.as_str().into(),
+                query.risk == r.as_str(),
+            )
+        })
+        .collect_view();
+    let profile_options = profiles
+        .into_iter()
+        .map(|p| option(p.clone(), p.clone(), query.profile == p))
+        .collect_view();
+    let source_options = [
+        ("network", "Network"),
+        ("defender", "Defender"),
+        ("both", "Both"),
+    ]
+    .into_iter()
+    .map(|(v, l)| option(v.into(), l.into(), query.source == v))
+    .collect_view();
+    let onboarding_options = std::iter::once("none".to_owned())
+        .chain(onboarding_states)
+        .map(|o| {
+            let label = if o == "none" {
+                "Not in Defender".to_owned()
+            } else {
+                o.clone()
+            };
+            option(o.clone(), label, query.onboarding == o)
+        })
+        .collect_view();
+    view! {
+        <Form method="GET" action="/endpoints" attr:class="filter-bar" attr:role="search">
+            <label>"Search"
+                <input type="search" name="q" value=query.q.clone() placeholder="MAC, IP or hostname"/>
+            </label>
+            <label>"Risk"
+                <select name="risk"><option value="">"Any"</option>{risk_options}</select>
+            </label>
+            <label>"Profile"
+                <select name="profile"><option value="">"Any"</option>{profile_options}</select>
+            </label>
+            <label>"Source"
+                <select name="source"><option value="">"Any"</option>{source_options}</select>
+            </label>
+            <label>"Onboarding"
+                <select name="onboarding"><option value="">"Any"</option>{onboarding_options}</select>
+            </label>
+            <input type="hidden" name="sort" value=query.sort.clone()/>
+            <input type="hidden" name="dir" value=query.dir.clone()/>
+            <button type="submit" class="button-primary">"Apply"</button>
+            <a href="/endpoints">"Clear"</a>
+        </Form>
+    }
+    .into_any()
+}
+
+#[component]
+fn EndpointRowView(row: EndpointRow) -> impl IntoView {
+    let link = format!("/endpoints/{}", row.id);
+    let cell_link = |text: Option<String>| {
+        let link = link.clone();
+        text.map(|t| view! { <A href=link>{t}</A> })
+    };
+    let sources = match (row.source_network, row.source_defender) {
+        (true, true) => "Network, Defender",
+        (true, false) => "Network",
+        (false, true) => "Defender",
+        (false, false) => "—",
+    };
+    let profile = match (&row.profile_name, &row.match_level) {
+        (Some(p), Some(l)) => format!("{p} ({l})"),
+        (Some(p), None) => p.clone(),
+        _ => "Unprofiled".into(),
+    };
+    view! {
+        <tr class:inactive=row.inactive>
+            <td><RiskBadge level=row.risk_level/></td>
+            <td class="mono">{cell_link(row.mac.clone())}</td>
+            <td class="mono">{cell_link(row.ip.clone())}</td>
+            <td>{cell_link(row.hostname.clone())}</td>
+            <td>{row.mac_vendor.clone()}</td>
+            <td>{profile}</td>
+            <td>{row.os.clone()}</td>
+            <td>{sources}</td>
+            <td>{row.onboarding_status.clone().unwrap_or_else(|| "—".into())}</td>
+            <td>{row.last_seen.clone()}</td>
+        </tr>
+    }
+    .into_any()
 }

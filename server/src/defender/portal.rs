@@ -66,6 +66,23 @@ impl PortalLinks {
         Ok(self.with_tenant(self.base(&["machines", "v2", &id, "overview"])?))
     }
 
+    /// `https://{host}/machines/v2/{machineId}/vulnerabilities?tid={tenantId}`: the device
+    /// page's vulnerabilities tab. §8 could not confirm the tab routes; the portal resolves
+    /// this path to the tab today, and in the worst case lands on the device page.
+    pub fn device_vulnerabilities(&self, machine_id: &str) -> Result<Url, DefenderError> {
+        check_machine_id(machine_id)?;
+        let id = machine_id.to_ascii_lowercase();
+        Ok(self.with_tenant(self.base(&["machines", "v2", &id, "vulnerabilities"])?))
+    }
+
+    /// `https://{host}/machines/v2/{machineId}/alerts?tid={tenantId}`: the device page's
+    /// alerts tab (same caveat as [`Self::device_vulnerabilities`]).
+    pub fn device_alerts(&self, machine_id: &str) -> Result<Url, DefenderError> {
+        check_machine_id(machine_id)?;
+        let id = machine_id.to_ascii_lowercase();
+        Ok(self.with_tenant(self.base(&["machines", "v2", &id, "alerts"])?))
+    }
+
     /// `https://{host}/alerts/{alertId}?tid={tenantId}`.
     pub fn alert(&self, alert_id: &str) -> Result<Url, DefenderError> {
         if alert_id.is_empty()

@@ -5,6 +5,7 @@ mod form;
 mod permissions_table;
 mod report;
 mod setup_steps;
+mod sync_panel;
 
 use leptos::prelude::*;
 
@@ -13,6 +14,7 @@ use crate::components::feedback::error_banner::ErrorBanner;
 use form::DefenderEditor;
 use permissions_table::PermissionsTable;
 use setup_steps::SetupSteps;
+use sync_panel::SyncPanel;
 
 #[component]
 pub fn DefenderPage() -> impl IntoView {
@@ -29,6 +31,8 @@ pub fn DefenderPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
+                // Outside the Suspend above: it creates its own resource (see ConsoleLayout).
+                <SyncPanel config/>
             </section>
             <aside class="column-side">
                 <SetupSteps/>

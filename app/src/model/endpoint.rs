@@ -1,0 +1,334 @@
+//! Endpoints as the list, the summary and the dashboard show them.
+
+use serde::{Deserialize, Serialize};
+
+use super::risk::{DefenderRisk, EndpointRisk, RiskLevel};
+
+/// Which column the list is sorted by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortKey {
+    #[default]
+    Risk,
+    Mac,
+    Ip,
+    Hostname,
+    Vendor,
+    Profile,
+    Os,
+    LastSeen,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 8] = [
+        Self::Risk,
+        Self::Mac,
+        Self::Ip,
+        Self::Hostname,
+        Self::Vendor,
+        Self::Profile,
+        Self::Os,
+        Self::LastSeen,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Risk => "risk",
+            Self::Mac => "mac",
+            Self::Ip => "ip",
+            Self::Hostname => "hostname",
+            Self::Vendor => "vendor",
+            Self::Profile => "profile",
+            Self::Os => "os",
+            Self::LastSeen => "last_seen",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// Filters, sort and page of the endpoint list; also the URL's query string, so a view can be
+/// shared and reloaded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointQuery {
+    /// Text search over MAC, IP and hostname.
+    pub q: String,
+    /// Risk level name, empty for any.
+    pub risk: String,
+    /// Profile name, empty for any.
+    pub profile: String,
+    /// `network`, `defender`, `both`, or empty for any.
+    pub source: String,
+    /// Defender onboarding status (`Onboarded`, `CanBeOnboarded`, ...), `none` for endpoints not
+    /// in Defender, or empty for any.
+    pub onboarding: String,
+    pub sort: String,
+    /// `asc` or `desc`.
+    pub dir: String,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl Default for EndpointQuery {
+    fn default() -> Self {
+        Self {
+            q: String::new(),
+            risk: String::new(),
+            profile: String::new(),
+            source: String::new(),
+            onboarding: String::new(),
+            sort: SortKey::Risk.as_str().into(),
+            dir: "desc".into(),
+            page: 1,
+            page_size: 50,
+        }
+    }
+}
+
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+impl EndpointQuery {
+    /// Bounds every field, so any URL gives a valid query.
+    pub fn normalised(mut self) -> Self {
+        self.q = self.q.trim().chars().take(200).collect();
+        if RiskLevel::parse(&self.risk).is_none() {
+            self.risk.clear();
+        }
+        if !matches!(self.source.as_str(), "network" | "defender" | "both") {
+            self.source.clear();
+        }
+        self.profile = self.profile.chars().take(200).collect();
+        self.onboarding = self.onboarding.chars().take(40).collect();
+        if SortKey::parse(&self.sort).is_none() {
+            self.sort = SortKey::Risk.as_str().into();
+        }
+        if self.dir != "asc" {
+            self.dir = "desc".into();
+        }
+        self.page = self.page.max(1);
+        self.page_size = self.page_size.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+
+    /// The query string for a URL (only non-default fields).
+    pub fn to_query_string(&self) -> String {
+        let d = Self::default();
+        let mut parts = Vec::new();
+        let mut add = |k: &str, v: &str, default: &str| {
+            if v != default {
+                parts.push(format!("{k}={}", encode(v)));
+            }
+        };
+        add("q", &self.q, &d.q);
+        add("risk", &self.risk, &d.risk);
+        add("profile", &self.profile, &d.profile);
+        add("source", &self.source, &d.source);
+        add("onboarding", &self.onboarding, &d.onboarding);
+        add("sort", &self.sort, &d.sort);
+        add("dir", &self.dir, &d.dir);
+        add("page", &self.page.to_string(), &d.page.to_string());
+        add(
+            "page_size",
+            &self.page_size.to_string(),
+            &d.page_size.to_string(),
+        );
+        parts.join("&")
+    }
+}
+
+fn encode(value: &str) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One row of the endpoint list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointRow {
+    pub id: i64,
+    pub risk_level: RiskLevel,
+    pub mac: Option<String>,
+    pub ip: Option<String>,
+    pub hostname: Option<String>,
+    pub mac_vendor: Option<String>,
+    pub profile_name: Option<String>,
+    pub match_level: Option<String>,
+    pub os: Option<String>,
+    pub source_network: bool,
+    pub source_defender: bool,
+    pub onboarding_status: Option<String>,
+    pub last_seen: String,
+    pub inactive: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointPage {
+    pub rows: Vec<EndpointRow>,
+    pub total: u64,
+    pub query: EndpointQuery,
+    /// Values for the filter drop-downs.
+    pub profiles: Vec<String>,
+    pub onboarding_states: Vec<String>,
+}
+
+/// A runner-up profile and the rules that matched it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileConsidered {
+    pub name: String,
+    pub level: String,
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+/// Why a Defender machine was joined to this endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeEvidence {
+    pub machine_id: String,
+    pub rule: String,
+    pub detail: String,
+}
+
+/// A Defender machine record of the endpoint (there can be several after re-imaging).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineView {
+    pub machine_id: String,
+    pub computer_dns_name: Option<String>,
+    pub os_platform: Option<String>,
+    pub version: Option<String>,
+    pub onboarding_status: Option<String>,
+    pub health_status: Option<String>,
+    /// Defender's own values, shown as given (our levels are computed from raw data).
+    pub risk_score: Option<String>,
+    pub exposure_level: Option<String>,
+    pub last_seen: Option<String>,
+    pub is_potential_duplication: bool,
+    pub representative: bool,
+    pub overview_url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VulnerabilityView {
+    pub cve_id: String,
+    pub description: Option<String>,
+    pub severity: Option<String>,
+    pub cvss_v3: Option<f64>,
+    pub public_exploit: bool,
+    pub exploit_verified: bool,
+    pub exploit_in_kit: bool,
+    pub products: Vec<String>,
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub alert_id: String,
+    pub title: Option<String>,
+    pub severity: Option<String>,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub created: Option<String>,
+    pub url: Option<String>,
+}
+
+/// The Microsoft Defender subtab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DefenderDetail {
+    pub machine_id: String,
+    pub risk: Option<DefenderRisk>,
+    pub most_severe_vulnerability: Option<VulnerabilityView>,
+    pub vulnerability_count: u64,
+    pub vulnerabilities_url: Option<String>,
+    pub alerts_url: Option<String>,
+    pub overview_url: Option<String>,
+    pub vulnerabilities: Vec<VulnerabilityView>,
+    pub alerts: Vec<AlertView>,
+}
+
+/// Everything the Endpoint Summary shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSummary {
+    pub row: EndpointRow,
+    pub ips: Vec<String>,
+    pub hostnames: Vec<String>,
+    pub open_ports: Vec<String>,
+    pub first_seen: String,
+    pub profiles_considered: Vec<ProfileConsidered>,
+    pub risk: EndpointRisk,
+    pub merge_evidence: Vec<MergeEvidence>,
+    pub machines: Vec<MachineView>,
+    pub defender: Option<DefenderDetail>,
+    /// The Defender integration is configured and enabled.
+    pub defender_enabled: bool,
+}
+
+/// The dashboard's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DashboardView {
+    /// Endpoint counts by risk level, in `RiskLevel::ALL` order.
+    pub by_risk: Vec<(RiskLevel, u64)>,
+    pub total: u64,
+    /// Seen on the network but not onboarded in Defender.
+    pub network_not_onboarded: u64,
+    pub network_total: u64,
+    pub last_sync: Option<SyncRunView>,
+}
+
+/// One row of the sync journal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRunView {
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub reason: String,
+    pub outcome: String,
+    pub machines_seen: i64,
+    pub machines_added: i64,
+    pub machines_updated: i64,
+    pub machines_unchanged: i64,
+    pub alerts: i64,
+    pub vulnerabilities: i64,
+    pub api_calls: i64,
+    pub throttle_wait_ms: i64,
+    pub error: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_query_normalises_to_a_valid_one() {
+        let q = EndpointQuery {
+            risk: "Severe".into(),
+            source: "cloud".into(),
+            sort: "drop table".into(),
+            dir: "sideways".into(),
+            page: 0,
+            page_size: 100_000,
+            ..Default::default()
+        }
+        .normalised();
+        assert_eq!((q.risk.as_str(), q.source.as_str()), ("", ""));
+        assert_eq!((q.sort.as_str(), q.dir.as_str()), ("risk", "desc"));
+        assert_eq!((q.page, q.page_size), (1, MAX_PAGE_SIZE));
+    }
+
+    #[test]
+    fn the_query_string_carries_only_what_differs() {
+        let q = EndpointQuery {
+            risk: "High".into(),
+            q: "10.0.0.1 a&b".into(),
+            ..Default::default()
+        };
+        assert_eq!(q.to_query_string(), "q=10.0.0.1%20a%26b&risk=High");
+        assert_eq!(EndpointQuery::default().to_query_string(), "");
+    }
+}

@@ -1,0 +1,136 @@
+//! The Microsoft Defender subtab: the most severe vulnerability with its Exposure Risk Level,
+//! the vulnerability count linked to the device's vulnerabilities in the portal, the Risk Level
+//! from the most severe active alert, links to the device's alerts and overview, and tables.
+//! Every string from Defender is shown as text; links go only to the configured portal host
+//! (built by the server from the machine id).
+
+use leptos::prelude::*;
+
+use crate::components::risk_badge::RiskBadge;
+use crate::model::endpoint::{DefenderDetail, EndpointSummary, VulnerabilityView};
+
+fn exploit_flags(v: &VulnerabilityView) -> String {
+    let flags: Vec<&str> = [
+        (v.public_exploit, "public exploit"),
+        (v.exploit_verified, "exploit verified"),
+        (v.exploit_in_kit, "exploit in kit"),
+    ]
+    .into_iter()
+    .filter_map(|(on, label)| on.then_some(label))
+    .collect();
+    if flags.is_empty() {
+        "no known exploit".into()
+    } else {
+        flags.join(", ")
+    }
+}
+
+fn portal_link(url: Option<String>, text: String) -> impl IntoView {
+    match url {
+        Some(url) => {
+            view! { <a href=url target="_blank" rel="noopener noreferrer">{text}</a> }.into_any()
+        }
+        None => view! { <span>{text}</span> }.into_any(),
+    }
+}
+
+#[component]
+pub fn DefenderTab(summary: EndpointSummary) -> impl IntoView {
+    let Some(detail) = summary.defender.clone() else {
+        let message = if summary.defender_enabled {
+            "This endpoint is not in Microsoft Defender: no Defender machine matched it."
+        } else {
+            "The Microsoft Defender integration is not enabled."
+        };
+        return view! { <section class="panel" aria-label="Microsoft Defender"><p data-testid="defender-state">{message}</p></section> }.into_any();
+    };
+    view! { <DefenderPanel detail machines=summary.machines.len()/> }.into_any()
+}
+
+#[component]
+fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
+    let exposure = detail.risk.as_ref().map(|r| r.exposure.clone());
+    let alert = detail.risk.as_ref().map(|r| r.alert.clone());
+    let count_text = format!("{} vulnerabilities", detail.vulnerability_count);
+    view! {
+        <section class="panel" aria-label="Microsoft Defender">
+            {(machines > 1).then(|| view! {
+                <p class="hint">{format!("{machines} Defender records belong to this device; this view shows the one that represents it ({}).", detail.machine_id)}</p>
+            })}
+            <h2>"Most severe vulnerability"</h2>
+            {match detail.most_severe_vulnerability.clone() {
+                Some(v) => view! {
+                    <div class="most-severe" data-testid="most-severe-vulnerability">
+                        <p>
+                            <strong>{portal_link(v.url.clone(), v.cve_id.clone())}</strong>
+                            " — " {v.severity.clone().unwrap_or_else(|| "Unknown severity".into())}
+                            ", CVSS " {v.cvss_v3.map(|c| format!("{c:.1}")).unwrap_or_else(|| "not scored".into())}
+                            ", " {exploit_flags(&v)}
+                        </p>
+                        <p class="description">{v.description.clone().unwrap_or_default()}</p>
+                    </div>
+                }.into_any(),
+                None => view! { <p data-testid="most-severe-vulnerability">"Microsoft Defender reports no vulnerabilities for this device."</p> }.into_any(),
+            }}
+            <dl class="facts">
+                <dt>"Exposure Risk Level"</dt>
+                <dd data-testid="exposure-risk-level">
+                    {exposure.clone().map(|e| view! { <RiskBadge level=e.level/>" "<span class="reason">{e.reason}</span> })}
+                </dd>
+                <dt>"Vulnerabilities"</dt>
+                <dd data-testid="vulnerability-count">{portal_link(detail.vulnerabilities_url.clone(), count_text)}</dd>
+                <dt>"Risk Level"</dt>
+                <dd data-testid="alert-risk-level">
+                    {alert.clone().map(|a| view! { <RiskBadge level=a.level/>" "<span class="reason">{a.reason}</span> })}
+                </dd>
+                <dt>"Alerts"</dt>
+                <dd>{portal_link(detail.alerts_url.clone(), "Alerts in Microsoft Defender".into())}</dd>
+                <dt>"Device"</dt>
+                <dd>{portal_link(detail.overview_url.clone(), "Overview in Microsoft Defender".into())}</dd>
+            </dl>
+            <h3>"Vulnerabilities"</h3>
+            {if detail.vulnerabilities.is_empty() {
+                view! { <p>"None reported."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data-table compact" aria-label="Vulnerabilities">
+                        <thead><tr><th>"CVE"</th><th>"Severity"</th><th>"CVSS"</th><th>"Exploits"</th><th>"Software"</th></tr></thead>
+                        <tbody>
+                            {detail.vulnerabilities.clone().into_iter().map(|v| view! {
+                                <tr>
+                                    <td>{portal_link(v.url.clone(), v.cve_id.clone())}</td>
+                                    <td>{v.severity.clone().unwrap_or_default()}</td>
+                                    <td>{v.cvss_v3.map(|c| format!("{c:.1}")).unwrap_or_else(|| "—".into())}</td>
+                                    <td>{exploit_flags(&v)}</td>
+                                    <td>{v.products.join(", ")}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <h3>"Alerts"</h3>
+            {if detail.alerts.is_empty() {
+                view! { <p>"No alerts."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data-table compact" aria-label="Alerts">
+                        <thead><tr><th>"Alert"</th><th>"Severity"</th><th>"Status"</th><th>"Category"</th><th>"Created"</th></tr></thead>
+                        <tbody>
+                            {detail.alerts.clone().into_iter().map(|a| view! {
+                                <tr>
+                                    <td>{portal_link(a.url.clone(), a.title.clone().unwrap_or(a.alert_id.clone()))}</td>
+                                    <td>{a.severity.clone().unwrap_or_default()}</td>
+                                    <td>{a.status.clone().unwrap_or_default()}</td>
+                                    <td>{a.category.clone().unwrap_or_default()}</td>
+                                    <td>{a.created.clone().unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+    .into_any()
+}

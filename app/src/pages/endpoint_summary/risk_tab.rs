@@ -1,0 +1,54 @@
+//! The Risk tab: the overall level and one row per assessment with its reason ("why this
+//! level"); the Microsoft Defender subtab is a child.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::risk_badge::RiskBadge;
+use crate::model::endpoint::EndpointSummary;
+
+#[component]
+pub fn RiskTab(summary: EndpointSummary, defender: bool, children: Children) -> impl IntoView {
+    let base = format!("/endpoints/{}?tab=risk", summary.row.id);
+    let overall = summary.risk.overall;
+    view! {
+        <nav class="tabs subtabs" aria-label="Risk sections">
+            <A href=base.clone() attr:class="tab" attr:aria-current=(!defender).then_some("page")>"Assessments"</A>
+            <A href=format!("{base}&sub=defender") attr:class="tab" attr:aria-current=defender.then_some("page")>"Microsoft Defender"</A>
+        </nav>
+        {if defender {
+            children().into_any()
+        } else {
+            view! {
+                <section class="panel" aria-label="Risk assessments">
+                    <h2>"Overall risk " <RiskBadge level=overall/></h2>
+                    <p class="hint">"The overall level is the highest of the assessments below."</p>
+                    {if summary.risk.assessments.is_empty() {
+                        view! { <p>"No assessment applies to this endpoint yet."</p> }.into_any()
+                    } else {
+                        view! {
+                            <table class="data-table">
+                                <thead><tr><th>"Assessment"</th><th>"Level"</th><th>"Why this level"</th></tr></thead>
+                                <tbody>
+                                    {summary.risk.assessments.clone().into_iter().map(|a| view! {
+                                        <tr>
+                                            <td>{a.kind.label()}</td>
+                                            <td><RiskBadge level=a.level/></td>
+                                            <td>
+                                                {a.reason}
+                                                {(!a.factors.is_empty()).then(|| view! {
+                                                    <ul class="factors">{a.factors.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }}
+                </section>
+            }.into_any()
+        }}
+    }
+    .into_any()
+}

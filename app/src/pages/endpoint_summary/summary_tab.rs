@@ -1,0 +1,111 @@
+//! The Summary tab: identity, profile with match score and the profiles considered, sources
+//! with the merge evidence, and the Defender records.
+
+use leptos::prelude::*;
+
+use crate::model::endpoint::EndpointSummary;
+
+fn or_dash(v: Option<String>) -> String {
+    v.filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
+}
+
+#[component]
+pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
+    let r = summary.row.clone();
+    let profile = match (&r.profile_name, &r.match_level) {
+        (Some(p), Some(l)) => format!("{p} — match score {l}"),
+        (Some(p), None) => p.clone(),
+        _ => "Unprofiled: no profile matched".into(),
+    };
+    let sources = match (r.source_network, r.source_defender) {
+        (true, true) => "Network discovery and Microsoft Defender",
+        (true, false) => "Network discovery",
+        (false, true) => "Microsoft Defender",
+        (false, false) => "None",
+    };
+    let overview = summary
+        .defender
+        .as_ref()
+        .and_then(|d| d.overview_url.clone())
+        .filter(|_| {
+            summary
+                .risk
+                .assessments
+                .iter()
+                .any(|a| a.kind == crate::model::risk::AssessmentKind::Defender)
+        });
+    view! {
+        <section class="panel" aria-label="Identity">
+            <h2>"Identity"</h2>
+            <dl class="facts">
+                <dt>"MAC"</dt><dd class="mono">{or_dash(r.mac.clone())}</dd>
+                <dt>"MAC vendor"</dt><dd>{or_dash(r.mac_vendor.clone())}</dd>
+                <dt>"IP addresses"</dt><dd class="mono">{if summary.ips.is_empty() { "—".into() } else { summary.ips.join(", ") }}</dd>
+                <dt>"Hostnames"</dt><dd>{if summary.hostnames.is_empty() { "—".into() } else { summary.hostnames.join(", ") }}</dd>
+                <dt>"Operating system"</dt><dd>{r.os.clone().unwrap_or_else(|| "Unknown".into())}</dd>
+                <dt>"Open ports"</dt><dd class="mono">{if summary.open_ports.is_empty() { "—".into() } else { summary.open_ports.join(", ") }}</dd>
+                <dt>"First seen"</dt><dd>{summary.first_seen.clone()}</dd>
+                <dt>"Last seen"</dt><dd>{r.last_seen.clone()}{r.inactive.then_some(" (inactive)")}</dd>
+            </dl>
+        </section>
+        <section class="panel" aria-label="Profile">
+            <h2>"Profile"</h2>
+            <p data-testid="profile">{profile}</p>
+            {(!summary.profiles_considered.is_empty()).then(|| view! {
+                <h3>"Other profiles considered"</h3>
+                <table class="data-table compact">
+                    <thead><tr><th>"Profile"</th><th>"Match score"</th><th>"Matched rules"</th></tr></thead>
+                    <tbody>
+                        {summary.profiles_considered.clone().into_iter().map(|p| view! {
+                            <tr><td>{p.name}</td><td>{p.level}</td><td>{p.rules.join("; ")}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </section>
+        <section class="panel" aria-label="Sources">
+            <h2>"Sources"</h2>
+            <p>{sources}</p>
+            {(!summary.merge_evidence.is_empty()).then(|| view! {
+                <h3>"Merge evidence"</h3>
+                <ul class="evidence">
+                    {summary.merge_evidence.clone().into_iter().map(|e| view! {
+                        <li><code>{e.machine_id}</code>" — "{e.rule}": "{e.detail}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {(summary.machines.len() > 1).then(|| view! {
+                <p class="hint">{format!(
+                    "Microsoft Defender has {} records for this device (re-imaged or re-onboarded); \
+                     the newest active one represents it.", summary.machines.len())}</p>
+            })}
+            {(!summary.machines.is_empty()).then(|| view! {
+                <table class="data-table compact">
+                    <thead><tr><th>"Defender machine"</th><th>"Name"</th><th>"OS"</th><th>"Onboarding"</th><th>"Health"</th><th>"Defender risk score"</th><th>"Exposure level"</th><th>"Last seen"</th></tr></thead>
+                    <tbody>
+                        {summary.machines.clone().into_iter().map(|m| view! {
+                            <tr class:representative=m.representative>
+                                <td class="mono">{m.machine_id.clone()}{m.representative.then_some(" (represents the device)")}{m.is_potential_duplication.then_some(" (potential duplicate)")}</td>
+                                <td>{or_dash(m.computer_dns_name)}</td>
+                                <td>{match (m.os_platform, m.version) {
+                                    (Some(p), Some(v)) => format!("{p} {v}"),
+                                    (Some(p), None) => p,
+                                    _ => "Unknown to Defender".into(),
+                                }}</td>
+                                <td>{or_dash(m.onboarding_status)}</td>
+                                <td>{or_dash(m.health_status)}</td>
+                                <td>{or_dash(m.risk_score)}</td>
+                                <td>{or_dash(m.exposure_level)}</td>
+                                <td>{or_dash(m.last_seen)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+            {overview.map(|url| view! {
+                <p><a href=url target="_blank" rel="noopener noreferrer">"Open the device in Microsoft Defender"</a></p>
+            })}
+        </section>
+    }
+    .into_any()
+}

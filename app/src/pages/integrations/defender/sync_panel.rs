@@ -1,0 +1,65 @@
+//! The sync journal under the Defender settings, with Sync now.
+
+use leptos::prelude::*;
+
+use crate::api::sync::{sync_journal, SyncNow};
+use crate::components::feedback::error_banner::ErrorBanner;
+use crate::error::ConsoleError;
+use crate::model::integration::DefenderConfigView;
+
+#[component]
+pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> impl IntoView {
+    let sync = ServerAction::<SyncNow>::new();
+    let journal = Resource::new(move || sync.version().get(), |_| sync_journal());
+    view! {
+        <section class="panel" aria-label="Sync journal">
+            <h2>"Sync"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let can_run = matches!(config.await, Ok(ref c) if c.can_edit && c.enabled);
+                    can_run.then(|| view! {
+                        <ActionForm action=sync>
+                            <button type="submit" class="button-secondary" disabled=move || sync.pending().get()>
+                                "Sync now"
+                            </button>
+                        </ActionForm>
+                    })
+                })}
+            </Suspense>
+            {move || match sync.value().get() {
+                Some(Ok(())) => Some(view! { <p class="banner banner-ok" role="status">"Sync started."</p> }.into_any()),
+                Some(Err(error)) => Some(view! { <ErrorBanner error/> }.into_any()),
+                None => None,
+            }}
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match journal.await {
+                        Ok(runs) if runs.is_empty() => view! { <p>"No sync has run yet."</p> }.into_any(),
+                        Ok(runs) => view! {
+                            <table class="data-table compact" aria-label="Sync runs">
+                                <thead><tr>
+                                    <th>"Started"</th><th>"Reason"</th><th>"Outcome"</th><th>"Machines"</th>
+                                    <th>"Added"</th><th>"Updated"</th><th>"Alerts"</th><th>"Vulnerabilities"</th>
+                                    <th>"API calls"</th><th>"Throttled (s)"</th><th>"Details"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {runs.into_iter().map(|r| view! {
+                                        <tr>
+                                            <td>{r.started_at}</td><td>{r.reason}</td><td>{r.outcome}</td>
+                                            <td>{r.machines_seen}</td><td>{r.machines_added}</td><td>{r.machines_updated}</td>
+                                            <td>{r.alerts}</td><td>{r.vulnerabilities}</td><td>{r.api_calls}</td>
+                                            <td>{format!("{:.1}", r.throttle_wait_ms as f64 / 1000.0)}</td>
+                                            <td>{r.error.or(r.notes).unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorBanner error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+    .into_any()
+}

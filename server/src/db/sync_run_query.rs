@@ -1,0 +1,37 @@
+//! Read side of the `sync_run` journal (the sync writes it).
+
+use sqlx::SqlitePool;
+
+use super::{classify, DbError};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SyncRunRow {
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub reason: String,
+    pub outcome: String,
+    pub machines_seen: i64,
+    pub machines_added: i64,
+    pub machines_updated: i64,
+    pub machines_unchanged: i64,
+    pub alerts: i64,
+    pub vulnerabilities: i64,
+    pub api_calls: i64,
+    pub throttle_wait_ms: i64,
+    pub error: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The newest runs first.
+pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
+    sqlx::query_as(
+        "SELECT started_at, finished_at, reason, outcome, machines_seen, machines_added,
+                machines_updated, machines_unchanged, alerts, vulnerabilities, api_calls,
+                throttle_wait_ms, error, notes
+         FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(classify)
+}

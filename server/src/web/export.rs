@@ -1,0 +1,77 @@
+//! `GET /api/endpoints/export.csv`: the filtered endpoint list as CSV (any signed-in role),
+//! with the same query parameters as the list page.
+
+use app::api::guard::USER_ID_KEY;
+use app::error::ConsoleError;
+use app::model::endpoint::EndpointQuery;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sqlx::SqlitePool;
+use tower_sessions::Session;
+
+use crate::backend::internal;
+use crate::db;
+use crate::endpoint_views;
+
+/// The list's URL parameters; absent ones take the list's defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExportParams {
+    q: String,
+    risk: String,
+    profile: String,
+    source: String,
+    onboarding: String,
+    sort: String,
+    dir: String,
+}
+
+fn refuse(status: StatusCode, err: ConsoleError) -> Response {
+    (status, axum::Json(err)).into_response()
+}
+
+pub async fn endpoints_csv(
+    State(pool): State<SqlitePool>,
+    session: Session,
+    Query(params): Query<ExportParams>,
+) -> Response {
+    let user_id = session.get::<i64>(USER_ID_KEY).await.ok().flatten();
+    let signed_in = match user_id {
+        Some(id) => db::account::by_id(&pool, id).await.ok().flatten().is_some(),
+        None => false,
+    };
+    if !signed_in {
+        return refuse(StatusCode::UNAUTHORIZED, ConsoleError::Unauthenticated);
+    }
+    let d = EndpointQuery::default();
+    let or = |v: String, default: &str| if v.is_empty() { default.to_owned() } else { v };
+    let query = EndpointQuery {
+        q: params.q,
+        risk: params.risk,
+        profile: params.profile,
+        source: params.source,
+        onboarding: params.onboarding,
+        sort: or(params.sort, &d.sort),
+        dir: or(params.dir, &d.dir),
+        ..d
+    };
+    match endpoint_views::all_rows(&pool, query).await {
+        Ok(rows) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"endpoints.csv\"",
+                ),
+            ],
+            endpoint_views::csv(&rows),
+        )
+            .into_response(),
+        Err(e) => {
+            let err = internal(e);
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, err)
+        }
+    }
+}

@@ -3,3 +3,4 @@
 pub mod feedback;
 pub mod layout;
 pub mod risk_badge;
+pub mod sync_status;

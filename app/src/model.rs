@@ -4,4 +4,5 @@ pub mod audit;
 pub mod endpoint;
 pub mod integration;
 pub mod risk;
+pub mod sync;
 pub mod user;

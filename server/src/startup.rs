@@ -28,7 +28,7 @@ use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
 use crate::telemetry;
-use crate::web::{export, health, origin};
+use crate::web::{export, health, origin, sync_events};
 
 /// Sessions end after this much inactivity.
 const IDLE_TIMEOUT_MINUTES: i64 = 30;
@@ -38,6 +38,7 @@ const SESSION_COOKIE: &str = "ea_session";
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: SqlitePool,
+    pub sync: SyncService,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +152,7 @@ impl Application {
         let state = AppState {
             leptos_options: leptos_options.clone(),
             pool: pool.clone(),
+            sync: sync.clone(),
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 
@@ -158,6 +160,7 @@ impl Application {
             .route("/healthz", get(health::alive))
             .route("/readyz", get(health::ready))
             .route("/api/endpoints/export.csv", get(export::endpoints_csv))
+            .route("/api/sync/events", get(sync_events::sync_events))
             .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
                 let options = leptos_options.clone();
                 move || shell(options.clone())

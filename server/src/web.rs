@@ -3,3 +3,4 @@
 pub mod export;
 pub mod health;
 pub mod origin;
+pub mod sync_events;

@@ -3,8 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use app::model::sync::SyncProgress;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use sqlx::SqlitePool;
+use tokio::sync::watch;
 
 use crate::defender::ClientOptions;
 use crate::secret_box::SecretBox;
@@ -37,16 +39,26 @@ pub(crate) struct Inner {
     pub(crate) secrets: SecretBox,
     pub(crate) options: ClientOptions,
     running: Mutex<Option<Running>>,
+    progress: watch::Sender<SyncProgress>,
+}
+
+impl Inner {
+    /// Updates the live progress that the browser follows (server-sent events).
+    pub(crate) fn report(&self, update: impl FnOnce(&mut SyncProgress)) {
+        self.progress.send_modify(update);
+    }
 }
 
 impl SyncService {
     pub fn new(pool: SqlitePool, secrets: SecretBox, options: ClientOptions) -> Self {
+        let (progress, _) = watch::channel(SyncProgress::default());
         Self {
             inner: Arc::new(Inner {
                 pool,
                 secrets,
                 options,
                 running: Mutex::new(None),
+                progress,
             }),
         }
     }
@@ -61,9 +73,26 @@ impl SyncService {
             }
         }
         let inner = Arc::clone(&self.inner);
-        let run = async move { super::run::run_once(&inner, reason).await }
-            .boxed()
-            .shared();
+        let run = async move {
+            inner.report(|p| {
+                *p = SyncProgress {
+                    running: true,
+                    phase: "starting".into(),
+                    started_at: Some(crate::db::now()),
+                    last_outcome: p.last_outcome.take(),
+                    ..SyncProgress::default()
+                }
+            });
+            let outcome = super::run::run_once(&inner, reason).await;
+            inner.report(|p| {
+                p.running = false;
+                p.phase = "finished".into();
+                p.last_outcome = Some(outcome.summary.clone());
+            });
+            outcome
+        }
+        .boxed()
+        .shared();
         // Spawned so the run completes even when the caller (a request) goes away.
         tokio::spawn(run.clone());
         *slot = Some(run.clone());
@@ -73,6 +102,15 @@ impl SyncService {
     pub fn is_running(&self) -> bool {
         let slot = self.inner.running.lock().expect("sync slot lock");
         slot.as_ref().is_some_and(|r| r.peek().is_none())
+    }
+
+    /// Follows the live progress of runs.
+    pub fn progress(&self) -> watch::Receiver<SyncProgress> {
+        self.inner.progress.subscribe()
+    }
+
+    pub fn current_progress(&self) -> SyncProgress {
+        self.inner.progress.borrow().clone()
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {

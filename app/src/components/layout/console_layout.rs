@@ -11,11 +11,13 @@ use leptos_router::hooks::use_location;
 use crate::api::auth::{encode_component, me};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::layout::top_bar::TopBar;
+use crate::components::sync_status::SyncState;
 use crate::model::user::Capability;
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
     let user = Resource::new(|| (), |_| me());
+    SyncState::provide();
     let location = use_location();
     let login_path = move || {
         let here = format!(

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::sync_status::SyncBadge;
 use crate::model::user::UserDto;
 
 #[component]
@@ -9,6 +10,7 @@ pub fn TopBar(user: UserDto) -> impl IntoView {
     view! {
         <header class="top-bar">
             <a class="brand" href="/">"Endpoint Analytics"</a>
+            <SyncBadge/>
             <div class="top-bar-user">
                 <span class="user-name" data-testid="current-user">{user.username}</span>
                 <span class="user-role">{user.role.as_str()}</span>

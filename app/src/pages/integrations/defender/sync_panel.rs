@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::sync::{sync_journal, SyncNow};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::sync_status::SyncProgressBar;
 use crate::error::ConsoleError;
 use crate::model::integration::DefenderConfigView;
 
@@ -14,6 +15,7 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
     view! {
         <section class="panel" aria-label="Sync journal">
             <h2>"Sync"</h2>
+            <SyncProgressBar/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let can_run = matches!(config.await, Ok(ref c) if c.can_edit && c.enabled);

@@ -1,0 +1,48 @@
+//! `GET /api/sync/events`: live sync progress as server-sent events, for any signed-in role.
+//! The browser reads them with gloo-net's EventSource; without JavaScript the pages show the
+//! state at render time.
+
+use std::convert::Infallible;
+
+use app::api::guard::USER_ID_KEY;
+use app::error::ConsoleError;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use crate::db;
+use crate::startup::AppState;
+
+pub async fn sync_events(State(state): State<AppState>, session: Session) -> Response {
+    let user_id = session.get::<i64>(USER_ID_KEY).await.ok().flatten();
+    let signed_in = match user_id {
+        Some(id) => db::account::by_id(&state.pool, id)
+            .await
+            .ok()
+            .flatten()
+            .is_some(),
+        None => false,
+    };
+    if !signed_in {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(ConsoleError::Unauthenticated),
+        )
+            .into_response();
+    }
+    let rx = state.sync.progress();
+    // The current state first, then every change.
+    let events = futures::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let progress = rx.borrow_and_update().clone();
+        let event = Event::default().json_data(&progress).unwrap_or_default();
+        Some((Ok::<_, Infallible>(event), (rx, false)))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}

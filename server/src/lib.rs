@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod defender;
 pub mod discovery;
+pub mod endpoints;
 pub mod integrations;
 pub mod inventory;
 pub mod keyfile;

@@ -11,11 +11,12 @@ pub struct MergeRow {
     pub mac: Option<String>,
     pub ips: String,
     pub hostnames: String,
+    pub merge_evidence: String,
 }
 
 pub async fn merge_rows(conn: &mut SqliteConnection) -> Result<Vec<MergeRow>, DbError> {
     Ok(
-        sqlx::query_as("SELECT endpoint_id, mac, ips, hostnames FROM endpoint")
+        sqlx::query_as("SELECT endpoint_id, mac, ips, hostnames, merge_evidence FROM endpoint")
             .fetch_all(&mut *conn)
             .await?,
     )

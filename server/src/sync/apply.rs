@@ -136,8 +136,15 @@ fn push_unique_ci(list: &mut Vec<String>, value: &str) {
 async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
     let rows = db::defender_machine::present(conn).await?;
     let machines: Vec<MachineFacts> = rows.iter().map(machine_facts).collect();
-    let endpoints: Vec<KnownEndpoint> = db::endpoint::merge_rows(conn)
-        .await?
+    let stored = db::endpoint::merge_rows(conn).await?;
+    let previous_evidence: HashMap<i64, Vec<serde_json::Value>> = stored
+        .iter()
+        .map(|r| {
+            let list = serde_json::from_str(&r.merge_evidence).unwrap_or_default();
+            (r.endpoint_id, list)
+        })
+        .collect();
+    let endpoints: Vec<KnownEndpoint> = stored
         .into_iter()
         .map(|r| KnownEndpoint {
             endpoint_id: r.endpoint_id,
@@ -186,8 +193,14 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
             last_seen: last_seen.unwrap_or(&now).to_owned(),
             hostnames: serde_json::to_string(&hostnames).unwrap_or_else(|_| "[]".into()),
             ips: serde_json::to_string(&ips).unwrap_or_else(|_| "[]".into()),
-            merge_evidence: serde_json::to_string(&assignment.evidence)
-                .unwrap_or_else(|_| "[]".into()),
+            merge_evidence: evidence_json(
+                assignment,
+                &machines,
+                previous_evidence.get(&match assignment.target {
+                    Target::Existing(id) => id,
+                    Target::New(_) => -1,
+                }),
+            ),
         };
         let endpoint_id = match assignment.target {
             Target::Existing(id) => {
@@ -206,4 +219,35 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
         }
     }
     Ok(())
+}
+
+/// The evidence to store: a machine that stays with the endpoint it was linked to keeps the
+/// evidence recorded when it was first merged (the rule that created the link), so an
+/// unchanged sync changes nothing.
+fn evidence_json(
+    assignment: &merge::Assignment,
+    machines: &[MachineFacts],
+    previous: Option<&Vec<serde_json::Value>>,
+) -> String {
+    let target = match assignment.target {
+        Target::Existing(id) => Some(id),
+        Target::New(_) => None,
+    };
+    let list: Vec<serde_json::Value> = assignment
+        .evidence
+        .iter()
+        .map(|fresh| {
+            let linked = assignment.machines.iter().any(|&i| {
+                machines[i].machine_id == fresh.machine_id && machines[i].endpoint_id == target
+            });
+            let kept = previous.filter(|_| target.is_some() && linked);
+            kept.and_then(|list| {
+                list.iter()
+                    .find(|e| e["machine_id"] == fresh.machine_id.as_str())
+                    .cloned()
+            })
+            .unwrap_or_else(|| serde_json::to_value(fresh).unwrap_or_default())
+        })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }

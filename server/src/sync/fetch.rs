@@ -44,12 +44,14 @@ pub async fn fetch(
     sync_stage::prepare(conn)
         .await
         .map_err(db_err("machines"))?;
-    let mut fetched = Fetched::default();
-
-    fetched.machines_partial = stage(client.machines(), conn, "machines", |c, p| {
+    let machines_partial = stage(client.machines(), conn, "machines", |c, p| {
         Box::pin(sync_stage::machines(c, p))
     })
     .await?;
+    let mut fetched = Fetched {
+        machines_partial,
+        ..Fetched::default()
+    };
     if fetched.machines_partial {
         fetched.notes.push(
             "The machine listing stopped early (paging guard): nothing was marked gone.".into(),

@@ -3,10 +3,19 @@
 //! functions).
 
 pub mod account;
+pub mod api_token;
 pub mod audit_log;
+pub mod defender_alert;
+pub mod defender_machine;
+pub mod endpoint;
 pub mod endpoint_query;
 pub mod integration;
+pub mod machine_vulnerability;
+pub mod profile;
+pub mod sync_run;
 pub mod sync_run_query;
+pub mod sync_stage;
+pub mod vulnerability;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -8,6 +8,7 @@ pub mod db;
 pub mod defender;
 pub mod discovery;
 pub mod endpoint_views;
+pub mod endpoints;
 pub mod integrations;
 pub mod inventory;
 pub mod keyfile;

@@ -1,8 +1,13 @@
 //! The Defender sync: one entry point (`SyncService::trigger`), one run at a time, and the
-//! hourly schedule that survives restarts.
+//! hourly schedule that survives restarts. A run stages every listing (`fetch`), applies it in
+//! one transaction (`apply`, with the `merge` rules), then re-models.
 
+mod apply;
+mod fetch;
+pub mod merge;
 pub mod run;
 pub mod schedule;
 pub mod service;
 
+pub use run::sync_with_client;
 pub use service::{SyncHandle, SyncOutcome, SyncService};

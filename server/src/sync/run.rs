@@ -1,35 +1,89 @@
-//! One sync run against Defender.
+//! One sync run against Defender: stage every listing (`fetch`), apply it in one transaction
+//! (`apply`), re-model, and journal the run in `sync_run`.
 
-use crate::db;
+use sqlx::SqlitePool;
+
+use crate::db::sync_run::SyncRunTotals;
+use crate::db::{self, sync_stage};
+use crate::defender::DefenderClient;
 use crate::integrations::defender_settings::StoredDefenderSettings;
 use crate::integrations::{DEFENDER, DEFENDER_SECRET_PURPOSE};
 
+use super::apply::apply;
+use super::fetch::fetch;
 use super::service::{Inner, SyncOutcome};
 
-/// Reads the saved configuration, pages the machine inventory, and records the outcome on
-/// the integration (its Error state shows the last failure).
+/// Endpoints not seen for this long are flagged inactive after each sync.
+pub const INACTIVE_AFTER: time::Duration = time::Duration::days(30);
+
+/// How a run ended, for the journal.
+struct RunResult {
+    outcome: &'static str,
+    summary: String,
+    error: Option<String>,
+    notes: Vec<String>,
+    totals: SyncRunTotals,
+}
+
+/// Reads the saved configuration, syncs, and records the outcome on the integration (its
+/// Error state shows the last failure) and in the `sync_run` journal.
 #[tracing::instrument(skip_all, fields(%reason))]
 pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome {
-    let outcome = match attempt(inner).await {
-        Ok(summary) => SyncOutcome { ok: true, summary },
-        Err(message) => SyncOutcome {
-            ok: false,
-            summary: message,
+    let pool = &inner.pool;
+    let run_id = match db::sync_run::start(pool, &db::now(), reason).await {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::error!(error = %e, "could not open the sync journal row");
+            None
+        }
+    };
+    let result = match client(inner).await {
+        Ok(client) => sync_with(pool, &client).await,
+        Err(message) => RunResult {
+            outcome: "Failed",
+            summary: message.clone(),
+            error: Some(message),
+            notes: Vec::new(),
+            totals: SyncRunTotals::default(),
         },
     };
     let finished = db::now();
-    let error = (!outcome.ok).then_some(outcome.summary.as_str());
-    let label = if outcome.ok { "Succeeded" } else { "Failed" };
-    if let Err(e) =
-        db::integration::record_sync(&inner.pool, DEFENDER, &finished, label, error).await
+    if let Some(id) = run_id {
+        let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
+        if let Err(e) = db::sync_run::finish(
+            pool,
+            id,
+            &finished,
+            result.outcome,
+            &result.totals,
+            result.error.as_deref(),
+            notes.as_deref(),
+        )
+        .await
+        {
+            tracing::error!(error = %e, "could not finish the sync journal row");
+        }
+    }
+    if let Err(e) = db::integration::record_sync(
+        pool,
+        DEFENDER,
+        &finished,
+        result.outcome,
+        result.error.as_deref(),
+    )
+    .await
     {
         tracing::error!(error = %e, "could not record the sync outcome");
     }
+    let outcome = SyncOutcome {
+        ok: result.error.is_none(),
+        summary: result.summary,
+    };
     tracing::info!(ok = outcome.ok, summary = %outcome.summary, "sync finished");
     outcome
 }
 
-async fn attempt(inner: &Inner) -> Result<String, String> {
+async fn client(inner: &Inner) -> Result<DefenderClient, String> {
     let row = db::integration::get(&inner.pool, DEFENDER)
         .await
         .map_err(|e| format!("database error: {e}"))?
@@ -44,13 +98,117 @@ async fn attempt(inner: &Inner) -> Result<String, String> {
         .secrets
         .open(&sealed, DEFENDER_SECRET_PURPOSE)
         .map_err(|e| format!("{e}; enter the client secret again."))?;
-    let client = settings
+    settings
         .client(secret, inner.options.clone())
-        .map_err(|e| e.to_string())?;
-    let mut pager = client.machines();
-    let mut machines = 0usize;
-    while let Some(page) = pager.next_page().await.map_err(|e| e.to_string())? {
-        machines += page.len();
+        .map_err(|e| e.to_string())
+}
+
+/// The sync proper, given a client: usable from benchmarks and tests without the stored
+/// integration. Returns the journal figures.
+async fn sync_with(pool: &SqlitePool, client: &DefenderClient) -> RunResult {
+    let mut totals = SyncRunTotals::default();
+    let result = stage_and_apply(pool, client).await;
+    let metrics = client.metrics();
+    totals.api_calls = i64::try_from(metrics.api_calls).unwrap_or(i64::MAX);
+    totals.throttle_wait_ms = i64::try_from(metrics.throttle_wait().as_millis()).unwrap_or(0);
+    let applied = match result {
+        Ok(applied) => applied,
+        Err(message) => {
+            return RunResult {
+                outcome: "Failed",
+                summary: message.clone(),
+                error: Some(message),
+                notes: Vec::new(),
+                totals,
+            }
+        }
+    };
+    totals.machines_seen = applied.diff.seen;
+    totals.machines_added = applied.diff.added;
+    totals.machines_updated = applied.diff.updated;
+    totals.machines_unchanged = applied.diff.unchanged;
+    totals.alerts = applied.alerts;
+    totals.vulnerabilities = applied.vulnerabilities;
+    totals.machine_vulnerabilities = applied.machine_vulnerabilities;
+    let mut notes = applied.notes;
+    // Derived data: a failure here leaves the imported data committed, and the next run or
+    // re-model fixes the classification.
+    if let Err(e) = crate::endpoints::remodel_all(pool).await {
+        tracing::error!(error = %e, "re-model after sync failed");
+        notes.push(format!("Re-model failed: {e}."));
     }
-    Ok(format!("{machines} machines listed"))
+    if let Err(e) = crate::endpoints::mark_inactive(pool, INACTIVE_AFTER).await {
+        tracing::error!(error = %e, "marking inactive endpoints failed");
+    }
+    RunResult {
+        outcome: if applied.partial {
+            "Partial"
+        } else {
+            "Succeeded"
+        },
+        summary: format!(
+            "{} machines ({} added, {} updated, {} unchanged), {} alerts, {} vulnerabilities",
+            applied.diff.seen,
+            applied.diff.added,
+            applied.diff.updated,
+            applied.diff.unchanged,
+            applied.alerts,
+            applied.vulnerabilities
+        ),
+        error: None,
+        notes,
+        totals,
+    }
+}
+
+async fn stage_and_apply(
+    pool: &SqlitePool,
+    client: &DefenderClient,
+) -> Result<super::apply::Applied, String> {
+    // One connection for the whole run: the staging tables are temporary, per connection.
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| format!("database error: {e}"))?;
+    let result = async {
+        let fetched = fetch(client, &mut conn).await.map_err(|e| e.to_string())?;
+        apply(&mut conn, &fetched)
+            .await
+            .map_err(|e| format!("database error while applying the sync: {e}"))
+    }
+    .await;
+    // Hand the connection back small, whatever happened.
+    if let Err(e) = sync_stage::clear(&mut conn).await {
+        tracing::warn!(error = %e, "could not empty the staging tables");
+    }
+    result
+}
+
+/// Runs one full sync with a ready client, journaled like a scheduled run (for benchmarks and
+/// tools that do not go through the stored integration).
+pub async fn sync_with_client(
+    pool: &SqlitePool,
+    client: &DefenderClient,
+    reason: &str,
+) -> Result<String, String> {
+    let run_id = db::sync_run::start(pool, &db::now(), reason)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = sync_with(pool, client).await;
+    let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
+    db::sync_run::finish(
+        pool,
+        run_id,
+        &db::now(),
+        result.outcome,
+        &result.totals,
+        result.error.as_deref(),
+        notes.as_deref(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match result.error {
+        None => Ok(result.summary),
+        Some(e) => Err(e),
+    }
 }

@@ -16,6 +16,9 @@ pub const ADMIN_PASSWORD: &str = "admin-test-password";
 pub struct TestApp {
     pub base: String,
     pub data_dir: PathBuf,
+    /// The application's pool and sync service, for tests that drive or inspect the inventory.
+    pub pool: sqlx::SqlitePool,
+    pub sync: server::sync::SyncService,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -44,6 +47,8 @@ impl TestApp {
             .await
             .expect("app builds");
         let base = format!("http://{}", app.local_addr());
+        let pool = app.pool().clone();
+        let sync = app.sync().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -55,6 +60,8 @@ impl TestApp {
         TestApp {
             base,
             data_dir,
+            pool,
+            sync,
             stop: Some(stop),
             task: Some(task),
         }

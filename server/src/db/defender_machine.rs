@@ -1,0 +1,60 @@
+//! `defender_machine`: every Defender machine record, duplicates included.
+
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::DbError;
+
+/// The fields the merge and the endpoint display columns need.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MachineRow {
+    pub machine_id: String,
+    pub endpoint_id: Option<i64>,
+    pub computer_dns_name: Option<String>,
+    pub os_platform: Option<String>,
+    pub version: Option<String>,
+    pub onboarding_status: Option<String>,
+    pub health_status: Option<String>,
+    pub last_ip_address: Option<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub is_potential_duplication: i64,
+    pub merged_into_machine_id: Option<String>,
+    pub ip_addresses: String,
+}
+
+/// Every machine present in the latest listing (not gone).
+pub async fn present(conn: &mut SqliteConnection) -> Result<Vec<MachineRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT machine_id, endpoint_id, computer_dns_name, os_platform, version, \
+         onboarding_status, health_status, last_ip_address, first_seen, last_seen, \
+         is_potential_duplication, merged_into_machine_id, ip_addresses \
+         FROM defender_machine WHERE gone = 0 ORDER BY machine_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Links a machine record to its endpoint.
+pub async fn set_endpoint(
+    conn: &mut SqliteConnection,
+    machine_id: &str,
+    endpoint_id: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE defender_machine SET endpoint_id = $1 WHERE machine_id = $2 \
+         AND endpoint_id IS DISTINCT FROM $1",
+    )
+    .bind(endpoint_id)
+    .bind(machine_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Row count, for tests and the journal.
+pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine")
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}

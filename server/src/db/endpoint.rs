@@ -1,0 +1,329 @@
+//! `endpoint`: one row per device. Sync and discovery imports write it; nothing deletes it.
+
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::DbError;
+
+/// What the merge needs of each stored endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MergeRow {
+    pub endpoint_id: i64,
+    pub mac: Option<String>,
+    pub ips: String,
+    pub hostnames: String,
+    pub merge_evidence: String,
+}
+
+pub async fn merge_rows(conn: &mut SqliteConnection) -> Result<Vec<MergeRow>, DbError> {
+    Ok(
+        sqlx::query_as("SELECT endpoint_id, mac, ips, hostnames, merge_evidence FROM endpoint")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// The Defender view of an endpoint, written by the sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DefenderView {
+    pub defender_machine_id: String,
+    pub hostname: Option<String>,
+    pub ip: Option<String>,
+    pub os: Option<String>,
+    pub onboarding_status: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub hostnames: String,
+    pub ips: String,
+    pub merge_evidence: String,
+}
+
+/// Frees the representative slot (`defender_machine_id` is unique) of every endpoint whose
+/// representative is in the current listing, so the sync can reassign them in any order.
+pub async fn release_present_representatives(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE endpoint SET defender_machine_id = NULL WHERE defender_machine_id IN \
+         (SELECT machine_id FROM defender_machine WHERE gone = 0)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates an endpoint for Defender machines that matched none.
+pub async fn insert_from_defender(
+    conn: &mut SqliteConnection,
+    mac: Option<&str>,
+    mac_vendor: Option<&str>,
+    view: &DefenderView,
+) -> Result<i64, DbError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO endpoint (mac, mac_vendor, defender_machine_id, hostname, ip, os, \
+         onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
+         merge_evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12) \
+         RETURNING endpoint_id",
+    )
+    .bind(mac)
+    .bind(mac_vendor)
+    .bind(&view.defender_machine_id)
+    .bind(&view.hostname)
+    .bind(&view.ip)
+    .bind(&view.os)
+    .bind(&view.onboarding_status)
+    .bind(&view.first_seen)
+    .bind(&view.last_seen)
+    .bind(&view.hostnames)
+    .bind(&view.ips)
+    .bind(&view.merge_evidence)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Writes Defender's view onto an existing endpoint. Network facts (ports, OS matches) stay;
+/// display values fall back to what discovery found when Defender has none.
+pub async fn update_from_defender(
+    conn: &mut SqliteConnection,
+    endpoint_id: i64,
+    view: &DefenderView,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE endpoint SET defender_machine_id = $1, hostname = COALESCE($2, hostname), \
+         ip = COALESCE($3, ip), os = COALESCE($4, os), onboarding_status = $5, \
+         source_defender = 1, \
+         first_seen = CASE WHEN $6 < first_seen THEN $6 ELSE first_seen END, \
+         last_seen = CASE WHEN $7 > last_seen THEN $7 ELSE last_seen END, \
+         hostnames = $8, ips = $9, merge_evidence = $10, inactive = 0 \
+         WHERE endpoint_id = $11",
+    )
+    .bind(&view.defender_machine_id)
+    .bind(&view.hostname)
+    .bind(&view.ip)
+    .bind(&view.os)
+    .bind(&view.onboarding_status)
+    .bind(&view.first_seen)
+    .bind(&view.last_seen)
+    .bind(&view.hostnames)
+    .bind(&view.ips)
+    .bind(&view.merge_evidence)
+    .bind(endpoint_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Everything the classifier and the risk rules read, for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FactsRow {
+    pub endpoint_id: i64,
+    pub mac: Option<String>,
+    pub defender_machine_id: Option<String>,
+    pub hostnames: String,
+    pub ips: String,
+    pub open_ports: String,
+    pub os_matches: String,
+    pub dhcp_vendor_class: Option<String>,
+    pub dhcp_hostname: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub source_network: i64,
+    pub source_defender: i64,
+    pub os_platform: Option<String>,
+    pub os_release: Option<String>,
+}
+
+/// A page of endpoints by id (keyset paging keeps memory flat at any size), with the
+/// representative machine's OS.
+pub async fn facts_page(
+    pool: &SqlitePool,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<FactsRow>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT e.endpoint_id, e.mac, e.defender_machine_id, e.hostnames, e.ips, e.open_ports, \
+         e.os_matches, e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
+         e.source_network, e.source_defender, m.os_platform, m.version AS os_release \
+         FROM endpoint e LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id \
+         WHERE e.endpoint_id > $1 ORDER BY e.endpoint_id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The classification and risk computed for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessed {
+    pub endpoint_id: i64,
+    pub profile_name: Option<String>,
+    pub match_level: Option<String>,
+    pub profiles_considered: String,
+    pub risk_level: String,
+    pub risk: String,
+    pub defender_risk: Option<String>,
+}
+
+pub async fn store_assessment(conn: &mut SqliteConnection, a: &Assessed) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE endpoint SET profile_name = $1, match_level = $2, profiles_considered = $3, \
+         risk_level = $4, risk = $5, defender_risk = $6 WHERE endpoint_id = $7",
+    )
+    .bind(&a.profile_name)
+    .bind(&a.match_level)
+    .bind(&a.profiles_considered)
+    .bind(&a.risk_level)
+    .bind(&a.risk)
+    .bind(&a.defender_risk)
+    .bind(a.endpoint_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the Defender-derived classification (the integration was disabled).
+pub async fn clear_defender_classification(pool: &SqlitePool, prefix: &str) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE endpoint SET profile_name = NULL, match_level = NULL, profiles_considered = '[]' \
+         WHERE profile_name LIKE $1",
+    )
+    .bind(format!("{prefix}%"))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Flags endpoints not seen since `cutoff` (RFC 3339) as inactive; clears the flag otherwise.
+pub async fn mark_inactive(pool: &SqlitePool, cutoff: &str) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE endpoint SET inactive = CASE WHEN last_seen < $1 THEN 1 ELSE 0 END \
+         WHERE inactive <> CASE WHEN last_seen < $1 THEN 1 ELSE 0 END",
+    )
+    .bind(cutoff)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// A discovery import's view of one endpoint (the full record, as stored).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NetworkRow {
+    pub endpoint_id: i64,
+    pub mac: Option<String>,
+    pub hostnames: String,
+    pub ips: String,
+    pub open_ports: String,
+    pub os_matches: String,
+    pub dhcp_vendor_class: Option<String>,
+    pub dhcp_hostname: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+const NETWORK_COLUMNS: &str = "endpoint_id, mac, hostnames, ips, open_ports, os_matches, \
+     dhcp_vendor_class, dhcp_hostname, first_seen, last_seen";
+
+pub async fn by_mac(conn: &mut SqliteConnection, mac: &str) -> Result<Option<NetworkRow>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE mac = $1"
+    ))
+    .bind(mac)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn by_ip(conn: &mut SqliteConnection, ip: &str) -> Result<Option<NetworkRow>, DbError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE ip = $1 ORDER BY last_seen DESC LIMIT 1"
+    ))
+    .bind(ip)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The values a discovery import writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkView {
+    pub mac: Option<String>,
+    pub mac_vendor: Option<String>,
+    pub hostname: Option<String>,
+    pub ip: Option<String>,
+    pub os: Option<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub hostnames: String,
+    pub ips: String,
+    pub open_ports: String,
+    pub os_matches: String,
+    pub dhcp_vendor_class: Option<String>,
+    pub dhcp_hostname: Option<String>,
+}
+
+pub async fn insert_from_network(
+    conn: &mut SqliteConnection,
+    v: &NetworkView,
+) -> Result<i64, DbError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO endpoint (mac, mac_vendor, hostname, ip, os, source_network, first_seen, \
+         last_seen, hostnames, ips, open_ports, os_matches, dhcp_vendor_class, dhcp_hostname) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING endpoint_id",
+    )
+    .bind(&v.mac)
+    .bind(&v.mac_vendor)
+    .bind(&v.hostname)
+    .bind(&v.ip)
+    .bind(&v.os)
+    .bind(&v.first_seen)
+    .bind(&v.last_seen)
+    .bind(&v.hostnames)
+    .bind(&v.ips)
+    .bind(&v.open_ports)
+    .bind(&v.os_matches)
+    .bind(&v.dhcp_vendor_class)
+    .bind(&v.dhcp_hostname)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Updates an endpoint from discovery. Defender's display values (hostname, IP, OS) win over
+/// discovery's when the endpoint has a Defender machine.
+pub async fn update_from_network(
+    conn: &mut SqliteConnection,
+    endpoint_id: i64,
+    v: &NetworkView,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE endpoint SET mac = COALESCE(mac, $1), mac_vendor = COALESCE($2, mac_vendor), \
+         hostname = CASE WHEN defender_machine_id IS NULL THEN COALESCE($3, hostname) \
+           ELSE COALESCE(hostname, $3) END, \
+         ip = CASE WHEN defender_machine_id IS NULL THEN COALESCE($4, ip) ELSE COALESCE(ip, $4) END, \
+         os = CASE WHEN defender_machine_id IS NULL THEN COALESCE($5, os) ELSE COALESCE(os, $5) END, \
+         source_network = 1, first_seen = $6, last_seen = $7, hostnames = $8, ips = $9, \
+         open_ports = $10, os_matches = $11, dhcp_vendor_class = $12, dhcp_hostname = $13, \
+         inactive = 0 WHERE endpoint_id = $14",
+    )
+    .bind(&v.mac)
+    .bind(&v.mac_vendor)
+    .bind(&v.hostname)
+    .bind(&v.ip)
+    .bind(&v.os)
+    .bind(&v.first_seen)
+    .bind(&v.last_seen)
+    .bind(&v.hostnames)
+    .bind(&v.ips)
+    .bind(&v.open_ports)
+    .bind(&v.os_matches)
+    .bind(&v.dhcp_vendor_class)
+    .bind(&v.dhcp_hostname)
+    .bind(endpoint_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM endpoint")
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}

@@ -1,0 +1,378 @@
+//! Staging tables for one Defender sync run (temporary, per connection).
+//!
+//! A run pages every listing into these tables on its own connection, then applies them to
+//! the real tables in one transaction. Until that transaction commits, `defender_machine`,
+//! `vulnerability`, `machine_vulnerability`, `defender_alert` and `endpoint` are untouched, so
+//! a fault mid-sync (retries exhausted, truncated JSON, revoked token) leaves the previous data
+//! exactly as it was.
+
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use crate::defender::model::alert::Alert;
+use crate::defender::model::machine::Machine;
+use crate::defender::model::vulnerability::{MachineVulnerability, Vulnerability};
+
+use super::{format_time, DbError};
+
+/// Rows per INSERT statement: well under SQLite's 32766 bound variables for 17 columns.
+const ROWS_PER_INSERT: usize = 500;
+
+const DDL: &[&str] = &[
+    "CREATE TEMP TABLE IF NOT EXISTS stage_machine (
+        machine_id TEXT PRIMARY KEY, computer_dns_name TEXT, os_platform TEXT, os_version TEXT,
+        version TEXT, os_build INTEGER, onboarding_status TEXT, health_status TEXT,
+        risk_score TEXT, exposure_level TEXT, device_value TEXT, last_ip_address TEXT,
+        first_seen TEXT, last_seen TEXT, is_potential_duplication INTEGER NOT NULL,
+        merged_into_machine_id TEXT, ip_addresses TEXT NOT NULL)",
+    "CREATE TEMP TABLE IF NOT EXISTS stage_vulnerability (
+        cve_id TEXT PRIMARY KEY, name TEXT, description TEXT, severity TEXT, cvss_v3 REAL,
+        cvss_vector TEXT, public_exploit INTEGER NOT NULL, exploit_verified INTEGER NOT NULL,
+        exploit_in_kit INTEGER NOT NULL, exploit_types TEXT NOT NULL, published_on TEXT,
+        updated_on TEXT, exposed_machines INTEGER)",
+    "CREATE TEMP TABLE IF NOT EXISTS stage_machine_vulnerability (
+        machine_id TEXT NOT NULL, cve_id TEXT NOT NULL, product_vendor TEXT NOT NULL,
+        product_name TEXT NOT NULL, product_version TEXT NOT NULL, fixing_kb_id TEXT,
+        severity TEXT,
+        PRIMARY KEY (machine_id, cve_id, product_vendor, product_name, product_version))",
+    "CREATE TEMP TABLE IF NOT EXISTS stage_alert (
+        alert_id TEXT PRIMARY KEY, machine_id TEXT, title TEXT, description TEXT, severity TEXT,
+        status TEXT, category TEXT, classification TEXT, determination TEXT,
+        detection_source TEXT, incident_id INTEGER, alert_creation_time TEXT,
+        last_update_time TEXT, resolved_time TEXT)",
+];
+
+const TABLES: &[&str] = &[
+    "stage_machine",
+    "stage_vulnerability",
+    "stage_machine_vulnerability",
+    "stage_alert",
+];
+
+/// Creates the staging tables on this connection if needed and empties them (a pooled
+/// connection may still hold an earlier failed run's rows).
+pub async fn prepare(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    for ddl in DDL {
+        sqlx::query(ddl).execute(&mut *conn).await?;
+    }
+    clear(conn).await
+}
+
+/// Empties the staging tables, e.g. after the run so the connection goes back small.
+pub async fn clear(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    for table in TABLES {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn time_text(at: Option<time::OffsetDateTime>) -> Option<String> {
+    at.map(format_time)
+}
+
+/// Stages one page of machines (§4.1).
+pub async fn machines(conn: &mut SqliteConnection, page: &[Machine]) -> Result<(), DbError> {
+    for chunk in page.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO stage_machine (machine_id, computer_dns_name, os_platform, os_version, \
+             version, os_build, onboarding_status, health_status, risk_score, exposure_level, \
+             device_value, last_ip_address, first_seen, last_seen, is_potential_duplication, \
+             merged_into_machine_id, ip_addresses) ",
+        );
+        q.push_values(chunk, |mut b, m| {
+            let ips = serde_json::to_string(&m.ip_addresses).unwrap_or_else(|_| "[]".into());
+            b.push_bind(m.id.clone())
+                .push_bind(m.computer_dns_name.clone())
+                .push_bind(m.os_platform.clone())
+                .push_bind(m.os_version.clone())
+                .push_bind(m.version.clone())
+                .push_bind(m.os_build)
+                .push_bind(m.onboarding_status.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(m.health_status.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(m.risk_score.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(m.exposure_level.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(m.device_value.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(m.last_ip_address.clone())
+                .push_bind(time_text(m.first_seen))
+                .push_bind(time_text(m.last_seen))
+                .push_bind(i64::from(m.is_potential_duplication.unwrap_or(false)))
+                .push_bind(m.merged_into_machine_id.clone())
+                .push_bind(ips);
+        });
+        // Unstable paging (§3.4) can list a record twice: the first copy stands.
+        q.push(" ON CONFLICT (machine_id) DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stages one page of the tenant's vulnerabilities (§4.10).
+pub async fn vulnerabilities(
+    conn: &mut SqliteConnection,
+    page: &[Vulnerability],
+) -> Result<(), DbError> {
+    for chunk in page.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO stage_vulnerability (cve_id, name, description, severity, cvss_v3, \
+             cvss_vector, public_exploit, exploit_verified, exploit_in_kit, exploit_types, \
+             published_on, updated_on, exposed_machines) ",
+        );
+        q.push_values(chunk, |mut b, v| {
+            let types = serde_json::to_string(&v.exploit_types).unwrap_or_else(|_| "[]".into());
+            b.push_bind(v.id.clone())
+                .push_bind(v.name.clone())
+                .push_bind(v.description.clone())
+                .push_bind(v.severity.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(v.cvss_v3)
+                .push_bind(v.cvss_vector.clone())
+                .push_bind(i64::from(v.public_exploit))
+                .push_bind(i64::from(v.exploit_verified))
+                .push_bind(i64::from(v.exploit_in_kit))
+                .push_bind(types)
+                .push_bind(time_text(v.published_on))
+                .push_bind(time_text(v.updated_on))
+                .push_bind(v.exposed_machines);
+        });
+        q.push(" ON CONFLICT (cve_id) DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stages one page of the bulk machine-vulnerability rows (§4.12). Rows without a machine or
+/// CVE id identify nothing and are skipped.
+pub async fn machine_vulnerabilities(
+    conn: &mut SqliteConnection,
+    page: &[MachineVulnerability],
+) -> Result<(), DbError> {
+    let rows: Vec<&MachineVulnerability> = page
+        .iter()
+        .filter(|r| r.machine_id.is_some() && r.cve_id.is_some())
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO stage_machine_vulnerability (machine_id, cve_id, product_vendor, \
+             product_name, product_version, fixing_kb_id, severity) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.machine_id.clone())
+                .push_bind(r.cve_id.clone())
+                .push_bind(r.product_vendor.clone().unwrap_or_default())
+                .push_bind(r.product_name.clone().unwrap_or_default())
+                .push_bind(r.product_version.clone().unwrap_or_default())
+                .push_bind(r.fixing_kb_id.clone())
+                .push_bind(r.severity.as_ref().map(|s| s.as_str().to_owned()));
+        });
+        q.push(" ON CONFLICT DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stages one page of alerts (§4.3).
+pub async fn alerts(conn: &mut SqliteConnection, page: &[Alert]) -> Result<(), DbError> {
+    for chunk in page.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO stage_alert (alert_id, machine_id, title, description, severity, \
+             status, category, classification, determination, detection_source, incident_id, \
+             alert_creation_time, last_update_time, resolved_time) ",
+        );
+        q.push_values(chunk, |mut b, a| {
+            b.push_bind(a.id.clone())
+                .push_bind(a.machine_id.clone())
+                .push_bind(a.title.clone())
+                .push_bind(a.description.clone())
+                .push_bind(a.severity.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(a.status.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(a.category.clone())
+                .push_bind(a.classification.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(a.determination.as_ref().map(|s| s.as_str().to_owned()))
+                .push_bind(a.detection_source.clone())
+                .push_bind(a.incident_id)
+                .push_bind(time_text(a.alert_creation_time))
+                .push_bind(time_text(a.last_update_time))
+                .push_bind(time_text(a.resolved_time));
+        });
+        q.push(" ON CONFLICT (alert_id) DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// How the staged machines compare with the stored ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MachineDiff {
+    pub seen: i64,
+    pub added: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    /// Stored machines not marked gone before this run.
+    pub previously_present: i64,
+}
+
+/// The columns compared to tell an updated machine from an unchanged one.
+const COMPARED: &[&str] = &[
+    "computer_dns_name",
+    "os_platform",
+    "os_version",
+    "version",
+    "os_build",
+    "onboarding_status",
+    "health_status",
+    "risk_score",
+    "exposure_level",
+    "device_value",
+    "last_ip_address",
+    "first_seen",
+    "last_seen",
+    "is_potential_duplication",
+    "merged_into_machine_id",
+    "ip_addresses",
+];
+
+fn changed_predicate() -> String {
+    let mut p: Vec<String> = COMPARED
+        .iter()
+        .map(|c| format!("s.{c} IS DISTINCT FROM d.{c}"))
+        .collect();
+    // A machine coming back from gone counts as updated.
+    p.push("d.gone <> 0".into());
+    p.join(" OR ")
+}
+
+/// Counts added, updated and unchanged machines by comparing the stored fields.
+pub async fn machine_diff(conn: &mut SqliteConnection) -> Result<MachineDiff, DbError> {
+    let sql = format!(
+        "SELECT \
+           (SELECT COUNT(*) FROM stage_machine), \
+           (SELECT COUNT(*) FROM stage_machine s WHERE NOT EXISTS \
+              (SELECT 1 FROM defender_machine d WHERE d.machine_id = s.machine_id)), \
+           (SELECT COUNT(*) FROM stage_machine s JOIN defender_machine d \
+              ON d.machine_id = s.machine_id WHERE {}), \
+           (SELECT COUNT(*) FROM defender_machine WHERE gone = 0)",
+        changed_predicate()
+    );
+    let (seen, added, updated, previously_present): (i64, i64, i64, i64) =
+        sqlx::query_as(&sql).fetch_one(&mut *conn).await?;
+    Ok(MachineDiff {
+        seen,
+        added,
+        updated,
+        unchanged: seen - added - updated,
+        previously_present,
+    })
+}
+
+/// Upserts the staged machines into `defender_machine`, keeping each one's endpoint link.
+/// Unchanged rows are left alone, so `synced_at` tells when a record last changed.
+pub async fn apply_machines(conn: &mut SqliteConnection, synced_at: &str) -> Result<(), DbError> {
+    let columns = COMPARED.join(", ");
+    let set: Vec<String> = COMPARED
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    let changed: Vec<String> = COMPARED
+        .iter()
+        .map(|c| format!("defender_machine.{c} IS DISTINCT FROM excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO defender_machine (machine_id, {columns}, gone, synced_at) \
+         SELECT machine_id, {columns}, 0, $1 FROM stage_machine WHERE true \
+         ON CONFLICT (machine_id) DO UPDATE SET {}, gone = 0, synced_at = excluded.synced_at \
+         WHERE defender_machine.gone <> 0 OR {}",
+        set.join(", "),
+        changed.join(" OR ")
+    );
+    sqlx::query(&sql)
+        .bind(synced_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks stored machines missing from the (complete) listing as gone. Never deletes.
+pub async fn mark_missing_gone(conn: &mut SqliteConnection) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE defender_machine SET gone = 1 WHERE gone = 0 AND NOT EXISTS \
+         (SELECT 1 FROM stage_machine s WHERE s.machine_id = defender_machine.machine_id)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Upserts the staged vulnerabilities (CVE details change: CVSS, exploit flags).
+pub async fn apply_vulnerabilities(
+    conn: &mut SqliteConnection,
+    synced_at: &str,
+) -> Result<i64, DbError> {
+    sqlx::query(
+        "INSERT INTO vulnerability (cve_id, name, description, severity, cvss_v3, cvss_vector, \
+         public_exploit, exploit_verified, exploit_in_kit, exploit_types, published_on, \
+         updated_on, exposed_machines, synced_at) \
+         SELECT cve_id, name, description, severity, cvss_v3, cvss_vector, public_exploit, \
+         exploit_verified, exploit_in_kit, exploit_types, published_on, updated_on, \
+         exposed_machines, $1 FROM stage_vulnerability WHERE true \
+         ON CONFLICT (cve_id) DO UPDATE SET name = excluded.name, \
+         description = excluded.description, severity = excluded.severity, \
+         cvss_v3 = excluded.cvss_v3, cvss_vector = excluded.cvss_vector, \
+         public_exploit = excluded.public_exploit, exploit_verified = excluded.exploit_verified, \
+         exploit_in_kit = excluded.exploit_in_kit, exploit_types = excluded.exploit_types, \
+         published_on = excluded.published_on, updated_on = excluded.updated_on, \
+         exposed_machines = excluded.exposed_machines, synced_at = excluded.synced_at",
+    )
+    .bind(synced_at)
+    .execute(&mut *conn)
+    .await?;
+    count(conn, "stage_vulnerability").await
+}
+
+/// Replaces the machine-vulnerability rows with the staged bulk listing: the listing is the
+/// whole current state (§4.12), so fixed vulnerabilities disappear.
+pub async fn replace_machine_vulnerabilities(conn: &mut SqliteConnection) -> Result<i64, DbError> {
+    sqlx::query("DELETE FROM machine_vulnerability")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO machine_vulnerability (machine_id, cve_id, product_vendor, product_name, \
+         product_version, fixing_kb_id, severity) \
+         SELECT machine_id, cve_id, product_vendor, product_name, product_version, \
+         fixing_kb_id, severity FROM stage_machine_vulnerability",
+    )
+    .execute(&mut *conn)
+    .await?;
+    count(conn, "stage_machine_vulnerability").await
+}
+
+/// Upserts the staged alerts (alerts are mutable, §5.3).
+pub async fn apply_alerts(conn: &mut SqliteConnection, synced_at: &str) -> Result<i64, DbError> {
+    sqlx::query(
+        "INSERT INTO defender_alert (alert_id, machine_id, title, description, severity, status, \
+         category, classification, determination, detection_source, incident_id, \
+         alert_creation_time, last_update_time, resolved_time, synced_at) \
+         SELECT alert_id, machine_id, title, description, severity, status, category, \
+         classification, determination, detection_source, incident_id, alert_creation_time, \
+         last_update_time, resolved_time, $1 FROM stage_alert WHERE true \
+         ON CONFLICT (alert_id) DO UPDATE SET machine_id = excluded.machine_id, \
+         title = excluded.title, description = excluded.description, \
+         severity = excluded.severity, status = excluded.status, category = excluded.category, \
+         classification = excluded.classification, determination = excluded.determination, \
+         detection_source = excluded.detection_source, incident_id = excluded.incident_id, \
+         alert_creation_time = excluded.alert_creation_time, \
+         last_update_time = excluded.last_update_time, resolved_time = excluded.resolved_time, \
+         synced_at = excluded.synced_at",
+    )
+    .bind(synced_at)
+    .execute(&mut *conn)
+    .await?;
+    count(conn, "stage_alert").await
+}
+
+/// Rows in one staging or inventory table.
+pub async fn count(conn: &mut SqliteConnection, table: &str) -> Result<i64, DbError> {
+    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n)
+}

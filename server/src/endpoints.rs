@@ -1,0 +1,14 @@
+//! The stored endpoint inventory: what the web layer calls to import discovery data,
+//! re-model (profiles + risk), react to Defender being disabled, and manage sensor tokens.
+//! The Defender sync itself lives in `sync/`; it calls [`remodel_all`] after each run.
+
+mod discovery_import;
+mod inactive;
+mod record;
+mod remodel;
+mod tokens;
+
+pub use discovery_import::{import_nmap, import_sensor, ImportError, ImportReport};
+pub use inactive::mark_inactive;
+pub use remodel::{on_defender_disabled, remodel_all, RemodelError, RemodelReport};
+pub use tokens::{create_api_token, verify_api_token};

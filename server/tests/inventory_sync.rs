@@ -1,0 +1,371 @@
+//! The Defender sync end to end: the real application and SQLite file, the in-process
+//! simulator, and the inventory it leaves behind.
+
+#[path = "support/app.rs"]
+mod support;
+
+use serde_json::Value;
+use server::sim::{self, Faults, RunningSim, SimApp, SimConfig};
+use sqlx::SqlitePool;
+use support::TestApp;
+
+const SECRET: &str = "Inventory~Secret.Value-0815";
+const TENANT: &str = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d";
+const CLIENT: &str = "2c3d4e5f-6071-4b8c-9d0e-1f2a3b4c5d6e";
+const MACHINES: usize = 40;
+
+async fn simulator() -> RunningSim {
+    let mut config = SimConfig::for_tests(MACHINES);
+    // Several pages per listing, but several syncs per test must not hit the real per-minute
+    // limit (100 calls, §3.6): that path is the client's business and tested there.
+    config.page_size = 10;
+    config.rate_limits.per_minute = 100_000;
+    config.rate_limits.per_hour = 1_000_000;
+    config.apps = vec![SimApp::full_access(
+        TENANT,
+        Some("fabrikam-test.onmicrosoft.com"),
+        CLIENT,
+        SECRET,
+        "EA tests",
+    )];
+    sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Starts the app, saves an enabled Defender integration pointing at `sim`, and waits for a
+/// first sync to finish.
+async fn app_synced_with(sim: &RunningSim, dir: &std::path::Path) -> TestApp {
+    let app = TestApp::spawn(dir).await;
+    let admin = app.admin().await;
+    let res = app
+        .call(
+            &admin,
+            "integrations/defender/save",
+            &[
+                ("tenant_id", TENANT),
+                ("client_id", CLIENT),
+                ("client_secret", SECRET),
+                ("cloud", "commercial"),
+                ("geo_api_host", ""),
+                ("custom_login_url", sim.base_url()),
+                ("custom_api_url", sim.base_url()),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // Joins the run the save started, or starts one after it.
+    let outcome = app.sync.trigger("test").wait().await;
+    assert!(outcome.ok, "{outcome:?}");
+    app
+}
+
+async fn count(pool: &SqlitePool, table: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    n
+}
+
+/// Row counts and a digest of the key columns of every inventory table.
+async fn snapshot(pool: &SqlitePool) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in [
+        "endpoint",
+        "defender_machine",
+        "vulnerability",
+        "machine_vulnerability",
+        "defender_alert",
+    ] {
+        out.push(format!("{table}: {}", count(pool, table).await));
+    }
+    let queries = [
+        "SELECT endpoint_id || '|' || COALESCE(mac,'') || '|' || COALESCE(defender_machine_id,'') \
+         || '|' || COALESCE(hostname,'') || '|' || risk_level || '|' || COALESCE(profile_name,'') \
+         || '|' || merge_evidence FROM endpoint ORDER BY endpoint_id",
+        "SELECT machine_id || '|' || COALESCE(endpoint_id,0) || '|' || gone || '|' || \
+         COALESCE(last_seen,'') || '|' || COALESCE(health_status,'') FROM defender_machine \
+         ORDER BY machine_id",
+        "SELECT machine_id || '|' || cve_id || '|' || product_name FROM machine_vulnerability \
+         ORDER BY 1",
+        "SELECT alert_id || '|' || COALESCE(status,'') FROM defender_alert ORDER BY alert_id",
+    ];
+    for q in queries {
+        let rows: Vec<(String,)> = sqlx::query_as(q).fetch_all(pool).await.unwrap();
+        let joined: Vec<String> = rows.into_iter().map(|(r,)| r).collect();
+        out.push(joined.join("\n"));
+    }
+    out
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct Run {
+    outcome: String,
+    machines_seen: i64,
+    machines_added: i64,
+    machines_updated: i64,
+    machines_unchanged: i64,
+    alerts: i64,
+    vulnerabilities: i64,
+    machine_vulnerabilities: i64,
+    api_calls: i64,
+    error: Option<String>,
+    notes: Option<String>,
+    finished_at: Option<String>,
+}
+
+async fn last_run(pool: &SqlitePool) -> Run {
+    sqlx::query_as("SELECT * FROM sync_run ORDER BY sync_run_id DESC LIMIT 1")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn first_sync_imports_everything_and_a_second_changes_nothing() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_synced_with(&sim, dir.path()).await;
+    let pool = &app.pool;
+    let control = sim.control();
+
+    assert_eq!(
+        count(pool, "defender_machine").await,
+        control.machine_count() as i64
+    );
+    let endpoints = count(pool, "endpoint").await;
+    assert!(endpoints > 0 && endpoints <= control.machine_count() as i64);
+    assert_eq!(
+        count(pool, "defender_alert").await,
+        control.alert_count() as i64
+    );
+    assert_eq!(
+        count(pool, "machine_vulnerability").await,
+        control.machine_vulnerability_count() as i64
+    );
+    let run = last_run(pool).await;
+    assert_eq!(run.outcome, "Succeeded", "{run:?}");
+    assert!(run.finished_at.is_some());
+    assert_eq!(run.machines_seen, control.machine_count() as i64);
+    assert!(run.api_calls > 0);
+    assert!(run.vulnerabilities > 0 && run.machine_vulnerabilities > 0 && run.alerts > 0);
+
+    // Fixture 7 is a stale duplicate of fixture 0: two machine rows, one endpoint, and the
+    // live record represents it.
+    let live = control.machine(0).unwrap().id;
+    let stale = control.machine(7).unwrap().id;
+    let (e0, e7): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT endpoint_id FROM defender_machine WHERE machine_id = $1), \
+         (SELECT endpoint_id FROM defender_machine WHERE machine_id = $2)",
+    )
+    .bind(&live)
+    .bind(&stale)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(e0.is_some());
+    assert_eq!(e0, e7, "duplicates point at one endpoint");
+    let (rep,): (Option<String>,) =
+        sqlx::query_as("SELECT defender_machine_id FROM endpoint WHERE endpoint_id = $1")
+            .bind(e0)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(rep.as_deref(), Some(live.as_str()));
+
+    // Every endpoint is classified and assessed; Defender OS gives ⇋ profiles.
+    let (unassessed,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM endpoint WHERE risk = '{\"overall\":\"None\",\"assessments\":[]}'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(unassessed, 0);
+    let (dynamic,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM profile WHERE origin = 'defender'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert!(dynamic > 0);
+    let (very_high,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM endpoint WHERE profile_name LIKE '⇋ %' AND match_level = 'VeryHigh'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(very_high > 0);
+
+    let before = snapshot(pool).await;
+    let outcome = app.sync.trigger("again").wait().await;
+    assert!(outcome.ok, "{outcome:?}");
+    let run = last_run(pool).await;
+    assert_eq!(run.outcome, "Succeeded", "{run:?}");
+    assert_eq!(
+        (run.machines_added, run.machines_updated),
+        (0, 0),
+        "{run:?}"
+    );
+    assert_eq!(run.machines_unchanged, control.machine_count() as i64);
+    assert_eq!(snapshot(pool).await, before);
+
+    app.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_fault_mid_sync_leaves_the_previous_data_intact() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_synced_with(&sim, dir.path()).await;
+    let pool = &app.pool;
+    let control = sim.control();
+    let before = snapshot(pool).await;
+
+    // Server errors that outlast every retry, after the first pages went through.
+    for faults in [
+        Faults {
+            server_error_next: 50,
+            ..Faults::default()
+        },
+        Faults {
+            truncate_next: 50,
+            ..Faults::default()
+        },
+    ] {
+        control.set_faults(faults.clone());
+        let outcome = app.sync.trigger("faulty").wait().await;
+        control.set_faults(Faults::default());
+        assert!(!outcome.ok, "{faults:?} should fail the run");
+        let run = last_run(pool).await;
+        assert_eq!(run.outcome, "Failed", "{run:?}");
+        assert!(run.error.as_deref().is_some_and(|e| !e.is_empty()));
+        assert_eq!(snapshot(pool).await, before, "{faults:?}");
+    }
+
+    // Revoked credentials: no data changes either, and the integration shows the error.
+    control.revoke_secret(CLIENT);
+    let outcome = app.sync.trigger("revoked").wait().await;
+    assert!(!outcome.ok);
+    assert_eq!(last_run(pool).await.outcome, "Failed");
+    assert_eq!(snapshot(pool).await, before);
+
+    app.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_much_shorter_listing_marks_nothing_gone() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_synced_with(&sim, dir.path()).await;
+    let pool = &app.pool;
+    let endpoints = count(pool, "endpoint").await;
+
+    // An empty page with a nextLink: the pager's guard stops the listing after one page.
+    sim.control().set_faults(Faults {
+        empty_page_at: Some(1),
+        ..Faults::default()
+    });
+    let outcome = app.sync.trigger("short").wait().await;
+    assert!(outcome.ok, "{outcome:?}");
+    let run = last_run(pool).await;
+    assert_eq!(run.outcome, "Partial", "{run:?}");
+    assert!(run.machines_seen < MACHINES as i64 / 2, "{run:?}");
+    assert!(
+        run.notes.as_deref().is_some_and(|n| n.contains("gone")),
+        "{run:?}"
+    );
+    let (gone,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine WHERE gone = 1")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(gone, 0);
+    assert_eq!(
+        count(pool, "endpoint").await,
+        endpoints,
+        "no endpoint deleted"
+    );
+
+    app.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standard_profiles() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let pool = app.pool.clone();
+
+    let xml = sim.control().local_network_xml(5);
+    let report = server::endpoints::import_nmap(&pool, xml.as_bytes())
+        .await
+        .unwrap();
+    assert!(report.added > 0, "{report:?}");
+    let discovered = count(&pool, "endpoint").await;
+    app.stop().await;
+
+    // The same data directory, now with Defender configured.
+    let app = app_synced_with(&sim, dir.path()).await;
+    let (by_mac,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM endpoint WHERE source_network = 1 AND source_defender = 1 \
+         AND merge_evidence LIKE '%\"rule\":\"mac\"%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(by_mac > 0, "some discovered endpoints matched by MAC");
+    let (evidence,): (String,) = sqlx::query_as(
+        "SELECT merge_evidence FROM endpoint WHERE merge_evidence LIKE '%\"rule\":\"mac\"%' \
+         LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let evidence: Value = serde_json::from_str(&evidence).unwrap();
+    assert!(evidence[0]["machine_id"].is_string());
+    assert!(evidence[0]["detail"].as_str().unwrap().contains("MAC"));
+    let total = count(&pool, "endpoint").await;
+    assert!(total >= discovered);
+
+    let report = server::endpoints::on_defender_disabled(&pool)
+        .await
+        .unwrap();
+    assert_eq!(report.dynamic_profiles, 0);
+    assert_eq!(count(&pool, "endpoint").await, total, "every endpoint kept");
+    let (dynamic,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM profile WHERE origin = 'defender'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(dynamic, 0);
+    let (still_dynamic,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM endpoint WHERE profile_name LIKE '⇋ %'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(still_dynamic, 0);
+    let (profiled,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM endpoint WHERE profile_name IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(profiled > 0, "standard profiles assigned");
+
+    app.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_nmap_file_changes_nothing_and_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let err = server::endpoints::import_nmap(&app.pool, b"<nmaprun><host><address addr=")
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().is_empty());
+    assert_eq!(count(&app.pool, "endpoint").await, 0);
+    app.stop().await;
+}

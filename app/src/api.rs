@@ -6,5 +6,6 @@ pub mod endpoints;
 #[cfg(feature = "ssr")]
 pub mod guard;
 pub mod integrations;
+pub mod profiles;
 pub mod sync;
 pub mod users;

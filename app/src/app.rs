@@ -8,12 +8,14 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::console_layout::ConsoleLayout;
 use crate::pages::audit_log::AuditLogPage;
 use crate::pages::dashboard::DashboardPage;
+use crate::pages::endpoint_import::EndpointImportPage;
 use crate::pages::endpoint_summary::EndpointSummaryPage;
 use crate::pages::endpoints::EndpointsPage;
 use crate::pages::integrations::defender::DefenderPage;
 use crate::pages::integrations::list::IntegrationsPage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
+use crate::pages::profiles::ProfilesPage;
 use crate::pages::users::UsersPage;
 
 /// The HTML document the server renders around the app.
@@ -55,7 +57,9 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage/>
                     <Route path=path!("endpoints") view=EndpointsPage/>
+                    <Route path=path!("endpoints/import") view=EndpointImportPage/>
                     <Route path=path!("endpoints/:id") view=EndpointSummaryPage/>
+                    <Route path=path!("configuration/profiles") view=ProfilesPage/>
                     <Route path=path!("configuration/integrations") view=IntegrationsPage/>
                     <Route
                         path=path!("configuration/integrations/microsoft-defender")

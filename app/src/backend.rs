@@ -14,6 +14,7 @@ use crate::model::endpoint::{
 use crate::model::integration::{
     ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
 };
+use crate::model::profile::{ProfileRow, RemodelSummary};
 use crate::model::user::{Role, UserDto};
 
 /// Everything the server fns need from the server, already authorised by the caller.
@@ -71,6 +72,10 @@ pub trait ConsoleBackend: Send + Sync + 'static {
 
     /// Starts a Defender sync, or joins the running one; `Conflict` when not enabled.
     async fn sync_now(&self, actor: &UserDto) -> Result<(), ConsoleError>;
+
+    async fn list_profiles(&self) -> Result<Vec<ProfileRow>, ConsoleError>;
+
+    async fn remodel_all(&self, actor: &UserDto) -> Result<RemodelSummary, ConsoleError>;
 
     /// Records a security-relevant event (logins, logouts) in the audit log.
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError>;

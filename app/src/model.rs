@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod endpoint;
 pub mod integration;
+pub mod profile;
 pub mod risk;
 pub mod sync;
 pub mod user;

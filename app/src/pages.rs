@@ -2,9 +2,11 @@
 
 pub mod audit_log;
 pub mod dashboard;
+pub mod endpoint_import;
 pub mod endpoint_summary;
 pub mod endpoints;
 pub mod integrations;
 pub mod login;
 pub mod not_found;
+pub mod profiles;
 pub mod users;

@@ -13,6 +13,7 @@ use app::model::integration::{
     validate_defender_form, CheckResult, ConnectionReport, DefenderConfigView, DefenderForm,
     IntegrationState, IntegrationSummary,
 };
+use app::model::profile::{ProfileRow, RemodelSummary};
 use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
 use sqlx::SqlitePool;
 
@@ -285,6 +286,16 @@ impl ConsoleBackend for ServerBackend {
         if form.enabled && !was_enabled {
             self.sync.trigger("enabled");
         }
+        if was_enabled && !form.enabled {
+            // Disabling removes Defender's dynamic profiles and re-models every endpoint
+            // (imported ones stay) so each gets a standard profile again.
+            let report = crate::endpoints::on_defender_disabled(&self.pool)
+                .await
+                .map_err(internal)?;
+            let detail = format!("{} endpoints re-modelled", report.endpoints);
+            self.audit(&actor.username, "profiles.remodel", &detail)
+                .await?;
+        }
         self.defender_config(actor).await
     }
 
@@ -383,6 +394,36 @@ impl ConsoleBackend for ServerBackend {
             .await?;
         self.sync.trigger("sync now");
         Ok(())
+    }
+
+    async fn list_profiles(&self) -> Result<Vec<ProfileRow>, ConsoleError> {
+        let rows = db::profile_query::list(&self.pool)
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ProfileRow {
+                name: r.name,
+                origin: r.origin,
+                enabled: r.enabled,
+                risky_level: r.risky_level,
+                endpoints: r.endpoints.max(0) as u64,
+            })
+            .collect())
+    }
+
+    async fn remodel_all(&self, actor: &UserDto) -> Result<RemodelSummary, ConsoleError> {
+        let report = crate::endpoints::remodel_all(&self.pool)
+            .await
+            .map_err(internal)?;
+        let detail = format!("{} endpoints re-modelled", report.endpoints);
+        self.audit(&actor.username, "profiles.remodel", &detail)
+            .await?;
+        Ok(RemodelSummary {
+            endpoints: report.endpoints as u64,
+            dynamic_profiles: report.dynamic_profiles as u64,
+            elapsed_ms: report.elapsed.as_millis() as u64,
+        })
     }
 
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError> {

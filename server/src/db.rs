@@ -12,6 +12,7 @@ pub mod endpoint_query;
 pub mod integration;
 pub mod machine_vulnerability;
 pub mod profile;
+pub mod profile_query;
 pub mod sync_run;
 pub mod sync_run_query;
 pub mod sync_stage;

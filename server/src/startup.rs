@@ -28,7 +28,7 @@ use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
 use crate::telemetry;
-use crate::web::{export, health, origin, sync_events};
+use crate::web::{export, health, import, origin, sync_events};
 
 /// Sessions end after this much inactivity.
 const IDLE_TIMEOUT_MINUTES: i64 = 30;
@@ -161,6 +161,12 @@ impl Application {
             .route("/readyz", get(health::ready))
             .route("/api/endpoints/export.csv", get(export::endpoints_csv))
             .route("/api/sync/events", get(sync_events::sync_events))
+            .route(
+                "/api/endpoints/import",
+                axum::routing::post(import::import_upload).layer(
+                    axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES),
+                ),
+            )
             .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
                 let options = leptos_options.clone();
                 move || shell(options.clone())

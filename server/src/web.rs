@@ -2,5 +2,6 @@
 
 pub mod export;
 pub mod health;
+pub mod import;
 pub mod origin;
 pub mod sync_events;

@@ -72,7 +72,7 @@ fn EndpointList(page: EndpointPage) -> impl IntoView {
         return view! {
             <EmptyState title="No endpoints discovered">
                 <p>"Endpoints appear once the Microsoft Defender integration has synced or a network scan is imported."</p>
-                <p><a href="/configuration/integrations">"Configure an integration"</a></p>
+                <p><a href="/configuration/integrations">"Configure an integration"</a>" or "<a href="/endpoints/import">"import an nmap scan"</a></p>
             </EmptyState>
         }
         .into_any();
@@ -99,7 +99,10 @@ fn EndpointList(page: EndpointPage) -> impl IntoView {
                 {if page.total == 0 { "No endpoint matches these filters.".to_owned() }
                  else { format!("{first}–{last} of {} endpoints", page.total) }}
             </span>
-            <a class="button-secondary" href=export download="endpoints.csv" rel="external">"Export CSV"</a>
+            <span class="toolbar-actions">
+                <a class="button-secondary" href="/endpoints/import">"Import scan"</a>
+                <a class="button-secondary" href=export download="endpoints.csv" rel="external">"Export CSV"</a>
+            </span>
         </div>
         <table class="data-table endpoint-table">
             <thead>

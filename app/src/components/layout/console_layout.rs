@@ -67,6 +67,7 @@ fn SideNav(manages_users: bool) -> impl IntoView {
                     <span class="nav-group-title">"Configuration"</span>
                     <ul>
                         <li><A href="/configuration/integrations">"Integrations"</A></li>
+                        <li><A href="/configuration/profiles">"Profiles"</A></li>
                         <Show when=move || manages_users>
                             <li><A href="/configuration/users">"Users"</A></li>
                             <li><A href="/configuration/audit-log">"Audit log"</A></li>

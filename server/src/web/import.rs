@@ -1,0 +1,139 @@
+//! `POST /api/endpoints/import`: an nmap XML report uploaded from Endpoints > Import (a plain
+//! multipart form, so it works without JavaScript). Operators and Administrators only. The
+//! whole file is parsed before anything is written; a bad file changes nothing.
+
+use app::api::guard::USER_ID_KEY;
+use app::error::ConsoleError;
+use app::model::user::{Capability, Role};
+use axum::extract::{Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use sqlx::SqlitePool;
+use tower_sessions::Session;
+
+use crate::db;
+use crate::discovery::Limits;
+use crate::endpoints::{import_nmap, ImportError};
+
+/// Largest upload accepted; the parser has its own limit of the same size.
+pub const MAX_UPLOAD_BYTES: usize = Limits::NMAP_XML.max_bytes;
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+fn encode(value: &str) -> String {
+    app::api::auth::encode_component(value)
+}
+
+/// Answers a browser with a redirect to the import page, anything else with JSON.
+fn answer(html: bool, status: StatusCode, body: serde_json::Value, query: String) -> Response {
+    if html {
+        Redirect::to(&format!("/endpoints/import?{query}")).into_response()
+    } else {
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+pub async fn import_upload(
+    State(pool): State<SqlitePool>,
+    session: Session,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    let html = wants_html(&headers);
+    let user_id = session.get::<i64>(USER_ID_KEY).await.ok().flatten();
+    let user = match user_id {
+        Some(id) => db::account::by_id(&pool, id).await.ok().flatten(),
+        None => None,
+    };
+    let Some(user) = user else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(ConsoleError::Unauthenticated),
+        )
+            .into_response();
+    };
+    if !Role::parse(&user.role).is_some_and(|r| r.allows(Capability::Operate)) {
+        return (StatusCode::FORBIDDEN, axum::Json(ConsoleError::Forbidden)).into_response();
+    }
+    let mut file = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => match field.bytes().await {
+                Ok(bytes) => file = Some(bytes),
+                Err(e) => {
+                    let message = format!("The upload could not be read: {}", e.body_text());
+                    let body = serde_json::json!({ "error": message });
+                    return answer(
+                        html,
+                        e.status(),
+                        body,
+                        format!("error={}", encode(&message)),
+                    );
+                }
+            },
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                let message = format!("The upload could not be read: {}", e.body_text());
+                let body = serde_json::json!({ "error": message });
+                return answer(
+                    html,
+                    e.status(),
+                    body,
+                    format!("error={}", encode(&message)),
+                );
+            }
+        }
+    }
+    let Some(bytes) = file.filter(|b| !b.is_empty()) else {
+        let message = "Choose an nmap XML file (nmap -oX) to import.";
+        let body = serde_json::json!({ "error": message });
+        return answer(
+            html,
+            StatusCode::BAD_REQUEST,
+            body,
+            format!("error={}", encode(message)),
+        );
+    };
+    match import_nmap(&pool, &bytes).await {
+        Ok(report) => {
+            let detail = format!(
+                "nmap XML: {} observations, {} added, {} updated",
+                report.observations, report.added, report.updated
+            );
+            let _ = db::audit_log::record(&pool, &user.username, "discovery.import", &detail).await;
+            let query = format!(
+                "observations={}&added={}&updated={}&skipped={}",
+                report.observations, report.added, report.updated, report.skipped_without_mac
+            );
+            let body = serde_json::to_value(&report).unwrap_or_default();
+            answer(html, StatusCode::OK, body, query)
+        }
+        Err(e @ (ImportError::Nmap(_) | ImportError::Sensor(_))) => {
+            let message = e.to_string();
+            let body = serde_json::json!({ "error": message });
+            answer(
+                html,
+                StatusCode::BAD_REQUEST,
+                body,
+                format!("error={}", encode(&message)),
+            )
+        }
+        Err(e) => {
+            let err = crate::backend::internal(e);
+            let message = err.to_string();
+            let body = serde_json::to_value(&err).unwrap_or_default();
+            answer(
+                html,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                body,
+                format!("error={}", encode(&message)),
+            )
+        }
+    }
+}

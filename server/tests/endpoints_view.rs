@@ -1,0 +1,458 @@
+//! The endpoint list, the Endpoint Summary, the CSV export and discovery upload, against the
+//! simulator over real HTTP and a real SQLite file.
+
+#[path = "support/app.rs"]
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use server::sim::{self, RunningSim, SimConfig};
+use support::TestApp;
+
+async fn simulator() -> RunningSim {
+    sim::start(SimConfig::for_tests(40), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+fn defender_form(sim: &RunningSim, enabled: bool) -> Vec<(&'static str, String)> {
+    let app = sim.app();
+    let mut f = vec![
+        ("tenant_id", app.tenant_id.clone()),
+        ("client_id", app.client_id.clone()),
+        ("client_secret", app.client_secret.clone()),
+        ("cloud", "commercial".to_owned()),
+        ("custom_login_url", sim.base_url().to_owned()),
+        ("custom_api_url", sim.base_url().to_owned()),
+    ];
+    if enabled {
+        f.push(("enabled", "on".to_owned()));
+    }
+    f
+}
+
+async fn call(
+    app: &TestApp,
+    client: &reqwest::Client,
+    endpoint: &str,
+    form: &[(&str, String)],
+) -> reqwest::Response {
+    client
+        .post(app.url(&format!("/api/{endpoint}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Uploads the simulator's LAN scan, enables Defender and waits for the first sync.
+async fn seeded(app: &TestApp, sim: &RunningSim, admin: &reqwest::Client) {
+    let xml = sim.control().local_network_xml(8);
+    let part = reqwest::multipart::Part::bytes(xml.into_bytes()).file_name("scan.xml");
+    let res = admin
+        .post(app.url("/api/endpoints/import"))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = call(
+        app,
+        admin,
+        "integrations/defender/save",
+        &defender_form(sim, true),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    for _ in 0..200 {
+        let config: Value = app
+            .call(admin, "integrations/defender/get", &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        if config["last_sync_at"].is_string() {
+            assert_eq!(config["last_sync_outcome"], "Succeeded", "{config:#}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the first sync did not finish");
+}
+
+async fn list(app: &TestApp, client: &reqwest::Client, pairs: &[(&str, &str)]) -> Value {
+    let mut form: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (format!("query[{k}]"), v.to_string()))
+        .collect();
+    for (k, v) in [
+        ("q", ""),
+        ("risk", ""),
+        ("profile", ""),
+        ("source", ""),
+        ("onboarding", ""),
+        ("sort", "risk"),
+        ("dir", "desc"),
+        ("page", "1"),
+        ("page_size", "50"),
+    ] {
+        if !pairs.iter().any(|(p, _)| *p == k) {
+            form.push((format!("query[{k}]"), v.to_owned()));
+        }
+    }
+    let res = client
+        .post(app.url("/api/endpoints/list"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+fn rank(level: &str) -> u8 {
+    ["None", "Low", "Medium", "High", "Critical"]
+        .iter()
+        .position(|l| *l == level)
+        .unwrap() as u8
+}
+
+#[tokio::test]
+async fn list_filters_sorts_pages_and_exports() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    seeded(&app, &sim, &admin).await;
+
+    let all = list(&app, &admin, &[("page_size", "500")]).await;
+    let total = all["total"].as_u64().unwrap();
+    let rows = all["rows"].as_array().unwrap();
+    assert_eq!(rows.len() as u64, total);
+    assert!(
+        total >= 40,
+        "network devices and Defender machines: {total}"
+    );
+    let ranks: Vec<u8> = rows
+        .iter()
+        .map(|r| rank(r["risk_level"].as_str().unwrap()))
+        .collect();
+    assert!(
+        ranks.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by risk, most severe first"
+    );
+
+    for level in ["Critical", "High", "Medium", "Low", "None"] {
+        let page = list(&app, &admin, &[("risk", level), ("page_size", "500")]).await;
+        assert!(page["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["risk_level"] == level));
+    }
+    let defender = list(
+        &app,
+        &admin,
+        &[("source", "defender"), ("page_size", "500")],
+    )
+    .await;
+    assert!(defender["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["source_defender"] == true));
+    let both = list(&app, &admin, &[("source", "both"), ("page_size", "500")]).await;
+    assert!(
+        both["total"].as_u64().unwrap() > 0,
+        "discovery and Defender overlap"
+    );
+    let not_in_defender = list(
+        &app,
+        &admin,
+        &[("onboarding", "none"), ("page_size", "500")],
+    )
+    .await;
+    assert!(not_in_defender["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["onboarding_status"].is_null()));
+    assert!(
+        not_in_defender["total"].as_u64().unwrap() >= 8,
+        "the extra LAN devices"
+    );
+
+    let by_name = list(
+        &app,
+        &admin,
+        &[("sort", "hostname"), ("dir", "asc"), ("page_size", "500")],
+    )
+    .await;
+    let names: Vec<String> = by_name["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["hostname"].as_str().map(str::to_owned))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+
+    let p1 = list(&app, &admin, &[("page_size", "5"), ("page", "1")]).await;
+    let p2 = list(&app, &admin, &[("page_size", "5"), ("page", "2")]).await;
+    let ids = |p: &Value| {
+        p["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&p1).len(), 5);
+    assert!(ids(&p1).iter().all(|id| !ids(&p2).contains(id)));
+    assert_eq!(p1["total"], all["total"]);
+
+    let some_host = names.first().unwrap().clone();
+    let found = list(&app, &admin, &[("q", &some_host[..some_host.len().min(6)])]).await;
+    assert!(found["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["hostname"] == some_host.as_str()));
+
+    let csv = admin
+        .get(app.url("/api/endpoints/export.csv?risk=High"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let high = list(&app, &admin, &[("risk", "High"), ("page_size", "500")]).await;
+    assert_eq!(
+        text.lines().count() as u64,
+        high["total"].as_u64().unwrap() + 1
+    );
+    assert!(text.starts_with("risk,mac,ip,hostname"));
+    assert_eq!(
+        support::browser()
+            .get(app.url("/api/endpoints/export.csv"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+async fn sim_token(sim: &RunningSim) -> String {
+    let app = sim.app();
+    let res: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sim.base_url(),
+            app.tenant_id
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app.client_id.as_str()),
+            ("client_secret", app.client_secret.as_str()),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    res["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_summary_shows_what_the_simulator_holds() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    seeded(&app, &sim, &admin).await;
+
+    // Machine 0 of the simulator is an onboarded Windows 11 device with alerts.
+    let machine = sim.control().machine(0).unwrap();
+    let rows = list(
+        &app,
+        &admin,
+        &[
+            ("q", machine.computer_dns_name.as_deref().unwrap()),
+            ("page_size", "500"),
+        ],
+    )
+    .await;
+    let mut found = None;
+    for row in rows["rows"].as_array().unwrap() {
+        let summary: Value = app
+            .call(&admin, "endpoints/get", &[("id", &row["id"].to_string())])
+            .await
+            .json()
+            .await
+            .unwrap();
+        if summary["defender"]["machine_id"] == machine.id.as_str() {
+            found = Some(summary);
+        }
+    }
+    let summary = found.expect("an endpoint represented by machine 0");
+    let defender = &summary["defender"];
+
+    let token = sim_token(&sim).await;
+    // Every page of the machine's vulnerabilities, as the simulator serves them.
+    let mut cves = std::collections::BTreeSet::new();
+    let mut next = Some(format!(
+        "{}/api/machines/{}/vulnerabilities",
+        sim.base_url(),
+        machine.id
+    ));
+    while let Some(url) = next.take() {
+        let page: Value = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for v in page["value"].as_array().unwrap() {
+            cves.insert(v["id"].as_str().unwrap().to_owned());
+        }
+        next = page["@odata.nextLink"].as_str().map(str::to_owned);
+    }
+    assert_eq!(
+        defender["vulnerability_count"].as_u64().unwrap() as usize,
+        cves.len()
+    );
+    if let Some(most) = defender["most_severe_vulnerability"]["cve_id"].as_str() {
+        assert!(cves.contains(most));
+    }
+    let tenant = &sim.app().tenant_id;
+    let expect = |suffix: &str| {
+        format!(
+            "https://security.microsoft.com/machines/v2/{}/{suffix}?tid={tenant}",
+            machine.id
+        )
+    };
+    assert_eq!(defender["overview_url"], expect("overview"));
+    assert_eq!(defender["vulnerabilities_url"], expect("vulnerabilities"));
+    assert_eq!(defender["alerts_url"], expect("alerts"));
+    for alert in defender["alerts"].as_array().unwrap() {
+        let url = alert["url"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://security.microsoft.com/alerts/"),
+            "{url}"
+        );
+    }
+    assert!(summary["risk"]["assessments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "Defender"));
+    assert!(defender["risk"]["exposure"]["level"].is_string());
+    assert!(defender["risk"]["alert"]["level"].is_string());
+
+    let missing = app.call(&admin, "endpoints/get", &[("id", "999999")]).await;
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn a_bad_upload_is_refused_and_writes_nothing() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    seeded(&app, &sim, &admin).await;
+    let before = list(&app, &admin, &[]).await["total"].clone();
+    let bad = "<?xml version=\"1.0\"?>\n<nmaprun><host><address addr=\"zz:zz\" addrtype=\"mac\"/></host></nmaprun>";
+    for body in [
+        bad.as_bytes().to_vec(),
+        b"not xml at all".to_vec(),
+        b"<!DOCTYPE lolz [<!ENTITY lol \"lol\">]><nmaprun/>".to_vec(),
+    ] {
+        let part = reqwest::multipart::Part::bytes(body).file_name("scan.xml");
+        let res = admin
+            .post(app.url("/api/endpoints/import"))
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        let err: Value = res.json().await.unwrap();
+        assert!(!err["error"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(list(&app, &admin, &[]).await["total"], before);
+
+    let analyst = app.user_with_role("analyst-2", "Analyst").await;
+    let part = reqwest::multipart::Part::bytes(sim.control().local_network_xml(1).into_bytes())
+        .file_name("scan.xml");
+    let res = analyst
+        .post(app.url("/api/endpoints/import"))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn disabling_defender_removes_dynamic_profiles_and_keeps_endpoints() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    seeded(&app, &sim, &admin).await;
+    let before = list(&app, &admin, &[("page_size", "500")]).await;
+    let dynamic = |page: &Value| {
+        page["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["profile_name"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with('⇋'))
+            })
+            .count()
+    };
+    assert!(dynamic(&before) > 0, "Defender OS gives ⇋ profiles");
+    let very_high = before["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["profile_name"]
+                .as_str()
+                .is_some_and(|p| p.starts_with('⇋'))
+        })
+        .all(|r| r["match_level"] == "VeryHigh");
+    assert!(very_high);
+
+    let res = call(
+        &app,
+        &admin,
+        "integrations/defender/save",
+        &defender_form(&sim, false),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let after = list(&app, &admin, &[("page_size", "500")]).await;
+    assert_eq!(after["total"], before["total"], "every endpoint is kept");
+    assert_eq!(dynamic(&after), 0);
+    let profiles: Vec<Value> = app
+        .call(&admin, "profiles/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(profiles.iter().all(|p| p["origin"] != "defender"));
+}

@@ -1,0 +1,130 @@
+import { test, expect, APIRequestContext, request as playwrightRequest } from "@playwright/test";
+import { simPort } from "../playwright.config";
+import { demoTenant, hydrated, signIn } from "./helpers";
+
+const simUrl = `http://127.0.0.1:${simPort}`;
+
+/** Reads the simulator directly, as Defender's API, to check what the console shows. */
+async function simulatorApi(): Promise<APIRequestContext> {
+  const ctx = await playwrightRequest.newContext();
+  const token = await ctx.post(`${simUrl}/${demoTenant.tenantId}/oauth2/v2.0/token`, {
+    form: {
+      grant_type: "client_credentials",
+      client_id: demoTenant.clientId,
+      client_secret: demoTenant.secret,
+      scope: "https://api.securitycenter.microsoft.com/.default",
+    },
+  });
+  const { access_token } = await token.json();
+  return playwrightRequest.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${access_token}` } });
+}
+
+async function allPages(api: APIRequestContext, url: string): Promise<any[]> {
+  const items: any[] = [];
+  let next: string | undefined = url;
+  while (next) {
+    const page: any = await (await api.get(next)).json();
+    items.push(...page.value);
+    next = page["@odata.nextLink"];
+  }
+  return items;
+}
+
+test("a High endpoint's Microsoft Defender subtab matches the simulator", async ({ page }) => {
+  test.setTimeout(90_000);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page);
+
+  // Configure and enable the demo tenant, then wait for the first sync to finish.
+  const saved = await page.request.post("/api/integrations/defender/save", {
+    form: {
+      tenant_id: demoTenant.tenantId,
+      client_id: demoTenant.clientId,
+      client_secret: demoTenant.secret,
+      cloud: "commercial",
+      custom_login_url: simUrl,
+      custom_api_url: simUrl,
+      enabled: "on",
+    },
+  });
+  expect(saved.status()).toBe(200);
+  await expect
+    .poll(async () => (await (await page.request.post("/api/integrations/defender/get")).json()).last_sync_outcome, {
+      timeout: 60_000,
+    })
+    .toBe("Succeeded");
+
+  await page.goto("/endpoints");
+  await hydrated(page);
+  await page.getByLabel("Risk").selectOption("High");
+  await page.getByLabel("Source").selectOption("defender");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/risk=High/);
+  const rows = page.locator("table.endpoint-table tbody tr");
+  await expect(rows.first()).toBeVisible();
+  for (const badge of await rows.locator("td:first-child .risk-badge").all()) {
+    await expect(badge).toHaveText("High");
+  }
+  await rows.first().locator("td").nth(2).getByRole("link").click();
+  await expect(page).toHaveURL(/\/endpoints\/\d+$/);
+
+  await page.getByRole("link", { name: "Risk", exact: true }).click();
+  await expect(page.getByRole("region", { name: "Risk assessments" })).toBeVisible();
+  await page.getByRole("link", { name: "Microsoft Defender", exact: true }).click();
+  await expect(page).toHaveURL(/tab=risk&sub=defender/);
+  const panel = page.getByRole("region", { name: "Microsoft Defender" });
+
+  const overview = await panel.getByRole("link", { name: "Overview in Microsoft Defender" }).getAttribute("href");
+  const machineId = /machines\/v2\/([0-9a-f]{40})\/overview\?tid=/.exec(overview ?? "")?.[1];
+  expect(machineId, `overview link ${overview}`).toBeTruthy();
+  const portal = `https://security.microsoft.com/machines/v2/${machineId}`;
+  expect(overview).toBe(`${portal}/overview?tid=${demoTenant.tenantId}`);
+  await expect(panel.getByRole("link", { name: "Alerts in Microsoft Defender" })).toHaveAttribute(
+    "href",
+    `${portal}/alerts?tid=${demoTenant.tenantId}`,
+  );
+
+  const api = await simulatorApi();
+  const vulns = await allPages(api, `${simUrl}/api/machines/${machineId}/vulnerabilities`);
+  const cves = new Set(vulns.map((v) => v.id));
+  const count = panel.getByTestId("vulnerability-count").getByRole("link");
+  await expect(count).toHaveText(`${cves.size} vulnerabilities`);
+  await expect(count).toHaveAttribute("href", `${portal}/vulnerabilities?tid=${demoTenant.tenantId}`);
+
+  const mostSevere = panel.getByTestId("most-severe-vulnerability");
+  if (cves.size > 0) {
+    const cveLink = mostSevere.getByRole("link").first();
+    const cve = (await cveLink.textContent())!.trim();
+    expect(cves.has(cve), `${cve} is one of the machine's CVEs`).toBe(true);
+    await expect(cveLink).toHaveAttribute(
+      "href",
+      `https://security.microsoft.com/vulnerabilities/vulnerability/${cve}/overview?tid=${demoTenant.tenantId}`,
+    );
+    const severest = ["Critical", "High", "Medium", "Low"].find((s) => vulns.some((v) => v.severity === s));
+    const shown = vulns.find((v) => v.id === cve);
+    expect(["Critical", "High", "Medium", "Low"].indexOf(shown.severity)).toBeLessThanOrEqual(
+      ["Critical", "High", "Medium", "Low"].indexOf(severest!),
+    );
+  } else {
+    await expect(mostSevere).toContainText("no vulnerabilities");
+  }
+  const levels = ["None", "Low", "Medium", "High", "Critical"];
+  const exposure = await panel.getByTestId("exposure-risk-level").locator(".risk-badge").getAttribute("data-risk");
+  const alertLevel = await panel.getByTestId("alert-risk-level").locator(".risk-badge").getAttribute("data-risk");
+  expect(levels).toContain(exposure);
+  expect(levels).toContain(alertLevel);
+
+  // The alert Risk Level follows the most severe active alert the simulator holds.
+  const alerts = (await allPages(api, `${simUrl}/api/alerts`)).filter(
+    (a) => a.machineId === machineId && a.status !== "Resolved",
+  );
+  const alertRank: Record<string, string> = { High: "High", Medium: "Medium", Low: "Low", Informational: "Low", UnSpecified: "Low" };
+  const expected = alerts.length === 0 ? "None" : alerts.map((a) => alertRank[a.severity] ?? "Medium")
+    .sort((a, b) => levels.indexOf(b) - levels.indexOf(a))[0];
+  expect(alertLevel).toBe(expected);
+  for (const link of await panel.getByRole("link").all()) {
+    expect(await link.getAttribute("href")).toMatch(/^https:\/\/security\.microsoft\.com\//);
+  }
+  expect(errors).toEqual([]);
+});

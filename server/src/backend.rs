@@ -2,6 +2,7 @@
 //! and database errors become `ConsoleError`s here, and only here.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use app::backend::ConsoleBackend;
 use app::error::ConsoleError;
@@ -21,6 +22,7 @@ use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
 use crate::defender::ClientOptions;
+use crate::endpoint_list_cache::ListCache;
 use crate::endpoint_views;
 use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
 use crate::integrations::test_limiter::TestLimiter;
@@ -30,6 +32,7 @@ use crate::sync::schedule::INTERVAL;
 use crate::sync::SyncService;
 
 pub struct ServerBackend {
+    list_cache: Arc<ListCache>,
     pool: SqlitePool,
     throttle: LoginThrottle,
     secrets: SecretBox,
@@ -40,6 +43,7 @@ pub struct ServerBackend {
 
 impl ServerBackend {
     pub fn new(
+        list_cache: Arc<ListCache>,
         pool: SqlitePool,
         limits: ThrottleLimits,
         secrets: SecretBox,
@@ -47,6 +51,7 @@ impl ServerBackend {
         client_options: ClientOptions,
     ) -> Self {
         Self {
+            list_cache,
             pool,
             throttle: LoginThrottle::new(limits),
             secrets,
@@ -289,9 +294,9 @@ impl ConsoleBackend for ServerBackend {
         if was_enabled && !form.enabled {
             // Disabling removes Defender's dynamic profiles and re-models every endpoint
             // (imported ones stay) so each gets a standard profile again.
-            let report = crate::endpoints::on_defender_disabled(&self.pool)
-                .await
-                .map_err(internal)?;
+            let report = crate::endpoints::on_defender_disabled(&self.pool).await;
+            self.list_cache.invalidate();
+            let report = report.map_err(internal)?;
             let detail = format!("{} endpoints re-modelled", report.endpoints);
             self.audit(&actor.username, "profiles.remodel", &detail)
                 .await?;
@@ -360,7 +365,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn list_endpoints(&self, query: EndpointQuery) -> Result<EndpointPage, ConsoleError> {
-        endpoint_views::list(&self.pool, query)
+        endpoint_views::list(&self.pool, &self.list_cache, query)
             .await
             .map_err(internal)
     }

@@ -9,14 +9,15 @@ use app::model::endpoint::{
 use app::model::risk::{DefenderRisk, EndpointRisk, RiskLevel};
 use sqlx::SqlitePool;
 
-use crate::db::endpoint_query::{self as q, EndpointListRow, ListFilter};
+use crate::db::endpoint_query::{self as q, EndpointListRow};
 use crate::db::sync_run_query::{self, SyncRunRow};
 use crate::db::{self, DbError};
 use crate::defender::PortalLinks;
+use crate::endpoint_list_cache::ListCache;
 use crate::integrations::defender_settings::StoredDefenderSettings;
 use crate::integrations::DEFENDER;
 
-fn row_view(r: EndpointListRow) -> EndpointRow {
+pub(crate) fn row_view(r: EndpointListRow) -> EndpointRow {
     EndpointRow {
         id: r.endpoint_id,
         risk_level: RiskLevel::parse(&r.risk_level).unwrap_or_default(),
@@ -35,28 +36,18 @@ fn row_view(r: EndpointListRow) -> EndpointRow {
     }
 }
 
-fn filter(query: &EndpointQuery) -> ListFilter<'_> {
-    ListFilter {
-        text: &query.q,
-        risk: &query.risk,
-        profile: &query.profile,
-        source: &query.source,
-        onboarding: &query.onboarding,
-    }
-}
-
-pub async fn list(pool: &SqlitePool, query: EndpointQuery) -> Result<EndpointPage, DbError> {
+pub async fn list(
+    pool: &SqlitePool,
+    cache: &ListCache,
+    query: EndpointQuery,
+) -> Result<EndpointPage, DbError> {
     let query = query.normalised();
-    let f = filter(&query);
-    let limit = i64::from(query.page_size);
-    let offset = i64::from(query.page - 1) * limit;
-    let rows = q::list(pool, &f, &query.sort, query.dir == "desc", limit, offset).await?;
-    let total = q::count(pool, &f).await?;
+    let result = cache.page(pool, &query).await?;
     Ok(EndpointPage {
-        rows: rows.into_iter().map(row_view).collect(),
-        total: total.max(0) as u64,
-        profiles: q::profile_names(pool).await?,
-        onboarding_states: q::onboarding_states(pool).await?,
+        rows: result.rows,
+        total: result.total,
+        profiles: result.profiles,
+        onboarding_states: result.onboarding_states,
         query,
     })
 }
@@ -64,19 +55,10 @@ pub async fn list(pool: &SqlitePool, query: EndpointQuery) -> Result<EndpointPag
 /// Every row of the filtered list, in list order, for the CSV export.
 pub async fn all_rows(
     pool: &SqlitePool,
+    cache: &ListCache,
     query: EndpointQuery,
 ) -> Result<Vec<EndpointRow>, DbError> {
-    let query = query.normalised();
-    let rows = q::list(
-        pool,
-        &filter(&query),
-        &query.sort,
-        query.dir == "desc",
-        i64::MAX,
-        0,
-    )
-    .await?;
-    Ok(rows.into_iter().map(row_view).collect())
+    cache.all(pool, &query.normalised()).await
 }
 
 /// Portal links for the configured tenant, when Defender is configured.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod defender;
 pub mod discovery;
+pub mod endpoint_list_cache;
 pub mod endpoint_views;
 pub mod endpoints;
 pub mod integrations;

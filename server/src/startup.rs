@@ -23,6 +23,7 @@ use crate::backend::ServerBackend;
 use crate::config::Settings;
 use crate::db::{self, OpenError};
 use crate::defender::ClientOptions;
+use crate::endpoint_list_cache::ListCache;
 use crate::integrations::demo;
 use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: SqlitePool,
     pub sync: SyncService,
+    pub list_cache: Arc<ListCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +142,9 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let list_cache = Arc::new(ListCache::default());
         let backend: SharedBackend = Arc::new(ServerBackend::new(
+            list_cache.clone(),
             pool.clone(),
             tuning.login_limits,
             secrets,
@@ -153,6 +157,7 @@ impl Application {
             leptos_options: leptos_options.clone(),
             pool: pool.clone(),
             sync: sync.clone(),
+            list_cache: list_cache.clone(),
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 

@@ -1,18 +1,10 @@
-//! Read side of the inventory: the filtered, sorted, paged endpoint list and what the Endpoint
-//! Summary and the dashboard show. The sync and imports write these tables elsewhere.
+//! Read side of the inventory: the rows behind the endpoint list (filtered, sorted and paged in
+//! memory by `endpoint_list_cache`) and what the Endpoint Summary and the dashboard show. The
+//! sync and imports write these tables elsewhere.
 
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::{classify, DbError};
-
-/// List filters after normalisation (see `app::model::endpoint::EndpointQuery`).
-pub struct ListFilter<'a> {
-    pub text: &'a str,
-    pub risk: &'a str,
-    pub profile: &'a str,
-    pub source: &'a str,
-    pub onboarding: &'a str,
-}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointListRow {
@@ -35,104 +27,6 @@ pub struct EndpointListRow {
 const LIST_COLUMNS: &str = "endpoint_id, risk_level, mac, ip, hostname, mac_vendor, \
     profile_name, match_level, os, source_network, source_defender, onboarding_status, \
     last_seen, inactive";
-
-/// Risk levels as numbers, so sorting follows severity rather than the alphabet.
-const RISK_RANK: &str = "CASE risk_level WHEN 'Critical' THEN 4 WHEN 'High' THEN 3 \
-    WHEN 'Medium' THEN 2 WHEN 'Low' THEN 1 ELSE 0 END";
-
-fn push_where<'a>(qb: &mut QueryBuilder<'a, Sqlite>, f: &ListFilter<'a>) {
-    qb.push(" WHERE 1 = 1");
-    if !f.text.is_empty() {
-        // LIKE with the user's text escaped, so % and _ are matched literally.
-        let escaped = f
-            .text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        qb.push(" AND (mac LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR ip LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR hostname LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR hostnames LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR ips LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-    if !f.risk.is_empty() {
-        qb.push(" AND risk_level = ").push_bind(f.risk);
-    }
-    if !f.profile.is_empty() {
-        qb.push(" AND profile_name = ").push_bind(f.profile);
-    }
-    match f.source {
-        "network" => {
-            qb.push(" AND source_network = 1");
-        }
-        "defender" => {
-            qb.push(" AND source_defender = 1");
-        }
-        "both" => {
-            qb.push(" AND source_network = 1 AND source_defender = 1");
-        }
-        _ => {}
-    }
-    match f.onboarding {
-        "" => {}
-        "none" => {
-            qb.push(" AND onboarding_status IS NULL");
-        }
-        status => {
-            qb.push(" AND onboarding_status = ").push_bind(status);
-        }
-    }
-}
-
-fn order_by(sort: &str, descending: bool) -> String {
-    let dir = if descending { "DESC" } else { "ASC" };
-    let column = match sort {
-        "mac" => "mac",
-        "ip" => "ip",
-        "hostname" => "hostname",
-        "vendor" => "mac_vendor",
-        "profile" => "profile_name",
-        "os" => "os",
-        "last_seen" => "last_seen",
-        _ => RISK_RANK,
-    };
-    // endpoint_id last, so pages are stable when many rows tie.
-    format!(" ORDER BY {column} {dir}, endpoint_id {dir}")
-}
-
-pub async fn list(
-    pool: &SqlitePool,
-    filter: &ListFilter<'_>,
-    sort: &str,
-    descending: bool,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<EndpointListRow>, DbError> {
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {LIST_COLUMNS} FROM endpoint"));
-    push_where(&mut qb, filter);
-    qb.push(order_by(sort, descending));
-    qb.push(" LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    qb.build_query_as().fetch_all(pool).await.map_err(classify)
-}
-
-pub async fn count(pool: &SqlitePool, filter: &ListFilter<'_>) -> Result<i64, DbError> {
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM endpoint");
-    push_where(&mut qb, filter);
-    qb.build_query_scalar()
-        .fetch_one(pool)
-        .await
-        .map_err(classify)
-}
 
 pub async fn profile_names(pool: &SqlitePool) -> Result<Vec<String>, DbError> {
     sqlx::query_scalar(
@@ -280,6 +174,34 @@ pub async fn network_coverage(pool: &SqlitePool) -> Result<(i64, i64), DbError> 
          FROM endpoint WHERE source_network = 1",
     )
     .fetch_one(pool)
+    .await
+    .map_err(classify)
+}
+
+/// The newest sync run (id, finished time): part of the list cache's validity key.
+pub async fn latest_sync(pool: &SqlitePool) -> Result<Option<(i64, Option<String>)>, DbError> {
+    sqlx::query_as(
+        "SELECT sync_run_id, finished_at FROM sync_run ORDER BY sync_run_id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CacheRow {
+    #[sqlx(flatten)]
+    pub list: EndpointListRow,
+    pub hostnames: String,
+    pub ips: String,
+}
+
+/// Every endpoint with the columns the list shows and searches.
+pub async fn all_for_cache(pool: &SqlitePool) -> Result<Vec<CacheRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {LIST_COLUMNS}, hostnames, ips FROM endpoint"
+    ))
+    .fetch_all(pool)
     .await
     .map_err(classify)
 }

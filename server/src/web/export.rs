@@ -8,11 +8,14 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::sync::Arc;
+
 use sqlx::SqlitePool;
 use tower_sessions::Session;
 
 use crate::backend::internal;
 use crate::db;
+use crate::endpoint_list_cache::ListCache;
 use crate::endpoint_views;
 
 /// The list's URL parameters; absent ones take the list's defaults.
@@ -34,6 +37,7 @@ fn refuse(status: StatusCode, err: ConsoleError) -> Response {
 
 pub async fn endpoints_csv(
     State(pool): State<SqlitePool>,
+    State(cache): State<Arc<ListCache>>,
     session: Session,
     Query(params): Query<ExportParams>,
 ) -> Response {
@@ -57,7 +61,7 @@ pub async fn endpoints_csv(
         dir: or(params.dir, &d.dir),
         ..d
     };
-    match endpoint_views::all_rows(&pool, query).await {
+    match endpoint_views::all_rows(&pool, &cache, query).await {
         Ok(rows) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -8,11 +8,14 @@ use app::model::user::{Capability, Role};
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use std::sync::Arc;
+
 use sqlx::SqlitePool;
 use tower_sessions::Session;
 
 use crate::db;
 use crate::discovery::Limits;
+use crate::endpoint_list_cache::ListCache;
 use crate::endpoints::{import_nmap, ImportError};
 
 /// Largest upload accepted; the parser has its own limit of the same size.
@@ -40,6 +43,7 @@ fn answer(html: bool, status: StatusCode, body: serde_json::Value, query: String
 
 pub async fn import_upload(
     State(pool): State<SqlitePool>,
+    State(cache): State<Arc<ListCache>>,
     session: Session,
     headers: HeaderMap,
     mut multipart: Multipart,
@@ -100,7 +104,9 @@ pub async fn import_upload(
             format!("error={}", encode(message)),
         );
     };
-    match import_nmap(&pool, &bytes).await {
+    let result = import_nmap(&pool, &bytes).await;
+    cache.invalidate();
+    match result {
         Ok(report) => {
             let detail = format!(
                 "nmap XML: {} observations, {} added, {} updated",

@@ -93,18 +93,13 @@ impl ListCache {
         query: &EndpointQuery,
     ) -> Result<ListResult, DbError> {
         let snapshot = self.snapshot(pool).await?;
-        let rows = select(&snapshot.entries, query);
-        let total = rows.len() as u64;
         let start = (query.page as usize - 1) * query.page_size as usize;
-        let page = rows
-            .into_iter()
-            .skip(start)
-            .take(query.page_size as usize)
-            .cloned()
-            .collect();
+        let end = start + query.page_size as usize;
+        let (rows, total) = select(&snapshot.entries, query, Some(end));
+        let page = rows.into_iter().skip(start).cloned().collect();
         Ok(ListResult {
             rows: page,
-            total,
+            total: total as u64,
             profiles: snapshot.profiles.clone(),
             onboarding_states: snapshot.onboarding_states.clone(),
         })
@@ -117,7 +112,8 @@ impl ListCache {
         query: &EndpointQuery,
     ) -> Result<Vec<EndpointRow>, DbError> {
         let snapshot = self.snapshot(pool).await?;
-        Ok(select(&snapshot.entries, query)
+        Ok(select(&snapshot.entries, query, None)
+            .0
             .into_iter()
             .cloned()
             .collect())
@@ -147,7 +143,13 @@ fn by_text(a: &Option<String>, b: &Option<String>) -> Ordering {
     a.cmp(b)
 }
 
-fn select<'a>(entries: &'a [Entry], query: &EndpointQuery) -> Vec<&'a EndpointRow> {
+/// The matching rows in list order, only the first `first` of them when given (a page needs
+/// no more: partial selection is linear, a full sort of 100k rows is not), and the total.
+fn select<'a>(
+    entries: &'a [Entry],
+    query: &EndpointQuery,
+    first: Option<usize>,
+) -> (Vec<&'a EndpointRow>, usize) {
     let needle = query.q.to_lowercase();
     let mut rows: Vec<&EndpointRow> = entries
         .iter()
@@ -168,10 +170,18 @@ fn select<'a>(entries: &'a [Entry], query: &EndpointQuery) -> Vec<&'a EndpointRo
         // The id breaks ties, so pages are stable.
         primary.then(a.id.cmp(&b.id))
     };
-    if query.dir == "desc" {
-        rows.sort_unstable_by(|a, b| key(b, a));
-    } else {
-        rows.sort_unstable_by(|a, b| key(a, b));
+    let order = |a: &&EndpointRow, b: &&EndpointRow| {
+        if query.dir == "desc" {
+            key(b, a)
+        } else {
+            key(a, b)
+        }
+    };
+    let total = rows.len();
+    if let Some(n) = first.filter(|n| *n < rows.len()) {
+        rows.select_nth_unstable_by(n, order);
+        rows.truncate(n);
     }
-    rows
+    rows.sort_unstable_by(order);
+    (rows, total)
 }

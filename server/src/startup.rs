@@ -157,6 +157,7 @@ impl Application {
         let router = Router::new()
             .route("/healthz", get(health::alive))
             .route("/readyz", get(health::ready))
+            .merge(crate::web::ingest::routes())
             .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
                 let options = leptos_options.clone();
                 move || shell(options.clone())

@@ -376,3 +376,69 @@ pub async fn count(conn: &mut SqliteConnection, table: &str) -> Result<i64, DbEr
         .await?;
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    fn machine(id: &str, health: &str) -> Machine {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "computerDnsName": format!("{id}.corp.test"), "osPlatform": "Windows11",
+            "version": "24H2", "healthStatus": health, "onboardingStatus": "Onboarded",
+            "lastSeen": "2026-01-04T21:03:10Z",
+            "ipAddresses": [{"ipAddress": "10.0.0.1", "macAddress": "00155DA1B2C3", "type": "Ethernet"}]
+        }))
+        .unwrap()
+    }
+
+    /// Stages `page` as a run would, applies it, and returns the diff seen before applying.
+    async fn sync(conn: &mut SqliteConnection, page: &[Machine], gone: bool) -> MachineDiff {
+        prepare(conn).await.unwrap();
+        machines(conn, page).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let diff = machine_diff(&mut tx).await.unwrap();
+        apply_machines(&mut tx, "2026-01-05T00:00:00Z")
+            .await
+            .unwrap();
+        if gone {
+            mark_missing_gone(&mut tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        diff
+    }
+
+    #[tokio::test]
+    async fn change_detection_compares_the_stored_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::open(&url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let (a, b) = (machine("a", "Active"), machine("b", "Active"));
+
+        let first = sync(&mut conn, &[a.clone(), b.clone()], true).await;
+        assert_eq!(
+            (first.seen, first.added, first.updated, first.unchanged),
+            (2, 2, 0, 0)
+        );
+
+        let same = sync(&mut conn, &[a.clone(), b.clone()], true).await;
+        assert_eq!((same.added, same.updated, same.unchanged), (0, 0, 2));
+        assert_eq!(same.previously_present, 2);
+
+        // One field changes: one update. A NULL becoming a value counts too.
+        let mut b2 = machine("b", "Inactive");
+        b2.os_build = Some(26100);
+        let changed = sync(&mut conn, &[a.clone(), b2.clone()], true).await;
+        assert_eq!(
+            (changed.added, changed.updated, changed.unchanged),
+            (0, 1, 1)
+        );
+
+        // `b` goes missing, then comes back unchanged: coming back is an update.
+        sync(&mut conn, std::slice::from_ref(&a), true).await;
+        let back = sync(&mut conn, &[a, b2], true).await;
+        assert_eq!((back.added, back.updated, back.unchanged), (0, 1, 1));
+    }
+}

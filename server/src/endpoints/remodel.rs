@@ -62,9 +62,18 @@ fn level_text(level: MatchLevel) -> String {
 }
 
 /// Classifies every endpoint and recomputes its risk; keeps the `profile` table's factory and
-/// `⇋` rows in step with what was assigned.
+/// `⇋` rows in step with what was assigned. Defender's OS and findings count only while the
+/// Defender integration is enabled, so a re-model after disabling it brings no `⇋` back.
 #[tracing::instrument(skip_all)]
 pub async fn remodel_all(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
+    let defender = db::integration::get(pool, crate::integrations::DEFENDER)
+        .await?
+        .is_some_and(|row| row.enabled);
+    remodel(pool, defender).await
+}
+
+/// The re-model at the end of a sync: Defender data was just imported, so it counts.
+pub(crate) async fn remodel_after_sync(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
     remodel(pool, true).await
 }
 

@@ -123,7 +123,7 @@ async fn remodel(pool: &SqlitePool, defender: bool) -> Result<RemodelReport, Rem
             HashMap::new()
         };
 
-        let mut tx = pool.begin().await?;
+        let mut assessed_page = Vec::with_capacity(rows.len());
         for ((row, endpoint), class) in rows.iter().zip(&endpoints).zip(&classifications) {
             let (profile_name, match_level, considered) = describe(&engine, class);
             let risky_level = profile_name.as_deref().and_then(|name| {
@@ -162,8 +162,10 @@ async fn remodel(pool: &SqlitePool, defender: bool) -> Result<RemodelReport, Rem
                 risk: super::record::to_json(&assessed.risk),
                 defender_risk: assessed.defender.as_ref().map(super::record::to_json),
             };
-            db::endpoint::store_assessment(&mut tx, &stored).await?;
+            assessed_page.push(stored);
         }
+        let mut tx = pool.begin().await?;
+        db::endpoint::store_assessments(&mut tx, &assessed_page).await?;
         tx.commit().await?;
         total += rows.len();
         after = last;

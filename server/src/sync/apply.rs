@@ -159,6 +159,8 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
 
     db::endpoint::release_present_representatives(conn).await?;
     let now = db::now();
+    let mut views: Vec<(&merge::Assignment, DefenderView)> =
+        Vec::with_capacity(plan.assignments.len());
     for assignment in &plan.assignments {
         let rep = &rows[assignment.machines[0]];
         let known = match assignment.target {
@@ -202,22 +204,40 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
                 }),
             ),
         };
+        views.push((assignment, view));
+    }
+
+    // Ids for new endpoints are assigned here: the transaction holds the write lock.
+    let mut next_id = db::endpoint::max_id(conn).await?;
+    let mut updates: Vec<(i64, &DefenderView)> = Vec::new();
+    let mut inserts: Vec<db::endpoint::NewDefenderEndpoint> = Vec::new();
+    let mut links: Vec<(&str, i64)> = Vec::with_capacity(rows.len());
+    for (assignment, view) in &views {
         let endpoint_id = match assignment.target {
             Target::Existing(id) => {
-                db::endpoint::update_from_defender(conn, id, &view).await?;
+                updates.push((id, view));
                 id
             }
             Target::New(n) => {
+                next_id += 1;
                 let mac = plan.new_endpoints[n].mac;
-                let vendor = mac.as_ref().and_then(crate::oui::vendor_name);
-                let mac = mac.map(|m| m.to_string());
-                db::endpoint::insert_from_defender(conn, mac.as_deref(), vendor, &view).await?
+                inserts.push(db::endpoint::NewDefenderEndpoint {
+                    endpoint_id: next_id,
+                    mac: mac.map(|m| m.to_string()),
+                    mac_vendor: mac.as_ref().and_then(crate::oui::vendor_name),
+                    view,
+                });
+                next_id
             }
         };
         for &i in &assignment.machines {
-            db::defender_machine::set_endpoint(conn, &rows[i].machine_id, endpoint_id).await?;
+            links.push((rows[i].machine_id.as_str(), endpoint_id));
         }
     }
+    db::endpoint::insert_many_from_defender(conn, &inserts).await?;
+    sync_stage::endpoint_views(conn, &updates).await?;
+    sync_stage::apply_endpoint_views(conn).await?;
+    sync_stage::apply_links(conn, &links).await?;
     Ok(())
 }
 

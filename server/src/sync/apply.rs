@@ -137,12 +137,11 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
     let rows = db::defender_machine::present(conn).await?;
     let machines: Vec<MachineFacts> = rows.iter().map(machine_facts).collect();
     let stored = db::endpoint::merge_rows(conn).await?;
-    let previous_evidence: HashMap<i64, Vec<serde_json::Value>> = stored
+    // Kept as text and parsed only where a machine stays linked: parsing every endpoint's
+    // evidence up front costs hundreds of MB at 100k endpoints.
+    let previous_evidence: HashMap<i64, String> = stored
         .iter()
-        .map(|r| {
-            let list = serde_json::from_str(&r.merge_evidence).unwrap_or_default();
-            (r.endpoint_id, list)
-        })
+        .map(|r| (r.endpoint_id, r.merge_evidence.clone()))
         .collect();
     let endpoints: Vec<KnownEndpoint> = stored
         .into_iter()
@@ -247,8 +246,9 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
 fn evidence_json(
     assignment: &merge::Assignment,
     machines: &[MachineFacts],
-    previous: Option<&Vec<serde_json::Value>>,
+    previous: Option<&String>,
 ) -> String {
+    let mut parsed: Option<Vec<serde_json::Value>> = None;
     let target = match assignment.target {
         Target::Existing(id) => Some(id),
         Target::New(_) => None,
@@ -261,8 +261,10 @@ fn evidence_json(
                 machines[i].machine_id == fresh.machine_id && machines[i].endpoint_id == target
             });
             let kept = previous.filter(|_| target.is_some() && linked);
-            kept.and_then(|list| {
-                list.iter()
+            kept.and_then(|text| {
+                parsed
+                    .get_or_insert_with(|| serde_json::from_str(text).unwrap_or_default())
+                    .iter()
                     .find(|e| e["machine_id"] == fresh.machine_id.as_str())
                     .cloned()
             })

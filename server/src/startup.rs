@@ -172,6 +172,7 @@ impl Application {
                     axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES),
                 ),
             )
+            .merge(crate::web::ingest::routes())
             .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
                 let options = leptos_options.clone();
                 move || shell(options.clone())

@@ -3,5 +3,6 @@
 pub mod export;
 pub mod health;
 pub mod import;
+pub mod ingest;
 pub mod origin;
 pub mod sync_events;

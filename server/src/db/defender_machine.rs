@@ -34,23 +34,6 @@ pub async fn present(conn: &mut SqliteConnection) -> Result<Vec<MachineRow>, DbE
     .await?)
 }
 
-/// Links a machine record to its endpoint.
-pub async fn set_endpoint(
-    conn: &mut SqliteConnection,
-    machine_id: &str,
-    endpoint_id: i64,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE defender_machine SET endpoint_id = $1 WHERE machine_id = $2 \
-         AND endpoint_id IS DISTINCT FROM $1",
-    )
-    .bind(endpoint_id)
-    .bind(machine_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 /// Row count, for tests and the journal.
 pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine")

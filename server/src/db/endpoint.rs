@@ -49,65 +49,53 @@ pub async fn release_present_representatives(conn: &mut SqliteConnection) -> Res
     Ok(())
 }
 
-/// Creates an endpoint for Defender machines that matched none.
-pub async fn insert_from_defender(
-    conn: &mut SqliteConnection,
-    mac: Option<&str>,
-    mac_vendor: Option<&str>,
-    view: &DefenderView,
-) -> Result<i64, DbError> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO endpoint (mac, mac_vendor, defender_machine_id, hostname, ip, os, \
-         onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
-         merge_evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $10, $11, $12) \
-         RETURNING endpoint_id",
-    )
-    .bind(mac)
-    .bind(mac_vendor)
-    .bind(&view.defender_machine_id)
-    .bind(&view.hostname)
-    .bind(&view.ip)
-    .bind(&view.os)
-    .bind(&view.onboarding_status)
-    .bind(&view.first_seen)
-    .bind(&view.last_seen)
-    .bind(&view.hostnames)
-    .bind(&view.ips)
-    .bind(&view.merge_evidence)
-    .fetch_one(&mut *conn)
-    .await?;
+/// The next free endpoint ids start after this one (ids are assigned by the caller inside its
+/// write transaction, so bulk inserts need no RETURNING per row).
+pub async fn max_id(conn: &mut SqliteConnection) -> Result<i64, DbError> {
+    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(endpoint_id), 0) FROM endpoint")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(id)
 }
 
-/// Writes Defender's view onto an existing endpoint. Network facts (ports, OS matches) stay;
-/// display values fall back to what discovery found when Defender has none.
-pub async fn update_from_defender(
+/// A Defender-only endpoint to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDefenderEndpoint<'a> {
+    pub endpoint_id: i64,
+    pub mac: Option<String>,
+    pub mac_vendor: Option<&'static str>,
+    pub view: &'a DefenderView,
+}
+
+/// Creates endpoints for Defender machines that matched none, in bulk.
+pub async fn insert_many_from_defender(
     conn: &mut SqliteConnection,
-    endpoint_id: i64,
-    view: &DefenderView,
+    rows: &[NewDefenderEndpoint<'_>],
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE endpoint SET defender_machine_id = $1, hostname = COALESCE($2, hostname), \
-         ip = COALESCE($3, ip), os = COALESCE($4, os), onboarding_status = $5, \
-         source_defender = 1, \
-         first_seen = CASE WHEN $6 < first_seen THEN $6 ELSE first_seen END, \
-         last_seen = CASE WHEN $7 > last_seen THEN $7 ELSE last_seen END, \
-         hostnames = $8, ips = $9, merge_evidence = $10, inactive = 0 \
-         WHERE endpoint_id = $11",
-    )
-    .bind(&view.defender_machine_id)
-    .bind(&view.hostname)
-    .bind(&view.ip)
-    .bind(&view.os)
-    .bind(&view.onboarding_status)
-    .bind(&view.first_seen)
-    .bind(&view.last_seen)
-    .bind(&view.hostnames)
-    .bind(&view.ips)
-    .bind(&view.merge_evidence)
-    .bind(endpoint_id)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in rows.chunks(400) {
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "INSERT INTO endpoint (endpoint_id, mac, mac_vendor, defender_machine_id, hostname, \
+             ip, os, onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
+             merge_evidence) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.endpoint_id)
+                .push_bind(r.mac.clone())
+                .push_bind(r.mac_vendor)
+                .push_bind(r.view.defender_machine_id.clone())
+                .push_bind(r.view.hostname.clone())
+                .push_bind(r.view.ip.clone())
+                .push_bind(r.view.os.clone())
+                .push_bind(r.view.onboarding_status.clone())
+                .push_bind(1i64)
+                .push_bind(r.view.first_seen.clone())
+                .push_bind(r.view.last_seen.clone())
+                .push_bind(r.view.hostnames.clone())
+                .push_bind(r.view.ips.clone())
+                .push_bind(r.view.merge_evidence.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -163,20 +151,49 @@ pub struct Assessed {
     pub defender_risk: Option<String>,
 }
 
-pub async fn store_assessment(conn: &mut SqliteConnection, a: &Assessed) -> Result<(), DbError> {
+/// Stores a page of assessments with one UPDATE (through a temporary table), not one
+/// statement per endpoint.
+pub async fn store_assessments(
+    conn: &mut SqliteConnection,
+    page: &[Assessed],
+) -> Result<(), DbError> {
     sqlx::query(
-        "UPDATE endpoint SET profile_name = $1, match_level = $2, profiles_considered = $3, \
-         risk_level = $4, risk = $5, defender_risk = $6 WHERE endpoint_id = $7",
+        "CREATE TEMP TABLE IF NOT EXISTS stage_assessment (endpoint_id INTEGER PRIMARY KEY, \
+         profile_name TEXT, match_level TEXT, profiles_considered TEXT NOT NULL, \
+         risk_level TEXT NOT NULL, risk TEXT NOT NULL, defender_risk TEXT)",
     )
-    .bind(&a.profile_name)
-    .bind(&a.match_level)
-    .bind(&a.profiles_considered)
-    .bind(&a.risk_level)
-    .bind(&a.risk)
-    .bind(&a.defender_risk)
-    .bind(a.endpoint_id)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("DELETE FROM stage_assessment")
+        .execute(&mut *conn)
+        .await?;
+    for chunk in page.chunks(500) {
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "INSERT INTO stage_assessment (endpoint_id, profile_name, match_level, \
+             profiles_considered, risk_level, risk, defender_risk) ",
+        );
+        q.push_values(chunk, |mut b, a| {
+            b.push_bind(a.endpoint_id)
+                .push_bind(a.profile_name.clone())
+                .push_bind(a.match_level.clone())
+                .push_bind(a.profiles_considered.clone())
+                .push_bind(a.risk_level.clone())
+                .push_bind(a.risk.clone())
+                .push_bind(a.defender_risk.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    sqlx::query(
+        "UPDATE endpoint SET profile_name = s.profile_name, match_level = s.match_level, \
+         profiles_considered = s.profiles_considered, risk_level = s.risk_level, risk = s.risk, \
+         defender_risk = s.defender_risk FROM stage_assessment s \
+         WHERE endpoint.endpoint_id = s.endpoint_id",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM stage_assessment")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

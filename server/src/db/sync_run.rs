@@ -52,6 +52,18 @@ pub async fn start(pool: &SqlitePool, started_at: &str, reason: &str) -> Result<
     Ok(id)
 }
 
+/// Marks rows left `Running` (the process stopped mid-run) as failed.
+pub async fn abandon_running(pool: &SqlitePool, at: &str) -> Result<u64, DbError> {
+    let done = sqlx::query(
+        "UPDATE sync_run SET outcome = 'Failed', finished_at = $1, \
+         error = 'The run was interrupted (the server stopped).' WHERE outcome = 'Running'",
+    )
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Closes a run's row with its outcome, figures, error and notes.
 pub async fn finish(
     pool: &SqlitePool,

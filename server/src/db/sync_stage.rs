@@ -12,6 +12,7 @@ use crate::defender::model::alert::Alert;
 use crate::defender::model::machine::Machine;
 use crate::defender::model::vulnerability::{MachineVulnerability, Vulnerability};
 
+use super::endpoint::DefenderView;
 use super::{format_time, DbError};
 
 /// Rows per INSERT statement: well under SQLite's 32766 bound variables for 17 columns.
@@ -39,6 +40,14 @@ const DDL: &[&str] = &[
         status TEXT, category TEXT, classification TEXT, determination TEXT,
         detection_source TEXT, incident_id INTEGER, alert_creation_time TEXT,
         last_update_time TEXT, resolved_time TEXT)",
+    // The merge's results, written in bulk and applied with one UPDATE each.
+    "CREATE TEMP TABLE IF NOT EXISTS stage_endpoint (
+        endpoint_id INTEGER PRIMARY KEY, defender_machine_id TEXT NOT NULL, hostname TEXT,
+        ip TEXT, os TEXT, onboarding_status TEXT, first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL, hostnames TEXT NOT NULL, ips TEXT NOT NULL,
+        merge_evidence TEXT NOT NULL)",
+    "CREATE TEMP TABLE IF NOT EXISTS stage_link (
+        machine_id TEXT PRIMARY KEY, endpoint_id INTEGER NOT NULL)",
 ];
 
 const TABLES: &[&str] = &[
@@ -46,6 +55,8 @@ const TABLES: &[&str] = &[
     "stage_vulnerability",
     "stage_machine_vulnerability",
     "stage_alert",
+    "stage_endpoint",
+    "stage_link",
 ];
 
 /// Creates the staging tables on this connection if needed and empties them (a pooled
@@ -197,6 +208,78 @@ pub async fn alerts(conn: &mut SqliteConnection, page: &[Alert]) -> Result<(), D
         q.push(" ON CONFLICT (alert_id) DO NOTHING");
         q.build().execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Stages the merge's Defender view of existing endpoints.
+pub async fn endpoint_views(
+    conn: &mut SqliteConnection,
+    views: &[(i64, &DefenderView)],
+) -> Result<(), DbError> {
+    for chunk in views.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO stage_endpoint (endpoint_id, defender_machine_id, hostname, ip, os, \
+             onboarding_status, first_seen, last_seen, hostnames, ips, merge_evidence) ",
+        );
+        q.push_values(chunk, |mut b, (id, v)| {
+            b.push_bind(*id)
+                .push_bind(v.defender_machine_id.clone())
+                .push_bind(v.hostname.clone())
+                .push_bind(v.ip.clone())
+                .push_bind(v.os.clone())
+                .push_bind(v.onboarding_status.clone())
+                .push_bind(v.first_seen.clone())
+                .push_bind(v.last_seen.clone())
+                .push_bind(v.hostnames.clone())
+                .push_bind(v.ips.clone())
+                .push_bind(v.merge_evidence.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Writes the staged Defender views onto their endpoints in one statement. Network facts
+/// (ports, OS matches) stay; display values fall back to discovery's when Defender has none.
+pub async fn apply_endpoint_views(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE endpoint SET defender_machine_id = s.defender_machine_id, \
+         hostname = COALESCE(s.hostname, endpoint.hostname), ip = COALESCE(s.ip, endpoint.ip), \
+         os = COALESCE(s.os, endpoint.os), onboarding_status = s.onboarding_status, \
+         source_defender = 1, \
+         first_seen = CASE WHEN s.first_seen < endpoint.first_seen THEN s.first_seen \
+           ELSE endpoint.first_seen END, \
+         last_seen = CASE WHEN s.last_seen > endpoint.last_seen THEN s.last_seen \
+           ELSE endpoint.last_seen END, \
+         hostnames = s.hostnames, ips = s.ips, merge_evidence = s.merge_evidence, inactive = 0 \
+         FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Stages (machine, endpoint) links and applies them in one statement.
+pub async fn apply_links(
+    conn: &mut SqliteConnection,
+    links: &[(&str, i64)],
+) -> Result<(), DbError> {
+    for chunk in links.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO stage_link (machine_id, endpoint_id) ");
+        q.push_values(chunk, |mut b, (machine, endpoint)| {
+            b.push_bind(machine.to_string()).push_bind(*endpoint);
+        });
+        q.push(" ON CONFLICT (machine_id) DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+    }
+    sqlx::query(
+        "UPDATE defender_machine SET endpoint_id = s.endpoint_id FROM stage_link s \
+         WHERE defender_machine.machine_id = s.machine_id \
+         AND defender_machine.endpoint_id IS DISTINCT FROM s.endpoint_id",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -375,4 +458,70 @@ pub async fn count(conn: &mut SqliteConnection, table: &str) -> Result<i64, DbEr
         .fetch_one(&mut *conn)
         .await?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    fn machine(id: &str, health: &str) -> Machine {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "computerDnsName": format!("{id}.corp.test"), "osPlatform": "Windows11",
+            "version": "24H2", "healthStatus": health, "onboardingStatus": "Onboarded",
+            "lastSeen": "2026-01-04T21:03:10Z",
+            "ipAddresses": [{"ipAddress": "10.0.0.1", "macAddress": "00155DA1B2C3", "type": "Ethernet"}]
+        }))
+        .unwrap()
+    }
+
+    /// Stages `page` as a run would, applies it, and returns the diff seen before applying.
+    async fn sync(conn: &mut SqliteConnection, page: &[Machine], gone: bool) -> MachineDiff {
+        prepare(conn).await.unwrap();
+        machines(conn, page).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let diff = machine_diff(&mut tx).await.unwrap();
+        apply_machines(&mut tx, "2026-01-05T00:00:00Z")
+            .await
+            .unwrap();
+        if gone {
+            mark_missing_gone(&mut tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        diff
+    }
+
+    #[tokio::test]
+    async fn change_detection_compares_the_stored_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::open(&url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let (a, b) = (machine("a", "Active"), machine("b", "Active"));
+
+        let first = sync(&mut conn, &[a.clone(), b.clone()], true).await;
+        assert_eq!(
+            (first.seen, first.added, first.updated, first.unchanged),
+            (2, 2, 0, 0)
+        );
+
+        let same = sync(&mut conn, &[a.clone(), b.clone()], true).await;
+        assert_eq!((same.added, same.updated, same.unchanged), (0, 0, 2));
+        assert_eq!(same.previously_present, 2);
+
+        // One field changes: one update. A NULL becoming a value counts too.
+        let mut b2 = machine("b", "Inactive");
+        b2.os_build = Some(26100);
+        let changed = sync(&mut conn, &[a.clone(), b2.clone()], true).await;
+        assert_eq!(
+            (changed.added, changed.updated, changed.unchanged),
+            (0, 1, 1)
+        );
+
+        // `b` goes missing, then comes back unchanged: coming back is an update.
+        sync(&mut conn, std::slice::from_ref(&a), true).await;
+        let back = sync(&mut conn, &[a, b2], true).await;
+        assert_eq!((back.added, back.updated, back.unchanged), (0, 1, 1));
+    }
 }

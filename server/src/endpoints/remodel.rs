@@ -62,9 +62,18 @@ fn level_text(level: MatchLevel) -> String {
 }
 
 /// Classifies every endpoint and recomputes its risk; keeps the `profile` table's factory and
-/// `⇋` rows in step with what was assigned.
+/// `⇋` rows in step with what was assigned. Defender's OS and findings count only while the
+/// Defender integration is enabled, so a re-model after disabling it brings no `⇋` back.
 #[tracing::instrument(skip_all)]
 pub async fn remodel_all(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
+    let defender = db::integration::get(pool, crate::integrations::DEFENDER)
+        .await?
+        .is_some_and(|row| row.enabled);
+    remodel(pool, defender).await
+}
+
+/// The re-model at the end of a sync: Defender data was just imported, so it counts.
+pub(crate) async fn remodel_after_sync(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
     remodel(pool, true).await
 }
 
@@ -114,7 +123,7 @@ async fn remodel(pool: &SqlitePool, defender: bool) -> Result<RemodelReport, Rem
             HashMap::new()
         };
 
-        let mut tx = pool.begin().await?;
+        let mut assessed_page = Vec::with_capacity(rows.len());
         for ((row, endpoint), class) in rows.iter().zip(&endpoints).zip(&classifications) {
             let (profile_name, match_level, considered) = describe(&engine, class);
             let risky_level = profile_name.as_deref().and_then(|name| {
@@ -153,8 +162,10 @@ async fn remodel(pool: &SqlitePool, defender: bool) -> Result<RemodelReport, Rem
                 risk: super::record::to_json(&assessed.risk),
                 defender_risk: assessed.defender.as_ref().map(super::record::to_json),
             };
-            db::endpoint::store_assessment(&mut tx, &stored).await?;
+            assessed_page.push(stored);
         }
+        let mut tx = pool.begin().await?;
+        db::endpoint::store_assessments(&mut tx, &assessed_page).await?;
         tx.commit().await?;
         total += rows.len();
         after = last;

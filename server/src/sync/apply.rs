@@ -137,12 +137,11 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
     let rows = db::defender_machine::present(conn).await?;
     let machines: Vec<MachineFacts> = rows.iter().map(machine_facts).collect();
     let stored = db::endpoint::merge_rows(conn).await?;
-    let previous_evidence: HashMap<i64, Vec<serde_json::Value>> = stored
+    // Kept as text and parsed only where a machine stays linked: parsing every endpoint's
+    // evidence up front costs hundreds of MB at 100k endpoints.
+    let previous_evidence: HashMap<i64, String> = stored
         .iter()
-        .map(|r| {
-            let list = serde_json::from_str(&r.merge_evidence).unwrap_or_default();
-            (r.endpoint_id, list)
-        })
+        .map(|r| (r.endpoint_id, r.merge_evidence.clone()))
         .collect();
     let endpoints: Vec<KnownEndpoint> = stored
         .into_iter()
@@ -159,6 +158,8 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
 
     db::endpoint::release_present_representatives(conn).await?;
     let now = db::now();
+    let mut views: Vec<(&merge::Assignment, DefenderView)> =
+        Vec::with_capacity(plan.assignments.len());
     for assignment in &plan.assignments {
         let rep = &rows[assignment.machines[0]];
         let known = match assignment.target {
@@ -202,22 +203,40 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
                 }),
             ),
         };
+        views.push((assignment, view));
+    }
+
+    // Ids for new endpoints are assigned here: the transaction holds the write lock.
+    let mut next_id = db::endpoint::max_id(conn).await?;
+    let mut updates: Vec<(i64, &DefenderView)> = Vec::new();
+    let mut inserts: Vec<db::endpoint::NewDefenderEndpoint> = Vec::new();
+    let mut links: Vec<(&str, i64)> = Vec::with_capacity(rows.len());
+    for (assignment, view) in &views {
         let endpoint_id = match assignment.target {
             Target::Existing(id) => {
-                db::endpoint::update_from_defender(conn, id, &view).await?;
+                updates.push((id, view));
                 id
             }
             Target::New(n) => {
+                next_id += 1;
                 let mac = plan.new_endpoints[n].mac;
-                let vendor = mac.as_ref().and_then(crate::oui::vendor_name);
-                let mac = mac.map(|m| m.to_string());
-                db::endpoint::insert_from_defender(conn, mac.as_deref(), vendor, &view).await?
+                inserts.push(db::endpoint::NewDefenderEndpoint {
+                    endpoint_id: next_id,
+                    mac: mac.map(|m| m.to_string()),
+                    mac_vendor: mac.as_ref().and_then(crate::oui::vendor_name),
+                    view,
+                });
+                next_id
             }
         };
         for &i in &assignment.machines {
-            db::defender_machine::set_endpoint(conn, &rows[i].machine_id, endpoint_id).await?;
+            links.push((rows[i].machine_id.as_str(), endpoint_id));
         }
     }
+    db::endpoint::insert_many_from_defender(conn, &inserts).await?;
+    sync_stage::endpoint_views(conn, &updates).await?;
+    sync_stage::apply_endpoint_views(conn).await?;
+    sync_stage::apply_links(conn, &links).await?;
     Ok(())
 }
 
@@ -227,8 +246,9 @@ async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
 fn evidence_json(
     assignment: &merge::Assignment,
     machines: &[MachineFacts],
-    previous: Option<&Vec<serde_json::Value>>,
+    previous: Option<&String>,
 ) -> String {
+    let mut parsed: Option<Vec<serde_json::Value>> = None;
     let target = match assignment.target {
         Target::Existing(id) => Some(id),
         Target::New(_) => None,
@@ -241,8 +261,10 @@ fn evidence_json(
                 machines[i].machine_id == fresh.machine_id && machines[i].endpoint_id == target
             });
             let kept = previous.filter(|_| target.is_some() && linked);
-            kept.and_then(|list| {
-                list.iter()
+            kept.and_then(|text| {
+                parsed
+                    .get_or_insert_with(|| serde_json::from_str(text).unwrap_or_default())
+                    .iter()
                     .find(|e| e["machine_id"] == fresh.machine_id.as_str())
                     .cloned()
             })

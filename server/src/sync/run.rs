@@ -30,6 +30,10 @@ struct RunResult {
 #[tracing::instrument(skip_all, fields(%reason))]
 pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome {
     let pool = &inner.pool;
+    // One run at a time per process: a row still Running was cut short by a restart.
+    if let Err(e) = db::sync_run::abandon_running(pool, &db::now()).await {
+        tracing::warn!(error = %e, "could not close interrupted sync journal rows");
+    }
     let run_id = match db::sync_run::start(pool, &db::now(), reason).await {
         Ok(id) => Some(id),
         Err(e) => {
@@ -133,7 +137,7 @@ async fn sync_with(pool: &SqlitePool, client: &DefenderClient) -> RunResult {
     let mut notes = applied.notes;
     // Derived data: a failure here leaves the imported data committed, and the next run or
     // re-model fixes the classification.
-    if let Err(e) = crate::endpoints::remodel_all(pool).await {
+    if let Err(e) = crate::endpoints::remodel_after_sync(pool).await {
         tracing::error!(error = %e, "re-model after sync failed");
         notes.push(format!("Re-model failed: {e}."));
     }

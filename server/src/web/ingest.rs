@@ -1,0 +1,80 @@
+//! `POST /api/ingest/sensor`: discovery sensors push JSON batches here.
+//!
+//! Sensors are machines, not people: they authenticate with an API token
+//! (`Authorization: Bearer <token>`, only its hash is stored), not a session. The body is
+//! parsed in full before anything is written, so a bad batch changes nothing and the sensor
+//! gets the parser's message naming the element at fault.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+use sqlx::SqlitePool;
+
+use crate::discovery::Limits;
+use crate::endpoints::{import_sensor, verify_api_token, ImportError};
+use crate::startup::AppState;
+
+/// The route, with a body limit matching the sensor parser's own.
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/ingest/sensor",
+        post(sensor).layer(DefaultBodyLimit::max(Limits::SENSOR_JSON.max_bytes)),
+    )
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+#[tracing::instrument(skip_all)]
+async fn sensor(
+    State(pool): State<SqlitePool>,
+    State(cache): State<std::sync::Arc<crate::endpoint_list_cache::ListCache>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let token_id = match bearer(&headers) {
+        Some(token) => verify_api_token(&pool, token).await,
+        None => None,
+    };
+    let Some(token_id) = token_id else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({ "error": "A valid API token is required." })),
+        )
+            .into_response();
+    };
+    let result = import_sensor(&pool, &body).await;
+    cache.invalidate();
+    match result {
+        Ok(report) => {
+            tracing::info!(
+                token_id,
+                observations = report.observations,
+                "sensor batch imported"
+            );
+            (StatusCode::OK, Json(report)).into_response()
+        }
+        Err(ImportError::Sensor(e)) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "sensor batch import failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The batch could not be stored; try again later.",
+            )
+        }
+    }
+}

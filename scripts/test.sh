@@ -32,9 +32,11 @@ step "playwright" bash -o pipefail -c "cd end2end && npx playwright test 2>&1 | 
 
 # Every step above stops the script on failure, so reaching this line means all passed; the
 # counts come from the runners' own summaries.
-rust_passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{s+=$4} END {print s+0}')
-rust_failed=$(grep -Eo '[0-9]+ failed;' "$logs/cargo-test.log" | awk '{s+=$1} END {print s+0}')
-e2e_passed=$(grep -Eo '^ *[0-9]+ passed' "$logs/playwright.log" | awk '{s+=$1} END {print s+0}')
-e2e_failed=$(grep -Eo '^ *[0-9]+ failed' "$logs/playwright.log" | awk '{s+=$1} END {print s+0}')
+# awk rather than grep: a count with no match is 0, not a failed pipeline.
+count() { awk -v pat="$2" '$0 ~ pat { for (i = 2; i <= NF; i++) if ($i ~ "^" word) s += $(i - 1) } END { print s + 0 }' word="$3" "$1"; }
+rust_passed=$(count "$logs/cargo-test.log" '^test result:' 'passed')
+rust_failed=$(count "$logs/cargo-test.log" '^test result:' 'failed')
+e2e_passed=$(count "$logs/playwright.log" '^ *[0-9]+ passed' 'passed')
+e2e_failed=$(count "$logs/playwright.log" '^ *[0-9]+ failed' 'failed')
 echo "cargo tests: $rust_passed passed; browser tests: $e2e_passed passed; $(( $(date +%s) - started )) s"
 echo "summary: $(( rust_passed + e2e_passed )) passed, $(( rust_failed + e2e_failed )) failed"

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -20,6 +20,9 @@ const DEFAULT_LOG_FILTER: &str = "info,tower_http=info,sqlx=warn";
 #[derive(Parser, Debug, Default)]
 #[command(name = "server", version)]
 pub struct Cli {
+    /// Without a command, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// TOML configuration file.
     #[arg(long, env = "EA_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -65,6 +68,17 @@ pub struct Cli {
     /// origin that state-changing requests must come from [default: none].
     #[arg(long, env = "EA_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+}
+
+/// One-off tasks against the configured database.
+#[derive(Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Import an nmap XML report (`nmap -oX`) into the endpoint inventory, then exit. The whole
+    /// file is checked first; a bad file changes nothing.
+    ImportNmap {
+        /// The XML file.
+        file: PathBuf,
+    },
 }
 
 /// The same options as read from the TOML file.
@@ -141,6 +155,13 @@ impl Settings {
     /// Reads flags and environment of this process, then the TOML file they name.
     pub fn load() -> Result<Self, ConfigError> {
         Self::from_cli(Cli::parse())
+    }
+
+    /// Reads flags and environment, and the command given, if any.
+    pub fn load_with_command() -> Result<(Self, Option<Command>), ConfigError> {
+        let mut cli = Cli::parse();
+        let command = cli.command.take();
+        Ok((Self::from_cli(cli)?, command))
     }
 
     pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {

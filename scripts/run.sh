@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the release site, starts the Defender simulator as a demo
-# tenant and the console on http://127.0.0.1:3000 (database in ./data). Ctrl-C stops both.
+# tenant (its LAN scan imported on first start) and the console on http://127.0.0.1:3000 (database in ./data). Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -20,8 +20,11 @@ for _ in $(seq 1 50); do
 done
 
 echo "run: console on http://${EA_LISTEN:-127.0.0.1:3000}, Defender demo tenant at http://$sim_listen"
-if [ ! -s data/endpoint-analytics.db ] && [ -z "${EA_ADMIN_PASSWORD:-}" ]; then
-  echo "run: first start; the admin password will be written to data/initial-admin-password"
+if [ ! -s data/endpoint-analytics.db ]; then
+  # First start: the simulator's view of the local network, so discovery and Defender overlap.
+  "$CARGO_TARGET_DIR/release/server" --data-dir data import-nmap data/demo-network.xml
+  [ -n "${EA_ADMIN_PASSWORD:-}" ] ||
+    echo "run: first start; the admin password will be written to data/initial-admin-password"
 fi
 "$CARGO_TARGET_DIR/release/server" --data-dir data --site-root target/site \
   --demo-defender-url "http://$sim_listen" "$@"

@@ -4,8 +4,6 @@
 #[path = "support/app.rs"]
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use server::sim::{self, RunningSim, SimConfig};
 use support::TestApp;
@@ -65,20 +63,8 @@ async fn seeded(app: &TestApp, sim: &RunningSim, admin: &reqwest::Client) {
     )
     .await;
     assert_eq!(res.status(), 200);
-    for _ in 0..200 {
-        let config: Value = app
-            .call(admin, "integrations/defender/get", &[])
-            .await
-            .json()
-            .await
-            .unwrap();
-        if config["last_sync_at"].is_string() {
-            assert_eq!(config["last_sync_outcome"], "Succeeded", "{config:#}");
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the first sync did not finish");
+    let config = app.wait_for_sync(admin).await;
+    assert_eq!(config["last_sync_outcome"], "Succeeded", "{config:#}");
 }
 
 async fn list(app: &TestApp, client: &reqwest::Client, pairs: &[(&str, &str)]) -> Value {

@@ -5,8 +5,6 @@
 #[path = "support/app.rs"]
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use server::sim::{self, RunningSim, SimApp, SimConfig};
 use support::{browser, TestApp};
@@ -399,19 +397,7 @@ async fn enabling_syncs_at_once_and_schedules_hourly_disabling_stops_it() {
         "next sync {next}"
     );
 
-    let mut config = Value::Null;
-    for _ in 0..100 {
-        config = app
-            .call(&admin, "integrations/defender/get", &[])
-            .await
-            .json()
-            .await
-            .unwrap();
-        if config["last_sync_at"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let config = app.wait_for_sync(&admin).await;
     assert_eq!(config["last_sync_outcome"], "Succeeded", "{config:#}");
     assert_eq!(config["state"], "Enabled");
     let list: Vec<Value> = app
@@ -472,19 +458,7 @@ async fn a_failing_sync_puts_the_integration_in_error_with_the_reason() {
         &form(&sim, TENANT, CLIENT, "", true),
     )
     .await;
-    let mut config = Value::Null;
-    for _ in 0..100 {
-        config = app
-            .call(&admin, "integrations/defender/get", &[])
-            .await
-            .json()
-            .await
-            .unwrap();
-        if config["last_sync_at"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let config = app.wait_for_sync(&admin).await;
     assert_eq!(config["state"], "Error", "{config:#}");
     assert!(
         config["last_error"].as_str().unwrap().contains("secret"),

@@ -140,6 +140,27 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Waits (up to 20 s) until the Defender integration records a finished sync, and returns
+    /// its configuration as the `integrations/defender/get` server fn answers.
+    pub async fn wait_for_sync(&self, client: &Client) -> serde_json::Value {
+        let mut config = serde_json::Value::Null;
+        for _ in 0..200 {
+            config = self
+                .call(client, "integrations/defender/get", &[])
+                .await
+                .json()
+                .await
+                .unwrap();
+            if config["last_sync_at"].is_string() {
+                return config;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no sync finished: {config:#}");
+    }
+}
+
 /// Production limits, with Defender client timings shortened for tests.
 pub fn tuning() -> Tuning {
     Tuning {

@@ -483,18 +483,12 @@ mod tests {
         assert!(ok);
     }
 
-    /// `cargo test -p server --release --lib sim::generator -- --ignored` (takes ~1 s in
-    /// release, a few in debug).
+    /// The benchmark-sized tenant has the documented shape (its speed is the benchmarks'
+    /// business, not a test's).
     #[test]
-    #[ignore = "scale check, slow in debug builds"]
-    fn generates_a_large_tenant_quickly() {
-        let t0 = std::time::Instant::now();
+    fn generates_a_large_tenant() {
         let d = generate(42, 100_000, "t");
-        assert!(
-            t0.elapsed() < std::time::Duration::from_secs(20),
-            "{:?}",
-            t0.elapsed()
-        );
+        assert_eq!(d.machines.len(), 100_000);
         assert_eq!(d.alerts.len(), 50_000);
         assert!(d.rows.len() > 800_000, "{}", d.rows.len());
     }

@@ -484,3 +484,26 @@ async fn test_connection_is_rate_limited_per_user() {
         .await;
     assert_eq!(res.status(), 429);
 }
+
+#[tokio::test]
+async fn the_demo_tenant_is_configured_labelled_and_synced_on_first_start() {
+    let sim = sim::start(SimConfig::for_tests(20), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = support::settings(dir.path(), Some(support::ADMIN_PASSWORD));
+    settings.demo_defender_url = Some(sim.base_url().to_owned());
+    let app = TestApp::spawn_with(settings, support::tuning()).await;
+    let admin = app.admin().await;
+    let config = app.wait_for_sync(&admin).await;
+    assert_eq!(config["demo"], true);
+    assert_eq!(config["state"], "Enabled");
+    assert_eq!(config["last_sync_outcome"], "Succeeded", "{config:#}");
+    let list: Vec<Value> = app
+        .call(&admin, "integrations/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["demo"], true);
+}

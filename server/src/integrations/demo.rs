@@ -6,7 +6,6 @@ use sqlx::SqlitePool;
 use crate::db::{self, DbError};
 use crate::secret_box::SecretBox;
 use crate::sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
-use crate::sync::schedule::INTERVAL;
 
 use super::defender_settings::StoredDefenderSettings;
 use super::{DEFENDER, DEFENDER_SECRET_PURPOSE};
@@ -31,7 +30,8 @@ pub async fn seed(
         custom_api_url: base.into(),
     };
     let sealed = secrets.seal(DEMO_CLIENT_SECRET, DEFENDER_SECRET_PURPOSE);
-    let next = db::format_time(time::OffsetDateTime::now_utc() + INTERVAL);
+    // Due now: the schedule's first check, at startup, runs the first sync at once.
+    let next = db::now();
     db::integration::save(
         pool,
         db::integration::Save {

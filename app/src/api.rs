@@ -1,5 +1,6 @@
 //! Server fns by resource. Each one checks the session and role, calls the backend, returns.
 
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod endpoints;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::error::ConsoleError;
+use crate::model::action::{ActionKind, ActionOutcome, EndpointActions};
 use crate::model::audit::AuditEntry;
 use crate::model::endpoint::{
     DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
@@ -79,6 +80,32 @@ pub trait ConsoleBackend: Send + Sync + 'static {
 
     /// Records a security-relevant event (logins, logouts) in the audit log.
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError>;
+
+    /// The action panel of an endpoint: availability, isolation state and history.
+    async fn endpoint_actions(
+        &self,
+        viewer: &UserDto,
+        endpoint_id: i64,
+    ) -> Result<EndpointActions, ConsoleError>;
+
+    /// Preflights and sends an action, or returns the one already sent with the same key or
+    /// already pending on the device.
+    async fn submit_action(
+        &self,
+        actor: &UserDto,
+        request: ActionRequest,
+    ) -> Result<ActionOutcome, ConsoleError>;
+}
+
+/// A submitted action form.
+#[derive(Clone, Debug)]
+pub struct ActionRequest {
+    pub endpoint_id: i64,
+    pub kind: ActionKind,
+    pub scope: String,
+    pub comment: String,
+    pub confirm: String,
+    pub request_key: String,
 }
 
 /// How the port travels in the Leptos context.

@@ -1,5 +1,6 @@
 //! Data shapes shared by the server and the browser.
 
+pub mod action;
 pub mod audit;
 pub mod endpoint;
 pub mod integration;

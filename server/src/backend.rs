@@ -4,8 +4,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use app::backend::ConsoleBackend;
-use app::error::ConsoleError;
+use app::backend::{ActionRequest, ConsoleBackend};
+use app::error::{ConsoleError, FieldError};
+use app::model::action::{ActionOutcome, EndpointActions};
 use app::model::audit::AuditEntry;
 use app::model::endpoint::{
     DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
@@ -18,6 +19,7 @@ use app::model::profile::{ProfileRow, RemodelSummary};
 use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
 use sqlx::SqlitePool;
 
+use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
@@ -39,6 +41,7 @@ pub struct ServerBackend {
     sync: SyncService,
     client_options: ClientOptions,
     test_limiter: TestLimiter,
+    actions: ActionService,
 }
 
 impl ServerBackend {
@@ -49,6 +52,7 @@ impl ServerBackend {
         secrets: SecretBox,
         sync: SyncService,
         client_options: ClientOptions,
+        actions: ActionService,
     ) -> Self {
         Self {
             list_cache,
@@ -58,6 +62,7 @@ impl ServerBackend {
             sync,
             client_options,
             test_limiter: TestLimiter::default(),
+            actions,
         }
     }
 
@@ -435,5 +440,44 @@ impl ConsoleBackend for ServerBackend {
         db::audit_log::record(&self.pool, actor, action, detail)
             .await
             .map_err(internal)
+    }
+
+    async fn endpoint_actions(
+        &self,
+        viewer: &UserDto,
+        endpoint_id: i64,
+    ) -> Result<EndpointActions, ConsoleError> {
+        let target = db::action_target_query::target(&self.pool, endpoint_id)
+            .await
+            .map_err(internal)?
+            .ok_or(ConsoleError::NotFound)?;
+        let enabled = panel::integration_enabled(&self.pool)
+            .await
+            .map_err(internal)?;
+        let can_act = viewer.role.allows(Capability::Operate);
+        panel::endpoint_actions(&self.pool, &target, enabled, can_act)
+            .await
+            .map_err(internal)
+    }
+
+    async fn submit_action(
+        &self,
+        actor: &UserDto,
+        request: ActionRequest,
+    ) -> Result<ActionOutcome, ConsoleError> {
+        self.actions
+            .submit(&actor.username, request)
+            .await
+            .map_err(|e| match e {
+                ActionError::NotFound => ConsoleError::NotFound,
+                ActionError::Invalid(errors) => ConsoleError::InvalidForm {
+                    errors: errors
+                        .into_iter()
+                        .map(|(field, message)| FieldError { field, message })
+                        .collect(),
+                },
+                ActionError::Refused(message) => ConsoleError::Conflict(message),
+                ActionError::Db(e) => internal(e),
+            })
     }
 }

@@ -68,6 +68,10 @@ pub struct Cli {
     /// origin that state-changing requests must come from [default: none].
     #[arg(long, env = "EA_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// Seconds between two status checks of an open machine action, whatever the number of
+    /// open browser tabs (1 to 300) [default: 10].
+    #[arg(long, env = "EA_ACTION_POLL_SECS", value_name = "SECONDS")]
+    pub action_poll_secs: Option<u64>,
 }
 
 /// One-off tasks against the configured database.
@@ -95,6 +99,7 @@ struct FileSettings {
     public_url: Option<String>,
     secret_key: Option<String>,
     demo_defender_url: Option<String>,
+    action_poll_secs: Option<u64>,
 }
 
 /// Resolved settings the server runs with.
@@ -110,6 +115,7 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub secret_key: Option<String>,
     pub demo_defender_url: Option<String>,
+    pub action_poll_interval: std::time::Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -131,6 +137,7 @@ impl fmt::Debug for Settings {
                 &self.secret_key.as_ref().map(|_| "[redacted]"),
             )
             .field("demo_defender_url", &self.demo_defender_url)
+            .field("action_poll_interval", &self.action_poll_interval)
             .finish()
     }
 }
@@ -149,6 +156,8 @@ pub enum ConfigError {
     },
     #[error("public_url must start with http:// or https://, got {0:?}")]
     PublicUrl(String),
+    #[error("action_poll_secs must be between 1 and 300, got {0}")]
+    ActionPoll(u64),
 }
 
 impl Settings {
@@ -189,7 +198,12 @@ impl Settings {
                 return Err(ConfigError::PublicUrl(url.clone()));
             }
         }
+        let action_poll_secs = cli.action_poll_secs.or(file.action_poll_secs).unwrap_or(10);
+        if !(1..=300).contains(&action_poll_secs) {
+            return Err(ConfigError::ActionPoll(action_poll_secs));
+        }
         Ok(Settings {
+            action_poll_interval: std::time::Duration::from_secs(action_poll_secs),
             listen: cli
                 .listen
                 .or(file.listen)
@@ -298,5 +312,18 @@ mod tests {
             ..Cli::default()
         };
         assert!(Settings::from_cli(bad).is_err());
+    }
+
+    #[test]
+    fn the_action_poll_interval_is_bounded() {
+        let s = Settings::from_cli(Cli::default()).unwrap();
+        assert_eq!(s.action_poll_interval.as_secs(), 10);
+        for bad in [0, 301] {
+            let cli = Cli {
+                action_poll_secs: Some(bad),
+                ..Cli::default()
+            };
+            assert!(Settings::from_cli(cli).is_err(), "{bad}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! functions).
 
 pub mod account;
+pub mod action_target_query;
 pub mod api_token;
 pub mod audit_log;
 pub mod defender_alert;
@@ -10,6 +11,7 @@ pub mod defender_machine;
 pub mod endpoint;
 pub mod endpoint_query;
 pub mod integration;
+pub mod machine_action;
 pub mod machine_vulnerability;
 pub mod profile;
 pub mod profile_query;
@@ -86,6 +88,15 @@ pub fn format_time(at: time::OffsetDateTime) -> String {
         .unwrap_or(at)
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formatting a UTC time cannot fail")
+}
+
+/// As `format_time`, keeping milliseconds: for schedules shorter than a second (the action
+/// poller in tests).
+pub fn format_time_precise(at: time::OffsetDateTime) -> String {
+    let ms = at.millisecond();
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let base = format_time(at);
+    format!("{}.{ms:03}Z", base.trim_end_matches('Z'))
 }
 
 pub fn parse_time(text: &str) -> Option<time::OffsetDateTime> {

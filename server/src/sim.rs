@@ -313,6 +313,11 @@ impl SimControl {
         lock(&self.sim.actions).actions.len()
     }
 
+    /// How many single-action status reads the API has answered.
+    pub fn action_status_reads(&self) -> u64 {
+        lock(&self.sim.actions).status_reads
+    }
+
     /// Same counts as `GET /_sim/state`.
     pub fn state(&self) -> serde_json::Value {
         admin::counts(&self.sim)

@@ -17,6 +17,7 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
+use crate::actions::{ActionService, ActionTiming};
 use crate::auth::bootstrap::{ensure_admin, BootstrapError};
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
@@ -68,6 +69,8 @@ pub struct Tuning {
     pub client_options: ClientOptions,
     /// How often the hourly schedule is checked.
     pub schedule_period: std::time::Duration,
+    /// Machine-action polling; `None` takes the defaults with the configured poll interval.
+    pub action_timing: Option<ActionTiming>,
 }
 
 impl Default for Tuning {
@@ -76,6 +79,7 @@ impl Default for Tuning {
             login_limits: ThrottleLimits::default(),
             client_options: ClientOptions::default(),
             schedule_period: std::time::Duration::from_secs(30),
+            action_timing: None,
         }
     }
 }
@@ -86,6 +90,7 @@ pub struct Application {
     router: Router,
     pool: SqlitePool,
     sync: SyncService,
+    poller: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -112,6 +117,19 @@ impl Application {
                 .map_err(StartupError::Demo)?;
         }
         let sync = SyncService::new(pool.clone(), secrets.clone(), tuning.client_options.clone());
+        let actions = ActionService::new(
+            pool.clone(),
+            secrets.clone(),
+            tuning.client_options.clone(),
+            tuning
+                .action_timing
+                .clone()
+                .unwrap_or_else(|| ActionTiming {
+                    poll_interval: settings.action_poll_interval,
+                    ..ActionTiming::default()
+                }),
+        );
+        let poller = actions.start_poller();
 
         let store = SqliteStore::new(pool.clone());
         store.migrate().await.map_err(StartupError::Sessions)?;
@@ -150,6 +168,7 @@ impl Application {
             secrets,
             sync.clone(),
             tuning.client_options,
+            actions,
         ));
         tokio::spawn(schedule::run(sync.clone(), tuning.schedule_period));
         let context = move || provide_context(backend.clone());
@@ -193,6 +212,7 @@ impl Application {
             router,
             pool,
             sync,
+            poller,
         })
     }
 
@@ -219,8 +239,10 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        self.poller.abort();
+        served
     }
 }

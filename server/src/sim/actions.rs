@@ -296,6 +296,8 @@ pub enum Submitted {
 #[derive(Default)]
 pub struct ActionStore {
     pub actions: Vec<Action>,
+    /// `GET /api/machineactions/{id}` calls answered, so tests can bound a poller's rate.
+    pub status_reads: u64,
     by_id: HashMap<String, usize>,
     by_machine: HashMap<u32, Vec<usize>>,
 }

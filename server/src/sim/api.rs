@@ -735,7 +735,8 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
             ))
         }
         Ep::Action(id) => {
-            let store = lock(&sim.actions);
+            let mut store = lock(&sim.actions);
+            store.status_reads += 1;
             let a = store
                 .get(&id)
                 .ok_or_else(|| ApiError::not_found(format!("Machine action {id} was not found")))?;

@@ -165,6 +165,7 @@ impl TestApp {
 pub fn tuning() -> Tuning {
     Tuning {
         client_options: server::defender::ClientOptions::for_tests(),
+        action_timing: Some(server::actions::ActionTiming::for_tests()),
         ..Tuning::default()
     }
 }

@@ -1,0 +1,48 @@
+//! Machine actions on an endpoint: the panel's state and history, and sending an action.
+
+use leptos::prelude::*;
+
+use crate::error::ConsoleError;
+use crate::model::action::{ActionOutcome, EndpointActions};
+
+#[server(endpoint = "actions/for_endpoint")]
+pub async fn get_endpoint_actions(endpoint_id: i64) -> Result<EndpointActions, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::Read).await?;
+    backend
+        .endpoint_actions(&user, endpoint_id)
+        .await
+        .map_err(reject)
+}
+
+/// Flat arguments, so the form also posts without JavaScript. `request_key` makes a double
+/// click or a resent form return the first submission instead of sending again.
+#[server(endpoint = "actions/submit")]
+pub async fn submit_action(
+    endpoint_id: i64,
+    kind: String,
+    #[server(default)] scope: String,
+    #[server(default)] comment: String,
+    #[server(default)] confirm: String,
+    request_key: String,
+) -> Result<ActionOutcome, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::backend::ActionRequest;
+    use crate::model::action::ActionKind;
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::Operate).await?;
+    let kind = ActionKind::parse(&kind)
+        .ok_or_else(|| reject(ConsoleError::validation("kind", "Unknown action.")))?;
+    let request = ActionRequest {
+        endpoint_id,
+        kind,
+        scope,
+        comment,
+        confirm,
+        request_key,
+    };
+    backend.submit_action(&user, request).await.map_err(reject)
+}

@@ -1,0 +1,143 @@
+//! What Defender itself holds about a machine's actions: open ones started elsewhere (the
+//! portal, another tool) and the fate of a request this console could not confirm.
+
+use app::model::action::ActionKind;
+use sqlx::SqlitePool;
+
+use crate::db::machine_action::{self, ActionRow, NewAction};
+use crate::db::{self, DbError};
+use crate::defender::model::machine_action::{MachineAction, MachineActionType};
+use crate::defender::{DefenderClient, DefenderError};
+
+/// Our kind for Defender's type, for the three kinds this console follows.
+pub fn kind_of(action: &MachineAction) -> Option<ActionKind> {
+    match action.action_type.as_ref()? {
+        MachineActionType::Isolate => Some(ActionKind::Isolate),
+        MachineActionType::Unisolate => Some(ActionKind::Unisolate),
+        MachineActionType::RunAntiVirusScan => Some(ActionKind::RunAntiVirusScan),
+        _ => None,
+    }
+}
+
+/// Our status name for Defender's, or `None` for a status outside the documented set (the
+/// caller keeps polling rather than guess).
+pub fn status_of(action: &MachineAction) -> Option<&'static str> {
+    use crate::defender::model::machine_action::MachineActionStatus as S;
+    Some(match action.status.as_ref()? {
+        S::Pending => "Pending",
+        S::InProgress => "InProgress",
+        S::Succeeded => "Succeeded",
+        S::Failed => "Failed",
+        S::TimeOut => "TimeOut",
+        S::Cancelled => "Cancelled",
+        S::Other(_) => return None,
+    })
+}
+
+/// Defender's last update time, as stored.
+pub fn updated_at(action: &MachineAction) -> String {
+    action
+        .last_update_date_time_utc
+        .or(action.creation_date_time_utc)
+        .map(db::format_time)
+        .unwrap_or_else(db::now)
+}
+
+/// Every action Defender lists for the machine (one filtered listing, paged).
+pub async fn machine_actions(
+    client: &DefenderClient,
+    machine_id: &str,
+) -> Result<Vec<MachineAction>, DefenderError> {
+    let filter = format!("machineId eq '{}'", machine_id.to_ascii_lowercase());
+    let mut pager = client.machine_actions(Some(&filter));
+    let mut all = Vec::new();
+    while let Some(page) = pager.next_page().await? {
+        all.extend(page);
+    }
+    Ok(all)
+}
+
+/// The newest non-terminal action of the group on the machine, if Defender has one.
+pub async fn open_in_group(
+    client: &DefenderClient,
+    machine_id: &str,
+    group: &str,
+) -> Result<Option<MachineAction>, DefenderError> {
+    Ok(machine_actions(client, machine_id)
+        .await?
+        .into_iter()
+        .filter(|a| !a.is_terminal() && kind_of(a).is_some_and(|k| k.group() == group))
+        .max_by_key(|a| a.creation_date_time_utc))
+}
+
+/// Stores an action found in Defender (or returns the row that already tracks it), so the
+/// page shows it and the poller follows it.
+pub async fn record_found(
+    pool: &SqlitePool,
+    endpoint_id: i64,
+    action: &MachineAction,
+    next_poll_at: &str,
+) -> Result<Option<ActionRow>, DbError> {
+    if let Some(row) = machine_action::by_defender_id(pool, &action.id).await? {
+        return Ok(Some(row));
+    }
+    let (Some(kind), Some(status)) = (kind_of(action), status_of(action)) else {
+        return Ok(None);
+    };
+    let requested_at = action
+        .creation_date_time_utc
+        .map(db::format_time)
+        .unwrap_or_else(db::now);
+    let updated = updated_at(action);
+    let id = machine_action::insert(
+        pool,
+        &NewAction {
+            endpoint_id,
+            machine_id: action.machine_id.as_deref().unwrap_or_default(),
+            kind: kind.as_str(),
+            action_group: kind.group(),
+            scope: action.scope.as_deref(),
+            comment: action.requestor_comment.as_deref().unwrap_or_default(),
+            requested_by: action.requestor.as_deref().unwrap_or("unknown requestor"),
+            external: true,
+            request_key: None,
+            defender_action_id: Some(&action.id),
+            status,
+            requested_at: &requested_at,
+            updated_at: &updated,
+            completed_at: action.is_terminal().then_some(updated.as_str()),
+            next_poll_at: (!action.is_terminal()).then_some(next_poll_at),
+        },
+    )
+    .await?;
+    machine_action::get(pool, id).await
+}
+
+/// The action Defender created for a request this console sent but could not confirm: same
+/// machine, kind and comment, created no earlier than the request, not tracked by another row.
+pub async fn find_unconfirmed(
+    pool: &SqlitePool,
+    client: &DefenderClient,
+    row: &ActionRow,
+) -> Result<Option<MachineAction>, String> {
+    let since = db::parse_time(&row.requested_at)
+        .map(|t| t - time::Duration::seconds(5))
+        .ok_or("unreadable request time")?;
+    let candidates = machine_actions(client, &row.machine_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    for action in candidates {
+        let same = kind_of(&action).is_some_and(|k| k.as_str() == row.kind)
+            && action.requestor_comment.as_deref() == Some(row.comment.as_str())
+            && action.creation_date_time_utc.is_some_and(|c| c >= since);
+        if same
+            && machine_action::by_defender_id(pool, &action.id)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_none()
+        {
+            return Ok(Some(action));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,145 @@
+//! `ActionService`: the handle the backend and the poller share: the pool, the Defender client
+//! built from the saved integration, the poll timings and the poller's wake-up bell.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+
+use crate::db::{self, DbError};
+use crate::defender::{ClientOptions, DefenderClient};
+use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
+use crate::integrations::{DEFENDER, DEFENDER_SECRET_PURPOSE};
+use crate::secret_box::SecretBox;
+
+/// How often the server asks Defender about an open action, and how it backs off.
+#[derive(Debug, Clone)]
+pub struct ActionTiming {
+    /// Between two status checks of one action, however many browser tabs watch it.
+    pub poll_interval: Duration,
+    /// An action whose status has not changed for this long is checked less often.
+    pub stalled_after: Duration,
+    pub stalled_interval: Duration,
+    /// Cap of the exponential backoff after failed checks (throttling, outages).
+    pub max_backoff: Duration,
+    /// A request still unconfirmed after this long is looked up in Defender.
+    pub unconfirmed_after: Duration,
+}
+
+impl Default for ActionTiming {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(10),
+            stalled_after: Duration::from_secs(60 * 60),
+            stalled_interval: Duration::from_secs(5 * 60),
+            max_backoff: Duration::from_secs(5 * 60),
+            unconfirmed_after: Duration::from_secs(120),
+        }
+    }
+}
+
+impl ActionTiming {
+    /// The same rules in milliseconds, for tests against the simulator.
+    pub fn for_tests() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(100),
+            stalled_after: Duration::from_secs(60),
+            stalled_interval: Duration::from_secs(1),
+            max_backoff: Duration::from_millis(800),
+            unconfirmed_after: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Why an action was not sent, in words for the admin.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("not found")]
+    NotFound,
+    /// Form fields at fault: (field, message).
+    #[error("invalid request")]
+    Invalid(Vec<(String, String)>),
+    /// Refused before or by Defender; nothing is pending because of this request.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+#[derive(Clone)]
+pub struct ActionService {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub pool: SqlitePool,
+    secrets: SecretBox,
+    options: ClientOptions,
+    pub timing: ActionTiming,
+    /// Rung when an action is submitted, so the poller schedules it without waiting.
+    pub wake: Notify,
+    /// One client (and so one cached token) per saved configuration.
+    client: Mutex<Option<(String, DefenderClient)>>,
+}
+
+impl ActionService {
+    pub fn new(
+        pool: SqlitePool,
+        secrets: SecretBox,
+        options: ClientOptions,
+        timing: ActionTiming,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                secrets,
+                // An admin may be waiting on a submission, and the poller backs off by
+                // itself: neither should sit in the client's long retry loops.
+                options: interactive_options(&options),
+                timing,
+                wake: Notify::new(),
+                client: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Starts the background poller; it resumes every open action found in the database.
+    /// The server aborts it when it stops serving, as a process exit would.
+    pub fn start_poller(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(super::poller::run(self.inner.clone()))
+    }
+}
+
+impl Inner {
+    /// The client for the saved, enabled integration; the message says what to fix otherwise.
+    pub async fn client(&self) -> Result<DefenderClient, String> {
+        let row = db::integration::get(&self.pool, DEFENDER)
+            .await
+            .map_err(|e| format!("database error: {e}"))?
+            .ok_or("Microsoft Defender is not configured.")?;
+        if !row.enabled {
+            return Err("The Microsoft Defender integration is disabled.".into());
+        }
+        let sealed = row.secret_sealed.ok_or("No client secret is stored.")?;
+        // The sealed secret changes with every new secret, so it identifies the configuration
+        // together with the settings without holding the secret itself.
+        let fingerprint = format!("{}\u{0}{sealed}", row.settings);
+        if let Some((f, client)) = self.client.lock().expect("client lock").as_ref() {
+            if *f == fingerprint {
+                return Ok(client.clone());
+            }
+        }
+        let settings = StoredDefenderSettings::parse(&row.settings)
+            .map_err(|_| "The stored Defender settings are unreadable; save them again.")?;
+        let secret = self
+            .secrets
+            .open(&sealed, DEFENDER_SECRET_PURPOSE)
+            .map_err(|e| format!("{e}; enter the client secret again."))?;
+        let client = settings
+            .client(secret, self.options.clone())
+            .map_err(|e| e.to_string())?;
+        *self.client.lock().expect("client lock") = Some((fingerprint, client.clone()));
+        Ok(client)
+    }
+}

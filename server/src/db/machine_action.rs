@@ -1,0 +1,279 @@
+//! `machine_action`: every isolate, unisolate and scan this console sent or found pending, with
+//! the status Defender reports and the poller's schedule.
+
+use sqlx::SqlitePool;
+
+use super::{classify, DbError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ActionRow {
+    pub machine_action_id: i64,
+    pub endpoint_id: i64,
+    pub machine_id: String,
+    pub kind: String,
+    pub action_group: String,
+    pub scope: Option<String>,
+    pub comment: String,
+    pub requested_by: String,
+    pub external: bool,
+    pub request_key: Option<String>,
+    pub defender_action_id: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub requested_at: String,
+    pub updated_at: String,
+    pub completed_at: Option<String>,
+    pub last_polled_at: Option<String>,
+    pub next_poll_at: Option<String>,
+    pub poll_failures: i64,
+}
+
+const COLUMNS: &str = "machine_action_id, endpoint_id, machine_id, kind, action_group, scope, \
+    comment, requested_by, external, request_key, defender_action_id, status, error, \
+    requested_at, updated_at, completed_at, last_polled_at, next_poll_at, poll_failures";
+
+/// The statuses the poller follows; the partial unique index uses the same list.
+const OPEN: &str = "('Submitting', 'Pending', 'InProgress')";
+
+/// A request about to be sent, or an action found in Defender.
+pub struct NewAction<'a> {
+    pub endpoint_id: i64,
+    pub machine_id: &'a str,
+    pub kind: &'a str,
+    pub action_group: &'a str,
+    pub scope: Option<&'a str>,
+    pub comment: &'a str,
+    pub requested_by: &'a str,
+    pub external: bool,
+    pub request_key: Option<&'a str>,
+    pub defender_action_id: Option<&'a str>,
+    pub status: &'a str,
+    pub requested_at: &'a str,
+    pub updated_at: &'a str,
+    pub completed_at: Option<&'a str>,
+    pub next_poll_at: Option<&'a str>,
+}
+
+/// Inserts the row. A second open action for the same device and group, or a reused request
+/// key, is a `Conflict`: that is how concurrent submissions are serialised.
+pub async fn insert(pool: &SqlitePool, a: &NewAction<'_>) -> Result<i64, DbError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO machine_action (endpoint_id, machine_id, kind, action_group, scope, comment,
+             requested_by, external, request_key, defender_action_id, status, requested_at,
+             updated_at, completed_at, next_poll_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         RETURNING machine_action_id",
+    )
+    .bind(a.endpoint_id)
+    .bind(a.machine_id)
+    .bind(a.kind)
+    .bind(a.action_group)
+    .bind(a.scope)
+    .bind(a.comment)
+    .bind(a.requested_by)
+    .bind(a.external)
+    .bind(a.request_key)
+    .bind(a.defender_action_id)
+    .bind(a.status)
+    .bind(a.requested_at)
+    .bind(a.updated_at)
+    .bind(a.completed_at)
+    .bind(a.next_poll_at)
+    .fetch_one(pool)
+    .await
+    .map_err(classify)?;
+    Ok(id)
+}
+
+pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<ActionRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM machine_action WHERE machine_action_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
+}
+
+pub async fn by_request_key(pool: &SqlitePool, key: &str) -> Result<Option<ActionRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM machine_action WHERE request_key = $1"
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
+}
+
+pub async fn by_defender_id(
+    pool: &SqlitePool,
+    defender_action_id: &str,
+) -> Result<Option<ActionRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM machine_action WHERE defender_action_id = $1"
+    ))
+    .bind(defender_action_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
+}
+
+/// The open action of a device in a group, if any (at most one, by the unique index).
+pub async fn open_in_group(
+    pool: &SqlitePool,
+    machine_id: &str,
+    group: &str,
+) -> Result<Option<ActionRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM machine_action
+         WHERE machine_id = $1 AND action_group = $2 AND status IN {OPEN}"
+    ))
+    .bind(machine_id)
+    .bind(group)
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
+}
+
+/// Every open action, for the poller.
+pub async fn open(pool: &SqlitePool) -> Result<Vec<ActionRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM machine_action WHERE status IN {OPEN} ORDER BY machine_action_id"
+    ))
+    .fetch_all(pool)
+    .await
+    .map_err(classify)
+}
+
+/// An endpoint's history, newest first.
+pub async fn for_endpoint(
+    pool: &SqlitePool,
+    endpoint_id: i64,
+    limit: i64,
+) -> Result<Vec<ActionRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM machine_action WHERE endpoint_id = $1
+         ORDER BY machine_action_id DESC LIMIT $2"
+    ))
+    .bind(endpoint_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(classify)
+}
+
+/// The latest isolate or unisolate of a machine that is open or succeeded: what decides the
+/// isolation state (defender-api.md §6).
+pub async fn latest_isolation(
+    pool: &SqlitePool,
+    machine_id: &str,
+) -> Result<Option<ActionRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM machine_action
+         WHERE machine_id = $1 AND action_group = 'isolation'
+           AND status IN ('Submitting', 'Pending', 'InProgress', 'Succeeded')
+         ORDER BY machine_action_id DESC LIMIT 1"
+    ))
+    .bind(machine_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
+}
+
+/// Defender accepted the request: its id and first status.
+pub async fn record_sent(
+    pool: &SqlitePool,
+    id: i64,
+    defender_action_id: &str,
+    status: &str,
+    updated_at: &str,
+    completed_at: Option<&str>,
+    next_poll_at: Option<&str>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE machine_action SET defender_action_id = $2, status = $3, updated_at = $4,
+             completed_at = $5, next_poll_at = $6, error = NULL
+         WHERE machine_action_id = $1",
+    )
+    .bind(id)
+    .bind(defender_action_id)
+    .bind(status)
+    .bind(updated_at)
+    .bind(completed_at)
+    .bind(next_poll_at)
+    .execute(pool)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The request never reached Defender or was refused; the row stays as history.
+pub async fn record_not_sent(
+    pool: &SqlitePool,
+    id: i64,
+    error: &str,
+    at: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE machine_action SET status = 'NotSent', error = $2, updated_at = $3,
+             completed_at = $3, next_poll_at = NULL
+         WHERE machine_action_id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(at)
+    .execute(pool)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// A successful status check.
+pub struct Polled<'a> {
+    pub status: &'a str,
+    pub updated_at: &'a str,
+    pub completed_at: Option<&'a str>,
+    pub polled_at: &'a str,
+    pub next_poll_at: Option<&'a str>,
+}
+
+pub async fn record_poll(pool: &SqlitePool, id: i64, p: &Polled<'_>) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE machine_action SET status = $2, updated_at = $3, completed_at = $4,
+             last_polled_at = $5, next_poll_at = $6, error = NULL, poll_failures = 0
+         WHERE machine_action_id = $1",
+    )
+    .bind(id)
+    .bind(p.status)
+    .bind(p.updated_at)
+    .bind(p.completed_at)
+    .bind(p.polled_at)
+    .bind(p.next_poll_at)
+    .execute(pool)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// A failed status check: the reason is shown with the action and the next check backs off.
+pub async fn record_poll_failure(
+    pool: &SqlitePool,
+    id: i64,
+    error: &str,
+    polled_at: &str,
+    next_poll_at: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE machine_action SET error = $2, last_polled_at = $3, next_poll_at = $4,
+             poll_failures = poll_failures + 1
+         WHERE machine_action_id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(polled_at)
+    .bind(next_poll_at)
+    .execute(pool)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}

@@ -1,0 +1,734 @@
+//! Run Scan, Isolate Machine and Unisolate Machine end to end: the server fns, the preflight,
+//! the stored history and the server-side poller, against the simulator over real HTTP and a
+//! real SQLite file.
+
+#[path = "support/app.rs"]
+mod support;
+
+use std::time::Duration;
+
+use reqwest::Client;
+use serde_json::Value;
+use server::sim::{self, Faults, ForcedOutcome, MachineInfo, RunningSim, SimConfig};
+use support::TestApp;
+
+const AUDIENCE_SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
+
+struct World {
+    sim: RunningSim,
+    app: TestApp,
+    admin: Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn world(machines: usize) -> World {
+    world_with(machines, |_| {}).await
+}
+
+/// A simulator, the console with Defender enabled against it, and the first sync done.
+/// `before_sync` may change the simulator first (e.g. the app's roles).
+async fn world_with(machines: usize, before_sync: impl FnOnce(&RunningSim)) -> World {
+    let sim = sim::start(
+        SimConfig::for_tests(machines),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    before_sync(&sim);
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    let a = sim.app().clone();
+    let res = app
+        .call(
+            &admin,
+            "integrations/defender/save",
+            &[
+                ("tenant_id", &a.tenant_id),
+                ("client_id", &a.client_id),
+                ("client_secret", &a.client_secret),
+                ("cloud", "commercial"),
+                ("custom_login_url", sim.base_url()),
+                ("custom_api_url", sim.base_url()),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let config = app.wait_for_sync(&admin).await;
+    assert_eq!(config["last_sync_outcome"], "Succeeded", "{config:#}");
+    World {
+        sim,
+        app,
+        admin,
+        _dir: dir,
+    }
+}
+
+impl World {
+    fn machine(&self, pred: impl Fn(&MachineInfo) -> bool) -> MachineInfo {
+        self.sim
+            .control()
+            .find_machine(|m| !m.is_potential_duplication && pred(m))
+            .expect("the simulated tenant has such a machine")
+    }
+
+    /// An onboarded, active Windows 11 machine: every action is supported.
+    fn windows(&self) -> MachineInfo {
+        self.machine(|m| {
+            m.onboarding_status == "Onboarded"
+                && m.health_status == "Active"
+                && m.os_platform.as_deref() == Some("Windows11")
+        })
+    }
+
+    async fn endpoint_of(&self, machine_id: &str) -> i64 {
+        let (id,): (i64,) =
+            sqlx::query_as("SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1")
+                .bind(machine_id)
+                .fetch_one(&self.app.pool)
+                .await
+                .expect("the machine is an endpoint after the sync");
+        id
+    }
+
+    async fn panel(&self, client: &Client, endpoint_id: i64) -> Value {
+        let res = self
+            .app
+            .call(
+                client,
+                "actions/for_endpoint",
+                &[("endpoint_id", &endpoint_id.to_string())],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    async fn submit(&self, client: &Client, form: &Form<'_>) -> reqwest::Response {
+        self.app
+            .call(
+                client,
+                "actions/submit",
+                &[
+                    ("endpoint_id", &form.endpoint_id.to_string()),
+                    ("kind", form.kind),
+                    ("scope", form.scope),
+                    ("comment", form.comment),
+                    ("confirm", form.confirm),
+                    ("request_key", form.key),
+                ],
+            )
+            .await
+    }
+
+    async fn submit_ok(&self, form: &Form<'_>) -> Value {
+        let res = self.submit(&self.admin, form).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{body:#}");
+        body
+    }
+
+    /// Polls the panel (as the page does) until the action leaves the open statuses.
+    async fn wait_until_closed(&self, endpoint_id: i64, action_id: i64) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..300 {
+            let panel = self.panel(&self.admin, endpoint_id).await;
+            last = history_row(&panel, action_id);
+            let status = last["status"].as_str().unwrap().to_owned();
+            if !["Submitting", "Pending", "InProgress"].contains(&status.as_str()) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("action {action_id} never closed: {last:#}");
+    }
+
+    async fn stored_statuses(&self) -> Vec<(String, String)> {
+        sqlx::query_as("SELECT kind, status FROM machine_action ORDER BY machine_action_id")
+            .fetch_all(&self.app.pool)
+            .await
+            .unwrap()
+    }
+
+    fn set_outcome(&self, outcome: Option<ForcedOutcome>) {
+        self.sim.control().set_faults(Faults {
+            action_outcome: outcome,
+            ..Faults::default()
+        });
+    }
+}
+
+struct Form<'a> {
+    endpoint_id: i64,
+    kind: &'a str,
+    scope: &'a str,
+    comment: &'a str,
+    confirm: &'a str,
+    key: &'a str,
+}
+
+fn key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn history_row(panel: &Value, action_id: i64) -> Value {
+    panel["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == action_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("action {action_id} not in the history: {panel:#}"))
+}
+
+fn availability<'a>(panel: &'a Value, kind: &str) -> &'a Value {
+    panel["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == kind)
+        .unwrap()
+}
+
+fn disabled_reason(panel: &Value, kind: &str) -> Option<String> {
+    availability(panel, kind)["disabled_reason"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    sqlx::query_as::<_, (String,)>("SELECT action FROM audit_log ORDER BY audit_log_id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(a,)| a)
+        .collect()
+}
+
+#[tokio::test]
+async fn isolate_then_release_succeed_once_each_and_the_isolation_state_follows() {
+    let w = world(30).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    let name = m.computer_dns_name.clone().unwrap();
+
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "NotIsolated");
+    assert_eq!(panel["can_act"], true);
+    assert_eq!(panel["confirmation_name"], name.as_str());
+    assert_eq!(disabled_reason(&panel, "Isolate"), None);
+    assert_eq!(
+        availability(&panel, "Isolate")["scopes"],
+        serde_json::json!(["Full", "Selective"])
+    );
+    assert_eq!(
+        disabled_reason(&panel, "Unisolate").as_deref(),
+        Some("The device is not isolated.")
+    );
+
+    // A wrong confirmation sends nothing.
+    let k = key();
+    let wrong = Form {
+        endpoint_id: eid,
+        kind: "Isolate",
+        scope: "Full",
+        comment: "C2 beaconing from this host",
+        confirm: "some-other-host",
+        key: &k,
+    };
+    let res = w.submit(&w.admin, &wrong).await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.to_string().contains("confirm"), "{body}");
+    assert_eq!(w.sim.control().action_count(), 0);
+
+    // The right one is sent once, however often the same form arrives.
+    let form = Form {
+        confirm: &name.to_uppercase(),
+        ..wrong
+    };
+    let first = w.submit_ok(&form).await;
+    assert_eq!(first["existing"], false, "{first:#}");
+    let action_id = first["action"]["id"].as_i64().unwrap();
+    assert!(
+        ["Pending", "InProgress"].contains(&first["action"]["status"].as_str().unwrap()),
+        "{first:#}"
+    );
+    let again = w.submit_ok(&form).await;
+    assert_eq!(again["existing"], true);
+    assert_eq!(again["action"]["id"], action_id);
+    assert_eq!(w.sim.control().action_count(), 1, "one action in Defender");
+
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "IsolationPending");
+    assert!(disabled_reason(&panel, "Isolate").is_some());
+
+    let done = w.wait_until_closed(eid, action_id).await;
+    assert_eq!(done["status"], "Succeeded", "{done:#}");
+    assert_eq!(done["requested_by"], "admin");
+    assert_eq!(done["comment"], "C2 beaconing from this host");
+    assert_eq!(done["scope"], "Full");
+    assert!(done["completed_at"].is_string());
+    assert_eq!(w.sim.control().is_isolated(&m.id), Some(true));
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "Isolated");
+    assert_eq!(
+        disabled_reason(&panel, "Isolate").as_deref(),
+        Some("The device is already isolated.")
+    );
+    assert_eq!(disabled_reason(&panel, "Unisolate"), None);
+
+    let k = key();
+    let release = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "Unisolate",
+            scope: "",
+            comment: "Released after triage #4471",
+            confirm: &name,
+            key: &k,
+        })
+        .await;
+    let release_id = release["action"]["id"].as_i64().unwrap();
+    assert_eq!(w.panel(&w.admin, eid).await["isolation"], "ReleasePending");
+    let done = w.wait_until_closed(eid, release_id).await;
+    assert_eq!(done["status"], "Succeeded");
+    assert_eq!(w.sim.control().is_isolated(&m.id), Some(false));
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "NotIsolated");
+    let kinds: Vec<&str> = panel["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Unisolate", "Isolate"], "newest first");
+
+    let audit = audit_actions(&w.app).await;
+    for expected in ["action.isolate", "action.unisolate", "action.finished"] {
+        assert!(audit.iter().any(|a| a == expected), "{expected}: {audit:?}");
+    }
+}
+
+#[tokio::test]
+async fn scans_end_in_every_terminal_status_defender_reports() {
+    let w = world(30).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    for (outcome, expected) in [
+        (Some(ForcedOutcome::Succeeded), "Succeeded"),
+        (Some(ForcedOutcome::Failed), "Failed"),
+        (Some(ForcedOutcome::TimeOut), "TimeOut"),
+    ] {
+        w.set_outcome(outcome);
+        let k = key();
+        let sent = w
+            .submit_ok(&Form {
+                endpoint_id: eid,
+                kind: "RunAntiVirusScan",
+                scope: "Quick",
+                comment: "Scan after alert",
+                confirm: "",
+                key: &k,
+            })
+            .await;
+        let id = sent["action"]["id"].as_i64().unwrap();
+        let done = w.wait_until_closed(eid, id).await;
+        assert_eq!(done["status"], expected, "{done:#}");
+        // A scan that did not succeed can be run again at once.
+        let panel = w.panel(&w.admin, eid).await;
+        assert_eq!(disabled_reason(&panel, "RunAntiVirusScan"), None);
+    }
+
+    // Cancelled in Defender (e.g. from the portal) while it never finishes on its own.
+    w.set_outcome(Some(ForcedOutcome::NeverTerminal));
+    let k = key();
+    let sent = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "RunAntiVirusScan",
+            scope: "Full",
+            comment: "Full scan",
+            confirm: "",
+            key: &k,
+        })
+        .await;
+    let id = sent["action"]["id"].as_i64().unwrap();
+    let defender_id = sent["action"]["defender_action_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cancel_in_defender(&w.sim, &defender_id).await;
+    let done = w.wait_until_closed(eid, id).await;
+    assert_eq!(done["status"], "Cancelled", "{done:#}");
+    let statuses: Vec<String> = w
+        .stored_statuses()
+        .await
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(statuses, ["Succeeded", "Failed", "TimeOut", "Cancelled"]);
+}
+
+/// Cancels an action through Defender's API with the app's own token, as the portal would.
+async fn cancel_in_defender(sim: &RunningSim, defender_id: &str) {
+    let token = sim_token(sim).await;
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/api/machineactions/{defender_id}/cancel",
+            sim.base_url()
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"Comment": "Cancelled in the portal"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+async fn sim_token(sim: &RunningSim) -> String {
+    let a = sim.app();
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            sim.base_url(),
+            a.tenant_id
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", a.client_id.as_str()),
+            ("client_secret", a.client_secret.as_str()),
+            ("scope", AUDIENCE_SCOPE),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_pending_action_is_shown_instead_of_sending_another() {
+    let w = world(30).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    w.set_outcome(Some(ForcedOutcome::NeverTerminal));
+
+    // Pending in this console: a second scan form (another key) gets the first scan back.
+    let k1 = key();
+    let first = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "RunAntiVirusScan",
+            scope: "Quick",
+            comment: "first",
+            confirm: "",
+            key: &k1,
+        })
+        .await;
+    let k2 = key();
+    let second = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "RunAntiVirusScan",
+            scope: "Full",
+            comment: "second",
+            confirm: "",
+            key: &k2,
+        })
+        .await;
+    assert_eq!(second["existing"], true, "{second:#}");
+    assert_eq!(second["action"]["id"], first["action"]["id"]);
+    assert!(second["message"].as_str().unwrap().contains("already"));
+    assert_eq!(w.sim.control().action_count(), 1);
+
+    // Pending in Defender only (isolated from the portal): found by the preflight, recorded
+    // as an outside action, and followed by the poller.
+    let token = sim_token(&w.sim).await;
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/api/machines/{}/isolate",
+            w.sim.base_url(),
+            m.id
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"Comment": "Isolated from the portal", "IsolationType": "Full"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let k3 = key();
+    let shown = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "Isolate",
+            scope: "Selective",
+            comment: "isolate again",
+            confirm: m.computer_dns_name.as_deref().unwrap(),
+            key: &k3,
+        })
+        .await;
+    assert_eq!(shown["existing"], true, "{shown:#}");
+    assert_eq!(shown["action"]["external"], true);
+    assert_eq!(shown["action"]["comment"], "Isolated from the portal");
+    assert_eq!(
+        w.sim.control().action_count(),
+        2,
+        "no third action was sent"
+    );
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "IsolationPending");
+    assert!(disabled_reason(&panel, "Unisolate").is_some());
+}
+
+#[tokio::test]
+async fn unsupported_devices_get_the_reason_and_nothing_is_sent() {
+    let w = world(60).await;
+    let admin = &w.admin;
+
+    // Not onboarded: every action disabled with the onboarding status named.
+    let discovered = w.machine(|m| m.onboarding_status != "Onboarded");
+    let eid = w.endpoint_of(&discovered.id).await;
+    let panel = w.panel(admin, eid).await;
+    for kind in ["Isolate", "Unisolate", "RunAntiVirusScan"] {
+        let reason = disabled_reason(&panel, kind).unwrap();
+        assert!(reason.contains("Not onboarded"), "{kind}: {reason}");
+        assert!(reason.contains(&discovered.onboarding_status), "{reason}");
+    }
+    let k = key();
+    let res = w
+        .submit(
+            admin,
+            &Form {
+                endpoint_id: eid,
+                kind: "RunAntiVirusScan",
+                scope: "Quick",
+                comment: "scan",
+                confirm: "",
+                key: &k,
+            },
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("Not onboarded"));
+
+    // Linux: full isolation only; Selective is refused before anything is sent.
+    let linux = w.machine(|m| {
+        m.onboarding_status == "Onboarded"
+            && matches!(
+                m.os_platform.as_deref(),
+                Some("Ubuntu" | "Debian" | "RedHatEnterpriseLinux" | "Linux")
+            )
+    });
+    let eid = w.endpoint_of(&linux.id).await;
+    let panel = w.panel(admin, eid).await;
+    assert_eq!(
+        availability(&panel, "Isolate")["scopes"],
+        serde_json::json!(["Full"])
+    );
+    let k = key();
+    let res = w
+        .submit(
+            admin,
+            &Form {
+                endpoint_id: eid,
+                kind: "Isolate",
+                scope: "Selective",
+                comment: "contain",
+                confirm: panel["confirmation_name"].as_str().unwrap(),
+                key: &k,
+            },
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Selective"));
+    assert_eq!(w.sim.control().action_count(), 0);
+    assert!(w.stored_statuses().await.is_empty(), "nothing was claimed");
+}
+
+#[tokio::test]
+async fn a_missing_permission_is_named_before_anything_is_sent() {
+    let w = world_with(20, |sim| {
+        let client_id = sim.app().client_id.clone();
+        // Read roles only: the sync works, the actions do not.
+        sim.control().set_roles(
+            &client_id,
+            Some(
+                [
+                    "Machine.Read.All",
+                    "Alert.Read.All",
+                    "Vulnerability.Read.All",
+                    "Software.Read.All",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ),
+        );
+    })
+    .await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    let k = key();
+    let res = w
+        .submit(
+            &w.admin,
+            &Form {
+                endpoint_id: eid,
+                kind: "Isolate",
+                scope: "Full",
+                comment: "contain",
+                confirm: m.computer_dns_name.as_deref().unwrap(),
+                key: &k,
+            },
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let text = res.text().await.unwrap();
+    assert!(text.contains("Machine.Isolate"), "{text}");
+    assert!(text.contains("Nothing was sent"), "{text}");
+    assert_eq!(w.sim.control().action_count(), 0);
+}
+
+#[tokio::test]
+async fn analysts_see_the_history_but_cannot_act() {
+    let w = world(20).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    let analyst = w.app.user_with_role("ana", "Analyst").await;
+    let operator = w.app.user_with_role("oper", "Operator").await;
+
+    let panel = w.panel(&analyst, eid).await;
+    assert_eq!(panel["can_act"], false);
+    let k = key();
+    let form = Form {
+        endpoint_id: eid,
+        kind: "RunAntiVirusScan",
+        scope: "Quick",
+        comment: "scan",
+        confirm: "",
+        key: &k,
+    };
+    assert_eq!(w.submit(&analyst, &form).await.status(), 403);
+    assert_eq!(w.submit(&browser_signed_out(), &form).await.status(), 401);
+    assert_eq!(w.sim.control().action_count(), 0);
+
+    let res = w.submit(&operator, &form).await;
+    assert_eq!(res.status(), 200);
+    let sent: Value = res.json().await.unwrap();
+    assert_eq!(sent["action"]["requested_by"], "oper");
+    let panel = w.panel(&analyst, eid).await;
+    assert_eq!(panel["history"].as_array().unwrap().len(), 1);
+}
+
+fn browser_signed_out() -> Client {
+    support::browser()
+}
+
+#[tokio::test]
+async fn polling_resumes_after_a_server_restart() {
+    let w = world(20).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    let k = key();
+    let sent = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "Isolate",
+            scope: "Full",
+            comment: "contain before restart",
+            confirm: m.computer_dns_name.as_deref().unwrap(),
+            key: &k,
+        })
+        .await;
+    let id = sent["action"]["id"].as_i64().unwrap();
+    let defender_id = sent["action"]["defender_action_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let World {
+        sim,
+        app,
+        _dir: dir,
+        ..
+    } = w;
+    let pool = app.pool.clone();
+    app.stop().await;
+
+    // While the console is down Defender finishes the action; the stored row still says open.
+    for _ in 0..100 {
+        if sim.control().action_status(&defender_id).as_deref() == Some("Succeeded") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        sim.control().action_status(&defender_id).as_deref(),
+        Some("Succeeded")
+    );
+    let (stored,): (String,) =
+        sqlx::query_as("SELECT status FROM machine_action WHERE machine_action_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        ["Pending", "InProgress"].contains(&stored.as_str()),
+        "{stored}"
+    );
+    pool.close().await;
+
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    let w = World {
+        sim,
+        app,
+        admin,
+        _dir: dir,
+    };
+    let done = w.wait_until_closed(eid, id).await;
+    assert_eq!(done["status"], "Succeeded");
+    assert_eq!(w.panel(&w.admin, eid).await["isolation"], "Isolated");
+}
+
+#[tokio::test]
+async fn the_server_polls_defender_at_its_own_pace_however_many_tabs_watch() {
+    let w = world(20).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    w.set_outcome(Some(ForcedOutcome::NeverTerminal));
+    let k = key();
+    let sent = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "RunAntiVirusScan",
+            scope: "Quick",
+            comment: "watched by many tabs",
+            confirm: "",
+            key: &k,
+        })
+        .await;
+    let id = sent["action"]["id"].as_i64().unwrap();
+    let reads_before = w.sim.control().action_status_reads();
+    let started = std::time::Instant::now();
+    // Ten "tabs" refresh the panel as fast as they can for a while.
+    let tabs = (0..10).map(|_| async {
+        for _ in 0..30 {
+            let panel = w.panel(&w.admin, eid).await;
+            let status = history_row(&panel, id)["status"].clone();
+            assert!(status == "Pending" || status == "InProgress", "{status}");
+        }
+    });
+    futures::future::join_all(tabs).await;
+    let elapsed = started.elapsed();
+    let reads = w.sim.control().action_status_reads() - reads_before;
+    // The test timing polls every 100 ms: the reads are bounded by elapsed time, not by the
+    // 300 panel requests.
+    let bound = elapsed.as_millis() as u64 / 100 + 2;
+    assert!(
+        reads <= bound,
+        "{reads} status reads in {elapsed:?} for 300 panel requests (bound {bound})"
+    );
+}

@@ -39,7 +39,9 @@ export default defineConfig({
     {
       command:
         `"${serverBin}" --listen 127.0.0.1:${port} --data-dir "${path.join(__dirname, ".data")}" ` +
-        `--site-root "${path.join(root, "target/site")}" --admin-password ${adminPassword}`,
+        `--site-root "${path.join(root, "target/site")}" --admin-password ${adminPassword} ` +
+        // Status checks every second, so a test sees Pending, InProgress and the end.
+        `--action-poll-secs 1`,
       url: `http://127.0.0.1:${port}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
@@ -48,7 +50,11 @@ export default defineConfig({
     },
     {
       // The Defender simulator as the demo tenant the tests configure.
-      command: `"${simBin}" --listen 127.0.0.1:${simPort} --seed 42 --machines 200`,
+      // Actions take seconds rather than the demo's minutes: 3 s Pending, 3 s InProgress, and a
+      // device that never picks an action up times out after 5 s.
+      command:
+        `"${simBin}" --listen 127.0.0.1:${simPort} --seed 42 --machines 200 ` +
+        `--action-pickup-ms 3000 --action-complete-ms 3000 --action-timeout-ms 5000`,
       url: `http://127.0.0.1:${simPort}/_sim/state`,
       reuseExistingServer: false,
       timeout: 60_000,

@@ -2,6 +2,7 @@
 //! Microsoft Defender subtab. Tabs are links (`?tab=risk&sub=defender`), so every view has a
 //! URL and works before hydration.
 
+mod actions_panel;
 mod defender_tab;
 mod risk_tab;
 mod summary_tab;
@@ -10,10 +11,14 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::api::actions::get_endpoint_actions;
 use crate::api::endpoints::get_endpoint;
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::risk_badge::RiskBadge;
+use crate::error::ConsoleError;
+use crate::model::action::EndpointActions;
 use crate::model::endpoint::EndpointSummary;
+use actions_panel::ActionsPanel;
 use defender_tab::DefenderTab;
 use risk_tab::RiskTab;
 use summary_tab::SummaryTab;
@@ -28,7 +33,17 @@ pub fn EndpointSummaryPage() -> impl IntoView {
         |id| async move {
             match id {
                 Some(id) => get_endpoint(id).await,
-                None => Err(crate::error::ConsoleError::NotFound),
+                None => Err(ConsoleError::NotFound),
+            }
+        },
+    );
+    // Created here, outside the Suspend below, so server and browser number it alike.
+    let actions = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_endpoint_actions(id).await,
+                None => Err(ConsoleError::NotFound),
             }
         },
     );
@@ -44,7 +59,7 @@ pub fn EndpointSummaryPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match summary.await {
-                    Ok(summary) => view! { <SummaryFrame summary tab/> }.into_any(),
+                    Ok(summary) => view! { <SummaryFrame summary tab actions/> }.into_any(),
                     Err(error) => view! {
                         <h1>"Endpoint"</h1>
                         <ErrorBanner error/>
@@ -66,7 +81,11 @@ fn title(s: &EndpointSummary) -> String {
 }
 
 #[component]
-fn SummaryFrame(summary: EndpointSummary, tab: Memo<(String, String)>) -> impl IntoView {
+fn SummaryFrame(
+    summary: EndpointSummary,
+    tab: Memo<(String, String)>,
+    actions: Resource<Result<EndpointActions, ConsoleError>>,
+) -> impl IntoView {
     let base = format!("/endpoints/{}", summary.row.id);
     let level = summary.risk.overall;
     let s = StoredValue::new(summary.clone());
@@ -97,7 +116,7 @@ fn SummaryFrame(summary: EndpointSummary, tab: Memo<(String, String)>) -> impl I
             match t.as_str() {
                 "risk" if sub == "defender" => view! { <RiskTab summary=s.get_value() defender=true><DefenderTab summary=s.get_value()/></RiskTab> }.into_any(),
                 "risk" => view! { <RiskTab summary=s.get_value() defender=false><span></span></RiskTab> }.into_any(),
-                _ => view! { <SummaryTab summary=s.get_value()/> }.into_any(),
+                _ => view! { <SummaryTab summary=s.get_value()/><ActionsPanel actions/> }.into_any(),
             }
         }}
     }

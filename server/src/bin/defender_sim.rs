@@ -51,6 +51,15 @@ struct RunArgs {
     page_size: Option<usize>,
     #[arg(long)]
     token_lifetime: Option<u64>,
+    /// Milliseconds a machine action stays Pending on a reachable device (default 20000).
+    #[arg(long)]
+    action_pickup_ms: Option<u64>,
+    /// Milliseconds from InProgress to the action's end (default 60000).
+    #[arg(long)]
+    action_complete_ms: Option<u64>,
+    /// Milliseconds before an action nobody picks up times out (default 900000).
+    #[arg(long)]
+    action_timeout_ms: Option<u64>,
     /// Optional TOML file: seed, machines, page_size, token_lifetime_secs, [rate_limits],
     /// [faults], [[apps]]. Flags override it.
     #[arg(long)]
@@ -144,6 +153,11 @@ fn build_config(run: &RunArgs) -> Result<SimConfig, Box<dyn std::error::Error>> 
     if let Some(s) = run.token_lifetime {
         c.token_lifetime = Duration::from_secs(s);
     }
+    let t = &mut c.action_timings;
+    let ms = |v: Option<u64>, d: Duration| v.map_or(d, Duration::from_millis);
+    t.pickup = ms(run.action_pickup_ms, t.pickup);
+    t.complete = ms(run.action_complete_ms, t.complete);
+    t.pending_timeout = ms(run.action_timeout_ms, t.pending_timeout);
     let f = &run.faults;
     let faults = &mut c.faults;
     faults.throttle_next = f.throttle_next.unwrap_or(faults.throttle_next);
@@ -241,11 +255,15 @@ mod tests {
             "2",
             "--action-outcome",
             "time-out",
+            "--action-pickup-ms",
+            "3000",
         ]);
         let c = build_config(&cli.run).unwrap();
         assert_eq!(c.machines, 7);
         assert!(c.faults.short_pages);
         assert_eq!(c.faults.throttle_next, 2);
         assert_eq!(c.faults.action_outcome, Some(ForcedOutcome::TimeOut));
+        assert_eq!(c.action_timings.pickup, Duration::from_secs(3));
+        assert_eq!(c.action_timings.complete, Duration::from_secs(60));
     }
 }

@@ -58,7 +58,7 @@ pub async fn panel(
     };
     let latest = machine_action::latest_isolation(pool, machine_id).await?;
     let isolation = isolation_state(latest.as_ref());
-    let open_isolation = latest.filter(|a| is_open(a));
+    let open_isolation = latest.filter(is_open);
     let open_scan = machine_action::open_in_group(pool, machine_id, "scan").await?;
     let support = platform::support(MachineFacts {
         onboarding_status: target.onboarding_status.as_deref(),

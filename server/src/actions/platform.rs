@@ -159,10 +159,17 @@ mod tests {
         }
     }
 
+    /// (platform, version, isolation scopes or None, scan supported)
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        Option<&'static [&'static str]>,
+        bool,
+    );
+
     #[test]
     fn support_table() {
-        // (platform, version, isolation scopes or None, scan supported)
-        let cases: &[(&str, Option<&str>, Option<&[&str]>, bool)] = &[
+        let cases: &[Case] = &[
             ("Windows11", Some("23H2"), Some(FULL_SELECTIVE), true),
             ("Windows10", Some("22H2"), Some(FULL_SELECTIVE), true),
             ("Windows10", Some("1709"), Some(FULL_SELECTIVE), true),

@@ -59,13 +59,7 @@ impl ActionService {
                 errors.into_iter().map(|e| (e.field, e.message)).collect(),
             ));
         }
-        if !kind.scopes().is_empty()
-            && !state
-                .availability(kind)
-                .scopes
-                .iter()
-                .any(|s| *s == request.scope)
-        {
+        if !kind.scopes().is_empty() && !state.availability(kind).scopes.contains(&request.scope) {
             return Err(ActionError::Invalid(vec![(
                 "scope".into(),
                 format!(

@@ -732,3 +732,62 @@ async fn the_server_polls_defender_at_its_own_pace_however_many_tabs_watch() {
         "{reads} status reads in {elapsed:?} for 300 panel requests (bound {bound})"
     );
 }
+
+#[tokio::test]
+async fn status_checks_back_off_while_defender_throttles_and_recover() {
+    let w = world(20).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    let k = key();
+    let sent = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "RunAntiVirusScan",
+            scope: "Quick",
+            comment: "scan under throttling",
+            confirm: "",
+            key: &k,
+        })
+        .await;
+    let id = sent["action"]["id"].as_i64().unwrap();
+    // Every API call answers 429 from now on.
+    w.sim.control().set_faults(Faults {
+        throttle_next: 100_000,
+        throttle_retry_after_secs: Some(0),
+        ..Faults::default()
+    });
+    let mut seen = Value::Null;
+    for _ in 0..200 {
+        seen = history_row(&w.panel(&w.admin, eid).await, id);
+        if seen["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("throttling"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        seen["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("throttling"),
+        "{seen:#}"
+    );
+    assert!(
+        ["Pending", "InProgress"].contains(&seen["status"].as_str().unwrap()),
+        "still open: {seen:#}"
+    );
+    let (failures,): (i64,) =
+        sqlx::query_as("SELECT poll_failures FROM machine_action WHERE machine_action_id = $1")
+            .bind(id)
+            .fetch_one(&w.app.pool)
+            .await
+            .unwrap();
+    assert!(failures >= 1);
+
+    w.sim.control().set_faults(Faults::default());
+    let done = w.wait_until_closed(eid, id).await;
+    assert_eq!(done["status"], "Succeeded", "{done:#}");
+    assert!(done["error"].is_null(), "the problem clears: {done:#}");
+}

@@ -791,3 +791,97 @@ async fn status_checks_back_off_while_defender_throttles_and_recover() {
     assert_eq!(done["status"], "Succeeded", "{done:#}");
     assert!(done["error"].is_null(), "the problem clears: {done:#}");
 }
+
+/// A process that died between sending an action and storing Defender's answer leaves the
+/// row "Submitting". The next process looks the request up in Defender instead of sending it
+/// again: found, it is followed; not found, it is recorded as not sent.
+#[tokio::test]
+async fn unconfirmed_requests_are_looked_up_in_defender_after_a_restart() {
+    let w = world(20).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    let World {
+        sim,
+        app,
+        _dir: dir,
+        ..
+    } = w;
+    let pool = app.pool.clone();
+    app.stop().await;
+
+    // What reached Defender before the crash.
+    let token = sim_token(&sim).await;
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/api/machines/{}/runAntiVirusScan",
+            sim.base_url(),
+            m.id
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"Comment": "sent before the crash", "ScanType": "Quick"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let defender_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let earlier =
+        server::db::format_time(time::OffsetDateTime::now_utc() - time::Duration::seconds(2));
+    for (kind, group, comment, key) in [
+        (
+            "RunAntiVirusScan",
+            "scan",
+            "sent before the crash",
+            "key-reached-defender",
+        ),
+        (
+            "Isolate",
+            "isolation",
+            "never left the console",
+            "key-never-sent",
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO machine_action (endpoint_id, machine_id, kind, action_group, scope,
+                 comment, requested_by, request_key, status, requested_at, updated_at)
+             VALUES ($1, $2, $3, $4, NULL, $5, 'admin', $6, 'Submitting', $7, $7)",
+        )
+        .bind(eid)
+        .bind(&m.id)
+        .bind(kind)
+        .bind(group)
+        .bind(comment)
+        .bind(key)
+        .bind(&earlier)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    let w = World {
+        sim,
+        app,
+        admin,
+        _dir: dir,
+    };
+    let panel = w.panel(&w.admin, eid).await;
+    let ids: Vec<i64> = panel["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    let (never, reached) = (ids[0], ids[1]);
+    let done = w.wait_until_closed(eid, reached).await;
+    assert_eq!(done["status"], "Succeeded", "{done:#}");
+    assert_eq!(done["defender_action_id"], defender_id.as_str());
+    let done = w.wait_until_closed(eid, never).await;
+    assert_eq!(done["status"], "NotSent", "{done:#}");
+    assert!(done["error"].as_str().unwrap().contains("no record"));
+    assert_eq!(w.sim.control().action_count(), 1, "nothing was sent again");
+}

@@ -40,7 +40,7 @@ async fn round(inner: &Inner, started: OffsetDateTime) -> Result<Duration, DbErr
     let mut wait = IDLE;
     for row in open {
         let now = OffsetDateTime::now_utc();
-        let due = due_at(inner, &row, started);
+        let due = due_at(inner, &row, started, now);
         if due > now {
             wait = wait.min(to_std(due - now));
             continue;
@@ -63,8 +63,12 @@ fn to_std(d: time::Duration) -> Duration {
 
 /// When the row should next be looked at. An unconfirmed request gets time to be confirmed by
 /// the process that sent it, unless that process is gone (it predates this poller).
-fn due_at(inner: &Inner, row: &ActionRow, started: OffsetDateTime) -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
+fn due_at(
+    inner: &Inner,
+    row: &ActionRow,
+    started: OffsetDateTime,
+    now: OffsetDateTime,
+) -> OffsetDateTime {
     if let Some(next) = row.next_poll_at.as_deref().and_then(db::parse_time) {
         return next;
     }

@@ -885,3 +885,119 @@ async fn unconfirmed_requests_are_looked_up_in_defender_after_a_restart() {
     assert!(done["error"].as_str().unwrap().contains("no record"));
     assert_eq!(w.sim.control().action_count(), 1, "nothing was sent again");
 }
+
+/// Fault: an action Defender never finishes. The console keeps showing it open, says it has
+/// not changed, checks less often, and the other actions still work.
+#[tokio::test]
+async fn an_action_that_never_ends_is_shown_as_stalled_and_checked_less_often() {
+    let sim = sim::start(SimConfig::for_tests(20), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = server::startup::Tuning {
+        action_timing: Some(server::actions::ActionTiming {
+            stalled_after: Duration::from_millis(300),
+            stalled_interval: Duration::from_secs(1),
+            ..server::actions::ActionTiming::for_tests()
+        }),
+        ..support::tuning()
+    };
+    let app = TestApp::spawn_with(
+        support::settings(dir.path(), Some(support::ADMIN_PASSWORD)),
+        tuning,
+    )
+    .await;
+    let admin = app.admin().await;
+    let a = sim.app().clone();
+    let res = app
+        .call(
+            &admin,
+            "integrations/defender/save",
+            &[
+                ("tenant_id", &a.tenant_id),
+                ("client_id", &a.client_id),
+                ("client_secret", &a.client_secret),
+                ("cloud", "commercial"),
+                ("custom_login_url", sim.base_url()),
+                ("custom_api_url", sim.base_url()),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    app.wait_for_sync(&admin).await;
+    let w = World {
+        sim,
+        app,
+        admin,
+        _dir: dir,
+    };
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    w.set_outcome(Some(ForcedOutcome::NeverTerminal));
+    let k = key();
+    let sent = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "RunAntiVirusScan",
+            scope: "Quick",
+            comment: "never ends",
+            confirm: "",
+            key: &k,
+        })
+        .await;
+    let id = sent["action"]["id"].as_i64().unwrap();
+    let mut row = Value::Null;
+    for _ in 0..100 {
+        row = history_row(&w.panel(&w.admin, eid).await, id);
+        if row["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no change"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(row["status"], "InProgress", "{row:#}");
+    assert!(
+        row["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no change"),
+        "{row:#}"
+    );
+    // Stalled: about one check per second instead of ten.
+    let before = w.sim.control().action_status_reads();
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let reads = w.sim.control().action_status_reads() - before;
+    let bound = started.elapsed().as_secs() + 2;
+    assert!(
+        reads <= bound,
+        "{reads} reads while stalled (bound {bound})"
+    );
+
+    // The device is still usable for other actions.
+    w.set_outcome(None);
+    let k = key();
+    let isolate = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "Isolate",
+            scope: "Full",
+            comment: "isolate meanwhile",
+            confirm: m.computer_dns_name.as_deref().unwrap(),
+            key: &k,
+        })
+        .await;
+    let done = w
+        .wait_until_closed(eid, isolate["action"]["id"].as_i64().unwrap())
+        .await;
+    assert_eq!(done["status"], "Succeeded");
+    let counts: (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), SUM(status = 'InProgress') FROM machine_action")
+            .fetch_one(&w.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(counts, (2, 1), "the stalled scan is kept, still open");
+}

@@ -171,6 +171,13 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
     } else {
         inner.timing.poll_interval
     };
+    let note = (stalled && !terminal).then(|| {
+        format!(
+            "Microsoft Defender has reported no change since {updated}; the device may be \
+             offline. Checking every {} s.",
+            interval.as_secs().max(1)
+        )
+    });
     let (at, text) = schedule(interval);
     machine_action::record_poll(
         pool,
@@ -181,6 +188,7 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
             completed_at: terminal.then_some(updated.as_str()),
             polled_at: &polled_at,
             next_poll_at: (!terminal).then_some(text.as_str()),
+            note: note.as_deref(),
         },
     )
     .await?;

@@ -235,12 +235,14 @@ pub struct Polled<'a> {
     pub completed_at: Option<&'a str>,
     pub polled_at: &'a str,
     pub next_poll_at: Option<&'a str>,
+    /// Shown with the action, e.g. that Defender has reported no change for long.
+    pub note: Option<&'a str>,
 }
 
 pub async fn record_poll(pool: &SqlitePool, id: i64, p: &Polled<'_>) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE machine_action SET status = $2, updated_at = $3, completed_at = $4,
-             last_polled_at = $5, next_poll_at = $6, error = NULL, poll_failures = 0
+             last_polled_at = $5, next_poll_at = $6, error = $7, poll_failures = 0
          WHERE machine_action_id = $1",
     )
     .bind(id)
@@ -249,6 +251,7 @@ pub async fn record_poll(pool: &SqlitePool, id: i64, p: &Polled<'_>) -> Result<(
     .bind(p.completed_at)
     .bind(p.polled_at)
     .bind(p.next_poll_at)
+    .bind(p.note)
     .execute(pool)
     .await
     .map_err(classify)?;

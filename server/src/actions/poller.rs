@@ -164,8 +164,11 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
     let updated = remote::updated_at(&action);
     let terminal = action.is_terminal();
     // An action stuck in one state for long (an offline device) is checked less often.
-    let stalled = db::parse_time(&updated)
-        .is_some_and(|u| to_std(OffsetDateTime::now_utc() - u) > inner.timing.stalled_after);
+    let changed = action
+        .last_update_date_time_utc
+        .or(action.creation_date_time_utc);
+    let stalled =
+        changed.is_some_and(|u| to_std(OffsetDateTime::now_utc() - u) > inner.timing.stalled_after);
     let interval = if stalled {
         inner.timing.stalled_interval
     } else {

@@ -95,6 +95,14 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         actor: &UserDto,
         request: ActionRequest,
     ) -> Result<ActionOutcome, ConsoleError>;
+
+    /// Asks Defender to cancel an open action and records the answer.
+    async fn cancel_action(
+        &self,
+        actor: &UserDto,
+        action_id: i64,
+        comment: String,
+    ) -> Result<ActionOutcome, ConsoleError>;
 }
 
 /// A submitted action form.

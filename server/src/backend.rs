@@ -468,16 +468,32 @@ impl ConsoleBackend for ServerBackend {
         self.actions
             .submit(&actor.username, request)
             .await
-            .map_err(|e| match e {
-                ActionError::NotFound => ConsoleError::NotFound,
-                ActionError::Invalid(errors) => ConsoleError::InvalidForm {
-                    errors: errors
-                        .into_iter()
-                        .map(|(field, message)| FieldError { field, message })
-                        .collect(),
-                },
-                ActionError::Refused(message) => ConsoleError::Conflict(message),
-                ActionError::Db(e) => internal(e),
-            })
+            .map_err(action_error)
+    }
+
+    async fn cancel_action(
+        &self,
+        actor: &UserDto,
+        action_id: i64,
+        comment: String,
+    ) -> Result<ActionOutcome, ConsoleError> {
+        self.actions
+            .cancel(&actor.username, action_id, &comment)
+            .await
+            .map_err(action_error)
+    }
+}
+
+fn action_error(e: ActionError) -> ConsoleError {
+    match e {
+        ActionError::NotFound => ConsoleError::NotFound,
+        ActionError::Invalid(errors) => ConsoleError::InvalidForm {
+            errors: errors
+                .into_iter()
+                .map(|(field, message)| FieldError { field, message })
+                .collect(),
+        },
+        ActionError::Refused(message) => ConsoleError::Conflict(message),
+        ActionError::Db(e) => internal(e),
     }
 }

@@ -1001,3 +1001,55 @@ async fn an_action_that_never_ends_is_shown_as_stalled_and_checked_less_often() 
             .unwrap();
     assert_eq!(counts, (2, 1), "the stalled scan is kept, still open");
 }
+
+#[tokio::test]
+async fn an_open_action_can_be_cancelled_from_the_console_by_operators_only() {
+    let w = world(20).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    w.set_outcome(Some(ForcedOutcome::NeverTerminal));
+    let k = key();
+    let sent = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "Isolate",
+            scope: "Full",
+            comment: "wrong device",
+            confirm: m.computer_dns_name.as_deref().unwrap(),
+            key: &k,
+        })
+        .await;
+    let id = sent["action"]["id"].as_i64().unwrap().to_string();
+    let analyst = w.app.user_with_role("ana", "Analyst").await;
+    let cancel = |client: Client, comment: &'static str| {
+        let app = &w.app;
+        let id = id.clone();
+        async move {
+            app.call(
+                &client,
+                "actions/cancel",
+                &[("action_id", id.as_str()), ("comment", comment)],
+            )
+            .await
+        }
+    };
+    assert_eq!(cancel(analyst, "no").await.status(), 403);
+    assert_eq!(cancel(w.admin.clone(), " ").await.status(), 422);
+    let res = cancel(w.admin.clone(), "Isolated the wrong device").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let row = history_row(&w.panel(&w.admin, eid).await, id.parse().unwrap());
+    assert_eq!(row["status"], "Cancelled", "{row:#}");
+    let defender_id = row["defender_action_id"].as_str().unwrap();
+    assert_eq!(
+        w.sim.control().action_status(defender_id).as_deref(),
+        Some("Cancelled")
+    );
+    // A finished action cannot be cancelled again, and the device can be isolated anew.
+    assert_eq!(cancel(w.admin.clone(), "again").await.status(), 409);
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "NotIsolated");
+    assert_eq!(disabled_reason(&panel, "Isolate"), None);
+    assert!(audit_actions(&w.app)
+        .await
+        .contains(&"action.cancel".to_owned()));
+}

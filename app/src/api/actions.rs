@@ -46,3 +46,19 @@ pub async fn submit_action(
     };
     backend.submit_action(&user, request).await.map_err(reject)
 }
+
+/// Cancels an action that has not finished (Defender refuses once it has).
+#[server(endpoint = "actions/cancel")]
+pub async fn cancel_action(
+    action_id: i64,
+    #[server(default)] comment: String,
+) -> Result<ActionOutcome, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::Operate).await?;
+    backend
+        .cancel_action(&user, action_id, comment)
+        .await
+        .map_err(reject)
+}

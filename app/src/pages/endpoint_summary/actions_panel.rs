@@ -11,7 +11,7 @@ use std::time::Duration;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::api::actions::SubmitAction;
+use crate::api::actions::{CancelAction, SubmitAction};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::error::ConsoleError;
 use crate::model::action::{ActionKind, ActionView, EndpointActions, IsolationState};
@@ -23,12 +23,13 @@ const REFRESH: Duration = Duration::from_millis(1500);
 #[component]
 pub fn ActionsPanel(actions: Resource<Result<EndpointActions, ConsoleError>>) -> impl IntoView {
     let submit = ServerAction::<SubmitAction>::new();
+    let cancel = ServerAction::<CancelAction>::new();
     // Which action's form is open, so "Run again" can open it.
     let open_form = RwSignal::new(None::<ActionKind>);
 
     // A finished submission changes the history and needs a fresh form key.
     Effect::new(move |previous: Option<usize>| {
-        let version = submit.version().get();
+        let version = submit.version().get() + cancel.version().get();
         if previous.is_some_and(|p| p != version) {
             open_form.set(None);
             actions.refetch();
@@ -52,7 +53,7 @@ pub fn ActionsPanel(actions: Resource<Result<EndpointActions, ConsoleError>>) ->
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match actions.await {
-                        Ok(panel) => view! { <PanelBody panel submit open_form/> }.into_any(),
+                        Ok(panel) => view! { <PanelBody panel submit cancel open_form/> }.into_any(),
                         Err(error) => view! { <ErrorBanner error/> }.into_any(),
                     }
                 })}
@@ -65,6 +66,7 @@ pub fn ActionsPanel(actions: Resource<Result<EndpointActions, ConsoleError>>) ->
 fn PanelBody(
     panel: EndpointActions,
     submit: ServerAction<SubmitAction>,
+    cancel: ServerAction<CancelAction>,
     open_form: RwSignal<Option<ActionKind>>,
 ) -> impl IntoView {
     if panel.machine_id.is_none() {
@@ -92,6 +94,15 @@ fn PanelBody(
             Err(error) => view! { <ErrorBanner error/> }.into_any(),
         })
     };
+    let cancelled = move || {
+        cancel.value().get().map(|result| match result {
+            Ok(outcome) => view! {
+                <p class="banner banner-ok" role="status">{outcome.message}</p>
+            }
+            .into_any(),
+            Err(error) => view! { <ErrorBanner error/> }.into_any(),
+        })
+    };
     let forms = ActionKind::ALL
         .into_iter()
         .map(|kind| {
@@ -114,7 +125,8 @@ fn PanelBody(
         })}
         {can_act.then(|| view! { <div class="action-controls">{forms}</div> })}
         {outcome}
-        <ActionHistory history can_act open_form/>
+        {cancelled}
+        <ActionHistory history can_act open_form cancel/>
     }
     .into_any()
 }
@@ -216,6 +228,7 @@ fn ActionHistory(
     history: Vec<ActionView>,
     can_act: bool,
     open_form: RwSignal<Option<ActionKind>>,
+    cancel: ServerAction<CancelAction>,
 ) -> impl IntoView {
     if history.is_empty() {
         return view! { <p class="empty-state">"No actions have been sent to this device."</p> }
@@ -246,6 +259,19 @@ fn ActionHistory(
                         <button type="button" class="button-link"
                             on:click=move |_| open_form.set(Some(kind))>"Run again"</button>
                     });
+                    let cancellable = can_act && a.status.is_open() && a.defender_action_id.is_some();
+                    let cancel_form = cancellable.then(|| view! {
+                        <details class="cancel-action">
+                            <summary class="button-link">"Cancel"</summary>
+                            <ActionForm action=cancel attr:class="action-form">
+                                <input type="hidden" name="action_id" value=a.id.to_string()/>
+                                <label for=format!("cancel-comment-{}", a.id)>"Reason"</label>
+                                <input id=format!("cancel-comment-{}", a.id) name="comment" type="text" required=true/>
+                                <button type="submit" class="button-secondary"
+                                    disabled=move || cancel.pending().get()>"Send cancellation"</button>
+                            </ActionForm>
+                        </details>
+                    });
                     view! {
                         <tr data-kind=kind.as_str()>
                             <td title=a.defender_action_id.clone().unwrap_or_default()>{what}</td>
@@ -257,7 +283,7 @@ fn ActionHistory(
                             <td>{a.comment.clone()}</td>
                             <td>{a.requested_at.clone()}</td>
                             <td>{a.completed_at.clone().unwrap_or_else(|| a.updated_at.clone())}</td>
-                            <td>{retry}</td>
+                            <td>{retry}{cancel_form}</td>
                         </tr>
                     }
                 }).collect_view()}

@@ -114,6 +114,46 @@ async fn truncated_json_every_time() {
     fx.end_with_rows(before).await;
 }
 
+/// Valid JSON of the wrong shape (no `value` array, no nextLink) on the second page of the
+/// machine-vulnerability rows. Read as an empty last page, it would end the listing early
+/// and the sync would replace every row with the first page's few; it must fail instead.
+#[tokio::test]
+async fn malformed_json_wrong_shape() {
+    let fx = Fixture::synced().await;
+    fx.inject(in_listing(
+        MACHINE_VULNERABILITY_LISTING,
+        1,
+        Faults {
+            wrong_shape_next: 50,
+            ..Faults::default()
+        },
+    ));
+    fx.sync_fails_visibly(&["machine vulnerabilities", "could not decode", "value"])
+        .await;
+    fx.recovers().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
+/// The same wrong shape once: the retry gets a good page and the run succeeds whole.
+#[tokio::test]
+async fn malformed_json_wrong_shape_once() {
+    let fx = Fixture::synced().await;
+    fx.inject(in_listing(
+        MACHINE_VULNERABILITY_LISTING,
+        1,
+        Faults {
+            wrong_shape_next: 1,
+            ..Faults::default()
+        },
+    ));
+    let run = fx.sync_succeeds().await;
+    assert_eq!(fx.faults().wrong_shape_next, 0);
+    assert_eq!(run["api_calls"], fx.clean_calls + 1, "{run:#}");
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
 /// Items whose `id` is a number on the second alerts page: the page cannot be decoded, the
 /// run fails and no alert is lost or invented.
 #[tokio::test]

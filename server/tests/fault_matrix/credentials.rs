@@ -6,7 +6,7 @@
 //! cover a revoked secret at the first sync; these follow a good sync.
 
 use serde_json::Value;
-use server::sim::{SimApp, PRODUCT_ROLES};
+use server::sim::{Faults, SimApp, PRODUCT_ROLES};
 
 use crate::harness::{defender_form, Fixture, CLIENT, NEW_CLIENT, NEW_SECRET, TENANT};
 
@@ -117,6 +117,32 @@ async fn every_permission_removed_between_two_syncs() {
     let full: Vec<String> = PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect();
     fx.sim.control().set_roles(CLIENT, Some(full));
     fx.sync_succeeds().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
+/// A token for another resource (microsoft-365-docs#9246): the API answers 403 without a
+/// missing role. The run fails naming the audience, and Test Connection must not send the
+/// admin to add a permission the app already has.
+#[tokio::test]
+async fn wrong_audience() {
+    let fx = Fixture::synced().await;
+    fx.inject(Faults {
+        token_audience: Some("https://graph.microsoft.com".into()),
+        ..Faults::default()
+    });
+    fx.sync_fails_visibly(&["machines", "403", "audience"])
+        .await;
+    let report = fx.test_connection(CLIENT).await;
+    let api = check(&report, "API reachable");
+    assert_eq!(api["passed"], false, "{report:#}");
+    assert!(
+        api["detail"].as_str().unwrap().contains("audience"),
+        "{report:#}"
+    );
+    let fix = api["fix"].as_str().unwrap();
+    assert!(!fix.contains("Machine.Read.All"), "misleading fix: {fix}");
+    fx.recovers().await;
     let before = fx.before;
     fx.end_with_rows(before).await;
 }

@@ -2,12 +2,15 @@
 //! a good first sync, the row counts it left, and the places the admin reads a fault from
 //! (the integration's state and the sync journal, both through their server fns).
 
+use std::path::Path;
+use std::str::FromStr;
+
 use reqwest::Client;
 use serde_json::Value;
 use server::sim::{self, Faults, RunningSim, SimApp, SimConfig};
 use server::startup::Tuning;
 use server::sync::SyncOutcome;
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use tempfile::TempDir;
 
 use crate::support::{self, TestApp};
@@ -103,6 +106,18 @@ impl Rows {
             alerts: c.alert_count() as i64,
         }
     }
+}
+
+/// Opens a SQLite file on its own pool (another process may be using it).
+pub async fn open_file(path: &Path) -> SqlitePool {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .unwrap()
+        .busy_timeout(std::time::Duration::from_secs(5));
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap()
 }
 
 /// `PRAGMA integrity_check` must answer a single `ok`.

@@ -5,7 +5,8 @@
 //! the last good sync's, or with the correct new state ([`harness::Fixture::end_with_rows`]).
 //!
 //! Defender side, struck mid-sync after a good first sync (`throttling`, `responses`,
-//! `paging`, `credentials`, `listings`); our side (`ours`).
+//! `paging`, `credentials`, `listings`); our side (`ours`, and `killed` for the cases that
+//! need the real binary as a child process).
 //!
 //! Added with the actions feature (by its author, on top of `support/process.rs`):
 //! - a machine action whose status never reaches a terminal state;
@@ -14,8 +15,12 @@
 #[path = "../support/app.rs"]
 mod support;
 
+#[path = "../support/process.rs"]
+mod process;
+
 mod credentials;
 mod harness;
+mod killed;
 mod listings;
 mod ours;
 mod paging;

@@ -1,6 +1,6 @@
 //! Faults that need the real binary (`support/process.rs`): the server killed with SIGKILL in
-//! the middle of a sync. The simulator runs in-process; the server talks to it over HTTP
-//! like to Defender.
+//! the middle of a sync, and a database file the server may only read. The simulator runs
+//! in-process; the server talks to it over HTTP like to Defender.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use sqlx::SqlitePool;
 use crate::harness::{
     assert_integrity, defender_form, open_file, sim_config, Rows, CLIENT, MACHINES, SECRET,
 };
-use crate::process::ServerProcess;
+use crate::process::{ServerOptions, ServerProcess};
 
 /// The child uses production client options, whose budget allows 90 calls a minute per
 /// endpoint family (§3.6): bigger pages keep a sync well inside it.
@@ -120,6 +120,54 @@ async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
     assert_eq!(run["machines_unchanged"], MACHINES as i64, "{run:#}");
 
     let db = open_file(&server.db_path()).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before);
+    db.close().await;
+    drop(server);
+    sim.shutdown().await;
+}
+
+/// A database file the server may only read, as a service account gets with a file it does
+/// not own (SQLite then opens it read-only; `mode=ro` does the same for a test running as
+/// root, which any permission bits would let write). The server must refuse to start with a
+/// message that says so, rather than start and fail on the first login or sync; the file
+/// stays intact, and with write access back the server starts on the same data.
+#[tokio::test]
+async fn read_only_database_file() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, before) = synced_server(&sim, dir.path()).await;
+    server.kill9();
+    let path = server.db_path();
+    // Fold the WAL into the file, as a clean shutdown would.
+    let db = open_file(&path).await;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+
+    let mut options = ServerOptions::new(dir.path());
+    options.database_url = Some(format!("sqlite://{}?mode=ro", path.display()));
+    let mut read_only = ServerProcess::spawn(options);
+    let status = read_only.wait_exit().await;
+    let logs = read_only.logs();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the server must not run on a read-only database: {status:?}\n{logs}"
+    );
+    assert!(logs.contains("read-only"), "{logs}");
+
+    let db = open_file(&path).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before);
+    db.close().await;
+
+    let server = ServerProcess::start(dir.path()).await;
+    let admin = server.admin().await;
+    let journal = server.journal(&admin).await;
+    assert_eq!(journal[0]["outcome"], "Succeeded", "{journal:#?}");
+    let db = open_file(&path).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before);
     db.close().await;

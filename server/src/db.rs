@@ -53,6 +53,11 @@ pub enum OpenError {
     Url(sqlx::Error),
     #[error("cannot open the database: {0}")]
     Connect(sqlx::Error),
+    #[error(
+        "the database is read-only, and the server needs to write to it ({0}): check the \
+         file's owner and permissions, and that its filesystem is mounted read-write"
+    )]
+    ReadOnly(sqlx::Error),
     #[error("database migration failed, the server will not start: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -73,8 +78,33 @@ pub async fn open(database_url: &str) -> Result<SqlitePool, OpenError> {
         .connect_with(options)
         .await
         .map_err(OpenError::Connect)?;
+    check_writable(&pool).await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// SQLite opens a file it may not write read-only without a word (and so does `mode=ro`); a
+/// server started on it would answer /readyz and then fail every login. A write that is
+/// rolled back finds out first and changes nothing.
+async fn check_writable(pool: &SqlitePool) -> Result<(), OpenError> {
+    let mut tx = pool.begin().await.map_err(OpenError::Connect)?;
+    let probe = sqlx::query("CREATE TABLE write_probe (x INTEGER)")
+        .execute(&mut *tx)
+        .await;
+    tx.rollback().await.map_err(OpenError::Connect)?;
+    match probe {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if is_read_only(e.code().as_deref()) => {
+            Err(OpenError::ReadOnly(sqlx::Error::Database(e)))
+        }
+        Err(e) => Err(OpenError::Connect(e)),
+    }
+}
+
+/// SQLITE_READONLY (8) and its extended codes, which keep 8 in the low byte.
+fn is_read_only(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == 8)
 }
 
 /// Current time as stored in the database: RFC 3339, UTC.
@@ -101,4 +131,18 @@ pub fn format_time_precise(at: time::OffsetDateTime) -> String {
 
 pub fn parse_time(text: &str) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_only_codes() {
+        // SQLITE_READONLY, SQLITE_READONLY_DBMOVED (8 | 4 << 8); SQLITE_BUSY is not one.
+        assert!(is_read_only(Some("8")));
+        assert!(is_read_only(Some("1032")));
+        assert!(!is_read_only(Some("5")));
+        assert!(!is_read_only(None));
+    }
 }

@@ -103,6 +103,15 @@ impl Application {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| StartupError::DataDir(settings.data_dir.display().to_string(), e))?;
         let pool = db::open(&settings.database_url).await?;
+        // No run is going yet, so a journal row still Running was cut short when the last
+        // process stopped (a crash, SIGKILL, power loss). Closed now, the journal stops
+        // claiming a sync is in progress; `run_once` still closes any row left Running when
+        // the next run starts (e.g. one whose closing write failed).
+        match db::sync_run::abandon_running(&pool, &db::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(runs = n, "closed sync runs interrupted by the last stop"),
+            Err(e) => tracing::warn!(error = %e, "could not close interrupted sync runs"),
+        }
         let key = keyfile::from_config(settings.secret_key.as_deref(), &settings.key_file)?;
         let secrets = SecretBox::new(&key);
         ensure_admin(

@@ -402,6 +402,40 @@ async fn truncated_json_is_retried_then_reported_as_decode() {
     assert!(matches!(err, DefenderError::Decode { .. }), "{err:?}");
 }
 
+#[tokio::test]
+async fn wrong_shape_pages_are_retried_then_reported_as_decode_never_an_early_end() {
+    let (sim, client) = setup().await;
+    // Without its `value` array (and nextLink), the second page must not end the listing.
+    sim.control().set_faults(faults(|f| {
+        f.start_after_calls = 1;
+        f.wrong_shape_next = 1;
+    }));
+    let (ids, stop, _) = drain(client.machines()).await.unwrap();
+    assert_eq!((ids.len(), stop), (MACHINES, StopReason::Exhausted));
+    assert!(client.metrics().retries >= 1);
+
+    sim.control().set_faults(faults(|f| {
+        f.start_after_calls = 1;
+        f.wrong_shape_next = 50;
+    }));
+    let mut pager = client.machines();
+    assert!(pager.next_page().await.unwrap().is_some());
+    let err = pager.next_page().await.unwrap_err();
+    assert!(
+        matches!(&err, DefenderError::Decode { detail, .. } if detail.contains("value")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_type_items_are_reported_as_decode() {
+    let (sim, client) = setup().await;
+    sim.control()
+        .set_faults(faults(|f| f.wrong_types_next = 50));
+    let err = client.alerts().next_page().await.unwrap_err();
+    assert!(matches!(err, DefenderError::Decode { .. }), "{err:?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Tokens
 // ---------------------------------------------------------------------------------------

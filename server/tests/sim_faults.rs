@@ -227,6 +227,102 @@ async fn paging_anomalies() {
 }
 
 #[tokio::test]
+async fn faults_can_target_one_listing_from_its_nth_call() {
+    let s = start_small(20).await;
+    let tok = token(&s).await;
+    let base = s.base_url();
+    set_faults_http(
+        base,
+        json!({"scope": "alerts", "start_after_calls": 1, "server_error_next": 1}),
+    )
+    .await;
+    // Out of scope: served clean, and the countdown does not move.
+    assert_eq!(
+        get(&format!("{base}/api/machines"), &tok).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(s.control().faults().start_after_calls, 1);
+    let alerts = format!("{base}/api/v1.0/Alerts");
+    assert_eq!(get(&alerts, &tok).await.status(), StatusCode::OK, "dormant");
+    assert_eq!(
+        get(&alerts, &tok).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(get(&alerts, &tok).await.status(), StatusCode::OK);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn listing_faults_answer_404_wrong_shapes_and_short_listings() {
+    let s = start_small(20).await;
+    let tok = token(&s).await;
+    let base = s.base_url();
+    let url = format!("{base}/api/machines");
+
+    set_faults_http(base, json!({"collection_not_found_next": 1})).await;
+    let r = get(&format!("{url}?$skip=5"), &tok).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&r.json().await.unwrap()), "ResourceNotFound");
+    assert_eq!(get(&url, &tok).await.status(), StatusCode::OK);
+
+    set_faults_http(base, json!({"wrong_shape_next": 1})).await;
+    // Single entities are left alone and do not use the fault up.
+    let one = get_json(
+        &format!("{url}/{}", s.control().machine(0).unwrap().id),
+        &tok,
+    )
+    .await;
+    assert!(one["id"].is_string());
+    let page = get_json(&url, &tok).await;
+    assert!(page.get("value").is_none() && page.get("@odata.nextLink").is_none());
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    assert!(page["@odata.context"].is_string());
+    assert!(get_json(&url, &tok).await["value"].is_array());
+
+    set_faults_http(base, json!({"wrong_types_next": 1})).await;
+    let page = get_json(&url, &tok).await;
+    assert!(page["value"][0]["id"].is_number(), "{page}");
+    assert!(page["@odata.nextLink"].is_string());
+
+    set_faults_http(base, json!({"listing_limit": 7})).await;
+    let (items, pages) = collect(&url, &tok, 10).await;
+    assert_eq!((items.len(), pages), (7, 2), "complete-looking, but short");
+    let count = get(&format!("{url}/$count"), &tok)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count, "7");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn tokens_for_the_wrong_audience_are_refused_by_the_api() {
+    let s = start_small(5).await;
+    set_faults_http(
+        s.base_url(),
+        json!({"token_audience": "https://graph.microsoft.com"}),
+    )
+    .await;
+    let tok = token(&s).await;
+    let payload = tok.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], "https://graph.microsoft.com");
+    let r = get(&format!("{}/api/machines", s.base_url()), &tok).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("audience"),
+        "{v}"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn advanced_hunting_answers_and_faults() {
     let s = start_small(10).await;
     let tok = token(&s).await;

@@ -89,7 +89,10 @@ pub trait Identified {
 #[derive(Debug, Deserialize)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub(crate) struct ODataPage<T> {
-    #[serde(default = "Vec::new", deserialize_with = "de::null_default")]
+    /// Required: a success body without it is JSON of another shape, not a page. Read as an
+    /// empty last page it would end a listing early, and the sync would replace the
+    /// machine-vulnerability rows with the pages before it. `null` still means empty.
+    #[serde(deserialize_with = "de::null_default")]
     pub value: Vec<T>,
     #[serde(rename = "@odata.nextLink", default)]
     pub next_link: Option<String>,
@@ -110,5 +113,12 @@ mod tests {
         assert!(page.next_link.unwrap().ends_with("$skip=1"));
         let empty: ODataPage<Software> = serde_json::from_str(r#"{"value":null}"#).unwrap();
         assert!(empty.value.is_empty() && empty.next_link.is_none());
+        for shape in [
+            r#"{}"#,
+            r#"{"@odata.context":"c","items":[{"id":"a-_-b"}]}"#,
+        ] {
+            let err = serde_json::from_str::<ODataPage<Software>>(shape).unwrap_err();
+            assert!(err.to_string().contains("missing field `value`"), "{err}");
+        }
     }
 }

@@ -92,10 +92,20 @@ pub async fn run(
             "API reachable",
             format!("The Defender API answered: {count} machines in the tenant."),
         )),
+        Err(e @ DefenderError::Forbidden { .. }) if !e.missing_permissions().is_empty() => {
+            checks.push(failed(
+                "API reachable",
+                format!("The Defender API answered but refused to list machines: {e}."),
+                "Add Machine.Read.All (application permission on WindowsDefenderATP) and grant admin consent.",
+            ))
+        }
+        // A 403 that names no missing role: the token itself is not for this API (wrong
+        // audience, §2.1, microsoft-365-docs#9246) or the tenant refuses the operation.
+        // Adding a permission would not help.
         Err(e @ DefenderError::Forbidden { .. }) => checks.push(failed(
             "API reachable",
-            format!("The Defender API answered but refused to list machines: {e}."),
-            "Add Machine.Read.All (application permission on WindowsDefenderATP) and grant admin consent.",
+            format!("The Defender API refused the access token: {e}."),
+            "Check that the cloud matches the tenant and that any custom login URL issues tokens              for the Defender for Endpoint API, and that Defender for Endpoint is enabled for              the tenant.",
         )),
         Err(e) => checks.push(failed(
             "API reachable",

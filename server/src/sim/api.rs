@@ -18,7 +18,7 @@ use super::catalog::PRODUCTS;
 use super::clock::{self, SEC};
 use super::entra::is_mde_audience;
 use super::exports;
-use super::faults::{take, ForcedOutcome};
+use super::faults::{self, take, Faults, ForcedOutcome};
 use super::hunting;
 use super::jwt::{self, Claims};
 use super::machines;
@@ -92,6 +92,24 @@ impl Ep {
             Ep::Act(_, _) => ISOLATE,
             Ep::Cancel(_) => CANCEL,
         }
+    }
+
+    /// OData collections (the targets of the listing faults).
+    fn is_collection(&self) -> bool {
+        matches!(
+            self,
+            Ep::Machines
+                | Ep::MachineAlerts(_)
+                | Ep::MachineVulns(_)
+                | Ep::Alerts
+                | Ep::Vulns
+                | Ep::VulnRefs(_)
+                | Ep::MachinesVulns
+                | Ep::Export
+                | Ep::SoftwareList
+                | Ep::SoftwareRefs(_)
+                | Ep::Actions
+        )
     }
 
     fn bucket(&self) -> Bucket {
@@ -193,6 +211,8 @@ struct Ctx<'a> {
     raw_query: Option<String>,
     claims: Claims,
     body: Bytes,
+    /// Whether the request faults apply to this call (`Faults::engage`).
+    engaged: bool,
 }
 
 impl Ctx<'_> {
@@ -213,7 +233,7 @@ impl Ctx<'_> {
 
     /// Per-machine GETs, subject to the spurious-404 fault (§9.11).
     fn machine(&self, id: &str) -> Result<usize, ApiError> {
-        if take(&mut lock(&self.sim.faults).spurious_not_found_next) {
+        if self.engaged && take(&mut lock(&self.sim.faults).spurious_not_found_next) {
             return Err(ApiError::not_found(format!("Machine {id} was not found")));
         }
         self.lookup(id)
@@ -241,25 +261,25 @@ impl Ctx<'_> {
         field: &dyn Fn(u32, &str) -> Val,
         item: &dyn Fn(u32) -> Value,
     ) -> Reply {
-        let matched: Vec<u32> = match &q.filter {
+        let mut matched: Vec<u32> = match &q.filter {
             Some(f) => candidates
                 .into_iter()
                 .filter(|c| f.eval(&|name| field(*c, name)))
                 .collect(),
             None => candidates,
         };
+        // A call the faults do not engage is paged by a fault-free copy.
+        let mut clean = Faults::default();
+        let mut armed = lock(&self.sim.faults);
+        let faults: &mut Faults = if self.engaged { &mut armed } else { &mut clean };
+        if let Some(limit) = faults.listing_limit {
+            matched.truncate(limit);
+        }
         if count {
             return Reply::ok(matched.len().to_string());
         }
         let url = format!("{}{}", self.base, self.path);
-        let mut faults = lock(&self.sim.faults);
-        let page = paging::select(
-            matched.len(),
-            q,
-            self.sim.config.page_size,
-            &url,
-            &mut faults,
-        );
+        let page = paging::select(matched.len(), q, self.sim.config.page_size, &url, faults);
         if let Some(k) = faults.expire_tokens_after_pages.as_mut() {
             *k = k.saturating_sub(1);
             if *k == 0 {
@@ -268,7 +288,7 @@ impl Ctx<'_> {
                 t.expired_up_to = t.issued;
             }
         }
-        drop(faults);
+        drop(armed);
         let len = page.range.len();
         let items = matched[page.range]
             .iter()
@@ -276,8 +296,8 @@ impl Ctx<'_> {
         self.page(&self.context(set), items, len, page.next_link)
     }
 
-    /// Writes one page: whole, or streamed in chunks when big. A page the truncation fault
-    /// will cut is always built whole.
+    /// Writes one page: whole, or streamed in chunks when big. A page a body fault will
+    /// rewrite is always built whole.
     fn page(
         &self,
         context: &str,
@@ -285,7 +305,8 @@ impl Ctx<'_> {
         len: usize,
         next_link: Option<String>,
     ) -> Reply {
-        let stream = lock(&self.sim.faults).truncate_next == 0 && len > STREAM_ITEMS;
+        let rewrites = self.engaged && lock(&self.sim.faults).rewrites_bodies();
+        let stream = !rewrites && len > STREAM_ITEMS;
         if stream {
             if let Some(tx) = self.out.borrow_mut().take() {
                 let (response, mut emit) = wire::streamed_response(StatusCode::OK);
@@ -325,7 +346,11 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let delay = lock(&sim.faults).delay_ms;
+    let (engaged, delay) = {
+        let mut f = lock(&sim.faults);
+        let engaged = f.engage(uri.path());
+        (engaged, if engaged { f.delay_ms } else { 0 })
+    };
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
@@ -334,9 +359,16 @@ pub async fn handle(
     let (tx, rx) = oneshot::channel::<Response>();
     tokio::task::spawn_blocking(move || {
         let out: Out = std::cell::RefCell::new(Some(tx));
-        let response = match dispatch(&sim, &out, &method, &uri, &headers, body) {
+        let request = Request {
+            method: &method,
+            uri: &uri,
+            headers: &headers,
+            body,
+            engaged,
+        };
+        let response = match dispatch(&sim, &out, request) {
             Ok(reply) if reply.streamed => return,
-            Ok(reply) => finish(&sim, reply),
+            Ok(reply) => finish(&sim, reply, engaged),
             Err(e) => e.into_response(),
         };
         let pending = out.borrow_mut().take();
@@ -360,17 +392,23 @@ pub async fn handle(
     response
 }
 
-/// Applies the truncated-JSON fault to successful bodies.
-fn finish(sim: &Sim, reply: Reply) -> Response {
+/// Applies the body faults (wrong shape, wrong types, truncation) to successful bodies.
+fn finish(sim: &Sim, reply: Reply, engaged: bool) -> Response {
     let mut body = reply.body;
-    if take(&mut lock(&sim.faults).truncate_next) {
-        let mut cut = body.len() / 2;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
+    if engaged {
+        faults::rewrite_body(&mut lock(&sim.faults), &mut body);
     }
     wire::json_response(reply.status, body)
+}
+
+/// One API request as `dispatch` needs it.
+struct Request<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: Bytes,
+    /// Whether the request faults apply (`Faults::engage`).
+    engaged: bool,
 }
 
 fn authenticate(sim: &Sim, headers: &HeaderMap) -> Result<Claims, ApiError> {
@@ -404,14 +442,14 @@ fn authenticate(sim: &Sim, headers: &HeaderMap) -> Result<Claims, ApiError> {
     Ok(claims)
 }
 
-fn dispatch(
-    sim: &Sim,
-    out: &Out,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<Reply, ApiError> {
+fn dispatch(sim: &Sim, out: &Out, request: Request<'_>) -> Result<Reply, ApiError> {
+    let Request {
+        method,
+        uri,
+        headers,
+        body,
+        engaged,
+    } = request;
     let claims = authenticate(sim, headers)?;
     let (ep, count) = route(method, uri.path()).ok_or_else(|| {
         ApiError::new(
@@ -438,7 +476,9 @@ fn dispatch(
             have.join(",")
         )));
     }
-    storm_faults(sim, &ep)?;
+    if engaged {
+        storm_faults(sim, &ep, count)?;
+    }
     sim.throttle_check(&claims, ep.bucket())?;
     let host = headers
         .get(header::HOST)
@@ -452,11 +492,12 @@ fn dispatch(
         raw_query: uri.query().map(str::to_owned),
         claims,
         body,
+        engaged,
     };
     serve(&ctx, ep, count)
 }
 
-fn storm_faults(sim: &Sim, ep: &Ep) -> Result<(), ApiError> {
+fn storm_faults(sim: &Sim, ep: &Ep, count: bool) -> Result<(), ApiError> {
     let mut f = lock(&sim.faults);
     if take(&mut f.throttle_next) {
         let mut e = ApiError::new(
@@ -481,6 +522,9 @@ fn storm_faults(sim: &Sim, ep: &Ep) -> Result<(), ApiError> {
                 "An error has occurred",
             )
         });
+    }
+    if ep.is_collection() && !count && take(&mut f.collection_not_found_next) {
+        return Err(ApiError::not_found("The requested resource was not found"));
     }
     if *ep == Ep::Hunt && take(&mut f.hunting_cpu_quota_next) {
         // Advanced hunting's CPU budget (§3.7, §4.14); the body says which quota.
@@ -713,8 +757,10 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
             Ok(ctx.list(&q, count, "MachineReferences", ms, &ref_field, &machine_ref))
         }
         Ep::Hunt => {
-            let mut faults = lock(&sim.faults);
-            let v = hunting::run(d, &mut faults, &ctx.body)?;
+            let mut clean = Faults::default();
+            let mut armed = lock(&sim.faults);
+            let faults: &mut Faults = if ctx.engaged { &mut armed } else { &mut clean };
+            let v = hunting::run(d, faults, &ctx.body)?;
             Ok(Reply::ok(v.to_string()))
         }
         Ep::Actions => {

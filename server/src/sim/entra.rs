@@ -172,7 +172,14 @@ async fn token(
     body: &[u8],
     version: Version,
 ) -> Response {
-    let delay = lock(&sim.faults).delay_ms;
+    let delay = {
+        let f = lock(&sim.faults);
+        if f.delays_tokens() {
+            f.delay_ms
+        } else {
+            0
+        }
+    };
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     }
@@ -279,6 +286,8 @@ fn issue(sim: &Sim, tenant: &str, form: &[(String, String)], version: Version) -
     if !known_audience(&audience) {
         return error(bad, "invalid_resource", 500011, &format!("The resource principal named {audience} was not found in the tenant named {tenant_id}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."));
     }
+    // The wrong-audience fault: a valid token for a resource the Defender API refuses.
+    let audience = lock(&sim.faults).token_audience.clone().unwrap_or(audience);
 
     let now = (clock::now() / SEC) as i64;
     let life = sim.config.token_lifetime.as_secs().max(1) as i64;

@@ -2,8 +2,11 @@
 //!
 //! Counters such as `throttle_next` are decremented as they fire, so `GET /_sim/faults`
 //! always shows what is still armed. Modes are listed in defender-api.md §11 (italics).
+//! Request faults can be aimed at one listing (`scope`) and held back for a number of its
+//! calls (`start_after_calls`), so a test can strike the middle of a sync.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Forced outcome for machine actions created while the fault is set (§6, §11.23).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +61,93 @@ pub struct Faults {
     pub hunting_cpu_quota_next: u32,
     /// The next K per-machine GETs answer 404 although the machine exists (§9.11).
     pub spurious_not_found_next: u32,
+    /// The next K collection pages answer 404 ResourceNotFound although the data exists: the
+    /// per-machine glitch of §9.11 on a listing (on the first machines page it reads as "no
+    /// machines", §4.1).
+    pub collection_not_found_next: u32,
+    /// The next K collection pages are valid JSON of the wrong shape: the envelope keeps
+    /// `@odata.context` but the items sit under `items` instead of `value`, and there is no
+    /// nextLink (shape drift, §9.13).
+    pub wrong_shape_next: u32,
+    /// The next K collection pages carry items whose `id` is a JSON number instead of a string
+    /// (numbers-as-strings drift, §9.15, the other way round).
+    pub wrong_types_next: u32,
+    /// Collections end after this many items with no nextLink: a listing that looks complete
+    /// but is short (retention or a backend glitch, §9.18).
+    pub listing_limit: Option<usize>,
+    /// Tokens are issued for this audience whatever the request asked for, as when the app
+    /// was pointed at the wrong resource (§2.1, microsoft-365-docs#9246); the API then
+    /// answers 403. A token-endpoint fault: `scope` and `start_after_calls` do not gate it.
+    pub token_audience: Option<String>,
+    /// Request faults hit only `/api/{scope}` (no query, `v1.0/` ignored, any case), e.g.
+    /// `alerts` or `vulnerabilities/machinesVulnerabilities`; other calls are served clean and
+    /// do not count down. The token endpoint counts as out of scope.
+    pub scope: Option<String>,
+    /// Request faults stay dormant for this many more in-scope API calls, so a fault can
+    /// strike the middle of a listing. Counts down like the one-shot counters.
+    pub start_after_calls: u32,
+}
+
+impl Faults {
+    /// Whether the request faults (everything but the action and token-endpoint faults)
+    /// apply to this API call; a dormant in-scope call counts `start_after_calls` down.
+    pub fn engage(&mut self, path: &str) -> bool {
+        if let Some(scope) = &self.scope {
+            if !in_scope(scope, path) {
+                return false;
+            }
+        }
+        !take(&mut self.start_after_calls)
+    }
+
+    /// Whether the token endpoint gets the request delay: only for unscoped, armed faults.
+    pub fn delays_tokens(&self) -> bool {
+        self.scope.is_none() && self.start_after_calls == 0
+    }
+
+    /// Whether a successful body must be built whole because a body fault will rewrite it.
+    pub fn rewrites_bodies(&self) -> bool {
+        self.truncate_next > 0 || self.wrong_shape_next > 0 || self.wrong_types_next > 0
+    }
+}
+
+fn in_scope(scope: &str, path: &str) -> bool {
+    let rest = path.strip_prefix("/api/").unwrap_or(path);
+    let rest = rest.strip_prefix("v1.0/").unwrap_or(rest);
+    rest.trim_matches('/')
+        .eq_ignore_ascii_case(scope.trim_matches('/'))
+}
+
+/// Applies the body faults to a successful JSON body: the shape and type faults to
+/// collection pages (bodies with a `value` array), then truncation to anything.
+pub fn rewrite_body(faults: &mut Faults, body: &mut String) {
+    if faults.wrong_shape_next > 0 || faults.wrong_types_next > 0 {
+        if let Ok(Value::Object(mut page)) = serde_json::from_str::<Value>(body) {
+            if let Some(Value::Array(mut items)) = page.remove("value") {
+                if take(&mut faults.wrong_types_next) {
+                    for (n, item) in items.iter_mut().enumerate() {
+                        if let Some(id) = item.get_mut("id") {
+                            *id = Value::from(n);
+                        }
+                    }
+                }
+                if take(&mut faults.wrong_shape_next) {
+                    page.remove("@odata.nextLink");
+                    page.insert("items".into(), Value::Array(items));
+                } else {
+                    page.insert("value".into(), Value::Array(items));
+                }
+                *body = Value::Object(page).to_string();
+            }
+        }
+    }
+    if take(&mut faults.truncate_next) {
+        let mut cut = body.len() / 2;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+    }
 }
 
 /// Decrements a one-shot counter; true when it fired.
@@ -80,6 +170,53 @@ mod tests {
         assert!(take(&mut n));
         assert!(take(&mut n));
         assert!(!take(&mut n));
+    }
+
+    #[test]
+    fn scope_and_dormancy_gate_request_faults() {
+        let mut f = Faults {
+            scope: Some("vulnerabilities/machinesVulnerabilities".into()),
+            start_after_calls: 1,
+            ..Faults::default()
+        };
+        assert!(!f.engage("/api/machines"));
+        assert_eq!(f.start_after_calls, 1, "out of scope does not count down");
+        assert!(!f.engage("/api/v1.0/vulnerabilities/machinesvulnerabilities"));
+        assert!(f.engage("/api/vulnerabilities/machinesVulnerabilities/"));
+        assert!(!f.delays_tokens());
+        assert!(Faults::default().engage("/api/alerts"));
+        assert!(Faults::default().delays_tokens());
+    }
+
+    #[test]
+    fn body_faults_rewrite_collection_pages_only() {
+        let page =
+            r#"{"@odata.context":"c","value":[{"id":"a"},{"id":"b"}],"@odata.nextLink":"n"}"#;
+        let mut f = Faults {
+            wrong_types_next: 1,
+            ..Faults::default()
+        };
+        let mut body = page.to_owned();
+        rewrite_body(&mut f, &mut body);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["value"][1]["id"], 1);
+        assert_eq!(v["@odata.nextLink"], "n");
+        assert_eq!(f.wrong_types_next, 0);
+
+        let mut f = Faults {
+            wrong_shape_next: 1,
+            ..Faults::default()
+        };
+        let mut entity = r#"{"id":"a"}"#.to_owned();
+        rewrite_body(&mut f, &mut entity);
+        assert_eq!(entity, r#"{"id":"a"}"#);
+        assert_eq!(f.wrong_shape_next, 1, "entities do not use up the fault");
+        let mut body = page.to_owned();
+        rewrite_body(&mut f, &mut body);
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert!(v.get("value").is_none() && v.get("@odata.nextLink").is_none());
+        assert_eq!(v["items"][0]["id"], "a");
+        assert_eq!(v["@odata.context"], "c");
     }
 
     #[test]

@@ -1,0 +1,148 @@
+//! Credentials and permissions that change between two syncs (defender-api.md §2.4, §2.5):
+//! each run signs in afresh, so the next run meets the change. The run fails before it
+//! touches any row, and the integration page and Test Connection say what to fix.
+//! `inventory_sync::a_fault_mid_sync_leaves_the_previous_data_intact` and
+//! `integrations_defender::a_failing_sync_puts_the_integration_in_error_with_the_reason`
+//! cover a revoked secret at the first sync; these follow a good sync.
+
+use serde_json::Value;
+use server::sim::{Faults, SimApp, PRODUCT_ROLES};
+
+use crate::harness::{defender_form, Fixture, CLIENT, NEW_CLIENT, NEW_SECRET, TENANT};
+
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or(&Value::Null)
+}
+
+/// The admin's way out of a dead secret: a new app registration, saved on the page.
+async fn switch_to_a_new_app(fx: &Fixture) {
+    fx.sim.control().add_app(SimApp::full_access(
+        TENANT,
+        None,
+        NEW_CLIENT,
+        NEW_SECRET,
+        "EA fault matrix (new secret)",
+    ));
+    let res = fx
+        .app
+        .call(
+            &fx.admin,
+            "integrations/defender/save",
+            &defender_form(&fx.sim, NEW_CLIENT, NEW_SECRET),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn client_secret_revoked_between_two_syncs() {
+    let fx = Fixture::synced().await;
+    fx.sim.control().revoke_secret(CLIENT);
+    fx.sync_fails_visibly(&["secret"]).await;
+    let report = fx.test_connection(CLIENT).await;
+    let token = check(&report, "Token obtained");
+    assert_eq!(token["passed"], false, "{report:#}");
+    assert!(
+        token["fix"].as_str().unwrap().contains("Value"),
+        "{report:#}"
+    );
+    switch_to_a_new_app(&fx).await;
+    fx.sync_succeeds().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
+#[tokio::test]
+async fn client_secret_expired_between_two_syncs() {
+    let fx = Fixture::synced().await;
+    fx.sim.control().expire_secret(CLIENT);
+    fx.sync_fails_visibly(&["expired"]).await;
+    let report = fx.test_connection(CLIENT).await;
+    let token = check(&report, "Token obtained");
+    assert_eq!(token["passed"], false, "{report:#}");
+    assert!(
+        token["fix"].as_str().unwrap().contains("expired"),
+        "{report:#}"
+    );
+    switch_to_a_new_app(&fx).await;
+    fx.sync_succeeds().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
+/// Vulnerability.Read.All withdrawn: the sync stops at the vulnerability listing and names
+/// the missing permission. It applies nothing, so the previous vulnerability rows (and the
+/// machines and alerts, though those listings were allowed) stay as the last good sync left
+/// them until the permission is back.
+#[tokio::test]
+async fn vulnerability_permission_removed_between_two_syncs() {
+    let fx = Fixture::synced().await;
+    let without: Vec<String> = PRODUCT_ROLES
+        .iter()
+        .filter(|r| **r != "Vulnerability.Read.All")
+        .map(|r| (*r).to_owned())
+        .collect();
+    fx.sim.control().set_roles(CLIENT, Some(without));
+    fx.sync_fails_visibly(&["vulnerabilities", "Vulnerability.Read.All"])
+        .await;
+    let report = fx.test_connection(CLIENT).await;
+    let permissions = check(&report, "Permissions");
+    assert_eq!(permissions["passed"], false, "{report:#}");
+    assert!(
+        permissions["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Vulnerability.Read.All"),
+        "{report:#}"
+    );
+    let full: Vec<String> = PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect();
+    fx.sim.control().set_roles(CLIENT, Some(full));
+    fx.sync_succeeds().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
+/// Admin consent withdrawn entirely: tokens come without roles and every call is 403.
+#[tokio::test]
+async fn every_permission_removed_between_two_syncs() {
+    let fx = Fixture::synced().await;
+    fx.sim.control().set_roles(CLIENT, None);
+    fx.sync_fails_visibly(&["machines", "Machine.Read.All"])
+        .await;
+    let full: Vec<String> = PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect();
+    fx.sim.control().set_roles(CLIENT, Some(full));
+    fx.sync_succeeds().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
+/// A token for another resource (microsoft-365-docs#9246): the API answers 403 without a
+/// missing role. The run fails naming the audience, and Test Connection must not send the
+/// admin to add a permission the app already has.
+#[tokio::test]
+async fn wrong_audience() {
+    let fx = Fixture::synced().await;
+    fx.inject(Faults {
+        token_audience: Some("https://graph.microsoft.com".into()),
+        ..Faults::default()
+    });
+    fx.sync_fails_visibly(&["machines", "403", "audience"])
+        .await;
+    let report = fx.test_connection(CLIENT).await;
+    let api = check(&report, "API reachable");
+    assert_eq!(api["passed"], false, "{report:#}");
+    assert!(
+        api["detail"].as_str().unwrap().contains("audience"),
+        "{report:#}"
+    );
+    let fix = api["fix"].as_str().unwrap();
+    assert!(!fix.contains("Machine.Read.All"), "misleading fix: {fix}");
+    fx.recovers().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}

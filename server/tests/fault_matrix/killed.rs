@@ -1,0 +1,176 @@
+//! Faults that need the real binary (`support/process.rs`): the server killed with SIGKILL in
+//! the middle of a sync, and a database file the server may only read. The simulator runs
+//! in-process; the server talks to it over HTTP like to Defender.
+
+use std::time::Duration;
+
+use server::sim::{self, Faults, RunningSim};
+use sqlx::SqlitePool;
+
+use crate::harness::{
+    assert_integrity, defender_form, open_file, sim_config, Rows, CLIENT, MACHINES, SECRET,
+};
+use crate::process::{ServerOptions, ServerProcess};
+
+/// The child uses production client options, whose budget allows 90 calls a minute per
+/// endpoint family (§3.6): bigger pages keep a sync well inside it.
+async fn start_sim() -> RunningSim {
+    let mut config = sim_config();
+    config.page_size = 10;
+    sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("simulator starts")
+}
+
+/// A server on `dir`, configured over HTTP for `sim`, after its first (good) sync.
+async fn synced_server(sim: &RunningSim, dir: &std::path::Path) -> (ServerProcess, Rows) {
+    let server = ServerProcess::start(dir).await;
+    let admin = server.admin().await;
+    let res = server
+        .call(
+            &admin,
+            "integrations/defender/save",
+            &defender_form(sim, CLIENT, SECRET),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let first = server.wait_for_run(&admin, 1).await;
+    assert_eq!(
+        first["outcome"],
+        "Succeeded",
+        "{first:#}\n{}",
+        server.logs()
+    );
+    let db = open_file(&server.db_path()).await;
+    let rows = Rows::of(&db).await;
+    db.close().await;
+    assert_eq!(rows.machines, MACHINES as i64);
+    (server, rows)
+}
+
+async fn newest_outcome(db: &SqlitePool) -> String {
+    let (outcome,): (String,) =
+        sqlx::query_as("SELECT outcome FROM sync_run ORDER BY sync_run_id DESC LIMIT 1")
+            .fetch_one(db)
+            .await
+            .unwrap();
+    outcome
+}
+
+#[tokio::test]
+async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, before) = synced_server(&sim, dir.path()).await;
+    let admin = server.admin().await;
+
+    // Every API call after the run's third is slow, so the run is caught mid-flight.
+    sim.control().set_faults(Faults {
+        start_after_calls: 3,
+        delay_ms: 400,
+        ..Faults::default()
+    });
+    let res = server.call(&admin, "sync/now", &[]).await;
+    assert_eq!(res.status(), 200);
+    let started = tokio::time::Instant::now();
+    while sim.control().faults().start_after_calls > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the sync never got going\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let journal = server.journal(&admin).await;
+    assert_eq!(journal[0]["outcome"], "Running", "{journal:#?}");
+    let status = server.kill9();
+    assert!(!status.success(), "{status}");
+
+    // The file exactly as the killed process left it.
+    let db = open_file(&server.db_path()).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before, "the previous sync's data");
+    assert_eq!(
+        newest_outcome(&db).await,
+        "Running",
+        "nobody closed the run"
+    );
+    db.close().await;
+
+    sim.control().set_faults(Faults::default());
+    let server = server.restart().await;
+    let admin = server.admin().await;
+    // Before any new run: the journal no longer claims a run is going.
+    let journal = server.journal(&admin).await;
+    assert_eq!(journal.len(), 2, "{journal:#?}");
+    assert_eq!(journal[0]["outcome"], "Failed", "{journal:#?}");
+    assert!(journal[0]["finished_at"].is_string(), "{journal:#?}");
+    assert!(
+        journal[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("interrupted")),
+        "{journal:#?}"
+    );
+    assert_eq!(journal[1]["outcome"], "Succeeded");
+
+    let res = server.call(&admin, "sync/now", &[]).await;
+    assert_eq!(res.status(), 200);
+    let run = server.wait_for_run(&admin, 3).await;
+    assert_eq!(run["outcome"], "Succeeded", "{run:#}\n{}", server.logs());
+    assert_eq!(run["machines_unchanged"], MACHINES as i64, "{run:#}");
+
+    let db = open_file(&server.db_path()).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before);
+    db.close().await;
+    drop(server);
+    sim.shutdown().await;
+}
+
+/// A database file the server may only read, as a service account gets with a file it does
+/// not own (SQLite then opens it read-only; `mode=ro` does the same for a test running as
+/// root, which any permission bits would let write). The server must refuse to start with a
+/// message that says so, rather than start and fail on the first login or sync; the file
+/// stays intact, and with write access back the server starts on the same data.
+#[tokio::test]
+async fn read_only_database_file() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, before) = synced_server(&sim, dir.path()).await;
+    server.kill9();
+    let path = server.db_path();
+    // Fold the WAL into the file, as a clean shutdown would.
+    let db = open_file(&path).await;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+
+    let mut options = ServerOptions::new(dir.path());
+    options.database_url = Some(format!("sqlite://{}?mode=ro", path.display()));
+    let mut read_only = ServerProcess::spawn(options);
+    let status = read_only.wait_exit().await;
+    let logs = read_only.logs();
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the server must not run on a read-only database: {status:?}\n{logs}"
+    );
+    assert!(logs.contains("read-only"), "{logs}");
+
+    let db = open_file(&path).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before);
+    db.close().await;
+
+    let server = ServerProcess::start(dir.path()).await;
+    let admin = server.admin().await;
+    let journal = server.journal(&admin).await;
+    assert_eq!(journal[0]["outcome"], "Succeeded", "{journal:#?}");
+    let db = open_file(&path).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before);
+    db.close().await;
+    drop(server);
+    sim.shutdown().await;
+}

@@ -8,9 +8,8 @@
 //! `paging`, `credentials`, `listings`); our side (`ours`, and `killed` for the cases that
 //! need the real binary as a child process).
 //!
-//! Added with the actions feature (by its author, on top of `support/process.rs`):
-//! - a machine action whose status never reaches a terminal state;
-//! - the server killed with SIGKILL in the middle of action polling.
+//! Machine actions (`actions`): an action whose status never reaches a terminal state, and the
+//! server killed with SIGKILL in the middle of action polling.
 
 #[path = "../support/app.rs"]
 mod support;
@@ -18,6 +17,7 @@ mod support;
 #[path = "../support/process.rs"]
 mod process;
 
+mod actions;
 mod credentials;
 mod harness;
 mod killed;

@@ -102,7 +102,7 @@ async fn machine_action_that_never_reaches_a_terminal_state() {
     // The product keeps working: a sync runs and changes nothing.
     f.inject(Faults::default());
     f.sync_succeeds().await;
-    let before = f.before.clone();
+    let before = f.before;
     f.end_with_rows(before).await;
 }
 

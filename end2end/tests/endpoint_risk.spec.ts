@@ -1,23 +1,5 @@
-import { test, expect, APIRequestContext, request as playwrightRequest } from "@playwright/test";
-import { simPort } from "../playwright.config";
-import { demoTenant, hydrated, signIn } from "./helpers";
-
-const simUrl = `http://127.0.0.1:${simPort}`;
-
-/** Reads the simulator directly, as Defender's API, to check what the console shows. */
-async function simulatorApi(): Promise<APIRequestContext> {
-  const ctx = await playwrightRequest.newContext();
-  const token = await ctx.post(`${simUrl}/${demoTenant.tenantId}/oauth2/v2.0/token`, {
-    form: {
-      grant_type: "client_credentials",
-      client_id: demoTenant.clientId,
-      client_secret: demoTenant.secret,
-      scope: "https://api.securitycenter.microsoft.com/.default",
-    },
-  });
-  const { access_token } = await token.json();
-  return playwrightRequest.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${access_token}` } });
-}
+import { test, expect, APIRequestContext } from "@playwright/test";
+import { demoTenant, enableDefender, hydrated, signIn, simulatorApi, simUrl } from "./helpers";
 
 async function allPages(api: APIRequestContext, url: string): Promise<any[]> {
   const items: any[] = [];
@@ -36,24 +18,7 @@ test("a High endpoint's Microsoft Defender subtab matches the simulator", async 
   page.on("pageerror", (e) => errors.push(e.message));
   await signIn(page);
 
-  // Configure and enable the demo tenant, then wait for the first sync to finish.
-  const saved = await page.request.post("/api/integrations/defender/save", {
-    form: {
-      tenant_id: demoTenant.tenantId,
-      client_id: demoTenant.clientId,
-      client_secret: demoTenant.secret,
-      cloud: "commercial",
-      custom_login_url: simUrl,
-      custom_api_url: simUrl,
-      enabled: "on",
-    },
-  });
-  expect(saved.status()).toBe(200);
-  await expect
-    .poll(async () => (await (await page.request.post("/api/integrations/defender/get")).json()).last_sync_outcome, {
-      timeout: 60_000,
-    })
-    .toBe("Succeeded");
+  await enableDefender(page);
 
   await page.goto("/endpoints");
   await hydrated(page);

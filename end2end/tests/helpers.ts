@@ -1,5 +1,5 @@
-import { expect, Page } from "@playwright/test";
-import { adminPassword } from "../playwright.config";
+import { expect, Page, APIRequestContext, request as playwrightRequest } from "@playwright/test";
+import { adminPassword, simPort } from "../playwright.config";
 
 export const admin = { username: "admin", password: adminPassword };
 
@@ -24,3 +24,43 @@ export const demoTenant = {
   clientId: "0c6b8f2e-5d4a-4b3c-9e1f-a2b3c4d5e6f7",
   secret: "sim~DemoSecretValue.0123456789abcdefghij",
 };
+
+export const simUrl = `http://127.0.0.1:${simPort}`;
+
+/** Configures and enables the demo tenant (saving again starts a sync), then waits until a
+ * sync has finished successfully. */
+export async function enableDefender(page: Page) {
+  const saved = await page.request.post("/api/integrations/defender/save", {
+    form: {
+      tenant_id: demoTenant.tenantId,
+      client_id: demoTenant.clientId,
+      client_secret: demoTenant.secret,
+      cloud: "commercial",
+      custom_login_url: simUrl,
+      custom_api_url: simUrl,
+      enabled: "on",
+    },
+  });
+  expect(saved.status()).toBe(200);
+  await expect
+    .poll(async () => (await (await page.request.post("/api/integrations/defender/get")).json()).last_sync_outcome, {
+      timeout: 60_000,
+    })
+    .toBe("Succeeded");
+}
+
+/** Reads the simulator directly, as Defender's API, to check what the console shows. */
+export async function simulatorApi(): Promise<APIRequestContext> {
+  const ctx = await playwrightRequest.newContext();
+  const token = await ctx.post(`${simUrl}/${demoTenant.tenantId}/oauth2/v2.0/token`, {
+    form: {
+      grant_type: "client_credentials",
+      client_id: demoTenant.clientId,
+      client_secret: demoTenant.secret,
+      scope: "https://api.securitycenter.microsoft.com/.default",
+    },
+  });
+  const { access_token } = await token.json();
+  return playwrightRequest.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${access_token}` } });
+}
+

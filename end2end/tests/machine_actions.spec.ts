@@ -1,45 +1,10 @@
 import { test, expect, Page, request as playwrightRequest } from "@playwright/test";
-import { simPort } from "../playwright.config";
-import { demoTenant, hydrated, signIn } from "./helpers";
-
-const simUrl = `http://127.0.0.1:${simPort}`;
-
-/** Enables the demo tenant (if an earlier test has not) and waits for a finished sync. */
-async function enableDefender(page: Page) {
-  const saved = await page.request.post("/api/integrations/defender/save", {
-    form: {
-      tenant_id: demoTenant.tenantId,
-      client_id: demoTenant.clientId,
-      client_secret: demoTenant.secret,
-      cloud: "commercial",
-      custom_login_url: simUrl,
-      custom_api_url: simUrl,
-      enabled: "on",
-    },
-  });
-  expect(saved.status()).toBe(200);
-  await expect
-    .poll(async () => (await (await page.request.post("/api/integrations/defender/get")).json()).last_sync_outcome, {
-      timeout: 60_000,
-    })
-    .toBe("Succeeded");
-}
+import { enableDefender, hydrated, signIn, simulatorApi, simUrl } from "./helpers";
 
 /** An onboarded, healthy Windows 11 machine as the simulator's own API lists it. */
 async function windowsMachine(): Promise<{ id: string; name: string }> {
-  const ctx = await playwrightRequest.newContext();
-  const token = await ctx.post(`${simUrl}/${demoTenant.tenantId}/oauth2/v2.0/token`, {
-    form: {
-      grant_type: "client_credentials",
-      client_id: demoTenant.clientId,
-      client_secret: demoTenant.secret,
-      scope: "https://api.securitycenter.microsoft.com/.default",
-    },
-  });
-  const { access_token } = await token.json();
-  const res = await ctx.get(`${simUrl}/api/machines?$top=500`, {
-    headers: { Authorization: `Bearer ${access_token}` },
-  });
+  const api = await simulatorApi();
+  const res = await api.get(`${simUrl}/api/machines?$top=500`);
   const machines: any[] = (await res.json()).value;
   const m = machines.find(
     (m) =>

@@ -22,12 +22,16 @@ struct World {
 }
 
 async fn world(machines: usize) -> World {
-    world_with(machines, |_| {}).await
+    world_with(machines, support::tuning(), |_| {}).await
 }
 
 /// A simulator, the console with Defender enabled against it, and the first sync done.
 /// `before_sync` may change the simulator first (e.g. the app's roles).
-async fn world_with(machines: usize, before_sync: impl FnOnce(&RunningSim)) -> World {
+async fn world_with(
+    machines: usize,
+    tuning: server::startup::Tuning,
+    before_sync: impl FnOnce(&RunningSim),
+) -> World {
     let sim = sim::start(
         SimConfig::for_tests(machines),
         "127.0.0.1:0".parse().unwrap(),
@@ -36,7 +40,8 @@ async fn world_with(machines: usize, before_sync: impl FnOnce(&RunningSim)) -> W
     .unwrap();
     before_sync(&sim);
     let dir = tempfile::tempdir().unwrap();
-    let app = TestApp::spawn(dir.path()).await;
+    let settings = support::settings(dir.path(), Some(support::ADMIN_PASSWORD));
+    let app = TestApp::spawn_with(settings, tuning).await;
     let admin = app.admin().await;
     let a = sim.app().clone();
     let res = app
@@ -551,7 +556,7 @@ async fn unsupported_devices_get_the_reason_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn a_missing_permission_is_named_before_anything_is_sent() {
-    let w = world_with(20, |sim| {
+    let w = world_with(20, support::tuning(), |sim| {
         let client_id = sim.app().client_id.clone();
         // Read roles only: the sync works, the actions do not.
         sim.control().set_roles(
@@ -890,10 +895,6 @@ async fn unconfirmed_requests_are_looked_up_in_defender_after_a_restart() {
 /// not changed, checks less often, and the other actions still work.
 #[tokio::test]
 async fn an_action_that_never_ends_is_shown_as_stalled_and_checked_less_often() {
-    let sim = sim::start(SimConfig::for_tests(20), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let tuning = server::startup::Tuning {
         action_timing: Some(server::actions::ActionTiming {
             stalled_after: Duration::from_millis(300),
@@ -902,36 +903,7 @@ async fn an_action_that_never_ends_is_shown_as_stalled_and_checked_less_often() 
         }),
         ..support::tuning()
     };
-    let app = TestApp::spawn_with(
-        support::settings(dir.path(), Some(support::ADMIN_PASSWORD)),
-        tuning,
-    )
-    .await;
-    let admin = app.admin().await;
-    let a = sim.app().clone();
-    let res = app
-        .call(
-            &admin,
-            "integrations/defender/save",
-            &[
-                ("tenant_id", &a.tenant_id),
-                ("client_id", &a.client_id),
-                ("client_secret", &a.client_secret),
-                ("cloud", "commercial"),
-                ("custom_login_url", sim.base_url()),
-                ("custom_api_url", sim.base_url()),
-                ("enabled", "on"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    app.wait_for_sync(&admin).await;
-    let w = World {
-        sim,
-        app,
-        admin,
-        _dir: dir,
-    };
+    let w = world_with(20, tuning, |_| {}).await;
     let m = w.windows();
     let eid = w.endpoint_of(&m.id).await;
     w.set_outcome(Some(ForcedOutcome::NeverTerminal));

@@ -97,6 +97,25 @@ fn backoff(inner: &Inner, failures: i64, retry_after: Option<Duration>) -> Durat
         .max(retry_after.unwrap_or_default())
 }
 
+/// Records a failed check with the reason the admin sees, and when to try again.
+async fn failed(
+    inner: &Inner,
+    row: &ActionRow,
+    error: &str,
+    wait: Duration,
+) -> Result<Option<OffsetDateTime>, DbError> {
+    let (at, text) = schedule(wait);
+    machine_action::record_poll_failure(
+        &inner.pool,
+        row.machine_action_id,
+        error,
+        &db::now(),
+        &text,
+    )
+    .await?;
+    Ok(Some(at))
+}
+
 /// Asks Defender about one action and stores what it says.
 async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, DbError> {
     let pool = &inner.pool;
@@ -107,17 +126,8 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
     let client = match inner.client().await {
         Ok(c) => c,
         Err(message) => {
-            let (at, text) = schedule(inner.timing.max_backoff);
             let error = format!("Status checks are paused: {message}");
-            machine_action::record_poll_failure(
-                pool,
-                row.machine_action_id,
-                &error,
-                &polled_at,
-                &text,
-            )
-            .await?;
-            return Ok(Some(at));
+            return failed(inner, row, &error, inner.timing.max_backoff).await;
         }
     };
     let action = match client.machine_action(defender_id).await {
@@ -128,7 +138,6 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
                 _ => None,
             };
             let wait = backoff(inner, row.poll_failures + 1, retry_after);
-            let (at, text) = schedule(wait);
             let error = match e {
                 DefenderError::RateLimited { .. } => format!(
                     "Microsoft Defender is throttling status checks; next check in {} s.",
@@ -140,26 +149,16 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
                 ),
             };
             tracing::warn!(action_id = row.machine_action_id, %error, "action status check failed");
-            machine_action::record_poll_failure(
-                pool,
-                row.machine_action_id,
-                &error,
-                &polled_at,
-                &text,
-            )
-            .await?;
-            return Ok(Some(at));
+            return failed(inner, row, &error, wait).await;
         }
     };
     let Some(status) = remote::status_of(&action) else {
-        let (at, text) = schedule(inner.timing.poll_interval);
         let error = format!(
-            "Microsoft Defender reported a status this console does not know ({}); still checking.",
+            "Microsoft Defender reported a status this console does not know ({}); still \
+             checking.",
             action.status.as_ref().map_or("none", |s| s.as_str())
         );
-        machine_action::record_poll_failure(pool, row.machine_action_id, &error, &polled_at, &text)
-            .await?;
-        return Ok(Some(at));
+        return failed(inner, row, &error, inner.timing.poll_interval).await;
     };
     let updated = remote::updated_at(&action);
     let terminal = action.is_terminal();
@@ -258,21 +257,12 @@ async fn confirm(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime
         }
         Err(message) => {
             let wait = backoff(inner, row.poll_failures + 1, None);
-            let (at, text) = schedule(wait);
             let error = format!(
                 "Checking whether Microsoft Defender received the request failed ({message}); \
                  retrying in {} s.",
                 wait.as_secs().max(1)
             );
-            machine_action::record_poll_failure(
-                pool,
-                row.machine_action_id,
-                &error,
-                &polled_at,
-                &text,
-            )
-            .await?;
-            Ok(Some(at))
+            failed(inner, row, &error, wait).await
         }
     }
 }

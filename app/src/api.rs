@@ -1,6 +1,7 @@
 //! Server fns by resource. Each one checks the session and role, calls the backend, returns.
 
 pub mod actions;
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
 pub mod endpoints;

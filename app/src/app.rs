@@ -16,6 +16,7 @@ use crate::pages::integrations::list::IntegrationsPage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::profiles::ProfilesPage;
+use crate::pages::sensors::SensorsPage;
 use crate::pages::users::UsersPage;
 
 /// The HTML document the server renders around the app.
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                         path=path!("configuration/integrations/microsoft-defender")
                         view=DefenderPage
                     />
+                    <Route path=path!("configuration/sensors") view=SensorsPage/>
                     <Route path=path!("configuration/users") view=UsersPage/>
                     <Route path=path!("configuration/audit-log") view=AuditLogPage/>
                 </ParentRoute>

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::error::ConsoleError;
 use crate::model::action::{ActionKind, ActionOutcome, EndpointActions};
+use crate::model::api_token::{ApiTokenView, NewApiToken};
 use crate::model::audit::AuditEntry;
 use crate::model::endpoint::{
     DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
@@ -103,6 +104,21 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         action_id: i64,
         comment: String,
     ) -> Result<ActionOutcome, ConsoleError>;
+
+    /// Sensor API tokens, newest first, without their values (only hashes are stored).
+    async fn list_api_tokens(&self) -> Result<Vec<ApiTokenView>, ConsoleError>;
+
+    /// Validates the name, creates a token and audits it; the answer is the only place the
+    /// value ever appears.
+    async fn create_api_token(
+        &self,
+        actor: &UserDto,
+        name: &str,
+    ) -> Result<NewApiToken, ConsoleError>;
+
+    /// Revokes a token and audits it; `NotFound` for an unknown id, and nothing to do for
+    /// one already revoked.
+    async fn revoke_api_token(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError>;
 }
 
 /// A submitted action form.

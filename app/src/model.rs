@@ -1,6 +1,7 @@
 //! Data shapes shared by the server and the browser.
 
 pub mod action;
+pub mod api_token;
 pub mod audit;
 pub mod endpoint;
 pub mod integration;

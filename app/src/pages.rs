@@ -9,4 +9,5 @@ pub mod integrations;
 pub mod login;
 pub mod not_found;
 pub mod profiles;
+pub mod sensors;
 pub mod users;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use app::backend::{ActionRequest, ConsoleBackend};
 use app::error::{ConsoleError, FieldError};
 use app::model::action::{ActionOutcome, EndpointActions};
+use app::model::api_token::{validate_token_name, ApiTokenView, NewApiToken};
 use app::model::audit::AuditEntry;
 use app::model::endpoint::{
     DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
@@ -481,6 +482,65 @@ impl ConsoleBackend for ServerBackend {
             .cancel(&actor.username, action_id, &comment)
             .await
             .map_err(action_error)
+    }
+
+    async fn list_api_tokens(&self) -> Result<Vec<ApiTokenView>, ConsoleError> {
+        let rows = db::api_token::list(&self.pool).await.map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ApiTokenView {
+                id: r.api_token_id,
+                name: r.name,
+                created_by: r.created_by,
+                created_at: r.created_at,
+                last_used_at: r.last_used_at,
+                revoked: r.revoked,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(actor = %actor.username))]
+    async fn create_api_token(
+        &self,
+        actor: &UserDto,
+        name: &str,
+    ) -> Result<NewApiToken, ConsoleError> {
+        validate_token_name(name).map_err(|m| ConsoleError::validation("name", m))?;
+        let (id, token) = crate::endpoints::create_api_token(&self.pool, name, &actor.username)
+            .await
+            .map_err(internal)?;
+        // The id and name identify the token in the audit log; its value goes nowhere but
+        // the answer.
+        let detail = format!("#{id} {name}");
+        self.audit(&actor.username, "api_token.create", &detail)
+            .await?;
+        Ok(NewApiToken {
+            id,
+            name: name.to_owned(),
+            token,
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(actor = %actor.username, id = id))]
+    async fn revoke_api_token(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError> {
+        if db::api_token::revoke(&self.pool, id)
+            .await
+            .map_err(internal)?
+        {
+            let name = db::api_token::get(&self.pool, id)
+                .await
+                .map_err(internal)?
+                .map(|r| r.name)
+                .unwrap_or_default();
+            let detail = format!("#{id} {name}");
+            return self
+                .audit(&actor.username, "api_token.revoke", &detail)
+                .await;
+        }
+        match db::api_token::get(&self.pool, id).await.map_err(internal)? {
+            Some(_) => Ok(()),
+            None => Err(ConsoleError::NotFound),
+        }
     }
 }
 

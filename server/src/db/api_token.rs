@@ -41,3 +41,47 @@ pub async fn use_token(
     .await?;
     Ok(row.map(|(id,)| id))
 }
+
+/// A token as the list shows it; the hash stays in the database.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    pub api_token_id: i64,
+    pub name: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+const COLUMNS: &str = "api_token_id, name, created_by, created_at, last_used_at, revoked";
+
+/// Every token, newest first.
+pub async fn list(pool: &SqlitePool) -> Result<Vec<ApiTokenRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_token ORDER BY api_token_id DESC"
+    ))
+    .fetch_all(pool)
+    .await
+    .map_err(super::classify)
+}
+
+pub async fn get(pool: &SqlitePool, api_token_id: i64) -> Result<Option<ApiTokenRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_token WHERE api_token_id = $1"
+    ))
+    .bind(api_token_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(super::classify)
+}
+
+/// Revokes a token; true when this call revoked it (false: unknown or already revoked).
+pub async fn revoke(pool: &SqlitePool, api_token_id: i64) -> Result<bool, DbError> {
+    let done =
+        sqlx::query("UPDATE api_token SET revoked = 1 WHERE api_token_id = $1 AND revoked = 0")
+            .bind(api_token_id)
+            .execute(pool)
+            .await
+            .map_err(super::classify)?;
+    Ok(done.rows_affected() == 1)
+}

@@ -69,6 +69,7 @@ fn SideNav(manages_users: bool) -> impl IntoView {
                         <li><A href="/configuration/integrations">"Integrations"</A></li>
                         <li><A href="/configuration/profiles">"Profiles"</A></li>
                         <Show when=move || manages_users>
+                            <li><A href="/configuration/sensors">"Sensors"</A></li>
                             <li><A href="/configuration/users">"Users"</A></li>
                             <li><A href="/configuration/audit-log">"Audit log"</A></li>
                         </Show>

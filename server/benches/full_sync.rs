@@ -148,7 +148,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let pool = fresh_db(dir.path(), "sync.db").await?;
     let client = client(&sim)?;
     let started = Instant::now();
-    let summary = server::sync::sync_with_client(&pool, &client, "bench").await?;
+    let summary =
+        server::sync::sync_with_client(&pool, &client, "bench", Default::default()).await?;
     let sync_time = started.elapsed();
     let sync_peak = vm_hwm_kb() / 1024;
     writeln!(out, "sync: {summary}")?;
@@ -179,7 +180,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     reset_peak();
     let started = Instant::now();
-    let summary = server::sync::sync_with_client(&pool, &client, "bench-again").await?;
+    let summary =
+        server::sync::sync_with_client(&pool, &client, "bench-again", Default::default()).await?;
     writeln!(
         out,
         "unchanged second sync: {summary} in {:.2?}; peak RSS {} MB",

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::endpoints::InactiveAfter;
+
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 const DEFAULT_LOG_FILTER: &str = "info,tower_http=info,sqlx=warn";
 
@@ -72,6 +74,10 @@ pub struct Cli {
     /// open browser tabs (1 to 300) [default: 10].
     #[arg(long, env = "EA_ACTION_POLL_SECS", value_name = "SECONDS")]
     pub action_poll_secs: Option<u64>,
+    /// Days an endpoint may go unseen by every source before it is marked inactive, 1 to 3650
+    /// [default: 30].
+    #[arg(long, env = "EA_INACTIVE_AFTER_DAYS", value_name = "DAYS")]
+    pub inactive_after_days: Option<u32>,
 }
 
 /// One-off tasks against the configured database.
@@ -100,6 +106,7 @@ struct FileSettings {
     secret_key: Option<String>,
     demo_defender_url: Option<String>,
     action_poll_secs: Option<u64>,
+    inactive_after_days: Option<u32>,
 }
 
 /// Resolved settings the server runs with.
@@ -116,6 +123,7 @@ pub struct Settings {
     pub secret_key: Option<String>,
     pub demo_defender_url: Option<String>,
     pub action_poll_interval: std::time::Duration,
+    pub inactive_after: InactiveAfter,
 }
 
 impl fmt::Debug for Settings {
@@ -138,6 +146,7 @@ impl fmt::Debug for Settings {
             )
             .field("demo_defender_url", &self.demo_defender_url)
             .field("action_poll_interval", &self.action_poll_interval)
+            .field("inactive_after", &self.inactive_after)
             .finish()
     }
 }
@@ -158,6 +167,8 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("action_poll_secs must be between 1 and 300, got {0}")]
     ActionPoll(u64),
+    #[error("inactive_after_days must be between 1 and 3650, got {0}")]
+    InactiveAfterDays(u32),
 }
 
 impl Settings {
@@ -202,6 +213,10 @@ impl Settings {
         if !(1..=300).contains(&action_poll_secs) {
             return Err(ConfigError::ActionPoll(action_poll_secs));
         }
+        let inactive_after = match cli.inactive_after_days.or(file.inactive_after_days) {
+            None => InactiveAfter::default(),
+            Some(days) => InactiveAfter::days(days).ok_or(ConfigError::InactiveAfterDays(days))?,
+        };
         Ok(Settings {
             action_poll_interval: std::time::Duration::from_secs(action_poll_secs),
             listen: cli
@@ -222,6 +237,7 @@ impl Settings {
             public_url,
             secret_key: cli.secret_key.or(file.secret_key),
             demo_defender_url: cli.demo_defender_url.or(file.demo_defender_url),
+            inactive_after,
             data_dir,
         })
     }
@@ -298,6 +314,30 @@ mod tests {
         };
         let s = Settings::from_cli(cli).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_inactive_threshold_comes_from_flags_or_the_file_and_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ea.toml");
+        std::fs::write(&path, "inactive_after_days = 90\n").unwrap();
+        let from = |file: bool, flag: Option<u32>| {
+            Settings::from_cli(Cli {
+                config: file.then(|| path.clone()),
+                inactive_after_days: flag,
+                ..Cli::default()
+            })
+        };
+        let days = |d: u32| InactiveAfter::days(d).unwrap();
+        assert_eq!(from(false, None).unwrap().inactive_after, days(30));
+        assert_eq!(from(true, None).unwrap().inactive_after, days(90));
+        assert_eq!(from(true, Some(7)).unwrap().inactive_after, days(7));
+        for bad in [0, 3651] {
+            let err = from(false, Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("between 1 and 3650"), "{err}");
+        }
+        std::fs::write(&path, "inactive_after_days = 0\n").unwrap();
+        assert!(from(true, None).is_err(), "the file's value is checked too");
     }
 
     #[test]

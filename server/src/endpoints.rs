@@ -9,7 +9,7 @@ mod remodel;
 mod tokens;
 
 pub use discovery_import::{import_nmap, import_sensor, ImportError, ImportReport};
-pub use inactive::mark_inactive;
+pub use inactive::{mark_inactive, InactiveAfter};
 pub(crate) use remodel::remodel_after_sync;
 pub use remodel::{on_defender_disabled, remodel_all, RemodelError, RemodelReport};
 pub use tokens::{create_api_token, verify_api_token};

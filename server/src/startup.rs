@@ -25,6 +25,7 @@ use crate::config::Settings;
 use crate::db::{self, OpenError};
 use crate::defender::ClientOptions;
 use crate::endpoint_list_cache::ListCache;
+use crate::endpoints::InactiveAfter;
 use crate::integrations::demo;
 use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
@@ -42,6 +43,7 @@ pub struct AppState {
     pub pool: SqlitePool,
     pub sync: SyncService,
     pub list_cache: Arc<ListCache>,
+    pub inactive_after: InactiveAfter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +127,12 @@ impl Application {
                 .await
                 .map_err(StartupError::Demo)?;
         }
-        let sync = SyncService::new(pool.clone(), secrets.clone(), tuning.client_options.clone());
+        let sync = SyncService::new(
+            pool.clone(),
+            secrets.clone(),
+            tuning.client_options.clone(),
+            settings.inactive_after,
+        );
         let actions = ActionService::new(
             pool.clone(),
             secrets.clone(),
@@ -186,6 +193,7 @@ impl Application {
             pool: pool.clone(),
             sync: sync.clone(),
             list_cache: list_cache.clone(),
+            inactive_after: settings.inactive_after,
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 

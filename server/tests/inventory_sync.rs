@@ -300,7 +300,7 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
     let pool = app.pool.clone();
 
     let xml = sim.control().local_network_xml(5);
-    let report = server::endpoints::import_nmap(&pool, xml.as_bytes())
+    let report = server::endpoints::import_nmap(&pool, xml.as_bytes(), Default::default())
         .await
         .unwrap();
     assert!(report.added > 0, "{report:?}");
@@ -362,9 +362,13 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
 async fn a_bad_nmap_file_changes_nothing_and_says_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
-    let err = server::endpoints::import_nmap(&app.pool, b"<nmaprun><host><address addr=")
-        .await
-        .unwrap_err();
+    let err = server::endpoints::import_nmap(
+        &app.pool,
+        b"<nmaprun><host><address addr=",
+        Default::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(!err.to_string().is_empty());
     assert_eq!(count(&app.pool, "endpoint").await, 0);
     app.stop().await;

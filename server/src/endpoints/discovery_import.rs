@@ -1,9 +1,11 @@
 //! Discovery imports (nmap XML, sensor JSON): parse the whole input first, so a bad file
-//! changes nothing, then write every observation in one transaction and re-model.
+//! changes nothing, then write every observation in one transaction, re-model, and re-decide
+//! which endpoints are inactive (a scan's own time can be long past).
 
 use serde::Serialize;
 use sqlx::{SqliteConnection, SqlitePool};
 
+use super::inactive::{mark_inactive, InactiveAfter};
 use super::record::{endpoint_from_network_row, to_json};
 use super::remodel::{remodel_all, RemodelError};
 use crate::db::{self, DbError};
@@ -45,21 +47,30 @@ impl From<sqlx::Error> for ImportError {
 
 /// Imports an nmap XML report (`-oX`).
 #[tracing::instrument(skip_all)]
-pub async fn import_nmap(pool: &SqlitePool, bytes: &[u8]) -> Result<ImportReport, ImportError> {
+pub async fn import_nmap(
+    pool: &SqlitePool,
+    bytes: &[u8],
+    inactive_after: InactiveAfter,
+) -> Result<ImportReport, ImportError> {
     let scan = parse_nmap_xml(bytes, &Limits::NMAP_XML)?;
-    import(pool, &scan.observations).await
+    import(pool, &scan.observations, inactive_after).await
 }
 
 /// Imports a discovery sensor's JSON batch.
 #[tracing::instrument(skip_all)]
-pub async fn import_sensor(pool: &SqlitePool, bytes: &[u8]) -> Result<ImportReport, ImportError> {
+pub async fn import_sensor(
+    pool: &SqlitePool,
+    bytes: &[u8],
+    inactive_after: InactiveAfter,
+) -> Result<ImportReport, ImportError> {
     let batch = parse_sensor_json(bytes, &Limits::SENSOR_JSON)?;
-    import(pool, &batch.observations).await
+    import(pool, &batch.observations, inactive_after).await
 }
 
 async fn import(
     pool: &SqlitePool,
     observations: &[Observation],
+    inactive_after: InactiveAfter,
 ) -> Result<ImportReport, ImportError> {
     let now = time::OffsetDateTime::now_utc();
     let mut report = ImportReport {
@@ -107,6 +118,11 @@ async fn import(
     }
     tx.commit().await?;
     remodel_all(pool).await?;
+    // Derived data, like the re-model after a sync: the import stands, and the next import
+    // or sync decides again.
+    if let Err(e) = mark_inactive(pool, inactive_after).await {
+        tracing::error!(error = %e, "marking inactive endpoints failed");
+    }
     Ok(report)
 }
 

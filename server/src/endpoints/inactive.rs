@@ -4,10 +4,57 @@ use sqlx::SqlitePool;
 
 use crate::db::{self, DbError};
 
-/// Flags endpoints whose `last_seen` is older than `older_than` as inactive (and clears the
-/// flag on the others); returns how many rows changed.
+/// How long an endpoint may go unseen before it counts as inactive: the `inactive_after_days`
+/// setting, within 1 day and 10 years.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InactiveAfter(time::Duration);
+
+impl InactiveAfter {
+    pub const DEFAULT_DAYS: u32 = 30;
+    pub const DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
+
+    /// `None` outside [`Self::DAYS`].
+    pub fn days(days: u32) -> Option<Self> {
+        Self::DAYS
+            .contains(&days)
+            .then(|| Self(time::Duration::days(i64::from(days))))
+    }
+
+    pub fn duration(self) -> time::Duration {
+        self.0
+    }
+}
+
+impl Default for InactiveAfter {
+    fn default() -> Self {
+        Self(time::Duration::days(i64::from(Self::DEFAULT_DAYS)))
+    }
+}
+
+/// Flags endpoints whose `last_seen` is older than `after` as inactive (and clears the flag
+/// on the others); returns how many rows changed.
 #[tracing::instrument(skip_all)]
-pub async fn mark_inactive(pool: &SqlitePool, older_than: time::Duration) -> Result<u64, DbError> {
-    let cutoff = db::format_time(time::OffsetDateTime::now_utc() - older_than);
+pub async fn mark_inactive(pool: &SqlitePool, after: InactiveAfter) -> Result<u64, DbError> {
+    let cutoff = db::format_time(time::OffsetDateTime::now_utc() - after.duration());
     db::endpoint::mark_inactive(pool, &cutoff).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_outside_the_range_are_refused() {
+        assert_eq!(InactiveAfter::days(0), None);
+        assert_eq!(InactiveAfter::days(3651), None);
+        assert_eq!(
+            InactiveAfter::days(1).map(InactiveAfter::duration),
+            Some(time::Duration::days(1))
+        );
+        assert_eq!(
+            InactiveAfter::days(3650).map(InactiveAfter::duration),
+            Some(time::Duration::days(3650))
+        );
+        assert_eq!(InactiveAfter::default(), InactiveAfter::days(30).unwrap());
+    }
 }

@@ -6,15 +6,13 @@ use sqlx::SqlitePool;
 use crate::db::sync_run::SyncRunTotals;
 use crate::db::{self, sync_stage};
 use crate::defender::DefenderClient;
+use crate::endpoints::InactiveAfter;
 use crate::integrations::defender_settings::StoredDefenderSettings;
 use crate::integrations::{DEFENDER, DEFENDER_SECRET_PURPOSE};
 
 use super::apply::apply;
 use super::fetch::fetch;
 use super::service::{Inner, SyncOutcome};
-
-/// Endpoints not seen for this long are flagged inactive after each sync.
-pub const INACTIVE_AFTER: time::Duration = time::Duration::days(30);
 
 /// How a run ended, for the journal.
 struct RunResult {
@@ -42,7 +40,7 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
         }
     };
     let result = match client(inner).await {
-        Ok(client) => sync_with(pool, &client).await,
+        Ok(client) => sync_with(pool, &client, inner.inactive_after).await,
         Err(message) => RunResult {
             outcome: "Failed",
             summary: message.clone(),
@@ -109,7 +107,11 @@ async fn client(inner: &Inner) -> Result<DefenderClient, String> {
 
 /// The sync proper, given a client: usable from benchmarks and tests without the stored
 /// integration. Returns the journal figures.
-async fn sync_with(pool: &SqlitePool, client: &DefenderClient) -> RunResult {
+async fn sync_with(
+    pool: &SqlitePool,
+    client: &DefenderClient,
+    inactive_after: InactiveAfter,
+) -> RunResult {
     let mut totals = SyncRunTotals::default();
     let result = stage_and_apply(pool, client).await;
     let metrics = client.metrics();
@@ -141,7 +143,7 @@ async fn sync_with(pool: &SqlitePool, client: &DefenderClient) -> RunResult {
         tracing::error!(error = %e, "re-model after sync failed");
         notes.push(format!("Re-model failed: {e}."));
     }
-    if let Err(e) = crate::endpoints::mark_inactive(pool, INACTIVE_AFTER).await {
+    if let Err(e) = crate::endpoints::mark_inactive(pool, inactive_after).await {
         tracing::error!(error = %e, "marking inactive endpoints failed");
     }
     RunResult {
@@ -194,11 +196,12 @@ pub async fn sync_with_client(
     pool: &SqlitePool,
     client: &DefenderClient,
     reason: &str,
+    inactive_after: InactiveAfter,
 ) -> Result<String, String> {
     let run_id = db::sync_run::start(pool, &db::now(), reason)
         .await
         .map_err(|e| e.to_string())?;
-    let result = sync_with(pool, client).await;
+    let result = sync_with(pool, client, inactive_after).await;
     let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
     db::sync_run::finish(
         pool,

@@ -9,6 +9,7 @@ use sqlx::SqlitePool;
 use tokio::sync::watch;
 
 use crate::defender::ClientOptions;
+use crate::endpoints::InactiveAfter;
 use crate::secret_box::SecretBox;
 
 /// How a run ended, as the integration page and the journal show it.
@@ -38,6 +39,8 @@ pub(crate) struct Inner {
     pub(crate) pool: SqlitePool,
     pub(crate) secrets: SecretBox,
     pub(crate) options: ClientOptions,
+    /// Endpoints unseen for longer are marked inactive after each run.
+    pub(crate) inactive_after: InactiveAfter,
     running: Mutex<Option<Running>>,
     progress: watch::Sender<SyncProgress>,
 }
@@ -50,13 +53,19 @@ impl Inner {
 }
 
 impl SyncService {
-    pub fn new(pool: SqlitePool, secrets: SecretBox, options: ClientOptions) -> Self {
+    pub fn new(
+        pool: SqlitePool,
+        secrets: SecretBox,
+        options: ClientOptions,
+        inactive_after: InactiveAfter,
+    ) -> Self {
         let (progress, _) = watch::channel(SyncProgress::default());
         Self {
             inner: Arc::new(Inner {
                 pool,
                 secrets,
                 options,
+                inactive_after,
                 running: Mutex::new(None),
                 progress,
             }),

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 use crate::db;
 use crate::discovery::Limits;
 use crate::endpoint_list_cache::ListCache;
-use crate::endpoints::{import_nmap, ImportError};
+use crate::endpoints::{import_nmap, ImportError, InactiveAfter};
 
 /// Largest upload accepted; the parser has its own limit of the same size.
 pub const MAX_UPLOAD_BYTES: usize = Limits::NMAP_XML.max_bytes;
@@ -44,6 +44,7 @@ fn answer(html: bool, status: StatusCode, body: serde_json::Value, query: String
 pub async fn import_upload(
     State(pool): State<SqlitePool>,
     State(cache): State<Arc<ListCache>>,
+    State(inactive_after): State<InactiveAfter>,
     session: Session,
     headers: HeaderMap,
     mut multipart: Multipart,
@@ -104,7 +105,7 @@ pub async fn import_upload(
             format!("error={}", encode(message)),
         );
     };
-    let result = import_nmap(&pool, &bytes).await;
+    let result = import_nmap(&pool, &bytes, inactive_after).await;
     cache.invalidate();
     match result {
         Ok(report) => {

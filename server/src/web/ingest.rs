@@ -15,7 +15,7 @@ use serde_json::json;
 use sqlx::SqlitePool;
 
 use crate::discovery::Limits;
-use crate::endpoints::{import_sensor, verify_api_token, ImportError};
+use crate::endpoints::{import_sensor, verify_api_token, ImportError, InactiveAfter};
 use crate::startup::AppState;
 
 /// The route, with a body limit matching the sensor parser's own.
@@ -42,6 +42,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 async fn sensor(
     State(pool): State<SqlitePool>,
     State(cache): State<std::sync::Arc<crate::endpoint_list_cache::ListCache>>,
+    State(inactive_after): State<InactiveAfter>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -57,7 +58,7 @@ async fn sensor(
         )
             .into_response();
     };
-    let result = import_sensor(&pool, &body).await;
+    let result = import_sensor(&pool, &body, inactive_after).await;
     cache.invalidate();
     match result {
         Ok(report) => {

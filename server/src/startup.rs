@@ -6,7 +6,6 @@ use std::sync::Arc;
 use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::extract::FromRef;
-use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -31,7 +30,7 @@ use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
 use crate::telemetry;
-use crate::web::{export, health, import, origin, sync_events};
+use crate::web::{origin, routes};
 
 /// Sessions end after this much inactivity.
 const IDLE_TIMEOUT_MINUTES: i64 = 30;
@@ -197,18 +196,9 @@ impl Application {
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 
-        let router = Router::new()
-            .route("/healthz", get(health::alive))
-            .route("/readyz", get(health::ready))
-            .route("/api/endpoints/export.csv", get(export::endpoints_csv))
-            .route("/api/sync/events", get(sync_events::sync_events))
-            .route(
-                "/api/endpoints/import",
-                axum::routing::post(import::import_upload).layer(
-                    axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD_BYTES),
-                ),
-            )
-            .merge(crate::web::ingest::routes())
+        let router = routes::plain_routes()
+            .into_iter()
+            .fold(Router::new(), |router, r| router.route(r.path, r.handler))
             .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
                 let options = leptos_options.clone();
                 move || shell(options.clone())

@@ -1,8 +1,10 @@
-//! HTTP concerns outside Leptos: health probes and the cross-site request guard.
+//! HTTP concerns outside Leptos: health probes, exports, uploads, sensor ingest, the sync
+//! event stream (all listed in `routes`) and the cross-site request guard.
 
 pub mod export;
 pub mod health;
 pub mod import;
 pub mod ingest;
 pub mod origin;
+pub mod routes;
 pub mod sync_events;

@@ -6,25 +6,14 @@
 //! gets the parser's message naming the element at fault.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 use sqlx::SqlitePool;
 
-use crate::discovery::Limits;
 use crate::endpoints::{import_sensor, verify_api_token, ImportError, InactiveAfter};
-use crate::startup::AppState;
-
-/// The route, with a body limit matching the sensor parser's own.
-pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/ingest/sensor",
-        post(sensor).layer(DefaultBodyLimit::max(Limits::SENSOR_JSON.max_bytes)),
-    )
-}
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -39,7 +28,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 #[tracing::instrument(skip_all)]
-async fn sensor(
+pub async fn sensor(
     State(pool): State<SqlitePool>,
     State(cache): State<std::sync::Arc<crate::endpoint_list_cache::ListCache>>,
     State(inactive_after): State<InactiveAfter>,

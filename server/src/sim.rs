@@ -81,9 +81,13 @@ pub async fn start(config: SimConfig, listen: SocketAddr) -> std::io::Result<Run
         .unwrap_or_default();
     let (seed, machines) = (config.seed, config.machines);
     let started = std::time::Instant::now();
-    let data = tokio::task::spawn_blocking(move || generator::generate(seed, machines, &tenant))
-        .await
-        .map_err(std::io::Error::other)?;
+    let mut data =
+        tokio::task::spawn_blocking(move || generator::generate(seed, machines, &tenant))
+            .await
+            .map_err(std::io::Error::other)?;
+    for (i, name) in &config.machine_names {
+        data.renamed.insert(*i as u32, name.clone());
+    }
     tracing::info!(
         machines = data.machines.len(),
         alerts = data.alerts.len(),
@@ -239,6 +243,12 @@ impl SimControl {
 
     pub fn tokens_issued(&self) -> u64 {
         lock(&self.sim.tokens).issued
+    }
+
+    /// The access tokens issued most recently (the last 64), oldest first,
+    /// so a test can look for them where they must never appear.
+    pub fn issued_access_tokens(&self) -> Vec<String> {
+        lock(&self.sim.tokens).recent.iter().cloned().collect()
     }
 
     pub fn machine_count(&self) -> usize {

@@ -34,6 +34,9 @@ pub struct SimConfig {
     pub rate_limits: RateLimits,
     pub action_timings: ActionTimings,
     pub faults: Faults,
+    /// `computerDnsName`s served instead of the generated ones, by machine position (a stale
+    /// duplicate shares its live twin's), so tests can feed the console hostile names.
+    pub machine_names: Vec<(usize, String)>,
 }
 
 impl Default for SimConfig {
@@ -60,6 +63,7 @@ impl SimConfig {
             rate_limits: RateLimits::default(),
             action_timings: ActionTimings::default(),
             faults: Faults::default(),
+            machine_names: Vec::new(),
         }
     }
 

@@ -57,6 +57,8 @@ pub struct Dataset {
     pub rows_by_machine: Grouping,
     pub rows_by_cve: Grouping,
     pub software: Vec<SoftwareStats>,
+    /// Names set by [`super::SimConfig::machine_names`], by the index of the named machine.
+    pub renamed: HashMap<u32, String>,
 }
 
 fn parse_id(s: &str) -> Option<[u8; 20]> {
@@ -78,6 +80,9 @@ impl Dataset {
 
     /// `computerDnsName`, shared by a stale duplicate and its live twin (§9.3).
     pub fn name(&self, i: usize) -> Option<String> {
+        if let Some(name) = self.renamed.get(&self.machines[i].name_of) {
+            return Some(name.clone());
+        }
         let m = &self.machines[self.machines[i].name_of as usize];
         let n = m.name_of;
         let dept = RBAC_GROUPS[m.rbac as usize].2;

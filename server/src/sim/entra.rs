@@ -316,6 +316,7 @@ fn issue(sim: &Sim, tenant: &str, form: &[(String, String)], version: Version) -
         ver: "1.0".into(),
     };
     let token = jwt::issue(&sim.key, &claims);
+    lock(&sim.tokens).keep(&token);
     let body = match version {
         // v2: numbers are JSON numbers (§2.2).
         Version::V2 => {

@@ -397,6 +397,7 @@ pub fn generate(seed: u64, machines: usize, tenant_id: &str) -> Dataset {
         rows_by_machine,
         rows_by_cve,
         software,
+        renamed: HashMap::new(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Shared simulator state behind the HTTP handlers and `SimControl`.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use super::actions::ActionStore;
@@ -9,12 +9,27 @@ use super::dataset::Dataset;
 use super::faults::Faults;
 use super::throttle::Throttle;
 
-/// Token bookkeeping for the mid-sync expiry fault (§11.5).
+/// How many issued access tokens [`Tokens::recent`] keeps: enough for any test, and bounded
+/// so a long-running demo does not grow.
+pub const KEPT_TOKENS: usize = 64;
+
+/// Token bookkeeping for the mid-sync expiry fault (§11.5) and for leak tests.
 #[derive(Default)]
 pub struct Tokens {
     pub issued: u64,
     /// Tokens with a serial at or below this are treated as expired.
     pub expired_up_to: u64,
+    /// The last [`KEPT_TOKENS`] access tokens issued.
+    pub recent: VecDeque<String>,
+}
+
+impl Tokens {
+    pub fn keep(&mut self, token: &str) {
+        if self.recent.len() == KEPT_TOKENS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(token.to_owned());
+    }
 }
 
 pub struct Sim {

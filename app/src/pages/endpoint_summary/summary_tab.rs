@@ -9,6 +9,20 @@ fn or_dash(v: Option<String>) -> String {
     v.filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
 }
 
+/// Each name in its own `<bdi>`: a name from Defender or a scan may carry a bidi override,
+/// which must not reorder the names after it.
+fn hostnames(names: &[String]) -> AnyView {
+    if names.is_empty() {
+        return "—".into_any();
+    }
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| view! { {(i > 0).then_some(", ")}<bdi>{name.clone()}</bdi> })
+        .collect_view()
+        .into_any()
+}
+
 #[component]
 pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
     let r = summary.row.clone();
@@ -41,7 +55,7 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                 <dt>"MAC"</dt><dd class="mono">{or_dash(r.mac.clone())}</dd>
                 <dt>"MAC vendor"</dt><dd>{or_dash(r.mac_vendor.clone())}</dd>
                 <dt>"IP addresses"</dt><dd class="mono">{if summary.ips.is_empty() { "—".into() } else { summary.ips.join(", ") }}</dd>
-                <dt>"Hostnames"</dt><dd>{if summary.hostnames.is_empty() { "—".into() } else { summary.hostnames.join(", ") }}</dd>
+                <dt>"Hostnames"</dt><dd>{hostnames(&summary.hostnames)}</dd>
                 <dt>"Operating system"</dt><dd>{r.os.clone().unwrap_or_else(|| "Unknown".into())}</dd>
                 <dt>"Open ports"</dt><dd class="mono">{if summary.open_ports.is_empty() { "—".into() } else { summary.open_ports.join(", ") }}</dd>
                 <dt>"First seen"</dt><dd>{summary.first_seen.clone()}</dd>

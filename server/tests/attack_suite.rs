@@ -1,0 +1,10 @@
+//! The attack suite: the console seen from an attacker's side, one surface per module. Cases
+//! other tests already cover are named in each module's docs rather than repeated.
+
+#[path = "support/app.rs"]
+mod support;
+
+#[path = "attack_suite/hostile_names.rs"]
+mod hostile_names;
+#[path = "attack_suite/html.rs"]
+mod html;

@@ -4,6 +4,8 @@
 #[path = "support/app.rs"]
 mod support;
 
+#[path = "attack_suite/access.rs"]
+mod access;
 #[path = "attack_suite/hostile_names.rs"]
 mod hostile_names;
 #[path = "attack_suite/html.rs"]

@@ -10,3 +10,5 @@ mod access;
 mod hostile_names;
 #[path = "attack_suite/html.rs"]
 mod html;
+#[path = "attack_suite/reflected.rs"]
+mod reflected;

@@ -83,6 +83,27 @@ pub fn allowed_url(value: &str) -> bool {
         .is_ok_and(|u| u.scheme() == "https" && u.host_str() == Some("security.microsoft.com"))
 }
 
+/// No link leaves our pages or the portal, no script attribute, no element that the same
+/// page with benign input lacks, and as many script elements as it has.
+pub fn assert_no_injection(what: &str, page: &str, benign: &str) {
+    let bad: Vec<String> = urls(page).into_iter().filter(|u| !allowed_url(u)).collect();
+    assert!(bad.is_empty(), "{what}: links elsewhere: {bad:?}");
+    assert_eq!(script_attributes(page), Vec::<String>::new(), "{what}");
+    let extra: Vec<String> = tag_names(page)
+        .difference(&tag_names(benign))
+        .cloned()
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "{what}: elements from the input: {extra:?}"
+    );
+    assert_eq!(
+        count(page, "script"),
+        count(benign, "script"),
+        "{what}: script elements"
+    );
+}
+
 fn decode_entities(value: &str) -> String {
     value
         .replace("&quot;", "\"")

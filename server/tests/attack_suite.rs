@@ -12,3 +12,5 @@ mod hostile_names;
 mod html;
 #[path = "attack_suite/reflected.rs"]
 mod reflected;
+#[path = "attack_suite/uploads.rs"]
+mod uploads;

@@ -10,6 +10,8 @@ mod access;
 mod hostile_names;
 #[path = "attack_suite/html.rs"]
 mod html;
+#[path = "attack_suite/login.rs"]
+mod login;
 #[path = "attack_suite/reflected.rs"]
 mod reflected;
 #[path = "attack_suite/uploads.rs"]

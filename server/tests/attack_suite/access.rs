@@ -19,7 +19,7 @@ use crate::support::{browser, TestApp};
 
 /// Who may call, the least role that may.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Who {
+pub(crate) enum Who {
     /// Signed in or not: signing in and out, asking who one is, probes, the login page.
     Anyone,
     /// Any signed-in role.
@@ -44,9 +44,9 @@ enum Body {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Route {
-    path: &'static str,
-    who: Who,
+pub(crate) struct Route {
+    pub(crate) path: &'static str,
+    pub(crate) who: Who,
     mutating: bool,
     body: Body,
 }
@@ -213,7 +213,7 @@ const PLAIN_ROUTES: &[Route] = &[
 ];
 
 /// Every page (Leptos route paths, parameters as axum writes them).
-const PAGES: &[(&str, Who)] = &[
+pub(crate) const PAGES: &[(&str, Who)] = &[
     ("/login", Who::Anyone),
     ("/", Who::SignedIn),
     ("/endpoints", Who::SignedIn),
@@ -263,7 +263,7 @@ fn plain_method(path: &str) -> Method {
 }
 
 /// Every route with the method it is called with.
-fn every_route() -> Vec<(Method, Route)> {
+pub(crate) fn every_route() -> Vec<(Method, Route)> {
     SERVER_FNS
         .iter()
         .map(|r| (server_fn_method(), *r))
@@ -271,7 +271,7 @@ fn every_route() -> Vec<(Method, Route)> {
         .collect()
 }
 
-async fn send(app: &TestApp, client: &Client, method: Method, r: &Route) -> Response {
+pub(crate) async fn send(app: &TestApp, client: &Client, method: Method, r: &Route) -> Response {
     request(app, client, method, r).send().await.unwrap()
 }
 

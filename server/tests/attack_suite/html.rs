@@ -41,11 +41,6 @@ pub fn tag_names(html: &str) -> BTreeSet<String> {
     tags(html).into_iter().map(|t| t.name).collect()
 }
 
-/// How many `<name` start tags the page has.
-pub fn count(html: &str, name: &str) -> usize {
-    tags(html).iter().filter(|t| t.name == name).count()
-}
-
 /// Every value of an attribute that makes the browser fetch or navigate.
 pub fn urls(html: &str) -> Vec<String> {
     tags(html)
@@ -83,8 +78,8 @@ pub fn allowed_url(value: &str) -> bool {
         .is_ok_and(|u| u.scheme() == "https" && u.host_str() == Some("security.microsoft.com"))
 }
 
-/// No link leaves our pages or the portal, no script attribute, no element that the same
-/// page with benign input lacks, and as many script elements as it has.
+/// No link leaves our pages or the portal, no script attribute, no element and no kind of
+/// script that the same page with benign input lacks.
 pub fn assert_no_injection(what: &str, page: &str, benign: &str) {
     let bad: Vec<String> = urls(page).into_iter().filter(|u| !allowed_url(u)).collect();
     assert!(bad.is_empty(), "{what}: links elsewhere: {bad:?}");
@@ -97,11 +92,31 @@ pub fn assert_no_injection(what: &str, page: &str, benign: &str) {
         extra.is_empty(),
         "{what}: elements from the input: {extra:?}"
     );
-    assert_eq!(
-        count(page, "script"),
-        count(benign, "script"),
-        "{what}: script elements"
+    let scripts: Vec<String> = script_kinds(page)
+        .difference(&script_kinds(benign))
+        .cloned()
+        .collect();
+    assert!(
+        scripts.is_empty(),
+        "{what}: scripts from the input: {scripts:?}"
     );
+}
+
+/// How each inline script starts, up to its first `=`, `[` or space (Leptos's loader and
+/// resource data, e.g. `(function`, `__RESOLVED_RESOURCES`). How many there are depends on
+/// when resources resolve, so pages are compared by kinds, not counts.
+pub fn script_kinds(html: &str) -> BTreeSet<String> {
+    let script = Regex::new(r"(?s)<script\b[^>]*>(.*?)</script>").unwrap();
+    script
+        .captures_iter(html)
+        .map(|c| {
+            c[1].trim_start()
+                .split(['=', '[', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
 }
 
 fn decode_entities(value: &str) -> String {
@@ -161,6 +176,12 @@ fn the_readers_see_what_a_browser_would() {
     assert_eq!(found[0].attributes[0], ("href".into(), "/x?a=1&b=2".into()));
     assert_eq!(urls(html), ["/x?a=1&b=2", "x"]);
     assert_eq!(script_attributes(html), [r#"<img onerror="alert(1)">"#]);
+    let scripts = "<script nonce=\"n\">__RESOLVED_RESOURCES[4] = \"x\";</script>\
+        <script>alert(1)</script><script type=\"module\">(function (root) {})</script>";
+    assert_eq!(
+        script_kinds(scripts).into_iter().collect::<Vec<_>>(),
+        ["(function", "__RESOLVED_RESOURCES", "alert(1)"]
+    );
     for ok in [
         "/endpoints",
         "data:,",

@@ -1,6 +1,8 @@
 //! The attack suite: the console seen from an attacker's side, one surface per module. Cases
 //! other tests already cover are named in each module's docs rather than repeated.
 
+#[path = "support/process.rs"]
+mod process;
 #[path = "support/app.rs"]
 mod support;
 

@@ -1,21 +1,18 @@
-//! The secret-leak journey: the real server binary, logging at `trace`, is configured with a
-//! recognisable client secret, tests the connection, syncs, survives a rejected secret and an
-//! expired token, and hands out a sensor token. Then every response body and header and the
-//! whole captured log are searched for the secrets and for every access token the simulator
-//! issued.
+//! The secret-leak journey: the real server binary (`support/process.rs`) logging at `trace`
+//! is configured with a recognisable client secret, tests the connection, syncs, survives a
+//! rejected secret and an expired token, scans and isolates a device, and hands out a sensor
+//! token. Then every response body and header and the whole captured log are searched for
+//! the secrets and for every access token the simulator issued.
 //!
-//! The journey is a list of steps on a [`Journey`]; Defender machine actions (isolate, scan)
-//! join it as more steps after the sync.
-
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
+//! The journey is a list of steps on a [`Journey`]; a new feature that touches Defender or
+//! the secrets joins it as more steps.
 
 use base64::Engine;
 use reqwest::Client;
 use serde_json::Value;
 use server::sim::{self, RunningSim, SimApp, SimConfig};
+
+use crate::process::{ServerOptions, ServerProcess};
 
 const TENANT: &str = "3c4d5e6f-7081-4c9d-8e0f-1a2b3c4d5e6f";
 const CLIENT: &str = "4d5e6f70-8192-4dae-9f10-2b3c4d5e6f70";
@@ -24,92 +21,6 @@ const SECRET: &str = "Qz8~LeakCanarySecretCore7Hq2Vn.Xp4";
 const SECRET_CORE: &str = "LeakCanarySecretCore7Hq2Vn";
 const WRONG_SECRET: &str = "Wr0~LeakCanaryWrongSecret5Tb8Mk.Zz1";
 const ADMIN_PASSWORD: &str = "LeakCanaryAdminPassword-6Rf1";
-
-/// The server binary as a child process, its stdout and stderr captured whole.
-struct ServerProcess {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl ServerProcess {
-    fn start(data_dir: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--site-root")
-            .arg(data_dir.join("site"))
-            .args(["--listen", "127.0.0.1:0", "--log-filter", "trace"])
-            .args(["--admin-password", ADMIN_PASSWORD])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel::<String>();
-        let mut readers = Vec::new();
-        let stdout: Box<dyn Read + Send> = Box::new(child.stdout.take().unwrap());
-        let stderr: Box<dyn Read + Send> = Box::new(child.stderr.take().unwrap());
-        for stream in [stdout, stderr] {
-            let (log, tx) = (log.clone(), tx.clone());
-            readers.push(std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    let _ = tx.send(strip_ansi(&line));
-                    let mut log = log.lock().unwrap();
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            }));
-        }
-        drop(tx);
-        // The server logs its address once it listens; the channel closes if it never does.
-        let address = rx
-            .iter()
-            .find_map(|line| {
-                line.contains("listening")
-                    .then(|| {
-                        line.split("address=")
-                            .nth(1)?
-                            .split_whitespace()
-                            .next()
-                            .map(str::to_owned)
-                    })
-                    .flatten()
-            })
-            .unwrap_or_else(|| panic!("the server did not start: {}", log.lock().unwrap()));
-        Self {
-            child,
-            base: format!("http://{address}"),
-            log,
-            readers,
-        }
-    }
-
-    /// Stops the server the way an operator would (SIGTERM to its pid) and returns its whole
-    /// log once both streams are closed.
-    fn stop(mut self) -> String {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap();
-        for reader in self.readers.drain(..) {
-            reader.join().unwrap();
-        }
-        let log = self.log.lock().unwrap().clone();
-        log
-    }
-}
-
-fn strip_ansi(line: &str) -> String {
-    regex::Regex::new(r"\x1b\[[0-9;]*m")
-        .unwrap()
-        .replace_all(line, "")
-        .into_owned()
-}
 
 /// One response as the browser saw it, and the secrets it may legitimately carry.
 struct Seen {
@@ -167,6 +78,27 @@ impl Journey {
         self.record(path, res, &[]).await;
     }
 
+    /// Polls the endpoint's action panel, as the page does, until the action is closed.
+    async fn wait_for_action(&mut self, endpoint_id: &str, action_id: i64) -> Value {
+        let mut row = Value::Null;
+        for _ in 0..300 {
+            let panel = self
+                .call("actions/for_endpoint", &[("endpoint_id", endpoint_id)])
+                .await;
+            row = panel["history"]
+                .as_array()
+                .and_then(|h| h.iter().find(|a| a["id"] == action_id))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let open = ["Submitting", "Pending", "InProgress"];
+            if row["status"].as_str().is_some_and(|s| !open.contains(&s)) {
+                return row;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("action {action_id} did not close: {row}");
+    }
+
     /// Polls the sync journal until `runs` runs have finished (the journal counts runs;
     /// timestamps have whole seconds, so two quick runs can share one), and returns the
     /// newest.
@@ -198,7 +130,7 @@ fn defender_form<'a>(sim: &'a RunningSim, secret: &'a str) -> Vec<(&'static str,
     ]
 }
 
-/// The journey itself. Machine actions, when they come, go after the second sync.
+/// The journey itself.
 async fn walk(j: &mut Journey, sim: &RunningSim) -> String {
     let res = j
         .client
@@ -269,8 +201,47 @@ async fn walk(j: &mut Journey, sim: &RunningSim) -> String {
             ],
         )
         .await;
-    let id = list["rows"][0]["id"].to_string();
+    // Machine 0 of the simulator is an onboarded Windows 11 device that takes actions.
+    let name = sim.control().machine(0).unwrap().computer_dns_name.unwrap();
+    let row = list["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["hostname"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} not listed: {list}"));
+    let id = row["id"].to_string();
     j.call("endpoints/get", &[("id", &id)]).await;
+
+    // Machine actions: a scan and an isolation, each followed until Defender closes it.
+    for (kind, scope) in [("RunAntiVirusScan", "Quick"), ("Isolate", "Full")] {
+        let panel = j
+            .call("actions/for_endpoint", &[("endpoint_id", &id)])
+            .await;
+        let confirm = if kind == "Isolate" {
+            panel["confirmation_name"].as_str().unwrap().to_owned()
+        } else {
+            String::new()
+        };
+        let key = panel["request_key"].as_str().unwrap().to_owned();
+        let sent = j
+            .call(
+                "actions/submit",
+                &[
+                    ("endpoint_id", &id),
+                    ("kind", kind),
+                    ("scope", scope),
+                    ("comment", "leak check"),
+                    ("confirm", &confirm),
+                    ("request_key", &key),
+                ],
+            )
+            .await;
+        let action = sent["action"]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{kind} not sent: {sent}"));
+        let closed = j.wait_for_action(&id, action).await;
+        assert_eq!(closed["status"], "Succeeded", "{closed}");
+    }
     for path in [
         "/".to_owned(),
         "/endpoints".to_owned(),
@@ -384,22 +355,35 @@ async fn no_secret_or_token_reaches_a_response_or_the_log() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(dir.path());
+    let mut options = ServerOptions::new(dir.path());
+    options.env = vec![
+        ("EA_LOG".into(), "trace".into()),
+        ("EA_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        // Actions close within a second in the simulator; the server should notice soon.
+        ("EA_ACTION_POLL_SECS".into(), "1".into()),
+    ];
+    let mut server = ServerProcess::start_with(options).await;
     let mut journey = Journey {
         base: server.base.clone(),
         client: crate::support::browser(),
         seen: Vec::new(),
     };
     let sensor_token = walk(&mut journey, &sim).await;
-    let log = server.stop();
+    // Stopped the way an operator would (SIGTERM to its pid), so the log runs to its end.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(server.wait_exit().await.is_some_and(|s| s.success()));
+    let log = server.logs();
     let canaries = canaries(&sim, &sensor_token);
     sim.shutdown().await;
 
-    // The log really is the server's, at its most verbose.
-    let plain: String = log.lines().map(strip_ansi).collect::<Vec<_>>().join("\n");
+    // The log really is the server's, at its most verbose, up to its shutdown.
     assert!(
-        plain.contains("sync finished") && plain.contains("TRACE"),
-        "{plain}"
+        log.contains("sync finished") && log.contains("TRACE") && log.contains("shutting down"),
+        "{log}"
     );
 
     for (what, canary) in canaries {
@@ -417,11 +401,11 @@ async fn no_secret_or_token_reaches_a_response_or_the_log() {
                 seen.step
             );
         }
-        let at = plain.find(&canary);
+        let at = log.find(&canary);
         assert!(
             at.is_none(),
             "the {what} is in the server log: …{}…",
-            &plain[at.unwrap_or(0).saturating_sub(200)..at.unwrap_or(0)]
+            &log[at.unwrap_or(0).saturating_sub(200)..at.unwrap_or(0)]
         );
     }
 }

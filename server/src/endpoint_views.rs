@@ -313,13 +313,19 @@ pub async fn dashboard(pool: &SqlitePool) -> Result<DashboardView, DbError> {
 }
 
 /// CSV of the rows. Cells that a spreadsheet would read as a formula (starting with = + - @,
-/// or tab/CR) get a leading apostrophe, so hostile names stay text.
+/// or tab/CR) get a leading apostrophe, so hostile names stay text. Control characters
+/// (terminal escapes, CR/LF, bidi overrides) become U+FFFD: a name from Defender must not
+/// break a row or rewrite the terminal a CSV is printed in.
 pub fn csv(rows: &[EndpointRow]) -> String {
     fn cell(value: &str) -> String {
+        let value: String = value
+            .chars()
+            .map(|c| if is_unsafe_in_text(c) { '\u{fffd}' } else { c })
+            .collect();
         let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
             format!("'{value}")
         } else {
-            value.to_owned()
+            value
         };
         if neutral.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", neutral.replace('"', "\"\""))
@@ -356,9 +362,42 @@ pub fn csv(rows: &[EndpointRow]) -> String {
     out
 }
 
+/// C0 and C1 controls, and the bidirectional formatting characters that reorder text.
+fn is_unsafe_in_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_replaces_control_and_bidi_characters() {
+        let row = EndpointRow {
+            id: 1,
+            risk_level: RiskLevel::Low,
+            mac: None,
+            ip: None,
+            hostname: Some("evil\u{1b}[2J\r\nhost\u{202e}gpj.exe".into()),
+            mac_vendor: None,
+            profile_name: None,
+            match_level: None,
+            os: None,
+            source_network: false,
+            source_defender: true,
+            onboarding_status: None,
+            last_seen: "2026-01-01T00:00:00Z".into(),
+            inactive: false,
+        };
+        let text = csv(&[row]);
+        assert_eq!(text.lines().count(), 2, "one header, one row: {text:?}");
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.contains(",evil\u{fffd}[2J\u{fffd}\u{fffd}host\u{fffd}gpj.exe,"),
+            "{line:?}"
+        );
+    }
 
     #[test]
     fn csv_neutralises_formulas_and_quotes() {

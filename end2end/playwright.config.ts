@@ -53,7 +53,8 @@ export default defineConfig({
       // Actions take seconds rather than the demo's minutes: 3 s Pending, 3 s InProgress, and a
       // device that never picks an action up times out after 5 s.
       command:
-        `"${simBin}" --listen 127.0.0.1:${simPort} --seed 42 --machines 200 ` +
+        // RUST_LOG=warn: the simulator's per-request debug lines would bury the test output.
+        `RUST_LOG=warn "${simBin}" --listen 127.0.0.1:${simPort} --seed 42 --machines 200 ` +
         `--action-pickup-ms 3000 --action-complete-ms 3000 --action-timeout-ms 5000`,
       url: `http://127.0.0.1:${simPort}/_sim/state`,
       reuseExistingServer: false,

@@ -62,7 +62,7 @@ pub async fn apply(conn: &mut SqliteConnection, fetched: &Fetched) -> Result<App
     applied.machine_vulnerabilities = if fetched.machine_vulnerabilities_partial {
         sync_stage::count(&mut tx, "machine_vulnerability").await?
     } else {
-        sync_stage::replace_machine_vulnerabilities(&mut tx).await?
+        sync_stage::apply_machine_vulnerabilities(&mut tx).await?
     };
     applied.alerts = sync_stage::apply_alerts(&mut tx, &synced_at).await?;
 

@@ -5,6 +5,7 @@
 mod apply;
 mod fetch;
 pub mod merge;
+mod merge_write;
 pub mod run;
 pub mod schedule;
 pub mod service;

@@ -1,5 +1,6 @@
 //! `endpoint`: one row per device. Sync and discovery imports write it; nothing deletes it.
 
+use futures::Stream;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::DbError;
@@ -9,17 +10,21 @@ use super::DbError;
 pub struct MergeRow {
     pub endpoint_id: i64,
     pub mac: Option<String>,
+    pub defender_machine_id: Option<String>,
     pub ips: String,
     pub hostnames: String,
     pub merge_evidence: String,
 }
 
-pub async fn merge_rows(conn: &mut SqliteConnection) -> Result<Vec<MergeRow>, DbError> {
-    Ok(
-        sqlx::query_as("SELECT endpoint_id, mac, ips, hostnames, merge_evidence FROM endpoint")
-            .fetch_all(&mut *conn)
-            .await?,
+/// Every endpoint as the merge sees it, as a stream (the caller keeps parsed values only).
+pub fn merge_rows(
+    conn: &mut SqliteConnection,
+) -> impl Stream<Item = Result<MergeRow, sqlx::Error>> + '_ {
+    sqlx::query_as(
+        "SELECT endpoint_id, mac, defender_machine_id, ips, hostnames, merge_evidence \
+         FROM endpoint",
     )
+    .fetch(conn)
 }
 
 /// The Defender view of an endpoint, written by the sync.
@@ -37,15 +42,23 @@ pub struct DefenderView {
     pub merge_evidence: String,
 }
 
-/// Frees the representative slot (`defender_machine_id` is unique) of every endpoint whose
-/// representative is in the current listing, so the sync can reassign them in any order.
-pub async fn release_present_representatives(conn: &mut SqliteConnection) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE endpoint SET defender_machine_id = NULL WHERE defender_machine_id IN \
-         (SELECT machine_id FROM defender_machine WHERE gone = 0)",
-    )
-    .execute(&mut *conn)
-    .await?;
+/// Frees the representative slot (`defender_machine_id` is unique) of these endpoints, so the
+/// sync can hand their machines to other endpoints in any order.
+pub async fn release_representatives(
+    conn: &mut SqliteConnection,
+    endpoint_ids: &[i64],
+) -> Result<(), DbError> {
+    for chunk in endpoint_ids.chunks(500) {
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "UPDATE endpoint SET defender_machine_id = NULL WHERE endpoint_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

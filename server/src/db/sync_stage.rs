@@ -241,6 +241,7 @@ pub async fn endpoint_views(
 
 /// Writes the staged Defender views onto their endpoints in one statement. Network facts
 /// (ports, OS matches) stay; display values fall back to discovery's when Defender has none.
+/// Endpoints the view would not change are skipped, so an unchanged sync writes nothing.
 pub async fn apply_endpoint_views(conn: &mut SqliteConnection) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE endpoint SET defender_machine_id = s.defender_machine_id, \
@@ -252,18 +253,37 @@ pub async fn apply_endpoint_views(conn: &mut SqliteConnection) -> Result<(), DbE
          last_seen = CASE WHEN s.last_seen > endpoint.last_seen THEN s.last_seen \
            ELSE endpoint.last_seen END, \
          hostnames = s.hostnames, ips = s.ips, merge_evidence = s.merge_evidence, inactive = 0 \
-         FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id",
+         FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id AND ( \
+         endpoint.defender_machine_id IS DISTINCT FROM s.defender_machine_id \
+         OR endpoint.hostname IS DISTINCT FROM COALESCE(s.hostname, endpoint.hostname) \
+         OR endpoint.ip IS DISTINCT FROM COALESCE(s.ip, endpoint.ip) \
+         OR endpoint.os IS DISTINCT FROM COALESCE(s.os, endpoint.os) \
+         OR endpoint.onboarding_status IS DISTINCT FROM s.onboarding_status \
+         OR endpoint.source_defender <> 1 OR endpoint.inactive <> 0 \
+         OR s.first_seen < endpoint.first_seen OR s.last_seen > endpoint.last_seen \
+         OR endpoint.hostnames <> s.hostnames OR endpoint.ips <> s.ips \
+         OR endpoint.merge_evidence <> s.merge_evidence)",
     )
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Stages (machine, endpoint) links and applies them in one statement.
+/// Links every present machine to its endpoint: a representative to the endpoint it
+/// represents, in one statement; the other machines (duplicate records) through the staged
+/// (machine, endpoint) pairs in `links`. Call after the endpoints' views are written.
 pub async fn apply_links(
     conn: &mut SqliteConnection,
     links: &[(&str, i64)],
 ) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE defender_machine SET endpoint_id = e.endpoint_id FROM endpoint e \
+         WHERE e.defender_machine_id = defender_machine.machine_id \
+         AND defender_machine.gone = 0 \
+         AND defender_machine.endpoint_id IS DISTINCT FROM e.endpoint_id",
+    )
+    .execute(&mut *conn)
+    .await?;
     for chunk in links.chunks(ROWS_PER_INSERT) {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT INTO stage_link (machine_id, endpoint_id) ");

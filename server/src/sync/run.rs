@@ -137,7 +137,7 @@ async fn sync_with(pool: &SqlitePool, client: &DefenderClient) -> RunResult {
     let mut notes = applied.notes;
     // Derived data: a failure here leaves the imported data committed, and the next run or
     // re-model fixes the classification.
-    if let Err(e) = crate::endpoints::remodel_after_sync(pool).await {
+    if let Err(e) = crate::endpoints::remodel_after_sync(pool, &|_| {}).await {
         tracing::error!(error = %e, "re-model after sync failed");
         notes.push(format!("Re-model failed: {e}."));
     }

@@ -6,6 +6,7 @@ mod apply;
 mod fetch;
 pub mod merge;
 mod merge_write;
+mod progress;
 pub mod run;
 pub mod schedule;
 pub mod service;

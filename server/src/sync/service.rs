@@ -8,6 +8,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use sqlx::SqlitePool;
 use tokio::sync::watch;
 
+use super::progress::{Progress, FINISHED, STARTING};
 use crate::defender::ClientOptions;
 use crate::secret_box::SecretBox;
 
@@ -47,6 +48,11 @@ impl Inner {
     pub(crate) fn report(&self, update: impl FnOnce(&mut SyncProgress)) {
         self.progress.send_modify(update);
     }
+
+    /// Where a run reports its phases and pages.
+    pub(crate) fn progress(&self) -> Progress<'_> {
+        Progress::to(&self.progress)
+    }
 }
 
 impl SyncService {
@@ -77,7 +83,7 @@ impl SyncService {
             inner.report(|p| {
                 *p = SyncProgress {
                     running: true,
-                    phase: "starting".into(),
+                    phase: STARTING.into(),
                     started_at: Some(crate::db::now()),
                     last_outcome: p.last_outcome.take(),
                     ..SyncProgress::default()
@@ -86,7 +92,7 @@ impl SyncService {
             let outcome = super::run::run_once(&inner, reason).await;
             inner.report(|p| {
                 p.running = false;
-                p.phase = "finished".into();
+                p.phase = FINISHED.into();
                 p.last_outcome = Some(outcome.summary.clone());
             });
             outcome

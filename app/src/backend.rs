@@ -14,7 +14,7 @@ use crate::model::endpoint::{
 use crate::model::integration::{
     ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
 };
-use crate::model::profile::{ProfileRow, RemodelSummary};
+use crate::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use crate::model::user::{Role, UserDto};
 
 /// Everything the server fns need from the server, already authorised by the caller.
@@ -79,6 +79,9 @@ pub trait ConsoleBackend: Send + Sync + 'static {
 
     /// Records a security-relevant event (logins, logouts) in the audit log.
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError>;
+
+    /// How far the running (or last) full re-model got.
+    async fn remodel_status(&self) -> Result<RemodelStatus, ConsoleError>;
 }
 
 /// How the port travels in the Leptos context.

@@ -7,6 +7,7 @@ mod fetch;
 pub mod merge;
 mod merge_write;
 mod progress;
+mod remodel_job;
 pub mod run;
 pub mod schedule;
 pub mod service;

@@ -5,7 +5,8 @@
 mod support;
 
 use app::model::sync::SyncProgress;
-use serde_json::Value;
+use serde_json::{json, Value};
+use server::endpoints::RemodelProgress;
 use server::sim::{self, Faults, RunningSim, SimApp, SimConfig};
 use sqlx::SqlitePool;
 use support::TestApp;
@@ -455,6 +456,61 @@ async fn a_sync_reports_every_page_and_the_remodel_while_it_runs() {
     assert_eq!(last.alerts, control.alert_count() as u64);
     assert!(last.pages >= 4, "{last:?}");
     assert!(last.last_outcome.is_some());
+
+    app.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_remodel_reports_progress_writes_only_changes_and_anyone_can_follow_it() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_synced_with(&sim, dir.path()).await;
+    let endpoints = count(&app.pool, "endpoint").await as usize;
+
+    let steps = std::sync::Mutex::new(Vec::new());
+    let report = server::endpoints::remodel_all_with_progress(&app.pool, &|step| {
+        steps.lock().unwrap().push(step)
+    })
+    .await
+    .unwrap();
+    let steps = steps.into_inner().unwrap();
+    let all = |done| RemodelProgress {
+        done,
+        total: endpoints,
+    };
+    assert_eq!(steps.first(), Some(&all(0)), "{steps:?}");
+    assert_eq!(steps.last(), Some(&all(endpoints)), "{steps:?}");
+    assert!(
+        steps.windows(2).all(|w| w[0].done <= w[1].done),
+        "{steps:?}"
+    );
+    // The sync's own re-model stored the same result: nothing to write.
+    assert_eq!((report.endpoints, report.changed), (endpoints, 0));
+
+    // Configuration > Profiles: an operator starts it, any signed-in role follows it.
+    let admin = app.admin().await;
+    let res = app.call(&admin, "profiles/remodel", &[]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let analyst = app.user_with_role("analyst-remodel", "Analyst").await;
+    let res = app.call(&analyst, "profiles/remodel_progress", &[]).await;
+    assert_eq!(res.status(), 200);
+    let status: Value = res.json().await.unwrap();
+    assert_eq!(
+        status,
+        json!({"running": false, "processed": endpoints, "total": endpoints})
+    );
+    assert_eq!(
+        app.call(&analyst, "profiles/remodel", &[]).await.status(),
+        403
+    );
+    let anonymous = support::browser();
+    assert_eq!(
+        app.call(&anonymous, "profiles/remodel_progress", &[])
+            .await
+            .status(),
+        401
+    );
 
     app.stop().await;
     sim.shutdown().await;

@@ -1,15 +1,19 @@
 //! `SyncService`: the single entry point for syncs. One run at a time; a request while a run
-//! is going joins it and gets the same outcome.
+//! is going joins it and gets the same outcome. It also runs the full re-model (`remodel_job`),
+//! so both inventory-wide jobs report their progress from one place.
 
 use std::sync::{Arc, Mutex};
 
+use app::model::profile::RemodelStatus;
 use app::model::sync::SyncProgress;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use sqlx::SqlitePool;
 use tokio::sync::watch;
 
 use super::progress::{Progress, FINISHED, STARTING};
+use super::remodel_job::RemodelJob;
 use crate::defender::ClientOptions;
+use crate::endpoints::{RemodelError, RemodelReport};
 use crate::secret_box::SecretBox;
 
 /// How a run ended, as the integration page and the journal show it.
@@ -41,6 +45,7 @@ pub(crate) struct Inner {
     pub(crate) options: ClientOptions,
     running: Mutex<Option<Running>>,
     progress: watch::Sender<SyncProgress>,
+    remodel: RemodelJob,
 }
 
 impl Inner {
@@ -65,6 +70,7 @@ impl SyncService {
                 options,
                 running: Mutex::new(None),
                 progress,
+                remodel: RemodelJob::new(),
             }),
         }
     }
@@ -117,6 +123,16 @@ impl SyncService {
 
     pub fn current_progress(&self) -> SyncProgress {
         self.inner.progress.borrow().clone()
+    }
+
+    /// Runs a full re-model (Configuration > Profiles); a second request waits for the first.
+    pub async fn remodel_all(&self) -> Result<RemodelReport, RemodelError> {
+        self.inner.remodel.run(&self.inner.pool).await
+    }
+
+    /// How far the running (or last) full re-model got.
+    pub fn remodel_status(&self) -> RemodelStatus {
+        self.inner.remodel.status()
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {

@@ -16,7 +16,7 @@ use crate::model::endpoint::{
 use crate::model::integration::{
     ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
 };
-use crate::model::profile::{ProfileRow, RemodelSummary};
+use crate::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use crate::model::user::{Role, UserDto};
 
 /// Everything the server fns need from the server, already authorised by the caller.
@@ -119,6 +119,9 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// Revokes a token and audits it; `NotFound` for an unknown id, and nothing to do for
     /// one already revoked.
     async fn revoke_api_token(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError>;
+
+    /// How far the running (or last) full re-model got.
+    async fn remodel_status(&self) -> Result<RemodelStatus, ConsoleError>;
 }
 
 /// A submitted action form.

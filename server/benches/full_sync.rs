@@ -1,76 +1,192 @@
-//! Benchmark (not a test): a full Defender sync of 100,000 simulated machines (~1M
-//! machine-vulnerability rows, ~50k alerts) from an in-process simulator with no injected
-//! latency, beside a floor measured in the same run: the same listings fetched, parsed and
-//! inserted with no product logic (no change detection, merge, re-model or risk).
+//! Benchmark (not a test): a full Defender sync of 100,000 simulated machines (~1.15M
+//! machine-vulnerability rows, 50k alerts) from the simulator with no injected latency, beside
+//! a floor measured in the same run: the same listings fetched, parsed and inserted with no
+//! product logic (no change detection, merge, re-model or risk).
 //!
-//! `cargo bench --bench full_sync`; prints wall time, rows per second and peak RSS (VmHWM,
-//! reset between phases through `/proc/self/clear_refs`).
+//! `cargo bench -p server --bench full_sync`. The simulator runs as its own process
+//! (`defender-sim`), and the floor, the sync, a re-model and a second sync each run in a fresh
+//! process of this benchmark, so every peak RSS (VmHWM) printed is that of one console task
+//! alone: neither the simulator's data nor an earlier phase's freed memory counts.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
 use server::db;
-use server::defender::budget::BudgetLimits;
-use server::defender::{ClientOptions, DefenderClient, DefenderSettings, Endpoints};
-use server::sim::{self, RunningSim, SimConfig};
+use server::defender::DefenderClient;
 use sqlx::Connection;
+
+#[path = "support/sim_process.rs"]
+mod sim_process;
+
+use sim_process::{peak_rss_mb, SimProcess};
 
 const MACHINES: usize = 100_000;
 const PAGE_SIZE: usize = 10_000;
+/// The data set the earlier in-process runs used (`SimConfig::for_tests`).
+const SEED: u64 = 7;
 
-fn vm_hwm_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l[6..].trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// What one phase process reports to the parent (one JSON line on stdout).
+#[derive(Debug, Serialize, Deserialize)]
+struct Figures {
+    secs: f64,
+    rows: u64,
+    peak_mb: u64,
+    api_calls: u64,
+    summary: String,
 }
 
-/// Resets VmHWM to the current RSS (Linux: "5" to clear_refs), so each phase has its own peak.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+fn main() -> Result<(), Error> {
+    match std::env::var("FULL_SYNC_PHASE") {
+        Ok(phase) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let figures = runtime.block_on(phase_main(&phase))?;
+            writeln!(std::io::stdout(), "{}", serde_json::to_string(&figures)?)?;
+            Ok(())
+        }
+        Err(_) => parent(),
+    }
 }
 
-fn client(sim: &RunningSim) -> Result<DefenderClient, Box<dyn std::error::Error>> {
-    let app = sim.app();
-    let endpoints = Endpoints::custom(sim.base_url(), sim.base_url())?;
-    let settings = DefenderSettings::new(
-        &app.tenant_id,
-        &app.client_id,
-        &app.client_secret,
-        endpoints,
-    );
-    let options = ClientOptions {
-        request_timeout: Duration::from_secs(300),
-        budget: BudgetLimits::unlimited(),
-        ..ClientOptions::default()
-    };
-    Ok(DefenderClient::new(settings, options)?)
-}
-
-async fn fresh_db(
-    dir: &std::path::Path,
-    name: &str,
-) -> Result<sqlx::SqlitePool, Box<dyn std::error::Error>> {
-    let url = format!("sqlite://{}", dir.join(name).display());
-    Ok(db::open(&url).await?)
-}
-
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn parent() -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    let started = Instant::now();
+    let sim = SimProcess::start(SEED, MACHINES, PAGE_SIZE)?;
+    let counts = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(run())
+        .build()?
+        .block_on(sim.counts())?;
+    writeln!(
+        out,
+        "simulator (own process): {} machines, {} machine-vulnerability rows, {} \
+         vulnerabilities, {} alerts, ready in {:.2?}",
+        counts["machines"],
+        counts["machineVulnerabilities"],
+        counts["vulnerabilities"],
+        counts["alerts"],
+        started.elapsed()
+    )?;
+    let dir = tempfile::tempdir()?;
+    let floor_db = dir.path().join("floor.db");
+    let sync_db = dir.path().join("sync.db");
+
+    let floor = run_phase("floor", &sim, &floor_db)?;
+    let rows = floor.rows;
+    writeln!(
+        out,
+        "floor (fetch + parse + insert, no logic): {rows} rows in {:.2} s = {:.0} rows/s; \
+         peak RSS {} MB",
+        floor.secs,
+        rows as f64 / floor.secs,
+        floor.peak_mb
+    )?;
+
+    let sync = run_phase("sync", &sim, &sync_db)?;
+    writeln!(out, "sync: {}", sync.summary)?;
+    writeln!(
+        out,
+        "full sync (stage + apply + merge + re-model + risk): {rows} rows in {:.2} s = {:.0} \
+         rows/s; peak RSS {} MB; api calls {}",
+        sync.secs,
+        rows as f64 / sync.secs,
+        sync.peak_mb,
+        sync.api_calls
+    )?;
+    let ratio = sync.secs / floor.secs;
+    writeln!(
+        out,
+        "ratio to floor: {ratio:.2}x (goal <= 2x: {}); peak RSS goal < 300 MB: {}",
+        if ratio <= 2.0 { "met" } else { "MISSED" },
+        if sync.peak_mb < 300 { "met" } else { "MISSED" }
+    )?;
+
+    let remodel = run_phase("remodel", &sim, &sync_db)?;
+    writeln!(
+        out,
+        "stored re-model + risk after the sync (Defender enabled, nothing to change): {} in \
+         {:.2} s; peak RSS {} MB",
+        remodel.summary, remodel.secs, remodel.peak_mb
+    )?;
+    let again = run_phase("again", &sim, &sync_db)?;
+    writeln!(
+        out,
+        "unchanged second sync: {} in {:.2} s; peak RSS {} MB",
+        again.summary, again.secs, again.peak_mb
+    )?;
+    writeln!(
+        out,
+        "simulator process peak RSS (not counted above): {} MB",
+        peak_rss_mb(&sim.pid().to_string())
+    )?;
+    Ok(())
+}
+
+/// Runs one phase in a fresh process of this benchmark and returns its figures.
+fn run_phase(phase: &str, sim: &SimProcess, db: &std::path::Path) -> Result<Figures, Error> {
+    let output = Command::new(std::env::current_exe()?)
+        .env("FULL_SYNC_PHASE", phase)
+        .env("FULL_SYNC_SIM", sim.base_url())
+        .env("FULL_SYNC_DB", db)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("phase {phase} failed: {}", output.status).into());
+    }
+    let text = String::from_utf8(output.stdout)?;
+    let last = text.lines().last().ok_or("phase printed nothing")?;
+    Ok(serde_json::from_str(last)?)
+}
+
+async fn phase_main(phase: &str) -> Result<Figures, Error> {
+    let sim_url = std::env::var("FULL_SYNC_SIM")?;
+    let db_path = std::env::var("FULL_SYNC_DB")?;
+    let pool = db::open(&format!("sqlite://{db_path}")).await?;
+    let client = sim_process::client(&sim_url)?;
+    let started = Instant::now();
+    let (rows, summary) = match phase {
+        "floor" => (floor(&client, &pool).await?, String::new()),
+        "sync" => {
+            // As in production: the Defender integration is configured and enabled, so a
+            // later re-model counts Defender's data.
+            let secrets = server::secret_box::SecretBox::new(&[7; 32]);
+            server::integrations::demo::seed(&pool, &secrets, &sim_url).await?;
+            (
+                0,
+                server::sync::sync_with_client(&pool, &client, "bench", Default::default()).await?,
+            )
+        }
+        "remodel" => {
+            let report = server::endpoints::remodel_all(&pool).await?;
+            (
+                report.endpoints as u64,
+                format!("{} endpoints, {} written", report.endpoints, report.changed),
+            )
+        }
+        "again" => (
+            0,
+            server::sync::sync_with_client(&pool, &client, "bench-again", Default::default())
+                .await?,
+        ),
+        other => return Err(format!("unknown phase {other}").into()),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    pool.close().await;
+    Ok(Figures {
+        secs,
+        rows,
+        peak_mb: peak_rss_mb("self"),
+        api_calls: client.metrics().api_calls,
+        summary,
+    })
 }
 
 /// Fetch, parse and insert every listing into plain tables, page by page: the floor.
-async fn floor(
-    client: &DefenderClient,
-    pool: &sqlx::SqlitePool,
-) -> Result<u64, Box<dyn std::error::Error>> {
+async fn floor(client: &DefenderClient, pool: &sqlx::SqlitePool) -> Result<u64, Error> {
     use server::db::sync_stage;
     let mut conn = pool.acquire().await?;
     sync_stage::prepare(&mut conn).await?;
@@ -104,90 +220,4 @@ async fn floor(
         rows += page.len() as u64;
     }
     Ok(rows)
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut out = std::io::stdout().lock();
-    let mut config = SimConfig {
-        page_size: PAGE_SIZE,
-        ..SimConfig::for_tests(MACHINES)
-    };
-    config.rate_limits.per_minute = u32::MAX / 2;
-    config.rate_limits.per_hour = u32::MAX / 2;
-    let started = Instant::now();
-    let sim = sim::start(config, "127.0.0.1:0".parse()?).await?;
-    let control = sim.control();
-    writeln!(
-        out,
-        "simulator: {} machines, {} machine-vulnerability rows, {} vulnerabilities, {} alerts, \
-         generated in {:.2?}; VmHWM {} MB",
-        control.machine_count(),
-        control.machine_vulnerability_count(),
-        control.vulnerability_count(),
-        control.alert_count(),
-        started.elapsed(),
-        vm_hwm_kb() / 1024
-    )?;
-    let dir = tempfile::tempdir()?;
-
-    reset_peak();
-    let pool = fresh_db(dir.path(), "floor.db").await?;
-    let started = Instant::now();
-    let rows = floor(&client(&sim)?, &pool).await?;
-    let floor_time = started.elapsed();
-    let floor_peak = vm_hwm_kb() / 1024;
-    writeln!(
-        out,
-        "floor (fetch + parse + insert, no logic): {rows} rows in {floor_time:.2?} = {:.0} rows/s; \
-         peak RSS {floor_peak} MB",
-        rows as f64 / floor_time.as_secs_f64()
-    )?;
-    pool.close().await;
-
-    reset_peak();
-    let pool = fresh_db(dir.path(), "sync.db").await?;
-    let client = client(&sim)?;
-    let started = Instant::now();
-    let summary =
-        server::sync::sync_with_client(&pool, &client, "bench", Default::default()).await?;
-    let sync_time = started.elapsed();
-    let sync_peak = vm_hwm_kb() / 1024;
-    writeln!(out, "sync: {summary}")?;
-    writeln!(
-        out,
-        "full sync (stage + apply + merge + re-model + risk): {rows} rows in {sync_time:.2?} = \
-         {:.0} rows/s; peak RSS {sync_peak} MB; api calls {}",
-        rows as f64 / sync_time.as_secs_f64(),
-        client.metrics().api_calls
-    )?;
-    let ratio = sync_time.as_secs_f64() / floor_time.as_secs_f64();
-    writeln!(
-        out,
-        "ratio to floor: {ratio:.2}x (goal <= 2x: {}); peak RSS goal < 300 MB: {}",
-        if ratio <= 2.0 { "met" } else { "MISSED" },
-        if sync_peak < 300 { "met" } else { "MISSED" }
-    )?;
-
-    reset_peak();
-    let started = Instant::now();
-    let report = server::endpoints::remodel_all(&pool).await?;
-    writeln!(
-        out,
-        "re-model + risk alone: {} endpoints in {:.2?}; peak RSS {} MB",
-        report.endpoints,
-        started.elapsed(),
-        vm_hwm_kb() / 1024
-    )?;
-    reset_peak();
-    let started = Instant::now();
-    let summary =
-        server::sync::sync_with_client(&pool, &client, "bench-again", Default::default()).await?;
-    writeln!(
-        out,
-        "unchanged second sync: {summary} in {:.2?}; peak RSS {} MB",
-        started.elapsed(),
-        vm_hwm_kb() / 1024
-    )?;
-    sim.shutdown().await;
-    Ok(())
 }

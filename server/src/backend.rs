@@ -16,7 +16,7 @@ use app::model::integration::{
     validate_defender_form, CheckResult, ConnectionReport, DefenderConfigView, DefenderForm,
     IntegrationState, IntegrationSummary,
 };
-use app::model::profile::{ProfileRow, RemodelSummary};
+use app::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
 use sqlx::SqlitePool;
 
@@ -424,9 +424,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn remodel_all(&self, actor: &UserDto) -> Result<RemodelSummary, ConsoleError> {
-        let report = crate::endpoints::remodel_all(&self.pool)
-            .await
-            .map_err(internal)?;
+        let report = self.sync.remodel_all().await.map_err(internal)?;
         let detail = format!("{} endpoints re-modelled", report.endpoints);
         self.audit(&actor.username, "profiles.remodel", &detail)
             .await?;
@@ -541,6 +539,10 @@ impl ConsoleBackend for ServerBackend {
             Some(_) => Ok(()),
             None => Err(ConsoleError::NotFound),
         }
+    }
+
+    async fn remodel_status(&self) -> Result<RemodelStatus, ConsoleError> {
+        Ok(self.sync.remodel_status())
     }
 }
 

@@ -11,5 +11,8 @@ mod tokens;
 pub use discovery_import::{import_nmap, import_sensor, ImportError, ImportReport};
 pub use inactive::{mark_inactive, InactiveAfter};
 pub(crate) use remodel::remodel_after_sync;
-pub use remodel::{on_defender_disabled, remodel_all, RemodelError, RemodelReport};
+pub use remodel::{
+    on_defender_disabled, remodel_all, remodel_all_with_progress, RemodelError, RemodelProgress,
+    RemodelReport, ReportProgress,
+};
 pub use tokens::{create_api_token, verify_api_token};

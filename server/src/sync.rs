@@ -5,6 +5,9 @@
 mod apply;
 mod fetch;
 pub mod merge;
+mod merge_write;
+mod progress;
+mod remodel_job;
 pub mod run;
 pub mod schedule;
 pub mod service;

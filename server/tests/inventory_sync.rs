@@ -4,7 +4,9 @@
 #[path = "support/app.rs"]
 mod support;
 
-use serde_json::Value;
+use app::model::sync::SyncProgress;
+use serde_json::{json, Value};
+use server::endpoints::RemodelProgress;
 use server::sim::{self, Faults, RunningSim, SimApp, SimConfig};
 use sqlx::SqlitePool;
 use support::TestApp;
@@ -37,6 +39,15 @@ async fn simulator() -> RunningSim {
 /// first sync to finish.
 async fn app_synced_with(sim: &RunningSim, dir: &std::path::Path) -> TestApp {
     let app = TestApp::spawn(dir).await;
+    configure(&app, sim).await;
+    // Joins the run the save started, or starts one after it.
+    let outcome = app.sync.trigger("test").wait().await;
+    assert!(outcome.ok, "{outcome:?}");
+    app
+}
+
+/// Saves an enabled Defender integration pointing at `sim`, which starts a sync.
+async fn configure(app: &TestApp, sim: &RunningSim) {
     let admin = app.admin().await;
     let res = app
         .call(
@@ -55,10 +66,6 @@ async fn app_synced_with(sim: &RunningSim, dir: &std::path::Path) -> TestApp {
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    // Joins the run the save started, or starts one after it.
-    let outcome = app.sync.trigger("test").wait().await;
-    assert!(outcome.ok, "{outcome:?}");
-    app
 }
 
 async fn count(pool: &SqlitePool, table: &str) -> i64 {
@@ -372,4 +379,143 @@ async fn a_bad_nmap_file_changes_nothing_and_says_what_is_wrong() {
     assert!(!err.to_string().is_empty());
     assert_eq!(count(&app.pool, "endpoint").await, 0);
     app.stop().await;
+}
+
+/// Records every state of the live progress from the next run's start to its end, as the
+/// browser's event stream (`/api/sync/events`) would see them.
+fn record_progress(app: &TestApp) -> tokio::task::JoinHandle<Vec<SyncProgress>> {
+    let mut progress = app.sync.progress();
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while progress.changed().await.is_ok() {
+            let now = progress.borrow_and_update().clone();
+            let finished = !now.running && now.phase == "finished";
+            seen.push(now);
+            if finished {
+                break;
+            }
+        }
+        seen
+    })
+}
+
+#[tokio::test]
+async fn a_sync_reports_every_page_and_the_remodel_while_it_runs() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let recording = record_progress(&app);
+    configure(&app, &sim).await;
+    let seen = recording.await.unwrap();
+    let control = sim.control();
+    let machines = control.machine_count() as u64;
+
+    // Machines are counted first, so their bar has a total, and every page moves it on.
+    let listing: Vec<&SyncProgress> = seen.iter().filter(|p| p.phase == "machines").collect();
+    assert!(listing.len() >= 2, "one update per page: {listing:?}");
+    assert!(listing
+        .iter()
+        .all(|p| p.running && p.total == Some(machines)));
+    assert!(
+        listing
+            .windows(2)
+            .all(|w| w[0].pages < w[1].pages && w[0].done < w[1].done),
+        "{listing:?}"
+    );
+    assert!(
+        listing
+            .iter()
+            .any(|p| p.done > 0 && p.done < machines && p.percent.is_some_and(|pc| pc < 100)),
+        "a determinate bar part way: {listing:?}"
+    );
+    // Listings without a known total still count their items page by page.
+    let pages_of = |phase: &str| seen.iter().filter(|p| p.phase == phase).count();
+    for phase in [
+        "vulnerabilities",
+        "machine vulnerabilities",
+        "alerts",
+        "applying",
+    ] {
+        assert!(pages_of(phase) > 0, "no {phase} update: {seen:?}");
+    }
+    assert!(seen
+        .iter()
+        .filter(|p| p.phase == "machine vulnerabilities")
+        .all(|p| p.total.is_none() && p.percent.is_none()));
+
+    // The re-model at the end reports endpoints done of all of them.
+    let endpoints = count(&app.pool, "endpoint").await as u64;
+    let remodel: Vec<&SyncProgress> = seen.iter().filter(|p| p.phase == "re-modelling").collect();
+    assert!(!remodel.is_empty(), "{seen:?}");
+    assert!(remodel.iter().all(|p| p.total == Some(endpoints)));
+
+    let last = seen.last().unwrap();
+    assert!(!last.running, "{last:?}");
+    assert_eq!(last.machines, machines);
+    assert_eq!(last.vulnerabilities, control.vulnerability_count() as u64);
+    assert_eq!(
+        last.machine_vulnerabilities,
+        control.machine_vulnerability_count() as u64
+    );
+    assert_eq!(last.alerts, control.alert_count() as u64);
+    assert!(last.pages >= 4, "{last:?}");
+    assert!(last.last_outcome.is_some());
+
+    app.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_remodel_reports_progress_writes_only_changes_and_anyone_can_follow_it() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_synced_with(&sim, dir.path()).await;
+    let endpoints = count(&app.pool, "endpoint").await as usize;
+
+    let steps = std::sync::Mutex::new(Vec::new());
+    let report = server::endpoints::remodel_all_with_progress(&app.pool, &|step| {
+        steps.lock().unwrap().push(step)
+    })
+    .await
+    .unwrap();
+    let steps = steps.into_inner().unwrap();
+    let all = |done| RemodelProgress {
+        done,
+        total: endpoints,
+    };
+    assert_eq!(steps.first(), Some(&all(0)), "{steps:?}");
+    assert_eq!(steps.last(), Some(&all(endpoints)), "{steps:?}");
+    assert!(
+        steps.windows(2).all(|w| w[0].done <= w[1].done),
+        "{steps:?}"
+    );
+    // The sync's own re-model stored the same result: nothing to write.
+    assert_eq!((report.endpoints, report.changed), (endpoints, 0));
+
+    // Configuration > Profiles: an operator starts it, any signed-in role follows it.
+    let admin = app.admin().await;
+    let res = app.call(&admin, "profiles/remodel", &[]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let analyst = app.user_with_role("analyst-remodel", "Analyst").await;
+    let res = app.call(&analyst, "profiles/remodel_progress", &[]).await;
+    assert_eq!(res.status(), 200);
+    let status: Value = res.json().await.unwrap();
+    assert_eq!(
+        status,
+        json!({"running": false, "processed": endpoints, "total": endpoints})
+    );
+    assert_eq!(
+        app.call(&analyst, "profiles/remodel", &[]).await.status(),
+        403
+    );
+    let anonymous = support::browser();
+    assert_eq!(
+        app.call(&anonymous, "profiles/remodel_progress", &[])
+            .await
+            .status(),
+        401
+    );
+
+    app.stop().await;
+    sim.shutdown().await;
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::ConsoleError;
-use crate::model::profile::{ProfileRow, RemodelSummary};
+use crate::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 
 #[server(endpoint = "profiles/list")]
 pub async fn list_profiles() -> Result<Vec<ProfileRow>, ConsoleError> {
@@ -22,4 +22,15 @@ pub async fn remodel_all() -> Result<RemodelSummary, ConsoleError> {
 
     let (backend, user) = require(Capability::Operate).await?;
     backend.remodel_all(&user).await.map_err(reject)
+}
+
+/// How far the running (or last) full re-model got; the Profiles page polls it while its
+/// re-model runs.
+#[server(endpoint = "profiles/remodel_progress")]
+pub async fn remodel_progress() -> Result<RemodelStatus, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, _) = require(Capability::Read).await?;
+    backend.remodel_status().await.map_err(reject)
 }

@@ -51,14 +51,15 @@ fn follow(live: RwSignal<Option<SyncProgress>>) {
     });
 }
 
-/// "Syncing…" in the top bar while a Defender sync runs.
+/// "Syncing…" in the top bar while a Defender sync runs, with the current phase and, when its
+/// total is known, how far it got.
 #[component]
 pub fn SyncBadge() -> impl IntoView {
     let state = expect_context::<SyncState>();
     move || {
         state.running().map(|p| {
             let text = match p.percent {
-                Some(pc) => format!("Syncing Defender… {pc}%"),
+                Some(pc) => format!("Syncing Defender… {} {pc}%", p.phase),
                 None => format!("Syncing Defender… ({})", p.phase),
             };
             view! { <span class="sync-badge" role="status" data-testid="sync-badge">{text}</span> }
@@ -66,19 +67,36 @@ pub fn SyncBadge() -> impl IntoView {
     }
 }
 
-/// The progress bar on the integration page.
+/// What the current phase has done, e.g. "machines: 30000 of 100000 (page 3)".
+fn phase_line(p: &SyncProgress) -> String {
+    let done = match p.total {
+        Some(total) => format!("{} of {total}", p.done),
+        None => p.done.to_string(),
+    };
+    format!("{}: {done}", p.phase)
+}
+
+/// The progress bar on the integration page: determinate while the phase's total is known
+/// (machines, the re-model), indeterminate otherwise, with the running counts below.
 #[component]
 pub fn SyncProgressBar() -> impl IntoView {
     let state = expect_context::<SyncState>();
     move || {
         state.running().map(|p| {
-            let value = p.percent.unwrap_or(0);
+            let bar = match p.percent {
+                Some(pc) => view! {
+                    <progress max="100" value=pc.to_string() aria-label="Sync progress"></progress>
+                }
+                .into_any(),
+                None => view! { <progress aria-label="Sync progress"></progress> }.into_any(),
+            };
             view! {
                 <div class="sync-progress" data-testid="sync-progress">
-                    <progress max="100" value=value.to_string() aria-label="Sync progress"></progress>
+                    {bar}
+                    <span>{phase_line(&p)}</span>
                     <span>{format!(
-                        "{}: {} machines, {} vulnerabilities, {} alerts",
-                        p.phase, p.machines, p.vulnerabilities, p.alerts
+                        "{} pages: {} machines, {} vulnerabilities, {} machine vulnerabilities, {} alerts",
+                        p.pages, p.machines, p.vulnerabilities, p.machine_vulnerabilities, p.alerts
                     )}</span>
                 </div>
             }

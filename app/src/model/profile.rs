@@ -18,3 +18,13 @@ pub struct RemodelSummary {
     pub dynamic_profiles: u64,
     pub elapsed_ms: u64,
 }
+
+/// How far the full re-model got, for the bar on Configuration > Profiles.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemodelStatus {
+    pub running: bool,
+    /// Endpoints assessed so far.
+    pub processed: u64,
+    /// Endpoints stored when the re-model started.
+    pub total: u64,
+}

@@ -5,11 +5,19 @@ use leptos::prelude::*;
 
 use crate::api::profiles::{list_profiles, RemodelAll};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::model::profile::RemodelStatus;
+
+/// How often the page asks how far a running re-model got.
+#[cfg(feature = "hydrate")]
+const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[component]
 pub fn ProfilesPage() -> impl IntoView {
     let remodel = ServerAction::<RemodelAll>::new();
     let profiles = Resource::new(move || remodel.version().get(), |_| list_profiles());
+    let status = RwSignal::new(None::<RemodelStatus>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| follow(remodel.pending().get(), status));
     view! {
         <h1>"Profiles"</h1>
         <section class="panel" aria-label="Re-model">
@@ -19,9 +27,7 @@ pub fn ProfilesPage() -> impl IntoView {
                     {move || if remodel.pending().get() { "Re-modelling…" } else { "Re-model all endpoints" }}
                 </button>
             </ActionForm>
-            {move || remodel.pending().get().then(|| view! {
-                <div class="sync-progress" role="status"><progress aria-label="Re-model progress"></progress>"Re-modelling every endpoint…"</div>
-            })}
+            {move || remodel.pending().get().then(|| view! { <RemodelProgressBar status/> })}
             {move || remodel.value().get().map(|r| match r {
                 Ok(s) => view! {
                     <p class="banner banner-ok" role="status">
@@ -58,5 +64,49 @@ pub fn ProfilesPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// While the re-model runs, polls its progress (`profiles/remodel_progress`) into `status`.
+#[cfg(feature = "hydrate")]
+fn follow(pending: bool, status: RwSignal<Option<RemodelStatus>>) {
+    use crate::api::profiles::remodel_progress;
+    if !pending {
+        status.set(None);
+        return;
+    }
+    let poll = move || {
+        leptos::task::spawn_local(async move {
+            // A failed poll keeps the last figures; the re-model's own answer reports errors.
+            if let Ok(now) = remodel_progress().await {
+                status.set(Some(now));
+            }
+        });
+    };
+    if let Ok(handle) = set_interval_with_handle(poll, POLL) {
+        on_cleanup(move || handle.clear());
+    }
+}
+
+/// Determinate once the server has said how many endpoints there are.
+#[component]
+fn RemodelProgressBar(status: RwSignal<Option<RemodelStatus>>) -> impl IntoView {
+    move || {
+        let known = status.get().filter(|s| s.running && s.total > 0);
+        let (bar, text) = match known {
+            Some(s) => (
+                view! {
+                    <progress max=s.total.to_string() value=s.processed.to_string()
+                        aria-label="Re-model progress"></progress>
+                }
+                .into_any(),
+                format!("Re-modelling… {} of {} endpoints", s.processed, s.total),
+            ),
+            None => (
+                view! { <progress aria-label="Re-model progress"></progress> }.into_any(),
+                "Re-modelling every endpoint…".to_owned(),
+            ),
+        };
+        view! { <div class="sync-progress" role="status" data-testid="remodel-progress">{bar}{text}</div> }
     }
 }

@@ -1,5 +1,6 @@
 //! `defender_machine`: every Defender machine record, duplicates included.
 
+use futures::Stream;
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::DbError;
@@ -22,16 +23,18 @@ pub struct MachineRow {
     pub ip_addresses: String,
 }
 
-/// Every machine present in the latest listing (not gone).
-pub async fn present(conn: &mut SqliteConnection) -> Result<Vec<MachineRow>, DbError> {
-    Ok(sqlx::query_as(
+/// Every machine present in the latest listing (not gone), as a stream: the caller keeps what
+/// it needs of each row, not 100k rows of JSON at once.
+pub fn present(
+    conn: &mut SqliteConnection,
+) -> impl Stream<Item = Result<MachineRow, sqlx::Error>> + '_ {
+    sqlx::query_as(
         "SELECT machine_id, endpoint_id, computer_dns_name, os_platform, version, \
          onboarding_status, health_status, last_ip_address, first_seen, last_seen, \
          is_potential_duplication, merged_into_machine_id, ip_addresses \
          FROM defender_machine WHERE gone = 0 ORDER BY machine_id",
     )
-    .fetch_all(&mut *conn)
-    .await?)
+    .fetch(conn)
 }
 
 /// Row count, for tests and the journal.

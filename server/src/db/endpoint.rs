@@ -1,6 +1,7 @@
 //! `endpoint`: one row per device. Sync and discovery imports write it; nothing deletes it.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use futures::Stream;
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use super::DbError;
 
@@ -9,17 +10,21 @@ use super::DbError;
 pub struct MergeRow {
     pub endpoint_id: i64,
     pub mac: Option<String>,
+    pub defender_machine_id: Option<String>,
     pub ips: String,
     pub hostnames: String,
     pub merge_evidence: String,
 }
 
-pub async fn merge_rows(conn: &mut SqliteConnection) -> Result<Vec<MergeRow>, DbError> {
-    Ok(
-        sqlx::query_as("SELECT endpoint_id, mac, ips, hostnames, merge_evidence FROM endpoint")
-            .fetch_all(&mut *conn)
-            .await?,
+/// Every endpoint as the merge sees it, as a stream (the caller keeps parsed values only).
+pub fn merge_rows(
+    conn: &mut SqliteConnection,
+) -> impl Stream<Item = Result<MergeRow, sqlx::Error>> + '_ {
+    sqlx::query_as(
+        "SELECT endpoint_id, mac, defender_machine_id, ips, hostnames, merge_evidence \
+         FROM endpoint",
     )
+    .fetch(conn)
 }
 
 /// The Defender view of an endpoint, written by the sync.
@@ -37,15 +42,23 @@ pub struct DefenderView {
     pub merge_evidence: String,
 }
 
-/// Frees the representative slot (`defender_machine_id` is unique) of every endpoint whose
-/// representative is in the current listing, so the sync can reassign them in any order.
-pub async fn release_present_representatives(conn: &mut SqliteConnection) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE endpoint SET defender_machine_id = NULL WHERE defender_machine_id IN \
-         (SELECT machine_id FROM defender_machine WHERE gone = 0)",
-    )
-    .execute(&mut *conn)
-    .await?;
+/// Frees the representative slot (`defender_machine_id` is unique) of these endpoints, so the
+/// sync can hand their machines to other endpoints in any order.
+pub async fn release_representatives(
+    conn: &mut SqliteConnection,
+    endpoint_ids: &[i64],
+) -> Result<(), DbError> {
+    for chunk in endpoint_ids.chunks(500) {
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "UPDATE endpoint SET defender_machine_id = NULL WHERE endpoint_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        q.push(")");
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -119,22 +132,77 @@ pub struct FactsRow {
     pub os_release: Option<String>,
 }
 
-/// A page of endpoints by id (keyset paging keeps memory flat at any size), with the
-/// representative machine's OS.
-pub async fn facts_page(
+/// Separates a CVE from its severity inside [`RemodelRow::vulnerabilities`] (ASCII unit
+/// separator: never part of a CVE id or a severity).
+const FIELD_SEPARATOR: &str = "\u{1f}";
+/// Separates one vulnerability from the next (ASCII record separator).
+const ENTRY_SEPARATOR: &str = "\u{1e}";
+
+/// One endpoint as the re-model reads it: its facts, what is stored of its last assessment (so
+/// unchanged endpoints need no write), and its representative machine's vulnerabilities.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RemodelRow {
+    #[sqlx(flatten)]
+    pub facts: FactsRow,
+    pub profile_name: Option<String>,
+    pub match_level: Option<String>,
+    pub profiles_considered: String,
+    pub risk_level: String,
+    pub risk: String,
+    pub defender_risk: Option<String>,
+    /// The machine's (CVE, severity) rows, packed into one value: a million vulnerability rows
+    /// read one by one cost more than everything else in a re-model. Read with
+    /// [`RemodelRow::vulnerabilities`].
+    packed_vulnerabilities: Option<String>,
+}
+
+impl RemodelRow {
+    /// The representative machine's (CVE id, severity) rows, one per affected product, so a
+    /// CVE can repeat; the severity is empty when Defender gave none.
+    pub fn vulnerabilities(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.packed_vulnerabilities
+            .as_deref()
+            .unwrap_or_default()
+            .split(ENTRY_SEPARATOR)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| entry.split_once(FIELD_SEPARATOR).unwrap_or((entry, "")))
+    }
+}
+
+/// Which endpoints a re-model page holds: the first `limit` by id with `after < id <= upto`
+/// (keyset paging keeps memory flat at any size; the upper bound lets readers share the ids).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageBounds {
+    pub after: i64,
+    pub upto: i64,
+    pub limit: i64,
+}
+
+/// A page of endpoints by id, with the representative machine's OS and, when
+/// `with_vulnerabilities`, its vulnerabilities.
+pub async fn remodel_page(
     pool: &SqlitePool,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<FactsRow>, DbError> {
+    page: PageBounds,
+    with_vulnerabilities: bool,
+) -> Result<Vec<RemodelRow>, DbError> {
     Ok(sqlx::query_as(
         "SELECT e.endpoint_id, e.mac, e.defender_machine_id, e.hostnames, e.ips, e.open_ports, \
          e.os_matches, e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
-         e.source_network, e.source_defender, m.os_platform, m.version AS os_release \
+         e.source_network, e.source_defender, m.os_platform, m.version AS os_release, \
+         e.profile_name, e.match_level, e.profiles_considered, e.risk_level, e.risk, \
+         e.defender_risk, \
+         CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
+           FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) \
+         END AS packed_vulnerabilities \
          FROM endpoint e LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id \
-         WHERE e.endpoint_id > $1 ORDER BY e.endpoint_id LIMIT $2",
+         WHERE e.endpoint_id > $1 AND e.endpoint_id <= $6 ORDER BY e.endpoint_id LIMIT $2",
     )
-    .bind(after)
-    .bind(limit)
+    .bind(page.after)
+    .bind(page.limit)
+    .bind(with_vulnerabilities)
+    .bind(FIELD_SEPARATOR)
+    .bind(ENTRY_SEPARATOR)
+    .bind(page.upto)
     .fetch_all(pool)
     .await?)
 }
@@ -151,11 +219,27 @@ pub struct Assessed {
     pub defender_risk: Option<String>,
 }
 
+/// A connection of its own for writing assessments in bulk, outside the shared pool: a page
+/// cache big enough to hold a page of rewritten endpoints until commit (SQLite's default 2 MB
+/// spills them to the log mid-transaction), and the staging table and statement journal in
+/// memory rather than in temporary files. Close it when done.
+pub async fn assessment_writer(pool: &SqlitePool) -> Result<SqliteConnection, DbError> {
+    let mut conn = SqliteConnection::connect_with(&pool.connect_options()).await?;
+    sqlx::query("PRAGMA cache_size = -8192")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("PRAGMA temp_store = MEMORY")
+        .execute(&mut conn)
+        .await?;
+    Ok(conn)
+}
+
 /// Stores a page of assessments with one UPDATE (through a temporary table), not one
-/// statement per endpoint.
+/// statement per endpoint. Takes the page by value: its JSON (about 1 KB an endpoint) moves
+/// into the statement instead of being copied.
 pub async fn store_assessments(
     conn: &mut SqliteConnection,
-    page: &[Assessed],
+    page: Vec<Assessed>,
 ) -> Result<(), DbError> {
     sqlx::query(
         "CREATE TEMP TABLE IF NOT EXISTS stage_assessment (endpoint_id INTEGER PRIMARY KEY, \
@@ -167,19 +251,20 @@ pub async fn store_assessments(
     sqlx::query("DELETE FROM stage_assessment")
         .execute(&mut *conn)
         .await?;
-    for chunk in page.chunks(500) {
+    let mut rest = page.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
             "INSERT INTO stage_assessment (endpoint_id, profile_name, match_level, \
              profiles_considered, risk_level, risk, defender_risk) ",
         );
-        q.push_values(chunk, |mut b, a| {
+        q.push_values(rest.by_ref().take(500), |mut b, a| {
             b.push_bind(a.endpoint_id)
-                .push_bind(a.profile_name.clone())
-                .push_bind(a.match_level.clone())
-                .push_bind(a.profiles_considered.clone())
-                .push_bind(a.risk_level.clone())
-                .push_bind(a.risk.clone())
-                .push_bind(a.defender_risk.clone());
+                .push_bind(a.profile_name)
+                .push_bind(a.match_level)
+                .push_bind(a.profiles_considered)
+                .push_bind(a.risk_level)
+                .push_bind(a.risk)
+                .push_bind(a.defender_risk);
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -343,4 +428,102 @@ pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
         .fetch_one(pool)
         .await?;
     Ok(n)
+}
+
+/// How many endpoints there are and the highest id (0 when there are none).
+pub async fn count_and_max_id(pool: &SqlitePool) -> Result<(i64, i64), DbError> {
+    Ok(
+        sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(endpoint_id), 0) FROM endpoint")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn endpoint(pool: &SqlitePool, id: i64, machine: Option<&str>) {
+        sqlx::query(
+            "INSERT INTO endpoint (endpoint_id, defender_machine_id, first_seen, last_seen) \
+             VALUES ($1, $2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        )
+        .bind(id)
+        .bind(machine)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    async fn vulnerable(
+        pool: &SqlitePool,
+        machine: &str,
+        cve: &str,
+        product: &str,
+        sev: Option<&str>,
+    ) {
+        sqlx::query(
+            "INSERT INTO machine_vulnerability (machine_id, cve_id, product_name, severity) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(machine)
+        .bind(cve)
+        .bind(product)
+        .bind(sev)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+
+    fn sorted(row: &RemodelRow) -> Vec<(&str, &str)> {
+        let mut list: Vec<_> = row.vulnerabilities().collect();
+        list.sort_unstable();
+        list
+    }
+
+    #[tokio::test]
+    async fn a_remodel_page_carries_each_machines_vulnerabilities_within_its_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::open(&url).await.unwrap();
+        endpoint(&pool, 1, Some("m1")).await;
+        endpoint(&pool, 2, None).await;
+        endpoint(&pool, 3, Some("m3")).await;
+        // One CVE on two products counts twice here; the re-model keeps it once.
+        vulnerable(&pool, "m1", "CVE-2024-1", "edge", Some("High")).await;
+        vulnerable(&pool, "m1", "CVE-2024-1", "office", Some("High")).await;
+        vulnerable(&pool, "m1", "CVE-2024-2", "edge", None).await;
+        vulnerable(&pool, "m3", "CVE-2024-3", "edge", Some("Low")).await;
+
+        let all = PageBounds {
+            after: 0,
+            upto: i64::MAX,
+            limit: 10,
+        };
+        let rows = remodel_page(&pool, all, true).await.unwrap();
+        let ids: Vec<i64> = rows.iter().map(|r| r.facts.endpoint_id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert_eq!(
+            sorted(&rows[0]),
+            [
+                ("CVE-2024-1", "High"),
+                ("CVE-2024-1", "High"),
+                ("CVE-2024-2", "")
+            ]
+        );
+        assert!(sorted(&rows[1]).is_empty());
+        assert_eq!(sorted(&rows[2]), [("CVE-2024-3", "Low")]);
+
+        // Bounds and limit pick the page; without Defender no vulnerabilities are read.
+        let middle = PageBounds {
+            after: 1,
+            upto: 3,
+            limit: 1,
+        };
+        let rows = remodel_page(&pool, middle, false).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].facts.endpoint_id, 2);
+        let rows = remodel_page(&pool, all, false).await.unwrap();
+        assert!(rows.iter().all(|r| r.vulnerabilities().next().is_none()));
+    }
 }

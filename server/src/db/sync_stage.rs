@@ -241,6 +241,7 @@ pub async fn endpoint_views(
 
 /// Writes the staged Defender views onto their endpoints in one statement. Network facts
 /// (ports, OS matches) stay; display values fall back to discovery's when Defender has none.
+/// Endpoints the view would not change are skipped, so an unchanged sync writes nothing.
 pub async fn apply_endpoint_views(conn: &mut SqliteConnection) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE endpoint SET defender_machine_id = s.defender_machine_id, \
@@ -252,18 +253,37 @@ pub async fn apply_endpoint_views(conn: &mut SqliteConnection) -> Result<(), DbE
          last_seen = CASE WHEN s.last_seen > endpoint.last_seen THEN s.last_seen \
            ELSE endpoint.last_seen END, \
          hostnames = s.hostnames, ips = s.ips, merge_evidence = s.merge_evidence, inactive = 0 \
-         FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id",
+         FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id AND ( \
+         endpoint.defender_machine_id IS DISTINCT FROM s.defender_machine_id \
+         OR endpoint.hostname IS DISTINCT FROM COALESCE(s.hostname, endpoint.hostname) \
+         OR endpoint.ip IS DISTINCT FROM COALESCE(s.ip, endpoint.ip) \
+         OR endpoint.os IS DISTINCT FROM COALESCE(s.os, endpoint.os) \
+         OR endpoint.onboarding_status IS DISTINCT FROM s.onboarding_status \
+         OR endpoint.source_defender <> 1 OR endpoint.inactive <> 0 \
+         OR s.first_seen < endpoint.first_seen OR s.last_seen > endpoint.last_seen \
+         OR endpoint.hostnames <> s.hostnames OR endpoint.ips <> s.ips \
+         OR endpoint.merge_evidence <> s.merge_evidence)",
     )
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Stages (machine, endpoint) links and applies them in one statement.
+/// Links every present machine to its endpoint: a representative to the endpoint it
+/// represents, in one statement; the other machines (duplicate records) through the staged
+/// (machine, endpoint) pairs in `links`. Call after the endpoints' views are written.
 pub async fn apply_links(
     conn: &mut SqliteConnection,
     links: &[(&str, i64)],
 ) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE defender_machine SET endpoint_id = e.endpoint_id FROM endpoint e \
+         WHERE e.defender_machine_id = defender_machine.machine_id \
+         AND defender_machine.gone = 0 \
+         AND defender_machine.endpoint_id IS DISTINCT FROM e.endpoint_id",
+    )
+    .execute(&mut *conn)
+    .await?;
     for chunk in links.chunks(ROWS_PER_INSERT) {
         let mut q: QueryBuilder<Sqlite> =
             QueryBuilder::new("INSERT INTO stage_link (machine_id, endpoint_id) ");
@@ -411,17 +431,32 @@ pub async fn apply_vulnerabilities(
     count(conn, "stage_vulnerability").await
 }
 
-/// Replaces the machine-vulnerability rows with the staged bulk listing: the listing is the
-/// whole current state (§4.12), so fixed vulnerabilities disappear.
-pub async fn replace_machine_vulnerabilities(conn: &mut SqliteConnection) -> Result<i64, DbError> {
-    sqlx::query("DELETE FROM machine_vulnerability")
-        .execute(&mut *conn)
-        .await?;
+/// Makes the machine-vulnerability rows equal to the staged bulk listing: the listing is the
+/// whole current state (§4.12), so fixed vulnerabilities disappear. Only the differences are
+/// written: rewriting a million unchanged rows every hour cost most of a sync.
+pub async fn apply_machine_vulnerabilities(conn: &mut SqliteConnection) -> Result<i64, DbError> {
+    sqlx::query(
+        "DELETE FROM machine_vulnerability WHERE NOT EXISTS \
+         (SELECT 1 FROM stage_machine_vulnerability s \
+          WHERE s.machine_id = machine_vulnerability.machine_id \
+          AND s.cve_id = machine_vulnerability.cve_id \
+          AND s.product_vendor = machine_vulnerability.product_vendor \
+          AND s.product_name = machine_vulnerability.product_name \
+          AND s.product_version = machine_vulnerability.product_version)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // In key order, so the primary-key index grows at its end instead of at random pages.
     sqlx::query(
         "INSERT INTO machine_vulnerability (machine_id, cve_id, product_vendor, product_name, \
          product_version, fixing_kb_id, severity) \
          SELECT machine_id, cve_id, product_vendor, product_name, product_version, \
-         fixing_kb_id, severity FROM stage_machine_vulnerability",
+         fixing_kb_id, severity FROM stage_machine_vulnerability WHERE true \
+         ORDER BY machine_id, cve_id, product_vendor, product_name, product_version \
+         ON CONFLICT (machine_id, cve_id, product_vendor, product_name, product_version) \
+         DO UPDATE SET fixing_kb_id = excluded.fixing_kb_id, severity = excluded.severity \
+         WHERE machine_vulnerability.fixing_kb_id IS DISTINCT FROM excluded.fixing_kb_id \
+         OR machine_vulnerability.severity IS DISTINCT FROM excluded.severity",
     )
     .execute(&mut *conn)
     .await?;
@@ -490,6 +525,73 @@ mod tests {
         }
         tx.commit().await.unwrap();
         diff
+    }
+
+    fn vulnerable(machine: &str, cve: &str, product: &str, severity: &str) -> MachineVulnerability {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("{machine}-_-{cve}-_-contoso-_-{product}-_-1.0-_-"),
+            "machineId": machine, "cveId": cve, "productVendor": "contoso",
+            "productName": product, "productVersion": "1.0", "severity": severity
+        }))
+        .unwrap()
+    }
+
+    /// Stages `listing` as a run would, applies it, and returns the stored rows.
+    async fn apply_listing(
+        conn: &mut SqliteConnection,
+        listing: &[MachineVulnerability],
+    ) -> Vec<(String, String, String, String)> {
+        prepare(conn).await.unwrap();
+        machine_vulnerabilities(conn, listing).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        let staged = apply_machine_vulnerabilities(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(staged, listing.len() as i64);
+        sqlx::query_as(
+            "SELECT machine_id, cve_id, product_name, severity FROM machine_vulnerability \
+             ORDER BY 1, 2, 3",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn machine_vulnerabilities_become_exactly_the_latest_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::open(&url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let row = |m: &str, c: &str, p: &str, s: &str| (m.into(), c.into(), p.into(), s.into());
+
+        let first = [
+            vulnerable("a", "CVE-1", "edge", "High"),
+            vulnerable("a", "CVE-2", "edge", "Low"),
+            vulnerable("b", "CVE-1", "office", "High"),
+        ];
+        assert_eq!(
+            apply_listing(&mut conn, &first).await,
+            [
+                row("a", "CVE-1", "edge", "High"),
+                row("a", "CVE-2", "edge", "Low"),
+                row("b", "CVE-1", "office", "High"),
+            ]
+        );
+
+        // A fixed CVE goes, a new one comes, a changed severity is updated, the rest stays.
+        let second = [
+            vulnerable("a", "CVE-1", "edge", "Critical"),
+            vulnerable("b", "CVE-1", "office", "High"),
+            vulnerable("b", "CVE-3", "office", "Medium"),
+        ];
+        assert_eq!(
+            apply_listing(&mut conn, &second).await,
+            [
+                row("a", "CVE-1", "edge", "Critical"),
+                row("b", "CVE-1", "office", "High"),
+                row("b", "CVE-3", "office", "Medium"),
+            ]
+        );
     }
 
     #[tokio::test]

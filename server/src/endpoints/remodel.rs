@@ -1,17 +1,24 @@
 //! Re-model: classify every endpoint with the profile engine and recompute its risk.
 //!
-//! Endpoints are read in pages by id (keyset), so memory stays flat at 100k endpoints; the
-//! vulnerabilities and alerts of a page come in two set-based queries, never one per endpoint.
+//! Endpoints are read in pages by id (keyset), so memory stays flat at 100k endpoints. One
+//! query per page brings each endpoint's facts, its stored assessment and its representative
+//! machine's vulnerabilities; alerts come in one more query per page and CVE details once per
+//! re-model, never one query per endpoint. Reading, assessing (on blocking threads) and writing
+//! overlap, and only endpoints whose profile or risk changed are written.
 
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::model::risk::RiskLevel;
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::{Connection, SqlitePool};
+use tokio::sync::mpsc;
 
 use super::record::{endpoint_from_row, json_list};
+use crate::db::endpoint::{Assessed, PageBounds, RemodelRow};
+use crate::db::vulnerability::VulnerabilityDetail;
 use crate::db::{self, DbError};
 use crate::profiles::{
     applicable_dynamic_profiles, Classification, MatchLevel, ProfileEngine, ProfileError,
@@ -22,17 +29,30 @@ use crate::risk::facts::{
     NetworkFact, ProfileFact, VulnFact, VulnSeverity,
 };
 
-/// Endpoints per page: big enough for few round trips, small enough for flat memory.
-const PAGE: i64 = 5_000;
+/// Endpoints per page: big enough for few round trips, small enough that the handful of pages
+/// in flight (two being read, one assessed, one written) stay a few tens of MB.
+const PAGE: i64 = 2_000;
 
 /// What a re-model did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RemodelReport {
     pub endpoints: usize,
+    /// Endpoints whose profile or risk changed (and were written).
+    pub changed: usize,
     /// Defender dynamic (`⇋`) profiles now in the profile table.
     pub dynamic_profiles: usize,
     pub elapsed: Duration,
 }
+
+/// How far a running re-model got: endpoints assessed, of those stored when it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RemodelProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Told after each page, for a progress bar.
+pub type ReportProgress<'a> = &'a (dyn Fn(RemodelProgress) + Send + Sync);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemodelError {
@@ -40,6 +60,8 @@ pub enum RemodelError {
     Db(#[from] DbError),
     #[error("the factory profiles do not load: {0}")]
     Profiles(#[from] ProfileError),
+    #[error("the re-model was stopped before it finished")]
+    Interrupted,
 }
 
 impl From<sqlx::Error> for RemodelError {
@@ -64,17 +86,28 @@ fn level_text(level: MatchLevel) -> String {
 /// Classifies every endpoint and recomputes its risk; keeps the `profile` table's factory and
 /// `⇋` rows in step with what was assigned. Defender's OS and findings count only while the
 /// Defender integration is enabled, so a re-model after disabling it brings no `⇋` back.
-#[tracing::instrument(skip_all)]
 pub async fn remodel_all(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
+    remodel_all_with_progress(pool, &|_| {}).await
+}
+
+/// [`remodel_all`], telling `report` how far it got after each page.
+#[tracing::instrument(skip_all)]
+pub async fn remodel_all_with_progress(
+    pool: &SqlitePool,
+    report: ReportProgress<'_>,
+) -> Result<RemodelReport, RemodelError> {
     let defender = db::integration::get(pool, crate::integrations::DEFENDER)
         .await?
         .is_some_and(|row| row.enabled);
-    remodel(pool, defender).await
+    remodel(pool, defender, report).await
 }
 
 /// The re-model at the end of a sync: Defender data was just imported, so it counts.
-pub(crate) async fn remodel_after_sync(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
-    remodel(pool, true).await
+pub(crate) async fn remodel_after_sync(
+    pool: &SqlitePool,
+    report: ReportProgress<'_>,
+) -> Result<RemodelReport, RemodelError> {
+    remodel(pool, true, report).await
 }
 
 /// The Defender integration was disabled: delete every `⇋` profile, forget the classification
@@ -84,10 +117,66 @@ pub(crate) async fn remodel_after_sync(pool: &SqlitePool) -> Result<RemodelRepor
 pub async fn on_defender_disabled(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
     db::profile::delete_dynamic(pool).await?;
     db::endpoint::clear_defender_classification(pool, DYNAMIC_PREFIX).await?;
-    remodel(pool, false).await
+    remodel(pool, false, &|_| {}).await
 }
 
-async fn remodel(pool: &SqlitePool, defender: bool) -> Result<RemodelReport, RemodelError> {
+/// Everything a page's assessment needs besides the page, shared by the worker threads.
+struct Context {
+    engine: ProfileEngine,
+    /// The risky level an admin set per profile.
+    configured: HashMap<String, RiskLevel>,
+    /// CVE details by id; empty when Defender does not count.
+    vulnerabilities: HashMap<String, CveDetail>,
+    defender: bool,
+    threads: NonZeroUsize,
+}
+
+/// What the risk rules read of a CVE, parsed once per re-model rather than once per machine.
+struct CveDetail {
+    severity: Option<VulnSeverity>,
+    cvss_v3: Option<f64>,
+    public_exploit: bool,
+    exploit_verified: bool,
+    exploit_in_kit: bool,
+    exploit_types: Vec<String>,
+}
+
+impl From<VulnerabilityDetail> for CveDetail {
+    fn from(v: VulnerabilityDetail) -> Self {
+        Self {
+            exploit_types: json_list(&v.exploit_types),
+            severity: v.severity.as_deref().map(VulnSeverity::parse),
+            cvss_v3: v.cvss_v3,
+            public_exploit: v.public_exploit != 0,
+            exploit_verified: v.exploit_verified != 0,
+            exploit_in_kit: v.exploit_in_kit != 0,
+        }
+    }
+}
+
+/// Alerts of representative machines, by endpoint id.
+type Alerts = HashMap<i64, Vec<AlertFact>>;
+
+/// One page as read: the endpoints and their representative machines' alerts.
+struct Page {
+    rows: Vec<RemodelRow>,
+    alerts: Alerts,
+}
+
+/// One page as assessed.
+#[derive(Default)]
+struct Outcome {
+    endpoints: usize,
+    /// Only the endpoints whose stored profile or risk differs.
+    changed: Vec<Assessed>,
+    dynamic: BTreeSet<String>,
+}
+
+async fn remodel(
+    pool: &SqlitePool,
+    defender: bool,
+    report: ReportProgress<'_>,
+) -> Result<RemodelReport, RemodelError> {
     let started = Instant::now();
     let engine = ProfileEngine::factory()?;
     let factory: Vec<String> = engine.profiles().iter().map(|p| p.name.clone()).collect();
@@ -97,87 +186,281 @@ async fn remodel(pool: &SqlitePool, defender: bool) -> Result<RemodelReport, Rem
         .into_iter()
         .filter_map(|(name, level)| Some((name, RiskLevel::parse(&level)?)))
         .collect();
-    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let vulnerabilities = if defender {
+        db::vulnerability::details(pool)
+            .await?
+            .into_iter()
+            .map(|v| (v.cve_id.clone(), CveDetail::from(v)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let context = Arc::new(Context {
+        engine,
+        configured,
+        vulnerabilities,
+        defender,
+        threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+    });
+    let (count, max_id) = db::endpoint::count_and_max_id(pool).await?;
+    let total = usize::try_from(count).unwrap_or(0);
+    report(RemodelProgress { done: 0, total });
 
-    let mut dynamic = BTreeSet::new();
-    let mut total = 0usize;
-    let mut after = 0i64;
-    loop {
-        let rows = db::endpoint::facts_page(pool, after, PAGE).await?;
-        let Some(last) = rows.last().map(|r| r.endpoint_id) else {
-            break;
-        };
-        let mut endpoints: Vec<_> = rows.iter().map(endpoint_from_row).collect();
-        if !defender {
-            for e in &mut endpoints {
-                e.defender_os = None;
+    // Three stages run at once: readers fetch pages, pages are assessed on blocking threads,
+    // and assessments are written while the next page is assessed. Two readers, one for each
+    // half of the ids, keep the database's share of the work on two threads as well; the
+    // second reads on past the highest id seen now, as a single reader would.
+    let (pages_tx, mut pages) = mpsc::channel(1);
+    let half = max_id / 2;
+    for (after, upto) in [(0, half), (half, i64::MAX)] {
+        tokio::spawn(read_pages(
+            pool.clone(),
+            defender,
+            after,
+            upto,
+            pages_tx.clone(),
+        ));
+    }
+    drop(pages_tx);
+    // Each assessed page goes to the writer with its size, so unchanged pages count as done.
+    let (writes_tx, mut writes) = mpsc::channel::<(usize, Vec<Assessed>)>(1);
+    let assess = async move {
+        let mut dynamic = BTreeSet::new();
+        while let Some(page) = pages.recv().await {
+            let page = page?;
+            let context = Arc::clone(&context);
+            let outcome =
+                match tokio::task::spawn_blocking(move || assess_page(&context, page)).await {
+                    Ok(outcome) => outcome,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => return Err(RemodelError::Interrupted),
+                };
+            dynamic.extend(outcome.dynamic);
+            if writes_tx
+                .send((outcome.endpoints, outcome.changed))
+                .await
+                .is_err()
+            {
+                break;
             }
         }
-        for os in endpoints.iter().filter_map(|e| e.defender_os.as_ref()) {
-            dynamic.extend(applicable_dynamic_profiles(os));
-        }
-        let classifications = engine.remodel_parallel(&endpoints, threads);
-        let mut defender_facts = if defender {
-            defender_facts(pool, after, last).await?
-        } else {
-            HashMap::new()
-        };
-
-        let mut assessed_page = Vec::with_capacity(rows.len());
-        for ((row, endpoint), class) in rows.iter().zip(&endpoints).zip(&classifications) {
-            let (profile_name, match_level, considered) = describe(&engine, class);
-            let risky_level = profile_name.as_deref().and_then(|name| {
-                configured.get(name).copied().or_else(|| {
-                    engine
-                        .find(name)
-                        .filter(|id| engine.profile(*id).risky)
-                        .map(|_| RiskLevel::Medium)
-                })
+        Ok::<_, RemodelError>(dynamic)
+    };
+    let write = async move {
+        let mut conn = db::endpoint::assessment_writer(pool).await?;
+        let (mut done, mut changed) = (0usize, 0usize);
+        while let Some((endpoints, page)) = writes.recv().await {
+            changed += page.len();
+            if !page.is_empty() {
+                let mut tx = conn.begin().await?;
+                db::endpoint::store_assessments(&mut tx, page).await?;
+                tx.commit().await?;
+            }
+            done += endpoints;
+            report(RemodelProgress {
+                done,
+                total: total.max(done),
             });
-            let facts = EndpointFacts {
-                profile: Some(ProfileFact {
-                    profile_name: profile_name.clone(),
-                    match_level: class.best.as_ref().map(|b| confidence(b.level)),
-                    risky_level,
-                }),
-                network: (row.source_network != 0).then(|| NetworkFact {
-                    open_ports: endpoint.open_ports.iter().map(|p| p.port).collect(),
-                    smb_v1: false,
-                }),
-                duplicate_mac: None,
-                defender: match (defender, &row.defender_machine_id) {
-                    (true, Some(_)) => {
-                        Some(defender_facts.remove(&row.endpoint_id).unwrap_or_default())
-                    }
-                    _ => None,
-                },
-            };
-            let assessed = crate::risk::assess_endpoint(&facts);
-            let stored = db::endpoint::Assessed {
-                endpoint_id: row.endpoint_id,
-                profile_name,
-                match_level,
-                profiles_considered: considered,
-                risk_level: assessed.risk.overall.as_str().to_owned(),
-                risk: super::record::to_json(&assessed.risk),
-                defender_risk: assessed.defender.as_ref().map(super::record::to_json),
-            };
-            assessed_page.push(stored);
         }
-        let mut tx = pool.begin().await?;
-        db::endpoint::store_assessments(&mut tx, &assessed_page).await?;
-        tx.commit().await?;
-        total += rows.len();
-        after = last;
-    }
+        conn.close().await?;
+        Ok::<_, RemodelError>((done, changed))
+    };
+    let (dynamic, (done, changed)) = tokio::try_join!(assess, write)?;
 
     let dynamic: Vec<String> = dynamic.into_iter().collect();
     db::profile::replace_dynamic(pool, &dynamic).await?;
     Ok(RemodelReport {
-        endpoints: total,
+        endpoints: done,
+        changed,
         dynamic_profiles: dynamic.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// Reads the pages of endpoints `after < id <= upto` in id order into `pages`; stops after an
+/// error, or early when the receiver is gone.
+async fn read_pages(
+    pool: SqlitePool,
+    defender: bool,
+    mut after: i64,
+    upto: i64,
+    pages: mpsc::Sender<Result<Page, DbError>>,
+) {
+    loop {
+        let bounds = PageBounds {
+            after,
+            upto,
+            limit: PAGE,
+        };
+        let page = read_page(&pool, bounds, defender).await;
+        let next = match &page {
+            Ok(p) => match p.rows.last() {
+                Some(last) => Some(last.facts.endpoint_id),
+                None => return,
+            },
+            Err(_) => None,
+        };
+        if pages.send(page).await.is_err() {
+            return;
+        }
+        match next {
+            Some(last) => after = last,
+            None => return,
+        }
+    }
+}
+
+async fn read_page(pool: &SqlitePool, bounds: PageBounds, defender: bool) -> Result<Page, DbError> {
+    let rows = db::endpoint::remodel_page(pool, bounds, defender).await?;
+    let mut alerts = Alerts::new();
+    if let (true, Some(last)) = (defender, rows.last()) {
+        let upto = last.facts.endpoint_id;
+        for a in db::defender_alert::for_endpoints(pool, bounds.after, upto).await? {
+            alerts.entry(a.endpoint_id).or_default().push(AlertFact {
+                title: a.title.unwrap_or_default(),
+                severity: AlertSeverity::parse(a.severity.as_deref().unwrap_or_default()),
+                status: AlertStatus::parse(a.status.as_deref().unwrap_or_default()),
+                id: a.alert_id,
+            });
+        }
+    }
+    Ok(Page { rows, alerts })
+}
+
+/// Classifies and assesses one page, split over the available threads.
+fn assess_page(context: &Context, mut page: Page) -> Outcome {
+    let threads = context.threads.get().min(page.rows.len()).max(1);
+    let chunk = page.rows.len().div_ceil(threads).max(1);
+    // Each thread takes its endpoints' alerts along, so no map is shared mutably.
+    let parts: Vec<(&[RemodelRow], Alerts)> = page
+        .rows
+        .chunks(chunk)
+        .map(|rows| {
+            let alerts = rows
+                .iter()
+                .filter_map(|r| {
+                    let id = r.facts.endpoint_id;
+                    page.alerts.remove(&id).map(|a| (id, a))
+                })
+                .collect();
+            (rows, alerts)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .into_iter()
+            .map(|(rows, alerts)| scope.spawn(move || assess_rows(context, rows, alerts)))
+            .collect();
+        let mut outcome = Outcome::default();
+        for worker in workers {
+            // A panic here is a bug in a pure function; pass it on unchanged.
+            let part = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            outcome.endpoints += part.endpoints;
+            outcome.changed.extend(part.changed);
+            outcome.dynamic.extend(part.dynamic);
+        }
+        outcome
+    })
+}
+
+fn assess_rows(context: &Context, rows: &[RemodelRow], mut alerts: Alerts) -> Outcome {
+    // A clone per thread: a regex's cache pool is fastest on the thread that owns it.
+    let engine = context.engine.clone();
+    let mut scratch = engine.scratch();
+    let mut outcome = Outcome {
+        endpoints: rows.len(),
+        ..Outcome::default()
+    };
+    for row in rows {
+        let mut endpoint = endpoint_from_row(&row.facts);
+        if !context.defender {
+            endpoint.defender_os = None;
+        }
+        if let Some(os) = endpoint.defender_os.as_ref() {
+            outcome.dynamic.extend(applicable_dynamic_profiles(os));
+        }
+        let class = engine.classify_with(&endpoint, &mut scratch);
+        let (profile_name, match_level, considered) = describe(&engine, &class);
+        let risky_level = profile_name.as_deref().and_then(|name| {
+            context.configured.get(name).copied().or_else(|| {
+                engine
+                    .find(name)
+                    .filter(|id| engine.profile(*id).risky)
+                    .map(|_| RiskLevel::Medium)
+            })
+        });
+        let facts = EndpointFacts {
+            profile: Some(ProfileFact {
+                profile_name: profile_name.clone(),
+                match_level: class.best.as_ref().map(|b| confidence(b.level)),
+                risky_level,
+            }),
+            network: (row.facts.source_network != 0).then(|| NetworkFact {
+                open_ports: endpoint.open_ports.iter().map(|p| p.port).collect(),
+                smb_v1: false,
+            }),
+            duplicate_mac: None,
+            defender: match (context.defender, &row.facts.defender_machine_id) {
+                (true, Some(_)) => Some(DefenderFacts {
+                    vulnerabilities: vulnerability_facts(row, &context.vulnerabilities),
+                    alerts: alerts.remove(&row.facts.endpoint_id).unwrap_or_default(),
+                }),
+                _ => None,
+            },
+        };
+        let assessed = crate::risk::assess_endpoint(&facts);
+        let fresh = Assessed {
+            endpoint_id: row.facts.endpoint_id,
+            profile_name,
+            match_level,
+            profiles_considered: considered,
+            risk_level: assessed.risk.overall.as_str().to_owned(),
+            risk: super::record::to_json(&assessed.risk),
+            defender_risk: assessed.defender.as_ref().map(super::record::to_json),
+        };
+        if !unchanged(row, &fresh) {
+            outcome.changed.push(fresh);
+        }
+    }
+    outcome
+}
+
+/// Whether the stored assessment already says what was just computed.
+fn unchanged(row: &RemodelRow, fresh: &Assessed) -> bool {
+    row.profile_name == fresh.profile_name
+        && row.match_level == fresh.match_level
+        && row.profiles_considered == fresh.profiles_considered
+        && row.risk_level == fresh.risk_level
+        && row.risk == fresh.risk
+        && row.defender_risk == fresh.defender_risk
+}
+
+/// The representative machine's vulnerabilities, one per CVE, with the CVE's details.
+fn vulnerability_facts(row: &RemodelRow, details: &HashMap<String, CveDetail>) -> Vec<VulnFact> {
+    let mut list: Vec<VulnFact> = Vec::new();
+    for (cve_id, row_severity) in row.vulnerabilities() {
+        // One row per affected product: the CVE counts once, and the first row stands.
+        if list.iter().any(|f| f.cve_id == cve_id) {
+            continue;
+        }
+        let detail = details.get(cve_id);
+        // The CVE's own severity wins; the machine row's is the fallback (§4.12 rows carry one).
+        let severity = detail
+            .and_then(|d| d.severity)
+            .unwrap_or_else(|| VulnSeverity::parse(row_severity));
+        list.push(VulnFact {
+            cve_id: cve_id.to_owned(),
+            severity,
+            cvss_v3: detail.and_then(|d| d.cvss_v3),
+            public_exploit: detail.is_some_and(|d| d.public_exploit),
+            exploit_verified: detail.is_some_and(|d| d.exploit_verified),
+            exploit_in_kit: detail.is_some_and(|d| d.exploit_in_kit),
+            exploit_types: detail.map(|d| d.exploit_types.clone()).unwrap_or_default(),
+        });
+    }
+    list
 }
 
 fn confidence(level: MatchLevel) -> MatchConfidence {
@@ -215,42 +498,4 @@ fn considered_entry<'a>(engine: &'a ProfileEngine, m: &'a ProfileMatch) -> Consi
         level: level_text(m.level),
         rules: engine.matched_rules(m).map(ToString::to_string).collect(),
     }
-}
-
-/// The Defender facts of endpoints `after < id <= upto`, from their representative machines.
-async fn defender_facts(
-    pool: &SqlitePool,
-    after: i64,
-    upto: i64,
-) -> Result<HashMap<i64, DefenderFacts>, DbError> {
-    let mut facts: HashMap<i64, DefenderFacts> = HashMap::new();
-    for v in db::machine_vulnerability::for_endpoints(pool, after, upto).await? {
-        let list = &mut facts.entry(v.endpoint_id).or_default().vulnerabilities;
-        // DISTINCT can still repeat a CVE whose per-row severity differs: keep the first.
-        if list.iter().any(|f| f.cve_id == v.cve_id) {
-            continue;
-        }
-        list.push(VulnFact {
-            severity: VulnSeverity::parse(v.severity.as_deref().unwrap_or_default()),
-            cve_id: v.cve_id,
-            cvss_v3: v.cvss_v3,
-            public_exploit: v.public_exploit != 0,
-            exploit_verified: v.exploit_verified != 0,
-            exploit_in_kit: v.exploit_in_kit != 0,
-            exploit_types: json_list(&v.exploit_types),
-        });
-    }
-    for a in db::defender_alert::for_endpoints(pool, after, upto).await? {
-        facts
-            .entry(a.endpoint_id)
-            .or_default()
-            .alerts
-            .push(AlertFact {
-                title: a.title.unwrap_or_default(),
-                severity: AlertSeverity::parse(a.severity.as_deref().unwrap_or_default()),
-                status: AlertStatus::parse(a.status.as_deref().unwrap_or_default()),
-                id: a.alert_id,
-            });
-    }
-    Ok(facts)
 }

@@ -12,6 +12,7 @@ use crate::integrations::{DEFENDER, DEFENDER_SECRET_PURPOSE};
 
 use super::apply::apply;
 use super::fetch::fetch;
+use super::progress::{Progress, APPLYING};
 use super::service::{Inner, SyncOutcome};
 
 /// How a run ended, for the journal.
@@ -40,7 +41,7 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
         }
     };
     let result = match client(inner).await {
-        Ok(client) => sync_with(pool, &client, inner.inactive_after).await,
+        Ok(client) => sync_with(pool, &client, inner.inactive_after, inner.progress()).await,
         Err(message) => RunResult {
             outcome: "Failed",
             summary: message.clone(),
@@ -111,9 +112,10 @@ async fn sync_with(
     pool: &SqlitePool,
     client: &DefenderClient,
     inactive_after: InactiveAfter,
+    progress: Progress<'_>,
 ) -> RunResult {
     let mut totals = SyncRunTotals::default();
-    let result = stage_and_apply(pool, client).await;
+    let result = stage_and_apply(pool, client, progress).await;
     let metrics = client.metrics();
     totals.api_calls = i64::try_from(metrics.api_calls).unwrap_or(i64::MAX);
     totals.throttle_wait_ms = i64::try_from(metrics.throttle_wait().as_millis()).unwrap_or(0);
@@ -139,7 +141,8 @@ async fn sync_with(
     let mut notes = applied.notes;
     // Derived data: a failure here leaves the imported data committed, and the next run or
     // re-model fixes the classification.
-    if let Err(e) = crate::endpoints::remodel_after_sync(pool).await {
+    let remodelled = |step| progress.remodelled(step);
+    if let Err(e) = crate::endpoints::remodel_after_sync(pool, &remodelled).await {
         tracing::error!(error = %e, "re-model after sync failed");
         notes.push(format!("Re-model failed: {e}."));
     }
@@ -170,6 +173,7 @@ async fn sync_with(
 async fn stage_and_apply(
     pool: &SqlitePool,
     client: &DefenderClient,
+    progress: Progress<'_>,
 ) -> Result<super::apply::Applied, String> {
     // One connection for the whole run: the staging tables are temporary, per connection.
     let mut conn = pool
@@ -177,7 +181,10 @@ async fn stage_and_apply(
         .await
         .map_err(|e| format!("database error: {e}"))?;
     let result = async {
-        let fetched = fetch(client, &mut conn).await.map_err(|e| e.to_string())?;
+        let fetched = fetch(client, &mut conn, progress)
+            .await
+            .map_err(|e| e.to_string())?;
+        progress.begin(APPLYING, None);
         apply(&mut conn, &fetched)
             .await
             .map_err(|e| format!("database error while applying the sync: {e}"))
@@ -201,7 +208,7 @@ pub async fn sync_with_client(
     let run_id = db::sync_run::start(pool, &db::now(), reason)
         .await
         .map_err(|e| e.to_string())?;
-    let result = sync_with(pool, client, inactive_after).await;
+    let result = sync_with(pool, client, inactive_after, Progress::none()).await;
     let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
     db::sync_run::finish(
         pool,

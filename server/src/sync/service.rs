@@ -1,15 +1,20 @@
 //! `SyncService`: the single entry point for syncs. One run at a time; a request while a run
-//! is going joins it and gets the same outcome.
+//! is going joins it and gets the same outcome. It also runs the full re-model (`remodel_job`),
+//! so both inventory-wide jobs report their progress from one place.
 
 use std::sync::{Arc, Mutex};
 
+use app::model::profile::RemodelStatus;
 use app::model::sync::SyncProgress;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use sqlx::SqlitePool;
 use tokio::sync::watch;
 
+use super::progress::{Progress, FINISHED, STARTING};
+use super::remodel_job::RemodelJob;
 use crate::defender::ClientOptions;
 use crate::endpoints::InactiveAfter;
+use crate::endpoints::{RemodelError, RemodelReport};
 use crate::secret_box::SecretBox;
 
 /// How a run ended, as the integration page and the journal show it.
@@ -43,12 +48,18 @@ pub(crate) struct Inner {
     pub(crate) inactive_after: InactiveAfter,
     running: Mutex<Option<Running>>,
     progress: watch::Sender<SyncProgress>,
+    remodel: RemodelJob,
 }
 
 impl Inner {
     /// Updates the live progress that the browser follows (server-sent events).
     pub(crate) fn report(&self, update: impl FnOnce(&mut SyncProgress)) {
         self.progress.send_modify(update);
+    }
+
+    /// Where a run reports its phases and pages.
+    pub(crate) fn progress(&self) -> Progress<'_> {
+        Progress::to(&self.progress)
     }
 }
 
@@ -68,6 +79,7 @@ impl SyncService {
                 inactive_after,
                 running: Mutex::new(None),
                 progress,
+                remodel: RemodelJob::new(),
             }),
         }
     }
@@ -86,7 +98,7 @@ impl SyncService {
             inner.report(|p| {
                 *p = SyncProgress {
                     running: true,
-                    phase: "starting".into(),
+                    phase: STARTING.into(),
                     started_at: Some(crate::db::now()),
                     last_outcome: p.last_outcome.take(),
                     ..SyncProgress::default()
@@ -95,7 +107,7 @@ impl SyncService {
             let outcome = super::run::run_once(&inner, reason).await;
             inner.report(|p| {
                 p.running = false;
-                p.phase = "finished".into();
+                p.phase = FINISHED.into();
                 p.last_outcome = Some(outcome.summary.clone());
             });
             outcome
@@ -120,6 +132,16 @@ impl SyncService {
 
     pub fn current_progress(&self) -> SyncProgress {
         self.inner.progress.borrow().clone()
+    }
+
+    /// Runs a full re-model (Configuration > Profiles); a second request waits for the first.
+    pub async fn remodel_all(&self) -> Result<RemodelReport, RemodelError> {
+        self.inner.remodel.run(&self.inner.pool).await
+    }
+
+    /// How far the running (or last) full re-model got.
+    pub fn remodel_status(&self) -> RemodelStatus {
+        self.inner.remodel.status()
     }
 
     pub(crate) fn pool(&self) -> &SqlitePool {

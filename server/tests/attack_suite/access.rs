@@ -142,7 +142,12 @@ const SERVER_FNS: &[Route] = &[
     route("/api/sync/now", Who::Operator, true, Body::None),
     route("/api/profiles/list", Who::SignedIn, false, Body::None),
     route("/api/profiles/remodel", Who::Operator, true, Body::None),
-    route("/api/profiles/remodel_progress", Who::SignedIn, false, Body::None),
+    route(
+        "/api/profiles/remodel_progress",
+        Who::SignedIn,
+        false,
+        Body::None,
+    ),
     route(
         "/api/actions/for_endpoint",
         Who::SignedIn,

@@ -73,39 +73,41 @@ pub async fn max_id(conn: &mut SqliteConnection) -> Result<i64, DbError> {
 
 /// A Defender-only endpoint to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewDefenderEndpoint<'a> {
+pub struct NewDefenderEndpoint {
     pub endpoint_id: i64,
     pub mac: Option<String>,
     pub mac_vendor: Option<&'static str>,
-    pub view: &'a DefenderView,
+    pub view: DefenderView,
 }
 
-/// Creates endpoints for Defender machines that matched none, in bulk.
+/// Creates endpoints for Defender machines that matched none, in bulk. Takes the rows by value:
+/// their text moves into the statements instead of being copied.
 pub async fn insert_many_from_defender(
     conn: &mut SqliteConnection,
-    rows: &[NewDefenderEndpoint<'_>],
+    rows: Vec<NewDefenderEndpoint>,
 ) -> Result<(), DbError> {
-    for chunk in rows.chunks(400) {
+    let mut rest = rows.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
             "INSERT INTO endpoint (endpoint_id, mac, mac_vendor, defender_machine_id, hostname, \
              ip, os, onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
              merge_evidence) ",
         );
-        q.push_values(chunk, |mut b, r| {
+        q.push_values(rest.by_ref().take(400), |mut b, r| {
             b.push_bind(r.endpoint_id)
-                .push_bind(r.mac.clone())
+                .push_bind(r.mac)
                 .push_bind(r.mac_vendor)
-                .push_bind(r.view.defender_machine_id.clone())
-                .push_bind(r.view.hostname.clone())
-                .push_bind(r.view.ip.clone())
-                .push_bind(r.view.os.clone())
-                .push_bind(r.view.onboarding_status.clone())
-                .push_bind(1i64)
-                .push_bind(r.view.first_seen.clone())
-                .push_bind(r.view.last_seen.clone())
-                .push_bind(r.view.hostnames.clone())
-                .push_bind(r.view.ips.clone())
-                .push_bind(r.view.merge_evidence.clone());
+                .push_bind(r.view.defender_machine_id)
+                .push_bind(r.view.hostname)
+                .push_bind(r.view.ip)
+                .push_bind(r.view.os)
+                .push_bind(r.view.onboarding_status)
+                .push("1")
+                .push_bind(r.view.first_seen)
+                .push_bind(r.view.last_seen)
+                .push_bind(r.view.hostnames)
+                .push_bind(r.view.ips)
+                .push_bind(r.view.merge_evidence);
         });
         q.build().execute(&mut *conn).await?;
     }

@@ -211,28 +211,29 @@ pub async fn alerts(conn: &mut SqliteConnection, page: &[Alert]) -> Result<(), D
     Ok(())
 }
 
-/// Stages the merge's Defender view of existing endpoints.
+/// Stages the merge's Defender view of existing endpoints, taken by value like the inserts.
 pub async fn endpoint_views(
     conn: &mut SqliteConnection,
-    views: &[(i64, &DefenderView)],
+    views: Vec<(i64, DefenderView)>,
 ) -> Result<(), DbError> {
-    for chunk in views.chunks(ROWS_PER_INSERT) {
+    let mut rest = views.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO stage_endpoint (endpoint_id, defender_machine_id, hostname, ip, os, \
              onboarding_status, first_seen, last_seen, hostnames, ips, merge_evidence) ",
         );
-        q.push_values(chunk, |mut b, (id, v)| {
-            b.push_bind(*id)
-                .push_bind(v.defender_machine_id.clone())
-                .push_bind(v.hostname.clone())
-                .push_bind(v.ip.clone())
-                .push_bind(v.os.clone())
-                .push_bind(v.onboarding_status.clone())
-                .push_bind(v.first_seen.clone())
-                .push_bind(v.last_seen.clone())
-                .push_bind(v.hostnames.clone())
-                .push_bind(v.ips.clone())
-                .push_bind(v.merge_evidence.clone());
+        q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, (id, v)| {
+            b.push_bind(id)
+                .push_bind(v.defender_machine_id)
+                .push_bind(v.hostname)
+                .push_bind(v.ip)
+                .push_bind(v.os)
+                .push_bind(v.onboarding_status)
+                .push_bind(v.first_seen)
+                .push_bind(v.last_seen)
+                .push_bind(v.hostnames)
+                .push_bind(v.ips)
+                .push_bind(v.merge_evidence);
         });
         q.build().execute(&mut *conn).await?;
     }

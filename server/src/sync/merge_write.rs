@@ -17,7 +17,6 @@ use crate::db::defender_machine::MachineRow;
 use crate::db::endpoint::{DefenderView, NewDefenderEndpoint};
 use crate::db::{self, sync_stage, DbError};
 use crate::defender::model::machine::IpAddress;
-use crate::discovery::MacAddress;
 
 /// Endpoints whose views are built and written together.
 const CHUNK: usize = 5_000;
@@ -155,7 +154,7 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
     let mut links: Vec<(&str, i64)> = Vec::new();
     for chunk in plan.assignments.chunks(CHUNK) {
         let mut updates: Vec<(i64, DefenderView)> = Vec::new();
-        let mut inserts: Vec<(i64, Option<MacAddress>, DefenderView)> = Vec::new();
+        let mut inserts: Vec<NewDefenderEndpoint> = Vec::new();
         for assignment in chunk {
             let known = match assignment.target {
                 Target::Existing(id) => by_id.get(&id).copied(),
@@ -169,7 +168,13 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
                 }
                 Target::New(n) => {
                     next_id += 1;
-                    inserts.push((next_id, plan.new_endpoints[n].mac, view));
+                    let mac = plan.new_endpoints[n].mac;
+                    inserts.push(NewDefenderEndpoint {
+                        endpoint_id: next_id,
+                        mac: mac.map(|m| m.to_string()),
+                        mac_vendor: mac.as_ref().and_then(crate::oui::vendor_name),
+                        view,
+                    });
                     next_id
                 }
             };
@@ -181,18 +186,8 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
                 }
             }
         }
-        let new_rows: Vec<NewDefenderEndpoint> = inserts
-            .iter()
-            .map(|(endpoint_id, mac, view)| NewDefenderEndpoint {
-                endpoint_id: *endpoint_id,
-                mac: mac.map(|m| m.to_string()),
-                mac_vendor: mac.as_ref().and_then(crate::oui::vendor_name),
-                view,
-            })
-            .collect();
-        db::endpoint::insert_many_from_defender(conn, &new_rows).await?;
-        let staged: Vec<(i64, &DefenderView)> = updates.iter().map(|(id, v)| (*id, v)).collect();
-        sync_stage::endpoint_views(conn, &staged).await?;
+        db::endpoint::insert_many_from_defender(conn, inserts).await?;
+        sync_stage::endpoint_views(conn, updates).await?;
     }
     sync_stage::apply_endpoint_views(conn).await?;
     sync_stage::apply_links(conn, &links).await?;

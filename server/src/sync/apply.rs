@@ -25,8 +25,21 @@ pub struct Applied {
     pub notes: Vec<String>,
 }
 
-/// Applies the staged rows and the merge in one transaction.
+/// Applies the staged rows and the merge in one transaction, with a page cache big enough
+/// for it (`sync_stage::widen_cache`), given back afterwards whatever happened.
 pub async fn apply(conn: &mut SqliteConnection, fetched: &Fetched) -> Result<Applied, DbError> {
+    let restore = sync_stage::widen_cache(conn).await?;
+    let applied = apply_in_transaction(conn, fetched).await;
+    if let Err(e) = sync_stage::restore_cache(conn, restore).await {
+        tracing::warn!(error = %e, "could not give back the sync's page cache");
+    }
+    applied
+}
+
+async fn apply_in_transaction(
+    conn: &mut SqliteConnection,
+    fetched: &Fetched,
+) -> Result<Applied, DbError> {
     let synced_at = db::now();
     let mut tx = conn.begin().await?;
     let diff = sync_stage::machine_diff(&mut tx).await?;

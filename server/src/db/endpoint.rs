@@ -13,18 +13,35 @@ pub struct MergeRow {
     pub defender_machine_id: Option<String>,
     pub ips: String,
     pub hostnames: String,
-    pub merge_evidence: String,
 }
 
 /// Every endpoint as the merge sees it, as a stream (the caller keeps parsed values only).
 pub fn merge_rows(
     conn: &mut SqliteConnection,
 ) -> impl Stream<Item = Result<MergeRow, sqlx::Error>> + '_ {
-    sqlx::query_as(
-        "SELECT endpoint_id, mac, defender_machine_id, ips, hostnames, merge_evidence \
-         FROM endpoint",
-    )
-    .fetch(conn)
+    sqlx::query_as("SELECT endpoint_id, mac, defender_machine_id, ips, hostnames FROM endpoint")
+        .fetch(conn)
+}
+
+/// The stored merge evidence of these endpoints (JSON), read a chunk at a time by the merge
+/// rather than for every endpoint at once.
+pub async fn merge_evidence(
+    conn: &mut SqliteConnection,
+    endpoint_ids: &[i64],
+) -> Result<Vec<(i64, String)>, DbError> {
+    let mut found = Vec::with_capacity(endpoint_ids.len());
+    for chunk in endpoint_ids.chunks(5_000) {
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "SELECT endpoint_id, merge_evidence FROM endpoint WHERE endpoint_id IN (",
+        );
+        let mut ids = q.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        q.push(")");
+        found.extend(q.build_query_as().fetch_all(&mut *conn).await?);
+    }
+    Ok(found)
 }
 
 /// The Defender view of an endpoint, written by the sync.

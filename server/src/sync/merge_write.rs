@@ -99,9 +99,6 @@ fn push_unique_ci(list: &mut Vec<String>, value: &str) {
 /// The stored endpoints as the merge sees them, and what it must keep of them.
 struct Stored {
     endpoints: Vec<KnownEndpoint>,
-    /// Kept as text and parsed only where a machine stays linked: parsing every endpoint's
-    /// evidence up front costs hundreds of MB at 100k endpoints.
-    evidence: HashMap<i64, String>,
     /// Each endpoint's representative machine, where it has one.
     representative: HashMap<i64, String>,
 }
@@ -109,7 +106,6 @@ struct Stored {
 async fn stored(conn: &mut SqliteConnection) -> Result<Stored, DbError> {
     let mut stored = Stored {
         endpoints: Vec::new(),
-        evidence: HashMap::new(),
         representative: HashMap::new(),
     };
     let mut rows = db::endpoint::merge_rows(conn);
@@ -120,7 +116,6 @@ async fn stored(conn: &mut SqliteConnection) -> Result<Stored, DbError> {
             ips: serde_json::from_str(&r.ips).unwrap_or_default(),
             hostnames: serde_json::from_str(&r.hostnames).unwrap_or_default(),
         });
-        stored.evidence.insert(r.endpoint_id, r.merge_evidence);
         if let Some(machine) = r.defender_machine_id {
             stored.representative.insert(r.endpoint_id, machine);
         }
@@ -153,6 +148,20 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
     let now = db::now();
     let mut links: Vec<(&str, i64)> = Vec::new();
     for chunk in plan.assignments.chunks(CHUNK) {
+        // Kept as text and parsed only where a machine stays linked: parsing every endpoint's
+        // evidence up front costs hundreds of MB at 100k endpoints, and even the text is read
+        // only for the chunk at hand.
+        let existing: Vec<i64> = chunk
+            .iter()
+            .filter_map(|a| match a.target {
+                Target::Existing(id) => Some(id),
+                Target::New(_) => None,
+            })
+            .collect();
+        let evidence: HashMap<i64, String> = db::endpoint::merge_evidence(conn, &existing)
+            .await?
+            .into_iter()
+            .collect();
         let mut updates: Vec<(i64, DefenderView)> = Vec::new();
         let mut inserts: Vec<NewDefenderEndpoint> = Vec::new();
         for assignment in chunk {
@@ -160,7 +169,7 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
                 Target::Existing(id) => by_id.get(&id).copied(),
                 Target::New(_) => None,
             };
-            let view = view(assignment, known, &machines, &shown, &stored.evidence, &now);
+            let view = view(assignment, known, &machines, &shown, &evidence, &now);
             let endpoint_id = match assignment.target {
                 Target::Existing(id) => {
                     updates.push((id, view));

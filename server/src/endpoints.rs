@@ -2,6 +2,7 @@
 //! re-model (profiles + risk), react to Defender being disabled, and manage sensor tokens.
 //! The Defender sync itself lives in `sync/`; it calls [`remodel_all`] after each run.
 
+mod assessment_digest;
 mod discovery_import;
 mod inactive;
 mod record;

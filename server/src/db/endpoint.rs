@@ -157,18 +157,15 @@ const FIELD_SEPARATOR: &str = "\u{1f}";
 /// Separates one vulnerability from the next (ASCII record separator).
 const ENTRY_SEPARATOR: &str = "\u{1e}";
 
-/// One endpoint as the re-model reads it: its facts, what is stored of its last assessment (so
+/// One endpoint as the re-model reads it: its facts, the digest of its stored assessment (so
 /// unchanged endpoints need no write), and its representative machine's vulnerabilities.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RemodelRow {
     #[sqlx(flatten)]
     pub facts: FactsRow,
-    pub profile_name: Option<String>,
-    pub match_level: Option<String>,
-    pub profiles_considered: String,
-    pub risk_level: String,
-    pub risk: String,
-    pub defender_risk: Option<String>,
+    /// [`Assessed::digest`] of what is stored; `None` when unknown (never assessed, or the
+    /// assessment was changed by another write since).
+    pub assessment_digest: Option<i64>,
     /// The machine's (CVE, severity) rows, packed into one value: a million vulnerability rows
     /// read one by one cost more than everything else in a re-model. Read with
     /// [`RemodelRow::vulnerabilities`].
@@ -208,8 +205,7 @@ pub async fn remodel_page(
         "SELECT e.endpoint_id, e.mac, e.defender_machine_id, e.hostnames, e.ips, e.open_ports, \
          e.os_matches, e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
          e.source_network, e.source_defender, m.os_platform, m.version AS os_release, \
-         e.profile_name, e.match_level, e.profiles_considered, e.risk_level, e.risk, \
-         e.defender_risk, \
+         e.assessment_digest, \
          CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
            FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) \
          END AS packed_vulnerabilities \
@@ -236,12 +232,14 @@ pub struct Assessed {
     pub risk_level: String,
     pub risk: String,
     pub defender_risk: Option<String>,
+    /// A digest of the fields above, stored beside them.
+    pub digest: i64,
 }
 
 /// A connection of its own for writing assessments in bulk, outside the shared pool: a page
 /// cache big enough to hold a page of rewritten endpoints until commit (SQLite's default 2 MB
-/// spills them to the log mid-transaction), and the staging table and statement journal in
-/// memory rather than in temporary files. Close it when done.
+/// spills them to the log mid-transaction), the staging table and statement journal in
+/// memory rather than in temporary files, and no checkpoints of its own. Close it when done.
 pub async fn assessment_writer(pool: &SqlitePool) -> Result<SqliteConnection, DbError> {
     let mut conn = SqliteConnection::connect_with(&pool.connect_options()).await?;
     sqlx::query("PRAGMA cache_size = -8192")
@@ -250,7 +248,25 @@ pub async fn assessment_writer(pool: &SqlitePool) -> Result<SqliteConnection, Db
     sqlx::query("PRAGMA temp_store = MEMORY")
         .execute(&mut conn)
         .await?;
+    // Its commits leave the log to a [`checkpointer`].
+    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+        .execute(&mut conn)
+        .await?;
     Ok(conn)
+}
+
+/// A connection of its own for [`checkpoint`]. Close it when done.
+pub async fn checkpointer(pool: &SqlitePool) -> Result<SqliteConnection, DbError> {
+    Ok(SqliteConnection::connect_with(&pool.connect_options()).await?)
+}
+
+/// Copies what the write-ahead log holds back into the database, as far as readers allow,
+/// without waiting for them (SQLite's PASSIVE mode).
+pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<(), DbError> {
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Stores a page of assessments with one UPDATE (through a temporary table), not one
@@ -263,7 +279,8 @@ pub async fn store_assessments(
     sqlx::query(
         "CREATE TEMP TABLE IF NOT EXISTS stage_assessment (endpoint_id INTEGER PRIMARY KEY, \
          profile_name TEXT, match_level TEXT, profiles_considered TEXT NOT NULL, \
-         risk_level TEXT NOT NULL, risk TEXT NOT NULL, defender_risk TEXT)",
+         risk_level TEXT NOT NULL, risk TEXT NOT NULL, defender_risk TEXT, \
+         digest INTEGER NOT NULL)",
     )
     .execute(&mut *conn)
     .await?;
@@ -274,7 +291,7 @@ pub async fn store_assessments(
     while rest.peek().is_some() {
         let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
             "INSERT INTO stage_assessment (endpoint_id, profile_name, match_level, \
-             profiles_considered, risk_level, risk, defender_risk) ",
+             profiles_considered, risk_level, risk, defender_risk, digest) ",
         );
         q.push_values(rest.by_ref().take(500), |mut b, a| {
             b.push_bind(a.endpoint_id)
@@ -283,15 +300,20 @@ pub async fn store_assessments(
                 .push_bind(a.profiles_considered)
                 .push_bind(a.risk_level)
                 .push_bind(a.risk)
-                .push_bind(a.defender_risk);
+                .push_bind(a.defender_risk)
+                .push_bind(a.digest);
         });
         q.build().execute(&mut *conn).await?;
     }
+    // Driven by the staged ids: as `UPDATE … FROM stage_assessment`, SQLite's planner chose to
+    // scan every endpoint and look each up in the stage, once per page of 2,000, which made a
+    // re-model that rewrites 100k endpoints spend most of its time here.
     sqlx::query(
-        "UPDATE endpoint SET profile_name = s.profile_name, match_level = s.match_level, \
-         profiles_considered = s.profiles_considered, risk_level = s.risk_level, risk = s.risk, \
-         defender_risk = s.defender_risk FROM stage_assessment s \
-         WHERE endpoint.endpoint_id = s.endpoint_id",
+        "UPDATE endpoint SET (profile_name, match_level, profiles_considered, risk_level, risk, \
+         defender_risk, assessment_digest) = (SELECT s.profile_name, s.match_level, \
+         s.profiles_considered, s.risk_level, s.risk, s.defender_risk, s.digest \
+         FROM stage_assessment s WHERE s.endpoint_id = endpoint.endpoint_id) \
+         WHERE endpoint_id IN (SELECT endpoint_id FROM stage_assessment)",
     )
     .execute(&mut *conn)
     .await?;

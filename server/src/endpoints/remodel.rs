@@ -16,6 +16,7 @@ use serde::Serialize;
 use sqlx::{Connection, SqlitePool};
 use tokio::sync::mpsc;
 
+use super::assessment_digest::AssessmentFields;
 use super::record::{endpoint_from_row, json_list};
 use crate::db::endpoint::{Assessed, PageBounds, RemodelRow};
 use crate::db::vulnerability::VulnerabilityDetail;
@@ -248,6 +249,11 @@ async fn remodel(
     };
     let write = async move {
         let mut conn = db::endpoint::assessment_writer(pool).await?;
+        // The writer is the slowest stage when most endpoints change, so copying the log back
+        // into the database after each commit happens on a connection of its own, beside the
+        // next page's writes; asked after every commit, the log stays a few MB.
+        let (checkpoint_tx, checkpoint_rx) = mpsc::channel(1);
+        let checkpointer = tokio::spawn(checkpoint_on_request(pool.clone(), checkpoint_rx));
         let (mut done, mut changed) = (0usize, 0usize);
         while let Some((endpoints, page)) = writes.recv().await {
             changed += page.len();
@@ -255,6 +261,8 @@ async fn remodel(
                 let mut tx = conn.begin().await?;
                 db::endpoint::store_assessments(&mut tx, page).await?;
                 tx.commit().await?;
+                // A request already waiting covers this commit too.
+                let _ = checkpoint_tx.try_send(());
             }
             done += endpoints;
             report(RemodelProgress {
@@ -263,6 +271,12 @@ async fn remodel(
             });
         }
         conn.close().await?;
+        drop(checkpoint_tx);
+        match checkpointer.await {
+            Ok(result) => result?,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(RemodelError::Interrupted),
+        }
         Ok::<_, RemodelError>((done, changed))
     };
     let (dynamic, (done, changed)) = tokio::try_join!(assess, write)?;
@@ -275,6 +289,19 @@ async fn remodel(
         dynamic_profiles: dynamic.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// Checkpoints the write-ahead log each time it is asked, until the requests stop.
+async fn checkpoint_on_request(
+    pool: SqlitePool,
+    mut requests: mpsc::Receiver<()>,
+) -> Result<(), DbError> {
+    let mut conn = db::endpoint::checkpointer(&pool).await?;
+    while requests.recv().await.is_some() {
+        db::endpoint::checkpoint(&mut conn).await?;
+    }
+    conn.close().await?;
+    Ok(())
 }
 
 /// Reads the pages of endpoints `after < id <= upto` in id order into `pages`; stops after an
@@ -411,30 +438,32 @@ fn assess_rows(context: &Context, rows: &[RemodelRow], mut alerts: Alerts) -> Ou
             },
         };
         let assessed = crate::risk::assess_endpoint(&facts);
-        let fresh = Assessed {
-            endpoint_id: row.facts.endpoint_id,
-            profile_name,
-            match_level,
-            profiles_considered: considered,
-            risk_level: assessed.risk.overall.as_str().to_owned(),
-            risk: super::record::to_json(&assessed.risk),
-            defender_risk: assessed.defender.as_ref().map(super::record::to_json),
-        };
-        if !unchanged(row, &fresh) {
-            outcome.changed.push(fresh);
+        let risk = super::record::to_json(&assessed.risk);
+        let defender_risk = assessed.defender.as_ref().map(super::record::to_json);
+        let digest = AssessmentFields {
+            profile_name: profile_name.as_deref(),
+            match_level: match_level.as_deref(),
+            profiles_considered: &considered,
+            risk_level: assessed.risk.overall.as_str(),
+            risk: &risk,
+            defender_risk: defender_risk.as_deref(),
+        }
+        .digest();
+        // Only what differs from the stored assessment is written.
+        if row.assessment_digest != Some(digest) {
+            outcome.changed.push(Assessed {
+                endpoint_id: row.facts.endpoint_id,
+                profile_name,
+                match_level,
+                profiles_considered: considered,
+                risk_level: assessed.risk.overall.as_str().to_owned(),
+                risk,
+                defender_risk,
+                digest,
+            });
         }
     }
     outcome
-}
-
-/// Whether the stored assessment already says what was just computed.
-fn unchanged(row: &RemodelRow, fresh: &Assessed) -> bool {
-    row.profile_name == fresh.profile_name
-        && row.match_level == fresh.match_level
-        && row.profiles_considered == fresh.profiles_considered
-        && row.risk_level == fresh.risk_level
-        && row.risk == fresh.risk
-        && row.defender_risk == fresh.defender_risk
 }
 
 /// The representative machine's vulnerabilities, one per CVE, with the CVE's details.

@@ -567,4 +567,79 @@ mod tests {
         let rows = remodel_page(&pool, all, false).await.unwrap();
         assert!(rows.iter().all(|r| r.vulnerabilities().next().is_none()));
     }
+
+    async fn digest_of(pool: &SqlitePool, id: i64) -> Option<i64> {
+        sqlx::query_scalar("SELECT assessment_digest FROM endpoint WHERE endpoint_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    fn assessed(id: i64, profile: &str, digest: i64) -> Assessed {
+        Assessed {
+            endpoint_id: id,
+            profile_name: Some(profile.to_owned()),
+            match_level: Some("High".to_owned()),
+            profiles_considered: "[]".to_owned(),
+            risk_level: "Low".to_owned(),
+            risk: "{}".to_owned(),
+            defender_risk: None,
+            digest,
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_assessments_keep_their_digest_until_another_write_changes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::open(&url).await.unwrap();
+        for id in 1..=3 {
+            endpoint(&pool, id, None).await;
+        }
+        assert_eq!(digest_of(&pool, 1).await, None, "never assessed: unknown");
+
+        let mut conn = assessment_writer(&pool).await.unwrap();
+        let page = vec![
+            assessed(1, "⇋ Windows11", 11),
+            assessed(2, "Windows Workstation", 22),
+            assessed(3, "Linux Server", 33),
+        ];
+        store_assessments(&mut conn, page).await.unwrap();
+        // A second page replaces only what it names.
+        store_assessments(&mut conn, vec![assessed(3, "Network Printer", 34)])
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        assert_eq!(digest_of(&pool, 1).await, Some(11));
+        assert_eq!(digest_of(&pool, 2).await, Some(22));
+        assert_eq!(digest_of(&pool, 3).await, Some(34));
+        let profile: Option<String> =
+            sqlx::query_scalar("SELECT profile_name FROM endpoint WHERE endpoint_id = 3")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(profile.as_deref(), Some("Network Printer"));
+
+        // Disabling Defender rewrites the ⇋ classification without a digest: endpoint 1's
+        // stored digest would now describe an assessment it no longer has.
+        clear_defender_classification(&pool, "⇋").await.unwrap();
+        assert_eq!(digest_of(&pool, 1).await, None);
+        assert_eq!(
+            digest_of(&pool, 2).await,
+            Some(22),
+            "untouched rows keep theirs"
+        );
+        // Any column of the assessment counts, and writes elsewhere in the row do not.
+        sqlx::query("UPDATE endpoint SET risk_level = 'High' WHERE endpoint_id = 2")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE endpoint SET last_seen = '2026-02-01T00:00:00Z', hostname = 'x'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(digest_of(&pool, 2).await, None);
+        assert_eq!(digest_of(&pool, 3).await, Some(34));
+    }
 }

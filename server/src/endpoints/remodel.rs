@@ -1,10 +1,11 @@
 //! Re-model: classify every endpoint with the profile engine and recompute its risk.
 //!
 //! Endpoints are read in pages by id (keyset), so memory stays flat at 100k endpoints. One
-//! query per page brings each endpoint's facts, its stored assessment and its representative
-//! machine's vulnerabilities; alerts come in one more query per page and CVE details once per
-//! re-model, never one query per endpoint. Reading, assessing (on blocking threads) and writing
-//! overlap, and only endpoints whose profile or risk changed are written.
+//! query per page brings each endpoint's facts, the digest of its stored assessment and its
+//! representative machine's vulnerabilities; alerts come in one more query per page and CVE
+//! details once per re-model, never one query per endpoint. Reading, assessing (on blocking
+//! threads) and writing overlap, and only endpoints whose assessment digest changed are
+//! written.
 
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;

@@ -10,7 +10,7 @@ mod remodel;
 mod tokens;
 
 pub use discovery_import::{import_nmap, import_sensor, ImportError, ImportReport};
-pub use inactive::{mark_inactive, InactiveAfter};
+pub use inactive::{keep_deciding_inactive, mark_inactive, InactiveAfter};
 pub(crate) use remodel::remodel_after_sync;
 pub use remodel::{
     on_defender_disabled, remodel_all, remodel_all_with_progress, RemodelError, RemodelProgress,

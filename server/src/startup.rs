@@ -24,7 +24,7 @@ use crate::config::Settings;
 use crate::db::{self, OpenError};
 use crate::defender::ClientOptions;
 use crate::endpoint_list_cache::ListCache;
-use crate::endpoints::InactiveAfter;
+use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::demo;
 use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
@@ -72,6 +72,9 @@ pub struct Tuning {
     pub schedule_period: std::time::Duration,
     /// Machine-action polling; `None` takes the defaults with the configured poll interval.
     pub action_timing: Option<ActionTiming>,
+    /// How often inactivity is re-decided besides syncs and imports, first at start-up;
+    /// `None` leaves it to syncs and imports alone.
+    pub inactive_check_period: Option<std::time::Duration>,
 }
 
 impl Default for Tuning {
@@ -81,6 +84,7 @@ impl Default for Tuning {
             client_options: ClientOptions::default(),
             schedule_period: std::time::Duration::from_secs(30),
             action_timing: None,
+            inactive_check_period: Some(std::time::Duration::from_secs(3600)),
         }
     }
 }
@@ -186,6 +190,15 @@ impl Application {
             actions,
         ));
         tokio::spawn(schedule::run(sync.clone(), tuning.schedule_period));
+        if let Some(period) = tuning.inactive_check_period {
+            let cache = list_cache.clone();
+            tokio::spawn(keep_deciding_inactive(
+                pool.clone(),
+                settings.inactive_after,
+                period,
+                move || cache.invalidate(),
+            ));
+        }
         let context = move || provide_context(backend.clone());
         let state = AppState {
             leptos_options: leptos_options.clone(),

@@ -1,5 +1,6 @@
-//! The `inactive_after_days` setting: discovery imports and Defender syncs both decide
-//! inactivity with it, and out-of-range values stop the server before it starts.
+//! The `inactive_after_days` setting: discovery imports, Defender syncs and the server's own
+//! periodic check decide inactivity with it, and out-of-range values stop the server before
+//! it starts.
 
 #[path = "support/app.rs"]
 mod support;
@@ -11,7 +12,17 @@ use server::sim::{self, SimConfig};
 use support::TestApp;
 
 /// The harness's settings, with the threshold given as the `--inactive-after-days` flag.
+/// Only syncs and imports decide inactivity here, so each step shows which one did.
 async fn spawn(dir: &Path, days: Option<u32>) -> TestApp {
+    spawn_checking(dir, days, None).await
+}
+
+/// [`spawn`], with the server's own check every `period` (first at start-up) when given.
+async fn spawn_checking(
+    dir: &Path,
+    days: Option<u32>,
+    period: Option<std::time::Duration>,
+) -> TestApp {
     let settings = Settings::from_cli(Cli {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(dir.to_owned()),
@@ -22,7 +33,11 @@ async fn spawn(dir: &Path, days: Option<u32>) -> TestApp {
         ..Cli::default()
     })
     .unwrap();
-    TestApp::spawn_with(settings, support::tuning()).await
+    let tuning = server::startup::Tuning {
+        inactive_check_period: period,
+        ..support::tuning()
+    };
+    TestApp::spawn_with(settings, tuning).await
 }
 
 /// Posts one sensor observation of `mac`, seen `days_ago` days ago.
@@ -49,6 +64,15 @@ async fn inactive(app: &TestApp, mac: &str) -> bool {
         .fetch_one(&app.pool)
         .await
         .unwrap()
+}
+
+/// Clears the inactive flag behind the server's back, as if it had never been decided.
+async fn clear_flag(app: &TestApp, mac: &str) {
+    sqlx::query("UPDATE endpoint SET inactive = 0 WHERE mac = $1")
+        .bind(mac)
+        .execute(&app.pool)
+        .await
+        .unwrap();
 }
 
 // Locally administered MACs and TEST-NET addresses: nothing the simulator's machines use.
@@ -126,6 +150,88 @@ async fn imports_and_syncs_mark_inactive_by_the_configured_threshold() {
     assert!(inactive(&app, OLD.0).await);
     assert!(inactive(&app, RECENT.0).await, "unseen for 5 days > 3");
     assert!(!inactive(&app, NEW.0).await);
+    app.stop().await;
+}
+
+/// With no sync and no import at all (Defender off, discovery stopped), the server's own
+/// check still ages endpoints out, at start-up and then every period, and the list follows.
+#[tokio::test]
+async fn endpoints_age_out_without_any_sync_or_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn(dir.path(), None).await;
+    let (_, token) = server::endpoints::create_api_token(&app.pool, "threshold", "admin")
+        .await
+        .unwrap();
+    observe(&app, &token, OLD.0, OLD.1, 20).await;
+    observe(&app, &token, RECENT.0, RECENT.1, 5).await;
+    app.stop().await;
+
+    // Restarted with 10 days: the check at start-up flags the one unseen for 20 days.
+    let app = spawn_checking(
+        dir.path(),
+        Some(10),
+        Some(std::time::Duration::from_secs(3600)),
+    )
+    .await;
+    let flagged = async {
+        while !inactive(&app, OLD.0).await {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), flagged)
+        .await
+        .expect("the start-up check flags the endpoint unseen for 20 days");
+    assert!(!inactive(&app, RECENT.0).await, "unseen for 5 days < 10");
+    clear_flag(&app, OLD.0).await;
+    app.stop().await;
+
+    // Every period, not only at start-up, and the list follows. Once the start-up check has
+    // flagged it again, the flag is cleared behind the server's back: the list built then
+    // says active, and after the next check (2 s later) it must say inactive again.
+    let period = std::time::Duration::from_secs(2);
+    let app = spawn_checking(dir.path(), Some(10), Some(period)).await;
+    let started = async {
+        while !inactive(&app, OLD.0).await {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), started)
+        .await
+        .expect("the start-up check runs");
+    let admin = app.admin().await;
+    let list = [
+        ("query[q]", OLD.1),
+        ("query[risk]", ""),
+        ("query[profile]", ""),
+        ("query[source]", ""),
+        ("query[onboarding]", ""),
+        ("query[sort]", "risk"),
+        ("query[dir]", "desc"),
+        ("query[page]", "1"),
+        ("query[page_size]", "50"),
+    ];
+    let listed_inactive = || async {
+        let page: serde_json::Value = app
+            .call(&admin, "endpoints/list", &list)
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["rows"][0]["inactive"] == true
+    };
+    clear_flag(&app, OLD.0).await;
+    assert!(
+        !listed_inactive().await,
+        "the list as the database says now"
+    );
+    let reflagged = async {
+        while !(inactive(&app, OLD.0).await && listed_inactive().await) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), reflagged)
+        .await
+        .expect("the next check flags it again and the list shows it");
     app.stop().await;
 }
 

@@ -39,6 +39,30 @@ pub async fn mark_inactive(pool: &SqlitePool, after: InactiveAfter) -> Result<u6
     db::endpoint::mark_inactive(pool, &cutoff).await
 }
 
+/// Re-decides inactivity at once and then every `period`, so endpoints age out even when no
+/// sync or import runs (Defender off, discovery stopped, or the server was down for days).
+/// `changed` is told whenever a flag moved, so views built from the inventory are rebuilt.
+pub async fn keep_deciding_inactive(
+    pool: SqlitePool,
+    after: InactiveAfter,
+    period: std::time::Duration,
+    changed: impl Fn() + Send + 'static,
+) {
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match mark_inactive(&pool, after).await {
+            Ok(0) => {}
+            Ok(moved) => {
+                tracing::info!(endpoints = moved, "inactivity re-decided");
+                changed();
+            }
+            Err(e) => tracing::warn!(error = %e, "could not re-decide inactivity"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,42 @@ async fn inactive(app: &TestApp, mac: &str) -> bool {
         .unwrap()
 }
 
+/// The endpoint list's first page for a text search, as the UI asks for it.
+async fn list_page(app: &TestApp, client: &reqwest::Client, text: &str) -> serde_json::Value {
+    let query = [
+        ("query[q]", text),
+        ("query[risk]", ""),
+        ("query[profile]", ""),
+        ("query[source]", ""),
+        ("query[onboarding]", ""),
+        ("query[sort]", "risk"),
+        ("query[dir]", "desc"),
+        ("query[page]", "1"),
+        ("query[page_size]", "50"),
+    ];
+    app.call(client, "endpoints/list", &query)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits up to 10 s for `holds`, asking every 20 ms; fails with `what` otherwise.
+async fn eventually<F, Fut>(what: &str, holds: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let wait = async {
+        while !holds().await {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), wait)
+        .await
+        .expect(what);
+}
+
 /// Clears the inactive flag behind the server's back, as if it had never been decided.
 async fn clear_flag(app: &TestApp, mac: &str) {
     sqlx::query("UPDATE endpoint SET inactive = 0 WHERE mac = $1")
@@ -123,23 +159,7 @@ async fn imports_and_syncs_mark_inactive_by_the_configured_threshold() {
     assert!(inactive(&app, OLD.0).await, "unseen for 20 days > 10");
     assert!(!inactive(&app, RECENT.0).await, "unseen for 5 days < 10");
     // The list shows what the flag says.
-    let query = [
-        ("query[q]", OLD.1),
-        ("query[risk]", ""),
-        ("query[profile]", ""),
-        ("query[source]", ""),
-        ("query[onboarding]", ""),
-        ("query[sort]", "risk"),
-        ("query[dir]", "desc"),
-        ("query[page]", "1"),
-        ("query[page_size]", "50"),
-    ];
-    let page: serde_json::Value = app
-        .call(&admin, "endpoints/list", &query)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = list_page(&app, &admin, OLD.1).await;
     assert_eq!(page["rows"][0]["inactive"], true, "{page}");
     app.stop().await;
     sim.shutdown().await;
@@ -173,14 +193,11 @@ async fn endpoints_age_out_without_any_sync_or_import() {
         Some(std::time::Duration::from_secs(3600)),
     )
     .await;
-    let flagged = async {
-        while !inactive(&app, OLD.0).await {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(10), flagged)
-        .await
-        .expect("the start-up check flags the endpoint unseen for 20 days");
+    eventually(
+        "the start-up check flags the endpoint unseen for 20 days",
+        || inactive(&app, OLD.0),
+    )
+    .await;
     assert!(!inactive(&app, RECENT.0).await, "unseen for 5 days < 10");
     clear_flag(&app, OLD.0).await;
     app.stop().await;
@@ -190,48 +207,20 @@ async fn endpoints_age_out_without_any_sync_or_import() {
     // says active, and after the next check (2 s later) it must say inactive again.
     let period = std::time::Duration::from_secs(2);
     let app = spawn_checking(dir.path(), Some(10), Some(period)).await;
-    let started = async {
-        while !inactive(&app, OLD.0).await {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(10), started)
-        .await
-        .expect("the start-up check runs");
+    eventually("the start-up check runs", || inactive(&app, OLD.0)).await;
     let admin = app.admin().await;
-    let list = [
-        ("query[q]", OLD.1),
-        ("query[risk]", ""),
-        ("query[profile]", ""),
-        ("query[source]", ""),
-        ("query[onboarding]", ""),
-        ("query[sort]", "risk"),
-        ("query[dir]", "desc"),
-        ("query[page]", "1"),
-        ("query[page_size]", "50"),
-    ];
-    let listed_inactive = || async {
-        let page: serde_json::Value = app
-            .call(&admin, "endpoints/list", &list)
-            .await
-            .json()
-            .await
-            .unwrap();
-        page["rows"][0]["inactive"] == true
-    };
+    let listed_inactive =
+        || async { list_page(&app, &admin, OLD.1).await["rows"][0]["inactive"] == true };
     clear_flag(&app, OLD.0).await;
     assert!(
         !listed_inactive().await,
         "the list as the database says now"
     );
-    let reflagged = async {
-        while !(inactive(&app, OLD.0).await && listed_inactive().await) {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(10), reflagged)
-        .await
-        .expect("the next check flags it again and the list shows it");
+    eventually(
+        "the next check flags it again and the list shows it",
+        || async { inactive(&app, OLD.0).await && listed_inactive().await },
+    )
+    .await;
     app.stop().await;
 }
 

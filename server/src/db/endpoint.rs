@@ -131,8 +131,9 @@ pub async fn insert_many_from_defender(
     Ok(())
 }
 
-/// Everything the classifier and the risk rules read, for one endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// Everything the classifier and the risk rules read, for one endpoint. [`remodel_page`]
+/// reads it from a JSON array, so the fields keep the query's column order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct FactsRow {
     pub endpoint_id: i64,
     pub mac: Option<String>,
@@ -159,7 +160,8 @@ const ENTRY_SEPARATOR: &str = "\u{1e}";
 
 /// One endpoint as the re-model reads it: its facts, the digest of its stored assessment (so
 /// unchanged endpoints need no write), and its representative machine's vulnerabilities.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [`remodel_page`] reads it from a JSON array, so the fields keep the query's order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct RemodelRow {
     pub facts: FactsRow,
     /// [`Assessed::digest`] of what is stored; `None` when unknown (never assessed, or the
@@ -205,10 +207,10 @@ pub async fn remodel_page(
     with_vulnerabilities: bool,
 ) -> Result<Vec<RemodelRow>, DbError> {
     let packed: Option<String> = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(e.endpoint_id, e.mac, e.defender_machine_id, \
-         e.hostnames, e.ips, e.open_ports, e.os_matches, e.dhcp_vendor_class, e.dhcp_hostname, \
-         e.first_seen, e.last_seen, e.source_network, e.source_defender, m.os_platform, \
-         m.version, e.assessment_digest, \
+        "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
+         e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
+         e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
+         e.source_defender, m.os_platform, m.version), e.assessment_digest, \
          CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
            FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END) \
          ORDER BY e.endpoint_id) \
@@ -226,57 +228,8 @@ pub async fn remodel_page(
     .bind(page.upto)
     .fetch_one(pool)
     .await?;
-    let rows: Vec<PackedRemodelRow> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
-        .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))?;
-    Ok(rows.into_iter().map(RemodelRow::from).collect())
-}
-
-/// One element of [`remodel_page`]'s JSON: the columns in the order the query lists them.
-#[derive(serde::Deserialize)]
-struct PackedRemodelRow(
-    i64,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-);
-
-impl From<PackedRemodelRow> for RemodelRow {
-    fn from(r: PackedRemodelRow) -> Self {
-        Self {
-            facts: FactsRow {
-                endpoint_id: r.0,
-                mac: r.1,
-                defender_machine_id: r.2,
-                hostnames: r.3,
-                ips: r.4,
-                open_ports: r.5,
-                os_matches: r.6,
-                dhcp_vendor_class: r.7,
-                dhcp_hostname: r.8,
-                first_seen: r.9,
-                last_seen: r.10,
-                source_network: r.11,
-                source_defender: r.12,
-                os_platform: r.13,
-                os_release: r.14,
-            },
-            assessment_digest: r.15,
-            packed_vulnerabilities: r.16,
-        }
-    }
+    serde_json::from_str(packed.as_deref().unwrap_or("[]"))
+        .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))
 }
 
 /// The classification and risk computed for one endpoint.

@@ -180,9 +180,14 @@ impl Fixture {
 
     /// `first` is set for the first sync only (e.g. a short listing that later grows).
     pub async fn synced_with(tuning: Tuning, first: Faults) -> Fixture {
+        Self::synced_in(tempfile::tempdir().unwrap(), tuning, first).await
+    }
+
+    /// [`Fixture::synced_with`], the application's data kept in `dir`, which the caller may
+    /// have prepared (a database file made beforehand, say).
+    pub async fn synced_in(dir: tempfile::TempDir, tuning: Tuning, first: Faults) -> Fixture {
         let sim = start_sim().await;
         sim.control().set_faults(first);
-        let dir = tempfile::tempdir().unwrap();
         let settings = support::settings(dir.path(), Some(support::ADMIN_PASSWORD));
         let app = TestApp::spawn_with(settings, tuning).await;
         let admin = app.admin().await;

@@ -189,4 +189,108 @@ mod tests {
             .unwrap();
         assert!(migrated > 0);
     }
+
+    /// An endpoint row before migration 0009, with its assessment inline.
+    const V8_ENDPOINT: &str = "INSERT INTO endpoint (endpoint_id, mac, first_seen, last_seen, \
+        profile_name, match_level, profiles_considered, risk_level, risk, defender_risk, \
+        assessment_digest) VALUES ($1, $2, '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', \
+        $3, $4, $5, $6, $7, $8, $9)";
+
+    #[tokio::test]
+    async fn assessments_stored_before_migration_9_keep_every_value_in_their_own_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let mut upto_8 = sqlx::migrate!("./migrations");
+        upto_8.migrations = upto_8
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        upto_8.run(&mut conn).await.unwrap();
+        let considered = r#"[{"name":"Linux Server","level":"Low","rules":["hostname"]}]"#;
+        let risk = r#"{"overall":"High","assessments":[]}"#;
+        let defender_risk = r#"{"exposure":{"level":"High","reason":"r","factors":[]}}"#;
+        sqlx::query(V8_ENDPOINT)
+            .bind(1_i64)
+            .bind("00:15:5D:00:00:01")
+            .bind("Windows Workstation")
+            .bind("High")
+            .bind(considered)
+            .bind("High")
+            .bind(risk)
+            .bind(defender_risk)
+            .bind(42_i64)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        // Never assessed: every column at its default.
+        sqlx::query(
+            "INSERT INTO endpoint (endpoint_id, mac, first_seen, last_seen) \
+             VALUES (2, '00:15:5D:00:00:02', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+
+        let pool = open(&format!("sqlite://{}", path.display())).await.unwrap();
+        type Stored = (
+            i64,
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<i64>,
+        );
+        let moved: Vec<Stored> = sqlx::query_as(
+            "SELECT endpoint_id, profile_name, match_level, profiles_considered, risk_level, \
+             risk, defender_risk, digest FROM endpoint_assessment ORDER BY endpoint_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            moved,
+            vec![(
+                1,
+                Some("Windows Workstation".to_owned()),
+                Some("High".to_owned()),
+                considered.to_owned(),
+                "High".to_owned(),
+                risk.to_owned(),
+                Some(defender_risk.to_owned()),
+                Some(42),
+            )]
+        );
+        // The readers see both endpoints as before: the unassessed one with the old defaults.
+        let assessed = endpoint_query::detail(&pool, 1).await.unwrap().unwrap();
+        assert_eq!(assessed.list.risk_level, "High");
+        assert_eq!(assessed.profiles_considered, considered);
+        assert_eq!(assessed.defender_risk.as_deref(), Some(defender_risk));
+        let unassessed = endpoint_query::detail(&pool, 2).await.unwrap().unwrap();
+        assert_eq!(unassessed.list.risk_level, "None");
+        assert_eq!(unassessed.list.profile_name, None);
+        assert_eq!(unassessed.profiles_considered, "[]");
+        assert_eq!(unassessed.risk, r#"{"overall":"None","assessments":[]}"#);
+        assert_eq!(unassessed.defender_risk, None);
+        let gone: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info('endpoint') \
+             WHERE name IN ('profile_name', 'risk_level', 'risk', 'assessment_digest')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(gone, 0, "the endpoint table no longer holds assessments");
+    }
 }

@@ -73,12 +73,14 @@ async fn sensors_push_batches_with_a_token() {
     assert_eq!(res.status(), 200);
     let report: Value = res.json().await.unwrap();
     assert_eq!(report["added"], 2, "{report}");
-    let (printer_profile, ports): (Option<String>, String) =
-        sqlx::query_as("SELECT profile_name, open_ports FROM endpoint WHERE mac = $1")
-            .bind("00:1E:8F:15:D8:3B")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (printer_profile, ports): (Option<String>, String) = sqlx::query_as(
+        "SELECT a.profile_name, e.open_ports FROM endpoint e \
+             LEFT JOIN endpoint_assessment a USING (endpoint_id) WHERE e.mac = $1",
+    )
+    .bind("00:1E:8F:15:D8:3B")
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert!(ports.contains("9100"));
     assert!(printer_profile.is_some(), "re-modelled after the import");
 

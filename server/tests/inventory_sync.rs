@@ -89,9 +89,11 @@ async fn snapshot(pool: &SqlitePool) -> Vec<String> {
         out.push(format!("{table}: {}", count(pool, table).await));
     }
     let queries = [
-        "SELECT endpoint_id || '|' || COALESCE(mac,'') || '|' || COALESCE(defender_machine_id,'') \
-         || '|' || COALESCE(hostname,'') || '|' || risk_level || '|' || COALESCE(profile_name,'') \
-         || '|' || merge_evidence FROM endpoint ORDER BY endpoint_id",
+        "SELECT e.endpoint_id || '|' || COALESCE(e.mac,'') || '|' \
+         || COALESCE(e.defender_machine_id,'') || '|' || COALESCE(e.hostname,'') || '|' \
+         || COALESCE(a.risk_level,'') || '|' || COALESCE(a.profile_name,'') || '|' \
+         || e.merge_evidence FROM endpoint e LEFT JOIN endpoint_assessment a USING (endpoint_id) \
+         ORDER BY e.endpoint_id",
         "SELECT machine_id || '|' || COALESCE(endpoint_id,0) || '|' || gone || '|' || \
          COALESCE(last_seen,'') || '|' || COALESCE(health_status,'') FROM defender_machine \
          ORDER BY machine_id",
@@ -184,7 +186,9 @@ async fn first_sync_imports_everything_and_a_second_changes_nothing() {
 
     // Every endpoint is classified and assessed; Defender OS gives ⇋ profiles.
     let (unassessed,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM endpoint WHERE risk = '{\"overall\":\"None\",\"assessments\":[]}'",
+        "SELECT COUNT(*) FROM endpoint e LEFT JOIN endpoint_assessment a USING (endpoint_id) \
+         WHERE a.endpoint_id IS NULL \
+            OR a.risk = '{\"overall\":\"None\",\"assessments\":[]}'",
     )
     .fetch_one(pool)
     .await
@@ -197,7 +201,8 @@ async fn first_sync_imports_everything_and_a_second_changes_nothing() {
             .unwrap();
     assert!(dynamic > 0);
     let (very_high,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM endpoint WHERE profile_name LIKE '⇋ %' AND match_level = 'VeryHigh'",
+        "SELECT COUNT(*) FROM endpoint_assessment \
+         WHERE profile_name LIKE '⇋ %' AND match_level = 'VeryHigh'",
     )
     .fetch_one(pool)
     .await
@@ -349,13 +354,13 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
             .unwrap();
     assert_eq!(dynamic, 0);
     let (still_dynamic,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM endpoint WHERE profile_name LIKE '⇋ %'")
+        sqlx::query_as("SELECT COUNT(*) FROM endpoint_assessment WHERE profile_name LIKE '⇋ %'")
             .fetch_one(&pool)
             .await
             .unwrap();
     assert_eq!(still_dynamic, 0);
     let (profiled,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM endpoint WHERE profile_name IS NOT NULL")
+        sqlx::query_as("SELECT COUNT(*) FROM endpoint_assessment WHERE profile_name IS NOT NULL")
             .fetch_one(&pool)
             .await
             .unwrap();

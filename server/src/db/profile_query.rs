@@ -15,9 +15,11 @@ pub struct ProfileListRow {
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<ProfileListRow>, DbError> {
     sqlx::query_as(
-        "SELECT p.name, p.origin, p.enabled, p.risky_level,
-                (SELECT COUNT(*) FROM endpoint e WHERE e.profile_name = p.name) AS endpoints
-         FROM profile p ORDER BY p.origin, p.name",
+        "SELECT p.name, p.origin, p.enabled, p.risky_level, COALESCE(c.n, 0) AS endpoints
+         FROM profile p
+         LEFT JOIN (SELECT profile_name, COUNT(*) AS n FROM endpoint_assessment
+                    GROUP BY profile_name) c ON c.profile_name = p.name
+         ORDER BY p.origin, p.name",
     )
     .fetch_all(pool)
     .await

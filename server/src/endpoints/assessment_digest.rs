@@ -1,4 +1,4 @@
-//! The digest stored beside an endpoint's assessment (`endpoint.assessment_digest`).
+//! The digest stored beside an endpoint's assessment (`endpoint_assessment.digest`).
 //!
 //! A re-model compares the digest of what it computed with the stored one instead of reading
 //! the stored JSON back: at 100k endpoints that JSON is about 100 MB per re-model. The digest

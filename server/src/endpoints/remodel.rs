@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use app::model::risk::RiskLevel;
@@ -125,6 +125,10 @@ pub async fn on_defender_disabled(pool: &SqlitePool) -> Result<RemodelReport, Re
 /// Everything a page's assessment needs besides the page, shared by the worker threads.
 struct Context {
     engine: ProfileEngine,
+    /// Clones of `engine` the workers take and give back, so their regex caches stay warm
+    /// from page to page: a fresh clone starts with empty caches, and refilling them for every
+    /// page cost more than the matching itself.
+    warm_engines: Mutex<Vec<ProfileEngine>>,
     /// The risky level an admin set per profile.
     configured: HashMap<String, RiskLevel>,
     /// CVE details by id; empty when Defender does not count.
@@ -199,6 +203,7 @@ async fn remodel(
     };
     let context = Arc::new(Context {
         engine,
+        warm_engines: Mutex::new(Vec::new()),
         configured,
         vulnerabilities,
         defender,
@@ -393,9 +398,27 @@ fn assess_page(context: &Context, mut page: Page) -> Outcome {
     })
 }
 
-fn assess_rows(context: &Context, rows: &[RemodelRow], mut alerts: Alerts) -> Outcome {
-    // A clone per thread: a regex's cache pool is fastest on the thread that owns it.
-    let engine = context.engine.clone();
+fn assess_rows(context: &Context, rows: &[RemodelRow], alerts: Alerts) -> Outcome {
+    // An engine of its own per worker: regex caches are fastest used by one thread at a time.
+    let engine = lock(&context.warm_engines)
+        .pop()
+        .unwrap_or_else(|| context.engine.clone());
+    let outcome = assess_with(context, &engine, rows, alerts);
+    lock(&context.warm_engines).push(engine);
+    outcome
+}
+
+/// The engine pool stays usable after a panicking worker: its engines hold only caches.
+fn lock(engines: &Mutex<Vec<ProfileEngine>>) -> MutexGuard<'_, Vec<ProfileEngine>> {
+    engines.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn assess_with(
+    context: &Context,
+    engine: &ProfileEngine,
+    rows: &[RemodelRow],
+    mut alerts: Alerts,
+) -> Outcome {
     let mut scratch = engine.scratch();
     let mut outcome = Outcome {
         endpoints: rows.len(),
@@ -410,7 +433,7 @@ fn assess_rows(context: &Context, rows: &[RemodelRow], mut alerts: Alerts) -> Ou
             outcome.dynamic.extend(applicable_dynamic_profiles(os));
         }
         let class = engine.classify_with(&endpoint, &mut scratch);
-        let (profile_name, match_level, considered) = describe(&engine, &class);
+        let (profile_name, match_level, considered) = describe(engine, &class);
         let risky_level = profile_name.as_deref().and_then(|name| {
             context.configured.get(name).copied().or_else(|| {
                 engine

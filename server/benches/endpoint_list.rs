@@ -57,9 +57,9 @@ async fn fill(pool: &sqlx::SqlitePool) {
         sqlx::query(
             "INSERT INTO endpoint (mac, defender_machine_id, hostname, ip, mac_vendor, os,
                  onboarding_status, source_network, source_defender, first_seen, last_seen,
-                 hostnames, ips, profile_name, match_level, risk_level)
+                 hostnames, ips)
              VALUES ($1, $2, $3, $4, 'Microsoft Corporation', $5, $6, $7, $8,
-                 '2026-01-01T00:00:00Z', $9, $10, $11, $12, 'High', $13)",
+                 '2026-01-01T00:00:00Z', $9, $10, $11)",
         )
         .bind(&mac)
         .bind(in_defender.then(|| format!("{i:040x}")))
@@ -76,6 +76,13 @@ async fn fill(pool: &sqlx::SqlitePool) {
         .bind(format!("2026-11-{:02}T{:02}:00:00Z", 1 + i % 27, i % 24))
         .bind(format!("[\"{host}\"]"))
         .bind(format!("[\"{ip}\"]"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO endpoint_assessment (endpoint_id, profile_name, match_level, risk_level)
+             VALUES (last_insert_rowid(), $1, 'High', $2)",
+        )
         .bind(PROFILES[rng.random_range(0..PROFILES.len())])
         .bind(level)
         .execute(&mut *tx)

@@ -159,6 +159,18 @@ mod tests {
             .unwrap()
     }
 
+    /// A database file made with SQLite's defaults, as an older version left it, without
+    /// [`open`]'s settings or migrations.
+    async fn made_without_open(path: &std::path::Path) -> sqlx::SqliteConnection {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_new_database_gets_16_kb_pages_and_an_existing_one_keeps_its_own() {
         let dir = tempfile::tempdir().unwrap();
@@ -169,13 +181,7 @@ mod tests {
 
         // A database made with SQLite's default 4 KB pages (as before) opens and keeps them.
         let old = dir.path().join("old.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&old)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .unwrap();
+        let mut conn = made_without_open(&old).await;
         sqlx::query("CREATE TABLE t (x INTEGER)")
             .execute(&mut conn)
             .await
@@ -200,13 +206,7 @@ mod tests {
     async fn assessments_stored_before_migration_9_keep_every_value_in_their_own_table() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v8.db");
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal);
-        let mut conn = sqlx::SqliteConnection::connect_with(&options)
-            .await
-            .unwrap();
+        let mut conn = made_without_open(&path).await;
         let mut upto_8 = sqlx::migrate!("./migrations");
         upto_8.migrations = upto_8
             .migrations

@@ -127,7 +127,7 @@ struct Context {
     engine: ProfileEngine,
     /// Clones of `engine` the workers take and give back, so their regex caches stay warm
     /// from page to page: a fresh clone starts with empty caches, and refilling them for every
-    /// page cost more than the matching itself.
+    /// page took about as much CPU time as the matching itself.
     warm_engines: Mutex<Vec<ProfileEngine>>,
     /// The risky level an admin set per profile.
     configured: HashMap<String, RiskLevel>,

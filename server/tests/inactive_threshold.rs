@@ -68,22 +68,15 @@ async fn inactive(app: &TestApp, mac: &str) -> bool {
 
 /// The endpoint list's first page for a text search, as the UI asks for it.
 async fn list_page(app: &TestApp, client: &reqwest::Client, text: &str) -> serde_json::Value {
-    let query = [
-        ("query[q]", text),
-        ("query[risk]", ""),
-        ("query[profile]", ""),
-        ("query[source]", ""),
-        ("query[onboarding]", ""),
-        ("query[sort]", "risk"),
-        ("query[dir]", "desc"),
-        ("query[page]", "1"),
-        ("query[page_size]", "50"),
-    ];
-    app.call(client, "endpoints/list", &query)
-        .await
-        .json()
-        .await
-        .unwrap()
+    app.call(
+        client,
+        "endpoints/list",
+        &support::endpoint_list_form(text, "50"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
 }
 
 /// Waits up to 10 s for `holds`, asking every 20 ms; fails with `what` otherwise.

@@ -70,17 +70,7 @@ const DEFENDER_FORM: &[(&str, &str)] = &[
     ("enabled", "on"),
 ];
 
-const LIST_QUERY: &[(&str, &str)] = &[
-    ("query[q]", ""),
-    ("query[risk]", ""),
-    ("query[profile]", ""),
-    ("query[source]", ""),
-    ("query[onboarding]", ""),
-    ("query[sort]", "risk"),
-    ("query[dir]", "desc"),
-    ("query[page]", "1"),
-    ("query[page_size]", "50"),
-];
+const LIST_QUERY: &[(&str, &str)] = &crate::support::endpoint_list_form("", "50");
 
 /// Every server fn, by its path under `/api/`.
 const SERVER_FNS: &[Route] = &[

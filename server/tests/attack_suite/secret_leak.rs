@@ -188,17 +188,7 @@ async fn walk(j: &mut Journey, sim: &RunningSim) -> String {
     let list = j
         .call(
             "endpoints/list",
-            &[
-                ("query[q]", ""),
-                ("query[risk]", ""),
-                ("query[profile]", ""),
-                ("query[source]", ""),
-                ("query[onboarding]", ""),
-                ("query[sort]", "risk"),
-                ("query[dir]", "desc"),
-                ("query[page]", "1"),
-                ("query[page_size]", "500"),
-            ],
+            &crate::support::endpoint_list_form("", "500"),
         )
         .await;
     // Machine 0 of the simulator is an onboarded Windows 11 device that takes actions.

@@ -13,6 +13,22 @@ use tokio::task::JoinHandle;
 
 pub const ADMIN_PASSWORD: &str = "admin-test-password";
 
+/// The endpoint list's form as the UI sends it: the first page, riskiest first, filtered by
+/// `text` alone.
+pub const fn endpoint_list_form<'a>(text: &'a str, page_size: &'a str) -> [(&'a str, &'a str); 9] {
+    [
+        ("query[q]", text),
+        ("query[risk]", ""),
+        ("query[profile]", ""),
+        ("query[source]", ""),
+        ("query[onboarding]", ""),
+        ("query[sort]", "risk"),
+        ("query[dir]", "desc"),
+        ("query[page]", "1"),
+        ("query[page_size]", page_size),
+    ]
+}
+
 pub struct TestApp {
     pub base: String,
     pub data_dir: PathBuf,

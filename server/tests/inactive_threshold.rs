@@ -66,6 +66,16 @@ async fn inactive(app: &TestApp, mac: &str) -> bool {
         .unwrap()
 }
 
+/// A sensor token, and through it [`OLD`] seen 20 days ago and [`RECENT`] 5 days ago.
+async fn observe_old_and_recent(app: &TestApp) -> String {
+    let (_, token) = server::endpoints::create_api_token(&app.pool, "threshold", "admin")
+        .await
+        .unwrap();
+    observe(app, &token, OLD.0, OLD.1, 20).await;
+    observe(app, &token, RECENT.0, RECENT.1, 5).await;
+    token
+}
+
 /// The endpoint list's first page for a text search, as the UI asks for it.
 async fn list_page(app: &TestApp, client: &reqwest::Client, text: &str) -> serde_json::Value {
     app.call(
@@ -115,11 +125,7 @@ async fn imports_and_syncs_mark_inactive_by_the_configured_threshold() {
 
     // Default (30 days): seen 20 and 5 days ago are both active.
     let app = spawn(dir.path(), None).await;
-    let (_, token) = server::endpoints::create_api_token(&app.pool, "threshold", "admin")
-        .await
-        .unwrap();
-    observe(&app, &token, OLD.0, OLD.1, 20).await;
-    observe(&app, &token, RECENT.0, RECENT.1, 5).await;
+    let token = observe_old_and_recent(&app).await;
     assert!(!inactive(&app, OLD.0).await);
     assert!(!inactive(&app, RECENT.0).await);
     app.stop().await;
@@ -172,11 +178,7 @@ async fn imports_and_syncs_mark_inactive_by_the_configured_threshold() {
 async fn endpoints_age_out_without_any_sync_or_import() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn(dir.path(), None).await;
-    let (_, token) = server::endpoints::create_api_token(&app.pool, "threshold", "admin")
-        .await
-        .unwrap();
-    observe(&app, &token, OLD.0, OLD.1, 20).await;
-    observe(&app, &token, RECENT.0, RECENT.1, 5).await;
+    observe_old_and_recent(&app).await;
     app.stop().await;
 
     // Restarted with 10 days: the check at start-up flags the one unseen for 20 days.

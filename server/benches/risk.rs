@@ -127,6 +127,7 @@ fn endpoint(rng: &mut Rng, n: usize) -> EndpointFacts {
                     ip: "10.9.0.7".into(),
                 },
             ],
+            defender_machines: Vec::new(),
         }),
         // Every endpoint is matched to a Defender machine: the heaviest case.
         defender: Some(DefenderFacts {

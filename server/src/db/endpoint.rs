@@ -1,48 +1,8 @@
 //! `endpoint`: one row per device. Sync and discovery imports write it; nothing deletes it.
 
-use futures::Stream;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use super::DbError;
-
-/// What the merge needs of each stored endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct MergeRow {
-    pub endpoint_id: i64,
-    pub mac: Option<String>,
-    pub defender_machine_id: Option<String>,
-    pub ips: String,
-    pub hostnames: String,
-}
-
-/// Every endpoint as the merge sees it, as a stream (the caller keeps parsed values only).
-pub fn merge_rows(
-    conn: &mut SqliteConnection,
-) -> impl Stream<Item = Result<MergeRow, sqlx::Error>> + '_ {
-    sqlx::query_as("SELECT endpoint_id, mac, defender_machine_id, ips, hostnames FROM endpoint")
-        .fetch(conn)
-}
-
-/// The stored merge evidence of these endpoints (JSON), read a chunk at a time by the merge
-/// rather than for every endpoint at once.
-pub async fn merge_evidence(
-    conn: &mut SqliteConnection,
-    endpoint_ids: &[i64],
-) -> Result<Vec<(i64, String)>, DbError> {
-    let mut found = Vec::with_capacity(endpoint_ids.len());
-    for chunk in endpoint_ids.chunks(5_000) {
-        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
-            "SELECT endpoint_id, merge_evidence FROM endpoint WHERE endpoint_id IN (",
-        );
-        let mut ids = q.separated(", ");
-        for id in chunk {
-            ids.push_bind(*id);
-        }
-        q.push(")");
-        found.extend(q.build_query_as().fetch_all(&mut *conn).await?);
-    }
-    Ok(found)
-}
 
 /// The Defender view of an endpoint, written by the sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,26 +17,8 @@ pub struct DefenderView {
     pub hostnames: String,
     pub ips: String,
     pub merge_evidence: String,
-}
-
-/// Frees the representative slot (`defender_machine_id` is unique) of these endpoints, so the
-/// sync can hand their machines to other endpoints in any order.
-pub async fn release_representatives(
-    conn: &mut SqliteConnection,
-    endpoint_ids: &[i64],
-) -> Result<(), DbError> {
-    for chunk in endpoint_ids.chunks(500) {
-        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
-            "UPDATE endpoint SET defender_machine_id = NULL WHERE endpoint_id IN (",
-        );
-        let mut ids = q.separated(", ");
-        for id in chunk {
-            ids.push_bind(*id);
-        }
-        q.push(")");
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    /// The MACs of the endpoint that several live machines report, as JSON; `None` for none.
+    pub mac_conflicts: Option<String>,
 }
 
 /// The next free endpoint ids start after this one (ids are assigned by the caller inside its
@@ -108,7 +50,7 @@ pub async fn insert_many_from_defender(
         let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
             "INSERT INTO endpoint (endpoint_id, mac, mac_vendor, defender_machine_id, hostname, \
              ip, os, onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
-             merge_evidence) ",
+             merge_evidence, mac_conflicts) ",
         );
         q.push_values(rest.by_ref().take(400), |mut b, r| {
             b.push_bind(r.endpoint_id)
@@ -124,7 +66,8 @@ pub async fn insert_many_from_defender(
                 .push_bind(r.view.last_seen)
                 .push_bind(r.view.hostnames)
                 .push_bind(r.view.ips)
-                .push_bind(r.view.merge_evidence);
+                .push_bind(r.view.merge_evidence)
+                .push_bind(r.view.mac_conflicts);
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -150,6 +93,9 @@ pub struct FactsRow {
     pub source_defender: i64,
     pub os_platform: Option<String>,
     pub os_release: Option<String>,
+    /// The endpoint's MACs that several live Defender machines report (JSON), if any.
+    #[serde(default)]
+    pub mac_conflicts: Option<String>,
 }
 
 /// Separates a CVE from its severity inside [`RemodelRow::vulnerabilities`] (ASCII unit
@@ -213,12 +159,12 @@ pub async fn remodel_page(
         "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
          e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
          e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
-         e.source_defender, m.os_platform, m.version), a.digest, \
+         e.source_defender, m.os_platform, m.version, e.mac_conflicts), a.digest, \
          CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
            FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
          FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
            os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
-           source_defender FROM endpoint \
+           source_defender, mac_conflicts FROM endpoint \
            WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
          LEFT JOIN endpoint_assessment a INDEXED BY endpoint_assessment_digest \
            ON a.endpoint_id = e.endpoint_id \

@@ -24,7 +24,7 @@ const DDL: &[&str] = &[
         version TEXT, os_build INTEGER, onboarding_status TEXT, health_status TEXT,
         risk_score TEXT, exposure_level TEXT, device_value TEXT, last_ip_address TEXT,
         first_seen TEXT, last_seen TEXT, is_potential_duplication INTEGER NOT NULL,
-        merged_into_machine_id TEXT, ip_addresses TEXT NOT NULL)",
+        merged_into_machine_id TEXT, ip_addresses TEXT NOT NULL, agent_version TEXT)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_vulnerability (
         cve_id TEXT PRIMARY KEY, name TEXT, description TEXT, severity TEXT, cvss_v3 REAL,
         cvss_vector TEXT, public_exploit INTEGER NOT NULL, exploit_verified INTEGER NOT NULL,
@@ -45,7 +45,7 @@ const DDL: &[&str] = &[
         endpoint_id INTEGER PRIMARY KEY, defender_machine_id TEXT NOT NULL, hostname TEXT,
         ip TEXT, os TEXT, onboarding_status TEXT, first_seen TEXT NOT NULL,
         last_seen TEXT NOT NULL, hostnames TEXT NOT NULL, ips TEXT NOT NULL,
-        merge_evidence TEXT NOT NULL)",
+        merge_evidence TEXT NOT NULL, mac_conflicts TEXT)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_link (
         machine_id TEXT PRIMARY KEY, endpoint_id INTEGER NOT NULL)",
 ];
@@ -114,7 +114,7 @@ pub async fn machines(conn: &mut SqliteConnection, page: &[Machine]) -> Result<(
             "INSERT INTO stage_machine (machine_id, computer_dns_name, os_platform, os_version, \
              version, os_build, onboarding_status, health_status, risk_score, exposure_level, \
              device_value, last_ip_address, first_seen, last_seen, is_potential_duplication, \
-             merged_into_machine_id, ip_addresses) ",
+             merged_into_machine_id, ip_addresses, agent_version) ",
         );
         q.push_values(chunk, |mut b, m| {
             let ips = serde_json::to_string(&m.ip_addresses).unwrap_or_else(|_| "[]".into());
@@ -134,7 +134,8 @@ pub async fn machines(conn: &mut SqliteConnection, page: &[Machine]) -> Result<(
                 .push_bind(time_text(m.last_seen))
                 .push_bind(i64::from(m.is_potential_duplication.unwrap_or(false)))
                 .push_bind(m.merged_into_machine_id.clone())
-                .push_bind(ips);
+                .push_bind(ips)
+                .push_bind(m.agent_version.clone());
         });
         // Unstable paging (§3.4) can list a record twice: the first copy stands.
         q.push(" ON CONFLICT (machine_id) DO NOTHING");
@@ -245,7 +246,8 @@ pub async fn endpoint_views(
     while rest.peek().is_some() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO stage_endpoint (endpoint_id, defender_machine_id, hostname, ip, os, \
-             onboarding_status, first_seen, last_seen, hostnames, ips, merge_evidence) ",
+             onboarding_status, first_seen, last_seen, hostnames, ips, merge_evidence, \
+             mac_conflicts) ",
         );
         q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, (id, v)| {
             b.push_bind(id)
@@ -258,7 +260,8 @@ pub async fn endpoint_views(
                 .push_bind(v.last_seen)
                 .push_bind(v.hostnames)
                 .push_bind(v.ips)
-                .push_bind(v.merge_evidence);
+                .push_bind(v.merge_evidence)
+                .push_bind(v.mac_conflicts);
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -278,7 +281,8 @@ pub async fn apply_endpoint_views(conn: &mut SqliteConnection) -> Result<(), DbE
            ELSE endpoint.first_seen END, \
          last_seen = CASE WHEN s.last_seen > endpoint.last_seen THEN s.last_seen \
            ELSE endpoint.last_seen END, \
-         hostnames = s.hostnames, ips = s.ips, merge_evidence = s.merge_evidence, inactive = 0 \
+         hostnames = s.hostnames, ips = s.ips, merge_evidence = s.merge_evidence, \
+         mac_conflicts = s.mac_conflicts, inactive = 0 \
          FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id AND ( \
          endpoint.defender_machine_id IS DISTINCT FROM s.defender_machine_id \
          OR endpoint.hostname IS DISTINCT FROM COALESCE(s.hostname, endpoint.hostname) \
@@ -288,7 +292,8 @@ pub async fn apply_endpoint_views(conn: &mut SqliteConnection) -> Result<(), DbE
          OR endpoint.source_defender <> 1 OR endpoint.inactive <> 0 \
          OR s.first_seen < endpoint.first_seen OR s.last_seen > endpoint.last_seen \
          OR endpoint.hostnames <> s.hostnames OR endpoint.ips <> s.ips \
-         OR endpoint.merge_evidence <> s.merge_evidence)",
+         OR endpoint.merge_evidence <> s.merge_evidence \
+         OR endpoint.mac_conflicts IS DISTINCT FROM s.mac_conflicts)",
     )
     .execute(&mut *conn)
     .await?;
@@ -358,6 +363,7 @@ const COMPARED: &[&str] = &[
     "is_potential_duplication",
     "merged_into_machine_id",
     "ip_addresses",
+    "agent_version",
 ];
 
 fn changed_predicate() -> String {

@@ -78,5 +78,6 @@ pub fn endpoint_from_network_row(row: &crate::db::endpoint::NetworkRow) -> Endpo
         source_defender: 0,
         os_platform: None,
         os_release: None,
+        mac_conflicts: None,
     })
 }

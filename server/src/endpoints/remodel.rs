@@ -27,7 +27,8 @@ use crate::profiles::{
     ProfileMatch, DYNAMIC_PREFIX,
 };
 use crate::risk::facts::{
-    AlertFact, AlertSeverity, AlertStatus, DefenderFacts, EndpointFacts, MatchConfidence,
+    AlertFact, AlertSeverity, AlertStatus, DefenderFacts, DuplicateMacFact, EndpointFacts,
+    MatchConfidence,
     NetworkFact, ProfileFact, VulnFact, VulnSeverity,
 };
 
@@ -452,7 +453,10 @@ fn assess_with(
                 open_ports: endpoint.open_ports.iter().map(|p| p.port).collect(),
                 smb_v1: false,
             }),
-            duplicate_mac: None,
+            duplicate_mac: context
+                .defender
+                .then(|| duplicate_mac_fact(row.facts.mac_conflicts.as_deref()))
+                .flatten(),
             defender: match (context.defender, &row.facts.defender_machine_id) {
                 (true, Some(_)) => Some(DefenderFacts {
                     vulnerabilities: vulnerability_facts(row, &context.vulnerabilities),
@@ -488,6 +492,25 @@ fn assess_with(
         }
     }
     outcome
+}
+
+/// The first MAC of the endpoint that several live Defender machines report, as the
+/// duplicate-MAC assessment reads it; `None` (no assessment) when there is none.
+fn duplicate_mac_fact(conflicts: Option<&str>) -> Option<DuplicateMacFact> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        mac: String,
+        machines: Vec<String>,
+    }
+    let first = serde_json::from_str::<Vec<Stored>>(conflicts?)
+        .ok()?
+        .into_iter()
+        .next()?;
+    Some(DuplicateMacFact {
+        mac: first.mac,
+        sightings: Vec::new(),
+        defender_machines: first.machines,
+    })
 }
 
 /// The representative machine's vulnerabilities, one per CVE, with the CVE's details.

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | reported by several sites | Medium | one NIC cannot be on two sites: a cloned or spoofed MAC (or a mis-merged record) |
 //! | seen in several subnets at once | Medium | same reasoning inside one site; a spoofer borrowing a trusted device's MAC to pass MAC-based access control |
+//! | reported by several live Microsoft Defender machines | Medium | distinct Defender records (not re-images of one device) with the same physical MAC: a cloned VM, or a spoofed MAC; the console keeps them apart and cannot tell which one the network sees |
 //! | several IPs in one subnet | nothing | normal: DHCP renewals and several addresses on one NIC (defender-api.md §5.2: the same MAC repeats for each address) |
 //! | all-zero, broadcast or malformed MAC | nothing | placeholders (tunnels, loopback) or bad input, not evidence |
 //!
@@ -74,9 +75,26 @@ pub fn several_subnets(facts: &DuplicateMacFact) -> Option<Finding> {
     })
 }
 
+/// Reported by several live Defender machines: Medium.
+pub fn several_defender_machines(facts: &DuplicateMacFact) -> Option<Finding> {
+    let machines: BTreeSet<&str> = facts.defender_machines.iter().map(String::as_str).collect();
+    (machines.len() > 1 && !is_placeholder(&facts.mac)).then(|| {
+        Finding::new(
+            RiskLevel::Medium,
+            format!(
+                "MAC {} is reported by {} live Microsoft Defender machines ({}): a cloned VM or \
+                 a spoofed MAC; they are kept as separate endpoints",
+                normalised(&facts.mac),
+                machines.len(),
+                machines.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
 /// The duplicate-MAC assessment: the highest finding, with every finding as a factor.
 pub fn assess(facts: &DuplicateMacFact) -> Assessment {
-    let findings = [several_sites, several_subnets]
+    let findings = [several_sites, several_subnets, several_defender_machines]
         .iter()
         .filter_map(|rule| rule(facts))
         .collect();
@@ -100,6 +118,7 @@ mod tests {
 
     fn seen(mac: &str, places: &[Place]) -> DuplicateMacFact {
         DuplicateMacFact {
+            defender_machines: Vec::new(),
             mac: mac.into(),
             sightings: places
                 .iter()
@@ -209,5 +228,21 @@ mod tests {
                 assessment.reason
             );
         }
+    }
+
+    #[test]
+    fn a_mac_several_live_defender_machines_report_is_medium() {
+        let mut facts = seen("00:50:56:a1:b2:c3", &[]);
+        facts.defender_machines = vec!["vm-b".into(), "vm-a".into(), "vm-a".into()];
+        let a = assess(&facts);
+        assert_eq!(a.level, RiskLevel::Medium);
+        assert_eq!(a.factors.len(), 1);
+        assert!(
+            a.reason.contains("reported by 2 live Microsoft Defender machines (vm-a, vm-b)"),
+            "{}",
+            a.reason
+        );
+        facts.defender_machines.truncate(1);
+        assert_eq!(assess(&facts).level, RiskLevel::None);
     }
 }

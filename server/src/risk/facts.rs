@@ -198,6 +198,9 @@ pub struct DuplicateMacFact {
     /// 12 hex digits, any case, with or without separators (§5.2 sends them bare, upper case).
     pub mac: String,
     pub sightings: Vec<MacSighting>,
+    /// Live Microsoft Defender machines that report the MAC on a physical adapter (distinct
+    /// records, not re-image duplicates of one device).
+    pub defender_machines: Vec<String>,
 }
 
 /// Everything known about one endpoint; a source that has nothing to say is `None`.

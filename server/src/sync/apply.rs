@@ -26,10 +26,15 @@ pub struct Applied {
 }
 
 /// Applies the staged rows and the merge in one transaction, with a page cache big enough
-/// for it (`sync_stage::widen_cache`), given back afterwards whatever happened.
-pub async fn apply(conn: &mut SqliteConnection, fetched: &Fetched) -> Result<Applied, DbError> {
+/// for it (`sync_stage::widen_cache`), given back afterwards whatever happened. IP + host name
+/// evidence counts from `recent_since` on (the start of the inactivity window).
+pub async fn apply(
+    conn: &mut SqliteConnection,
+    fetched: &Fetched,
+    recent_since: &str,
+) -> Result<Applied, DbError> {
     let restore = sync_stage::widen_cache(conn).await?;
-    let applied = apply_in_transaction(conn, fetched).await;
+    let applied = apply_in_transaction(conn, fetched, recent_since).await;
     if let Err(e) = sync_stage::restore_cache(conn, restore).await {
         tracing::warn!(error = %e, "could not give back the sync's page cache");
     }
@@ -39,6 +44,7 @@ pub async fn apply(conn: &mut SqliteConnection, fetched: &Fetched) -> Result<App
 async fn apply_in_transaction(
     conn: &mut SqliteConnection,
     fetched: &Fetched,
+    recent_since: &str,
 ) -> Result<Applied, DbError> {
     let synced_at = db::now();
     let mut tx = conn.begin().await?;
@@ -73,7 +79,7 @@ async fn apply_in_transaction(
     };
     applied.alerts = sync_stage::apply_alerts(&mut tx, &synced_at).await?;
 
-    merge_write::merge_machines(&mut tx).await?;
+    merge_write::merge_machines(&mut tx, recent_since).await?;
     tx.commit().await?;
     Ok(applied)
 }

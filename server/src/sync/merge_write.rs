@@ -1,22 +1,22 @@
-//! The second half of the apply phase: links every present machine to an endpoint as the merge
-//! rules (`merge`) decide, creating Defender-only endpoints, and writes the endpoints' Defender
-//! display columns and merge evidence.
+//! The second half of the apply phase: reads what the identity rules (`merge`) need, applies
+//! their plan to `endpoint` and `defender_machine`, and stores each endpoint's evidence.
 //!
 //! Only what changed is written, and the views are built and written a chunk of endpoints at a
 //! time: an hourly sync of an unchanged 100k-machine tenant then writes nothing, and memory holds
 //! the merge's facts but never every endpoint's new JSON at once.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
 
 use futures::TryStreamExt;
 use sqlx::SqliteConnection;
 
-use super::merge::{self, Assignment, KnownEndpoint, MachineFacts, Target};
+use super::merge::adapter::{self, Adapter};
+use super::merge::evidence::Evidence;
+use super::merge::{self, Assignment, Inputs, KnownEndpoint, MachineFacts, Split, Target};
 use crate::db::defender_machine::MachineRow;
 use crate::db::endpoint::{DefenderView, NewDefenderEndpoint};
-use crate::db::{self, sync_stage, DbError};
-use crate::defender::model::machine::IpAddress;
+use crate::db::{self, endpoint_identity, machine_split, sync_stage, DbError};
+use crate::discovery::MacAddress;
 
 /// Endpoints whose views are built and written together.
 const CHUNK: usize = 5_000;
@@ -29,28 +29,12 @@ struct MachineShown {
 }
 
 fn machine_facts(row: &MachineRow) -> MachineFacts {
-    let addresses: Vec<IpAddress> = serde_json::from_str(&row.ip_addresses).unwrap_or_default();
-    let mut macs = Vec::new();
-    for mac in addresses
-        .iter()
-        .filter_map(|a| a.mac_address.as_deref())
-        .filter_map(merge::parse_mac)
-    {
-        if !macs.contains(&mac) {
-            macs.push(mac);
-        }
-    }
+    let adapters: Vec<Adapter> = serde_json::from_str(&row.ip_addresses).unwrap_or_default();
     MachineFacts {
         machine_id: row.machine_id.clone(),
         dns_name: row.computer_dns_name.clone(),
-        last_ip: row.last_ip_address.clone(),
-        ips: routable_ips(
-            row.last_ip_address
-                .iter()
-                .chain(addresses.iter().filter_map(|a| a.ip_address.as_ref())),
-        ),
-        macs,
-        health_active: row.health_status.as_deref() == Some("Active"),
+        ips: adapter::routable_ips(row.last_ip_address.as_deref(), &adapters),
+        macs: adapter::identity_macs(&adapters),
         potential_duplicate: row.is_potential_duplication != 0,
         merged_into: row.merged_into_machine_id.clone(),
         last_seen: row.last_seen.clone(),
@@ -64,18 +48,6 @@ fn machine_shown(row: MachineRow) -> MachineShown {
         onboarding_status: row.onboarding_status,
         first_seen: row.first_seen,
     }
-}
-
-/// Distinct addresses without loopback, in their canonical text form.
-fn routable_ips<'a>(ips: impl Iterator<Item = &'a String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for ip in ips.filter_map(|ip| ip.parse::<IpAddr>().ok()) {
-        let text = ip.to_string();
-        if !ip.is_loopback() && !out.contains(&text) {
-            out.push(text);
-        }
-    }
-    out
 }
 
 /// The `os` display value: `osPlatform version`, when Defender knows the platform.
@@ -96,36 +68,31 @@ fn push_unique_ci(list: &mut Vec<String>, value: &str) {
     }
 }
 
-/// The stored endpoints as the merge sees them, and what it must keep of them.
-struct Stored {
-    endpoints: Vec<KnownEndpoint>,
-    /// Each endpoint's representative machine, where it has one.
-    representative: HashMap<i64, String>,
-}
-
-async fn stored(conn: &mut SqliteConnection) -> Result<Stored, DbError> {
-    let mut stored = Stored {
-        endpoints: Vec::new(),
-        representative: HashMap::new(),
-    };
-    let mut rows = db::endpoint::merge_rows(conn);
+async fn known_endpoints(conn: &mut SqliteConnection) -> Result<Vec<KnownEndpoint>, DbError> {
+    let mut endpoints = Vec::new();
+    let mut rows = endpoint_identity::identity_rows(conn);
     while let Some(r) = rows.try_next().await? {
-        stored.endpoints.push(KnownEndpoint {
+        endpoints.push(KnownEndpoint {
             endpoint_id: r.endpoint_id,
-            mac: r.mac.as_deref().and_then(merge::parse_mac),
+            mac: r.mac.as_deref().and_then(|m| MacAddress::parse(m).ok()),
             ips: serde_json::from_str(&r.ips).unwrap_or_default(),
             hostnames: serde_json::from_str(&r.hostnames).unwrap_or_default(),
+            source_network: r.source_network,
+            last_seen: r.last_seen,
+            representative: r.defender_machine_id,
         });
-        if let Some(machine) = r.defender_machine_id {
-            stored.representative.insert(r.endpoint_id, machine);
-        }
     }
-    Ok(stored)
+    Ok(endpoints)
 }
 
-/// Links every present machine to an endpoint (creating Defender-only ones) and writes the
-/// endpoints' Defender display columns and merge evidence.
-pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), DbError> {
+/// Links every present machine to an endpoint as the identity rules decide (creating
+/// Defender-only endpoints), writes the endpoints' Defender display columns and evidence, and
+/// gives endpoints whose device moved away back to discovery or retires them.
+/// `recent_since` starts the inactivity window (RFC 3339).
+pub(crate) async fn merge_machines(
+    conn: &mut SqliteConnection,
+    recent_since: &str,
+) -> Result<(), DbError> {
     let (mut machines, mut shown) = (Vec::new(), Vec::new());
     let mut rows = db::defender_machine::present(conn);
     while let Some(row) = rows.try_next().await? {
@@ -133,18 +100,43 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
         shown.push(machine_shown(row));
     }
     drop(rows);
-    let stored = stored(conn).await?;
-    let by_id: HashMap<i64, &KnownEndpoint> = stored
-        .endpoints
-        .iter()
-        .map(|e| (e.endpoint_id, e))
+    let endpoints = known_endpoints(conn).await?;
+    let splits: Vec<Split> = machine_split::all(conn)
+        .await?
+        .into_iter()
+        .map(|s| Split {
+            machine_id: s.machine_id,
+            endpoint_id: s.endpoint_id,
+        })
         .collect();
-    let plan = merge::plan(&machines, &stored.endpoints);
+    let plan = merge::plan(&Inputs {
+        machines: &machines,
+        endpoints: &endpoints,
+        splits: &splits,
+        recent_since,
+    });
+    let by_id: HashMap<i64, &KnownEndpoint> =
+        endpoints.iter().map(|e| (e.endpoint_id, e)).collect();
+    // Endpoints that carried notes before and may carry none now.
+    let noted_before = endpoint_identity::unrepresented_with_evidence(conn).await?;
 
-    release_representatives(conn, &plan.assignments, &machines, &stored).await?;
+    release_representatives(conn, &plan.assignments, &machines, &endpoints).await?;
+    let rekeyed: Vec<(i64, Option<String>, Option<&'static str>)> = plan
+        .rekeyed
+        .iter()
+        .map(|(id, mac)| {
+            (
+                *id,
+                mac.map(|m| m.to_string()),
+                mac.as_ref().and_then(crate::oui::vendor_name),
+            )
+        })
+        .collect();
+    endpoint_identity::rekey(conn, &rekeyed).await?;
 
     // Ids for new endpoints are assigned here: the transaction holds the write lock.
     let mut next_id = db::endpoint::max_id(conn).await?;
+    let mut new_ids: Vec<i64> = Vec::with_capacity(plan.new_endpoints.len());
     let now = db::now();
     let mut links: Vec<(&str, i64)> = Vec::new();
     for chunk in plan.assignments.chunks(CHUNK) {
@@ -158,9 +150,10 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
                 Target::New(_) => None,
             })
             .collect();
-        let evidence: HashMap<i64, String> = db::endpoint::merge_evidence(conn, &existing)
+        let stored: HashMap<i64, String> = endpoint_identity::evidence(conn, &existing)
             .await?
             .into_iter()
+            .map(|(id, evidence, _)| (id, evidence))
             .collect();
         let mut updates: Vec<(i64, DefenderView)> = Vec::new();
         let mut inserts: Vec<NewDefenderEndpoint> = Vec::new();
@@ -169,7 +162,11 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
                 Target::Existing(id) => by_id.get(&id).copied(),
                 Target::New(_) => None,
             };
-            let view = view(assignment, known, &machines, &shown, &evidence, &now);
+            let previous = match assignment.target {
+                Target::Existing(id) => stored.get(&id),
+                Target::New(_) => None,
+            };
+            let view = view(assignment, known, &machines, &shown, previous, &now);
             let endpoint_id = match assignment.target {
                 Target::Existing(id) => {
                     updates.push((id, view));
@@ -177,6 +174,7 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
                 }
                 Target::New(n) => {
                     next_id += 1;
+                    new_ids.push(next_id);
                     let mac = plan.new_endpoints[n].mac;
                     inserts.push(NewDefenderEndpoint {
                         endpoint_id: next_id,
@@ -200,6 +198,52 @@ pub(super) async fn merge_machines(conn: &mut SqliteConnection) -> Result<(), Db
     }
     sync_stage::apply_endpoint_views(conn).await?;
     sync_stage::apply_links(conn, &links).await?;
+
+    let resolve = |t: Target| match t {
+        Target::Existing(id) => id,
+        Target::New(n) => new_ids[n],
+    };
+    store_unassigned_evidence(conn, &plan, &noted_before).await?;
+    let (network, defender_only): (Vec<&merge::Released>, Vec<&merge::Released>) = plan
+        .released
+        .iter()
+        .partition(|r| by_id.get(&r.endpoint_id).is_some_and(|e| e.source_network));
+    let network: Vec<i64> = network.iter().map(|r| r.endpoint_id).collect();
+    endpoint_identity::clear_defender_view(conn, &network).await?;
+    for r in defender_only {
+        // A record Defender no longer lists may still hang on it: then it stays, as the
+        // history of that record.
+        if let Some(successor) = r.successor.map(resolve) {
+            if successor != r.endpoint_id
+                && !endpoint_identity::has_machines(conn, r.endpoint_id).await?
+            {
+                endpoint_identity::retire(conn, r.endpoint_id, successor).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the evidence of endpoints that hold no machine where it changed: new notes, and
+/// notes of an earlier sync that no longer hold.
+async fn store_unassigned_evidence(
+    conn: &mut SqliteConnection,
+    plan: &merge::MergePlan,
+    noted_before: &[i64],
+) -> Result<(), DbError> {
+    let mut ids: Vec<i64> = plan.unassigned.keys().copied().collect();
+    ids.extend(plan.released.iter().map(|r| r.endpoint_id));
+    ids.extend_from_slice(noted_before);
+    ids.sort_unstable();
+    ids.dedup();
+    let empty = Evidence::default();
+    for (id, stored, stored_conflicts) in endpoint_identity::evidence(conn, &ids).await? {
+        let fresh = plan.unassigned.get(&id).unwrap_or(&empty);
+        let (text, conflicts) = (fresh.to_text(), fresh.conflicts_text());
+        if text != stored || conflicts != stored_conflicts {
+            endpoint_identity::store_evidence(conn, id, &text, conflicts.as_deref()).await?;
+        }
+    }
     Ok(())
 }
 
@@ -210,7 +254,7 @@ async fn release_representatives(
     conn: &mut SqliteConnection,
     assignments: &[Assignment],
     machines: &[MachineFacts],
-    stored: &Stored,
+    endpoints: &[KnownEndpoint],
 ) -> Result<(), DbError> {
     let present: HashSet<&str> = machines.iter().map(|m| m.machine_id.as_str()).collect();
     let next: HashMap<i64, &str> = assignments
@@ -220,25 +264,23 @@ async fn release_representatives(
             Target::New(_) => None,
         })
         .collect();
-    let released: Vec<i64> = stored
-        .representative
+    let released: Vec<i64> = endpoints
         .iter()
-        .filter(|(id, machine)| {
-            present.contains(machine.as_str()) && next.get(id) != Some(&machine.as_str())
-        })
-        .map(|(id, _)| *id)
+        .filter_map(|e| Some((e.endpoint_id, e.representative.as_deref()?)))
+        .filter(|(id, machine)| present.contains(machine) && next.get(id) != Some(machine))
+        .map(|(id, _)| id)
         .collect();
-    db::endpoint::release_representatives(conn, &released).await
+    endpoint_identity::release_representatives(conn, &released).await
 }
 
-/// The Defender view of one endpoint: its representative's display values and the names,
-/// addresses and evidence of all its machines.
+/// The Defender view of one endpoint: its representative's display values, the names and
+/// addresses of all its machines, and the evidence.
 fn view(
     assignment: &Assignment,
     known: Option<&KnownEndpoint>,
     machines: &[MachineFacts],
     shown: &[MachineShown],
-    evidence: &HashMap<i64, String>,
+    previous: Option<&String>,
     now: &str,
 ) -> DefenderView {
     let rep = assignment.machines[0];
@@ -260,10 +302,10 @@ fn view(
             last_seen = Some(last_seen.map_or(l, |x| x.max(l)));
         }
     }
-    let previous = match assignment.target {
-        Target::Existing(id) => evidence.get(&id),
-        Target::New(_) => None,
-    };
+    let mut evidence = assignment.evidence.clone();
+    if let Some(text) = previous {
+        evidence.keep_earlier(&Evidence::parse(text));
+    }
     DefenderView {
         defender_machine_id: machines[rep].machine_id.clone(),
         hostname: machines[rep].dns_name.clone(),
@@ -274,40 +316,7 @@ fn view(
         last_seen: last_seen.unwrap_or(now).to_owned(),
         hostnames: serde_json::to_string(&hostnames).unwrap_or_else(|_| "[]".into()),
         ips: serde_json::to_string(&ips).unwrap_or_else(|_| "[]".into()),
-        merge_evidence: evidence_json(assignment, machines, previous),
+        merge_evidence: evidence.to_text(),
+        mac_conflicts: evidence.conflicts_text(),
     }
-}
-
-/// The evidence to store: a machine that stays with the endpoint it was linked to keeps the
-/// evidence recorded when it was first merged (the rule that created the link), so an
-/// unchanged sync changes nothing.
-fn evidence_json(
-    assignment: &Assignment,
-    machines: &[MachineFacts],
-    previous: Option<&String>,
-) -> String {
-    let mut parsed: Option<Vec<serde_json::Value>> = None;
-    let target = match assignment.target {
-        Target::Existing(id) => Some(id),
-        Target::New(_) => None,
-    };
-    let list: Vec<serde_json::Value> = assignment
-        .evidence
-        .iter()
-        .map(|fresh| {
-            let linked = assignment.machines.iter().any(|&i| {
-                machines[i].machine_id == fresh.machine_id && machines[i].endpoint_id == target
-            });
-            let kept = previous.filter(|_| target.is_some() && linked);
-            kept.and_then(|text| {
-                parsed
-                    .get_or_insert_with(|| serde_json::from_str(text).unwrap_or_default())
-                    .iter()
-                    .find(|e| e["machine_id"] == fresh.machine_id.as_str())
-                    .cloned()
-            })
-            .unwrap_or_else(|| serde_json::to_value(fresh).unwrap_or_default())
-        })
-        .collect();
-    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }

@@ -115,7 +115,8 @@ async fn sync_with(
     progress: Progress<'_>,
 ) -> RunResult {
     let mut totals = SyncRunTotals::default();
-    let result = stage_and_apply(pool, client, progress).await;
+    let recent_since = db::format_time(time::OffsetDateTime::now_utc() - inactive_after.duration());
+    let result = stage_and_apply(pool, client, progress, &recent_since).await;
     let metrics = client.metrics();
     totals.api_calls = i64::try_from(metrics.api_calls).unwrap_or(i64::MAX);
     totals.throttle_wait_ms = i64::try_from(metrics.throttle_wait().as_millis()).unwrap_or(0);
@@ -174,6 +175,7 @@ async fn stage_and_apply(
     pool: &SqlitePool,
     client: &DefenderClient,
     progress: Progress<'_>,
+    recent_since: &str,
 ) -> Result<super::apply::Applied, String> {
     // One connection for the whole run: the staging tables are temporary, per connection.
     let mut conn = pool
@@ -185,7 +187,7 @@ async fn stage_and_apply(
             .await
             .map_err(|e| e.to_string())?;
         progress.begin(APPLYING, None);
-        apply(&mut conn, &fetched)
+        apply(&mut conn, &fetched, recent_since)
             .await
             .map_err(|e| format!("database error while applying the sync: {e}"))
     }

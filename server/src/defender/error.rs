@@ -60,6 +60,12 @@ pub enum DefenderError {
     #[error("could not reach Microsoft Defender: {0}")]
     Transport(String),
 
+    /// A request that changes something (a machine action, a cancellation) may have reached
+    /// Defender, but no usable answer came back (timeout, 5xx, cut body): it is not resent,
+    /// and the caller looks for what it did (§9.22).
+    #[error("Microsoft Defender may have received the {what} request, but its answer was lost ({cause})")]
+    Unconfirmed { what: String, cause: String },
+
     /// A success response that could not be decoded.
     #[error("could not decode {what}: {detail}")]
     Decode { what: String, detail: String },

@@ -34,6 +34,10 @@ pub(crate) struct ApiRequest<'a> {
     pub family: Family,
     /// What is being fetched, for errors and logs.
     pub what: &'static str,
+    /// Sending it twice does no harm. A request that is not (a machine action or its
+    /// cancellation) is never resent once it may have reached Defender: a lost answer becomes
+    /// `DefenderError::Unconfirmed`, and the caller looks for what the request did (§9.22).
+    pub idempotent: bool,
 }
 
 impl<'a> ApiRequest<'a> {
@@ -44,9 +48,11 @@ impl<'a> ApiRequest<'a> {
             body: None,
             family,
             what,
+            idempotent: true,
         }
     }
 
+    /// A POST that only reads (advanced hunting): resent like a GET.
     pub(crate) fn post(
         url: Url,
         body: &'a serde_json::Value,
@@ -59,6 +65,20 @@ impl<'a> ApiRequest<'a> {
             body: Some(body),
             family,
             what,
+            idempotent: true,
+        }
+    }
+
+    /// A POST that changes something in Defender: never resent once it may have arrived.
+    pub(crate) fn post_once(
+        url: Url,
+        body: &'a serde_json::Value,
+        family: Family,
+        what: &'static str,
+    ) -> Self {
+        Self {
+            idempotent: false,
+            ..Self::post(url, body, family, what)
         }
     }
 }
@@ -173,9 +193,23 @@ impl Core {
         if let Some(body) = req.body {
             builder = builder.json(body);
         }
+        // What a failure means once the request may have been received: a read can simply be
+        // asked again, a change cannot.
+        let lost = |cause: DefenderError| {
+            if req.idempotent {
+                Attempt::Transient(cause, None)
+            } else {
+                Attempt::Fatal(DefenderError::Unconfirmed {
+                    what: req.what.to_owned(),
+                    cause: cause.to_string(),
+                })
+            }
+        };
         let resp = match builder.send().await {
             Ok(resp) => resp,
-            Err(e) => return Attempt::Transient(transport_error(&e), None),
+            // Nothing was sent when the connection could not even be made.
+            Err(e) if e.is_connect() => return Attempt::Transient(transport_error(&e), None),
+            Err(e) => return lost(transport_error(&e)),
         };
         let status = resp.status();
         let after = retry_after(resp.headers());
@@ -183,25 +217,27 @@ impl Core {
         // failed connect.
         let body = match resp.bytes().await {
             Ok(body) => body,
-            Err(e) => return Attempt::Transient(transport_error(&e), None),
+            Err(e) => return lost(transport_error(&e)),
         };
         tracing::debug!(method = %req.method, path = req.url.path(), status = status.as_u16(), "api call");
         if status.is_success() {
             return match serde_json::from_slice::<T>(&body) {
                 Ok(value) => Attempt::Done(value),
                 // Truncated JSON looks like a cut transfer: retry, then give up as Decode.
-                Err(e) => Attempt::Transient(
-                    DefenderError::Decode {
-                        what: req.what.to_owned(),
-                        detail: e.to_string(),
-                    },
-                    None,
-                ),
+                Err(e) => lost(DefenderError::Decode {
+                    what: req.what.to_owned(),
+                    detail: e.to_string(),
+                }),
             };
         }
         match status {
+            // Refused before anything was done: safe to send again.
             StatusCode::UNAUTHORIZED => Attempt::Unauthorized,
             StatusCode::TOO_MANY_REQUESTS => Attempt::Throttled(after),
+            // A gateway or proxy may have passed the request on before failing.
+            s if (s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT) && !req.idempotent => {
+                lost(from_api_response(s.as_u16(), &body))
+            }
             s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
                 Attempt::Transient(from_api_response(s.as_u16(), &body), after)
             }

@@ -82,11 +82,13 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// Records a security-relevant event (logins, logouts) in the audit log.
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError>;
 
-    /// The action panel of an endpoint: availability, isolation state and history.
+    /// The action panel of an endpoint for one of its live Defender machines (`None`: the one
+    /// that represents it): availability, isolation state and history.
     async fn endpoint_actions(
         &self,
         viewer: &UserDto,
         endpoint_id: i64,
+        machine_id: Option<String>,
     ) -> Result<EndpointActions, ConsoleError>;
 
     /// Preflights and sends an action, or returns the one already sent with the same key or
@@ -128,6 +130,9 @@ pub trait ConsoleBackend: Send + Sync + 'static {
 #[derive(Clone, Debug)]
 pub struct ActionRequest {
     pub endpoint_id: i64,
+    /// The Defender machine the form showed: the server sends only to that one, and only
+    /// while it is still a live machine of the endpoint.
+    pub machine_id: String,
     pub kind: ActionKind,
     pub scope: String,
     pub comment: String,

@@ -445,11 +445,17 @@ impl ConsoleBackend for ServerBackend {
         &self,
         viewer: &UserDto,
         endpoint_id: i64,
+        machine_id: Option<String>,
     ) -> Result<EndpointActions, ConsoleError> {
-        let target = db::action_target_query::target(&self.pool, endpoint_id)
-            .await
-            .map_err(internal)?
-            .ok_or(ConsoleError::NotFound)?;
+        let target =
+            db::action_target_query::target(&self.pool, endpoint_id, machine_id.as_deref())
+                .await
+                .map_err(internal)?
+                .ok_or(ConsoleError::NotFound)?;
+        // A machine that is not (or no longer) a live machine of this endpoint is not offered.
+        if machine_id.is_some() && target.machine_id.is_none() {
+            return Err(ConsoleError::NotFound);
+        }
         let enabled = panel::integration_enabled(&self.pool)
             .await
             .map_err(internal)?;

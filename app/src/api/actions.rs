@@ -5,14 +5,19 @@ use leptos::prelude::*;
 use crate::error::ConsoleError;
 use crate::model::action::{ActionOutcome, EndpointActions};
 
+/// `machine_id` empty: the machine that represents the endpoint.
 #[server(endpoint = "actions/for_endpoint")]
-pub async fn get_endpoint_actions(endpoint_id: i64) -> Result<EndpointActions, ConsoleError> {
+pub async fn get_endpoint_actions(
+    endpoint_id: i64,
+    #[server(default)] machine_id: String,
+) -> Result<EndpointActions, ConsoleError> {
     use crate::api::guard::{reject, require};
     use crate::model::user::Capability;
 
     let (backend, user) = require(Capability::Read).await?;
+    let machine_id = Some(machine_id).filter(|m| !m.is_empty());
     backend
-        .endpoint_actions(&user, endpoint_id)
+        .endpoint_actions(&user, endpoint_id, machine_id)
         .await
         .map_err(reject)
 }
@@ -22,6 +27,7 @@ pub async fn get_endpoint_actions(endpoint_id: i64) -> Result<EndpointActions, C
 #[server(endpoint = "actions/submit")]
 pub async fn submit_action(
     endpoint_id: i64,
+    #[server(default)] machine_id: String,
     kind: String,
     #[server(default)] scope: String,
     #[server(default)] comment: String,
@@ -38,6 +44,7 @@ pub async fn submit_action(
         .ok_or_else(|| reject(ConsoleError::validation("kind", "Unknown action.")))?;
     let request = ActionRequest {
         endpoint_id,
+        machine_id,
         kind,
         scope,
         comment,

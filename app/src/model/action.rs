@@ -165,6 +165,8 @@ impl IsolationState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionView {
     pub id: i64,
+    /// The Defender machine the action went to.
+    pub machine_id: String,
     pub kind: ActionKind,
     pub scope: Option<String>,
     pub status: ActionStatus,
@@ -190,12 +192,26 @@ pub struct ActionAvailability {
     pub scopes: Vec<String>,
 }
 
+/// A Defender machine an action can go to: a live record of the endpoint's device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetMachine {
+    pub machine_id: String,
+    pub computer_dns_name: Option<String>,
+    pub last_seen: Option<String>,
+    pub health_status: Option<String>,
+    pub onboarding_status: Option<String>,
+    pub os: Option<String>,
+}
+
 /// The action panel of the Endpoint Summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointActions {
     pub endpoint_id: i64,
     /// The Defender machine actions go to; `None` when the endpoint is not in Defender.
     pub machine_id: Option<String>,
+    /// Every live Defender machine of the endpoint (stale duplicates are never offered);
+    /// `machine_id` is one of them. With several, the operator chooses.
+    pub targets: Vec<TargetMachine>,
     /// What the user types to confirm isolation (the device name Defender knows).
     pub confirmation_name: Option<String>,
     pub isolation: IsolationState,
@@ -211,6 +227,12 @@ pub struct EndpointActions {
 }
 
 impl EndpointActions {
+    /// The machine actions go to, as the panel shows it.
+    pub fn target(&self) -> Option<&TargetMachine> {
+        let id = self.machine_id.as_deref()?;
+        self.targets.iter().find(|t| t.machine_id == id)
+    }
+
     /// Some action is still moving, so the page keeps polling.
     pub fn has_open(&self) -> bool {
         self.history.iter().any(|a| a.status.is_open())

@@ -2,6 +2,7 @@
 //! Microsoft Defender subtab. Tabs are links (`?tab=risk&sub=defender`), so every view has a
 //! URL and works before hydration.
 
+mod action_target;
 mod actions_panel;
 mod defender_tab;
 mod risk_tab;
@@ -37,12 +38,15 @@ pub fn EndpointSummaryPage() -> impl IntoView {
             }
         },
     );
+    // Which of the endpoint's live Defender machines actions go to (`?machine=`; empty: the
+    // one that represents it), as a link so the choice works before hydration too.
+    let machine = Memo::new(move |_| query.with(|q| q.get("machine").unwrap_or_default()));
     // Created here, outside the Suspend below, so server and browser number it alike.
     let actions = Resource::new(
-        move || id.get(),
-        |id| async move {
+        move || (id.get(), machine.get()),
+        |(id, machine)| async move {
             match id {
-                Some(id) => get_endpoint_actions(id).await,
+                Some(id) => get_endpoint_actions(id, machine).await,
                 None => Err(ConsoleError::NotFound),
             }
         },

@@ -3,11 +3,12 @@
 
 use app::model::action::{
     ActionAvailability, ActionKind, ActionStatus, ActionView, EndpointActions, IsolationState,
+    TargetMachine,
 };
 use sqlx::SqlitePool;
 
 use super::platform::{self, MachineFacts};
-use crate::db::action_target_query::ActionTarget;
+use crate::db::action_target_query::{self, ActionTarget};
 use crate::db::machine_action::{self, ActionRow};
 use crate::db::{self, DbError};
 
@@ -64,9 +65,27 @@ pub async fn panel(
         onboarding_status: target.onboarding_status.as_deref(),
         os_platform: target.os_platform.as_deref(),
         version: target.version.as_deref(),
+        agent_version: target.agent_version.as_deref(),
     });
+    let refusals = machine_action::refusals(pool, machine_id).await?;
     let mut available = Vec::new();
     for kind in ActionKind::ALL {
+        // Defender's own refusal for this device, while it still runs the OS it had then.
+        let refused = refusals
+            .iter()
+            .find(|(k, r)| {
+                k == kind.as_str()
+                    && r.os_platform == target.os_platform
+                    && r.version == target.version
+            })
+            .map(|(_, r)| {
+                format!(
+                    "Microsoft Defender refused this action for this device on {} ({}): {}.",
+                    r.refused_at,
+                    r.code,
+                    platform::code_meaning(&r.code)
+                )
+            });
         let supported = match kind {
             ActionKind::RunAntiVirusScan => support.scan.clone(),
             ActionKind::Isolate => support.isolation.clone(),
@@ -95,7 +114,12 @@ pub async fn panel(
         let reason = if !integration_enabled {
             Some("Enable the Microsoft Defender integration to send actions.".into())
         } else {
-            supported.as_ref().err().cloned().or(state_reason)
+            supported
+                .as_ref()
+                .err()
+                .cloned()
+                .or(refused)
+                .or(state_reason)
         };
         available.push(ActionAvailability {
             kind,
@@ -148,6 +172,7 @@ pub fn isolation_state(latest: Option<&ActionRow>) -> IsolationState {
 pub fn view(row: &ActionRow) -> ActionView {
     ActionView {
         id: row.machine_action_id,
+        machine_id: row.machine_id.clone(),
         kind: ActionKind::parse(&row.kind).unwrap_or(ActionKind::RunAntiVirusScan),
         scope: row.scope.clone(),
         status: ActionStatus::parse(&row.status).unwrap_or(ActionStatus::Pending),
@@ -175,9 +200,28 @@ pub async fn endpoint_actions(
         .iter()
         .map(view)
         .collect();
+    let targets = action_target_query::candidates(pool, target.endpoint_id)
+        .await?
+        .into_iter()
+        .filter_map(|t| {
+            Some(TargetMachine {
+                os: match (&t.os_platform, &t.version) {
+                    (Some(p), Some(v)) => Some(format!("{p} {v}")),
+                    (Some(p), None) => Some(p.clone()),
+                    _ => None,
+                },
+                machine_id: t.machine_id?,
+                computer_dns_name: t.computer_dns_name,
+                last_seen: t.last_seen,
+                health_status: t.health_status,
+                onboarding_status: t.onboarding_status,
+            })
+        })
+        .collect();
     Ok(EndpointActions {
         endpoint_id: target.endpoint_id,
         machine_id: target.machine_id.clone(),
+        targets,
         confirmation_name: confirmation_name(target),
         isolation: panel.isolation,
         available: panel.available,

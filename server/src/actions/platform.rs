@@ -1,6 +1,11 @@
-//! Which actions a Defender machine supports, from its onboarding status and OS
+//! Which actions a Defender machine supports, from its onboarding status, OS and sensor
+//! version: one table, [`SUPPORT`], each row with the Microsoft page it comes from
 //! (defender-api.md §7). Unknown platforms and versions are treated as unsupported: sending an
-//! action Defender will refuse wastes the admin's time and the API budget.
+//! action Defender will refuse wastes the admin's time and the API budget. When Defender
+//! refuses anyway (`OsPlatformNotSupported`, `ClientVersionNotSupported`), its answer is the
+//! last word: [`refusal_message`] says what it means and the refusal is remembered per machine.
+
+use crate::defender::DefenderError;
 
 /// What the machine can do: for isolation and for scans, the scopes it supports or the reason
 /// it supports none.
@@ -16,24 +21,92 @@ pub struct MachineFacts<'a> {
     pub onboarding_status: Option<&'a str>,
     pub os_platform: Option<&'a str>,
     pub version: Option<&'a str>,
+    /// `agentVersion`: the sensor's version (macOS and Linux need a minimum).
+    pub agent_version: Option<&'a str>,
 }
 
-const FULL_SELECTIVE: &[&str] = &["Full", "Selective"];
-const FULL_ONLY: &[&str] = &["Full"];
-const SCANS: &[&str] = &["Quick", "Full"];
-
+/// What a row of the table allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
+pub enum Capability {
+    FullIsolation,
+    SelectiveIsolation,
+    Scan,
+}
+
+/// OS families as the table names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
     /// Windows 10 with its feature release as a number (1607, 1709, 2110 for 21H2, ...).
-    Windows10(Option<u32>),
+    Windows10,
     Windows11,
-    /// Windows Server 2012 R2 and later, on the modern unified agent.
+    /// Windows Server 2012 R2 and later, on the modern unified agent, and Azure Stack HCI.
     ModernServer,
     Linux,
     Mac,
-    /// Known to Defender but outside the support table (Windows 7, Server 2008 R2, mobile).
-    Unsupported,
 }
+
+/// One row of the support table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupportRow {
+    pub capability: Capability,
+    pub family: Family,
+    /// Windows 10 feature release at least (as [`windows_release`] numbers it).
+    pub min_release: Option<u32>,
+    /// Sensor (`agentVersion`) at least, compared number by number.
+    pub min_agent: Option<&'static str>,
+    /// The Microsoft Learn page the row comes from.
+    pub source: &'static str,
+}
+
+const ISOLATE_API: &str = "https://learn.microsoft.com/en-us/defender-endpoint/api/isolate-machine";
+const SCAN_API: &str = "https://learn.microsoft.com/en-us/defender-endpoint/api/run-av-scan";
+const RESPOND_ISOLATE: &str =
+    "https://learn.microsoft.com/en-us/defender-endpoint/respond-machine-alerts#isolate-devices-from-the-network";
+const RESPOND_SCAN: &str =
+    "https://learn.microsoft.com/en-us/defender-endpoint/respond-machine-alerts#run-antivirus-scan";
+/// macOS and Linux clients from this version take the newer actions.
+const MIN_UNIX_CLIENT: &str = "101.98.84";
+
+const fn row(
+    capability: Capability,
+    family: Family,
+    min_release: Option<u32>,
+    min_agent: Option<&'static str>,
+    source: &'static str,
+) -> SupportRow {
+    SupportRow {
+        capability,
+        family,
+        min_release,
+        min_agent,
+        source,
+    }
+}
+
+/// Where each action is supported, and the page that says so. A machine supports a capability
+/// when one row of its family admits it; nothing else is supported.
+pub const SUPPORT: &[SupportRow] = {
+    use Capability::{FullIsolation as Full, Scan, SelectiveIsolation as Selective};
+    use Family::{Linux, Mac, ModernServer, Windows10, Windows11};
+    &[
+        row(Full, Windows10, Some(1703), None, ISOLATE_API),
+        row(Full, Windows11, None, None, ISOLATE_API),
+        row(Full, ModernServer, None, None, ISOLATE_API),
+        row(Full, Linux, None, None, RESPOND_ISOLATE),
+        row(Full, Mac, None, Some(MIN_UNIX_CLIENT), RESPOND_ISOLATE),
+        // Selective isolation keeps Outlook and Teams online, which exists only on Windows and
+        // macOS. One page says 1703 for Windows 10; the API page says 1709.
+        row(Selective, Windows10, Some(1709), None, ISOLATE_API),
+        row(Selective, Windows11, None, None, ISOLATE_API),
+        row(Selective, ModernServer, None, None, ISOLATE_API),
+        row(Selective, Mac, None, Some(MIN_UNIX_CLIENT), RESPOND_ISOLATE),
+        row(Scan, Windows10, Some(1709), None, SCAN_API),
+        row(Scan, Windows11, None, None, SCAN_API),
+        row(Scan, ModernServer, None, None, RESPOND_SCAN),
+        row(Scan, Mac, None, Some(MIN_UNIX_CLIENT), RESPOND_SCAN),
+        row(Scan, Linux, None, Some(MIN_UNIX_CLIENT), RESPOND_SCAN),
+    ]
+};
 
 const LINUX_PLATFORMS: &[&str] = &[
     "linux",
@@ -50,10 +123,12 @@ const LINUX_PLATFORMS: &[&str] = &[
     "rockylinux",
 ];
 
-fn family(platform: &str, version: Option<&str>) -> Family {
+/// The table's family for an `osPlatform`; `None` for platforms outside the table (Windows 7,
+/// Server 2008 R2, mobile).
+fn family(platform: &str) -> Option<Family> {
     let p = platform.trim().to_ascii_lowercase();
-    match p.as_str() {
-        "windows10" => Family::Windows10(version.and_then(windows_release)),
+    Some(match p.as_str() {
+        "windows10" => Family::Windows10,
         "windows11" => Family::Windows11,
         "windowsserver2012r2"
         | "windowsserver2016"
@@ -63,8 +138,8 @@ fn family(platform: &str, version: Option<&str>) -> Family {
         | "azurestackhci" => Family::ModernServer,
         "macos" | "mac os" | "macosx" => Family::Mac,
         _ if LINUX_PLATFORMS.contains(&p.as_str()) => Family::Linux,
-        _ => Family::Unsupported,
-    }
+        _ => return None,
+    })
 }
 
 /// Windows 10 feature releases as comparable numbers: "1709" is 1709, "21H2" is 2110.
@@ -80,6 +155,79 @@ fn windows_release(version: &str) -> Option<u32> {
         return Some(year * 100 + month);
     }
     v.parse().ok().filter(|n| (1000..10000).contains(n))
+}
+
+/// `a >= b` for dotted version numbers; `None` when either is not one.
+fn version_at_least(a: &str, b: &str) -> Option<bool> {
+    let parse = |v: &str| -> Option<Vec<u64>> {
+        v.trim().split('.').map(|p| p.parse().ok()).collect()
+    };
+    Some(parse(a)? >= parse(b)?)
+}
+
+/// Whether the row admits the machine, or why not.
+fn admits(row: &SupportRow, m: &MachineFacts<'_>) -> Result<(), String> {
+    if let Some(min) = row.min_release {
+        let release = m.version.and_then(windows_release);
+        match release {
+            Some(r) if r >= min => {}
+            Some(_) => return Err(format!("needs release {} or later", release_name(min))),
+            None => {
+                return Err(format!(
+                    "needs release {} or later, and Microsoft Defender reports no release",
+                    release_name(min)
+                ))
+            }
+        }
+    }
+    if let Some(min) = row.min_agent {
+        match m.agent_version.and_then(|a| version_at_least(a, min)) {
+            Some(true) => {}
+            Some(false) => return Err(format!("needs sensor version {min} or later")),
+            None => {
+                return Err(format!(
+                    "needs sensor version {min} or later, and Microsoft Defender reports no \
+                     sensor version"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn release_name(release: u32) -> String {
+    match release % 100 {
+        5 => format!("{}H1", release / 100),
+        10 => format!("{}H2", release / 100),
+        _ => release.to_string(),
+    }
+}
+
+/// Whether the machine has the capability; the reason names the OS and Microsoft's page.
+fn capability(m: &MachineFacts<'_>, platform: &str, os: &str, what: Capability) -> Result<(), String> {
+    let label = match what {
+        Capability::FullIsolation => "Isolation",
+        Capability::SelectiveIsolation => "Selective isolation",
+        Capability::Scan => "An antivirus scan through the API",
+    };
+    let Some(fam) = family(platform) else {
+        return Err(format!("{label} is not supported on {os}."));
+    };
+    let rows: Vec<&SupportRow> = SUPPORT
+        .iter()
+        .filter(|r| r.capability == what && r.family == fam)
+        .collect();
+    let mut why = None;
+    for r in &rows {
+        match admits(r, m) {
+            Ok(()) => return Ok(()),
+            Err(e) => why = Some((e, r.source)),
+        }
+    }
+    Err(match why {
+        Some((e, source)) => format!("{label} is not supported on {os}: it {e} (Microsoft: {source})."),
+        None => format!("{label} is not supported on {os}."),
+    })
 }
 
 /// The support table applied to one machine.
@@ -106,32 +254,58 @@ pub fn support(m: MachineFacts<'_>) -> Support {
         Some(v) if !v.is_empty() => format!("{platform} {v}"),
         _ => platform.to_owned(),
     };
-    let unsupported = |what: &str| format!("{what} is not supported on {os}.");
-    match family(platform, m.version) {
-        Family::Windows11 | Family::ModernServer | Family::Mac => Support {
-            isolation: Ok(FULL_SELECTIVE.to_vec()),
-            scan: Ok(SCANS.to_vec()),
-        },
-        Family::Linux => Support {
-            // Selective isolation keeps Outlook and Teams online, which exists only on
-            // Windows and macOS.
-            isolation: Ok(FULL_ONLY.to_vec()),
-            scan: Ok(SCANS.to_vec()),
-        },
-        Family::Windows10(Some(r)) if r >= 1709 => Support {
-            isolation: Ok(FULL_SELECTIVE.to_vec()),
-            scan: Ok(SCANS.to_vec()),
-        },
-        Family::Windows10(Some(r)) if r >= 1703 => Support {
-            isolation: Ok(FULL_ONLY.to_vec()),
-            scan: Err(unsupported("An antivirus scan through the API")),
-        },
-        Family::Windows10(Some(_)) => both(unsupported("Isolation and scanning")),
-        Family::Windows10(None) => both(format!(
-            "Microsoft Defender reports {os} without a version; isolation and scans need \
-             Windows 10 1703 or later."
-        )),
-        Family::Unsupported => both(unsupported("Isolation and scanning")),
+    let isolation = match capability(&m, platform, &os, Capability::FullIsolation) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            let mut scopes = vec!["Full"];
+            if capability(&m, platform, &os, Capability::SelectiveIsolation).is_ok() {
+                scopes.push("Selective");
+            }
+            Ok(scopes)
+        }
+    };
+    Support {
+        isolation,
+        scan: capability(&m, platform, &os, Capability::Scan).map(|()| vec!["Quick", "Full"]),
+    }
+}
+
+/// The refusal codes that say the device cannot take the action (defender-api.md §3.5, §7).
+pub fn platform_code(e: &DefenderError) -> Option<&'static str> {
+    match e {
+        DefenderError::Rejected { code, .. } if code == "OsPlatformNotSupported" => {
+            Some("OsPlatformNotSupported")
+        }
+        DefenderError::Rejected { code, .. } if code == "ClientVersionNotSupported" => {
+            Some("ClientVersionNotSupported")
+        }
+        _ => None,
+    }
+}
+
+/// What a code of [`platform_code`] means, in words for the admin.
+pub fn code_meaning(code: &str) -> &'static str {
+    match code {
+        "OsPlatformNotSupported" => {
+            "the device's operating system does not support this action, whatever Microsoft's \
+             tables say; Defender's own check is final"
+        }
+        "ClientVersionNotSupported" => {
+            "the Defender sensor on the device is too old for this action; update the sensor, \
+             then try again"
+        }
+        _ => "Defender refused the action for this device",
+    }
+}
+
+/// The message an admin reads when Defender refused an action.
+pub fn refusal_message(e: &DefenderError) -> String {
+    match platform_code(e) {
+        Some(code) => format!(
+            "Microsoft Defender refused the action ({code}): {}.",
+            code_meaning(code)
+        ),
+        None => format!("Microsoft Defender refused the action: {e}"),
     }
 }
 
@@ -156,6 +330,7 @@ mod tests {
             onboarding_status: Some("Onboarded"),
             os_platform: platform,
             version,
+            agent_version: Some("101.24042.0001"),
         }
     }
 
@@ -166,6 +341,9 @@ mod tests {
         Option<&'static [&'static str]>,
         bool,
     );
+
+    const FULL_SELECTIVE: &[&str] = &["Full", "Selective"];
+    const FULL_ONLY: &[&str] = &["Full"];
 
     #[test]
     fn support_table() {
@@ -204,14 +382,73 @@ mod tests {
     }
 
     #[test]
-    fn reasons_name_the_os() {
+    fn reasons_name_the_os_and_the_page() {
         let s = support(facts(Some("Windows7"), None));
         assert_eq!(
             s.isolation.unwrap_err(),
-            "Isolation and scanning is not supported on Windows7."
+            "Isolation is not supported on Windows7."
         );
         let s = support(facts(Some("Windows10"), Some("1703")));
-        assert!(s.scan.unwrap_err().contains("Windows10 1703"));
+        assert_eq!(
+            s.scan.unwrap_err(),
+            format!(
+                "An antivirus scan through the API is not supported on Windows10 1703: it needs \
+                 release 1709 or later (Microsoft: {SCAN_API})."
+            )
+        );
+    }
+
+    #[test]
+    fn macos_and_linux_need_a_recent_enough_sensor() {
+        let old = MachineFacts {
+            agent_version: Some("101.97.9"),
+            ..facts(Some("macOS"), Some("15.1"))
+        };
+        let s = support(old);
+        assert!(s.isolation.unwrap_err().contains("sensor version 101.98.84"));
+        assert!(s.scan.unwrap_err().contains(RESPOND_SCAN));
+        let linux = MachineFacts {
+            agent_version: Some("101.97.9"),
+            ..facts(Some("Ubuntu"), Some("22.4"))
+        };
+        let s = support(linux);
+        assert_eq!(s.isolation.as_deref().ok(), Some(FULL_ONLY));
+        assert!(s.scan.is_err());
+        let unknown = MachineFacts {
+            agent_version: None,
+            ..facts(Some("macOS"), Some("15.1"))
+        };
+        assert!(support(unknown)
+            .isolation
+            .unwrap_err()
+            .contains("no sensor version"));
+        assert_eq!(version_at_least("101.24042.0001", MIN_UNIX_CLIENT), Some(true));
+        assert_eq!(version_at_least("101.98.84", MIN_UNIX_CLIENT), Some(true));
+        assert_eq!(version_at_least("x", MIN_UNIX_CLIENT), None);
+    }
+
+    #[test]
+    fn every_row_cites_a_microsoft_page() {
+        for r in SUPPORT {
+            assert!(r.source.starts_with("https://learn.microsoft.com/"), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn platform_refusals_are_explained() {
+        let e = DefenderError::Rejected {
+            status: 400,
+            code: "OsPlatformNotSupported".into(),
+            message: "Isolate is not supported on this machine's OS platform".into(),
+        };
+        assert_eq!(platform_code(&e), Some("OsPlatformNotSupported"));
+        assert!(refusal_message(&e).contains("operating system does not support this action"));
+        let other = DefenderError::Rejected {
+            status: 400,
+            code: "InvalidInput".into(),
+            message: "m".into(),
+        };
+        assert_eq!(platform_code(&other), None);
     }
 
     #[test]
@@ -221,6 +458,7 @@ mod tests {
                 onboarding_status: status,
                 os_platform: Some("Windows11"),
                 version: None,
+                agent_version: None,
             });
             assert!(s.isolation.unwrap_err().contains("Not onboarded"));
             assert!(s.scan.is_err());

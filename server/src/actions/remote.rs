@@ -107,29 +107,50 @@ pub async fn record_found(
             updated_at: &updated,
             completed_at: action.is_terminal().then_some(updated.as_str()),
             next_poll_at: (!action.is_terminal()).then_some(next_poll_at),
+            defender_requestor: action.requestor.as_deref(),
+            request_source: action.request_source.as_deref(),
         },
     )
     .await?;
     machine_action::get(pool, id).await
 }
 
-/// The action Defender created for a request this console sent but could not confirm: same
-/// machine, kind and comment, created no earlier than the request, not tracked by another row.
+/// How far Defender's clock may be from ours when matching a lost answer's action by its
+/// creation time.
+const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// The action Defender created for a request this console sent but could not confirm (§9.22):
+/// same machine, kind and comment, submitted through the API by this app (its requestor, once
+/// Defender has named it), created between the request and now (give or take the clock
+/// skew), and not tracked by another row.
 pub async fn find_unconfirmed(
     pool: &SqlitePool,
     client: &DefenderClient,
     row: &ActionRow,
 ) -> Result<Option<MachineAction>, String> {
     let since = db::parse_time(&row.requested_at)
-        .map(|t| t - time::Duration::seconds(5))
+        .map(|t| t - CLOCK_SKEW)
         .ok_or("unreadable request time")?;
+    let until = time::OffsetDateTime::now_utc() + CLOCK_SKEW;
+    let own = machine_action::own_requestor(pool)
+        .await
+        .map_err(|e| e.to_string())?;
     let candidates = machine_actions(client, &row.machine_id)
         .await
         .map_err(|e| e.to_string())?;
     for action in candidates {
         let same = kind_of(&action).is_some_and(|k| k.as_str() == row.kind)
             && action.requestor_comment.as_deref() == Some(row.comment.as_str())
-            && action.creation_date_time_utc.is_some_and(|c| c >= since);
+            && action
+                .creation_date_time_utc
+                .is_some_and(|c| c >= since && c <= until)
+            && action
+                .request_source
+                .as_deref()
+                .is_none_or(|s| s.eq_ignore_ascii_case("PublicApi"))
+            && own
+                .as_deref()
+                .is_none_or(|o| action.requestor.as_deref() == Some(o));
         if same
             && machine_action::by_defender_id(pool, &action.id)
                 .await

@@ -30,13 +30,24 @@ impl ActionService {
                 "This form was already submitted; showing that action.",
             ));
         }
-        let target = action_target_query::target(pool, request.endpoint_id)
+        // The form names the machine it showed; the action goes there or nowhere.
+        let named = request.machine_id.trim();
+        if named.is_empty() {
+            return Err(ActionError::Refused(
+                "The form does not say which Microsoft Defender machine it is for; reload the \
+                 page. Nothing was sent."
+                    .into(),
+            ));
+        }
+        let target = action_target_query::target(pool, request.endpoint_id, Some(named))
             .await?
             .ok_or(ActionError::NotFound)?;
         let Some(machine_id) = target.machine_id.clone() else {
-            return Err(ActionError::Refused(
-                "This endpoint is not linked to a Microsoft Defender machine.".into(),
-            ));
+            return Err(ActionError::Refused(format!(
+                "Microsoft Defender machine {named} is no longer a live machine of this \
+                 endpoint (it was split off, went stale or Defender no longer lists it). \
+                 Nothing was sent; reload the page to see where actions go now."
+            )));
         };
         let enabled = panel::integration_enabled(pool).await?;
         let state = panel::panel(pool, &target, enabled).await?;
@@ -111,6 +122,8 @@ impl ActionService {
                 updated_at: &now,
                 completed_at: None,
                 next_poll_at: None,
+                defender_requestor: None,
+                request_source: None,
             },
         )
         .await;
@@ -167,6 +180,8 @@ impl ActionService {
                     (!terminal).then_some(next_poll.as_str()),
                 )
                 .await?;
+                // How Defender names this app, so a lost answer can be matched later.
+                machine_action::record_requestor(pool, id, action.requestor.as_deref()).await?;
                 inner.wake.notify_one();
                 let row = machine_action::get(pool, id)
                     .await?
@@ -203,26 +218,69 @@ impl ActionService {
                         .into(),
                 ))
             }
-            // The request may have reached Defender: keep the claim and let the poller look
-            // for it rather than risk a second action.
-            Err(e) if e.is_transient() => {
+            // The request may have reached Defender: it is never sent again. Look for the
+            // action it may have created first; if Defender shows none yet, keep the claim and
+            // let the poller look again a little later.
+            Err(e @ DefenderError::Unconfirmed { .. }) => {
                 tracing::warn!(error = %e, action_id = id, "action submission unconfirmed");
-                let row = machine_action::get(pool, id)
+                let claim = machine_action::get(pool, id)
                     .await?
                     .ok_or(ActionError::NotFound)?;
+                let found = remote::find_unconfirmed(pool, &client, &claim).await;
                 inner.wake.notify_one();
+                if let Ok(Some(action)) = found {
+                    let status = remote::status_of(&action).unwrap_or("Pending");
+                    let updated = remote::updated_at(&action);
+                    let terminal = action.is_terminal();
+                    machine_action::record_sent(
+                        pool,
+                        id,
+                        &action.id,
+                        status,
+                        &updated,
+                        terminal.then_some(updated.as_str()),
+                        (!terminal).then_some(next_poll.as_str()),
+                    )
+                    .await?;
+                    machine_action::record_requestor(pool, id, action.requestor.as_deref())
+                        .await?;
+                    let row = machine_action::get(pool, id)
+                        .await?
+                        .ok_or(ActionError::NotFound)?;
+                    return Ok(ActionOutcome {
+                        action: view(&row),
+                        existing: false,
+                        message: format!(
+                            "Microsoft Defender's answer was lost, but the action it created \
+                             was found; status {status}. Nothing was sent twice."
+                        ),
+                    });
+                }
                 Ok(ActionOutcome {
-                    action: view(&row),
+                    action: view(&claim),
                     existing: false,
                     message: format!(
-                        "Microsoft Defender did not confirm the request ({e}); the console is \
-                         checking whether it arrived."
+                        "{e}. It was not sent again; the console is checking whether Defender \
+                         created the action."
                     ),
                 })
             }
             Err(e) => {
-                let message = format!("Microsoft Defender refused the action: {e}");
+                let message = super::platform::refusal_message(&e);
                 machine_action::record_not_sent(pool, id, &message, &at).await?;
+                if let Some(code) = super::platform::platform_code(&e) {
+                    // Remembered, so the panel says so before anyone tries again.
+                    machine_action::record_refusal(
+                        pool,
+                        &machine_id,
+                        kind.as_str(),
+                        code,
+                        target.os_platform.as_deref(),
+                        target.version.as_deref(),
+                        &at,
+                    )
+                    .await?;
+                }
                 Err(ActionError::Refused(message))
             }
         }

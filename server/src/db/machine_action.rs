@@ -26,11 +26,15 @@ pub struct ActionRow {
     pub last_polled_at: Option<String>,
     pub next_poll_at: Option<String>,
     pub poll_failures: i64,
+    /// Defender's `requestor` (for our own actions, the name Defender gives this app).
+    pub defender_requestor: Option<String>,
+    pub request_source: Option<String>,
 }
 
 const COLUMNS: &str = "machine_action_id, endpoint_id, machine_id, kind, action_group, scope, \
     comment, requested_by, external, request_key, defender_action_id, status, error, \
-    requested_at, updated_at, completed_at, last_polled_at, next_poll_at, poll_failures";
+    requested_at, updated_at, completed_at, last_polled_at, next_poll_at, poll_failures, \
+    defender_requestor, request_source";
 
 /// The statuses the poller follows; the partial unique index uses the same list.
 const OPEN: &str = "('Submitting', 'Pending', 'InProgress')";
@@ -52,6 +56,8 @@ pub struct NewAction<'a> {
     pub updated_at: &'a str,
     pub completed_at: Option<&'a str>,
     pub next_poll_at: Option<&'a str>,
+    pub defender_requestor: Option<&'a str>,
+    pub request_source: Option<&'a str>,
 }
 
 /// Inserts the row. A second open action for the same device and group, or a reused request
@@ -60,8 +66,8 @@ pub async fn insert(pool: &SqlitePool, a: &NewAction<'_>) -> Result<i64, DbError
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO machine_action (endpoint_id, machine_id, kind, action_group, scope, comment,
              requested_by, external, request_key, defender_action_id, status, requested_at,
-             updated_at, completed_at, next_poll_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             updated_at, completed_at, next_poll_at, defender_requestor, request_source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          RETURNING machine_action_id",
     )
     .bind(a.endpoint_id)
@@ -79,6 +85,8 @@ pub async fn insert(pool: &SqlitePool, a: &NewAction<'_>) -> Result<i64, DbError
     .bind(a.updated_at)
     .bind(a.completed_at)
     .bind(a.next_poll_at)
+    .bind(a.defender_requestor)
+    .bind(a.request_source)
     .fetch_one(pool)
     .await
     .map_err(classify)?;
@@ -145,7 +153,8 @@ pub async fn open(pool: &SqlitePool) -> Result<Vec<ActionRow>, DbError> {
     .map_err(classify)
 }
 
-/// An endpoint's history, newest first.
+/// An endpoint's history, newest first: actions sent from its page, and every action on the
+/// machines it holds now (a machine split off another endpoint brings its history along).
 pub async fn for_endpoint(
     pool: &SqlitePool,
     endpoint_id: i64,
@@ -153,7 +162,8 @@ pub async fn for_endpoint(
 ) -> Result<Vec<ActionRow>, DbError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM machine_action WHERE endpoint_id = $1
-         ORDER BY machine_action_id DESC LIMIT $2"
+            OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1)
+         ORDER BY requested_at DESC, machine_action_id DESC LIMIT $2"
     ))
     .bind(endpoint_id)
     .bind(limit)
@@ -162,8 +172,11 @@ pub async fn for_endpoint(
     .map_err(classify)
 }
 
-/// The latest isolate or unisolate of a machine that is open or succeeded: what decides the
-/// isolation state (defender-api.md §6).
+/// What decides the isolation state (defender-api.md §6): an open isolate or unisolate of the
+/// machine (at most one, by the unique index), else the one that succeeded last. "Last" is by
+/// Defender's completion time, not by request: isolate and unisolate sent close together have
+/// completed out of order (§4.7), and actions from the portal arrive with the sync in any
+/// order.
 pub async fn latest_isolation(
     pool: &SqlitePool,
     machine_id: &str,
@@ -172,7 +185,9 @@ pub async fn latest_isolation(
         "SELECT {COLUMNS} FROM machine_action
          WHERE machine_id = $1 AND action_group = 'isolation'
            AND status IN ('Submitting', 'Pending', 'InProgress', 'Succeeded')
-         ORDER BY machine_action_id DESC LIMIT 1"
+         ORDER BY status <> 'Succeeded' DESC, COALESCE(completed_at, updated_at) DESC,
+                  requested_at DESC, machine_action_id DESC
+         LIMIT 1"
     ))
     .bind(machine_id)
     .fetch_optional(pool)
@@ -279,4 +294,101 @@ pub async fn record_poll_failure(
     .await
     .map_err(classify)?;
     Ok(())
+}
+
+/// Remembers how Defender named the requestor of an action this console sent.
+pub async fn record_requestor(
+    pool: &SqlitePool,
+    id: i64,
+    requestor: Option<&str>,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE machine_action SET defender_requestor = COALESCE($2, defender_requestor)
+         WHERE machine_action_id = $1",
+    )
+    .bind(id)
+    .bind(requestor)
+    .execute(pool)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The name Defender gave this console's own actions most recently, if it ever answered one.
+pub async fn own_requestor(pool: &SqlitePool) -> Result<Option<String>, DbError> {
+    sqlx::query_scalar(
+        "SELECT defender_requestor FROM machine_action
+         WHERE external = 0 AND defender_requestor IS NOT NULL
+         ORDER BY machine_action_id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(classify)
+}
+
+/// A refusal of Defender for the device itself, as remembered.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Refusal {
+    pub code: String,
+    pub os_platform: Option<String>,
+    pub version: Option<String>,
+    pub refused_at: String,
+}
+
+/// Remembers that Defender refused `kind` on the machine with this OS.
+pub async fn record_refusal(
+    pool: &SqlitePool,
+    machine_id: &str,
+    kind: &str,
+    code: &str,
+    os_platform: Option<&str>,
+    version: Option<&str>,
+    at: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO machine_action_refusal (machine_id, kind, code, os_platform, version,
+             refused_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (machine_id, kind) DO UPDATE SET code = excluded.code,
+             os_platform = excluded.os_platform, version = excluded.version,
+             refused_at = excluded.refused_at",
+    )
+    .bind(machine_id)
+    .bind(kind)
+    .bind(code)
+    .bind(os_platform)
+    .bind(version)
+    .bind(at)
+    .execute(pool)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// The refusals remembered for a machine, by kind.
+pub async fn refusals(
+    pool: &SqlitePool,
+    machine_id: &str,
+) -> Result<Vec<(String, Refusal)>, DbError> {
+    let rows: Vec<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+        "SELECT kind, code, os_platform, version, refused_at FROM machine_action_refusal
+         WHERE machine_id = $1",
+    )
+    .bind(machine_id)
+    .fetch_all(pool)
+    .await
+    .map_err(classify)?;
+    Ok(rows
+        .into_iter()
+        .map(|(kind, code, os_platform, version, refused_at)| {
+            (
+                kind,
+                Refusal {
+                    code,
+                    os_platform,
+                    version,
+                    refused_at,
+                },
+            )
+        })
+        .collect())
 }

@@ -16,6 +16,8 @@ use crate::components::feedback::error_banner::ErrorBanner;
 use crate::error::ConsoleError;
 use crate::model::action::{ActionKind, ActionView, EndpointActions, IsolationState};
 
+use super::action_target::ActionTarget;
+
 /// How often the page re-reads the panel while an action is open. It reads our server only;
 /// the server asks Defender at its own pace.
 const REFRESH: Duration = Duration::from_millis(1500);
@@ -112,7 +114,9 @@ fn PanelBody(
         .collect_view();
     let history = panel.history.clone();
     let can_act = panel.can_act;
+    let target = panel.clone();
     view! {
+        <ActionTarget panel=target/>
         <p>
             "Isolation: "
             <span class=state_class data-testid="isolation-state">{panel.isolation.label()}</span>
@@ -177,6 +181,7 @@ fn ActionControl(
             <summary class="button-secondary">{kind.label()}</summary>
             <ActionForm action=submit attr:class="action-form">
                 <input type="hidden" name="endpoint_id" value=panel.endpoint_id.to_string()/>
+                <input type="hidden" name="machine_id" value=panel.machine_id.clone().unwrap_or_default()/>
                 <input type="hidden" name="kind" value=kind.as_str()/>
                 <input type="hidden" name="request_key" value=panel.request_key.clone()/>
                 {match kind {
@@ -239,7 +244,7 @@ fn ActionHistory(
         <table class="data-table compact" data-testid="action-history">
             <thead>
                 <tr>
-                    <th>"Action"</th><th>"Status"</th><th>"Requested by"</th><th>"Comment"</th>
+                    <th>"Action"</th><th>"Defender machine"</th><th>"Status"</th><th>"Requested by"</th><th>"Comment"</th>
                     <th>"Requested"</th><th>"Last update"</th><th></th>
                 </tr>
             </thead>
@@ -275,6 +280,7 @@ fn ActionHistory(
                     view! {
                         <tr data-kind=kind.as_str()>
                             <td title=a.defender_action_id.clone().unwrap_or_default()>{what}</td>
+                            <td class="mono" data-testid="action-machine">{a.machine_id.clone()}</td>
                             <td>
                                 <span class=a.status.css_class() data-testid="action-status">{a.status.label()}</span>
                                 {a.error.clone().map(|e| view! { <div class="hint">{e}</div> })}

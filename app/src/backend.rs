@@ -66,7 +66,24 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn list_endpoints(&self, query: EndpointQuery) -> Result<EndpointPage, ConsoleError>;
 
     /// `NotFound` for an unknown id.
-    async fn endpoint_summary(&self, id: i64) -> Result<EndpointSummary, ConsoleError>;
+    async fn endpoint_summary(
+        &self,
+        viewer: &UserDto,
+        id: i64,
+    ) -> Result<EndpointSummary, ConsoleError>;
+
+    /// Splits a Defender machine off an endpoint and pins the split; audited. Returns the
+    /// endpoint the machine is on now.
+    async fn split_machine(
+        &self,
+        actor: &UserDto,
+        endpoint_id: i64,
+        machine_id: String,
+        reason: String,
+    ) -> Result<i64, ConsoleError>;
+
+    /// Undoes a split; audited. Returns the endpoint the machine is on now.
+    async fn undo_split(&self, actor: &UserDto, split_id: i64) -> Result<i64, ConsoleError>;
 
     async fn dashboard(&self) -> Result<DashboardView, ConsoleError>;
 

@@ -32,6 +32,7 @@ use crate::integrations::test_limiter::TestLimiter;
 use crate::integrations::{connection_test, DEFENDER, DEFENDER_SECRET_PURPOSE};
 use crate::secret_box::SecretBox;
 use crate::sync::schedule::INTERVAL;
+use crate::sync::split::SplitError;
 use crate::sync::SyncService;
 
 pub struct ServerBackend {
@@ -376,11 +377,42 @@ impl ConsoleBackend for ServerBackend {
             .map_err(internal)
     }
 
-    async fn endpoint_summary(&self, id: i64) -> Result<EndpointSummary, ConsoleError> {
-        endpoint_views::summary(&self.pool, id)
+    async fn endpoint_summary(
+        &self,
+        viewer: &UserDto,
+        id: i64,
+    ) -> Result<EndpointSummary, ConsoleError> {
+        let can_correct = viewer.role.allows(Capability::CorrectIdentity);
+        endpoint_views::summary(&self.pool, id, can_correct)
             .await
             .map_err(internal)?
             .ok_or(ConsoleError::NotFound)
+    }
+
+    async fn split_machine(
+        &self,
+        actor: &UserDto,
+        endpoint_id: i64,
+        machine_id: String,
+        reason: String,
+    ) -> Result<i64, ConsoleError> {
+        let moved = self
+            .sync
+            .split(&actor.username, endpoint_id, &machine_id, &reason)
+            .await
+            .map_err(split_error)?;
+        self.list_cache.invalidate();
+        Ok(moved)
+    }
+
+    async fn undo_split(&self, actor: &UserDto, split_id: i64) -> Result<i64, ConsoleError> {
+        let moved = self
+            .sync
+            .undo_split(&actor.username, split_id)
+            .await
+            .map_err(split_error)?;
+        self.list_cache.invalidate();
+        Ok(moved)
     }
 
     async fn dashboard(&self) -> Result<DashboardView, ConsoleError> {
@@ -549,6 +581,15 @@ impl ConsoleBackend for ServerBackend {
 
     async fn remodel_status(&self) -> Result<RemodelStatus, ConsoleError> {
         Ok(self.sync.remodel_status())
+    }
+}
+
+fn split_error(e: SplitError) -> ConsoleError {
+    match e {
+        SplitError::NotFound => ConsoleError::NotFound,
+        SplitError::Refused(message) => ConsoleError::Conflict(message),
+        SplitError::Db(e) => internal(e),
+        SplitError::Remodel(e) => internal(e),
     }
 }
 

@@ -4,18 +4,20 @@
 
 use app::model::endpoint::{
     AlertView, DashboardView, DefenderDetail, EndpointPage, EndpointQuery, EndpointRow,
-    EndpointSummary, MachineView, MergeEvidence, ProfileConsidered, SyncRunView, VulnerabilityView,
+    EndpointSummary, IdentityNoteView, IdentityView, MacConflictView, MachineView, MergeEvidence,
+    ProfileConsidered, SplitView, SyncRunView, VulnerabilityView,
 };
 use app::model::risk::{DefenderRisk, EndpointRisk, RiskLevel};
 use sqlx::SqlitePool;
 
 use crate::db::endpoint_query::{self as q, EndpointListRow};
 use crate::db::sync_run_query::{self, SyncRunRow};
-use crate::db::{self, DbError};
+use crate::db::{self, machine_split, DbError};
 use crate::defender::PortalLinks;
 use crate::endpoint_list_cache::ListCache;
 use crate::integrations::defender_settings::StoredDefenderSettings;
 use crate::integrations::DEFENDER;
+use crate::sync::merge::evidence::Evidence;
 
 pub(crate) fn row_view(r: EndpointListRow) -> EndpointRow {
     EndpointRow {
@@ -91,17 +93,93 @@ fn severity_rank(severity: Option<&str>) -> u8 {
     }
 }
 
+/// The identity section of the Summary: the stored evidence, the splits that concern the
+/// endpoint, and which of its machines an administrator may split off.
+async fn identity(
+    pool: &SqlitePool,
+    endpoint_id: i64,
+    evidence: &str,
+    machines: &[q::MachineRow],
+    source_network: bool,
+    can_correct: bool,
+) -> Result<IdentityView, DbError> {
+    let evidence = Evidence::parse(evidence);
+    let present: Vec<&q::MachineRow> = machines.iter().filter(|m| !m.gone).collect();
+    // Splitting the only source off an endpoint would leave an empty endpoint behind.
+    let splittable = if source_network || present.len() > 1 {
+        present.iter().map(|m| m.machine_id.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let splits = machine_split::for_endpoint(pool, endpoint_id)
+        .await?
+        .into_iter()
+        .map(|s| SplitView {
+            id: s.machine_split_id,
+            machine_id: s.machine_id,
+            endpoint_id: s.endpoint_id,
+            reason: s.reason,
+            created_by: s.created_by,
+            created_at: s.created_at,
+        })
+        .collect();
+    Ok(IdentityView {
+        joins: evidence
+            .joins
+            .into_iter()
+            .map(|j| MergeEvidence {
+                machine_id: j.machine_id,
+                rule: j.rule.as_str().to_owned(),
+                detail: j.detail,
+            })
+            .collect(),
+        conflicts: evidence
+            .conflicts
+            .into_iter()
+            .map(|c| MacConflictView {
+                mac: c.mac,
+                machines: c.machines,
+            })
+            .collect(),
+        notes: evidence
+            .notes
+            .into_iter()
+            .map(|n| IdentityNoteView {
+                kind: serde_json::to_value(n.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                detail: n.detail,
+                machines: n.machines,
+            })
+            .collect(),
+        splits,
+        splittable,
+        can_correct,
+    })
+}
+
 pub async fn summary(
     pool: &SqlitePool,
     endpoint_id: i64,
+    can_correct: bool,
 ) -> Result<Option<EndpointSummary>, DbError> {
     let Some(detail) = q::detail(pool, endpoint_id).await? else {
         return Ok(None);
     };
     let (links, defender_enabled) = portal(pool).await?;
     let representative = detail.defender_machine_id.clone();
-    let machines: Vec<MachineView> = q::machines(pool, endpoint_id)
-        .await?
+    let machine_rows = q::machines(pool, endpoint_id).await?;
+    let identity = identity(
+        pool,
+        endpoint_id,
+        &detail.merge_evidence,
+        &machine_rows,
+        detail.list.source_network,
+        can_correct,
+    )
+    .await?;
+    let machines: Vec<MachineView> = machine_rows
         .into_iter()
         .map(|m| MachineView {
             overview_url: links
@@ -161,7 +239,7 @@ pub async fn summary(
         first_seen: detail.first_seen,
         profiles_considered: json_or_default::<Vec<ProfileConsidered>>(&detail.profiles_considered),
         risk,
-        merge_evidence: json_or_default::<Vec<MergeEvidence>>(&detail.merge_evidence),
+        identity,
         machines,
         defender,
         defender_enabled,

@@ -11,6 +11,7 @@ mod remodel_job;
 pub mod run;
 pub mod schedule;
 pub mod service;
+pub mod split;
 
 pub use run::sync_with_client;
 pub use service::{SyncHandle, SyncOutcome, SyncService};

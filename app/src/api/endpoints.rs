@@ -19,8 +19,36 @@ pub async fn get_endpoint(id: i64) -> Result<EndpointSummary, ConsoleError> {
     use crate::api::guard::{reject, require};
     use crate::model::user::Capability;
 
-    let (backend, _) = require(Capability::Read).await?;
-    backend.endpoint_summary(id).await.map_err(reject)
+    let (backend, user) = require(Capability::Read).await?;
+    backend.endpoint_summary(&user, id).await.map_err(reject)
+}
+
+/// Splits a Defender machine off an endpoint (the identity rules joined them wrongly) and
+/// pins the split. Returns the endpoint the machine is on now.
+#[server(endpoint = "identity/split")]
+pub async fn split_machine(
+    endpoint_id: i64,
+    machine_id: String,
+    #[server(default)] reason: String,
+) -> Result<i64, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::CorrectIdentity).await?;
+    backend
+        .split_machine(&user, endpoint_id, machine_id, reason)
+        .await
+        .map_err(reject)
+}
+
+/// Undoes a split; the identity rules decide again. Returns the endpoint the machine is on.
+#[server(endpoint = "identity/undo_split")]
+pub async fn undo_split(split_id: i64) -> Result<i64, ConsoleError> {
+    use crate::api::guard::{reject, require};
+    use crate::model::user::Capability;
+
+    let (backend, user) = require(Capability::CorrectIdentity).await?;
+    backend.undo_split(&user, split_id).await.map_err(reject)
 }
 
 #[server(endpoint = "dashboard/get")]

@@ -192,8 +192,66 @@ pub struct ProfileConsidered {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeEvidence {
     pub machine_id: String,
+    /// `mac`, `ip+hostname`, `reimage-duplicate`, `merged-into`, `earlier-link` or
+    /// `defender-only` (see [`rule_label`]).
     pub rule: String,
     pub detail: String,
+}
+
+/// The words the Summary uses for an identity rule.
+pub fn rule_label(rule: &str) -> &'static str {
+    match rule {
+        "mac" => "MAC address",
+        "ip+hostname" => "IP address and host name",
+        "reimage-duplicate" => "Older record of the same device",
+        "merged-into" => "Merged by Defender",
+        "earlier-link" => "Joined by an earlier sync",
+        "defender-only" => "Known to Defender only",
+        _ => "Other",
+    }
+}
+
+/// A MAC of the endpoint that several live Defender machines report: none joins by it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacConflictView {
+    pub mac: String,
+    pub machines: Vec<String>,
+}
+
+/// Something the identity rules refused or noticed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityNoteView {
+    /// `ambiguous`, `also-seen`, `not-joined` or `not-grouped`.
+    pub kind: String,
+    pub detail: String,
+    pub machines: Vec<String>,
+}
+
+/// A split an administrator pinned: the machine never joins the endpoint again until undone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitView {
+    pub id: i64,
+    pub machine_id: String,
+    /// The endpoint it was split off.
+    pub endpoint_id: i64,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// Why the endpoint holds its Defender machines, what the identity rules refused, and the
+/// splits that concern it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub joins: Vec<MergeEvidence>,
+    pub conflicts: Vec<MacConflictView>,
+    pub notes: Vec<IdentityNoteView>,
+    pub splits: Vec<SplitView>,
+    /// Machines of this endpoint an administrator may split off it: another source keeps the
+    /// endpoint (network discovery, or another machine).
+    pub splittable: Vec<String>,
+    /// The viewer may split and undo (Administrators).
+    pub can_correct: bool,
 }
 
 /// A Defender machine record of the endpoint (there can be several after re-imaging).
@@ -262,7 +320,7 @@ pub struct EndpointSummary {
     pub first_seen: String,
     pub profiles_considered: Vec<ProfileConsidered>,
     pub risk: EndpointRisk,
-    pub merge_evidence: Vec<MergeEvidence>,
+    pub identity: IdentityView,
     pub machines: Vec<MachineView>,
     pub defender: Option<DefenderDetail>,
     /// The Defender integration is configured and enabled.

@@ -22,6 +22,8 @@ pub enum Capability {
     Operate,
     /// Create and change accounts.
     ManageUsers,
+    /// Overrule the identity rules: split a Defender machine off an endpoint, undo a split.
+    CorrectIdentity,
 }
 
 impl Role {
@@ -31,7 +33,7 @@ impl Role {
         match capability {
             Capability::Read => true,
             Capability::Operate => matches!(self, Role::Administrator | Role::Operator),
-            Capability::ManageUsers => self == Role::Administrator,
+            Capability::ManageUsers | Capability::CorrectIdentity => self == Role::Administrator,
         }
     }
 
@@ -63,15 +65,16 @@ mod tests {
     #[test]
     fn capabilities_follow_the_role_table() {
         let table = [
-            (Role::Administrator, [true, true, true]),
-            (Role::Operator, [true, true, false]),
-            (Role::Analyst, [true, false, false]),
+            (Role::Administrator, [true, true, true, true]),
+            (Role::Operator, [true, true, false, false]),
+            (Role::Analyst, [true, false, false, false]),
         ];
         for (role, expected) in table {
             let got = [
                 Capability::Read,
                 Capability::Operate,
                 Capability::ManageUsers,
+                Capability::CorrectIdentity,
             ]
             .map(|c| role.allows(c));
             assert_eq!(got, expected, "{role:?}");

@@ -5,6 +5,7 @@
 mod action_target;
 mod actions_panel;
 mod defender_tab;
+mod identity_panel;
 mod risk_tab;
 mod summary_tab;
 
@@ -51,6 +52,11 @@ pub fn EndpointSummaryPage() -> impl IntoView {
             }
         },
     );
+    // A split or an undo moves machines between endpoints: read both again.
+    provide_context(identity_panel::ReloadSummary(Callback::new(move |()| {
+        summary.refetch();
+        actions.refetch();
+    })));
     let tab = Memo::new(move |_| {
         query.with(|q| {
             (

@@ -159,9 +159,8 @@ fn windows_release(version: &str) -> Option<u32> {
 
 /// `a >= b` for dotted version numbers; `None` when either is not one.
 fn version_at_least(a: &str, b: &str) -> Option<bool> {
-    let parse = |v: &str| -> Option<Vec<u64>> {
-        v.trim().split('.').map(|p| p.parse().ok()).collect()
-    };
+    let parse =
+        |v: &str| -> Option<Vec<u64>> { v.trim().split('.').map(|p| p.parse().ok()).collect() };
     Some(parse(a)? >= parse(b)?)
 }
 
@@ -204,7 +203,12 @@ fn release_name(release: u32) -> String {
 }
 
 /// Whether the machine has the capability; the reason names the OS and Microsoft's page.
-fn capability(m: &MachineFacts<'_>, platform: &str, os: &str, what: Capability) -> Result<(), String> {
+fn capability(
+    m: &MachineFacts<'_>,
+    platform: &str,
+    os: &str,
+    what: Capability,
+) -> Result<(), String> {
     let label = match what {
         Capability::FullIsolation => "Isolation",
         Capability::SelectiveIsolation => "Selective isolation",
@@ -225,7 +229,9 @@ fn capability(m: &MachineFacts<'_>, platform: &str, os: &str, what: Capability) 
         }
     }
     Err(match why {
-        Some((e, source)) => format!("{label} is not supported on {os}: it {e} (Microsoft: {source})."),
+        Some((e, source)) => {
+            format!("{label} is not supported on {os}: it {e} (Microsoft: {source}).")
+        }
         None => format!("{label} is not supported on {os}."),
     })
 }
@@ -405,7 +411,10 @@ mod tests {
             ..facts(Some("macOS"), Some("15.1"))
         };
         let s = support(old);
-        assert!(s.isolation.unwrap_err().contains("sensor version 101.98.84"));
+        assert!(s
+            .isolation
+            .unwrap_err()
+            .contains("sensor version 101.98.84"));
         assert!(s.scan.unwrap_err().contains(RESPOND_SCAN));
         let linux = MachineFacts {
             agent_version: Some("101.97.9"),
@@ -422,7 +431,10 @@ mod tests {
             .isolation
             .unwrap_err()
             .contains("no sensor version"));
-        assert_eq!(version_at_least("101.24042.0001", MIN_UNIX_CLIENT), Some(true));
+        assert_eq!(
+            version_at_least("101.24042.0001", MIN_UNIX_CLIENT),
+            Some(true)
+        );
         assert_eq!(version_at_least("101.98.84", MIN_UNIX_CLIENT), Some(true));
         assert_eq!(version_at_least("x", MIN_UNIX_CLIENT), None);
     }
@@ -430,7 +442,10 @@ mod tests {
     #[test]
     fn every_row_cites_a_microsoft_page() {
         for r in SUPPORT {
-            assert!(r.source.starts_with("https://learn.microsoft.com/"), "{r:?}");
+            assert!(
+                r.source.starts_with("https://learn.microsoft.com/"),
+                "{r:?}"
+            );
         }
     }
 

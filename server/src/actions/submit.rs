@@ -242,8 +242,7 @@ impl ActionService {
                         (!terminal).then_some(next_poll.as_str()),
                     )
                     .await?;
-                    machine_action::record_requestor(pool, id, action.requestor.as_deref())
-                        .await?;
+                    machine_action::record_requestor(pool, id, action.requestor.as_deref()).await?;
                     let row = machine_action::get(pool, id)
                         .await?
                         .ok_or(ActionError::NotFound)?;

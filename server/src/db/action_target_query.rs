@@ -50,10 +50,7 @@ pub async fn target(
 }
 
 /// Every live machine of the endpoint, the representative first, then the latest seen.
-pub async fn candidates(
-    pool: &SqlitePool,
-    endpoint_id: i64,
-) -> Result<Vec<ActionTarget>, DbError> {
+pub async fn candidates(pool: &SqlitePool, endpoint_id: i64) -> Result<Vec<ActionTarget>, DbError> {
     sqlx::query_as(&format!(
         "SELECT e.endpoint_id, e.hostname, m.machine_id, m.computer_dns_name, m.os_platform,
                 m.version, m.onboarding_status, m.health_status, m.last_seen, m.agent_version

@@ -21,6 +21,25 @@ pub async fn record(
     Ok(())
 }
 
+/// [`record`] inside the caller's transaction, so the entry commits with the change it
+/// describes.
+pub async fn record_in(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
+        .bind(now())
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
     pub at: String,

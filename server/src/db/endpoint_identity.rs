@@ -70,12 +70,14 @@ pub async fn store_evidence(
     evidence: &str,
     conflicts: Option<&str>,
 ) -> Result<(), DbError> {
-    sqlx::query("UPDATE endpoint SET merge_evidence = $1, mac_conflicts = $2 WHERE endpoint_id = $3")
-        .bind(evidence)
-        .bind(conflicts)
-        .bind(endpoint_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE endpoint SET merge_evidence = $1, mac_conflicts = $2 WHERE endpoint_id = $3",
+    )
+    .bind(evidence)
+    .bind(conflicts)
+    .bind(endpoint_id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

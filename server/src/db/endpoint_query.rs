@@ -97,12 +97,15 @@ pub struct MachineRow {
     pub exposure_level: Option<String>,
     pub last_seen: Option<String>,
     pub is_potential_duplication: bool,
+    /// Missing from Defender's latest complete listing.
+    pub gone: bool,
 }
 
 pub async fn machines(pool: &SqlitePool, endpoint_id: i64) -> Result<Vec<MachineRow>, DbError> {
     sqlx::query_as(
         "SELECT machine_id, computer_dns_name, os_platform, version, onboarding_status,
-                health_status, risk_score, exposure_level, last_seen, is_potential_duplication
+                health_status, risk_score, exposure_level, last_seen, is_potential_duplication,
+                gone
          FROM defender_machine WHERE endpoint_id = $1 ORDER BY last_seen DESC, machine_id",
     )
     .bind(endpoint_id)

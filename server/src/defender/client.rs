@@ -240,7 +240,12 @@ impl DefenderClient {
             detail: e.to_string(),
         })?;
         self.core
-            .send_json(&ApiRequest::post_once(url, &body, Family::ActionSubmit, what))
+            .send_json(&ApiRequest::post_once(
+                url,
+                &body,
+                Family::ActionSubmit,
+                what,
+            ))
             .await
     }
 

@@ -238,7 +238,8 @@ mod tests {
         assert_eq!(a.level, RiskLevel::Medium);
         assert_eq!(a.factors.len(), 1);
         assert!(
-            a.reason.contains("reported by 2 live Microsoft Defender machines (vm-a, vm-b)"),
+            a.reason
+                .contains("reported by 2 live Microsoft Defender machines (vm-a, vm-b)"),
             "{}",
             a.reason
         );

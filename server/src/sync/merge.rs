@@ -310,11 +310,10 @@ impl<'a> Planner<'a> {
                     {
                         continue;
                     }
-                    claims.entry(e.endpoint_id).or_default().push((
-                        g,
-                        ip.clone(),
-                        label.clone(),
-                    ));
+                    claims
+                        .entry(e.endpoint_id)
+                        .or_default()
+                        .push((g, ip.clone(), label.clone()));
                     per_device.entry(g).or_default().insert(e.endpoint_id);
                 }
             }

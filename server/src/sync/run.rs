@@ -41,7 +41,16 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
         }
     };
     let result = match client(inner).await {
-        Ok(client) => sync_with(pool, &client, inner.inactive_after, inner.progress()).await,
+        Ok(client) => {
+            sync_with(
+                pool,
+                &client,
+                inner.inactive_after,
+                inner.progress(),
+                Some(&inner.merge_lock),
+            )
+            .await
+        }
         Err(message) => RunResult {
             outcome: "Failed",
             summary: message.clone(),
@@ -113,10 +122,11 @@ async fn sync_with(
     client: &DefenderClient,
     inactive_after: InactiveAfter,
     progress: Progress<'_>,
+    merge_lock: Option<&tokio::sync::Mutex<()>>,
 ) -> RunResult {
     let mut totals = SyncRunTotals::default();
     let recent_since = db::format_time(time::OffsetDateTime::now_utc() - inactive_after.duration());
-    let result = stage_and_apply(pool, client, progress, &recent_since).await;
+    let result = stage_and_apply(pool, client, progress, &recent_since, merge_lock).await;
     let metrics = client.metrics();
     totals.api_calls = i64::try_from(metrics.api_calls).unwrap_or(i64::MAX);
     totals.throttle_wait_ms = i64::try_from(metrics.throttle_wait().as_millis()).unwrap_or(0);
@@ -176,6 +186,7 @@ async fn stage_and_apply(
     client: &DefenderClient,
     progress: Progress<'_>,
     recent_since: &str,
+    merge_lock: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<super::apply::Applied, String> {
     // One connection for the whole run: the staging tables are temporary, per connection.
     let mut conn = pool
@@ -187,6 +198,11 @@ async fn stage_and_apply(
             .await
             .map_err(|e| e.to_string())?;
         progress.begin(APPLYING, None);
+        // A split an admin makes meanwhile waits for the apply, and the other way round.
+        let _merging = match merge_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
         apply(&mut conn, &fetched, recent_since)
             .await
             .map_err(|e| format!("database error while applying the sync: {e}"))
@@ -210,7 +226,7 @@ pub async fn sync_with_client(
     let run_id = db::sync_run::start(pool, &db::now(), reason)
         .await
         .map_err(|e| e.to_string())?;
-    let result = sync_with(pool, client, inactive_after, Progress::none()).await;
+    let result = sync_with(pool, client, inactive_after, Progress::none(), None).await;
     let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
     db::sync_run::finish(
         pool,

@@ -49,6 +49,9 @@ pub(crate) struct Inner {
     running: Mutex<Option<Running>>,
     progress: watch::Sender<SyncProgress>,
     remodel: RemodelJob,
+    /// Held while the identity rules rewrite endpoints (a sync's apply phase, a split), so
+    /// two of them never interleave.
+    pub(crate) merge_lock: tokio::sync::Mutex<()>,
 }
 
 impl Inner {
@@ -80,6 +83,7 @@ impl SyncService {
                 running: Mutex::new(None),
                 progress,
                 remodel: RemodelJob::new(),
+                merge_lock: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -146,5 +150,16 @@ impl SyncService {
 
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.inner.pool
+    }
+
+    pub(crate) fn merge_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.merge_lock
+    }
+
+    /// The start of the inactivity window, where IP + host name evidence begins to count.
+    pub(crate) fn inactive_since(&self) -> String {
+        crate::db::format_time(
+            time::OffsetDateTime::now_utc() - self.inner.inactive_after.duration(),
+        )
     }
 }

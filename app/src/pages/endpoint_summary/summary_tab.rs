@@ -1,8 +1,9 @@
 //! The Summary tab: identity, profile with match score and the profiles considered, sources
-//! with the merge evidence, and the Defender records.
+//! with the identity evidence (`identity_panel`), and the Defender records.
 
 use leptos::prelude::*;
 
+use super::identity_panel::IdentityPanel;
 use crate::model::endpoint::EndpointSummary;
 
 fn or_dash(v: Option<String>) -> String {
@@ -80,18 +81,11 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
         <section class="panel" aria-label="Sources">
             <h2>"Sources"</h2>
             <p>{sources}</p>
-            {(!summary.merge_evidence.is_empty()).then(|| view! {
-                <h3>"Merge evidence"</h3>
-                <ul class="evidence">
-                    {summary.merge_evidence.clone().into_iter().map(|e| view! {
-                        <li><code>{e.machine_id}</code>" — "{e.rule}": "{e.detail}</li>
-                    }).collect_view()}
-                </ul>
-            })}
+            <IdentityPanel endpoint_id=r.id identity=summary.identity.clone()/>
             {(summary.machines.len() > 1).then(|| view! {
                 <p class="hint">{format!(
                     "Microsoft Defender has {} records for this device (re-imaged or re-onboarded); \
-                     the newest active one represents it.", summary.machines.len())}</p>
+                     the live one represents it and receives its actions.", summary.machines.len())}</p>
             })}
             {(!summary.machines.is_empty()).then(|| view! {
                 <table class="data-table compact">

@@ -117,8 +117,9 @@ pub fn group(machines: &[MachineFacts]) -> Vec<Group> {
                     name: m.dns_name.clone().unwrap_or_default(),
                 },
             )),
-            [] => Err("a potential duplicate, but no live record with its name was seen later"
-                .to_owned()),
+            [] => Err(
+                "a potential duplicate, but no live record with its name was seen later".to_owned(),
+            ),
             several => Err(format!(
                 "a potential duplicate, but {} live records share its name, so the name proves \
                  nothing",
@@ -205,7 +206,10 @@ mod tests {
             stale("newer", "ws-1.corp", "2026-11-25T00:00:00Z"),
         ];
         let groups = group(&machines);
-        assert_eq!(shape(&groups, &machines), [vec!["live", "old"], vec!["newer"]]);
+        assert_eq!(
+            shape(&groups, &machines),
+            [vec!["live", "old"], vec!["newer"]]
+        );
         assert_eq!(
             groups[0].members[1].1,
             Link::Duplicate {

@@ -156,7 +156,11 @@ impl Evidence {
     /// Joins kept by [`Rule::EarlierLink`] keep the entry recorded when they were made (the
     /// rule that made them), so the evidence says why, and an unchanged sync writes nothing.
     pub fn keep_earlier(&mut self, previous: &Evidence) {
-        for join in self.joins.iter_mut().filter(|j| j.rule == Rule::EarlierLink) {
+        for join in self
+            .joins
+            .iter_mut()
+            .filter(|j| j.rule == Rule::EarlierLink)
+        {
             if let Some(old) = previous
                 .joins
                 .iter()

@@ -14,7 +14,11 @@ fn machine(id: &str, name: &str, ip: &str, macs: &[&str]) -> MachineFacts {
     MachineFacts {
         machine_id: id.into(),
         dns_name: Some(name.into()),
-        ips: if ip.is_empty() { vec![] } else { vec![ip.into()] },
+        ips: if ip.is_empty() {
+            vec![]
+        } else {
+            vec![ip.into()]
+        },
         macs: macs.iter().map(|m| mac(m)).collect(),
         last_seen: Some(RECENT.into()),
         ..MachineFacts::default()
@@ -26,7 +30,11 @@ fn discovered(id: i64, mac_text: Option<&str>, ip: &str, host: &str) -> KnownEnd
         endpoint_id: id,
         mac: mac_text.map(mac),
         ips: vec![ip.into()],
-        hostnames: if host.is_empty() { vec![] } else { vec![host.into()] },
+        hostnames: if host.is_empty() {
+            vec![]
+        } else {
+            vec![host.into()]
+        },
         source_network: true,
         last_seen: RECENT.into(),
         representative: None,
@@ -94,7 +102,12 @@ fn a_reimaged_duplicate_stays_with_its_live_record_which_is_the_target() {
 fn a_physical_mac_joins_a_discovered_endpoint() {
     let p = run(
         &[machine("m1", "eng-ws-17", "10.9.9.9", &["00155DA1B2C3"])],
-        &[discovered(7, Some("00:15:5D:A1:B2:C3"), "10.0.0.5", "printer")],
+        &[discovered(
+            7,
+            Some("00:15:5D:A1:B2:C3"),
+            "10.0.0.5",
+            "printer",
+        )],
         &[],
     );
     assert_eq!(outcome(&p), [(Target::Existing(7), Rule::Mac)]);
@@ -114,7 +127,10 @@ fn a_mac_two_live_machines_report_joins_neither_and_both_show_the_conflict() {
             (Target::New(1), Rule::DefenderOnly)
         ]
     );
-    assert_eq!(p.new_endpoints, [NewEndpoint { mac: None }, NewEndpoint { mac: None }]);
+    assert_eq!(
+        p.new_endpoints,
+        [NewEndpoint { mac: None }, NewEndpoint { mac: None }]
+    );
     let conflict = Conflict {
         mac: "00:50:56:A1:B2:C3".into(),
         machines: vec!["vm-a".into(), "vm-b".into()],
@@ -228,7 +244,13 @@ fn an_earlier_link_holds_until_something_contradicts_it() {
     let b = machine("b", "y", "10.1.1.2", &["00AABBCCDDEE"]);
     let p = run(&[m, a, b], &[by_ip], &[]);
     assert_eq!(p.assignments[0].target, Target::New(0));
-    assert_eq!(p.released, [Released { endpoint_id: 4, successor: Some(Target::New(0)) }]);
+    assert_eq!(
+        p.released,
+        [Released {
+            endpoint_id: 4,
+            successor: Some(Target::New(0))
+        }]
+    );
     assert_eq!(p.unassigned[&4].conflicts[0].machines, ["a", "b"]);
 }
 
@@ -308,7 +330,10 @@ fn a_record_split_off_its_device_gets_an_endpoint_of_its_own() {
     assert_eq!(p.assignments[0].machines, [0]);
     assert_eq!(p.assignments[1].target, Target::New(0));
     assert_eq!(p.assignments[1].machines, [1]);
-    assert_eq!(p.assignments[1].evidence.notes[0].kind, NoteKind::NotGrouped);
+    assert_eq!(
+        p.assignments[1].evidence.notes[0].kind,
+        NoteKind::NotGrouped
+    );
 }
 
 #[test]

@@ -44,6 +44,7 @@ pub mod paging;
 pub mod permissions;
 pub mod portal;
 pub mod settings;
+pub mod skipped;
 
 pub use aadsts::AadError;
 pub use actions::{IsolationType, ScanType};

@@ -5,7 +5,8 @@
 use app::model::endpoint::{
     AlertView, DashboardView, DefenderDetail, EndpointPage, EndpointQuery, EndpointRow,
     EndpointSummary, IdentityNoteView, IdentityView, MacConflictView, MachineView, MergeEvidence,
-    ProfileConsidered, SplitView, SyncRunView, VulnerabilityView,
+    MissingPermissionView, ProfileConsidered, SkippedItemView, SplitView, SyncRunView,
+    VulnerabilityView,
 };
 use app::model::risk::{DefenderRisk, EndpointRisk, RiskLevel};
 use sqlx::SqlitePool;
@@ -340,8 +341,32 @@ async fn defender_detail(
     })
 }
 
-fn sync_view(r: SyncRunRow) -> SyncRunView {
+/// Skipped items shown per run in the journal.
+const SKIPS_SHOWN: i64 = 20;
+
+fn sync_view(r: SyncRunRow, skipped: Vec<SkippedItemView>) -> SyncRunView {
+    let missing: Vec<serde_json::Value> = r
+        .missing_permissions
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
     SyncRunView {
+        skipped_items: r.skipped_items,
+        skipped,
+        missing_permissions: missing
+            .into_iter()
+            .map(|m| MissingPermissionView {
+                source: m["source"].as_str().unwrap_or_default().to_owned(),
+                permissions: m["permissions"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|p| p.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect(),
         started_at: r.started_at,
         finished_at: r.finished_at,
         reason: r.reason,
@@ -360,11 +385,25 @@ fn sync_view(r: SyncRunRow) -> SyncRunView {
 }
 
 pub async fn journal(pool: &SqlitePool, limit: i64) -> Result<Vec<SyncRunView>, DbError> {
-    Ok(sync_run_query::recent(pool, limit)
-        .await?
-        .into_iter()
-        .map(sync_view)
-        .collect())
+    let mut views = Vec::new();
+    for run in sync_run_query::recent(pool, limit).await? {
+        let skipped = if run.skipped_items > 0 {
+            sync_run_query::skips(pool, run.sync_run_id, SKIPS_SHOWN)
+                .await?
+                .into_iter()
+                .map(|s| SkippedItemView {
+                    listing: s.listing,
+                    item_id: s.item_id,
+                    field: s.field,
+                    reason: s.reason,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        views.push(sync_view(run, skipped));
+    }
+    Ok(views)
 }
 
 pub async fn dashboard(pool: &SqlitePool) -> Result<DashboardView, DbError> {

@@ -78,6 +78,7 @@ mod tests {
             }),
             duplicate_mac: None,
             defender: Some(DefenderFacts {
+                unreadable: Default::default(),
                 vulnerabilities: vec![VulnFact {
                     cve_id: "CVE-2031-10044".into(),
                     severity: VulnSeverity::Critical,

@@ -110,13 +110,27 @@ impl World {
         res.json().await.unwrap()
     }
 
+    /// Submits the form as the page sends it: for the machine the panel shows.
     async fn submit(&self, client: &Client, form: &Form<'_>) -> reqwest::Response {
+        let panel = self.panel(&self.admin, form.endpoint_id).await;
+        let machine = panel["machine_id"].as_str().unwrap_or_default().to_owned();
+        self.submit_to(client, form, &machine).await
+    }
+
+    /// Submits the form naming `machine_id` as the machine it showed.
+    async fn submit_to(
+        &self,
+        client: &Client,
+        form: &Form<'_>,
+        machine_id: &str,
+    ) -> reqwest::Response {
         self.app
             .call(
                 client,
                 "actions/submit",
                 &[
                     ("endpoint_id", &form.endpoint_id.to_string()),
+                    ("machine_id", machine_id),
                     ("kind", form.kind),
                     ("scope", form.scope),
                     ("comment", form.comment),

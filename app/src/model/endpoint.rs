@@ -356,6 +356,30 @@ pub struct SyncRunView {
     pub throttle_wait_ms: i64,
     pub error: Option<String>,
     pub notes: Option<String>,
+    /// Items that could not be decoded and were skipped; the first few are in `skipped`.
+    #[serde(default)]
+    pub skipped_items: i64,
+    #[serde(default)]
+    pub skipped: Vec<SkippedItemView>,
+    /// Listings left out because the app may not read them.
+    #[serde(default)]
+    pub missing_permissions: Vec<MissingPermissionView>,
+}
+
+/// An item a sync skipped: which listing, which item, which field, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedItemView {
+    pub listing: String,
+    pub item_id: Option<String>,
+    pub field: String,
+    pub reason: String,
+}
+
+/// A listing a sync left out, and the permissions (any one) that would let the app read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingPermissionView {
+    pub source: String,
+    pub permissions: Vec<String>,
 }
 
 #[cfg(test)]

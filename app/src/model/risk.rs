@@ -132,6 +132,11 @@ pub struct LevelReason {
     pub reason: String,
     /// The individual findings behind the level, most severe first.
     pub factors: Vec<String>,
+    /// The source could not be read (e.g. a permission without consent): the level is not
+    /// "nothing found" but unknown, and the UI says "Unknown". Absent when known, so stored
+    /// assessments of known sources keep their shape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unknown: bool,
 }
 
 /// One source's verdict on an endpoint.

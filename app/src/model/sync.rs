@@ -6,12 +6,15 @@ use serde::{Deserialize, Serialize};
 pub struct SyncProgress {
     pub running: bool,
     /// What the run is doing: "starting", "machines", "vulnerabilities",
-    /// "machine vulnerabilities", "alerts", "applying", "re-modelling", "finished".
+    /// "machine vulnerabilities", "alerts", "machine actions", "applying", "re-modelling",
+    /// "finished".
     pub phase: String,
     pub machines: u64,
     pub vulnerabilities: u64,
     pub machine_vulnerabilities: u64,
     pub alerts: u64,
+    #[serde(default)]
+    pub machine_actions: u64,
     /// API pages fetched so far in this run.
     pub pages: u64,
     /// Items the current phase has handled so far.

@@ -16,7 +16,22 @@ pub struct SyncRunTotals {
     pub machine_vulnerabilities: i64,
     pub api_calls: i64,
     pub throttle_wait_ms: i64,
+    /// Items that could not be decoded and were skipped.
+    pub skipped_items: i64,
 }
+
+/// An item a run skipped, as its journal entry names it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SkipRecord {
+    pub listing: String,
+    pub item_id: Option<String>,
+    pub field: String,
+    pub reason: String,
+}
+
+/// Skipped items kept per run: enough to find the pattern, bounded when a whole listing
+/// changes shape.
+pub const SKIPS_KEPT: usize = 200;
 
 /// One journal row, as read back.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -73,12 +88,14 @@ pub async fn finish(
     totals: &SyncRunTotals,
     error: Option<&str>,
     notes: Option<&str>,
+    missing_permissions: Option<&str>,
 ) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE sync_run SET finished_at = $1, outcome = $2, machines_seen = $3, \
          machines_added = $4, machines_updated = $5, machines_unchanged = $6, alerts = $7, \
          vulnerabilities = $8, machine_vulnerabilities = $9, api_calls = $10, \
-         throttle_wait_ms = $11, error = $12, notes = $13 WHERE sync_run_id = $14",
+         throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
+         missing_permissions = $16 WHERE sync_run_id = $14",
     )
     .bind(finished_at)
     .bind(outcome)
@@ -94,8 +111,32 @@ pub async fn finish(
     .bind(error)
     .bind(notes)
     .bind(sync_run_id)
+    .bind(totals.skipped_items)
+    .bind(missing_permissions)
     .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// Records the first [`SKIPS_KEPT`] skipped items of a run.
+pub async fn record_skips(
+    pool: &SqlitePool,
+    sync_run_id: i64,
+    skips: &[SkipRecord],
+) -> Result<(), DbError> {
+    for chunk in skips[..skips.len().min(SKIPS_KEPT)].chunks(200) {
+        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "INSERT INTO sync_run_skip (sync_run_id, listing, item_id, field, reason) ",
+        );
+        q.push_values(chunk, |mut b, s| {
+            b.push_bind(sync_run_id)
+                .push_bind(s.listing.clone())
+                .push_bind(s.item_id.clone())
+                .push_bind(s.field.clone())
+                .push_bind(s.reason.clone());
+        });
+        q.build().execute(pool).await?;
+    }
     Ok(())
 }
 

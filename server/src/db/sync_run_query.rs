@@ -6,6 +6,7 @@ use super::{classify, DbError};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SyncRunRow {
+    pub sync_run_id: i64,
     pub started_at: String,
     pub finished_at: Option<String>,
     pub reason: String,
@@ -20,16 +21,35 @@ pub struct SyncRunRow {
     pub throttle_wait_ms: i64,
     pub error: Option<String>,
     pub notes: Option<String>,
+    pub skipped_items: i64,
+    pub missing_permissions: Option<String>,
 }
 
 /// The newest runs first.
 pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
     sqlx::query_as(
-        "SELECT started_at, finished_at, reason, outcome, machines_seen, machines_added,
-                machines_updated, machines_unchanged, alerts, vulnerabilities, api_calls,
-                throttle_wait_ms, error, notes
+        "SELECT sync_run_id, started_at, finished_at, reason, outcome, machines_seen,
+                machines_added, machines_updated, machines_unchanged, alerts, vulnerabilities,
+                api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
          FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
     )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(classify)
+}
+
+/// The first `limit` skipped items of a run, as recorded.
+pub async fn skips(
+    pool: &SqlitePool,
+    sync_run_id: i64,
+    limit: i64,
+) -> Result<Vec<super::sync_run::SkipRecord>, DbError> {
+    sqlx::query_as(
+        "SELECT listing, item_id, field, reason FROM sync_run_skip WHERE sync_run_id = $1
+         ORDER BY sync_run_skip_id LIMIT $2",
+    )
+    .bind(sync_run_id)
     .bind(limit)
     .fetch_all(pool)
     .await

@@ -9,6 +9,7 @@
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::defender::model::alert::Alert;
+use crate::defender::model::MachineAction;
 use crate::defender::model::machine::Machine;
 use crate::defender::model::vulnerability::{MachineVulnerability, Vulnerability};
 
@@ -48,6 +49,15 @@ const DDL: &[&str] = &[
         merge_evidence TEXT NOT NULL, mac_conflicts TEXT)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_link (
         machine_id TEXT PRIMARY KEY, endpoint_id INTEGER NOT NULL)",
+    // Defender's machine actions (§4.4), the three kinds this console follows.
+    "CREATE TEMP TABLE IF NOT EXISTS stage_machine_action (
+        defender_action_id TEXT PRIMARY KEY, machine_id TEXT NOT NULL, kind TEXT NOT NULL,
+        scope TEXT, requestor TEXT, comment TEXT NOT NULL, status TEXT NOT NULL,
+        requested_at TEXT NOT NULL, updated_at TEXT NOT NULL, request_source TEXT)",
+    // Items that could not be decoded: what they stand for is kept as stored.
+    "CREATE TEMP TABLE IF NOT EXISTS stage_skipped (
+        listing TEXT NOT NULL, item_id TEXT, machine_id TEXT, field TEXT NOT NULL,
+        reason TEXT NOT NULL)",
 ];
 
 const TABLES: &[&str] = &[
@@ -57,6 +67,8 @@ const TABLES: &[&str] = &[
     "stage_alert",
     "stage_endpoint",
     "stage_link",
+    "stage_machine_action",
+    "stage_skipped",
 ];
 
 /// The apply transaction inserts 100k endpoints into a table with six indexes and rewrites
@@ -91,6 +103,19 @@ pub async fn prepare(conn: &mut SqliteConnection) -> Result<(), DbError> {
         sqlx::query(ddl).execute(&mut *conn).await?;
     }
     clear(conn).await
+}
+
+/// Empties one staging table: a listing that was refused half way leaves nothing behind.
+pub async fn empty(conn: &mut SqliteConnection, table: &str) -> Result<(), DbError> {
+    if !TABLES.contains(&table) {
+        return Err(DbError::Other(sqlx::Error::Protocol(format!(
+            "not a staging table: {table}"
+        ))));
+    }
+    sqlx::query(&format!("DELETE FROM {table}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Empties the staging tables, e.g. after the run so the connection goes back small.
@@ -232,6 +257,99 @@ pub async fn alerts(conn: &mut SqliteConnection, page: &[Alert]) -> Result<(), D
                 .push_bind(time_text(a.resolved_time));
         });
         q.push(" ON CONFLICT (alert_id) DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Stages one page of machine actions (§4.4, §5.5): the three kinds this console follows, with
+/// a status it understands (an undocumented status waits for a later listing).
+pub async fn machine_actions(
+    conn: &mut SqliteConnection,
+    page: &[MachineAction],
+) -> Result<(), DbError> {
+    let rows: Vec<(&MachineAction, &'static str, &'static str)> = page
+        .iter()
+        .filter(|a| a.machine_id.is_some())
+        .filter_map(|a| Some((a, action_kind(a)?, action_status(a)?)))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO stage_machine_action (defender_action_id, machine_id, kind, scope, \
+             requestor, comment, status, requested_at, updated_at, request_source) ",
+        );
+        q.push_values(chunk, |mut b, (a, kind, status)| {
+            let created = a.creation_date_time_utc.map(format_time);
+            let updated = a
+                .last_update_date_time_utc
+                .or(a.creation_date_time_utc)
+                .map(format_time);
+            b.push_bind(a.id.to_ascii_lowercase())
+                .push_bind(a.machine_id.as_deref().map(str::to_ascii_lowercase))
+                .push_bind(*kind)
+                .push_bind(a.scope.clone())
+                .push_bind(a.requestor.clone())
+                .push_bind(a.requestor_comment.clone().unwrap_or_default())
+                .push_bind(*status)
+                .push_bind(created.clone().unwrap_or_else(super::now))
+                .push_bind(updated.or(created).unwrap_or_else(super::now))
+                .push_bind(a.request_source.clone());
+        });
+        q.push(" ON CONFLICT (defender_action_id) DO NOTHING");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn action_kind(a: &MachineAction) -> Option<&'static str> {
+    use crate::defender::model::MachineActionType as T;
+    Some(match a.action_type.as_ref()? {
+        T::Isolate => "Isolate",
+        T::Unisolate => "Unisolate",
+        T::RunAntiVirusScan => "RunAntiVirusScan",
+        _ => return None,
+    })
+}
+
+fn action_status(a: &MachineAction) -> Option<&'static str> {
+    use crate::defender::model::MachineActionStatus as S;
+    Some(match a.status.as_ref()? {
+        S::Pending => "Pending",
+        S::InProgress => "InProgress",
+        S::Succeeded => "Succeeded",
+        S::Failed => "Failed",
+        S::TimeOut => "TimeOut",
+        S::Cancelled => "Cancelled",
+        S::Other(_) => return None,
+    })
+}
+
+/// An item that could not be decoded, and the machine whose stored data it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    pub item_id: Option<String>,
+    pub machine_id: Option<String>,
+    pub field: String,
+    pub reason: String,
+}
+
+/// Stages the items of one listing that could not be decoded.
+pub async fn skipped(
+    conn: &mut SqliteConnection,
+    listing: &str,
+    items: &[SkippedRow],
+) -> Result<(), DbError> {
+    for chunk in items.chunks(ROWS_PER_INSERT) {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO stage_skipped (listing, item_id, machine_id, field, reason) ",
+        );
+        q.push_values(chunk, |mut b, item| {
+            b.push_bind(listing.to_owned())
+                .push_bind(item.item_id.clone())
+                .push_bind(item.machine_id.as_deref().map(str::to_ascii_lowercase))
+                .push_bind(item.field.clone())
+                .push_bind(item.reason.clone());
+        });
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
@@ -426,11 +544,14 @@ pub async fn apply_machines(conn: &mut SqliteConnection, synced_at: &str) -> Res
     Ok(())
 }
 
-/// Marks stored machines missing from the (complete) listing as gone. Never deletes.
+/// Marks stored machines missing from the (complete) listing as gone, except those whose
+/// record could not be decoded this time. Never deletes.
 pub async fn mark_missing_gone(conn: &mut SqliteConnection) -> Result<u64, DbError> {
     let done = sqlx::query(
         "UPDATE defender_machine SET gone = 1 WHERE gone = 0 AND NOT EXISTS \
-         (SELECT 1 FROM stage_machine s WHERE s.machine_id = defender_machine.machine_id)",
+         (SELECT 1 FROM stage_machine s WHERE s.machine_id = defender_machine.machine_id) \
+         AND NOT EXISTS (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machines' \
+           AND k.machine_id = defender_machine.machine_id)",
     )
     .execute(&mut *conn)
     .await?;
@@ -464,11 +585,14 @@ pub async fn apply_vulnerabilities(
 }
 
 /// Makes the machine-vulnerability rows equal to the staged bulk listing: the listing is the
-/// whole current state (§4.12), so fixed vulnerabilities disappear. Only the differences are
+/// whole current state (§4.12), so fixed vulnerabilities disappear. A machine with a row that
+/// could not be decoded keeps its stored rows until a listing decodes whole. Only the differences are
 /// written: rewriting a million unchanged rows every hour cost most of a sync.
 pub async fn apply_machine_vulnerabilities(conn: &mut SqliteConnection) -> Result<i64, DbError> {
     sqlx::query(
         "DELETE FROM machine_vulnerability WHERE NOT EXISTS \
+         (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machine vulnerabilities' \
+          AND k.machine_id = machine_vulnerability.machine_id) AND NOT EXISTS \
          (SELECT 1 FROM stage_machine_vulnerability s \
           WHERE s.machine_id = machine_vulnerability.machine_id \
           AND s.cve_id = machine_vulnerability.cve_id \

@@ -266,6 +266,11 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
         Ok(all)
     }
 
+    /// Items skipped because they could not be decoded (none until per-item decoding lands).
+    pub fn skipped(&self) -> &[super::skipped::SkippedItem] {
+        &[]
+    }
+
     pub fn stats(&self) -> PagingStats {
         self.stats
     }

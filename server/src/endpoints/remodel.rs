@@ -28,7 +28,7 @@ use crate::profiles::{
 };
 use crate::risk::facts::{
     AlertFact, AlertSeverity, AlertStatus, DefenderFacts, DuplicateMacFact, EndpointFacts,
-    MatchConfidence, NetworkFact, ProfileFact, VulnFact, VulnSeverity,
+    MatchConfidence, Unreadable, NetworkFact, ProfileFact, VulnFact, VulnSeverity,
 };
 
 /// Endpoints per page: big enough for few round trips, small enough that the handful of pages
@@ -134,6 +134,8 @@ struct Context {
     /// CVE details by id; empty when Defender does not count.
     vulnerabilities: HashMap<String, CveDetail>,
     defender: bool,
+    /// Defender sources the last sync could not read.
+    unreadable: Unreadable,
     threads: NonZeroUsize,
 }
 
@@ -201,12 +203,18 @@ async fn remodel(
     } else {
         HashMap::new()
     };
+    let unreadable = if defender {
+        unreadable_sources(pool).await?
+    } else {
+        Unreadable::default()
+    };
     let context = Arc::new(Context {
         engine,
         warm_engines: Mutex::new(Vec::new()),
         configured,
         vulnerabilities,
         defender,
+        unreadable,
         threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
     });
     let (count, max_id) = db::endpoint::count_and_max_id(pool).await?;
@@ -295,6 +303,32 @@ async fn remodel(
         dynamic_profiles: dynamic.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// Why the vulnerabilities or alerts of every machine are unknown, from what the last sync
+/// could not read (`defender_source`). Either listing of vulnerabilities refused makes them
+/// unknown: the rows and the CVE details come from both.
+async fn unreadable_sources(pool: &SqlitePool) -> Result<Unreadable, DbError> {
+    let mut unreadable = Unreadable::default();
+    for row in db::defender_source::unreadable(pool).await? {
+        let why = format!(
+            "the app registration lacks {} (Microsoft Defender refused the {} listing since {}), \
+             so they could not be read.",
+            row.missing_permission
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "a permission".into()),
+            row.source,
+            row.since
+        );
+        match row.source.as_str() {
+            "vulnerabilities" | "machine vulnerabilities" => {
+                unreadable.vulnerabilities.get_or_insert(why);
+            }
+            "alerts" => unreadable.alerts = Some(why),
+            _ => {}
+        }
+    }
+    Ok(unreadable)
 }
 
 /// Checkpoints the write-ahead log each time it is asked, until the requests stop.
@@ -460,6 +494,7 @@ fn assess_with(
                 (true, Some(_)) => Some(DefenderFacts {
                     vulnerabilities: vulnerability_facts(row, &context.vulnerabilities),
                     alerts: alerts.remove(&row.facts.endpoint_id).unwrap_or_default(),
+                    unreadable: context.unreadable.clone(),
                 }),
                 _ => None,
             },

@@ -15,7 +15,7 @@
 pub mod alert;
 pub mod vulnerability;
 
-use app::model::risk::{Assessment, AssessmentKind, DefenderRisk, RiskLevel};
+use app::model::risk::{Assessment, AssessmentKind, DefenderRisk, LevelReason, RiskLevel};
 
 use crate::risk::facts::{DefenderFacts, VulnFact};
 
@@ -26,20 +26,51 @@ pub struct DefenderOutcome {
     pub detail: DefenderRisk,
 }
 
-/// Assesses a Defender machine from its vulnerabilities and alerts.
+/// A sub-level whose source could not be read: unknown, never "nothing found".
+fn unknown(why: &str) -> LevelReason {
+    LevelReason {
+        level: RiskLevel::None,
+        reason: format!("Unknown: {why}"),
+        factors: Vec::new(),
+        unknown: true,
+    }
+}
+
+/// How a sub-level reads in the combined reason.
+fn shown(level: &LevelReason) -> &'static str {
+    if level.unknown {
+        "Unknown"
+    } else {
+        level.level.as_str()
+    }
+}
+
+/// Assesses a Defender machine from its vulnerabilities and alerts. A source the app could not
+/// read (`facts.unreadable`) gives an unknown sub-level, and the combined level rests on the
+/// other one alone.
 pub fn assess(facts: &DefenderFacts) -> DefenderOutcome {
-    let (exposure, top_vuln) = vulnerability::exposure(&facts.vulnerabilities);
-    let (alert, top_alert) = alert::alert_risk(&facts.alerts);
+    let (exposure, top_vuln) = match &facts.unreadable.vulnerabilities {
+        Some(why) => (unknown(why), None),
+        None => vulnerability::exposure(&facts.vulnerabilities),
+    };
+    let (alert, top_alert) = match &facts.unreadable.alerts {
+        Some(why) => (unknown(why), None),
+        None => alert::alert_risk(&facts.alerts),
+    };
     let highest = exposure.level.max(alert.level);
 
     let mut reason = format!(
         "The higher of the Exposure Risk Level ({}) and the Alert Risk Level ({}).",
-        exposure.level.as_str(),
-        alert.level.as_str()
+        shown(&exposure),
+        shown(&alert)
     );
+    for part in [&exposure, &alert].into_iter().filter(|l| l.unknown) {
+        reason.push(' ');
+        reason.push_str(&part.reason);
+    }
     let mut factors = vec![
-        format!("Exposure Risk Level {}", exposure.level.as_str()),
-        format!("Alert Risk Level {}", alert.level.as_str()),
+        format!("Exposure Risk Level {}", shown(&exposure)),
+        format!("Alert Risk Level {}", shown(&alert)),
     ];
     let escalation = match (top_vuln, top_alert) {
         (Some(vuln), Some(active)) if highest < RiskLevel::Critical => {
@@ -96,7 +127,7 @@ fn is_attack_on_exploitable_hole(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::risk::facts::{AlertFact, AlertSeverity, AlertStatus, VulnSeverity};
+    use crate::risk::facts::{AlertFact, AlertSeverity, AlertStatus, Unreadable, VulnSeverity};
 
     fn vuln(severity: VulnSeverity, public_exploit: bool) -> VulnFact {
         VulnFact {
@@ -185,6 +216,7 @@ mod tests {
         ];
         for (v, a, expected) in cases {
             let facts = DefenderFacts {
+                unreadable: Default::default(),
                 vulnerabilities: v.into_iter().collect(),
                 alerts: a.into_iter().collect(),
             };
@@ -197,6 +229,7 @@ mod tests {
     #[test]
     fn the_outcome_carries_both_sub_levels_and_the_chosen_ids() {
         let facts = DefenderFacts {
+            unreadable: Default::default(),
             vulnerabilities: vec![vuln(VulnSeverity::High, true)],
             alerts: vec![alert(AlertSeverity::High, AlertStatus::New)],
         };
@@ -222,6 +255,7 @@ mod tests {
     #[test]
     fn an_already_critical_exposure_is_not_said_to_be_raised() {
         let facts = DefenderFacts {
+            unreadable: Default::default(),
             vulnerabilities: vec![vuln(VulnSeverity::Critical, true)],
             alerts: vec![alert(AlertSeverity::High, AlertStatus::New)],
         };
@@ -238,6 +272,7 @@ mod tests {
     #[test]
     fn without_escalation_the_reason_only_names_the_sub_levels() {
         let facts = DefenderFacts {
+            unreadable: Default::default(),
             vulnerabilities: vec![vuln(VulnSeverity::Medium, false)],
             alerts: Vec::new(),
         };
@@ -245,5 +280,37 @@ mod tests {
         assert_eq!(outcome.assessment.level, RiskLevel::Medium);
         assert!(!outcome.assessment.reason.contains("Critical"));
         assert_eq!(outcome.detail.most_severe_alert, None);
+    }
+
+    #[test]
+    fn a_source_the_app_cannot_read_is_unknown_not_none() {
+        let facts = DefenderFacts {
+            vulnerabilities: vec![vuln(VulnSeverity::Critical, true)],
+            alerts: vec![alert(AlertSeverity::Medium, AlertStatus::New)],
+            unreadable: Unreadable {
+                vulnerabilities: Some(
+                    "the app registration lacks Vulnerability.Read.All (since 2026-11-30T10:00:00Z)."
+                        .into(),
+                ),
+                alerts: None,
+            },
+        };
+        let out = assess(&facts);
+        assert!(out.detail.exposure.unknown);
+        assert_eq!(out.detail.exposure.level, RiskLevel::None);
+        assert!(out.detail.exposure.reason.starts_with("Unknown: the app registration lacks"));
+        assert_eq!(out.detail.most_severe_vulnerability, None);
+        assert_eq!(out.assessment.level, RiskLevel::Medium);
+        assert!(
+            out.assessment
+                .reason
+                .starts_with("The higher of the Exposure Risk Level (Unknown) and the Alert Risk Level (Medium)."),
+            "{}",
+            out.assessment.reason
+        );
+        assert!(!out.detail.alert.unknown);
+        // Known sources keep their stored shape: no `unknown` key.
+        let json = serde_json::to_string(&out.detail.alert).unwrap();
+        assert!(!json.contains("unknown"), "{json}");
     }
 }

@@ -150,6 +150,15 @@ pub struct AlertFact {
 pub struct DefenderFacts {
     pub vulnerabilities: Vec<VulnFact>,
     pub alerts: Vec<AlertFact>,
+    /// Listings the app could not read at the last sync: what they feed is unknown.
+    pub unreadable: Unreadable,
+}
+
+/// Why a Defender source could not be read, per source; `None` when it was read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unreadable {
+    pub vulnerabilities: Option<String>,
+    pub alerts: Option<String>,
 }
 
 /// What local network discovery saw listening on the endpoint.

@@ -1,12 +1,17 @@
 //! Phase two of a run: apply the staged listings to the real tables in one transaction, and
 //! merge machines into endpoints (`merge_write`). Either all of it commits or none of it does.
+//!
+//! A listing the app may not read leaves its stored rows as they were (they stay visible, and
+//! the risk they feed reads unknown); items that could not be decoded keep what they stand for
+//! (`sync_stage`).
 
 use sqlx::{Connection, SqliteConnection};
 
-use super::fetch::Fetched;
+use super::fetch::{Fetched, Source, ACTIONS_CURSOR};
 use super::merge_write;
+use crate::db::machine_action_sync::{self, ActionsApplied};
 use crate::db::sync_stage::{self, MachineDiff};
-use crate::db::{self, DbError};
+use crate::db::{self, defender_source, sync_cursor, DbError};
 
 /// A listing shorter than this share of the machines present before is treated as suspect:
 /// nothing is marked gone (a tenant does not lose half its devices in an hour).
@@ -19,8 +24,9 @@ pub struct Applied {
     pub vulnerabilities: i64,
     pub machine_vulnerabilities: i64,
     pub alerts: i64,
+    pub actions: ActionsApplied,
     pub marked_gone: u64,
-    /// Some listing was incomplete, so the run is `Partial`.
+    /// Some listing was incomplete, refused or had undecodable items, so the run is `Partial`.
     pub partial: bool,
     pub notes: Vec<String>,
 }
@@ -51,7 +57,10 @@ async fn apply_in_transaction(
     let diff = sync_stage::machine_diff(&mut tx).await?;
     let mut applied = Applied {
         diff,
-        partial: fetched.machines_partial || fetched.machine_vulnerabilities_partial,
+        partial: fetched.machines_partial
+            || fetched.machine_vulnerabilities_partial
+            || !fetched.forbidden.is_empty()
+            || !fetched.skipped.is_empty(),
         notes: fetched.notes.clone(),
         ..Applied::default()
     };
@@ -71,15 +80,47 @@ async fn apply_in_transaction(
         applied.marked_gone = sync_stage::mark_missing_gone(&mut tx).await?;
     }
 
-    applied.vulnerabilities = sync_stage::apply_vulnerabilities(&mut tx, &synced_at).await?;
-    applied.machine_vulnerabilities = if fetched.machine_vulnerabilities_partial {
+    let readable = |source| !fetched.is_forbidden(source);
+    if readable(Source::Vulnerabilities) {
+        applied.vulnerabilities = sync_stage::apply_vulnerabilities(&mut tx, &synced_at).await?;
+    }
+    applied.machine_vulnerabilities = if fetched.machine_vulnerabilities_partial
+        || !readable(Source::MachineVulnerabilities)
+    {
         sync_stage::count(&mut tx, "machine_vulnerability").await?
     } else {
         sync_stage::apply_machine_vulnerabilities(&mut tx).await?
     };
-    applied.alerts = sync_stage::apply_alerts(&mut tx, &synced_at).await?;
+    if readable(Source::Alerts) {
+        applied.alerts = sync_stage::apply_alerts(&mut tx, &synced_at).await?;
+    }
 
     merge_write::merge_machines(&mut tx, recent_since).await?;
+    // Actions go to endpoints through their machines, so after the merge.
+    if readable(Source::MachineActions) {
+        let (actions, latest) = machine_action_sync::apply(&mut tx).await?;
+        applied.actions = actions;
+        if let Some(latest) = latest {
+            sync_cursor::advance(&mut tx, ACTIONS_CURSOR, &latest).await?;
+        }
+    }
+    for source in [
+        Source::Vulnerabilities,
+        Source::MachineVulnerabilities,
+        Source::Alerts,
+        Source::MachineActions,
+    ] {
+        let refusal = fetched.forbidden.iter().find(|f| f.source == source);
+        let missing = refusal.map(|f| f.permissions.join(" or "));
+        defender_source::record(
+            &mut tx,
+            source.as_str(),
+            refusal.is_none(),
+            missing.as_deref(),
+            &synced_at,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(applied)
 }

@@ -2,25 +2,82 @@
 //!
 //! Pages are written as they arrive, so memory holds one page, never the tenant (§3.4). The
 //! real tables are not touched here: a fault in this phase leaves them as they were.
+//!
+//! Partial data still syncs:
+//! - an item that cannot be decoded is skipped, counted and named (`SkippedItem`), and the rest
+//!   of its page is staged (§9.21);
+//! - a listing the app may not read (403, a permission without consent, §9.24) is left out
+//!   and named; machines still import, and what that listing feeds reads "unknown".
+//!
+//! Only the machine listing is required: without it there is nothing to sync.
 
 use sqlx::{Connection, SqliteConnection};
 
 use super::progress::{
-    Counter, Progress, ALERTS, MACHINES, MACHINE_VULNERABILITIES, VULNERABILITIES,
+    Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES,
+    VULNERABILITIES,
 };
-use crate::db::{sync_stage, DbError};
+use crate::db::sync_stage::SkippedRow;
+use crate::db::{sync_cursor, sync_stage, DbError};
 use crate::defender::model::Identified;
+use crate::defender::skipped::SkippedItem;
 use crate::defender::{DefenderClient, DefenderError, Pager};
+
+/// Where Defender's machine actions were listed up to (their `creationDateTimeUtc`).
+pub const ACTIONS_CURSOR: &str = "machine_actions.created";
+/// Listed again from this long before the cursor: an action created just before the last
+/// listing may have been written after it.
+const ACTIONS_OVERLAP: time::Duration = time::Duration::hours(1);
+
+/// The data sources of a run beside machines, as the journal and the risk name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Vulnerabilities,
+    MachineVulnerabilities,
+    Alerts,
+    MachineActions,
+}
+
+impl Source {
+    /// The name stored in `defender_source` and shown in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Vulnerabilities => "vulnerabilities",
+            Source::MachineVulnerabilities => "machine vulnerabilities",
+            Source::Alerts => "alerts",
+            Source::MachineActions => "machine actions",
+        }
+    }
+}
+
+/// A listing the app may not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forbidden {
+    pub source: Source,
+    /// Any one of these would do (from Defender's 403 message).
+    pub permissions: Vec<String>,
+}
 
 /// How the listings ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fetched {
-    /// The machine listing was stopped by a loop guard (§3.4): it may be incomplete.
+    /// The machine listing was stopped by a loop guard (§3.4), or an undecodable machine could
+    /// not even be identified: it may be incomplete, so nothing is marked gone.
     pub machines_partial: bool,
     /// The bulk machine-vulnerability listing may be incomplete (§4.12).
     pub machine_vulnerabilities_partial: bool,
+    /// Listings left out for want of a permission.
+    pub forbidden: Vec<Forbidden>,
+    /// Items that could not be decoded, in listing order.
+    pub skipped: Vec<SkippedItem>,
     /// Human-readable notes for the journal.
     pub notes: Vec<String>,
+}
+
+impl Fetched {
+    pub fn is_forbidden(&self, source: Source) -> bool {
+        self.forbidden.iter().any(|f| f.source == source)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +95,8 @@ pub enum FetchError {
 }
 
 /// Pages machines (§4.1), vulnerabilities (§4.10), the bulk machine-vulnerability rows (§4.12;
-/// one listing for the tenant, never one call per machine) and alerts (§4.3) into staging,
-/// reporting each page to `progress`.
+/// one listing for the tenant, never one call per machine), alerts (§4.3) and the machine
+/// actions created since the last run (§4.4) into staging, reporting each page to `progress`.
 pub(crate) async fn fetch(
     client: &DefenderClient,
     conn: &mut SqliteConnection,
@@ -58,73 +115,205 @@ pub(crate) async fn fetch(
             None
         }
     };
+    let mut fetched = Fetched::default();
     let machines = Listing {
         name: MACHINES,
+        source: None,
+        table: "stage_machine",
         expected,
         counter: |p| &mut p.machines,
     };
-    let machines_partial = machines
+    let end = machines
         .stage(client.machines(), conn, progress, |c, p| {
             Box::pin(sync_stage::machines(c, p))
         })
         .await?;
-    let mut fetched = Fetched {
-        machines_partial,
-        ..Fetched::default()
-    };
-    if fetched.machines_partial {
+    fetched.machines_partial = end.guarded;
+    if end.guarded {
         fetched.notes.push(
             "The machine listing stopped early (paging guard): nothing was marked gone.".into(),
         );
     }
+    if end.skipped.iter().any(|s| s.id.is_none()) {
+        fetched.machines_partial = true;
+        fetched.notes.push(
+            "A machine that could not be decoded could not be identified either: nothing was \
+             marked gone."
+                .into(),
+        );
+    }
+    fetched.absorb(conn, MACHINES, end).await?;
+
     let vulnerabilities = Listing {
         name: VULNERABILITIES,
+        source: Some(Source::Vulnerabilities),
+        table: "stage_vulnerability",
         expected: None,
         counter: |p| &mut p.vulnerabilities,
     };
-    if vulnerabilities
+    let end = vulnerabilities
         .stage(client.vulnerabilities(), conn, progress, |c, p| {
             Box::pin(sync_stage::vulnerabilities(c, p))
         })
-        .await?
-    {
+        .await?;
+    if end.guarded {
         fetched
             .notes
             .push("The vulnerability listing stopped early (paging guard).".into());
     }
+    fetched.absorb(conn, VULNERABILITIES, end).await?;
+
     let machine_vulnerabilities = Listing {
         name: MACHINE_VULNERABILITIES,
+        source: Some(Source::MachineVulnerabilities),
+        table: "stage_machine_vulnerability",
         expected: None,
         counter: |p| &mut p.machine_vulnerabilities,
     };
-    fetched.machine_vulnerabilities_partial = machine_vulnerabilities
+    let end = machine_vulnerabilities
         .stage(client.machines_vulnerabilities(), conn, progress, |c, p| {
             Box::pin(sync_stage::machine_vulnerabilities(c, p))
         })
         .await?;
-    if fetched.machine_vulnerabilities_partial {
+    fetched.machine_vulnerabilities_partial = end.guarded;
+    if end.guarded {
         fetched.notes.push(
             "The machine-vulnerability listing stopped early (paging guard): the previous rows \
              were kept."
                 .into(),
         );
     }
+    // A skipped row is kept as it was only if its machine is known: otherwise every machine
+    // keeps its rows.
+    if end
+        .skipped
+        .iter()
+        .any(|s| row_machine(s).is_none())
+    {
+        fetched.machine_vulnerabilities_partial = true;
+        fetched.notes.push(
+            "A machine-vulnerability row that could not be decoded named no machine: the \
+             previous rows were kept."
+                .into(),
+        );
+    }
+    fetched.absorb(conn, MACHINE_VULNERABILITIES, end).await?;
+
     let alerts = Listing {
         name: ALERTS,
+        source: Some(Source::Alerts),
+        table: "stage_alert",
         expected: None,
         counter: |p| &mut p.alerts,
     };
-    if alerts
+    let end = alerts
         .stage(client.alerts(), conn, progress, |c, p| {
             Box::pin(sync_stage::alerts(c, p))
         })
-        .await?
-    {
+        .await?;
+    if end.guarded {
         fetched
             .notes
             .push("The alert listing stopped early (paging guard).".into());
     }
+    fetched.absorb(conn, ALERTS, end).await?;
+
+    // Defender's action history, from the portal and other tools too (§9.23). The API filters
+    // on the creation time, not on the last update (§4.4), so the listing starts before the
+    // oldest action still open here, whose status may have moved since.
+    let since = sync_cursor::actions_since(conn, ACTIONS_CURSOR, ACTIONS_OVERLAP)
+        .await
+        .map_err(db_err(MACHINE_ACTIONS))?;
+    let filter = since.map(|t| format!("creationDateTimeUtc ge {t}"));
+    let actions = Listing {
+        name: MACHINE_ACTIONS,
+        source: Some(Source::MachineActions),
+        table: "stage_machine_action",
+        expected: None,
+        counter: |p| &mut p.machine_actions,
+    };
+    let end = actions
+        .stage(
+            client.machine_actions(filter.as_deref()),
+            conn,
+            progress,
+            |c, p| Box::pin(sync_stage::machine_actions(c, p)),
+        )
+        .await?;
+    if end.guarded {
+        fetched
+            .notes
+            .push("The machine action listing stopped early (paging guard).".into());
+    }
+    fetched.absorb(conn, MACHINE_ACTIONS, end).await?;
     Ok(fetched)
+}
+
+/// The machine of a skipped machine-vulnerability row: its `machineId`, else the first part of
+/// its composite id (§4.12).
+pub fn row_machine(item: &SkippedItem) -> Option<String> {
+    item.machine_id.clone().or_else(|| {
+        item.id
+            .as_deref()
+            .and_then(|id| id.split_once("-_-"))
+            .map(|(machine, _)| machine.to_owned())
+            .filter(|m| !m.is_empty())
+    })
+}
+
+impl Fetched {
+    /// Takes in how one listing ended: its skipped items (staged, so the apply phase keeps what
+    /// they stand for) and a refusal.
+    async fn absorb(
+        &mut self,
+        conn: &mut SqliteConnection,
+        listing: &'static str,
+        end: ListingEnd,
+    ) -> Result<(), FetchError> {
+        let db_err = |source| FetchError::Db { listing, source };
+        if !end.skipped.is_empty() {
+            let rows: Vec<SkippedRow> = end
+                .skipped
+                .iter()
+                .map(|item| SkippedRow {
+                    item_id: item.id.clone(),
+                    machine_id: if listing == MACHINES {
+                        item.id.clone()
+                    } else {
+                        row_machine(item)
+                    },
+                    field: item.field.clone(),
+                    reason: item.reason.clone(),
+                })
+                .collect();
+            let mut tx = conn.begin().await.map_err(|e| db_err(e.into()))?;
+            sync_stage::skipped(&mut tx, listing, &rows)
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(|e| db_err(e.into()))?;
+            self.notes.push(format!(
+                "{} {listing} item{} could not be decoded and {} skipped.",
+                end.skipped.len(),
+                if end.skipped.len() == 1 { "" } else { "s" },
+                if end.skipped.len() == 1 { "was" } else { "were" },
+            ));
+        }
+        self.skipped.extend(end.skipped);
+        if let Some(f) = end.forbidden {
+            self.notes.push(format!(
+                "The app may not read {}: grant {} (application permission on WindowsDefenderATP, \
+                 with admin consent). Until then what it feeds reads unknown.",
+                f.source.as_str(),
+                if f.permissions.is_empty() {
+                    "the permission Defender names".to_owned()
+                } else {
+                    f.permissions.join(" or ")
+                }
+            ));
+            self.forbidden.push(f);
+        }
+        Ok(())
+    }
 }
 
 type StageFn<T> = for<'c> fn(
@@ -132,40 +321,69 @@ type StageFn<T> = for<'c> fn(
     &'c [T],
 ) -> futures::future::BoxFuture<'c, Result<(), DbError>>;
 
-/// One listing of a run: its name (in errors, and as the progress phase), how many items it
-/// is expected to hold when known, and which running count its pages add to.
+/// One listing of a run: its name (in errors, and as the progress phase), the source it stands
+/// for when it is optional, its staging table, how many items it is expected to hold when
+/// known, and which running count its pages add to.
 struct Listing {
     name: &'static str,
+    /// `None`: required (machines); a 403 fails the run.
+    source: Option<Source>,
+    table: &'static str,
     expected: Option<u64>,
     counter: Counter,
 }
 
+/// How a listing ended.
+struct ListingEnd {
+    /// A paging guard stopped it.
+    guarded: bool,
+    skipped: Vec<SkippedItem>,
+    /// The app may not read it; what it staged was dropped.
+    forbidden: Option<Forbidden>,
+}
+
 impl Listing {
-    /// Pages the listing into staging, one transaction per page, reporting each page; returns
-    /// whether a guard stopped it.
+    /// Pages the listing into staging, one transaction per page, reporting each page.
     async fn stage<T>(
         &self,
         mut pager: Pager<T>,
         conn: &mut SqliteConnection,
         progress: Progress<'_>,
         write: StageFn<T>,
-    ) -> Result<bool, FetchError>
+    ) -> Result<ListingEnd, FetchError>
     where
         T: serde::de::DeserializeOwned + Identified,
     {
         let listing = self.name;
         let db_err = |source| FetchError::Db { listing, source };
         progress.begin(listing, self.expected);
-        while let Some(page) = pager
-            .next_page()
-            .await
-            .map_err(|source| FetchError::Defender { listing, source })?
-        {
+        loop {
+            let page = match pager.next_page().await {
+                Ok(Some(page)) => page,
+                Ok(None) => break,
+                Err(e @ DefenderError::Forbidden { .. }) if self.source.is_some() => {
+                    tracing::warn!(listing, error = %e, "listing forbidden; left out");
+                    sync_stage::empty(conn, self.table).await.map_err(db_err)?;
+                    return Ok(ListingEnd {
+                        guarded: false,
+                        skipped: Vec::new(),
+                        forbidden: self.source.map(|source| Forbidden {
+                            source,
+                            permissions: e.missing_permissions().to_vec(),
+                        }),
+                    });
+                }
+                Err(source) => return Err(FetchError::Defender { listing, source }),
+            };
             let mut tx = conn.begin().await.map_err(|e| db_err(e.into()))?;
             write(&mut tx, &page).await.map_err(db_err)?;
             tx.commit().await.map_err(|e| db_err(e.into()))?;
             progress.page(self.counter, page.len());
         }
-        Ok(pager.stop_reason().is_some_and(|r| r.is_guard()))
+        Ok(ListingEnd {
+            guarded: pager.stop_reason().is_some_and(|r| r.is_guard()),
+            skipped: pager.skipped().to_vec(),
+            forbidden: None,
+        })
     }
 }

@@ -3,7 +3,8 @@
 
 use sqlx::SqlitePool;
 
-use crate::db::sync_run::SyncRunTotals;
+use crate::db::sync_run::{SkipRecord, SyncRunTotals};
+use crate::defender::skipped::SkippedItem;
 use crate::db::{self, sync_stage};
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;
@@ -11,17 +12,67 @@ use crate::integrations::defender_settings::StoredDefenderSettings;
 use crate::integrations::{DEFENDER, DEFENDER_SECRET_PURPOSE};
 
 use super::apply::apply;
-use super::fetch::fetch;
+use super::apply::Applied;
+use super::fetch::{fetch, Forbidden};
+
+/// What the staging and apply phases hand back: the apply's figures, the skipped items and
+/// the listings left out.
+type Staged = (Applied, Vec<SkippedItem>, Vec<Forbidden>);
 use super::progress::{Progress, APPLYING};
 use super::service::{Inner, SyncOutcome};
 
 /// How a run ended, for the journal.
+#[derive(Default)]
 struct RunResult {
     outcome: &'static str,
     summary: String,
     error: Option<String>,
     notes: Vec<String>,
     totals: SyncRunTotals,
+    skipped: Vec<SkipRecord>,
+    forbidden: Vec<Forbidden>,
+}
+
+impl RunResult {
+    fn failed(message: String, totals: SyncRunTotals) -> Self {
+        Self {
+            outcome: "Failed",
+            summary: message.clone(),
+            error: Some(message),
+            totals,
+            ..Self::default()
+        }
+    }
+}
+
+/// Closes the run's journal row with its outcome, figures, notes, refusals and skipped items.
+async fn journal(
+    pool: &SqlitePool,
+    id: i64,
+    finished: &str,
+    result: &RunResult,
+) -> Result<(), crate::db::DbError> {
+    let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
+    let missing = (!result.forbidden.is_empty()).then(|| {
+        let list: Vec<serde_json::Value> = result
+            .forbidden
+            .iter()
+            .map(|f| serde_json::json!({"source": f.source.as_str(), "permissions": f.permissions}))
+            .collect();
+        serde_json::Value::Array(list).to_string()
+    });
+    db::sync_run::finish(
+        pool,
+        id,
+        finished,
+        result.outcome,
+        &result.totals,
+        result.error.as_deref(),
+        notes.as_deref(),
+        missing.as_deref(),
+    )
+    .await?;
+    db::sync_run::record_skips(pool, id, &result.skipped).await
 }
 
 /// Reads the saved configuration, syncs, and records the outcome on the integration (its
@@ -51,28 +102,11 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
             )
             .await
         }
-        Err(message) => RunResult {
-            outcome: "Failed",
-            summary: message.clone(),
-            error: Some(message),
-            notes: Vec::new(),
-            totals: SyncRunTotals::default(),
-        },
+        Err(message) => RunResult::failed(message, SyncRunTotals::default()),
     };
     let finished = db::now();
     if let Some(id) = run_id {
-        let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
-        if let Err(e) = db::sync_run::finish(
-            pool,
-            id,
-            &finished,
-            result.outcome,
-            &result.totals,
-            result.error.as_deref(),
-            notes.as_deref(),
-        )
-        .await
-        {
+        if let Err(e) = journal(pool, id, &finished, &result).await {
             tracing::error!(error = %e, "could not finish the sync journal row");
         }
     }
@@ -130,18 +164,11 @@ async fn sync_with(
     let metrics = client.metrics();
     totals.api_calls = i64::try_from(metrics.api_calls).unwrap_or(i64::MAX);
     totals.throttle_wait_ms = i64::try_from(metrics.throttle_wait().as_millis()).unwrap_or(0);
-    let applied = match result {
-        Ok(applied) => applied,
-        Err(message) => {
-            return RunResult {
-                outcome: "Failed",
-                summary: message.clone(),
-                error: Some(message),
-                notes: Vec::new(),
-                totals,
-            }
-        }
+    let (applied, skipped, forbidden) = match result {
+        Ok(done) => done,
+        Err(message) => return RunResult::failed(message, totals),
     };
+    totals.skipped_items = i64::try_from(skipped.len()).unwrap_or(i64::MAX);
     totals.machines_seen = applied.diff.seen;
     totals.machines_added = applied.diff.added;
     totals.machines_updated = applied.diff.updated;
@@ -159,6 +186,14 @@ async fn sync_with(
     }
     if let Err(e) = crate::endpoints::mark_inactive(pool, inactive_after).await {
         tracing::error!(error = %e, "marking inactive endpoints failed");
+    }
+    if applied.actions.added > 0 {
+        notes.push(format!(
+            "{} machine action{} started outside this console {} found in Defender.",
+            applied.actions.added,
+            if applied.actions.added == 1 { "" } else { "s" },
+            if applied.actions.added == 1 { "was" } else { "were" },
+        ));
     }
     RunResult {
         outcome: if applied.partial {
@@ -178,6 +213,16 @@ async fn sync_with(
         error: None,
         notes,
         totals,
+        skipped: skipped
+            .into_iter()
+            .map(|s| SkipRecord {
+                listing: s.listing.to_string(),
+                item_id: s.id,
+                field: s.field,
+                reason: s.reason,
+            })
+            .collect(),
+        forbidden,
     }
 }
 
@@ -187,7 +232,7 @@ async fn stage_and_apply(
     progress: Progress<'_>,
     recent_since: &str,
     merge_lock: Option<&tokio::sync::Mutex<()>>,
-) -> Result<super::apply::Applied, String> {
+) -> Result<Staged, String> {
     // One connection for the whole run: the staging tables are temporary, per connection.
     let mut conn = pool
         .acquire()
@@ -203,9 +248,10 @@ async fn stage_and_apply(
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
-        apply(&mut conn, &fetched, recent_since)
+        let applied = apply(&mut conn, &fetched, recent_since)
             .await
-            .map_err(|e| format!("database error while applying the sync: {e}"))
+            .map_err(|e| format!("database error while applying the sync: {e}"))?;
+        Ok((applied, fetched.skipped, fetched.forbidden))
     }
     .await;
     // Hand the connection back small, whatever happened.
@@ -227,18 +273,9 @@ pub async fn sync_with_client(
         .await
         .map_err(|e| e.to_string())?;
     let result = sync_with(pool, client, inactive_after, Progress::none(), None).await;
-    let notes = (!result.notes.is_empty()).then(|| result.notes.join(" "));
-    db::sync_run::finish(
-        pool,
-        run_id,
-        &db::now(),
-        result.outcome,
-        &result.totals,
-        result.error.as_deref(),
-        notes.as_deref(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    journal(pool, run_id, &db::now(), &result)
+        .await
+        .map_err(|e| e.to_string())?;
     match result.error {
         None => Ok(result.summary),
         Some(e) => Err(e),

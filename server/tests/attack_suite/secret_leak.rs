@@ -213,11 +213,13 @@ async fn walk(j: &mut Journey, sim: &RunningSim) -> String {
             String::new()
         };
         let key = panel["request_key"].as_str().unwrap().to_owned();
+        let machine = panel["machine_id"].as_str().unwrap().to_owned();
         let sent = j
             .call(
                 "actions/submit",
                 &[
                     ("endpoint_id", &id),
+                    ("machine_id", &machine),
                     ("kind", kind),
                     ("scope", scope),
                     ("comment", "leak check"),

@@ -66,6 +66,7 @@ async fn machine_action_that_never_reaches_a_terminal_state() {
             "actions/submit",
             &[
                 ("endpoint_id", &eid),
+                ("machine_id", &m.id),
                 ("kind", "RunAntiVirusScan"),
                 ("scope", "Quick"),
                 ("comment", "never ends"),
@@ -146,6 +147,7 @@ async fn server_killed_with_sigkill_in_the_middle_of_action_polling() {
             "actions/submit",
             &[
                 ("endpoint_id", &eid),
+                ("machine_id", &m.id),
                 ("kind", "Isolate"),
                 ("scope", "Full"),
                 ("comment", "isolate, then the console dies"),

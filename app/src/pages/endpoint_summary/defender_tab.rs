@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::components::risk_badge::RiskBadge;
 use crate::model::endpoint::{DefenderDetail, EndpointSummary, VulnerabilityView};
+use crate::model::risk::LevelReason;
 
 fn exploit_flags(v: &VulnerabilityView) -> String {
     let flags: Vec<&str> = [
@@ -34,6 +35,18 @@ fn portal_link(url: Option<String>, text: String) -> impl IntoView {
     }
 }
 
+/// A sub-level with its reason; a source the app could not read shows "Unknown", never None.
+fn level_view(level: LevelReason) -> AnyView {
+    if level.unknown {
+        return view! {
+            <span class="risk-badge risk-unknown" data-risk="Unknown">"Unknown"</span>
+            " "<span class="reason">{level.reason}</span>
+        }
+        .into_any();
+    }
+    view! { <RiskBadge level=level.level/>" "<span class="reason">{level.reason}</span> }.into_any()
+}
+
 #[component]
 pub fn DefenderTab(summary: EndpointSummary) -> impl IntoView {
     let Some(detail) = summary.defender.clone() else {
@@ -55,7 +68,13 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
     view! {
         <section class="panel" aria-label="Microsoft Defender">
             {(machines > 1).then(|| view! {
-                <p class="hint">{format!("{machines} Defender records belong to this device; this view shows the one that represents it ({}).", detail.machine_id)}</p>
+                <p class="hint">{format!("{machines} Defender records belong to this device; this view shows the live one, which receives its actions ({}).", detail.machine_id)}</p>
+            })}
+            {exposure.as_ref().filter(|e| e.unknown).map(|_| view! {
+                <p class="banner banner-warn" role="note" data-testid="vulnerabilities-unknown">
+                    "Microsoft Defender's vulnerabilities could not be read at the last sync, so the \
+                     vulnerabilities below are as the last sync that could read them left them."
+                </p>
             })}
             <h2>"Most severe vulnerability"</h2>
             {match detail.most_severe_vulnerability.clone() {
@@ -75,13 +94,13 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
             <dl class="facts">
                 <dt>"Exposure Risk Level"</dt>
                 <dd data-testid="exposure-risk-level">
-                    {exposure.clone().map(|e| view! { <RiskBadge level=e.level/>" "<span class="reason">{e.reason}</span> })}
+                    {exposure.clone().map(level_view)}
                 </dd>
                 <dt>"Vulnerabilities"</dt>
                 <dd data-testid="vulnerability-count">{portal_link(detail.vulnerabilities_url.clone(), count_text)}</dd>
                 <dt>"Risk Level"</dt>
                 <dd data-testid="alert-risk-level">
-                    {alert.clone().map(|a| view! { <RiskBadge level=a.level/>" "<span class="reason">{a.reason}</span> })}
+                    {alert.clone().map(level_view)}
                 </dd>
                 <dt>"Alerts"</dt>
                 <dd>{portal_link(detail.alerts_url.clone(), "Alerts in Microsoft Defender".into())}</dd>

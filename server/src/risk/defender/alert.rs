@@ -56,6 +56,7 @@ pub fn alert_risk(alerts: &[AlertFact]) -> (LevelReason, Option<&AlertFact>) {
                 "Defender reports no active alerts on this machine ({resolved} resolved)."
             ),
             factors: Vec::new(),
+            unknown: false,
         };
         return (reason, None);
     };
@@ -78,6 +79,7 @@ pub fn alert_risk(alerts: &[AlertFact]) -> (LevelReason, Option<&AlertFact>) {
         level,
         reason,
         factors,
+        unknown: false,
     };
     (reason, Some(top))
 }

@@ -51,7 +51,30 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                                             <td>{r.machines_seen}</td><td>{r.machines_added}</td><td>{r.machines_updated}</td>
                                             <td>{r.alerts}</td><td>{r.vulnerabilities}</td><td>{r.api_calls}</td>
                                             <td>{format!("{:.1}", r.throttle_wait_ms as f64 / 1000.0)}</td>
-                                            <td>{r.error.or(r.notes).unwrap_or_default()}</td>
+                                            <td>
+                                                {r.error.clone().or(r.notes.clone()).unwrap_or_default()}
+                                                {(!r.missing_permissions.is_empty()).then(|| view! {
+                                                    <ul class="missing-permissions" data-testid="missing-permissions">
+                                                        {r.missing_permissions.iter().map(|m| view! {
+                                                            <li>{format!("{} left out: grant {}", m.source, m.permissions.join(" or "))}</li>
+                                                        }).collect_view()}
+                                                    </ul>
+                                                })}
+                                                {(r.skipped_items > 0).then(|| view! {
+                                                    <details class="skipped-items" data-testid="skipped-items">
+                                                        <summary>{format!("{} items skipped", r.skipped_items)}</summary>
+                                                        <ul>
+                                                            {r.skipped.iter().map(|s| view! {
+                                                                <li>
+                                                                    {format!("{}: ", s.listing)}
+                                                                    <span class="mono">{s.item_id.clone().unwrap_or_else(|| "(no readable id)".into())}</span>
+                                                                    {format!(", field {}: {}", if s.field.is_empty() { "(whole item)" } else { &s.field }, s.reason)}
+                                                                </li>
+                                                            }).collect_view()}
+                                                        </ul>
+                                                    </details>
+                                                })}
+                                            </td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -131,7 +131,7 @@ fn endpoint(rng: &mut Rng, n: usize) -> EndpointFacts {
         }),
         // Every endpoint is matched to a Defender machine: the heaviest case.
         defender: Some(DefenderFacts {
-                unreadable: Default::default(),
+            unreadable: Default::default(),
             vulnerabilities,
             alerts,
         }),

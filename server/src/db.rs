@@ -19,9 +19,9 @@ pub mod machine_split;
 pub mod machine_vulnerability;
 pub mod profile;
 pub mod profile_query;
+pub mod sync_cursor;
 pub mod sync_run;
 pub mod sync_run_query;
-pub mod sync_cursor;
 pub mod sync_stage;
 pub mod vulnerability;
 

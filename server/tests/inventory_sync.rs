@@ -337,8 +337,12 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
     .await
     .unwrap();
     let evidence: Value = serde_json::from_str(&evidence).unwrap();
-    assert!(evidence[0]["machine_id"].is_string());
-    assert!(evidence[0]["detail"].as_str().unwrap().contains("MAC"));
+    assert_eq!(evidence["v"], "1", "{evidence:#}");
+    assert!(evidence["joins"][0]["machine_id"].is_string());
+    assert!(evidence["joins"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("of a physical adapter"));
     let total = count(&pool, "endpoint").await;
     assert!(total >= discovered);
 

@@ -8,6 +8,8 @@ use super::remote;
 use super::service::{ActionError, ActionService};
 use crate::db::machine_action::{self, Polled};
 use crate::db::{self, audit_log};
+use crate::defender::model::MachineActionStatus;
+use crate::defender::DefenderError;
 
 impl ActionService {
     pub async fn cancel(
@@ -36,10 +38,33 @@ impl ActionService {
             )));
         };
         let client = self.inner.client().await.map_err(ActionError::Refused)?;
-        let action = client
-            .cancel_machine_action(defender_id, comment)
-            .await
-            .map_err(|e| ActionError::Refused(format!("Microsoft Defender refused: {e}")))?;
+        let action = match client.cancel_machine_action(defender_id, comment).await {
+            Ok(action) => action,
+            // The cancellation may have arrived: it is not sent again; what Defender holds
+            // now says whether it did (§9.22).
+            Err(e @ DefenderError::Unconfirmed { .. }) => {
+                tracing::warn!(error = %e, action_id, "cancellation unconfirmed");
+                let now = client.machine_action(defender_id).await.map_err(|read| {
+                    ActionError::Refused(format!(
+                        "{e}. It was not sent again, and the action could not be read back \
+                         ({read}); its status will show here once Defender answers."
+                    ))
+                })?;
+                if now.status != Some(MachineActionStatus::Cancelled) {
+                    return Err(ActionError::Refused(format!(
+                        "{e}. It was not sent again: Defender shows the action as {}, so the \
+                         cancellation did not take effect. Try again if it is still needed.",
+                        remote::status_of(&now).unwrap_or("in an unknown state")
+                    )));
+                }
+                now
+            }
+            Err(e) => {
+                return Err(ActionError::Refused(format!(
+                    "Microsoft Defender refused: {e}"
+                )))
+            }
+        };
         let status = remote::status_of(&action).unwrap_or("Cancelled");
         let updated = remote::updated_at(&action);
         let terminal = action.is_terminal();

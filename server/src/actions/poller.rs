@@ -238,6 +238,12 @@ async fn confirm(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime
                 (!terminal).then_some(text.as_str()),
             )
             .await?;
+            machine_action::record_requestor(
+                pool,
+                row.machine_action_id,
+                action.requestor.as_deref(),
+            )
+            .await?;
             tracing::info!(
                 action_id = row.machine_action_id,
                 "unconfirmed action found in Defender"

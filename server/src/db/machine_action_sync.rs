@@ -22,7 +22,9 @@ pub struct ActionsApplied {
 const TERMINAL: &str = "('Succeeded', 'Failed', 'TimeOut', 'Cancelled')";
 
 /// Applies the staged actions; returns the latest creation time listed (for the cursor).
-pub async fn apply(conn: &mut SqliteConnection) -> Result<(ActionsApplied, Option<String>), DbError> {
+pub async fn apply(
+    conn: &mut SqliteConnection,
+) -> Result<(ActionsApplied, Option<String>), DbError> {
     let now = format_time_precise(time::OffsetDateTime::now_utc());
     let mut done = ActionsApplied::default();
     // Submissions still waiting for their answer: same machine, kind and comment, created by

@@ -9,9 +9,9 @@
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::defender::model::alert::Alert;
-use crate::defender::model::MachineAction;
 use crate::defender::model::machine::Machine;
 use crate::defender::model::vulnerability::{MachineVulnerability, Vulnerability};
+use crate::defender::model::MachineAction;
 
 use super::endpoint::DefenderView;
 use super::{format_time, DbError};

@@ -28,7 +28,7 @@ use crate::profiles::{
 };
 use crate::risk::facts::{
     AlertFact, AlertSeverity, AlertStatus, DefenderFacts, DuplicateMacFact, EndpointFacts,
-    MatchConfidence, Unreadable, NetworkFact, ProfileFact, VulnFact, VulnSeverity,
+    MatchConfidence, NetworkFact, ProfileFact, Unreadable, VulnFact, VulnSeverity,
 };
 
 /// Endpoints per page: big enough for few round trips, small enough that the handful of pages

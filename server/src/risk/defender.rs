@@ -298,7 +298,11 @@ mod tests {
         let out = assess(&facts);
         assert!(out.detail.exposure.unknown);
         assert_eq!(out.detail.exposure.level, RiskLevel::None);
-        assert!(out.detail.exposure.reason.starts_with("Unknown: the app registration lacks"));
+        assert!(out
+            .detail
+            .exposure
+            .reason
+            .starts_with("Unknown: the app registration lacks"));
         assert_eq!(out.detail.most_severe_vulnerability, None);
         assert_eq!(out.assessment.level, RiskLevel::Medium);
         assert!(

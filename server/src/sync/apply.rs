@@ -84,13 +84,12 @@ async fn apply_in_transaction(
     if readable(Source::Vulnerabilities) {
         applied.vulnerabilities = sync_stage::apply_vulnerabilities(&mut tx, &synced_at).await?;
     }
-    applied.machine_vulnerabilities = if fetched.machine_vulnerabilities_partial
-        || !readable(Source::MachineVulnerabilities)
-    {
-        sync_stage::count(&mut tx, "machine_vulnerability").await?
-    } else {
-        sync_stage::apply_machine_vulnerabilities(&mut tx).await?
-    };
+    applied.machine_vulnerabilities =
+        if fetched.machine_vulnerabilities_partial || !readable(Source::MachineVulnerabilities) {
+            sync_stage::count(&mut tx, "machine_vulnerability").await?
+        } else {
+            sync_stage::apply_machine_vulnerabilities(&mut tx).await?
+        };
     if readable(Source::Alerts) {
         applied.alerts = sync_stage::apply_alerts(&mut tx, &synced_at).await?;
     }

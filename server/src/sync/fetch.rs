@@ -14,8 +14,7 @@
 use sqlx::{Connection, SqliteConnection};
 
 use super::progress::{
-    Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES,
-    VULNERABILITIES,
+    Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, VULNERABILITIES,
 };
 use crate::db::sync_stage::SkippedRow;
 use crate::db::{sync_cursor, sync_stage, DbError};
@@ -185,11 +184,7 @@ pub(crate) async fn fetch(
     }
     // A skipped row is kept as it was only if its machine is known: otherwise every machine
     // keeps its rows.
-    if end
-        .skipped
-        .iter()
-        .any(|s| row_machine(s).is_none())
-    {
+    if end.skipped.iter().any(|s| row_machine(s).is_none()) {
         fetched.machine_vulnerabilities_partial = true;
         fetched.notes.push(
             "A machine-vulnerability row that could not be decoded named no machine: the \
@@ -295,7 +290,11 @@ impl Fetched {
                 "{} {listing} item{} could not be decoded and {} skipped.",
                 end.skipped.len(),
                 if end.skipped.len() == 1 { "" } else { "s" },
-                if end.skipped.len() == 1 { "was" } else { "were" },
+                if end.skipped.len() == 1 {
+                    "was"
+                } else {
+                    "were"
+                },
             ));
         }
         self.skipped.extend(end.skipped);

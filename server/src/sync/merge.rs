@@ -277,7 +277,19 @@ impl<'a> Planner<'a> {
                 };
                 self.endpoint_notes.entry(other).or_default().push(note);
             }
-            self.take(g, id, Claim::Mac(mac));
+            // The device's own Defender-only endpoint, keyed by this MAC when it was created:
+            // still the link made then, not a new join.
+            let own = self.endpoint(id).is_some_and(|e| {
+                !e.source_network
+                    && (self.root(g).endpoint_id == Some(id)
+                        || e.representative.as_deref().and_then(|r| self.device_of(r)) == Some(g))
+            });
+            let claim = if own {
+                Claim::EarlierLink
+            } else {
+                Claim::Mac(mac)
+            };
+            self.take(g, id, claim);
         }
     }
 

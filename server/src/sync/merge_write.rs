@@ -133,6 +133,7 @@ pub(crate) async fn merge_machines(
         })
         .collect();
     endpoint_identity::rekey(conn, &rekeyed).await?;
+    let rekeyed_ids: HashSet<i64> = plan.rekeyed.iter().map(|(id, _)| *id).collect();
 
     // Ids for new endpoints are assigned here: the transaction holds the write lock.
     let mut next_id = db::endpoint::max_id(conn).await?;
@@ -166,6 +167,10 @@ pub(crate) async fn merge_machines(
                 Target::Existing(id) => stored.get(&id),
                 Target::New(_) => None,
             };
+            // A Defender-only endpoint whose MAC key changed keeps no stale "keyed by" detail.
+            let previous = previous.filter(
+                |_| !matches!(assignment.target, Target::Existing(id) if rekeyed_ids.contains(&id)),
+            );
             let view = view(assignment, known, &machines, &shown, previous, &now);
             let endpoint_id = match assignment.target {
                 Target::Existing(id) => {

@@ -4,8 +4,8 @@
 use sqlx::SqlitePool;
 
 use crate::db::sync_run::{SkipRecord, SyncRunTotals};
-use crate::defender::skipped::SkippedItem;
 use crate::db::{self, sync_stage};
+use crate::defender::skipped::SkippedItem;
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;
 use crate::integrations::defender_settings::StoredDefenderSettings;
@@ -192,7 +192,11 @@ async fn sync_with(
             "{} machine action{} started outside this console {} found in Defender.",
             applied.actions.added,
             if applied.actions.added == 1 { "" } else { "s" },
-            if applied.actions.added == 1 { "was" } else { "were" },
+            if applied.actions.added == 1 {
+                "was"
+            } else {
+                "were"
+            },
         ));
     }
     RunResult {

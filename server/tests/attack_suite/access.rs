@@ -94,6 +94,22 @@ const SERVER_FNS: &[Route] = &[
         ]),
     ),
     route("/api/audit/list", Who::Administrator, false, Body::None),
+    route(
+        "/api/identity/split",
+        Who::Administrator,
+        true,
+        Body::Form(&[
+            ("endpoint_id", "1"),
+            ("machine_id", "0000000000000000000000000000000000000000"),
+            ("reason", "planted"),
+        ]),
+    ),
+    route(
+        "/api/identity/undo_split",
+        Who::Administrator,
+        true,
+        Body::Form(&[("split_id", "1")]),
+    ),
     route("/api/integrations/list", Who::SignedIn, false, Body::None),
     route(
         "/api/integrations/defender/get",

@@ -1,6 +1,7 @@
 //! Credentials and permissions that change between two syncs (defender-api.md §2.4, §2.5):
-//! each run signs in afresh, so the next run meets the change. The run fails before it
-//! touches any row, and the integration page and Test Connection say what to fix.
+//! each run signs in afresh, so the next run meets the change. Without a token or the machine
+//! permission the run fails before it touches any row; without an optional permission it is
+//! Partial. Either way the integration page and Test Connection say what to fix.
 //! `inventory_sync::a_fault_mid_sync_leaves_the_previous_data_intact` and
 //! `integrations_defender::a_failing_sync_puts_the_integration_in_error_with_the_reason`
 //! cover a revoked secret at the first sync; these follow a good sync.
@@ -75,10 +76,10 @@ async fn client_secret_expired_between_two_syncs() {
     fx.end_with_rows(before).await;
 }
 
-/// Vulnerability.Read.All withdrawn: the sync stops at the vulnerability listing and names
-/// the missing permission. It applies nothing, so the previous vulnerability rows (and the
-/// machines and alerts, though those listings were allowed) stay as the last good sync left
-/// them until the permission is back.
+/// Vulnerability.Read.All withdrawn (partial consent is normal, §9.24): machines and alerts
+/// still sync, the run is Partial and names the missing permission, the vulnerability rows the
+/// last good sync left stay, and every Defender machine's Exposure Risk Level reads Unknown
+/// (never None) until the permission is back.
 #[tokio::test]
 async fn vulnerability_permission_removed_between_two_syncs() {
     let fx = Fixture::synced().await;
@@ -88,8 +89,55 @@ async fn vulnerability_permission_removed_between_two_syncs() {
         .map(|r| (*r).to_owned())
         .collect();
     fx.sim.control().set_roles(CLIENT, Some(without));
-    fx.sync_fails_visibly(&["vulnerabilities", "Vulnerability.Read.All"])
+    let run = fx
+        .sync_is_partial(&["may not read vulnerabilities", "Vulnerability.Read.All"])
         .await;
+    assert_eq!(
+        run["missing_permissions"],
+        serde_json::json!([
+            {"source": "vulnerabilities", "permissions": ["Vulnerability.Read.All"]},
+            {"source": "machine vulnerabilities", "permissions": ["Vulnerability.Read.All"]},
+        ]),
+        "{run:#}"
+    );
+    assert_eq!(
+        run["machines_seen"],
+        crate::harness::MACHINES as i64,
+        "{run:#}"
+    );
+    assert_eq!(
+        fx.rows().await,
+        fx.before,
+        "nothing lost, nothing marked gone"
+    );
+    let unknown = |flag: &str| {
+        format!(
+            "SELECT COUNT(*) FROM endpoint e JOIN endpoint_assessment a USING (endpoint_id) \
+             WHERE e.defender_machine_id IS NOT NULL AND \
+             json_extract(a.defender_risk, '$.{flag}.unknown') = 1"
+        )
+    };
+    let defender: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
+    )
+    .fetch_one(&fx.app.pool)
+    .await
+    .unwrap();
+    let exposure_unknown: i64 = sqlx::query_scalar(&unknown("exposure"))
+        .fetch_one(&fx.app.pool)
+        .await
+        .unwrap();
+    let alerts_unknown: i64 = sqlx::query_scalar(&unknown("alert"))
+        .fetch_one(&fx.app.pool)
+        .await
+        .unwrap();
+    assert!(defender > 0);
+    assert_eq!(
+        exposure_unknown, defender,
+        "every Exposure Risk Level is Unknown"
+    );
+    assert_eq!(alerts_unknown, 0, "alerts were readable");
+
     let report = fx.test_connection(CLIENT).await;
     let permissions = check(&report, "Permissions");
     assert_eq!(permissions["passed"], false, "{report:#}");
@@ -103,6 +151,14 @@ async fn vulnerability_permission_removed_between_two_syncs() {
     let full: Vec<String> = PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect();
     fx.sim.control().set_roles(CLIENT, Some(full));
     fx.sync_succeeds().await;
+    let exposure_unknown: i64 = sqlx::query_scalar(&unknown("exposure"))
+        .fetch_one(&fx.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        exposure_unknown, 0,
+        "known again once the permission is back"
+    );
     let before = fx.before;
     fx.end_with_rows(before).await;
 }

@@ -388,9 +388,29 @@ fn two_devices_that_held_one_endpoint_under_the_old_name_rule_are_parted() {
     assert_eq!(
         outcome(&p),
         [
-            (Target::Existing(3), Rule::Mac),
+            (Target::Existing(3), Rule::EarlierLink),
             (Target::New(0), Rule::DefenderOnly)
         ]
     );
     assert_eq!(p.new_endpoints[0].mac, Some(mac("001BD4000002")));
+}
+
+#[test]
+fn a_defender_only_endpoint_keyed_by_its_device_mac_stays_an_earlier_link() {
+    let mut m = machine("m1", "srv", "10.0.0.1", &["005056A1B2C3"]);
+    m.endpoint_id = Some(9);
+    let own = KnownEndpoint {
+        endpoint_id: 9,
+        mac: Some(mac("005056A1B2C3")),
+        source_network: false,
+        last_seen: RECENT.into(),
+        representative: Some("m1".into()),
+        ..KnownEndpoint::default()
+    };
+    let p = run(&[m], std::slice::from_ref(&own), &[]);
+    assert_eq!(outcome(&p), [(Target::Existing(9), Rule::EarlierLink)]);
+    // Another device's Defender-only endpoint keyed by a MAC this one now owns: a MAC join.
+    let other = machine("m2", "srv2", "10.0.0.2", &["005056A1B2C3"]);
+    let p = run(&[other], &[own], &[]);
+    assert_eq!(outcome(&p), [(Target::Existing(9), Rule::Mac)]);
 }

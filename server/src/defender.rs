@@ -44,6 +44,7 @@ pub mod paging;
 pub mod permissions;
 pub mod portal;
 pub mod settings;
+pub mod skipped;
 
 pub use aadsts::AadError;
 pub use actions::{IsolationType, ScanType};
@@ -57,3 +58,4 @@ pub use paging::{Pager, PagingStats, StopReason};
 pub use permissions::{feature_access, Feature, FeatureAccess, Permission};
 pub use portal::{is_machine_id, PortalLinks};
 pub use settings::{ClientOptions, DefenderSettings};
+pub use skipped::SkippedItem;

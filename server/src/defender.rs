@@ -54,7 +54,7 @@ pub use client::DefenderClient;
 pub use cloud::{Cloud, Endpoints};
 pub use error::DefenderError;
 pub use metrics::MetricsSnapshot;
-pub use paging::{Pager, PagingStats, StopReason};
+pub use paging::{Pager, PagingStats, StopReason, MAX_SKIPPED_HELD};
 pub use permissions::{feature_access, Feature, FeatureAccess, Permission};
 pub use portal::{is_machine_id, PortalLinks};
 pub use settings::{ClientOptions, DefenderSettings};

@@ -116,6 +116,21 @@ impl Core {
         &self,
         req: &ApiRequest<'_>,
     ) -> Result<T, DefenderError> {
+        self.send_decoded(req, |body| serde_json::from_slice(body))
+            .await
+    }
+
+    /// Sends `req` and decodes a success body with `decode`, retrying as [`Self::send_json`]
+    /// does; a body `decode` refuses is retried like a cut transfer. `decode` sees the body's
+    /// bytes, so what it decodes may borrow from them (the pager keeps items raw, §3.2).
+    pub(crate) async fn send_decoded<R, F>(
+        &self,
+        req: &ApiRequest<'_>,
+        decode: F,
+    ) -> Result<R, DefenderError>
+    where
+        F: Fn(&[u8]) -> Result<R, serde_json::Error>,
+    {
         let opts = &self.options;
         let mut failures = 0u32;
         let mut throttles = 0u32;
@@ -126,7 +141,7 @@ impl Core {
                 self.metrics.budget_waited(waited);
             }
             let token = self.tokens.get(self).await?;
-            let attempt = self.attempt::<T>(req, token.expose()).await;
+            let attempt = self.attempt(req, token.expose(), &decode).await;
             match attempt {
                 Attempt::Done(value) => return Ok(value),
                 Attempt::Fatal(err) => return Err(err),
@@ -182,7 +197,10 @@ impl Core {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, req: &ApiRequest<'_>, bearer: &str) -> Attempt<T> {
+    async fn attempt<R, F>(&self, req: &ApiRequest<'_>, bearer: &str, decode: &F) -> Attempt<R>
+    where
+        F: Fn(&[u8]) -> Result<R, serde_json::Error>,
+    {
         self.metrics.api_call();
         let mut builder = self
             .http
@@ -221,7 +239,7 @@ impl Core {
         };
         tracing::debug!(method = %req.method, path = req.url.path(), status = status.as_u16(), "api call");
         if status.is_success() {
-            return match serde_json::from_slice::<T>(&body) {
+            return match decode(&body) {
                 Ok(value) => Attempt::Done(value),
                 // Truncated JSON looks like a cut transfer: retry, then give up as Decode.
                 Err(e) => lost(DefenderError::Decode {

@@ -1,5 +1,6 @@
-//! Page-by-page listing that follows `@odata.nextLink`, de-duplicates by id and stops on
-//! nextLink loops (defender-api.md §3.4, §9.1, §9.2, §10).
+//! Page-by-page listing that follows `@odata.nextLink`, de-duplicates by id, stops on
+//! nextLink loops (defender-api.md §3.4, §9.1, §9.2, §10) and skips the items it cannot decode
+//! instead of failing their page (§9.13, §9.21).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
@@ -7,12 +8,20 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use url::Url;
 
 use super::budget::Family;
 use super::error::DefenderError;
 use super::http::{ApiRequest, Core};
 use super::model::{Identified, ODataPage};
+use super::skipped::{decode_item, SkippedItem};
+
+/// The most skipped items a pager holds until [`Pager::take_skipped`] empties it; the rest are
+/// only counted in [`PagingStats::skipped`]. A type change on Microsoft's side can make every
+/// row of the million-row machine-vulnerability listing (§4.12) undecodable: held whole, their
+/// records would take hundreds of MB.
+pub const MAX_SKIPPED_HELD: usize = 1_000;
 
 /// Why a pager stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,20 +49,31 @@ impl StopReason {
     }
 }
 
-/// Counters of one listing.
+/// Counters of one listing. Every raw item is exactly one of handed over, duplicate or
+/// skipped: `raw_items == items + duplicates + skipped`. A listing that ended without a guard
+/// ([`StopReason::is_guard`]) is complete except for its `skipped` items.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PagingStats {
     pub pages: usize,
+    /// Items in the pages' `value` arrays, decodable or not.
+    pub raw_items: usize,
     /// Items handed to the caller.
     pub items: usize,
-    /// Items dropped because their id was already seen (unstable paging, §3.4).
+    /// Items dropped because their id was already seen (unstable paging, §3.4), decodable or
+    /// not.
     pub duplicates: usize,
+    /// Items left out because they could not be decoded, including any beyond
+    /// [`MAX_SKIPPED_HELD`].
+    pub skipped: usize,
 }
 
 /// The loop guard of §3.4, apart from IO so it can be tested alone.
 #[derive(Debug, Default)]
 pub(crate) struct LoopGuard {
     seen_ids: HashSet<u128>,
+    /// Ids of skipped items, apart from `seen_ids` so that an item skipped on one page and
+    /// decodable on a later one (its data changed meanwhile) is not dropped as a duplicate.
+    skipped_ids: HashSet<u128>,
     fingerprint: Fingerprint,
     followed_links: HashSet<String>,
 }
@@ -88,12 +108,35 @@ impl LoopGuard {
         (fresh, dropped)
     }
 
-    /// Decides whether to follow `next_link` after a page of `raw_len` items of which
-    /// `fresh_len` were new.
+    /// Keeps the skipped items whose id was not skipped before (an undecodable item moves
+    /// between pages like any other, §3.4) and those without a string id, which cannot be told
+    /// apart; returns them with the number of repeats dropped.
+    pub(crate) fn dedupe_skipped(&mut self, items: Vec<SkippedItem>) -> (Vec<SkippedItem>, usize) {
+        let total = items.len();
+        let kept: Vec<SkippedItem> = items
+            .into_iter()
+            .filter(|item| match &item.id {
+                Some(id) => self.skipped_ids.insert(self.fingerprint.of(id)),
+                None => true,
+            })
+            .collect();
+        let dropped = total - kept.len();
+        (kept, dropped)
+    }
+
+    /// Decides whether to follow `next_link` after a page of `raw_len` raw items of which
+    /// `progress` were new: decoded items with an unseen id, and skipped items with a string id
+    /// not skipped before.
+    ///
+    /// So a page whose every item was skipped still moves the listing on when their ids are
+    /// new: its nextLink leads to the rest, which may decode, and ending there would pass the
+    /// listing off as complete. Skipped items without an id cannot show that the page is not
+    /// a repeat (the looping nextLinks of §3.4), so a page of only those stops the listing
+    /// with [`StopReason::NoProgress`], a guard: the caller treats the listing as partial.
     pub(crate) fn check_next(
         &mut self,
         raw_len: usize,
-        fresh_len: usize,
+        progress: usize,
         next_link: Option<&str>,
     ) -> Result<(), StopReason> {
         let Some(link) = next_link else {
@@ -102,7 +145,7 @@ impl LoopGuard {
         if raw_len == 0 {
             return Err(StopReason::EmptyPageWithLink);
         }
-        if fresh_len == 0 {
+        if progress == 0 {
             return Err(StopReason::NoProgress);
         }
         if !self.followed_links.insert(link.to_owned()) {
@@ -142,6 +185,40 @@ pub(crate) fn link_allowed(api_base: &Url, link: &Url) -> bool {
         })
 }
 
+/// One page as the pager takes it in: the items that decoded, those that did not, how many
+/// raw items the page had, and its nextLink.
+struct DecodedPage<T> {
+    items: Vec<T>,
+    skipped: Vec<SkippedItem>,
+    raw_len: usize,
+    next_link: Option<String>,
+}
+
+/// Decodes the envelope with its items kept as raw text borrowed from `body`, then each item
+/// on its own, so one bad item is skipped instead of failing the page (§9.21). A body that is
+/// not JSON, or JSON without a `value` array, is still an error of the whole page.
+fn decode_page<T: DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<DecodedPage<T>, serde_json::Error> {
+    let page: ODataPage<&RawValue> = serde_json::from_slice(body)?;
+    let raw_len = page.value.len();
+    let mut items = Vec::with_capacity(raw_len);
+    let mut skipped = Vec::new();
+    for raw in page.value {
+        match decode_item(what, raw) {
+            Ok(item) => items.push(item),
+            Err(skip) => skipped.push(skip),
+        }
+    }
+    Ok(DecodedPage {
+        items,
+        skipped,
+        raw_len,
+        next_link: page.next_link,
+    })
+}
+
 /// Lists an OData collection one page at a time, never holding the whole tenant in memory.
 #[derive(Debug)]
 pub struct Pager<T> {
@@ -153,6 +230,7 @@ pub struct Pager<T> {
     guard: LoopGuard,
     stats: PagingStats,
     stop: Option<StopReason>,
+    skipped: Vec<SkippedItem>,
     _item: PhantomData<fn() -> T>,
 }
 
@@ -169,6 +247,7 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
             guard,
             stats: PagingStats::default(),
             stop: None,
+            skipped: Vec::new(),
             _item: PhantomData,
         }
     }
@@ -180,7 +259,9 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
     }
 
     /// The next page of items not seen before, or `None` at the end. Guards stop the listing
-    /// with a warning instead of looping (§3.4).
+    /// with a warning instead of looping (§3.4). Items that cannot be decoded are left out and
+    /// kept in [`Self::skipped`]; a page of only such items is not returned empty, paging goes
+    /// on to the next one.
     #[tracing::instrument(skip_all, fields(what = self.what, pages = self.stats.pages))]
     pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, DefenderError> {
         loop {
@@ -198,7 +279,12 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
                 return Ok(None);
             }
             let req = ApiRequest::get(url, self.family, self.what);
-            let page: ODataPage<T> = match self.core.send_json(&req).await {
+            let what = self.what;
+            let decoded = self
+                .core
+                .send_decoded(&req, |body| decode_page::<T>(body, what))
+                .await;
+            let page = match decoded {
                 Ok(page) => page,
                 Err(DefenderError::NotFound { .. })
                     if self.empty_on_404 && self.stats.pages == 0 =>
@@ -210,13 +296,17 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
                 Err(e) => return Err(e),
             };
             self.stats.pages += 1;
-            let raw_len = page.value.len();
-            let (fresh, dropped) = self.guard.dedupe(page.value);
-            self.stats.duplicates += dropped;
+            self.stats.raw_items += page.raw_len;
+            let (fresh, dropped) = self.guard.dedupe(page.items);
+            let (skipped, skipped_again) = self.guard.dedupe_skipped(page.skipped);
+            // A skipped item with a new id moves the listing on too (see `check_next`).
+            let progress = fresh.len() + skipped.iter().filter(|s| s.id.is_some()).count();
+            self.stats.duplicates += dropped + skipped_again;
             self.stats.items += fresh.len();
+            self.hold_skipped(skipped);
             match self
                 .guard
-                .check_next(raw_len, fresh.len(), page.next_link.as_deref())
+                .check_next(page.raw_len, progress, page.next_link.as_deref())
             {
                 Ok(()) => self.follow(page.next_link.as_deref().unwrap_or_default()),
                 Err(StopReason::Exhausted) => self.stop = Some(StopReason::Exhausted),
@@ -235,6 +325,24 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
                 return Ok(Some(fresh));
             }
         }
+    }
+
+    /// Counts a page's skipped items and holds them up to [`MAX_SKIPPED_HELD`]. One warning
+    /// per page, not per item: a systematic type change would otherwise log a million lines.
+    fn hold_skipped(&mut self, skipped: Vec<SkippedItem>) {
+        let Some(first) = skipped.first() else {
+            return;
+        };
+        tracing::warn!(
+            what = self.what,
+            page = self.stats.pages,
+            count = skipped.len(),
+            first = %first,
+            "items that could not be decoded were skipped"
+        );
+        self.stats.skipped += skipped.len();
+        let room = MAX_SKIPPED_HELD.saturating_sub(self.skipped.len());
+        self.skipped.extend(skipped.into_iter().take(room));
     }
 
     fn follow(&mut self, link: &str) {
@@ -257,18 +365,14 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
         }
     }
 
-    /// Drains the pager into one vector. Only for collections known to be small.
+    /// Drains the pager into one vector. Only for collections known to be small. Skipped items
+    /// are logged and lost with the pager: callers that must account for them page themselves.
     pub async fn collect_all(mut self) -> Result<Vec<T>, DefenderError> {
         let mut all = Vec::new();
         while let Some(page) = self.next_page().await? {
             all.extend(page);
         }
         Ok(all)
-    }
-
-    /// Items skipped because they could not be decoded (none until per-item decoding lands).
-    pub fn skipped(&self) -> &[super::skipped::SkippedItem] {
-        &[]
     }
 
     pub fn stats(&self) -> PagingStats {
@@ -278,6 +382,19 @@ impl<T: DeserializeOwned + Identified> Pager<T> {
     /// Why paging ended; `None` while pages remain.
     pub fn stop_reason(&self) -> Option<StopReason> {
         self.stop
+    }
+
+    /// The items skipped so far because they could not be decoded, in page order, each once
+    /// (by id), at most [`MAX_SKIPPED_HELD`] of them; [`PagingStats::skipped`] counts all.
+    pub fn skipped(&self) -> &[SkippedItem] {
+        &self.skipped
+    }
+
+    /// Takes the skipped items held so far, making room for [`MAX_SKIPPED_HELD`] more. A
+    /// caller that takes them after every page has seen them all when the lengths it took add
+    /// up to [`PagingStats::skipped`].
+    pub fn take_skipped(&mut self) -> Vec<SkippedItem> {
+        std::mem::take(&mut self.skipped)
     }
 }
 
@@ -300,6 +417,28 @@ mod tests {
         let (fresh, dropped) = g.dedupe(vec![Item("b"), Item("c")]);
         assert_eq!(fresh.iter().map(|i| i.0).collect::<Vec<_>>(), ["c"]);
         assert_eq!(dropped, 1);
+    }
+
+    fn skip(id: Option<&str>) -> SkippedItem {
+        SkippedItem {
+            listing: "machines".into(),
+            id: id.map(str::to_owned),
+            machine_id: None,
+            field: "lastSeen".into(),
+            reason: "not a timestamp".into(),
+        }
+    }
+
+    #[test]
+    fn skipped_items_are_deduped_apart_from_decoded_ones() {
+        let mut g = LoopGuard::default();
+        let (kept, dropped) = g.dedupe_skipped(vec![skip(Some("a")), skip(None), skip(Some("a"))]);
+        assert_eq!((kept, dropped), (vec![skip(Some("a")), skip(None)], 1));
+        let (kept, dropped) = g.dedupe_skipped(vec![skip(Some("a")), skip(None)]);
+        assert_eq!((kept, dropped), (vec![skip(None)], 1));
+        // "a" decodes later: it is new among the decoded items.
+        let (fresh, dropped) = g.dedupe(vec![Item("a")]);
+        assert_eq!((fresh.len(), dropped), (1, 0));
     }
 
     #[test]

@@ -13,9 +13,11 @@
 
 use sqlx::{Connection, SqliteConnection};
 
+
 use super::progress::{
     Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, VULNERABILITIES,
 };
+use crate::db::sync_run::SKIPS_KEPT;
 use crate::db::sync_stage::SkippedRow;
 use crate::db::{sync_cursor, sync_stage, DbError};
 use crate::defender::model::Identified;
@@ -67,8 +69,10 @@ pub struct Fetched {
     pub machine_vulnerabilities_partial: bool,
     /// Listings left out for want of a permission.
     pub forbidden: Vec<Forbidden>,
-    /// Items that could not be decoded, in listing order.
+    /// Items that could not be decoded, in listing order: the first [`SKIPS_KEPT`].
     pub skipped: Vec<SkippedItem>,
+    /// How many items could not be decoded in all.
+    pub skipped_total: u64,
     /// Human-readable notes for the journal.
     pub notes: Vec<String>,
 }
@@ -133,7 +137,7 @@ pub(crate) async fn fetch(
             "The machine listing stopped early (paging guard): nothing was marked gone.".into(),
         );
     }
-    if end.skipped.iter().any(|s| s.id.is_none()) {
+    if end.skipped_unidentified {
         fetched.machines_partial = true;
         fetched.notes.push(
             "A machine that could not be decoded could not be identified either: nothing was \
@@ -141,7 +145,7 @@ pub(crate) async fn fetch(
                 .into(),
         );
     }
-    fetched.absorb(conn, MACHINES, end).await?;
+    fetched.absorb(MACHINES, end);
 
     let vulnerabilities = Listing {
         name: VULNERABILITIES,
@@ -160,7 +164,7 @@ pub(crate) async fn fetch(
             .notes
             .push("The vulnerability listing stopped early (paging guard).".into());
     }
-    fetched.absorb(conn, VULNERABILITIES, end).await?;
+    fetched.absorb(VULNERABILITIES, end);
 
     let machine_vulnerabilities = Listing {
         name: MACHINE_VULNERABILITIES,
@@ -192,7 +196,7 @@ pub(crate) async fn fetch(
                 .into(),
         );
     }
-    fetched.absorb(conn, MACHINE_VULNERABILITIES, end).await?;
+    fetched.absorb(MACHINE_VULNERABILITIES, end);
 
     let alerts = Listing {
         name: ALERTS,
@@ -211,7 +215,7 @@ pub(crate) async fn fetch(
             .notes
             .push("The alert listing stopped early (paging guard).".into());
     }
-    fetched.absorb(conn, ALERTS, end).await?;
+    fetched.absorb(ALERTS, end);
 
     // Defender's action history, from the portal and other tools too (§9.23). The API filters
     // on the creation time, not on the last update (§4.4), so the listing starts before the
@@ -240,7 +244,7 @@ pub(crate) async fn fetch(
             .notes
             .push("The machine action listing stopped early (paging guard).".into());
     }
-    fetched.absorb(conn, MACHINE_ACTIONS, end).await?;
+    fetched.absorb(MACHINE_ACTIONS, end);
     Ok(fetched)
 }
 
@@ -257,47 +261,20 @@ pub fn row_machine(item: &SkippedItem) -> Option<String> {
 }
 
 impl Fetched {
-    /// Takes in how one listing ended: its skipped items (staged, so the apply phase keeps what
-    /// they stand for) and a refusal.
-    async fn absorb(
-        &mut self,
-        conn: &mut SqliteConnection,
-        listing: &'static str,
-        end: ListingEnd,
-    ) -> Result<(), FetchError> {
-        let db_err = |source| FetchError::Db { listing, source };
-        if !end.skipped.is_empty() {
-            let rows: Vec<SkippedRow> = end
-                .skipped
-                .iter()
-                .map(|item| SkippedRow {
-                    item_id: item.id.clone(),
-                    machine_id: if listing == MACHINES {
-                        item.id.clone()
-                    } else {
-                        row_machine(item)
-                    },
-                    field: item.field.clone(),
-                    reason: item.reason.clone(),
-                })
-                .collect();
-            let mut tx = conn.begin().await.map_err(|e| db_err(e.into()))?;
-            sync_stage::skipped(&mut tx, listing, &rows)
-                .await
-                .map_err(db_err)?;
-            tx.commit().await.map_err(|e| db_err(e.into()))?;
+    /// Takes in how one listing ended: its skipped items (already staged page by page, so the
+    /// apply phase keeps what they stand for) and a refusal.
+    fn absorb(&mut self, listing: &'static str, end: ListingEnd) {
+        if end.skipped_total > 0 {
             self.notes.push(format!(
                 "{} {listing} item{} could not be decoded and {} skipped.",
-                end.skipped.len(),
-                if end.skipped.len() == 1 { "" } else { "s" },
-                if end.skipped.len() == 1 {
-                    "was"
-                } else {
-                    "were"
-                },
+                end.skipped_total,
+                if end.skipped_total == 1 { "" } else { "s" },
+                if end.skipped_total == 1 { "was" } else { "were" },
             ));
         }
-        self.skipped.extend(end.skipped);
+        self.skipped_total += end.skipped_total;
+        let room = SKIPS_KEPT.saturating_sub(self.skipped.len());
+        self.skipped.extend(end.skipped.into_iter().take(room));
         if let Some(f) = end.forbidden {
             self.notes.push(format!(
                 "The app may not read {}: grant {} (application permission on WindowsDefenderATP, \
@@ -311,7 +288,21 @@ impl Fetched {
             ));
             self.forbidden.push(f);
         }
-        Ok(())
+    }
+}
+
+/// The skipped item as the staging table keeps it: a machine record protects its own id, any
+/// other item the machine it names.
+fn skipped_row(listing: &str, item: &SkippedItem) -> SkippedRow {
+    SkippedRow {
+        item_id: item.id.clone(),
+        machine_id: if listing == MACHINES {
+            item.id.clone()
+        } else {
+            row_machine(item)
+        },
+        field: item.field.clone(),
+        reason: item.reason.clone(),
     }
 }
 
@@ -336,7 +327,12 @@ struct Listing {
 struct ListingEnd {
     /// A paging guard stopped it.
     guarded: bool,
+    /// The first skipped items, for the journal.
     skipped: Vec<SkippedItem>,
+    skipped_total: u64,
+    /// A skipped item named no record it stands for (no `id`, or for machine-vulnerability rows
+    /// no machine): the caller cannot keep just that record's data.
+    skipped_unidentified: bool,
     /// The app may not read it; what it staged was dropped.
     forbidden: Option<Forbidden>,
 }
@@ -356,6 +352,13 @@ impl Listing {
         let listing = self.name;
         let db_err = |source| FetchError::Db { listing, source };
         progress.begin(listing, self.expected);
+        let mut end = ListingEnd {
+            guarded: false,
+            skipped: Vec::new(),
+            skipped_total: 0,
+            skipped_unidentified: false,
+            forbidden: None,
+        };
         loop {
             let page = match pager.next_page().await {
                 Ok(Some(page)) => page,
@@ -366,6 +369,8 @@ impl Listing {
                     return Ok(ListingEnd {
                         guarded: false,
                         skipped: Vec::new(),
+                        skipped_total: 0,
+                        skipped_unidentified: false,
                         forbidden: self.source.map(|source| Forbidden {
                             source,
                             permissions: e.missing_permissions().to_vec(),
@@ -374,15 +379,35 @@ impl Listing {
                 }
                 Err(source) => return Err(FetchError::Defender { listing, source }),
             };
+            // The page's skipped items are staged with it, so every one of them (not only the
+            // first few the journal names) keeps the stored data it stands for.
+            let skipped = pager.take_skipped();
+            let rows: Vec<SkippedRow> = skipped.iter().map(|i| skipped_row(listing, i)).collect();
+            end.skipped_total += skipped.len() as u64;
+            end.skipped_unidentified |= rows.iter().any(|r| r.machine_id.is_none());
+            let room = SKIPS_KEPT.saturating_sub(end.skipped.len());
+            end.skipped.extend(skipped.into_iter().take(room));
             let mut tx = conn.begin().await.map_err(|e| db_err(e.into()))?;
             write(&mut tx, &page).await.map_err(db_err)?;
+            sync_stage::skipped(&mut tx, listing, &rows)
+                .await
+                .map_err(db_err)?;
             tx.commit().await.map_err(|e| db_err(e.into()))?;
             progress.page(self.counter, page.len());
         }
-        Ok(ListingEnd {
-            guarded: pager.stop_reason().is_some_and(|r| r.is_guard()),
-            skipped: pager.skipped().to_vec(),
-            forbidden: None,
-        })
+        // A page of skipped items alone ends the loop with `None` after them: take those too.
+        let skipped = pager.take_skipped();
+        if !skipped.is_empty() {
+            let rows: Vec<SkippedRow> = skipped.iter().map(|i| skipped_row(listing, i)).collect();
+            end.skipped_total += skipped.len() as u64;
+            end.skipped_unidentified |= rows.iter().any(|r| r.machine_id.is_none());
+            let room = SKIPS_KEPT.saturating_sub(end.skipped.len());
+            end.skipped.extend(skipped.into_iter().take(room));
+            sync_stage::skipped(conn, listing, &rows)
+                .await
+                .map_err(db_err)?;
+        }
+        end.guarded = pager.stop_reason().is_some_and(|r| r.is_guard());
+        Ok(end)
     }
 }

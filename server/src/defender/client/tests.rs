@@ -208,8 +208,10 @@ async fn pages_follow_next_link_and_dedupe() {
         pager.stats(),
         PagingStats {
             pages: 3,
+            raw_items: 5,
             items: 4,
-            duplicates: 1
+            duplicates: 1,
+            skipped: 0,
         }
     );
     assert_eq!(client.metrics().token_requests, 1, "token reused");
@@ -264,6 +266,248 @@ async fn next_link_loops_stop_with_a_guard() {
     let (_, stop) = drain(client.machine_actions(None)).await;
     assert_eq!(stop, Some(StopReason::BadLink));
     assert_eq!(mock.hits("/api/machineactions?"), 0);
+}
+
+fn skipped(id: Option<&str>, field: &str, reason: &str) -> SkippedItem {
+    SkippedItem {
+        listing: "machines".into(),
+        id: id.map(str::to_owned),
+        machine_id: None,
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+#[tokio::test]
+async fn undecodable_items_are_skipped_and_named_and_the_rest_is_used() {
+    let (client, mock, base) = start(ClientOptions::for_tests()).await;
+    let first = format!(
+        r#"{{"value":[{},{{"id":"b","lastSeen":"2026-13-45T99:00:00Z"}},
+        {{"id":"c","rbacGroupId":"12"}},{{"id":42,"computerDnsName":"numeric-id"}}],
+        "@odata.nextLink":"{base}/api/machines?$skip=4"}}"#,
+        machine("a")
+    );
+    // Only bad items, but with ids not seen before: the listing goes on past them.
+    let second = format!(
+        r#"{{"value":[{{"id":"e","rbacGroupId":"Engineering"}},
+        {{"id":"f","ipAddresses":[{{"type":"Ethernet"}},{{"type":7}}]}}],
+        "@odata.nextLink":"{base}/api/machines?$skip=6"}}"#
+    );
+    mock.script("/api/machines", vec![ok(first)]);
+    mock.script("/api/machines?$skip=4", vec![ok(second)]);
+    // "b" decodes this time (its data changed meanwhile): not a duplicate of its skipped
+    // sighting.
+    mock.script("/api/machines?$skip=6", vec![ok(page(&["d", "b"], None))]);
+
+    let mut pager = client.machines();
+    let mut pages = Vec::new();
+    let mut groups = Vec::new();
+    while let Some(items) = pager.next_page().await.unwrap() {
+        pages.push(items.iter().map(|m| m.id.clone()).collect::<Vec<_>>());
+        groups.extend(items.into_iter().map(|m| (m.id, m.rbac_group_id)));
+    }
+    assert_eq!(pages, [vec!["a", "c"], vec!["d", "b"]]);
+    assert_eq!(groups[1], ("c".to_owned(), Some(12)));
+    assert_eq!(
+        pager.skipped(),
+        [
+            skipped(
+                Some("b"),
+                "lastSeen",
+                r#"not a timestamp: "2026-13-45T99:00:00Z""#
+            ),
+            skipped(None, "id", "invalid type: integer `42`, expected a string"),
+            skipped(
+                Some("e"),
+                "rbacGroupId",
+                r#"invalid value: string "Engineering", expected a 64-bit integer or a numeric string"#
+            ),
+            skipped(
+                Some("f"),
+                "ipAddresses[1].type",
+                "invalid type: integer `7`, expected a string"
+            ),
+        ]
+    );
+    assert_eq!(pager.stop_reason(), Some(StopReason::Exhausted));
+    assert_eq!(
+        pager.stats(),
+        PagingStats {
+            pages: 3,
+            raw_items: 8,
+            items: 4,
+            duplicates: 0,
+            skipped: 4,
+        }
+    );
+    assert_eq!(pager.take_skipped().len(), 4);
+    assert!(pager.skipped().is_empty());
+    assert_eq!(
+        client.metrics().retries,
+        0,
+        "a skipped item is not a transient failure"
+    );
+}
+
+#[tokio::test]
+async fn skipped_items_carry_the_machine_id_of_alerts() {
+    let (client, mock, _) = start(ClientOptions::for_tests()).await;
+    mock.script(
+        "/api/alerts",
+        vec![ok(format!(
+            r#"{{"value":[{{"id":"da1","machineId":"{M1}","incidentId":1.126093E6}},
+            {{"id":"da2","machineId":"{M1}","incidentId":"1126093"}}]}}"#
+        ))],
+    );
+    let mut pager = client.alerts();
+    let alerts = pager.next_page().await.unwrap().unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].incident_id, Some(1_126_093));
+    let [skip] = pager.skipped() else {
+        panic!("one skipped alert: {:?}", pager.skipped())
+    };
+    assert_eq!(
+        (
+            skip.listing.as_str(),
+            skip.id.as_deref(),
+            skip.machine_id.as_deref()
+        ),
+        ("alerts", Some("da1"), Some(M1))
+    );
+    assert_eq!(skip.field, "incidentId");
+    assert_eq!(
+        skip.reason,
+        "invalid type: floating point `1126093.0`, expected a 64-bit integer or a numeric string"
+    );
+}
+
+#[tokio::test]
+async fn pages_of_only_bad_items_without_ids_stop_the_listing_as_partial() {
+    let (client, mock, base) = start(ClientOptions::for_tests()).await;
+    mock.script(
+        "/api/machines",
+        vec![ok(format!(
+            r#"{{"value":[1,"two",{{"id":3}}],"@odata.nextLink":"{base}/api/machines?$skip=3"}}"#
+        ))],
+    );
+    let mut pager = client.machines();
+    assert!(pager.next_page().await.unwrap().is_none());
+    let stop = pager.stop_reason().unwrap();
+    assert_eq!(stop, StopReason::NoProgress);
+    assert!(
+        stop.is_guard(),
+        "the caller must treat the listing as partial"
+    );
+    assert_eq!(
+        pager
+            .skipped()
+            .iter()
+            .map(|s| s.field.as_str())
+            .collect::<Vec<_>>(),
+        ["", "", "id"]
+    );
+    assert!(pager.skipped().iter().all(|s| s.id.is_none()));
+    assert_eq!(
+        (
+            pager.stats().raw_items,
+            pager.stats().skipped,
+            pager.stats().items
+        ),
+        (3, 3, 0)
+    );
+    assert_eq!(mock.hits("/api/machines?$skip=3"), 0);
+
+    // The same undecodable item on ever-new links (the malformed-nextLink loop of §3.4).
+    let bad = r#"{"id":"x","incidentId":"24H2"}"#;
+    mock.script(
+        "/api/alerts",
+        vec![ok(format!(
+            r#"{{"value":[{bad}],"@odata.nextLink":"{base}/api/alerts?=1"}}"#
+        ))],
+    );
+    mock.script(
+        "/api/alerts?=1",
+        vec![ok(format!(
+            r#"{{"value":[{bad}],"@odata.nextLink":"{base}/api/alerts?=2"}}"#
+        ))],
+    );
+    let mut pager = client.alerts();
+    assert!(pager.next_page().await.unwrap().is_none());
+    assert_eq!(pager.stop_reason(), Some(StopReason::NoProgress));
+    assert_eq!(
+        pager.skipped().len(),
+        1,
+        "a repeated skipped item is named once"
+    );
+    assert_eq!(pager.skipped()[0].id.as_deref(), Some("x"));
+    assert_eq!(
+        (
+            pager.stats().pages,
+            pager.stats().skipped,
+            pager.stats().duplicates
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(mock.hits("/api/alerts?=2"), 0);
+}
+
+#[tokio::test]
+async fn the_pager_holds_a_bounded_number_of_skipped_items() {
+    let (client, mock, _) = start(ClientOptions::for_tests()).await;
+    let total = MAX_SKIPPED_HELD + 5;
+    let items: Vec<String> = (0..total)
+        .map(|i| format!(r#"{{"id":"m{i}","lastSeen":"soon"}}"#))
+        .collect();
+    let body = format!(r#"{{"value":[{},{}]}}"#, items.join(","), machine("ok"));
+    mock.script("/api/machines", vec![ok(body)]);
+    let mut pager = client.machines();
+    let page = pager.next_page().await.unwrap().unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(pager.skipped().len(), MAX_SKIPPED_HELD);
+    assert_eq!(pager.skipped()[0].id.as_deref(), Some("m0"));
+    assert_eq!(pager.stats().skipped, total);
+    assert_eq!(pager.stats().raw_items, total + 1);
+}
+
+#[tokio::test]
+async fn page_envelope_rules_are_unchanged() {
+    let options = ClientOptions::for_tests();
+    let attempts = options.max_retries as usize + 1;
+    let (client, mock, _) = start(options).await;
+    // JSON of another shape: an error of the page, retried like a cut body.
+    let other_shape = ok(r#"{"@odata.context":"c","items":[{"id":"a"}]}"#);
+    mock.script("/api/machines", vec![other_shape; attempts]);
+    let err = client.machines().next_page().await.unwrap_err();
+    assert!(
+        matches!(&err, DefenderError::Decode { what, detail } if what == "machines" && detail.contains("missing field `value`")),
+        "{err:?}"
+    );
+    assert_eq!(mock.hits("/api/machines"), attempts);
+
+    // A truncated body: retried, then Decode.
+    let truncated = ok(format!(r#"{{"value":[{},{{"id":"b","compu"#, machine("a")));
+    mock.script("/api/alerts", vec![truncated; attempts]);
+    let err = client.alerts().next_page().await.unwrap_err();
+    assert!(matches!(err, DefenderError::Decode { .. }), "{err:?}");
+    mock.script(
+        "/api/vulnerabilities",
+        vec![
+            ok(r#"{"value":[{"id":"CVE-1","#),
+            ok(r#"{"value":[{"id":"CVE-1"}]}"#),
+        ],
+    );
+    let (ids, stop) = drain(client.vulnerabilities()).await;
+    assert_eq!(
+        (ids, stop),
+        (vec!["CVE-1".to_owned()], Some(StopReason::Exhausted))
+    );
+
+    // `null` is an empty last page.
+    mock.script("/api/machineactions", vec![ok(r#"{"value":null}"#)]);
+    let mut pager = client.machine_actions(None);
+    assert!(pager.next_page().await.unwrap().is_none());
+    assert_eq!(pager.stop_reason(), Some(StopReason::Exhausted));
+    assert_eq!(pager.stats().raw_items, 0);
 }
 
 #[tokio::test]

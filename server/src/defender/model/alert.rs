@@ -85,8 +85,10 @@ tolerant_enum! {
 pub struct Alert {
     /// A string such as `da638712004455667788_-1423377901` (§9.17).
     pub id: String,
-    /// 64-bit integer; never a float (§5.3).
+    /// 64-bit integer, or the same as a numeric string; never a float (§5.3, §9.17).
+    #[serde(default, deserialize_with = "de::opt_i64_or_string")]
     pub incident_id: Option<i64>,
+    #[serde(default, deserialize_with = "de::opt_i64_or_string")]
     pub investigation_id: Option<i64>,
     pub assigned_to: Option<String>,
     pub severity: Option<AlertSeverity>,
@@ -117,8 +119,12 @@ pub struct Alert {
     pub computer_dns_name: Option<String>,
     pub rbac_group_name: Option<String>,
     pub aad_tenant_id: Option<String>,
-    #[serde(default, deserialize_with = "de::null_default")]
+    /// Typed "String" in the table, an array in the examples (§9.21): a string is split on
+    /// commas.
+    #[serde(default, deserialize_with = "de::string_or_list")]
     pub mitre_techniques: Vec<String>,
+    /// Typed "String" in the table, an object in the examples (§9.21).
+    #[serde(default, deserialize_with = "de::opt_object_or_string")]
     pub related_user: Option<RelatedUser>,
     #[serde(default, deserialize_with = "de::null_default")]
     pub comments: Vec<AlertComment>,
@@ -146,6 +152,24 @@ impl Identified for Alert {
 pub struct RelatedUser {
     pub user_name: Option<String>,
     pub domain_name: Option<String>,
+}
+
+/// `relatedUser` sent as a string, as the table types it (§9.21): `DOMAIN\user` is split on
+/// the first backslash; anything else (`user@domain`, a bare name) is the user name whole.
+impl From<&str> for RelatedUser {
+    fn from(raw: &str) -> Self {
+        let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        match raw.split_once('\\') {
+            Some((domain, user)) => RelatedUser {
+                user_name: non_empty(user),
+                domain_name: non_empty(domain),
+            },
+            None => RelatedUser {
+                user_name: non_empty(raw),
+                domain_name: None,
+            },
+        }
+    }
 }
 
 /// One alert comment (§5.3).
@@ -225,5 +249,64 @@ mod tests {
             Some(AlertDetermination::Other("Other".into()))
         );
         assert_eq!(a.evidence[0].entity_type.as_deref(), Some("File"));
+    }
+
+    #[test]
+    fn table_shapes_of_related_user_mitre_and_ids_decode() {
+        let a: Alert = serde_json::from_str(
+            r#"{"id":"x","incidentId":"40217","investigationId":null,
+            "relatedUser":"FABRIKAM\\svc-build","mitreTechniques":"T1021.002, T1543.003"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.incident_id, Some(40217));
+        assert_eq!(a.investigation_id, None);
+        assert_eq!(
+            a.related_user,
+            Some(RelatedUser {
+                user_name: Some("svc-build".into()),
+                domain_name: Some("FABRIKAM".into()),
+            })
+        );
+        assert_eq!(a.mitre_techniques, ["T1021.002", "T1543.003"]);
+
+        let b: Alert = serde_json::from_str(
+            r#"{"id":"y","relatedUser":"ann@fabrikam.test","mitreTechniques":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            b.related_user,
+            Some(RelatedUser {
+                user_name: Some("ann@fabrikam.test".into()),
+                domain_name: None,
+            })
+        );
+        assert!(b.mitre_techniques.is_empty());
+        let c: Alert = serde_json::from_str(r#"{"id":"z","relatedUser":null}"#).unwrap();
+        assert_eq!(c.related_user, None);
+    }
+
+    #[test]
+    fn related_user_strings_split_on_the_first_backslash() {
+        let user = |raw: &str| {
+            let u = RelatedUser::from(raw);
+            (u.domain_name, u.user_name)
+        };
+        assert_eq!(
+            user(r"CORP\ann\x"),
+            (Some("CORP".into()), Some(r"ann\x".into()))
+        );
+        assert_eq!(user(r"\ann"), (None, Some("ann".into())));
+        assert_eq!(user("ann"), (None, Some("ann".into())));
+    }
+
+    #[test]
+    fn float_incident_ids_are_refused() {
+        let err = serde_json::from_str::<Alert>(r#"{"id":"x","incidentId":1.126093E6}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid type: floating point `1126093.0`"),
+            "{err}"
+        );
     }
 }

@@ -76,6 +76,8 @@ pub struct Machine {
     pub os_processor: Option<String>,
     pub os_architecture: Option<String>,
     pub version: Option<String>,
+    /// An integer in the table, a string in some exports (§9.15).
+    #[serde(default, deserialize_with = "de::opt_i64_or_string")]
     pub os_build: Option<i64>,
     pub agent_version: Option<String>,
     pub last_ip_address: Option<String>,
@@ -87,7 +89,9 @@ pub struct Machine {
     pub risk_score: Option<RiskScore>,
     pub exposure_level: Option<ExposureLevel>,
     pub device_value: Option<DeviceValue>,
-    /// 0 when ungrouped.
+    /// 0 when ungrouped. "String" in the machine table and the export APIs, a number in the
+    /// examples (§9.15, §9.21): both are read; a non-numeric string fails this item only.
+    #[serde(default, deserialize_with = "de::opt_i64_or_string")]
     pub rbac_group_id: Option<i64>,
     pub rbac_group_name: Option<String>,
     pub is_aad_joined: Option<bool>,
@@ -99,6 +103,7 @@ pub struct Machine {
     pub managed_by: Option<String>,
     pub managed_by_status: Option<String>,
     pub merged_into_machine_id: Option<String>,
+    #[serde(default, deserialize_with = "de::opt_bool_or_string")]
     pub is_potential_duplication: Option<bool>,
     pub is_excluded: Option<bool>,
     pub exclusion_reason: Option<String>,
@@ -229,5 +234,23 @@ mod tests {
         );
         assert_eq!(m.onboarding_status, Some(OnboardingStatus::CanBeOnboarded));
         assert!(m.ip_addresses.is_empty());
+    }
+
+    #[test]
+    fn string_typed_group_build_and_duplicate_flag_decode() {
+        let m: Machine = serde_json::from_str(
+            r#"{"id":"a","rbacGroupId":"12","osBuild":"26100","isPotentialDuplication":"true"}"#,
+        )
+        .unwrap();
+        assert_eq!(m.rbac_group_id, Some(12));
+        assert_eq!(m.os_build, Some(26100));
+        assert_eq!(m.is_potential_duplication, Some(true));
+        let err = serde_json::from_str::<Machine>(r#"{"id":"a","rbacGroupId":"Engineering"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(r#"invalid value: string "Engineering""#),
+            "{err}"
+        );
     }
 }

@@ -30,7 +30,8 @@ pub struct MachineRef {
     pub computer_dns_name: Option<String>,
     pub os_platform: Option<String>,
     pub rbac_group_name: Option<String>,
-    /// Some samples carry it (§4.16).
+    /// Some samples carry it (§4.16); a number or a numeric string, as on machines (§9.15).
+    #[serde(default, deserialize_with = "de::opt_i64_or_string")]
     pub rbac_group_id: Option<i64>,
 }
 

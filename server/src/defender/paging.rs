@@ -203,7 +203,10 @@ fn decode_page<T: DeserializeOwned>(
 ) -> Result<DecodedPage<T>, serde_json::Error> {
     let page: ODataPage<&RawValue> = serde_json::from_slice(body)?;
     let raw_len = page.value.len();
-    let mut items = Vec::with_capacity(raw_len);
+    // Grown as it fills, not sized to `raw_len` up front. Measured on the paging benchmark:
+    // sized up front, the peak RSS was about 5 MB higher under glibc's default (dynamic) mmap
+    // threshold, with the same live peak: freed page memory the allocator kept.
+    let mut items = Vec::new();
     let mut skipped = Vec::new();
     for raw in page.value {
         match decode_item(what, raw) {

@@ -470,6 +470,54 @@ async fn the_pager_holds_a_bounded_number_of_skipped_items() {
 }
 
 #[tokio::test]
+async fn the_simulators_numeric_ids_are_skipped_and_stop_the_listing_as_partial() {
+    let sim = crate::sim::start(
+        crate::sim::SimConfig::for_tests(23),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    // The second machines page comes with every `id` a JSON number (§9.15 the other way).
+    sim.control().set_faults(crate::sim::Faults {
+        scope: Some("machines".into()),
+        start_after_calls: 1,
+        wrong_types_next: 1,
+        ..crate::sim::Faults::default()
+    });
+    let app = sim.app();
+    let settings = DefenderSettings::new(
+        &app.tenant_id,
+        &app.client_id,
+        &app.client_secret,
+        Endpoints::custom(sim.base_url(), sim.base_url()).unwrap(),
+    );
+    let client = DefenderClient::new(settings, ClientOptions::for_tests()).unwrap();
+    let mut pager = client.machines();
+    let mut handed = 0;
+    while let Some(page) = pager.next_page().await.unwrap() {
+        handed += page.len();
+    }
+    assert_eq!(handed, 5, "the first page of five");
+    assert_eq!(pager.stop_reason(), Some(StopReason::NoProgress));
+    assert_eq!(pager.skipped().len(), 5);
+    assert!(pager
+        .skipped()
+        .iter()
+        .all(|s| s.id.is_none() && s.field == "id" && s.listing == "machines"));
+    assert_eq!(
+        pager.stats(),
+        PagingStats {
+            pages: 2,
+            raw_items: 10,
+            items: 5,
+            duplicates: 0,
+            skipped: 5,
+        }
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn page_envelope_rules_are_unchanged() {
     let options = ClientOptions::for_tests();
     let attempts = options.max_retries as usize + 1;

@@ -428,12 +428,23 @@ async fn wrong_shape_pages_are_retried_then_reported_as_decode_never_an_early_en
 }
 
 #[tokio::test]
-async fn wrong_type_items_are_reported_as_decode() {
+async fn wrong_type_items_are_skipped_and_named_and_stop_the_listing_as_partial() {
     let (sim, client) = setup().await;
     sim.control()
         .set_faults(faults(|f| f.wrong_types_next = 50));
-    let err = client.alerts().next_page().await.unwrap_err();
-    assert!(matches!(err, DefenderError::Decode { .. }), "{err:?}");
+    let mut pager = client.alerts();
+    assert!(pager.next_page().await.unwrap().is_none());
+    assert_eq!(pager.stop_reason(), Some(StopReason::NoProgress));
+    let skipped = pager.skipped();
+    assert_eq!(skipped.len(), 5, "the first page, whole: {skipped:?}");
+    for item in skipped {
+        assert_eq!(
+            (item.id.as_deref(), item.field.as_str()),
+            (None, "id"),
+            "{item:?}"
+        );
+        assert_eq!(item.listing, "alerts");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

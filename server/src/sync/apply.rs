@@ -26,6 +26,8 @@ pub struct Applied {
     pub alerts: i64,
     pub actions: ActionsApplied,
     pub marked_gone: u64,
+    /// Items that could not be decoded, in all listings.
+    pub skipped_total: u64,
     /// Some listing was incomplete, refused or had undecodable items, so the run is `Partial`.
     pub partial: bool,
     pub notes: Vec<String>,
@@ -59,9 +61,11 @@ async fn apply_in_transaction(
         diff,
         partial: fetched.machines_partial
             || fetched.machine_vulnerabilities_partial
+            || fetched.other_partial
             || !fetched.forbidden.is_empty()
-            || !fetched.skipped.is_empty(),
+            || fetched.skipped_total > 0,
         notes: fetched.notes.clone(),
+        skipped_total: fetched.skipped_total,
         ..Applied::default()
     };
     sync_stage::apply_machines(&mut tx, &synced_at).await?;

@@ -13,7 +13,6 @@
 
 use sqlx::{Connection, SqliteConnection};
 
-
 use super::progress::{
     Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, VULNERABILITIES,
 };
@@ -67,6 +66,8 @@ pub struct Fetched {
     pub machines_partial: bool,
     /// The bulk machine-vulnerability listing may be incomplete (§4.12).
     pub machine_vulnerabilities_partial: bool,
+    /// Another listing (upserted only, so nothing is lost) stopped early.
+    pub other_partial: bool,
     /// Listings left out for want of a permission.
     pub forbidden: Vec<Forbidden>,
     /// Items that could not be decoded, in listing order: the first [`SKIPS_KEPT`].
@@ -160,6 +161,7 @@ pub(crate) async fn fetch(
         })
         .await?;
     if end.guarded {
+        fetched.other_partial = true;
         fetched
             .notes
             .push("The vulnerability listing stopped early (paging guard).".into());
@@ -211,6 +213,7 @@ pub(crate) async fn fetch(
         })
         .await?;
     if end.guarded {
+        fetched.other_partial = true;
         fetched
             .notes
             .push("The alert listing stopped early (paging guard).".into());
@@ -240,6 +243,7 @@ pub(crate) async fn fetch(
         )
         .await?;
     if end.guarded {
+        fetched.other_partial = true;
         fetched
             .notes
             .push("The machine action listing stopped early (paging guard).".into());
@@ -269,7 +273,11 @@ impl Fetched {
                 "{} {listing} item{} could not be decoded and {} skipped.",
                 end.skipped_total,
                 if end.skipped_total == 1 { "" } else { "s" },
-                if end.skipped_total == 1 { "was" } else { "were" },
+                if end.skipped_total == 1 {
+                    "was"
+                } else {
+                    "were"
+                },
             ));
         }
         self.skipped_total += end.skipped_total;

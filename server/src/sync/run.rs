@@ -168,7 +168,7 @@ async fn sync_with(
         Ok(done) => done,
         Err(message) => return RunResult::failed(message, totals),
     };
-    totals.skipped_items = i64::try_from(skipped.len()).unwrap_or(i64::MAX);
+    totals.skipped_items = i64::try_from(applied.skipped_total).unwrap_or(i64::MAX);
     totals.machines_seen = applied.diff.seen;
     totals.machines_added = applied.diff.added;
     totals.machines_updated = applied.diff.updated;

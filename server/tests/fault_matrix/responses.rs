@@ -154,8 +154,9 @@ async fn malformed_json_wrong_shape_once() {
     fx.end_with_rows(before).await;
 }
 
-/// Items whose `id` is a number on the second alerts page: the page cannot be decoded, the
-/// run fails and no alert is lost or invented.
+/// Items whose `id` is a number on the second alerts page (shape drift, §9.15): the items
+/// cannot be identified, so they are skipped and named, the listing counts as partial, and no
+/// alert is lost or invented. The next clean run is whole again.
 #[tokio::test]
 async fn malformed_json_wrong_types() {
     let fx = Fixture::synced().await;
@@ -167,7 +168,19 @@ async fn malformed_json_wrong_types() {
             ..Faults::default()
         },
     ));
-    fx.sync_fails_visibly(&["alerts", "could not decode"]).await;
+    let run = fx
+        .sync_is_partial(&[
+            "5 alerts items could not be decoded",
+            "alert listing stopped early",
+        ])
+        .await;
+    assert_eq!(run["skipped_items"], 5, "{run:#}");
+    let skipped = run["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 5);
+    assert!(skipped
+        .iter()
+        .all(|s| s["listing"] == "alerts" && s["item_id"].is_null() && s["field"] == "id"));
+    assert_eq!(fx.rows().await, fx.before, "no alert lost or invented");
     fx.recovers().await;
     let before = fx.before;
     fx.end_with_rows(before).await;

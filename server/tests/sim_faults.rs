@@ -404,7 +404,7 @@ async fn network_xml_matches_the_machines() {
     let m0 = s.control().machine(0).unwrap();
     assert!(xml.contains(&format!(
         "addr=\"{}\" addrtype=\"ipv4\"",
-        m0.last_ip_address
+        m0.last_ip_address.as_deref().unwrap()
     )));
     let mac: Vec<String> = m0
         .mac_address

@@ -240,14 +240,9 @@ impl Ctx<'_> {
     }
 
     fn lookup(&self, id: &str) -> Result<usize, ApiError> {
-        let d = &self.sim.data;
-        // §4.2: the computer name is accepted too; prefer the live record of duplicates.
-        d.machine_index(id)
-            .or_else(|| {
-                (0..d.machines.len())
-                    .filter(|i| d.name(*i).is_some_and(|n| n.eq_ignore_ascii_case(id)))
-                    .min_by_key(|i| d.machines[*i].duplicate)
-            })
+        self.sim
+            .data
+            .lookup(id)
             .ok_or_else(|| ApiError::not_found(format!("Machine {id} was not found")))
     }
 

@@ -108,6 +108,9 @@ struct FaultArgs {
     duplicate_action_returns_existing: bool,
     #[arg(long)]
     hunting_result_too_large: bool,
+    /// The first item of the next K collection pages cannot be decoded (its id can).
+    #[arg(long)]
+    undecodable_item_next: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -176,6 +179,9 @@ fn build_config(run: &RunArgs) -> Result<SimConfig, Box<dyn std::error::Error>> 
     faults.unstable_paging |= f.unstable_paging;
     faults.duplicate_action_returns_existing |= f.duplicate_action_returns_existing;
     faults.hunting_result_too_large |= f.hunting_result_too_large;
+    faults.undecodable_item_next = f
+        .undecodable_item_next
+        .unwrap_or(faults.undecodable_item_next);
     if let Some(o) = f.action_outcome {
         faults.action_outcome = Some(match o {
             Outcome::Succeeded => ForcedOutcome::Succeeded,

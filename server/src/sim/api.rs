@@ -94,6 +94,15 @@ impl Ep {
         }
     }
 
+    /// Server page size without `$top`: the configured one (real: 10,000), but at most 8,000
+    /// on `/api/vulnerabilities`, whose `$top` ceiling that is (§3.3, §3.4).
+    fn page_size(&self, configured: usize) -> usize {
+        match self {
+            Ep::Vulns => configured.min(MAX_TOP_VULNERABILITIES),
+            _ => configured,
+        }
+    }
+
     /// OData collections (the targets of the listing faults).
     fn is_collection(&self) -> bool {
         matches!(
@@ -213,6 +222,8 @@ struct Ctx<'a> {
     body: Bytes,
     /// Whether the request faults apply to this call (`Faults::engage`).
     engaged: bool,
+    /// Items per page without `$top` for this listing.
+    page_size: usize,
 }
 
 impl Ctx<'_> {
@@ -274,7 +285,7 @@ impl Ctx<'_> {
             return Reply::ok(matched.len().to_string());
         }
         let url = format!("{}{}", self.base, self.path);
-        let page = paging::select(matched.len(), q, self.sim.config.page_size, &url, faults);
+        let page = paging::select(matched.len(), q, self.page_size, &url, faults);
         if let Some(k) = faults.expire_tokens_after_pages.as_mut() {
             *k = k.saturating_sub(1);
             if *k == 0 {
@@ -488,6 +499,7 @@ fn dispatch(sim: &Sim, out: &Out, request: Request<'_>) -> Result<Reply, ApiErro
         claims,
         body,
         engaged,
+        page_size: ep.page_size(sim.config.page_size),
     };
     serve(&ctx, ep, count)
 }
@@ -943,5 +955,34 @@ mod tests {
         assert_eq!(route(&g, "/api/nothing"), None);
         let export = route(&g, "/api/machines/SoftwareVulnerabilitiesByMachine");
         assert_eq!(export, Some((Ep::Export, false)));
+    }
+
+    #[test]
+    fn vulnerabilities_pages_hold_at_most_8000() {
+        assert_eq!(Ep::Vulns.page_size(10_000), 8_000);
+        assert_eq!(Ep::Vulns.page_size(5), 5);
+        for other in [Ep::Machines, Ep::Alerts, Ep::Actions, Ep::MachinesVulns] {
+            assert_eq!(other.page_size(10_000), 10_000, "{other:?}");
+        }
+        let per_machine = Ep::MachineVulns("m".into());
+        assert_eq!(per_machine.page_size(10_000), 10_000);
+        // The chosen size is what paging serves and links on.
+        let q = crate::sim::odata::parse_query(
+            None,
+            crate::sim::odata::Spec {
+                fields: &[],
+                max_top: 8_000,
+            },
+        )
+        .unwrap();
+        let page = paging::select(
+            9_000,
+            &q,
+            Ep::Vulns.page_size(10_000),
+            "u",
+            &mut Faults::default(),
+        );
+        assert_eq!(page.range, 0..8_000);
+        assert_eq!(page.next_link.as_deref(), Some("u?$skip=8000"));
     }
 }

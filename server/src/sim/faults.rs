@@ -72,6 +72,14 @@ pub struct Faults {
     /// The next K collection pages carry items whose `id` is a JSON number instead of a string
     /// (numbers-as-strings drift, §9.15, the other way round).
     pub wrong_types_next: u32,
+    /// The next K collection pages (any listing) carry a first item no strict decoder takes,
+    /// while its `id` stays a readable string, so one bad item must not sink the page
+    /// (§9.21): machines get `lastSeen` "yesterday", alerts `alertCreationTime`,
+    /// vulnerabilities `publishedOn`, machine actions `creationDateTimeUtc`,
+    /// `machinesVulnerabilities` rows a `productVersion` of `{"major":1}` (export rows
+    /// `lastSeenTimestamp`, software `weaknesses`, machine references `computerDnsName`).
+    /// Empty pages do not use it up.
+    pub undecodable_item_next: u32,
     /// Collections end after this many items with no nextLink: a listing that looks complete
     /// but is short (retention or a backend glitch, §9.18).
     pub listing_limit: Option<usize>,
@@ -107,7 +115,10 @@ impl Faults {
 
     /// Whether a successful body must be built whole because a body fault will rewrite it.
     pub fn rewrites_bodies(&self) -> bool {
-        self.truncate_next > 0 || self.wrong_shape_next > 0 || self.wrong_types_next > 0
+        self.truncate_next > 0
+            || self.wrong_shape_next > 0
+            || self.wrong_types_next > 0
+            || self.undecodable_item_next > 0
     }
 }
 
@@ -118,12 +129,48 @@ fn in_scope(scope: &str, path: &str) -> bool {
         .eq_ignore_ascii_case(scope.trim_matches('/'))
 }
 
+/// Makes one item undecodable by a strict reader, keeping its `id` (see
+/// `Faults::undecodable_item_next`); the item's kind is told by the fields it has.
+fn spoil(item: &mut Value) {
+    let Some(o) = item.as_object_mut() else {
+        return;
+    };
+    let word = || Value::from("yesterday");
+    let object = || serde_json::json!({"major": 1});
+    let (field, value) = if o.contains_key("onboardingStatus") {
+        ("lastSeen", word())
+    } else if o.contains_key("alertCreationTime") {
+        ("alertCreationTime", word())
+    } else if o.contains_key("creationDateTimeUtc") {
+        ("creationDateTimeUtc", word())
+    } else if o.contains_key("productVersion") {
+        ("productVersion", object())
+    } else if o.contains_key("publishedOn") {
+        ("publishedOn", word())
+    } else if o.contains_key("lastSeenTimestamp") {
+        ("lastSeenTimestamp", word())
+    } else if o.contains_key("weaknesses") {
+        ("weaknesses", word())
+    } else {
+        ("computerDnsName", object())
+    };
+    o.insert(field.to_owned(), value);
+}
+
 /// Applies the body faults to a successful JSON body: the shape and type faults to
 /// collection pages (bodies with a `value` array), then truncation to anything.
 pub fn rewrite_body(faults: &mut Faults, body: &mut String) {
-    if faults.wrong_shape_next > 0 || faults.wrong_types_next > 0 {
+    let reshapes = faults.wrong_shape_next > 0
+        || faults.wrong_types_next > 0
+        || faults.undecodable_item_next > 0;
+    if reshapes {
         if let Ok(Value::Object(mut page)) = serde_json::from_str::<Value>(body) {
             if let Some(Value::Array(mut items)) = page.remove("value") {
+                if let Some(first) = items.first_mut() {
+                    if take(&mut faults.undecodable_item_next) {
+                        spoil(first);
+                    }
+                }
                 if take(&mut faults.wrong_types_next) {
                     for (n, item) in items.iter_mut().enumerate() {
                         if let Some(id) = item.get_mut("id") {
@@ -217,6 +264,74 @@ mod tests {
         assert!(v.get("value").is_none() && v.get("@odata.nextLink").is_none());
         assert_eq!(v["items"][0]["id"], "a");
         assert_eq!(v["@odata.context"], "c");
+    }
+
+    #[test]
+    fn undecodable_item_keeps_its_id_and_spoils_one_field_per_kind() {
+        let cases = [
+            (
+                r#"{"id":"m","onboardingStatus":"Onboarded","lastSeen":"x"}"#,
+                "lastSeen",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"a","alertCreationTime":"x","computerDnsName":"h"}"#,
+                "alertCreationTime",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"v","publishedOn":"x"}"#,
+                "publishedOn",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"g","creationDateTimeUtc":"x"}"#,
+                "creationDateTimeUtc",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"r","cveId":"c","productVersion":"1.2"}"#,
+                "productVersion",
+                r#"{"major":1}"#,
+            ),
+        ];
+        for (item, field, spoilt) in cases {
+            let mut f = Faults {
+                undecodable_item_next: 2,
+                ..Faults::default()
+            };
+            assert!(f.rewrites_bodies());
+            let mut body = format!(
+                r#"{{"@odata.context":"c","value":[{item},{item}],"@odata.nextLink":"n"}}"#
+            );
+            rewrite_body(&mut f, &mut body);
+            let v: Value = serde_json::from_str(&body).unwrap();
+            let original: Value = serde_json::from_str(item).unwrap();
+            assert_eq!(
+                v["value"][0][field],
+                serde_json::from_str::<Value>(spoilt).unwrap()
+            );
+            assert_eq!(v["value"][0]["id"], original["id"], "{field}");
+            assert_eq!(v["value"][1], original, "only the first item");
+            assert_eq!(v["@odata.nextLink"], "n");
+            assert_eq!(f.undecodable_item_next, 1);
+        }
+        let mut f = Faults {
+            undecodable_item_next: 1,
+            ..Faults::default()
+        };
+        let mut empty = r#"{"@odata.context":"c","value":[]}"#.to_owned();
+        rewrite_body(&mut f, &mut empty);
+        let mut entity = r#"{"id":"m","onboardingStatus":"Onboarded","lastSeen":"x"}"#.to_owned();
+        rewrite_body(&mut f, &mut entity);
+        assert_eq!(
+            entity,
+            r#"{"id":"m","onboardingStatus":"Onboarded","lastSeen":"x"}"#
+        );
+        assert_eq!(
+            f.undecodable_item_next, 1,
+            "empty pages and entities do not use it up"
+        );
     }
 
     #[test]

@@ -11,11 +11,15 @@
 //!   machines/SoftwareVulnerabilitiesByMachine (`pageSize`, `$skiptoken`); `/$count` after
 //!   any OData collection;
 //! - runtime control without auth: `GET /_sim/faults`, `POST /_sim/faults` (JSON body =
-//!   [`Faults`], snake_case names, omitted fields = off) and `GET /_sim/state` (counts).
+//!   [`Faults`], snake_case names, omitted fields = off), `GET /_sim/state` (counts) and
+//!   `POST /_sim/actions` (a machine action taken in the Defender portal, JSON body =
+//!   [`PortalAction`]; 201 + MachineAction, or the API's 400/404).
 //!
 //! ```text
 //! curl -X POST localhost:8950/_sim/faults -H 'content-type: application/json' \
 //!      -d '{"throttle_next":3,"throttle_retry_after_secs":2,"short_pages":true}'
+//! curl -X POST localhost:8950/_sim/actions -H 'content-type: application/json' \
+//!      -d '{"machine_id":"<40 hex>","type":"Isolate","pending_for_secs":259200}'
 //! ```
 //!
 //! Data comes from a deterministic generator ([`SimConfig::seed`]): machine `i` is the same
@@ -70,6 +74,7 @@ mod machines;
 mod nmap;
 mod odata;
 mod paging;
+mod portal;
 mod rng;
 mod software;
 mod state;
@@ -86,11 +91,13 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use actions::ActionType;
 pub use config::{
     ActionTimings, RateLimits, SimApp, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
     DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, PRODUCT_ROLES,
 };
-pub use faults::{Faults, ForcedOutcome};
+pub use faults::{Faults, ForcedOutcome, LostAnswerMode};
+pub use portal::{ActionRefused, PortalAction};
 
 use state::{lock, Sim};
 
@@ -156,6 +163,7 @@ fn router(sim: Arc<Sim>) -> Router {
             get(admin::get_faults).post(admin::set_faults),
         )
         .route("/_sim/state", get(admin::state))
+        .route("/_sim/actions", post(admin::create_action))
         .route("/api/{*rest}", any(api::handle))
         .with_state(sim)
 }
@@ -380,6 +388,23 @@ impl SimControl {
             .map(|a| a.state(clock::now(), t).0.name().to_owned())
     }
 
+    /// Records a machine action as if an analyst took it in the Defender portal (§9.23), under
+    /// the API's rules; returns the MachineAction as `GET /api/machineactions/{id}` serves it.
+    ///
+    /// ```ignore
+    /// let a = ctl.create_portal_action(
+    ///     PortalAction::new(&id, ActionType::Isolate).created_secs_ago(3600).pending_for_secs(259_200),
+    /// )?;
+    /// ```
+    pub fn create_portal_action(
+        &self,
+        action: PortalAction,
+    ) -> Result<serde_json::Value, ActionRefused> {
+        portal::create(&self.sim, action).map_err(ActionRefused::from)
+    }
+
+    /// Every machine action, API and portal ones alike, including those whose answer a fault
+    /// lost.
     pub fn action_count(&self) -> usize {
         lock(&self.sim.actions).actions.len()
     }

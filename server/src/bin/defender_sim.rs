@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
-use server::sim::{self, Faults, ForcedOutcome, RateLimits, SimApp, SimConfig};
+use server::sim::{self, Faults, ForcedOutcome, LostAnswerMode, RateLimits, SimApp, SimConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,7 +57,7 @@ struct RunArgs {
     /// Milliseconds from InProgress to the action's end (default 60000).
     #[arg(long)]
     action_complete_ms: Option<u64>,
-    /// Milliseconds before an action nobody picks up times out (default 900000).
+    /// Milliseconds before an action nobody picks up times out (default 259200000, 3 days).
     #[arg(long)]
     action_timeout_ms: Option<u64>,
     /// Optional TOML file: seed, machines, page_size, token_lifetime_secs, [rate_limits],
@@ -111,6 +111,21 @@ struct FaultArgs {
     /// The first item of the next K collection pages cannot be decoded (its id can).
     #[arg(long)]
     undecodable_item_next: Option<u32>,
+    /// The next K action POSTs are carried out, then their answer is lost.
+    #[arg(long)]
+    lost_answer_next: Option<u32>,
+    #[arg(long, value_enum)]
+    lost_answer_mode: Option<LostMode>,
+    /// How long `--lost-answer-mode hang` holds the answer (default 30000).
+    #[arg(long)]
+    lost_answer_hang_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LostMode {
+    GatewayTimeout,
+    CutBody,
+    Hang,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -119,6 +134,7 @@ enum Outcome {
     Failed,
     TimeOut,
     NeverTerminal,
+    StaysPending,
 }
 
 /// Optional config file; every field may be omitted.
@@ -188,8 +204,18 @@ fn build_config(run: &RunArgs) -> Result<SimConfig, Box<dyn std::error::Error>> 
             Outcome::Failed => ForcedOutcome::Failed,
             Outcome::TimeOut => ForcedOutcome::TimeOut,
             Outcome::NeverTerminal => ForcedOutcome::NeverTerminal,
+            Outcome::StaysPending => ForcedOutcome::StaysPending,
         });
     }
+    faults.lost_answer_next = f.lost_answer_next.unwrap_or(faults.lost_answer_next);
+    if let Some(m) = f.lost_answer_mode {
+        faults.lost_answer_mode = match m {
+            LostMode::GatewayTimeout => LostAnswerMode::GatewayTimeout,
+            LostMode::CutBody => LostAnswerMode::CutBody,
+            LostMode::Hang => LostAnswerMode::Hang,
+        };
+    }
+    faults.lost_answer_hang_ms = f.lost_answer_hang_ms.or(faults.lost_answer_hang_ms);
     Ok(c)
 }
 
@@ -263,6 +289,10 @@ mod tests {
             "time-out",
             "--action-pickup-ms",
             "3000",
+            "--lost-answer-next",
+            "2",
+            "--lost-answer-mode",
+            "hang",
         ]);
         let c = build_config(&cli.run).unwrap();
         assert_eq!(c.machines, 7);
@@ -271,5 +301,16 @@ mod tests {
         assert_eq!(c.faults.action_outcome, Some(ForcedOutcome::TimeOut));
         assert_eq!(c.action_timings.pickup, Duration::from_secs(3));
         assert_eq!(c.action_timings.complete, Duration::from_secs(60));
+        assert_eq!(
+            c.action_timings.pending_timeout,
+            Duration::from_secs(3 * 86_400)
+        );
+        assert_eq!(
+            (c.faults.lost_answer_next, c.faults.lost_answer_mode),
+            (2, LostAnswerMode::Hang)
+        );
+        let stays = Cli::parse_from(["defender-sim", "--action-outcome", "stays-pending"]);
+        let c = build_config(&stays.run).unwrap();
+        assert_eq!(c.faults.action_outcome, Some(ForcedOutcome::StaysPending));
     }
 }

@@ -12,13 +12,13 @@ use axum::response::Response;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::actions::{self, Kind, Submitted};
+use super::actions::{self, ActionType, Source, Submission, Submitted};
 use super::alerts;
 use super::catalog::PRODUCTS;
 use super::clock::{self, SEC};
 use super::entra::is_mde_audience;
 use super::exports;
-use super::faults::{self, take, Faults, ForcedOutcome};
+use super::faults::{self, take, Faults, ForcedOutcome, LostAnswerMode, DEFAULT_HANG_MS};
 use super::hunting;
 use super::jwt::{self, Claims};
 use super::machines;
@@ -28,7 +28,7 @@ use super::software;
 use super::state::{lock, Sim};
 use super::throttle::Bucket;
 use super::vulnerabilities;
-use super::wire::{self, ApiError, Reply};
+use super::wire::{self, ApiError, Hold, Lost, Reply};
 
 /// `$top` ceilings (§3.3).
 const MAX_TOP: usize = 10_000;
@@ -58,7 +58,7 @@ enum Ep {
     Machine(String),
     MachineAlerts(String),
     MachineVulns(String),
-    Act(String, Kind),
+    Act(String, ActionType),
     Alerts,
     Alert(String),
     Vulns,
@@ -88,7 +88,7 @@ impl Ep {
             | Ep::Export => READ_VULNS,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => READ_SOFTWARE,
             Ep::Hunt => HUNT,
-            Ep::Act(_, Kind::RunAntiVirusScan) => SCAN,
+            Ep::Act(_, ActionType::RunAntiVirusScan) => SCAN,
             Ep::Act(_, _) => ISOLATE,
             Ep::Cancel(_) => CANCEL,
         }
@@ -182,9 +182,9 @@ fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
         ["machines", _] if get => Ep::Machine(id(1)),
         ["machines", _, "alerts"] if get => Ep::MachineAlerts(id(1)),
         ["machines", _, "vulnerabilities"] if get => Ep::MachineVulns(id(1)),
-        ["machines", _, "isolate"] if post => Ep::Act(id(1), Kind::Isolate),
-        ["machines", _, "unisolate"] if post => Ep::Act(id(1), Kind::Unisolate),
-        ["machines", _, "runantivirusscan"] if post => Ep::Act(id(1), Kind::RunAntiVirusScan),
+        ["machines", _, "isolate"] if post => Ep::Act(id(1), ActionType::Isolate),
+        ["machines", _, "unisolate"] if post => Ep::Act(id(1), ActionType::Unisolate),
+        ["machines", _, "runantivirusscan"] if post => Ep::Act(id(1), ActionType::RunAntiVirusScan),
         ["alerts"] if get => Ep::Alerts,
         ["alerts", _] if get => Ep::Alert(id(1)),
         ["vulnerabilities"] if get => Ep::Vulns,
@@ -240,6 +240,25 @@ impl Ctx<'_> {
         apps.iter()
             .find(|a| a.client_id == self.claims.appid)
             .map_or_else(|| self.claims.appid.clone(), |a| a.display_name.clone())
+    }
+
+    /// Whether the answer to this processed action POST is to be lost (§9.22); uses the
+    /// fault up. Call it only once the action was recorded.
+    fn lost_answer(&self) -> Option<Lost> {
+        if !self.engaged {
+            return None;
+        }
+        let mut f = lock(&self.sim.faults);
+        if !take(&mut f.lost_answer_next) {
+            return None;
+        }
+        Some(match f.lost_answer_mode {
+            LostAnswerMode::GatewayTimeout => Lost::GatewayTimeout,
+            LostAnswerMode::CutBody => Lost::CutBody,
+            LostAnswerMode::Hang => Lost::Hold(std::time::Duration::from_millis(
+                f.lost_answer_hang_ms.unwrap_or(DEFAULT_HANG_MS),
+            )),
+        })
     }
 
     /// Per-machine GETs, subject to the spurious-404 fault (§9.11).
@@ -383,7 +402,13 @@ pub async fn handle(
         }
     });
     let response = match rx.await {
-        Ok(r) => r,
+        Ok(mut r) => {
+            // The hanging lost answer (§9.22): the action exists, the reply comes too late.
+            if let Some(Hold(d)) = r.extensions_mut().remove::<Hold>() {
+                tokio::time::sleep(d).await;
+            }
+            r
+        }
         Err(_) => {
             tracing::error!("API handler panicked");
             ApiError::new(
@@ -398,13 +423,26 @@ pub async fn handle(
     response
 }
 
-/// Applies the body faults (wrong shape, wrong types, truncation) to successful bodies.
+/// Applies the body faults (wrong shape, wrong types, truncation) to successful bodies, and
+/// loses the answer of a processed action when the fault said so.
 fn finish(sim: &Sim, reply: Reply, engaged: bool) -> Response {
     let mut body = reply.body;
     if engaged {
         faults::rewrite_body(&mut lock(&sim.faults), &mut body);
     }
-    wire::json_response(reply.status, body)
+    match reply.lost {
+        None => wire::json_response(reply.status, body),
+        Some(Lost::GatewayTimeout) => wire::gateway_timeout(),
+        Some(Lost::CutBody) => {
+            faults::cut_in_half(&mut body);
+            wire::json_response(reply.status, body)
+        }
+        Some(Lost::Hold(d)) => {
+            let mut r = wire::json_response(reply.status, body);
+            r.extensions_mut().insert(Hold(d));
+            r
+        }
+    }
 }
 
 /// One API request as `dispatch` needs it.
@@ -801,23 +839,24 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
             ))
         }
         Ep::Cancel(id) => {
-            let req = actions::parse_body(Kind::Unisolate, &ctx.body)
+            let req = actions::parse_body(ActionType::Unisolate, &ctx.body)
                 .map_err(|(c, m)| ApiError::bad(c, m))?;
             let now = clock::now();
             let t = &sim.config.action_timings;
-            let mut store = lock(&sim.actions);
             let requestor = ctx.requestor();
-            match store.cancel(&id, &requestor, &req.comment, now, t) {
-                None => Err(ApiError::not_found(format!(
-                    "Machine action {id} was not found"
-                ))),
-                Some(Err((c, m))) => Err(ApiError::bad(c, m)),
-                Some(Ok(i)) => Ok(Reply::entity(
-                    StatusCode::OK,
-                    ctx.context("MachineActions/$entity"),
-                    store.actions[i].json(now, t),
-                )),
-            }
+            let mut store = lock(&sim.actions);
+            let cancelled = match store.cancel(&id, &requestor, &req.comment, now, t) {
+                None => {
+                    return Err(ApiError::not_found(format!(
+                        "Machine action {id} was not found"
+                    )))
+                }
+                Some(Err((c, m))) => return Err(ApiError::bad(c, m)),
+                Some(Ok(i)) => store.actions[i].json(now, t),
+            };
+            drop(store);
+            let context = ctx.context("MachineActions/$entity");
+            Ok(Reply::entity(StatusCode::OK, context, cancelled).losing(ctx.lost_answer()))
         }
     }
 }
@@ -878,7 +917,7 @@ fn cve_index(ctx: &Ctx<'_>, cve: &str) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("Vulnerability {cve} was not found")))
 }
 
-fn submit(ctx: &Ctx<'_>, id: &str, kind: Kind) -> Result<Reply, ApiError> {
+fn submit(ctx: &Ctx<'_>, id: &str, kind: ActionType) -> Result<Reply, ApiError> {
     let sim = ctx.sim;
     let i = ctx.lookup(id)?;
     let m = &sim.data.machines[i];
@@ -894,29 +933,29 @@ fn submit(ctx: &Ctx<'_>, id: &str, kind: Kind) -> Result<Reply, ApiError> {
     let requestor = ctx.requestor();
     let now = clock::now();
     let t = &sim.config.action_timings;
+    let submission = Submission {
+        req,
+        machine: m,
+        index: i as u32,
+        name: sim.data.name(i),
+        requestor: &requestor,
+        outcome,
+        source: Source::PublicApi,
+        created: now,
+        pending_until: None,
+    };
     let mut store = lock(&sim.actions);
     let s = store
-        .submit(
-            req,
-            m,
-            i as u32,
-            sim.data.name(i),
-            &requestor,
-            outcome,
-            existing,
-            now,
-            t,
-        )
+        .submit(submission, existing, now, t)
         .map_err(|(c, msg)| ApiError::bad(c, msg))?;
     let idx = match s {
         Submitted::Created(x) | Submitted::Existing(x) => x,
     };
+    let action = store.actions[idx].json(now, t);
+    drop(store);
     tracing::info!(machine = %m.id_hex(), kind = kind.name(), "machine action submitted");
-    Ok(Reply::entity(
-        StatusCode::CREATED,
-        ctx.context("MachineActions/$entity"),
-        store.actions[idx].json(now, t),
-    ))
+    let context = ctx.context("MachineActions/$entity");
+    Ok(Reply::entity(StatusCode::CREATED, context, action).losing(ctx.lost_answer()))
 }
 
 #[cfg(test)]
@@ -949,7 +988,7 @@ mod tests {
         );
         assert_eq!(
             route(&Method::POST, "/api/machines/x/runAntiVirusScan"),
-            Some((Ep::Act("x".into(), Kind::RunAntiVirusScan), false))
+            Some((Ep::Act("x".into(), ActionType::RunAntiVirusScan), false))
         );
         assert_eq!(route(&g, "/api/machines/x/isolate"), None);
         assert_eq!(route(&g, "/api/nothing"), None);

@@ -168,7 +168,8 @@ pub struct ActionTimings {
     pub pickup: Duration,
     /// InProgress -> terminal.
     pub complete: Duration,
-    /// Pending -> TimeOut when the device is Inactive (3 days for isolation in reality, §4.6).
+    /// Pending -> TimeOut when nobody picks the action up (device Inactive, `StaysPending`):
+    /// 3 days in reality (§4.6).
     pub pending_timeout: Duration,
 }
 
@@ -177,7 +178,8 @@ impl Default for ActionTimings {
         Self {
             pickup: Duration::from_secs(20),
             complete: Duration::from_secs(60),
-            pending_timeout: Duration::from_secs(15 * 60),
+            // The service retries an unreachable device for 3 days (§4.6).
+            pending_timeout: Duration::from_secs(3 * 86_400),
         }
     }
 }

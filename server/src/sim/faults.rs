@@ -13,10 +13,30 @@ use serde_json::Value;
 pub enum ForcedOutcome {
     Succeeded,
     Failed,
+    /// Picked up, then the device stops answering: InProgress, then TimeOut (§6).
     TimeOut,
     /// The action reaches InProgress and stays there.
     NeverTerminal,
+    /// Nobody picks the action up: Pending, `lastUpdateDateTimeUtc` its creation time, until
+    /// `ActionTimings::pending_timeout` (3 days by default, §4.6), then TimeOut.
+    StaysPending,
 }
+
+/// How the answer to a processed action POST gets lost (§9.22).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LostAnswerMode {
+    /// A proxy gives up first: 504 with the proxy's HTML page.
+    #[default]
+    GatewayTimeout,
+    /// The 201/200 arrives with its JSON cut in half.
+    CutBody,
+    /// The answer is held back for `Faults::lost_answer_hang_ms`, then sent, so a client
+    /// with a shorter timeout has given up.
+    Hang,
+}
+
+/// How long `LostAnswerMode::Hang` holds an answer when `lost_answer_hang_ms` is unset.
+pub const DEFAULT_HANG_MS: u64 = 30_000;
 
 /// Every injectable fault. `Default` = no fault. JSON field names are the Rust names
 /// (snake_case), e.g. `{"throttle_next":3,"throttle_retry_after_secs":2}`.
@@ -55,6 +75,14 @@ pub struct Faults {
     /// A duplicate action returns the existing non-terminal action with 201 instead of
     /// 400 ActiveRequestAlreadyExists (§11.24 alternate mode).
     pub duplicate_action_returns_existing: bool,
+    /// The next K action POSTs (`machines/{id}/isolate`, `unisolate`, `runAntiVirusScan`,
+    /// `machineactions/{id}/cancel`) are carried out, so `GET /api/machineactions` shows the
+    /// action or the cancellation, and then their answer is lost (§9.22). Rejected requests
+    /// do not use it up; `scope` and `start_after_calls` gate it like the request faults.
+    pub lost_answer_next: u32,
+    pub lost_answer_mode: LostAnswerMode,
+    /// How long `Hang` holds the answer, in milliseconds; `None` = 30,000.
+    pub lost_answer_hang_ms: Option<u64>,
     /// Advanced hunting answers 400 "exceeded the allowed result size" (§4.14).
     pub hunting_result_too_large: bool,
     /// The next K advanced-hunting calls get the CPU-quota 429 (§3.7).
@@ -189,12 +217,17 @@ pub fn rewrite_body(faults: &mut Faults, body: &mut String) {
         }
     }
     if take(&mut faults.truncate_next) {
-        let mut cut = body.len() / 2;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
+        cut_in_half(body);
     }
+}
+
+/// Drops the second half of a body, as a connection cut mid-answer would.
+pub fn cut_in_half(body: &mut String) {
+    let mut cut = body.len() / 2;
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    body.truncate(cut);
 }
 
 /// Decrements a one-shot counter; true when it fired.
@@ -339,6 +372,17 @@ mod tests {
         let f: Faults = serde_json::from_str(r#"{"throttle_next":3}"#).unwrap();
         assert_eq!(f.throttle_next, 3);
         assert!(!f.short_pages);
+        assert_eq!(
+            (f.lost_answer_mode, f.lost_answer_hang_ms),
+            (LostAnswerMode::GatewayTimeout, None)
+        );
+        let f: Faults = serde_json::from_str(
+            r#"{"lost_answer_next":1,"lost_answer_mode":"CutBody","action_outcome":"StaysPending"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.lost_answer_mode, LostAnswerMode::CutBody);
+        assert_eq!(f.action_outcome, Some(ForcedOutcome::StaysPending));
+        assert_eq!(serde_json::to_value(LostAnswerMode::Hang).unwrap(), "Hang");
         let back: Faults = serde_json::from_value(serde_json::to_value(&f).unwrap()).unwrap();
         assert_eq!(back, f);
     }

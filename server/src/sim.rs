@@ -93,7 +93,7 @@ use tokio::task::JoinHandle;
 
 pub use actions::ActionType;
 pub use config::{
-    ActionTimings, RateLimits, SimApp, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+    ActionTimings, Cloud, RateLimits, SimApp, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
     DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, PRODUCT_ROLES,
 };
 pub use faults::{Faults, ForcedOutcome, LostAnswerMode};

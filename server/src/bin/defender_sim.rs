@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
-use server::sim::{self, Faults, ForcedOutcome, LostAnswerMode, RateLimits, SimApp, SimConfig};
+use server::sim::{
+    self, Cloud, Faults, ForcedOutcome, LostAnswerMode, RateLimits, SimApp, SimConfig,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -64,6 +66,10 @@ struct RunArgs {
     /// [faults], [[apps]]. Flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Cloud of every configured app's tenant: decides which Defender audience its tokens
+    /// may carry (default: each app's own, commercial unless the config file says).
+    #[arg(long, value_enum)]
+    cloud: Option<CloudArg>,
     /// Also write the nmap XML of the LAN to this file on start.
     #[arg(long)]
     network_xml: Option<PathBuf>,
@@ -122,6 +128,14 @@ struct FaultArgs {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum CloudArg {
+    Commercial,
+    Gcc,
+    GccHigh,
+    Dod,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum LostMode {
     GatewayTimeout,
     CutBody,
@@ -164,6 +178,17 @@ fn build_config(run: &RunArgs) -> Result<SimConfig, Box<dyn std::error::Error>> 
         c.faults = file.faults.unwrap_or_default();
         if let Some(apps) = file.apps.filter(|a| !a.is_empty()) {
             c.apps = apps;
+        }
+    }
+    if let Some(cloud) = run.cloud {
+        let cloud = match cloud {
+            CloudArg::Commercial => Cloud::Commercial,
+            CloudArg::Gcc => Cloud::Gcc,
+            CloudArg::GccHigh => Cloud::GccHigh,
+            CloudArg::Dod => Cloud::Dod,
+        };
+        for app in &mut c.apps {
+            app.cloud = cloud;
         }
     }
     c.seed = run.seed.unwrap_or(c.seed);
@@ -309,8 +334,16 @@ mod tests {
             (c.faults.lost_answer_next, c.faults.lost_answer_mode),
             (2, LostAnswerMode::Hang)
         );
-        let stays = Cli::parse_from(["defender-sim", "--action-outcome", "stays-pending"]);
+        assert!(c.apps.iter().all(|a| a.cloud == Cloud::Commercial));
+        let stays = Cli::parse_from([
+            "defender-sim",
+            "--action-outcome",
+            "stays-pending",
+            "--cloud",
+            "gcc-high",
+        ]);
         let c = build_config(&stays.run).unwrap();
         assert_eq!(c.faults.action_outcome, Some(ForcedOutcome::StaysPending));
+        assert_eq!(c.apps[0].cloud, Cloud::GccHigh);
     }
 }

@@ -16,7 +16,8 @@ use super::actions::{self, ActionType, Source, Submission, Submitted};
 use super::alerts;
 use super::catalog::PRODUCTS;
 use super::clock::{self, SEC};
-use super::entra::is_mde_audience;
+use super::config::Cloud;
+use super::entra::{cloud_audiences, in_cloud, is_mde_audience};
 use super::exports;
 use super::faults::{self, take, Faults, ForcedOutcome, LostAnswerMode, DEFAULT_HANG_MS};
 use super::hunting;
@@ -511,6 +512,18 @@ fn dispatch(sim: &Sim, out: &Out, request: Request<'_>) -> Result<Reply, ApiErro
             claims.aud
         )));
     }
+    // A Defender audience of another cloud: this service cannot validate the token at all.
+    let cloud = sim.tenant_cloud(&claims.tid);
+    if !in_cloud(cloud, &claims.aud) {
+        return Err(ApiError::unauthorized(&format!(
+            "The access token audience '{}' belongs to another cloud; tenant {} is in the {} \
+             cloud, whose audience is '{}'",
+            claims.aud,
+            claims.tid,
+            cloud.name(),
+            cloud_audiences(cloud)[0]
+        )));
+    }
     let have = claims.roles.clone().unwrap_or_default();
     let required = ep.roles();
     if !required.iter().any(|r| have.iter().any(|h| h == r)) {
@@ -581,6 +594,14 @@ fn storm_faults(sim: &Sim, ep: &Ep, count: bool) -> Result<(), ApiError> {
 }
 
 impl Sim {
+    /// The cloud of a tenant's first app (commercial when unknown).
+    fn tenant_cloud(&self, tenant_id: &str) -> Cloud {
+        lock(&self.apps)
+            .iter()
+            .find(|a| a.tenant_id == tenant_id)
+            .map_or(Cloud::Commercial, |a| a.cloud)
+    }
+
     fn throttle_check(&self, claims: &Claims, bucket: Bucket) -> Result<(), ApiError> {
         let limits = self.config.rate_limits;
         lock(&self.throttle)

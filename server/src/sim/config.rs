@@ -79,9 +79,35 @@ impl SimConfig {
     }
 }
 
+/// The national cloud a tenant lives in (§1.1); it decides which Defender audience its
+/// tokens may carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    #[default]
+    Commercial,
+    Gcc,
+    GccHigh,
+    Dod,
+}
+
+impl Cloud {
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Commercial => "commercial",
+            Cloud::Gcc => "gcc",
+            Cloud::GccHigh => "gcc-high",
+            Cloud::Dod => "dod",
+        }
+    }
+}
+
 /// An app registration the token endpoint accepts. `Debug` redacts the secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimApp {
+    /// The tenant's cloud; all apps of one tenant should agree (the first one decides).
+    #[serde(default)]
+    pub cloud: Cloud,
     pub tenant_id: String,
     pub tenant_domain: Option<String>,
     pub client_id: String,
@@ -95,6 +121,7 @@ pub struct SimApp {
 impl std::fmt::Debug for SimApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimApp")
+            .field("cloud", &self.cloud)
             .field("tenant_id", &self.tenant_id)
             .field("tenant_domain", &self.tenant_domain)
             .field("client_id", &self.client_id)
@@ -107,7 +134,7 @@ impl std::fmt::Debug for SimApp {
 }
 
 impl SimApp {
-    /// An app granted every role the product uses (§2.4).
+    /// A commercial-cloud app granted every role the product uses (§2.4).
     pub fn full_access(
         tenant_id: &str,
         tenant_domain: Option<&str>,
@@ -116,6 +143,7 @@ impl SimApp {
         display_name: &str,
     ) -> Self {
         Self {
+            cloud: Cloud::Commercial,
             tenant_id: tenant_id.to_owned(),
             tenant_domain: tenant_domain.map(str::to_owned),
             client_id: client_id.to_owned(),
@@ -124,6 +152,13 @@ impl SimApp {
             display_name: display_name.to_owned(),
             roles: Some(PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect()),
         }
+    }
+
+    /// Same app in a tenant of another cloud, e.g.
+    /// `SimApp::full_access(..).in_cloud(Cloud::GccHigh)`.
+    pub fn in_cloud(mut self, cloud: Cloud) -> Self {
+        self.cloud = cloud;
+        self
     }
 
     /// Same app with other roles (`None` = no consent).

@@ -414,6 +414,33 @@ async fn network_xml_matches_the_machines() {
         .collect();
     assert!(xml.contains(&mac.join(":")));
     assert_eq!(xml.matches("addr=\"10.200.").count(), 8);
+    // The cloned pair: one MAC at two addresses; the VPN and docker adapters are not on the LAN.
+    let c = s.control();
+    let (ten, eleven) = (c.machine(10).unwrap(), c.machine(11).unwrap());
+    let colon = |m: &str| {
+        m.as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    assert_eq!(xml.matches(&colon(&ten.mac_address)).count(), 2);
+    for m in [&ten, &eleven] {
+        let ip = m.last_ip_address.as_deref().unwrap();
+        assert!(
+            xml.contains(&format!("addr=\"{ip}\" addrtype=\"ipv4\"")),
+            "{ip}"
+        );
+    }
+    for m in [12, 13, 14] {
+        for a in &c.machine(m).unwrap().adapters[2..] {
+            assert!(
+                !xml.contains(&format!("addr=\"{}\"", a.ip_address)),
+                "{a:?}"
+            );
+        }
+    }
+    assert!(!xml.contains(&colon("00059A3C7A00")));
     s.shutdown().await;
 }
 

@@ -241,7 +241,8 @@ fn realism(m: &mut Machine, rng: &mut Rng, i: usize, done: &[Machine]) {
     let family = m.family();
     let live = m.onboarded() && !m.duplicate;
     let vm_like = matches!(family, Family::WindowsServer | Family::Linux);
-    if live && vm_like && i > FIXTURES && rng.chance(3) {
+    // Only an Active machine becomes a clone: its lastSeen is recent like its template's.
+    if live && vm_like && m.health == 0 && i > FIXTURES && rng.chance(3) {
         // The nearest fitting template at or below a random earlier machine.
         let start = FIXTURES + rng.index(i - FIXTURES);
         let fit = |src: &Machine| {
@@ -776,7 +777,8 @@ mod tests {
             let t = &d.machines[j];
             assert_eq!((d.name(*i), m.mac()), (d.name(j), t.mac()));
             assert!(!m.duplicate && !t.duplicate && m.id != t.id && m.ip != t.ip);
-            assert_eq!(machines::HEALTH[m.health as usize], "Active");
+            assert_eq!((m.health, t.health), (0, 0), "both Active");
+            assert!(DATA_EPOCH - m.last_seen < 2 * DAY, "and recently seen");
         }
         // No stale duplicate pretends to be a clone or a localhost host.
         for m in d.machines.iter().filter(|m| m.duplicate) {

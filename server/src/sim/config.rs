@@ -35,7 +35,8 @@ pub struct SimConfig {
     pub action_timings: ActionTimings,
     pub faults: Faults,
     /// `computerDnsName`s served instead of the generated ones, by machine position (a stale
-    /// duplicate shares its live twin's), so tests can feed the console hostile names.
+    /// duplicate shares its live twin's; a clone shares its template's unless its own position
+    /// is named too), so tests can feed the console hostile names.
     pub machine_names: Vec<(usize, String)>,
 }
 

@@ -90,7 +90,14 @@ impl Dataset {
     /// `computerDnsName`, shared by a stale duplicate and its live twin (§9.3) and by a cloned
     /// VM and its template; several distinct hosts are plain `localhost` (§9.19).
     pub fn name(&self, i: usize) -> Option<String> {
-        if let Some(name) = self.renamed.get(&self.machines[i].name_of) {
+        // A clone is a device of its own: a name set for its position beats its template's,
+        // while a stale duplicate always shares its live twin's.
+        let own = self.machines[i].clone_of.is_some();
+        let set = own
+            .then(|| self.renamed.get(&(i as u32)))
+            .flatten()
+            .or_else(|| self.renamed.get(&self.machines[i].name_of));
+        if let Some(name) = set {
             return Some(name.clone());
         }
         let m = &self.machines[self.machines[i].name_of as usize];

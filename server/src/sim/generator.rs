@@ -746,6 +746,22 @@ mod tests {
                 assert_eq!(d.machine_json(i)["rbacGroupId"].is_string(), i == 13, "{i}");
             }
         }
+        // Configured names: a clone may be named apart from its template, a stale duplicate
+        // never from its twin.
+        let mut d = generate(9, 16, "t");
+        d.renamed = [(10, "a".to_owned()), (0, "b".to_owned())].into();
+        assert_eq!(
+            (d.name(10), d.name(11)),
+            (Some("a".into()), Some("a".into()))
+        );
+        assert_eq!(d.name(7).as_deref(), Some("b"));
+        d.renamed.insert(11, "c".to_owned());
+        d.renamed.insert(7, "d".to_owned());
+        assert_eq!(
+            (d.name(10), d.name(11)),
+            (Some("a".into()), Some("c".into()))
+        );
+        assert_eq!(d.name(7).as_deref(), Some("b"));
         // Machine i does not depend on the machine count, fixtures included.
         let (small, big) = (generate(9, 12, "t"), generate(9, 300, "t"));
         assert_eq!(small.machine_json(11), big.machine_json(11));

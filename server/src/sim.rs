@@ -11,11 +11,15 @@
 //!   machines/SoftwareVulnerabilitiesByMachine (`pageSize`, `$skiptoken`); `/$count` after
 //!   any OData collection;
 //! - runtime control without auth: `GET /_sim/faults`, `POST /_sim/faults` (JSON body =
-//!   [`Faults`], snake_case names, omitted fields = off) and `GET /_sim/state` (counts).
+//!   [`Faults`], snake_case names, omitted fields = off), `GET /_sim/state` (counts) and
+//!   `POST /_sim/actions` (a machine action taken in the Defender portal, JSON body =
+//!   [`PortalAction`]; 201 + MachineAction, or the API's 400/404).
 //!
 //! ```text
 //! curl -X POST localhost:8950/_sim/faults -H 'content-type: application/json' \
 //!      -d '{"throttle_next":3,"throttle_retry_after_secs":2,"short_pages":true}'
+//! curl -X POST localhost:8950/_sim/actions -H 'content-type: application/json' \
+//!      -d '{"machine_id":"<40 hex>","type":"Isolate","pending_for_secs":259200}'
 //! ```
 //!
 //! Data comes from a deterministic generator ([`SimConfig::seed`]): machine `i` is the same
@@ -24,6 +28,28 @@
 //! and ungrouped (rbacGroupId 0), 3 CanBeOnboarded, 4 Unsupported printer,
 //! 5 InsufficientInfo, 6 Onboarded macOS, 7 stale duplicate of 0, 8 Onboarded Windows
 //! Server 2022, 9 Onboarded Windows 7 (actions unsupported).
+//!
+//! Machines 10–15 are fixed too, for the traps of §9.19–9.21 (all Onboarded and Active, none
+//! a potential duplicate; the primary Ethernet NIC always comes first in `ipAddresses`):
+//! - 10 and 11: a cloned-VM pair, Windows Server 2022: two ids and two addresses, one
+//!   `computerDnsName` (`tmpl-srv-clone`) and one primary MAC with VMware's OUI `005056`;
+//! - 12: Windows 11 with a Cisco AnyConnect adapter (`Ethernet`, the MAC `00059A3C7A00`
+//!   every AnyConnect client reports, `Up`, an address in 10.200.128.0/17) and a Teredo
+//!   tunnel (`Tunnel`, null MAC);
+//! - 13: Windows 10 with the same AnyConnect adapter, a RAS VPN (`Ppp`, null MAC), an ISATAP
+//!   tunnel (`Tunnel`, MAC `000000000000`, `Down`) and a removed USB Wi-Fi dongle
+//!   (`Wireless80211`, `NotPresent`); its `rbacGroupId` is the string `"12"`;
+//! - 14: Ubuntu named `localhost`, with a docker0 bridge (`Ethernet`, 172.17.0.1, a locally
+//!   administered MAC `0242…` of its own);
+//! - 15: Windows 10 whose `lastIpAddress` is null while `ipAddresses` lists its NICs.
+//!
+//! After the fixtures, shares of machines repeat those traps: clone pairs of VMs, `localhost`
+//! Linux hosts, AnyConnect (~5% of Windows clients), PPP and Teredo adapters, ISATAP on
+//! servers, docker0 on ~35% of Linux hosts, null `lastIpAddress` on ~15% of discovered
+//! devices and a string `rbacGroupId` on ~10%. The docs' other disagreeing types (§9.21) are
+//! served by position: `cveSupportability` is an array on every tenth CVE; on alerts,
+//! `relatedUser` is a `DOMAIN\user` string on 1 in 7, `mitreTechniques` one comma-separated
+//! string on 1 in 9, and the timestamps lack their zone on 1 in 10.
 //!
 //! Action lifecycles are evaluated lazily from timestamps and [`ActionTimings`]. Faults can be
 //! set in the config, by CLI flags, at runtime through [`SimControl::set_faults`] or over
@@ -48,6 +74,7 @@ mod machines;
 mod nmap;
 mod odata;
 mod paging;
+mod portal;
 mod rng;
 mod software;
 mod state;
@@ -64,11 +91,13 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use actions::ActionType;
 pub use config::{
-    ActionTimings, RateLimits, SimApp, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+    ActionTimings, Cloud, RateLimits, SimApp, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
     DEMO_TENANT_DOMAIN, DEMO_TENANT_ID, PRODUCT_ROLES,
 };
-pub use faults::{Faults, ForcedOutcome};
+pub use faults::{Faults, ForcedOutcome, LostAnswerMode};
+pub use portal::{ActionRefused, PortalAction};
 
 use state::{lock, Sim};
 
@@ -134,6 +163,7 @@ fn router(sim: Arc<Sim>) -> Router {
             get(admin::get_faults).post(admin::set_faults),
         )
         .route("/_sim/state", get(admin::state))
+        .route("/_sim/actions", post(admin::create_action))
         .route("/api/{*rest}", any(api::handle))
         .with_state(sim)
 }
@@ -176,6 +206,18 @@ impl RunningSim {
     }
 }
 
+/// One `ipAddresses` entry of a machine, as served (§5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterInfo {
+    pub ip_address: String,
+    /// Null for loopback, PPP and Teredo adapters.
+    pub mac_address: Option<String>,
+    /// `type`: `Ethernet`, `Wireless80211`, `Ppp`, `Tunnel`, `SoftwareLoopback`.
+    pub adapter_type: String,
+    /// `operationalStatus`: `Up`, `Down`, `NotPresent`.
+    pub operational_status: String,
+}
+
 /// Read accessor result for one machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MachineInfo {
@@ -186,8 +228,20 @@ pub struct MachineInfo {
     pub onboarding_status: String,
     pub health_status: String,
     pub is_potential_duplication: bool,
-    pub last_ip_address: String,
+    /// As served in `lastIpAddress` (null on fixture 15 and some discovered devices).
+    pub last_ip_address: Option<String>,
+    /// The primary NIC's MAC (the one a LAN scan sees), whether or not `ipAddresses` lists
+    /// it.
     pub mac_address: String,
+    /// `ipAddresses` as served, the primary Ethernet first.
+    pub adapters: Vec<AdapterInfo>,
+    pub rbac_group_id: i64,
+    /// `rbacGroupId` is served as a numeric string instead of a number (§9.21).
+    pub rbac_group_id_is_string: bool,
+    /// For a stale re-image duplicate (`isPotentialDuplication`): its live twin's id.
+    pub duplicate_of: Option<String>,
+    /// For a cloned VM: the id of the machine it shares its name and primary MAC with.
+    pub clone_of: Option<String>,
 }
 
 /// Cloneable handle to inspect and steer a running simulator.
@@ -273,6 +327,7 @@ impl SimControl {
     pub fn machine(&self, index: usize) -> Option<MachineInfo> {
         let d = &self.sim.data;
         let m = d.machines.get(index)?;
+        let id_of = |j: Option<u32>| j.map(|j| d.machines[j as usize].id_hex());
         Some(MachineInfo {
             id: m.id_hex(),
             computer_dns_name: d.name(index),
@@ -280,8 +335,22 @@ impl SimControl {
             onboarding_status: machines::ONBOARDING[m.onboarding as usize].to_owned(),
             health_status: machines::HEALTH[m.health as usize].to_owned(),
             is_potential_duplication: m.duplicate,
-            last_ip_address: machines::ipv4(m.ip),
+            last_ip_address: m.last_ip(),
             mac_address: m.mac(),
+            adapters: m
+                .nics()
+                .into_iter()
+                .map(|n| AdapterInfo {
+                    ip_address: n.ip,
+                    mac_address: n.mac,
+                    adapter_type: n.kind.to_owned(),
+                    operational_status: n.status.to_owned(),
+                })
+                .collect(),
+            rbac_group_id: m.rbac_group().0,
+            rbac_group_id_is_string: m.rbac_text,
+            duplicate_of: id_of(m.twin_of),
+            clone_of: id_of(m.clone_of),
         })
     }
 
@@ -319,6 +388,23 @@ impl SimControl {
             .map(|a| a.state(clock::now(), t).0.name().to_owned())
     }
 
+    /// Records a machine action as if an analyst took it in the Defender portal (§9.23), under
+    /// the API's rules; returns the MachineAction as `GET /api/machineactions/{id}` serves it.
+    ///
+    /// ```ignore
+    /// let a = ctl.create_portal_action(
+    ///     PortalAction::new(&id, ActionType::Isolate).created_secs_ago(3600).pending_for_secs(259_200),
+    /// )?;
+    /// ```
+    pub fn create_portal_action(
+        &self,
+        action: PortalAction,
+    ) -> Result<serde_json::Value, ActionRefused> {
+        portal::create(&self.sim, action).map_err(ActionRefused::from)
+    }
+
+    /// Every machine action, API and portal ones alike, including those whose answer a fault
+    /// lost.
     pub fn action_count(&self) -> usize {
         lock(&self.sim.actions).actions.len()
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use server::sim::SimConfig;
+use server::sim::{Cloud, Faults, SimApp, SimConfig};
 use support::*;
 
 #[tokio::test]
@@ -113,5 +113,81 @@ async fn roles_are_enforced_separately_for_read_and_action() {
         get(&format!("{base}/api/alerts"), &tok2).await.status(),
         StatusCode::OK
     );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn another_clouds_defender_audience_is_401_other_audiences_403() {
+    let mut config = SimConfig::for_tests(5);
+    let gcc_high = SimApp::full_access(
+        "aaaaaaaa-0000-4000-8000-00000000000a",
+        None,
+        "bbbbbbbb-0000-4000-8000-00000000000a",
+        "Gov~Secret-1",
+        "gov app",
+    )
+    .in_cloud(Cloud::GccHigh);
+    config.apps.push(gcc_high.clone());
+    let s = start(config).await;
+    let url = format!("{}/api/machines", s.base_url());
+    let gov_token = |aud: &'static str| {
+        let (base, app) = (s.base_url().to_owned(), gcc_high.clone());
+        async move {
+            let scope = format!("{aud}/.default");
+            let r = token_v2(
+                &base,
+                &app.tenant_id,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &app.client_id),
+                    ("client_secret", &app.client_secret),
+                    ("scope", &scope),
+                ],
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let aim = |aud: &str| {
+        s.control().set_faults(Faults {
+            token_audience: Some(aud.to_owned()),
+            ..Faults::default()
+        })
+    };
+    // A commercial tenant holding a gov audience, and the other way round: 401.
+    let cases = [
+        ("https://api-gov.securitycenter.microsoft.us", false),
+        ("https://api-gcc.securitycenter.microsoft.us", false),
+        ("https://api.securitycenter.microsoft.com", true),
+    ];
+    for (aud, gov) in cases {
+        aim(aud);
+        let tok = if gov {
+            gov_token("https://api-gov.securitycenter.microsoft.us").await
+        } else {
+            token(&s).await
+        };
+        let r = get(&url, &tok).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{aud}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(error_code(&v), "Unauthorized");
+        let msg = v["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(aud) && msg.contains("another cloud"), "{msg}");
+        let cloud = if gov { "gcc-high" } else { "commercial" };
+        assert!(msg.contains(&format!("in the {cloud} cloud")), "{msg}");
+    }
+    // A non-Defender audience keeps its 403.
+    aim("https://graph.microsoft.us");
+    let tok = gov_token("https://api-gov.securitycenter.microsoft.us").await;
+    assert_eq!(get(&url, &tok).await.status(), StatusCode::FORBIDDEN);
+    // Each cloud's own audience passes.
+    s.control().set_faults(Faults::default());
+    let tok = gov_token("https://api-gov.security.microsoft.us").await;
+    assert_eq!(get(&url, &tok).await.status(), StatusCode::OK);
+    assert_eq!(get(&url, &token(&s).await).await.status(), StatusCode::OK);
     s.shutdown().await;
 }

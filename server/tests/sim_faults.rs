@@ -404,7 +404,7 @@ async fn network_xml_matches_the_machines() {
     let m0 = s.control().machine(0).unwrap();
     assert!(xml.contains(&format!(
         "addr=\"{}\" addrtype=\"ipv4\"",
-        m0.last_ip_address
+        m0.last_ip_address.as_deref().unwrap()
     )));
     let mac: Vec<String> = m0
         .mac_address
@@ -414,5 +414,94 @@ async fn network_xml_matches_the_machines() {
         .collect();
     assert!(xml.contains(&mac.join(":")));
     assert_eq!(xml.matches("addr=\"10.200.").count(), 8);
+    // The cloned pair: one MAC at two addresses; the VPN and docker adapters are not on the LAN.
+    let c = s.control();
+    let (ten, eleven) = (c.machine(10).unwrap(), c.machine(11).unwrap());
+    let colon = |m: &str| {
+        m.as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    assert_eq!(xml.matches(&colon(&ten.mac_address)).count(), 2);
+    for m in [&ten, &eleven] {
+        let ip = m.last_ip_address.as_deref().unwrap();
+        assert!(
+            xml.contains(&format!("addr=\"{ip}\" addrtype=\"ipv4\"")),
+            "{ip}"
+        );
+    }
+    for m in [12, 13, 14] {
+        for a in &c.machine(m).unwrap().adapters[2..] {
+            assert!(
+                !xml.contains(&format!("addr=\"{}\"", a.ip_address)),
+                "{a:?}"
+            );
+        }
+    }
+    assert!(!xml.contains(&colon("00059A3C7A00")));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn undecodable_items_keep_their_ids_and_respect_the_scope() {
+    let s = start_small(20).await;
+    let tok = token(&s).await;
+    let base = s.base_url();
+    let c = s.control();
+    set_faults_http(base, json!({"undecodable_item_next": 2, "scope": "alerts"})).await;
+    let machines = get_json(&format!("{base}/api/machines"), &tok).await;
+    assert!(machines["value"][0]["lastSeen"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    assert_eq!(c.faults().undecodable_item_next, 2, "out of scope");
+    let p1 = get_json(&format!("{base}/api/alerts"), &tok).await;
+    let first = &p1["value"][0];
+    assert_eq!(first["alertCreationTime"], "yesterday");
+    assert!(first["id"].as_str().unwrap().starts_with("da"));
+    assert_ne!(p1["value"][1]["alertCreationTime"], "yesterday");
+    assert_eq!(c.faults().undecodable_item_next, 1);
+    let p2 = get_json(p1["@odata.nextLink"].as_str().unwrap(), &tok).await;
+    assert_eq!(p2["value"][0]["alertCreationTime"], "yesterday");
+    let p3 = get_json(p2["@odata.nextLink"].as_str().unwrap(), &tok).await;
+    assert_ne!(p3["value"][0]["alertCreationTime"], "yesterday");
+    assert_eq!(c.faults().undecodable_item_next, 0);
+
+    let cases = [
+        ("machines", "lastSeen", json!("yesterday")),
+        ("vulnerabilities", "publishedOn", json!("yesterday")),
+        (
+            "vulnerabilities/machinesVulnerabilities",
+            "productVersion",
+            json!({"major": 1}),
+        ),
+    ];
+    for (listing, field, spoilt) in cases {
+        c.set_faults(Faults {
+            undecodable_item_next: 1,
+            ..Faults::default()
+        });
+        let page = get_json(&format!("{base}/api/{listing}"), &tok).await;
+        assert_eq!(page["value"][0][field], spoilt, "{listing}");
+        assert!(page["value"][0]["id"].is_string(), "{listing}");
+        assert!(page["@odata.nextLink"].is_string(), "{listing}");
+    }
+    let m0 = c.machine(0).unwrap();
+    let (st, _) = post_json(
+        &format!("{base}/api/machines/{}/runAntiVirusScan", m0.id),
+        &tok,
+        json!({"Comment": "x", "ScanType": "Quick"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    c.set_faults(Faults {
+        undecodable_item_next: 1,
+        ..Faults::default()
+    });
+    let actions = get_json(&format!("{base}/api/machineactions"), &tok).await;
+    assert_eq!(actions["value"][0]["creationDateTimeUtc"], "yesterday");
+    assert!(actions["value"][0]["id"].is_string());
     s.shutdown().await;
 }

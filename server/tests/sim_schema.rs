@@ -233,7 +233,12 @@ async fn value_shapes_follow_the_reference() {
                     .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
         );
         assert!(m["lastSeen"].as_str().unwrap().ends_with('Z'));
-        assert!(m["rbacGroupId"].is_i64());
+        // A number as in the docs' example, or the numeric string of their table (§9.21).
+        let rbac = &m["rbacGroupId"];
+        assert!(
+            rbac.is_i64() || rbac.as_str().is_some_and(|s| s.parse::<i64>().is_ok()),
+            "{rbac}"
+        );
         for ip in m["ipAddresses"].as_array().unwrap() {
             match ip["macAddress"].as_str() {
                 Some(mac) => assert!(
@@ -242,10 +247,23 @@ async fn value_shapes_follow_the_reference() {
                             .chars()
                             .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase())
                 ),
-                None => assert_eq!(ip["type"], "SoftwareLoopback"),
+                None => assert!(
+                    ["SoftwareLoopback", "Ppp", "Tunnel"].contains(&ip["type"].as_str().unwrap()),
+                    "{ip}"
+                ),
             }
         }
     }
+    let text_rbac: Vec<usize> = ms
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m["rbacGroupId"].is_string())
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        text_rbac.contains(&13) && text_rbac.iter().all(|i| *i >= 10),
+        "{text_rbac:?}"
+    );
     let statuses: BTreeSet<&str> = ms
         .iter()
         .map(|m| m["onboardingStatus"].as_str().unwrap())
@@ -268,5 +286,76 @@ async fn value_shapes_follow_the_reference() {
     assert!(vs
         .iter()
         .all(|x| x["exposedMachines"].as_u64().unwrap() >= 1));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn accessors_match_what_is_served() {
+    let s = start_small(300).await;
+    let tok = token(&s).await;
+    let base = s.base_url();
+    let served = get_json(&format!("{base}/api/machines?$top=300"), &tok).await;
+    let served = served["value"].as_array().unwrap();
+    let infos = s.control().machines();
+    assert_eq!(served.len(), infos.len());
+    for (m, info) in served.iter().zip(&infos) {
+        assert_eq!(m["id"], info.id.as_str());
+        assert_eq!(m["lastIpAddress"].as_str(), info.last_ip_address.as_deref());
+        let adapters: Vec<Value> = info
+            .adapters
+            .iter()
+            .map(|a| {
+                json!({"ipAddress": a.ip_address, "macAddress": a.mac_address,
+                       "type": a.adapter_type, "operationalStatus": a.operational_status})
+            })
+            .collect();
+        assert_eq!(m["ipAddresses"], Value::Array(adapters), "{}", info.id);
+        let rbac = if info.rbac_group_id_is_string {
+            json!(info.rbac_group_id.to_string())
+        } else {
+            json!(info.rbac_group_id)
+        };
+        assert_eq!(m["rbacGroupId"], rbac);
+        assert_eq!(info.duplicate_of.is_some(), info.is_potential_duplication);
+    }
+    let c = s.control();
+    let (ten, eleven) = (c.machine(10).unwrap(), c.machine(11).unwrap());
+    assert_eq!(ten.computer_dns_name.as_deref(), Some("tmpl-srv-clone"));
+    assert_eq!(eleven.computer_dns_name, ten.computer_dns_name);
+    assert_eq!(eleven.mac_address, ten.mac_address);
+    assert_eq!(&ten.mac_address[..6], "005056");
+    assert_ne!(eleven.last_ip_address, ten.last_ip_address);
+    assert_eq!(eleven.clone_of.as_deref(), Some(ten.id.as_str()));
+    assert_eq!(
+        c.machine(7).unwrap().duplicate_of,
+        Some(c.machine(0).unwrap().id)
+    );
+    assert_eq!(c.machine(15).unwrap().last_ip_address, None);
+    assert_eq!(
+        c.machine(14).unwrap().computer_dns_name.as_deref(),
+        Some("localhost")
+    );
+    let vpn: Vec<String> = infos
+        .iter()
+        .filter(|m| {
+            m.adapters
+                .iter()
+                .any(|a| a.mac_address.as_deref() == Some("00059A3C7A00"))
+        })
+        .map(|m| m.id.clone())
+        .collect();
+    assert!(vpn.contains(&c.machine(12).unwrap().id) && vpn.contains(&c.machine(13).unwrap().id));
+    // The same names on distinct live devices: none of them is a potential duplicate.
+    for name in ["localhost", "tmpl-srv-clone", "Cisco IP Phone 8845"] {
+        let same: Vec<&Value> = served
+            .iter()
+            .filter(|m| m["computerDnsName"] == name)
+            .collect();
+        assert!(same.len() >= 2, "{name}");
+        assert!(
+            same.iter().all(|m| m["isPotentialDuplication"] == false),
+            "{name}"
+        );
+    }
     s.shutdown().await;
 }

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::Value;
-use server::sim::{SimApp, SimConfig, DEMO_TENANT_DOMAIN};
+use server::sim::{Cloud, SimApp, SimConfig, DEMO_TENANT_DOMAIN};
 use support::*;
 
 fn payload(token: &str) -> Value {
@@ -234,5 +234,95 @@ async fn no_consent_app_gets_token_without_roles() {
         .as_str()
         .unwrap()
         .starts_with("Missing application roles."));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_cloud_issues_tokens_for_its_own_defender_audience_only() {
+    let mut config = SimConfig::for_tests(5);
+    let gov_app = |cloud: Cloud, tenant: &str, client: &str| {
+        SimApp::full_access(tenant, None, client, "Gov~Secret-1", "gov app").in_cloud(cloud)
+    };
+    config.apps.extend([
+        gov_app(
+            Cloud::Gcc,
+            "aaaaaaaa-0000-4000-8000-000000000001",
+            "bbbbbbbb-0000-4000-8000-000000000001",
+        ),
+        gov_app(
+            Cloud::GccHigh,
+            "aaaaaaaa-0000-4000-8000-000000000002",
+            "bbbbbbbb-0000-4000-8000-000000000002",
+        ),
+        gov_app(
+            Cloud::Dod,
+            "aaaaaaaa-0000-4000-8000-000000000003",
+            "bbbbbbbb-0000-4000-8000-000000000003",
+        ),
+    ]);
+    assert_eq!(config.apps[0].cloud, Cloud::Commercial);
+    let apps = config.apps.clone();
+    let s = start(config).await;
+    let commercial = [
+        "https://api.securitycenter.microsoft.com",
+        "https://api.securitycenter.windows.com",
+    ];
+    let gcc = [
+        "https://api-gcc.securitycenter.microsoft.us",
+        "https://api-gcc.security.microsoft.us",
+    ];
+    let gov = [
+        "https://api-gov.securitycenter.microsoft.us",
+        "https://api-gov.security.microsoft.us",
+    ];
+    let app_id = "fc780465-2017-40d4-a0c5-307022471b92";
+    let all: Vec<&str> = commercial.iter().chain(&gcc).chain(&gov).copied().collect();
+    for app in &apps {
+        let own: &[&str] = match app.cloud {
+            Cloud::Commercial => &commercial,
+            Cloud::Gcc => &gcc,
+            Cloud::GccHigh | Cloud::Dod => &gov,
+        };
+        for aud in all.iter().copied().chain([app_id]) {
+            let scope = format!("{aud}/.default");
+            let form = [
+                ("grant_type", "client_credentials"),
+                ("client_id", app.client_id.as_str()),
+                ("client_secret", app.client_secret.as_str()),
+                ("scope", scope.as_str()),
+            ];
+            let r = token_v2(s.base_url(), &app.tenant_id, &form).await;
+            if own.contains(&aud) || aud == app_id {
+                assert_eq!(r.status(), StatusCode::OK, "{:?} {aud}", app.cloud);
+                let tok = r.json::<Value>().await.unwrap()["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                assert_eq!(payload(&tok)["aud"], aud);
+                let api = get(&format!("{}/api/machines", s.base_url()), &tok).await;
+                assert_eq!(api.status(), StatusCode::OK, "{:?} {aud}", app.cloud);
+            } else {
+                expect_error(r, StatusCode::BAD_REQUEST, "invalid_resource", 500011).await;
+            }
+        }
+        // v1 `resource=` follows the same rule.
+        let foreign = if app.cloud == Cloud::Commercial {
+            gov[0]
+        } else {
+            commercial[0]
+        };
+        let r = token_v1(
+            s.base_url(),
+            &app.tenant_id,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &app.client_id),
+                ("client_secret", &app.client_secret),
+                ("resource", foreign),
+            ],
+        )
+        .await;
+        expect_error(r, StatusCode::BAD_REQUEST, "invalid_resource", 500011).await;
+    }
     s.shutdown().await;
 }

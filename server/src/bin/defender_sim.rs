@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
-use server::sim::{self, Faults, ForcedOutcome, RateLimits, SimApp, SimConfig};
+use server::sim::{
+    self, Cloud, Faults, ForcedOutcome, LostAnswerMode, RateLimits, SimApp, SimConfig,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,13 +59,17 @@ struct RunArgs {
     /// Milliseconds from InProgress to the action's end (default 60000).
     #[arg(long)]
     action_complete_ms: Option<u64>,
-    /// Milliseconds before an action nobody picks up times out (default 900000).
+    /// Milliseconds before an action nobody picks up times out (default 259200000, 3 days).
     #[arg(long)]
     action_timeout_ms: Option<u64>,
     /// Optional TOML file: seed, machines, page_size, token_lifetime_secs, [rate_limits],
     /// [faults], [[apps]]. Flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Cloud of every configured app's tenant: decides which Defender audience its tokens
+    /// may carry (default: each app's own, commercial unless the config file says).
+    #[arg(long, value_enum)]
+    cloud: Option<CloudArg>,
     /// Also write the nmap XML of the LAN to this file on start.
     #[arg(long)]
     network_xml: Option<PathBuf>,
@@ -108,6 +114,32 @@ struct FaultArgs {
     duplicate_action_returns_existing: bool,
     #[arg(long)]
     hunting_result_too_large: bool,
+    /// The first item of the next K collection pages cannot be decoded (its id can).
+    #[arg(long)]
+    undecodable_item_next: Option<u32>,
+    /// The next K action POSTs are carried out, then their answer is lost.
+    #[arg(long)]
+    lost_answer_next: Option<u32>,
+    #[arg(long, value_enum)]
+    lost_answer_mode: Option<LostMode>,
+    /// How long `--lost-answer-mode hang` holds the answer (default 30000).
+    #[arg(long)]
+    lost_answer_hang_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CloudArg {
+    Commercial,
+    Gcc,
+    GccHigh,
+    Dod,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LostMode {
+    GatewayTimeout,
+    CutBody,
+    Hang,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -116,6 +148,7 @@ enum Outcome {
     Failed,
     TimeOut,
     NeverTerminal,
+    StaysPending,
 }
 
 /// Optional config file; every field may be omitted.
@@ -147,6 +180,17 @@ fn build_config(run: &RunArgs) -> Result<SimConfig, Box<dyn std::error::Error>> 
             c.apps = apps;
         }
     }
+    if let Some(cloud) = run.cloud {
+        let cloud = match cloud {
+            CloudArg::Commercial => Cloud::Commercial,
+            CloudArg::Gcc => Cloud::Gcc,
+            CloudArg::GccHigh => Cloud::GccHigh,
+            CloudArg::Dod => Cloud::Dod,
+        };
+        for app in &mut c.apps {
+            app.cloud = cloud;
+        }
+    }
     c.seed = run.seed.unwrap_or(c.seed);
     c.machines = run.machines.unwrap_or(c.machines);
     c.page_size = run.page_size.unwrap_or(c.page_size).max(1);
@@ -176,14 +220,27 @@ fn build_config(run: &RunArgs) -> Result<SimConfig, Box<dyn std::error::Error>> 
     faults.unstable_paging |= f.unstable_paging;
     faults.duplicate_action_returns_existing |= f.duplicate_action_returns_existing;
     faults.hunting_result_too_large |= f.hunting_result_too_large;
+    faults.undecodable_item_next = f
+        .undecodable_item_next
+        .unwrap_or(faults.undecodable_item_next);
     if let Some(o) = f.action_outcome {
         faults.action_outcome = Some(match o {
             Outcome::Succeeded => ForcedOutcome::Succeeded,
             Outcome::Failed => ForcedOutcome::Failed,
             Outcome::TimeOut => ForcedOutcome::TimeOut,
             Outcome::NeverTerminal => ForcedOutcome::NeverTerminal,
+            Outcome::StaysPending => ForcedOutcome::StaysPending,
         });
     }
+    faults.lost_answer_next = f.lost_answer_next.unwrap_or(faults.lost_answer_next);
+    if let Some(m) = f.lost_answer_mode {
+        faults.lost_answer_mode = match m {
+            LostMode::GatewayTimeout => LostAnswerMode::GatewayTimeout,
+            LostMode::CutBody => LostAnswerMode::CutBody,
+            LostMode::Hang => LostAnswerMode::Hang,
+        };
+    }
+    faults.lost_answer_hang_ms = f.lost_answer_hang_ms.or(faults.lost_answer_hang_ms);
     Ok(c)
 }
 
@@ -257,6 +314,10 @@ mod tests {
             "time-out",
             "--action-pickup-ms",
             "3000",
+            "--lost-answer-next",
+            "2",
+            "--lost-answer-mode",
+            "hang",
         ]);
         let c = build_config(&cli.run).unwrap();
         assert_eq!(c.machines, 7);
@@ -265,5 +326,24 @@ mod tests {
         assert_eq!(c.faults.action_outcome, Some(ForcedOutcome::TimeOut));
         assert_eq!(c.action_timings.pickup, Duration::from_secs(3));
         assert_eq!(c.action_timings.complete, Duration::from_secs(60));
+        assert_eq!(
+            c.action_timings.pending_timeout,
+            Duration::from_secs(3 * 86_400)
+        );
+        assert_eq!(
+            (c.faults.lost_answer_next, c.faults.lost_answer_mode),
+            (2, LostAnswerMode::Hang)
+        );
+        assert!(c.apps.iter().all(|a| a.cloud == Cloud::Commercial));
+        let stays = Cli::parse_from([
+            "defender-sim",
+            "--action-outcome",
+            "stays-pending",
+            "--cloud",
+            "gcc-high",
+        ]);
+        let c = build_config(&stays.run).unwrap();
+        assert_eq!(c.faults.action_outcome, Some(ForcedOutcome::StaysPending));
+        assert_eq!(c.apps[0].cloud, Cloud::GccHigh);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::catalog::Family;
@@ -22,19 +23,37 @@ pub const FILTER_FIELDS: &[&str] = &[
     "creationDateTimeUtc",
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+/// The action types the simulator carries out (§5.5 `type`), spelt as served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActionType {
     Isolate,
     Unisolate,
     RunAntiVirusScan,
 }
 
-impl Kind {
+impl ActionType {
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Isolate => "Isolate",
-            Kind::Unisolate => "Unisolate",
-            Kind::RunAntiVirusScan => "RunAntiVirusScan",
+            ActionType::Isolate => "Isolate",
+            ActionType::Unisolate => "Unisolate",
+            ActionType::RunAntiVirusScan => "RunAntiVirusScan",
+        }
+    }
+}
+
+/// Who asked for an action (`requestSource`, §5.5; the portal's value is unconfirmed, §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    PublicApi,
+    /// The Defender portal, another tool or automated investigation (§9.23).
+    Portal,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::PublicApi => "PublicApi",
+            Source::Portal => "Portal",
         }
     }
 }
@@ -73,7 +92,7 @@ pub type Rejection = (&'static str, String);
 /// A validated request body.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Request {
-    pub kind: Kind,
+    pub kind: ActionType,
     pub comment: String,
     /// `Full`/`Selective`/`UnManagedDevice` for isolation, `Quick`/`Full` for scans.
     pub scope: Option<String>,
@@ -81,16 +100,16 @@ pub struct Request {
 }
 
 /// Parses a body strictly: names are case-sensitive PascalCase (§3.5, §9.8).
-pub fn parse_body(kind: Kind, body: &[u8]) -> Result<Request, Rejection> {
+pub fn parse_body(kind: ActionType, body: &[u8]) -> Result<Request, Rejection> {
     let bad = |m: &str| ("InvalidRequestBody", m.to_owned());
     let obj: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(o)) => o,
         _ => return Err(bad("Request body is not a valid JSON object")),
     };
     let known: &[&str] = match kind {
-        Kind::Isolate => &["Comment", "IsolationType", "ExternalId"],
-        Kind::Unisolate => &["Comment", "ExternalId"],
-        Kind::RunAntiVirusScan => &["Comment", "ScanType", "ExternalId"],
+        ActionType::Isolate => &["Comment", "IsolationType", "ExternalId"],
+        ActionType::Unisolate => &["Comment", "ExternalId"],
+        ActionType::RunAntiVirusScan => &["Comment", "ScanType", "ExternalId"],
     };
     for key in obj.keys() {
         if let Some(k) = known
@@ -118,7 +137,7 @@ pub fn parse_body(kind: Kind, body: &[u8]) -> Result<Request, Rejection> {
         other => other.and_then(Result::ok),
     };
     let scope = match kind {
-        Kind::Isolate => match text("IsolationType") {
+        ActionType::Isolate => match text("IsolationType") {
             // Default when omitted is Full (§4.6, unconfirmed).
             None => Some("Full".to_owned()),
             Some(Ok(t)) if ["Full", "Selective", "UnManagedDevice"].contains(&t.as_str()) => {
@@ -131,8 +150,8 @@ pub fn parse_body(kind: Kind, body: &[u8]) -> Result<Request, Rejection> {
                 ))
             }
         },
-        Kind::Unisolate => None,
-        Kind::RunAntiVirusScan => match text("ScanType") {
+        ActionType::Unisolate => None,
+        ActionType::RunAntiVirusScan => match text("ScanType") {
             None => return Err(("MissingRequiredParameter", "ScanType is required".into())),
             Some(Ok(t)) if t == "Quick" || t == "Full" => Some(t),
             Some(_) => return Err(("InvalidInput", "ScanType must be Quick or Full".into())),
@@ -200,7 +219,7 @@ pub struct Cancellation {
 #[derive(Clone, Debug)]
 pub struct Action {
     pub id: String,
-    pub kind: Kind,
+    pub kind: ActionType,
     pub scope: Option<String>,
     pub machine_id: String,
     pub computer_dns_name: Option<String>,
@@ -211,6 +230,10 @@ pub struct Action {
     pub outcome: ForcedOutcome,
     /// Device Inactive: nobody picks the action up, it ends in TimeOut (§4.6, §7).
     pub unreachable: bool,
+    /// Nobody picks the action up before this instant, when it times out (portal actions
+    /// created with `pending_for_secs`).
+    pub pending_until: Option<Nanos>,
+    pub source: Source,
     pub cancel: Option<Cancellation>,
 }
 
@@ -223,14 +246,22 @@ impl Action {
         let pickup = t.pickup.as_nanos() as Nanos;
         let done = pickup + t.complete.as_nanos() as Nanos;
         let timeout = t.pending_timeout.as_nanos() as Nanos;
-        let el = now - self.created;
-        if self.unreachable || self.outcome == ForcedOutcome::TimeOut {
-            return if el < timeout {
+        // Never picked up: Pending (not updated since creation) until it times out (§4.6).
+        let gives_up = match self.pending_until {
+            Some(at) => Some(at),
+            None if self.unreachable || self.outcome == ForcedOutcome::StaysPending => {
+                Some(self.created + timeout)
+            }
+            None => None,
+        };
+        if let Some(at) = gives_up {
+            return if now < at {
                 (Status::Pending, self.created)
             } else {
-                (Status::TimeOut, self.created + timeout)
+                (Status::TimeOut, at)
             };
         }
+        let el = now - self.created;
         if el < pickup {
             return (Status::Pending, self.created);
         }
@@ -239,6 +270,7 @@ impl Action {
         }
         let end = match self.outcome {
             ForcedOutcome::Failed => Status::Failed,
+            ForcedOutcome::TimeOut => Status::TimeOut,
             _ => Status::Succeeded,
         };
         (end, self.created + done)
@@ -265,7 +297,7 @@ impl Action {
             "errorHResult": if status == Status::Failed { -2_147_467_259i64 } else { 0 },
             "scope": self.scope,
             "externalId": self.external_id,
-            "requestSource": "PublicApi",
+            "requestSource": self.source.name(),
             "relatedFileInfo": Value::Null,
             "commands": [],
             "troubleshootInfo": Value::Null,
@@ -285,12 +317,33 @@ impl Action {
     }
 }
 
+/// Rounds down to the 100 ns the service stores and prints (7 fraction digits, §5.1), so a
+/// served timestamp used as a `$filter` literal matches its own action.
+fn tick(t: Nanos) -> Nanos {
+    t - t.rem_euclid(100)
+}
+
 /// What a submit produced.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Submitted {
     Created(usize),
     /// Alternate duplicate mode (§11.24): the existing non-terminal action.
     Existing(usize),
+}
+
+/// A validated action to record.
+pub struct Submission<'a> {
+    pub req: Request,
+    pub machine: &'a Machine,
+    /// The machine's position in the dataset.
+    pub index: u32,
+    pub name: Option<String>,
+    pub requestor: &'a str,
+    pub outcome: ForcedOutcome,
+    pub source: Source,
+    /// Creation time: now for the API, possibly earlier for the portal.
+    pub created: Nanos,
+    pub pending_until: Option<Nanos>,
 }
 
 #[derive(Default)]
@@ -310,19 +363,25 @@ impl ActionStore {
     }
 
     /// Records a validated request unless one of the same type is still open (§6).
-    #[allow(clippy::too_many_arguments)]
     pub fn submit(
         &mut self,
-        req: Request,
-        machine: &Machine,
-        index: u32,
-        name: Option<String>,
-        requestor: &str,
-        outcome: ForcedOutcome,
+        s: Submission<'_>,
         return_existing: bool,
         now: Nanos,
         t: &ActionTimings,
     ) -> Result<Submitted, Rejection> {
+        let Submission {
+            req,
+            machine,
+            index,
+            name,
+            requestor,
+            outcome,
+            source,
+            created,
+            pending_until,
+        } = s;
+        let created = tick(created);
         let open = self
             .by_machine
             .get(&index)
@@ -353,9 +412,11 @@ impl ActionStore {
             requestor: requestor.to_owned(),
             comment: req.comment,
             external_id: req.external_id,
-            created: now,
+            created,
             outcome,
             unreachable: machine.health == INACTIVE,
+            pending_until,
+            source,
             cancel: None,
         };
         let i = self.actions.len();
@@ -384,7 +445,7 @@ impl ActionStore {
             )));
         }
         a.cancel = Some(Cancellation {
-            at: now,
+            at: tick(now),
             by: by.to_owned(),
             comment: comment.to_owned(),
         });
@@ -398,9 +459,9 @@ impl ActionStore {
             .into_iter()
             .flatten()
             .map(|i| &self.actions[*i])
-            .filter(|a| a.kind != Kind::RunAntiVirusScan)
+            .filter(|a| a.kind != ActionType::RunAntiVirusScan)
             .filter_map(|a| match a.state(now, t) {
-                (Status::Succeeded, at) => Some((at, a.kind == Kind::Isolate)),
+                (Status::Succeeded, at) => Some((at, a.kind == ActionType::Isolate)),
                 _ => None,
             })
             .max_by_key(|(at, _)| *at)
@@ -421,46 +482,71 @@ mod tests {
     };
     const S: Nanos = 1_000_000_000;
 
-    fn req(kind: Kind, body: &str) -> Result<Request, Rejection> {
+    fn req(kind: ActionType, body: &str) -> Result<Request, Rejection> {
         parse_body(kind, body.as_bytes())
+    }
+
+    fn api(
+        req: Request,
+        machine: &Machine,
+        index: u32,
+        outcome: ForcedOutcome,
+        created: Nanos,
+    ) -> Submission<'_> {
+        Submission {
+            req,
+            machine,
+            index,
+            name: None,
+            requestor: "app",
+            outcome,
+            source: Source::PublicApi,
+            created,
+            pending_until: None,
+        }
     }
 
     #[test]
     fn strict_bodies() {
         assert_eq!(
-            req(Kind::Isolate, r#"{"comment":"x"}"#).unwrap_err().0,
+            req(ActionType::Isolate, r#"{"comment":"x"}"#)
+                .unwrap_err()
+                .0,
             "InvalidRequestBody"
         );
         assert_eq!(
-            req(Kind::Isolate, r#"{}"#).unwrap_err().0,
+            req(ActionType::Isolate, r#"{}"#).unwrap_err().0,
             "MissingRequiredParameter"
         );
         assert_eq!(
-            req(Kind::Isolate, "not json").unwrap_err().0,
+            req(ActionType::Isolate, "not json").unwrap_err().0,
             "InvalidRequestBody"
         );
         assert_eq!(
-            req(Kind::Isolate, r#"{"Comment":"x","IsolationType":"Half"}"#)
-                .unwrap_err()
-                .0,
+            req(
+                ActionType::Isolate,
+                r#"{"Comment":"x","IsolationType":"Half"}"#
+            )
+            .unwrap_err()
+            .0,
             "InvalidInput"
         );
         assert_eq!(
-            req(Kind::Isolate, r#"{"Comment":"x"}"#)
+            req(ActionType::Isolate, r#"{"Comment":"x"}"#)
                 .unwrap()
                 .scope
                 .as_deref(),
             Some("Full")
         );
         assert_eq!(
-            req(Kind::RunAntiVirusScan, r#"{"Comment":"x"}"#)
+            req(ActionType::RunAntiVirusScan, r#"{"Comment":"x"}"#)
                 .unwrap_err()
                 .0,
             "MissingRequiredParameter"
         );
         assert_eq!(
             req(
-                Kind::RunAntiVirusScan,
+                ActionType::RunAntiVirusScan,
                 r#"{"Comment":"x","ScanType":"Deep"}"#
             )
             .unwrap_err()
@@ -469,34 +555,28 @@ mod tests {
         );
         assert_eq!(
             req(
-                Kind::RunAntiVirusScan,
+                ActionType::RunAntiVirusScan,
                 r#"{"Comment":"x","scanType":"Quick"}"#
             )
             .unwrap_err()
             .0,
             "InvalidRequestBody"
         );
-        assert!(req(Kind::Unisolate, r#"{"Comment":"x","ExternalId":"abc"}"#).is_ok());
+        assert!(req(
+            ActionType::Unisolate,
+            r#"{"Comment":"x","ExternalId":"abc"}"#
+        )
+        .is_ok());
     }
 
     #[test]
     fn lifecycle_duplicates_cancel_and_isolation() {
         let d = generate(1, 12, "t");
         let mut store = ActionStore::default();
-        let iso = || req(Kind::Isolate, r#"{"Comment":"c"}"#).unwrap();
+        let iso = || req(ActionType::Isolate, r#"{"Comment":"c"}"#).unwrap();
         let m0 = &d.machines[0];
         let sub = |s: &mut ActionStore, r, now| {
-            s.submit(
-                r,
-                m0,
-                0,
-                None,
-                "app",
-                ForcedOutcome::Succeeded,
-                false,
-                now,
-                &T,
-            )
+            s.submit(api(r, m0, 0, ForcedOutcome::Succeeded, now), false, now, &T)
         };
         let Submitted::Created(i) = sub(&mut store, iso(), 0).unwrap() else {
             panic!()
@@ -526,7 +606,7 @@ mod tests {
             .unwrap()
             .is_err());
         assert!(store.cancel("nope", "app", "", 0, &T).is_none());
-        let un = req(Kind::Unisolate, r#"{"Comment":"c"}"#).unwrap();
+        let un = req(ActionType::Unisolate, r#"{"Comment":"c"}"#).unwrap();
         assert!(sub(&mut store, un, 40 * S).is_ok());
         assert!(!store.isolated(0, 70 * S, &T));
     }
@@ -536,24 +616,12 @@ mod tests {
         let d = generate(1, 12, "t");
         let mut store = ActionStore::default();
         let m2 = &d.machines[2]; // Inactive fixture
-        let r = req(Kind::Isolate, r#"{"Comment":"c"}"#).unwrap();
-        let Submitted::Created(i) = store
-            .submit(
-                r,
-                m2,
-                2,
-                None,
-                "app",
-                ForcedOutcome::Succeeded,
-                false,
-                0,
-                &T,
-            )
-            .unwrap()
-        else {
+        let r = req(ActionType::Isolate, r#"{"Comment":"c"}"#).unwrap();
+        let sub = api(r, m2, 2, ForcedOutcome::Succeeded, 0);
+        let Submitted::Created(i) = store.submit(sub, false, 0, &T).unwrap() else {
             panic!()
         };
-        assert_eq!(store.actions[i].state(50 * S, &T).0, Status::Pending);
+        assert_eq!(store.actions[i].state(50 * S, &T), (Status::Pending, 0));
         assert_eq!(
             store.actions[i].state(100 * S, &T),
             (Status::TimeOut, 100 * S)
@@ -564,13 +632,46 @@ mod tests {
         assert_eq!(a.state(30 * S, &T).0, Status::Failed);
         a.outcome = ForcedOutcome::NeverTerminal;
         assert_eq!(a.state(1_000 * S, &T).0, Status::InProgress);
+        // TimeOut: picked up, then the device stops answering (§6 InProgress -> TimeOut).
+        a.outcome = ForcedOutcome::TimeOut;
+        assert_eq!(a.state(15 * S, &T), (Status::InProgress, 10 * S));
+        assert_eq!(a.state(25 * S, &T), (Status::TimeOut, 20 * S));
+        // StaysPending: on a reachable device too, never picked up until the timeout.
+        a.outcome = ForcedOutcome::StaysPending;
+        assert_eq!(a.state(99 * S, &T), (Status::Pending, 0));
+        assert_eq!(a.state(100 * S, &T), (Status::TimeOut, 100 * S));
+        assert_eq!(a.json(99 * S, &T)["lastUpdateDateTimeUtc"], iso7(0));
+    }
+
+    #[test]
+    fn pending_until_overrides_the_timings_and_the_source_is_served() {
+        let d = generate(1, 12, "t");
+        let mut store = ActionStore::default();
+        let r = req(ActionType::Isolate, r#"{"Comment":"c"}"#).unwrap();
+        let mut sub = api(r, &d.machines[0], 0, ForcedOutcome::Succeeded, -50 * S);
+        sub.source = Source::Portal;
+        sub.pending_until = Some(1_000 * S);
+        let Submitted::Created(i) = store.submit(sub, false, 0, &T).unwrap() else {
+            panic!()
+        };
+        let a = &store.actions[i];
+        assert_eq!(a.state(999 * S, &T), (Status::Pending, -50 * S));
+        assert_eq!(a.state(1_000 * S, &T), (Status::TimeOut, 1_000 * S));
+        let v = a.json(0, &T);
+        assert_eq!(v["requestSource"], "Portal");
+        assert_eq!(v["creationDateTimeUtc"], iso7(-50 * S));
+        assert_eq!(v["lastUpdateDateTimeUtc"], iso7(-50 * S));
+        assert!(
+            !store.isolated(0, 2_000 * S, &T),
+            "a timed-out isolation isolates nothing"
+        );
     }
 
     #[test]
     fn platform_rules() {
         let d = generate(1, 12, "t");
         let sel = req(
-            Kind::Isolate,
+            ActionType::Isolate,
             r#"{"Comment":"c","IsolationType":"Selective"}"#,
         )
         .unwrap();
@@ -579,11 +680,11 @@ mod tests {
             "OsPlatformNotSupported"
         );
         assert!(check_platform(&sel, &d.machines[0]).is_ok());
-        let full = req(Kind::Isolate, r#"{"Comment":"c"}"#).unwrap();
+        let full = req(ActionType::Isolate, r#"{"Comment":"c"}"#).unwrap();
         assert!(check_platform(&full, &d.machines[3]).is_err());
         assert!(check_platform(&full, &d.machines[9]).is_err());
         let contain = req(
-            Kind::Isolate,
+            ActionType::Isolate,
             r#"{"Comment":"c","IsolationType":"UnManagedDevice"}"#,
         )
         .unwrap();

@@ -1,14 +1,18 @@
 //! Runtime control over HTTP, for tests written in other languages and for manual poking:
-//! `GET`/`POST /_sim/faults` (JSON body = `Faults`) and `GET /_sim/state` (counts).
+//! `GET`/`POST /_sim/faults` (JSON body = `Faults`), `GET /_sim/state` (counts) and
+//! `POST /_sim/actions` (a machine action taken in the portal, JSON body = `PortalAction`).
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::clock;
 use super::faults::Faults;
+use super::portal;
 use super::state::{lock, Sim};
 
 pub async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<Faults> {
@@ -19,6 +23,11 @@ pub async fn set_faults(State(sim): State<Arc<Sim>>, Json(f): Json<Faults>) -> J
     tracing::info!(faults = ?f, "faults replaced");
     *lock(&sim.faults) = f.clone();
     Json(f)
+}
+
+/// 201 + MachineAction, or 400/404 with the API's error codes.
+pub async fn create_action(State(sim): State<Arc<Sim>>, body: Bytes) -> Response {
+    portal::answer(&sim, &body)
 }
 
 pub async fn state(State(sim): State<Arc<Sim>>) -> Json<Value> {

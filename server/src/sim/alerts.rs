@@ -1,5 +1,6 @@
 //! Alert records (defender-api.md §5.3): compact storage, JSON writer (evidence only with
-//! `$expand=evidence`, §3.3) and the `$filter` fields of §4.3.
+//! `$expand=evidence`, §3.3; the shapes the docs disagree on, §9.21) and the `$filter`
+//! fields of §4.3.
 
 use serde_json::{json, Value};
 
@@ -60,6 +61,13 @@ pub const FILTER_FIELDS: &[&str] = &[
     "category",
 ];
 
+/// `relatedUser` is the string `DOMAIN\user` instead of `{userName, domainName}`.
+pub const USER_AS_TEXT: u8 = 1 << 0;
+/// `mitreTechniques` is one comma-separated string instead of an array.
+pub const MITRE_AS_TEXT: u8 = 1 << 1;
+/// Timestamps lack the zone suffix (`2026-01-04T21:03:10.7654321`, meant as UTC).
+pub const TIMES_WITHOUT_ZONE: u8 = 1 << 2;
+
 #[derive(Clone, Debug)]
 pub struct Alert {
     pub machine: u32,
@@ -70,6 +78,9 @@ pub struct Alert {
     pub classification: u8,
     pub created: Nanos,
     pub incident: u32,
+    /// Where this alert takes the other of the two shapes Microsoft's table and examples
+    /// give (§9.21): bit set of `USER_AS_TEXT`, `MITRE_AS_TEXT`, `TIMES_WITHOUT_ZONE`.
+    pub drift: u8,
     pub seed: u64,
 }
 
@@ -117,10 +128,39 @@ impl Alert {
         (!self.seed.is_multiple_of(4)).then(|| 800_000 + self.seed % 200_000)
     }
 
+    fn related_user(&self) -> Value {
+        if self.seed % 3 == 2 {
+            return Value::Null;
+        }
+        let user = format!("user{}", self.seed % 50);
+        if self.drift & USER_AS_TEXT != 0 {
+            json!(format!("CONTOSO\\{user}"))
+        } else {
+            json!({"userName": user, "domainName": "CONTOSO"})
+        }
+    }
+
+    fn mitre(&self) -> Value {
+        let m = self.template().mitre;
+        if self.drift & MITRE_AS_TEXT != 0 {
+            json!(m.join(","))
+        } else {
+            json!(m)
+        }
+    }
+
     pub fn json(&self, on: &On<'_>, expand_evidence: bool) -> Value {
         let t = self.template();
         let (first, last, updated) = self.times();
         let resolved = self.status == RESOLVED;
+        let time = |n: Nanos| {
+            let s = iso7(n);
+            if self.drift & TIMES_WITHOUT_ZONE != 0 {
+                s.trim_end_matches('Z').to_owned()
+            } else {
+                s
+            }
+        };
         json!({
             "id": self.id(),
             "incidentId": self.incident,
@@ -138,18 +178,18 @@ impl Alert {
             "threatName": t.threat_family.map(|f| format!("Trojan:Win32/{f}.A")),
             "title": t.title,
             "description": format!("{}. Review the device timeline around the first event.", t.title),
-            "alertCreationTime": iso7(self.created),
-            "firstEventTime": iso7(first),
-            "lastEventTime": iso7(last),
-            "lastUpdateTime": iso7(updated),
+            "alertCreationTime": time(self.created),
+            "firstEventTime": time(first),
+            "lastEventTime": time(last),
+            "lastUpdateTime": time(updated),
             // Only Resolved alerts carry a resolvedTime (§11.17).
-            "resolvedTime": resolved.then(|| iso7(updated)),
+            "resolvedTime": resolved.then(|| time(updated)),
             "machineId": on.machine_id,
             "computerDnsName": on.computer_dns_name,
             "rbacGroupName": on.rbac_group_name,
             "aadTenantId": on.tenant_id,
-            "mitreTechniques": t.mitre,
-            "relatedUser": (self.seed % 3 != 2).then(|| json!({"userName": format!("user{}", self.seed % 50), "domainName": "CONTOSO"})),
+            "mitreTechniques": self.mitre(),
+            "relatedUser": self.related_user(),
             "comments": if self.seed.is_multiple_of(5) { json!([{"comment": "Looking into it", "createdBy": "analyst1@contoso-sim.onmicrosoft.com", "createdTime": iso7(updated)}]) } else { json!([]) },
             "evidence": if expand_evidence { self.evidence(on, first) } else { json!([]) },
         })

@@ -12,13 +12,14 @@ use axum::response::Response;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::actions::{self, Kind, Submitted};
+use super::actions::{self, ActionType, Source, Submission, Submitted};
 use super::alerts;
 use super::catalog::PRODUCTS;
 use super::clock::{self, SEC};
-use super::entra::is_mde_audience;
+use super::config::Cloud;
+use super::entra::{cloud_audiences, in_cloud, is_mde_audience};
 use super::exports;
-use super::faults::{self, take, Faults, ForcedOutcome};
+use super::faults::{self, take, Faults, ForcedOutcome, LostAnswerMode, DEFAULT_HANG_MS};
 use super::hunting;
 use super::jwt::{self, Claims};
 use super::machines;
@@ -28,7 +29,7 @@ use super::software;
 use super::state::{lock, Sim};
 use super::throttle::Bucket;
 use super::vulnerabilities;
-use super::wire::{self, ApiError, Reply};
+use super::wire::{self, ApiError, Hold, Lost, Reply};
 
 /// `$top` ceilings (§3.3).
 const MAX_TOP: usize = 10_000;
@@ -58,7 +59,7 @@ enum Ep {
     Machine(String),
     MachineAlerts(String),
     MachineVulns(String),
-    Act(String, Kind),
+    Act(String, ActionType),
     Alerts,
     Alert(String),
     Vulns,
@@ -88,9 +89,18 @@ impl Ep {
             | Ep::Export => READ_VULNS,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => READ_SOFTWARE,
             Ep::Hunt => HUNT,
-            Ep::Act(_, Kind::RunAntiVirusScan) => SCAN,
+            Ep::Act(_, ActionType::RunAntiVirusScan) => SCAN,
             Ep::Act(_, _) => ISOLATE,
             Ep::Cancel(_) => CANCEL,
+        }
+    }
+
+    /// Server page size without `$top`: the configured one (real: 10,000), but at most 8,000
+    /// on `/api/vulnerabilities`, whose `$top` ceiling that is (§3.3, §3.4).
+    fn page_size(&self, configured: usize) -> usize {
+        match self {
+            Ep::Vulns => configured.min(MAX_TOP_VULNERABILITIES),
+            _ => configured,
         }
     }
 
@@ -173,9 +183,9 @@ fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
         ["machines", _] if get => Ep::Machine(id(1)),
         ["machines", _, "alerts"] if get => Ep::MachineAlerts(id(1)),
         ["machines", _, "vulnerabilities"] if get => Ep::MachineVulns(id(1)),
-        ["machines", _, "isolate"] if post => Ep::Act(id(1), Kind::Isolate),
-        ["machines", _, "unisolate"] if post => Ep::Act(id(1), Kind::Unisolate),
-        ["machines", _, "runantivirusscan"] if post => Ep::Act(id(1), Kind::RunAntiVirusScan),
+        ["machines", _, "isolate"] if post => Ep::Act(id(1), ActionType::Isolate),
+        ["machines", _, "unisolate"] if post => Ep::Act(id(1), ActionType::Unisolate),
+        ["machines", _, "runantivirusscan"] if post => Ep::Act(id(1), ActionType::RunAntiVirusScan),
         ["alerts"] if get => Ep::Alerts,
         ["alerts", _] if get => Ep::Alert(id(1)),
         ["vulnerabilities"] if get => Ep::Vulns,
@@ -213,6 +223,8 @@ struct Ctx<'a> {
     body: Bytes,
     /// Whether the request faults apply to this call (`Faults::engage`).
     engaged: bool,
+    /// Items per page without `$top` for this listing.
+    page_size: usize,
 }
 
 impl Ctx<'_> {
@@ -231,6 +243,25 @@ impl Ctx<'_> {
             .map_or_else(|| self.claims.appid.clone(), |a| a.display_name.clone())
     }
 
+    /// Whether the answer to this processed action POST is to be lost (§9.22); uses the
+    /// fault up. Call it only once the action was recorded.
+    fn lost_answer(&self) -> Option<Lost> {
+        if !self.engaged {
+            return None;
+        }
+        let mut f = lock(&self.sim.faults);
+        if !take(&mut f.lost_answer_next) {
+            return None;
+        }
+        Some(match f.lost_answer_mode {
+            LostAnswerMode::GatewayTimeout => Lost::GatewayTimeout,
+            LostAnswerMode::CutBody => Lost::CutBody,
+            LostAnswerMode::Hang => Lost::Hold(std::time::Duration::from_millis(
+                f.lost_answer_hang_ms.unwrap_or(DEFAULT_HANG_MS),
+            )),
+        })
+    }
+
     /// Per-machine GETs, subject to the spurious-404 fault (§9.11).
     fn machine(&self, id: &str) -> Result<usize, ApiError> {
         if self.engaged && take(&mut lock(&self.sim.faults).spurious_not_found_next) {
@@ -240,14 +271,9 @@ impl Ctx<'_> {
     }
 
     fn lookup(&self, id: &str) -> Result<usize, ApiError> {
-        let d = &self.sim.data;
-        // §4.2: the computer name is accepted too; prefer the live record of duplicates.
-        d.machine_index(id)
-            .or_else(|| {
-                (0..d.machines.len())
-                    .filter(|i| d.name(*i).is_some_and(|n| n.eq_ignore_ascii_case(id)))
-                    .min_by_key(|i| d.machines[*i].duplicate)
-            })
+        self.sim
+            .data
+            .lookup(id)
             .ok_or_else(|| ApiError::not_found(format!("Machine {id} was not found")))
     }
 
@@ -279,7 +305,7 @@ impl Ctx<'_> {
             return Reply::ok(matched.len().to_string());
         }
         let url = format!("{}{}", self.base, self.path);
-        let page = paging::select(matched.len(), q, self.sim.config.page_size, &url, faults);
+        let page = paging::select(matched.len(), q, self.page_size, &url, faults);
         if let Some(k) = faults.expire_tokens_after_pages.as_mut() {
             *k = k.saturating_sub(1);
             if *k == 0 {
@@ -377,7 +403,13 @@ pub async fn handle(
         }
     });
     let response = match rx.await {
-        Ok(r) => r,
+        Ok(mut r) => {
+            // The hanging lost answer (§9.22): the action exists, the reply comes too late.
+            if let Some(Hold(d)) = r.extensions_mut().remove::<Hold>() {
+                tokio::time::sleep(d).await;
+            }
+            r
+        }
         Err(_) => {
             tracing::error!("API handler panicked");
             ApiError::new(
@@ -392,13 +424,26 @@ pub async fn handle(
     response
 }
 
-/// Applies the body faults (wrong shape, wrong types, truncation) to successful bodies.
+/// Applies the body faults (wrong shape, wrong types, truncation) to successful bodies, and
+/// loses the answer of a processed action when the fault said so.
 fn finish(sim: &Sim, reply: Reply, engaged: bool) -> Response {
     let mut body = reply.body;
     if engaged {
         faults::rewrite_body(&mut lock(&sim.faults), &mut body);
     }
-    wire::json_response(reply.status, body)
+    match reply.lost {
+        None => wire::json_response(reply.status, body),
+        Some(Lost::GatewayTimeout) => wire::gateway_timeout(),
+        Some(Lost::CutBody) => {
+            faults::cut_in_half(&mut body);
+            wire::json_response(reply.status, body)
+        }
+        Some(Lost::Hold(d)) => {
+            let mut r = wire::json_response(reply.status, body);
+            r.extensions_mut().insert(Hold(d));
+            r
+        }
+    }
 }
 
 /// One API request as `dispatch` needs it.
@@ -467,6 +512,18 @@ fn dispatch(sim: &Sim, out: &Out, request: Request<'_>) -> Result<Reply, ApiErro
             claims.aud
         )));
     }
+    // A Defender audience of another cloud: this service cannot validate the token at all.
+    let cloud = sim.tenant_cloud(&claims.tid);
+    if !in_cloud(cloud, &claims.aud) {
+        return Err(ApiError::unauthorized(&format!(
+            "The access token audience '{}' belongs to another cloud; tenant {} is in the {} \
+             cloud, whose audience is '{}'",
+            claims.aud,
+            claims.tid,
+            cloud.name(),
+            cloud_audiences(cloud)[0]
+        )));
+    }
     let have = claims.roles.clone().unwrap_or_default();
     let required = ep.roles();
     if !required.iter().any(|r| have.iter().any(|h| h == r)) {
@@ -493,6 +550,7 @@ fn dispatch(sim: &Sim, out: &Out, request: Request<'_>) -> Result<Reply, ApiErro
         claims,
         body,
         engaged,
+        page_size: ep.page_size(sim.config.page_size),
     };
     serve(&ctx, ep, count)
 }
@@ -536,6 +594,14 @@ fn storm_faults(sim: &Sim, ep: &Ep, count: bool) -> Result<(), ApiError> {
 }
 
 impl Sim {
+    /// The cloud of a tenant's first app (commercial when unknown).
+    fn tenant_cloud(&self, tenant_id: &str) -> Cloud {
+        lock(&self.apps)
+            .iter()
+            .find(|a| a.tenant_id == tenant_id)
+            .map_or(Cloud::Commercial, |a| a.cloud)
+    }
+
     fn throttle_check(&self, claims: &Claims, bucket: Bucket) -> Result<(), ApiError> {
         let limits = self.config.rate_limits;
         lock(&self.throttle)
@@ -794,23 +860,24 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
             ))
         }
         Ep::Cancel(id) => {
-            let req = actions::parse_body(Kind::Unisolate, &ctx.body)
+            let req = actions::parse_body(ActionType::Unisolate, &ctx.body)
                 .map_err(|(c, m)| ApiError::bad(c, m))?;
             let now = clock::now();
             let t = &sim.config.action_timings;
-            let mut store = lock(&sim.actions);
             let requestor = ctx.requestor();
-            match store.cancel(&id, &requestor, &req.comment, now, t) {
-                None => Err(ApiError::not_found(format!(
-                    "Machine action {id} was not found"
-                ))),
-                Some(Err((c, m))) => Err(ApiError::bad(c, m)),
-                Some(Ok(i)) => Ok(Reply::entity(
-                    StatusCode::OK,
-                    ctx.context("MachineActions/$entity"),
-                    store.actions[i].json(now, t),
-                )),
-            }
+            let mut store = lock(&sim.actions);
+            let cancelled = match store.cancel(&id, &requestor, &req.comment, now, t) {
+                None => {
+                    return Err(ApiError::not_found(format!(
+                        "Machine action {id} was not found"
+                    )))
+                }
+                Some(Err((c, m))) => return Err(ApiError::bad(c, m)),
+                Some(Ok(i)) => store.actions[i].json(now, t),
+            };
+            drop(store);
+            let context = ctx.context("MachineActions/$entity");
+            Ok(Reply::entity(StatusCode::OK, context, cancelled).losing(ctx.lost_answer()))
         }
     }
 }
@@ -871,7 +938,7 @@ fn cve_index(ctx: &Ctx<'_>, cve: &str) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("Vulnerability {cve} was not found")))
 }
 
-fn submit(ctx: &Ctx<'_>, id: &str, kind: Kind) -> Result<Reply, ApiError> {
+fn submit(ctx: &Ctx<'_>, id: &str, kind: ActionType) -> Result<Reply, ApiError> {
     let sim = ctx.sim;
     let i = ctx.lookup(id)?;
     let m = &sim.data.machines[i];
@@ -887,29 +954,29 @@ fn submit(ctx: &Ctx<'_>, id: &str, kind: Kind) -> Result<Reply, ApiError> {
     let requestor = ctx.requestor();
     let now = clock::now();
     let t = &sim.config.action_timings;
+    let submission = Submission {
+        req,
+        machine: m,
+        index: i as u32,
+        name: sim.data.name(i),
+        requestor: &requestor,
+        outcome,
+        source: Source::PublicApi,
+        created: now,
+        pending_until: None,
+    };
     let mut store = lock(&sim.actions);
     let s = store
-        .submit(
-            req,
-            m,
-            i as u32,
-            sim.data.name(i),
-            &requestor,
-            outcome,
-            existing,
-            now,
-            t,
-        )
+        .submit(submission, existing, now, t)
         .map_err(|(c, msg)| ApiError::bad(c, msg))?;
     let idx = match s {
         Submitted::Created(x) | Submitted::Existing(x) => x,
     };
+    let action = store.actions[idx].json(now, t);
+    drop(store);
     tracing::info!(machine = %m.id_hex(), kind = kind.name(), "machine action submitted");
-    Ok(Reply::entity(
-        StatusCode::CREATED,
-        ctx.context("MachineActions/$entity"),
-        store.actions[idx].json(now, t),
-    ))
+    let context = ctx.context("MachineActions/$entity");
+    Ok(Reply::entity(StatusCode::CREATED, context, action).losing(ctx.lost_answer()))
 }
 
 #[cfg(test)]
@@ -942,11 +1009,40 @@ mod tests {
         );
         assert_eq!(
             route(&Method::POST, "/api/machines/x/runAntiVirusScan"),
-            Some((Ep::Act("x".into(), Kind::RunAntiVirusScan), false))
+            Some((Ep::Act("x".into(), ActionType::RunAntiVirusScan), false))
         );
         assert_eq!(route(&g, "/api/machines/x/isolate"), None);
         assert_eq!(route(&g, "/api/nothing"), None);
         let export = route(&g, "/api/machines/SoftwareVulnerabilitiesByMachine");
         assert_eq!(export, Some((Ep::Export, false)));
+    }
+
+    #[test]
+    fn vulnerabilities_pages_hold_at_most_8000() {
+        assert_eq!(Ep::Vulns.page_size(10_000), 8_000);
+        assert_eq!(Ep::Vulns.page_size(5), 5);
+        for other in [Ep::Machines, Ep::Alerts, Ep::Actions, Ep::MachinesVulns] {
+            assert_eq!(other.page_size(10_000), 10_000, "{other:?}");
+        }
+        let per_machine = Ep::MachineVulns("m".into());
+        assert_eq!(per_machine.page_size(10_000), 10_000);
+        // The chosen size is what paging serves and links on.
+        let q = crate::sim::odata::parse_query(
+            None,
+            crate::sim::odata::Spec {
+                fields: &[],
+                max_top: 8_000,
+            },
+        )
+        .unwrap();
+        let page = paging::select(
+            9_000,
+            &q,
+            Ep::Vulns.page_size(10_000),
+            "u",
+            &mut Faults::default(),
+        );
+        assert_eq!(page.range, 0..8_000);
+        assert_eq!(page.next_link.as_deref(), Some("u?$skip=8000"));
     }
 }

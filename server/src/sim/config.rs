@@ -35,7 +35,8 @@ pub struct SimConfig {
     pub action_timings: ActionTimings,
     pub faults: Faults,
     /// `computerDnsName`s served instead of the generated ones, by machine position (a stale
-    /// duplicate shares its live twin's), so tests can feed the console hostile names.
+    /// duplicate shares its live twin's; a clone shares its template's unless its own position
+    /// is named too), so tests can feed the console hostile names.
     pub machine_names: Vec<(usize, String)>,
 }
 
@@ -79,9 +80,35 @@ impl SimConfig {
     }
 }
 
+/// The national cloud a tenant lives in (§1.1); it decides which Defender audience its
+/// tokens may carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    #[default]
+    Commercial,
+    Gcc,
+    GccHigh,
+    Dod,
+}
+
+impl Cloud {
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Commercial => "commercial",
+            Cloud::Gcc => "gcc",
+            Cloud::GccHigh => "gcc-high",
+            Cloud::Dod => "dod",
+        }
+    }
+}
+
 /// An app registration the token endpoint accepts. `Debug` redacts the secret.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimApp {
+    /// The tenant's cloud; all apps of one tenant should agree (the first one decides).
+    #[serde(default)]
+    pub cloud: Cloud,
     pub tenant_id: String,
     pub tenant_domain: Option<String>,
     pub client_id: String,
@@ -95,6 +122,7 @@ pub struct SimApp {
 impl std::fmt::Debug for SimApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimApp")
+            .field("cloud", &self.cloud)
             .field("tenant_id", &self.tenant_id)
             .field("tenant_domain", &self.tenant_domain)
             .field("client_id", &self.client_id)
@@ -107,7 +135,7 @@ impl std::fmt::Debug for SimApp {
 }
 
 impl SimApp {
-    /// An app granted every role the product uses (§2.4).
+    /// A commercial-cloud app granted every role the product uses (§2.4).
     pub fn full_access(
         tenant_id: &str,
         tenant_domain: Option<&str>,
@@ -116,6 +144,7 @@ impl SimApp {
         display_name: &str,
     ) -> Self {
         Self {
+            cloud: Cloud::Commercial,
             tenant_id: tenant_id.to_owned(),
             tenant_domain: tenant_domain.map(str::to_owned),
             client_id: client_id.to_owned(),
@@ -124,6 +153,13 @@ impl SimApp {
             display_name: display_name.to_owned(),
             roles: Some(PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect()),
         }
+    }
+
+    /// Same app in a tenant of another cloud, e.g.
+    /// `SimApp::full_access(..).in_cloud(Cloud::GccHigh)`.
+    pub fn in_cloud(mut self, cloud: Cloud) -> Self {
+        self.cloud = cloud;
+        self
     }
 
     /// Same app with other roles (`None` = no consent).
@@ -168,7 +204,8 @@ pub struct ActionTimings {
     pub pickup: Duration,
     /// InProgress -> terminal.
     pub complete: Duration,
-    /// Pending -> TimeOut when the device is Inactive (3 days for isolation in reality, §4.6).
+    /// Pending -> TimeOut when nobody picks the action up (device Inactive, `StaysPending`):
+    /// 3 days in reality (§4.6).
     pub pending_timeout: Duration,
 }
 
@@ -177,7 +214,8 @@ impl Default for ActionTimings {
         Self {
             pickup: Duration::from_secs(20),
             complete: Duration::from_secs(60),
-            pending_timeout: Duration::from_secs(15 * 60),
+            // The service retries an unreachable device for 3 days (§4.6).
+            pending_timeout: Duration::from_secs(3 * 86_400),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::alerts::{self, Alert};
 use super::catalog::{Family, PRODUCTS, RBAC_GROUPS};
-use super::machines::{ipv4, Gadget, Machine};
+use super::machines::{ipv4, Gadget, Label, Machine, CLONE_TEMPLATE_NAME};
 use super::software::SoftwareStats;
 use super::vulnerabilities::{Cve, Row};
 
@@ -78,12 +78,34 @@ impl Dataset {
         self.by_id.get(&key).map(|i| *i as usize)
     }
 
-    /// `computerDnsName`, shared by a stale duplicate and its live twin (§9.3).
+    /// By MDE id, or by computer name as §4.2 allows (the live record of duplicates first).
+    pub fn lookup(&self, id: &str) -> Option<usize> {
+        self.machine_index(id).or_else(|| {
+            (0..self.machines.len())
+                .filter(|i| self.name(*i).is_some_and(|n| n.eq_ignore_ascii_case(id)))
+                .min_by_key(|i| self.machines[*i].duplicate)
+        })
+    }
+
+    /// `computerDnsName`, shared by a stale duplicate and its live twin (§9.3) and by a cloned
+    /// VM and its template; several distinct hosts are plain `localhost` (§9.19).
     pub fn name(&self, i: usize) -> Option<String> {
-        if let Some(name) = self.renamed.get(&self.machines[i].name_of) {
+        // A clone is a device of its own: a name set for its position beats its template's,
+        // while a stale duplicate always shares its live twin's.
+        let own = self.machines[i].clone_of.is_some();
+        let set = own
+            .then(|| self.renamed.get(&(i as u32)))
+            .flatten()
+            .or_else(|| self.renamed.get(&self.machines[i].name_of));
+        if let Some(name) = set {
             return Some(name.clone());
         }
         let m = &self.machines[self.machines[i].name_of as usize];
+        match m.label {
+            Label::Generated => {}
+            Label::Localhost => return Some("localhost".to_owned()),
+            Label::CloneTemplate => return Some(CLONE_TEMPLATE_NAME.to_owned()),
+        }
         let n = m.name_of;
         let dept = RBAC_GROUPS[m.rbac as usize].2;
         let domain = if m.seed.is_multiple_of(6) {

@@ -12,11 +12,14 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::clock::{self, SEC};
-use super::config::SimApp;
+use super::config::{Cloud, SimApp};
 use super::jwt::{self, Claims};
 use super::state::{lock, Sim};
 
-/// Audiences the Defender API accepts (§1.1 table, plus the WindowsDefenderATP app id).
+/// The WindowsDefenderATP resource app (§1.1): one first-party app id in every cloud.
+pub const WINDOWS_DEFENDER_ATP: &str = "fc780465-2017-40d4-a0c5-307022471b92";
+
+/// Audiences the Defender API accepts in some cloud (§1.1 table, plus the app id).
 pub const MDE_AUDIENCES: &[&str] = &[
     "https://api.securitycenter.microsoft.com",
     "https://api.securitycenter.windows.com",
@@ -24,8 +27,36 @@ pub const MDE_AUDIENCES: &[&str] = &[
     "https://api-gov.securitycenter.microsoft.us",
     "https://api-gcc.security.microsoft.us",
     "https://api-gov.security.microsoft.us",
-    "fc780465-2017-40d4-a0c5-307022471b92",
+    WINDOWS_DEFENDER_ATP,
 ];
+
+/// The Defender audiences of one cloud (§1.1, §11.4): what a tenant there can get a token
+/// for and what its API calls must carry. The `.security.microsoft.us` aliases are
+/// unconfirmed (§12) and accepted.
+pub fn cloud_audiences(cloud: Cloud) -> &'static [&'static str] {
+    match cloud {
+        Cloud::Commercial => &[
+            "https://api.securitycenter.microsoft.com",
+            "https://api.securitycenter.windows.com",
+            WINDOWS_DEFENDER_ATP,
+        ],
+        Cloud::Gcc => &[
+            "https://api-gcc.securitycenter.microsoft.us",
+            "https://api-gcc.security.microsoft.us",
+            WINDOWS_DEFENDER_ATP,
+        ],
+        Cloud::GccHigh | Cloud::Dod => &[
+            "https://api-gov.securitycenter.microsoft.us",
+            "https://api-gov.security.microsoft.us",
+            WINDOWS_DEFENDER_ATP,
+        ],
+    }
+}
+
+/// Whether a Defender audience belongs to this cloud.
+pub fn in_cloud(cloud: Cloud, aud: &str) -> bool {
+    cloud_audiences(cloud).contains(&aud.trim_end_matches('/'))
+}
 
 /// Real resources Entra issues tokens for, but which the Defender API rejects with 403
 /// (§2.1, microsoft-365-docs#9246).
@@ -286,6 +317,11 @@ fn issue(sim: &Sim, tenant: &str, form: &[(String, String)], version: Version) -
     if !known_audience(&audience) {
         return error(bad, "invalid_resource", 500011, &format!("The resource principal named {audience} was not found in the tenant named {tenant_id}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."));
     }
+    // Each cloud's Entra knows only its own Defender principal: another cloud's audience is
+    // a resource this tenant does not have (§1.1, §2.5).
+    if is_mde_audience(&audience) && !in_cloud(app.cloud, &audience) {
+        return error(bad, "invalid_resource", 500011, &format!("The resource principal named {audience} was not found in the tenant named {tenant_id}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."));
+    }
     // The wrong-audience fault: a valid token for a resource the Defender API refuses.
     let audience = lock(&sim.faults).token_audience.clone().unwrap_or(audience);
 
@@ -350,5 +386,39 @@ mod tests {
         assert!(is_mde_audience("https://api.securitycenter.microsoft.com/"));
         assert!(!is_mde_audience("https://graph.microsoft.com"));
         assert!(known_audience("https://graph.microsoft.com"));
+    }
+
+    #[test]
+    fn audiences_by_cloud() {
+        let all = [Cloud::Commercial, Cloud::Gcc, Cloud::GccHigh, Cloud::Dod];
+        let takers = |aud: &str| {
+            all.into_iter()
+                .filter(|c| in_cloud(*c, aud))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            takers("https://api.securitycenter.microsoft.com/"),
+            [Cloud::Commercial]
+        );
+        assert_eq!(
+            takers("https://api.securitycenter.windows.com"),
+            [Cloud::Commercial]
+        );
+        assert_eq!(
+            takers("https://api-gcc.securitycenter.microsoft.us"),
+            [Cloud::Gcc]
+        );
+        assert_eq!(
+            takers("https://api-gcc.security.microsoft.us"),
+            [Cloud::Gcc]
+        );
+        let gov = [Cloud::GccHigh, Cloud::Dod];
+        assert_eq!(takers("https://api-gov.securitycenter.microsoft.us"), gov);
+        assert_eq!(takers("https://api-gov.security.microsoft.us"), gov);
+        assert_eq!(takers(WINDOWS_DEFENDER_ATP), all);
+        assert!(takers("https://graph.microsoft.com").is_empty());
+        for c in all {
+            assert!(cloud_audiences(c).iter().all(|a| is_mde_audience(a)));
+        }
     }
 }

@@ -13,10 +13,30 @@ use serde_json::Value;
 pub enum ForcedOutcome {
     Succeeded,
     Failed,
+    /// Picked up, then the device stops answering: InProgress, then TimeOut (§6).
     TimeOut,
     /// The action reaches InProgress and stays there.
     NeverTerminal,
+    /// Nobody picks the action up: Pending, `lastUpdateDateTimeUtc` its creation time, until
+    /// `ActionTimings::pending_timeout` (3 days by default, §4.6), then TimeOut.
+    StaysPending,
 }
+
+/// How the answer to a processed action POST gets lost (§9.22).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LostAnswerMode {
+    /// A proxy gives up first: 504 with the proxy's HTML page.
+    #[default]
+    GatewayTimeout,
+    /// The 201/200 arrives with its JSON cut in half.
+    CutBody,
+    /// The answer is held back for `Faults::lost_answer_hang_ms`, then sent, so a client
+    /// with a shorter timeout has given up.
+    Hang,
+}
+
+/// How long `LostAnswerMode::Hang` holds an answer when `lost_answer_hang_ms` is unset.
+pub const DEFAULT_HANG_MS: u64 = 30_000;
 
 /// Every injectable fault. `Default` = no fault. JSON field names are the Rust names
 /// (snake_case), e.g. `{"throttle_next":3,"throttle_retry_after_secs":2}`.
@@ -55,6 +75,14 @@ pub struct Faults {
     /// A duplicate action returns the existing non-terminal action with 201 instead of
     /// 400 ActiveRequestAlreadyExists (§11.24 alternate mode).
     pub duplicate_action_returns_existing: bool,
+    /// The next K action POSTs (`machines/{id}/isolate`, `unisolate`, `runAntiVirusScan`,
+    /// `machineactions/{id}/cancel`) are carried out, so `GET /api/machineactions` shows the
+    /// action or the cancellation, and then their answer is lost (§9.22). Rejected requests
+    /// do not use it up; `scope` and `start_after_calls` gate it like the request faults.
+    pub lost_answer_next: u32,
+    pub lost_answer_mode: LostAnswerMode,
+    /// How long `Hang` holds the answer, in milliseconds; `None` = 30,000.
+    pub lost_answer_hang_ms: Option<u64>,
     /// Advanced hunting answers 400 "exceeded the allowed result size" (§4.14).
     pub hunting_result_too_large: bool,
     /// The next K advanced-hunting calls get the CPU-quota 429 (§3.7).
@@ -72,6 +100,14 @@ pub struct Faults {
     /// The next K collection pages carry items whose `id` is a JSON number instead of a string
     /// (numbers-as-strings drift, §9.15, the other way round).
     pub wrong_types_next: u32,
+    /// The next K collection pages (any listing) carry a first item no strict decoder takes,
+    /// while its `id` stays a readable string, so one bad item must not sink the page
+    /// (§9.21): machines get `lastSeen` "yesterday", alerts `alertCreationTime`,
+    /// vulnerabilities `publishedOn`, machine actions `creationDateTimeUtc`,
+    /// `machinesVulnerabilities` rows a `productVersion` of `{"major":1}` (export rows
+    /// `lastSeenTimestamp`, software `weaknesses`, machine references `computerDnsName`).
+    /// Empty pages do not use it up.
+    pub undecodable_item_next: u32,
     /// Collections end after this many items with no nextLink: a listing that looks complete
     /// but is short (retention or a backend glitch, §9.18).
     pub listing_limit: Option<usize>,
@@ -107,7 +143,10 @@ impl Faults {
 
     /// Whether a successful body must be built whole because a body fault will rewrite it.
     pub fn rewrites_bodies(&self) -> bool {
-        self.truncate_next > 0 || self.wrong_shape_next > 0 || self.wrong_types_next > 0
+        self.truncate_next > 0
+            || self.wrong_shape_next > 0
+            || self.wrong_types_next > 0
+            || self.undecodable_item_next > 0
     }
 }
 
@@ -118,12 +157,48 @@ fn in_scope(scope: &str, path: &str) -> bool {
         .eq_ignore_ascii_case(scope.trim_matches('/'))
 }
 
+/// Makes one item undecodable by a strict reader, keeping its `id` (see
+/// `Faults::undecodable_item_next`); the item's kind is told by the fields it has.
+fn spoil(item: &mut Value) {
+    let Some(o) = item.as_object_mut() else {
+        return;
+    };
+    let word = || Value::from("yesterday");
+    let object = || serde_json::json!({"major": 1});
+    let (field, value) = if o.contains_key("onboardingStatus") {
+        ("lastSeen", word())
+    } else if o.contains_key("alertCreationTime") {
+        ("alertCreationTime", word())
+    } else if o.contains_key("creationDateTimeUtc") {
+        ("creationDateTimeUtc", word())
+    } else if o.contains_key("productVersion") {
+        ("productVersion", object())
+    } else if o.contains_key("publishedOn") {
+        ("publishedOn", word())
+    } else if o.contains_key("lastSeenTimestamp") {
+        ("lastSeenTimestamp", word())
+    } else if o.contains_key("weaknesses") {
+        ("weaknesses", word())
+    } else {
+        ("computerDnsName", object())
+    };
+    o.insert(field.to_owned(), value);
+}
+
 /// Applies the body faults to a successful JSON body: the shape and type faults to
 /// collection pages (bodies with a `value` array), then truncation to anything.
 pub fn rewrite_body(faults: &mut Faults, body: &mut String) {
-    if faults.wrong_shape_next > 0 || faults.wrong_types_next > 0 {
+    let reshapes = faults.wrong_shape_next > 0
+        || faults.wrong_types_next > 0
+        || faults.undecodable_item_next > 0;
+    if reshapes {
         if let Ok(Value::Object(mut page)) = serde_json::from_str::<Value>(body) {
             if let Some(Value::Array(mut items)) = page.remove("value") {
+                if let Some(first) = items.first_mut() {
+                    if take(&mut faults.undecodable_item_next) {
+                        spoil(first);
+                    }
+                }
                 if take(&mut faults.wrong_types_next) {
                     for (n, item) in items.iter_mut().enumerate() {
                         if let Some(id) = item.get_mut("id") {
@@ -142,12 +217,17 @@ pub fn rewrite_body(faults: &mut Faults, body: &mut String) {
         }
     }
     if take(&mut faults.truncate_next) {
-        let mut cut = body.len() / 2;
-        while !body.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        body.truncate(cut);
+        cut_in_half(body);
     }
+}
+
+/// Drops the second half of a body, as a connection cut mid-answer would.
+pub fn cut_in_half(body: &mut String) {
+    let mut cut = body.len() / 2;
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    body.truncate(cut);
 }
 
 /// Decrements a one-shot counter; true when it fired.
@@ -220,10 +300,89 @@ mod tests {
     }
 
     #[test]
+    fn undecodable_item_keeps_its_id_and_spoils_one_field_per_kind() {
+        let cases = [
+            (
+                r#"{"id":"m","onboardingStatus":"Onboarded","lastSeen":"x"}"#,
+                "lastSeen",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"a","alertCreationTime":"x","computerDnsName":"h"}"#,
+                "alertCreationTime",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"v","publishedOn":"x"}"#,
+                "publishedOn",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"g","creationDateTimeUtc":"x"}"#,
+                "creationDateTimeUtc",
+                "\"yesterday\"",
+            ),
+            (
+                r#"{"id":"r","cveId":"c","productVersion":"1.2"}"#,
+                "productVersion",
+                r#"{"major":1}"#,
+            ),
+        ];
+        for (item, field, spoilt) in cases {
+            let mut f = Faults {
+                undecodable_item_next: 2,
+                ..Faults::default()
+            };
+            assert!(f.rewrites_bodies());
+            let mut body = format!(
+                r#"{{"@odata.context":"c","value":[{item},{item}],"@odata.nextLink":"n"}}"#
+            );
+            rewrite_body(&mut f, &mut body);
+            let v: Value = serde_json::from_str(&body).unwrap();
+            let original: Value = serde_json::from_str(item).unwrap();
+            assert_eq!(
+                v["value"][0][field],
+                serde_json::from_str::<Value>(spoilt).unwrap()
+            );
+            assert_eq!(v["value"][0]["id"], original["id"], "{field}");
+            assert_eq!(v["value"][1], original, "only the first item");
+            assert_eq!(v["@odata.nextLink"], "n");
+            assert_eq!(f.undecodable_item_next, 1);
+        }
+        let mut f = Faults {
+            undecodable_item_next: 1,
+            ..Faults::default()
+        };
+        let mut empty = r#"{"@odata.context":"c","value":[]}"#.to_owned();
+        rewrite_body(&mut f, &mut empty);
+        let mut entity = r#"{"id":"m","onboardingStatus":"Onboarded","lastSeen":"x"}"#.to_owned();
+        rewrite_body(&mut f, &mut entity);
+        assert_eq!(
+            entity,
+            r#"{"id":"m","onboardingStatus":"Onboarded","lastSeen":"x"}"#
+        );
+        assert_eq!(
+            f.undecodable_item_next, 1,
+            "empty pages and entities do not use it up"
+        );
+    }
+
+    #[test]
     fn partial_json_uses_defaults() {
         let f: Faults = serde_json::from_str(r#"{"throttle_next":3}"#).unwrap();
         assert_eq!(f.throttle_next, 3);
         assert!(!f.short_pages);
+        assert_eq!(
+            (f.lost_answer_mode, f.lost_answer_hang_ms),
+            (LostAnswerMode::GatewayTimeout, None)
+        );
+        let f: Faults = serde_json::from_str(
+            r#"{"lost_answer_next":1,"lost_answer_mode":"CutBody","action_outcome":"StaysPending"}"#,
+        )
+        .unwrap();
+        assert_eq!(f.lost_answer_mode, LostAnswerMode::CutBody);
+        assert_eq!(f.action_outcome, Some(ForcedOutcome::StaysPending));
+        assert_eq!(serde_json::to_value(LostAnswerMode::Hang).unwrap(), "Hang");
         let back: Faults = serde_json::from_value(serde_json::to_value(&f).unwrap()).unwrap();
         assert_eq!(back, f);
     }

@@ -8,11 +8,14 @@
 
 use std::collections::HashMap;
 
-use super::alerts::Alert;
+use super::alerts::{self, Alert};
 use super::catalog::{os_index, Family, OS_RELEASES, PRODUCTS};
 use super::clock::{Nanos, DATA_EPOCH, SEC};
 use super::dataset::{Dataset, Grouping};
-use super::machines::{Gadget, Machine, INACTIVE, ONBOARDED};
+use super::machines::{
+    Gadget, Label, Machine, DOCKER_BRIDGE, HYPER_V_OUI, INACTIVE, ONBOARDED, TUNNEL_ISATAP,
+    TUNNEL_TEREDO, VMWARE_OUI, VPN_ANYCONNECT, VPN_PPP, WIFI_NOT_PRESENT,
+};
 use super::rng::Rng;
 use super::software::SoftwareStats;
 use super::vulnerabilities::Cve;
@@ -21,6 +24,13 @@ const DAY: Nanos = 86_400 * SEC;
 const CVE_STREAM: u64 = 0xC7E0_0000_0000_0000;
 const ROW_STREAM: u64 = 0x5EED_0000_0000_0000;
 const ALERT_STREAM: u64 = 0xA1E7_0000_0000_0000;
+/// Adapters, names and type drift of machines past the fixtures: a stream of its own, so
+/// those machines keep the ids, OSes and timestamps they had before it existed.
+const REALISM_STREAM: u64 = 0x41C5_0000_0000_0000;
+
+/// Machines `0..FIXTURES` are fixed fixtures (documented in `sim.rs`); random duplicates,
+/// clones and drift start after them.
+pub const FIXTURES: usize = 16;
 
 fn rbac_for(family: Family, rng: &mut Rng) -> u8 {
     if rng.chance(15) {
@@ -47,8 +57,12 @@ fn fixture(i: usize) -> Option<(u8, Option<u8>, u8)> {
         4 => (2, None, INACTIVE),
         5 => (3, None, INACTIVE),
         6 => (ONBOARDED, Some(os_index("macOS", Some("15.1"))), 0),
-        8 => (ONBOARDED, Some(os_index("WindowsServer2022", None)), 0),
+        8 | 10 | 11 => (ONBOARDED, Some(os_index("WindowsServer2022", None)), 0),
         9 => (ONBOARDED, Some(os_index("Windows7", None)), 0),
+        12 => (ONBOARDED, Some(os_index("Windows11", Some("23H2"))), 0),
+        13 => (ONBOARDED, Some(os_index("Windows10", Some("22H2"))), 0),
+        14 => (ONBOARDED, Some(os_index("Ubuntu", Some("24.4"))), 0),
+        15 => (ONBOARDED, Some(os_index("Windows10", Some("21H2"))), 0),
         _ => return None,
     })
 }
@@ -131,11 +145,18 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
         },
         gadget,
         ip,
+        mac: 0,
+        no_last_ip: false,
         first_seen: first_seen.min(last_seen),
         last_seen,
         duplicate: false,
         merged_into: None,
         wifi: matches!(family, Family::WindowsClient | Family::Mac) && rng.chance(40),
+        extras: 0,
+        label: Label::Generated,
+        rbac_text: false,
+        twin_of: None,
+        clone_of: None,
         aad: family == Family::WindowsClient && onboarding == ONBOARDED && rng.chance(70),
         software,
         seed: rng.next_u64(),
@@ -144,12 +165,14 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
     // stale twin of machine 0, later ones appear at random.
     let twin_of = match i {
         7 if !done.is_empty() => Some(0),
-        i if i > 10 && rng.chance(2) => Some(rng.index(i)),
+        i if i >= FIXTURES && rng.chance(2) => Some(rng.index(i)),
         _ => None,
     };
     if let Some(j) = twin_of {
         let live = &done[j];
-        if live.onboarded() && !live.duplicate {
+        // Shared names of clones and `localhost` hosts are not duplicates; keep them apart.
+        let plain = live.label == Label::Generated && live.clone_of.is_none();
+        if live.onboarded() && !live.duplicate && plain {
             m.name_of = live.name_of;
             m.os = live.os;
             m.onboarding = ONBOARDED;
@@ -160,13 +183,110 @@ fn machine(seed: u64, i: usize, done: &[Machine]) -> Machine {
             m.last_seen = live.last_seen - (20 + rng.below(60) as Nanos) * DAY;
             m.first_seen = m.first_seen.min(m.last_seen - DAY);
             m.software = live.software;
+            m.twin_of = Some(j as u32);
             // Some stale records already point at their live twin, others do not yet.
-            if i > 10 && rng.chance(50) {
+            if i >= FIXTURES && rng.chance(50) {
                 m.merged_into = Some(j as u32);
             }
         }
     }
+    m.mac = m.vendor_mac();
+    let mut rng = Rng::derive(seed ^ REALISM_STREAM, i as u64);
+    match i {
+        10 => {
+            m.label = Label::CloneTemplate;
+            m.mac = VMWARE_OUI << 24 | (m.mac & 0xFF_FFFF);
+        }
+        11 => clone(&mut m, &done[10], 10),
+        12 => m.extras = VPN_ANYCONNECT | TUNNEL_TEREDO,
+        13 => {
+            m.extras = VPN_ANYCONNECT | VPN_PPP | TUNNEL_ISATAP | WIFI_NOT_PRESENT;
+            m.rbac = 1;
+            m.rbac_text = true;
+        }
+        14 => {
+            m.label = Label::Localhost;
+            m.extras = DOCKER_BRIDGE;
+        }
+        15 => m.no_last_ip = true,
+        i if i >= FIXTURES => realism(&mut m, &mut rng, i, done),
+        _ => {}
+    }
+    if (10..FIXTURES).contains(&i) {
+        // The fixtures' adapter lists do not depend on the seed.
+        m.wifi = false;
+    }
     m
+}
+
+/// Makes `m` a clone of live machine `j`: a distinct device (own id, address and history)
+/// with the template's name, OS, software and primary MAC (§9.19, §9.20).
+fn clone(m: &mut Machine, src: &Machine, j: u32) {
+    m.name_of = src.name_of;
+    m.os = src.os;
+    m.onboarding = ONBOARDED;
+    m.health = 0;
+    m.rbac = src.rbac;
+    m.gadget = src.gadget;
+    m.software = src.software;
+    m.mac = src.mac;
+    m.extras = src.extras;
+    m.clone_of = Some(j);
+}
+
+/// Shares for the machines after the fixtures (§9.19–9.21): clone pairs, `localhost`
+/// names, VPN, tunnel and container adapters, null `lastIpAddress` on discovered devices
+/// and `rbacGroupId` as a string.
+fn realism(m: &mut Machine, rng: &mut Rng, i: usize, done: &[Machine]) {
+    let family = m.family();
+    let live = m.onboarded() && !m.duplicate;
+    let vm_like = matches!(family, Family::WindowsServer | Family::Linux);
+    // Only an Active machine becomes a clone: its lastSeen is recent like its template's.
+    if live && vm_like && m.health == 0 && i > FIXTURES && rng.chance(3) {
+        // The nearest fitting template at or below a random earlier machine.
+        let start = FIXTURES + rng.index(i - FIXTURES);
+        let fit = |src: &Machine| {
+            src.onboarded()
+                && !src.duplicate
+                && src.clone_of.is_none()
+                && src.health == 0
+                && src.family() == family
+                // Only virtual NICs come out of a clone with the template's MAC.
+                && matches!(src.mac >> 24, VMWARE_OUI | HYPER_V_OUI)
+        };
+        if let Some(j) = (FIXTURES..=start).rev().take(64).find(|j| fit(&done[*j])) {
+            clone(m, &done[j], j as u32);
+        }
+    }
+    if live && m.clone_of.is_none() {
+        match family {
+            Family::WindowsClient => {
+                if rng.chance(5) {
+                    m.extras |= VPN_ANYCONNECT;
+                }
+                if rng.chance(6) {
+                    m.extras |= VPN_PPP;
+                }
+                if rng.chance(10) {
+                    m.extras |= TUNNEL_TEREDO;
+                }
+            }
+            Family::WindowsServer if rng.chance(10) => m.extras |= TUNNEL_ISATAP,
+            Family::Linux => {
+                if rng.chance(10) {
+                    m.label = Label::Localhost;
+                }
+                if rng.chance(35) {
+                    m.extras |= DOCKER_BRIDGE;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !m.onboarded() && rng.chance(15) {
+        m.no_last_ip = true;
+    }
+    m.rbac_text = rng.chance(10);
 }
 
 fn cve(seed: u64, k: usize) -> Cve {
@@ -214,8 +334,27 @@ fn cve(seed: u64, k: usize) -> Cve {
         exploit_in_kit: kit,
         exploit_types,
         supportability: rng.weighted(&[90, 5, 5]) as u8,
+        // Every tenth CVE, so even the smallest tenant lists some.
+        supportability_list: k % 10 == 7,
         seed: rng.next_u64(),
     }
+}
+
+/// The other shapes of §9.21 by alert position, so even the smallest tenant (12 alerts) has
+/// each: `relatedUser` as a string on 1 in 7, `mitreTechniques` as a string on 1 in 9,
+/// timestamps without a zone on 1 in 10.
+fn alert_drift(k: usize) -> u8 {
+    let mut d = 0;
+    if k % 7 == 3 {
+        d |= alerts::USER_AS_TEXT;
+    }
+    if k % 9 == 4 {
+        d |= alerts::MITRE_AS_TEXT;
+    }
+    if k % 10 == 6 {
+        d |= alerts::TIMES_WITHOUT_ZONE;
+    }
+    d
 }
 
 pub fn generate(seed: u64, machines: usize, tenant_id: &str) -> Dataset {
@@ -314,6 +453,7 @@ pub fn generate(seed: u64, machines: usize, tenant_id: &str) -> Dataset {
             },
             created: DATA_EPOCH - rng.below(90 * 86_400 * 10_000_000) as Nanos * 100,
             incident: 40_000 + rng.below(n_alerts as u64 / 2 + 1) as u32,
+            drift: alert_drift(k),
             seed: rng.next_u64(),
         });
     }
@@ -404,7 +544,8 @@ pub fn generate(seed: u64, machines: usize, tenant_id: &str) -> Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::machines::ONBOARDING;
+    use crate::sim::machines::{self, ipv4, ANYCONNECT_MAC, DOCKER_BRIDGE_IP, ONBOARDING};
+    use serde_json::Value;
 
     #[test]
     fn same_seed_same_data() {
@@ -492,6 +633,261 @@ mod tests {
         assert_eq!(d.machines.len(), 100_000);
         assert_eq!(d.alerts.len(), 50_000);
         assert!(d.rows.len() > 800_000, "{}", d.rows.len());
+    }
+
+    /// (type, MAC or `primary`, operationalStatus) of each served adapter.
+    fn adapters(d: &Dataset, i: usize) -> Vec<(&'static str, String, &'static str)> {
+        let m = &d.machines[i];
+        m.nics()
+            .into_iter()
+            .map(|n| {
+                let mac = match n.mac {
+                    Some(mac) if mac == m.mac() => "primary".to_owned(),
+                    Some(mac) => mac,
+                    None => "null".to_owned(),
+                };
+                (n.kind, mac, n.status)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fixtures_ten_to_fifteen() {
+        let eth = |mac: &str| ("Ethernet", mac.to_owned(), "Up");
+        let lo = ("SoftwareLoopback", "null".to_owned(), "Up");
+        for seed in [1, 7, 42] {
+            let d = generate(seed, 16, "t");
+            for i in 10..16 {
+                let m = &d.machines[i];
+                let facts = (ONBOARDING[m.onboarding as usize], m.health, m.duplicate);
+                assert_eq!(facts, ("Onboarded", 0, false), "seed {seed} machine {i}");
+                assert_eq!(d.machine_json(i)["ipAddresses"][0]["ipAddress"], ipv4(m.ip));
+            }
+            let (a, b) = (&d.machines[10], &d.machines[11]);
+            assert_ne!((a.id, a.ip), (b.id, b.ip));
+            assert_eq!(a.platform(), Some("WindowsServer2022"));
+            assert_eq!(b.platform(), Some("WindowsServer2022"));
+            assert_eq!(d.name(10).as_deref(), Some("tmpl-srv-clone"));
+            assert_eq!(d.name(11).as_deref(), Some("tmpl-srv-clone"));
+            assert_eq!(a.mac(), b.mac());
+            assert_eq!(&a.mac()[..6], "005056");
+            assert_eq!((a.clone_of, b.clone_of), (None, Some(10)));
+            assert_eq!(
+                adapters(&d, 10),
+                [eth("primary"), eth("primary"), lo.clone(), lo.clone()]
+            );
+            assert_eq!(d.machine_json(10)["vmMetadata"], Value::Null);
+
+            let vpn = "00059A3C7A00";
+            let teredo = ("Tunnel", "null".to_owned(), "Up");
+            assert_eq!(d.machines[12].platform(), Some("Windows11"));
+            assert_eq!(
+                adapters(&d, 12),
+                [
+                    eth("primary"),
+                    eth("primary"),
+                    eth(vpn),
+                    eth(vpn),
+                    teredo,
+                    lo.clone(),
+                    lo.clone()
+                ]
+            );
+            let vpn_ip = d.machines[12].nics()[2].ip.clone();
+            assert!(
+                vpn_ip.starts_with("10.200.1") || vpn_ip.starts_with("10.200.2"),
+                "{vpn_ip}"
+            );
+
+            let m13 = &d.machines[13];
+            assert_eq!(m13.platform(), Some("Windows10"));
+            let dongle = m13.nics()[2].mac.clone().unwrap();
+            assert_eq!(
+                adapters(&d, 13),
+                [
+                    eth("primary"),
+                    eth("primary"),
+                    ("Wireless80211", dongle, "NotPresent"),
+                    eth(vpn),
+                    eth(vpn),
+                    ("Ppp", "null".to_owned(), "Up"),
+                    ("Tunnel", "000000000000".to_owned(), "Down"),
+                    lo.clone(),
+                    lo.clone(),
+                ]
+            );
+            assert_eq!(d.machine_json(13)["rbacGroupId"], "12");
+            assert_eq!(d.machine_json(13)["rbacGroupName"], "Engineering");
+
+            assert_eq!(d.machines[14].platform(), Some("Ubuntu"));
+            assert_eq!(d.name(14).as_deref(), Some("localhost"));
+            let bridge = d.machines[14].nics()[2].clone();
+            let docker = bridge.mac.clone().unwrap();
+            assert_eq!((bridge.ip.as_str(), &docker[..4]), ("172.17.0.1", "0242"));
+            assert_eq!(
+                adapters(&d, 14),
+                [
+                    eth("primary"),
+                    eth("primary"),
+                    eth(&docker),
+                    lo.clone(),
+                    lo.clone()
+                ]
+            );
+
+            let m15 = d.machine_json(15);
+            assert_eq!(m15["lastIpAddress"], Value::Null);
+            assert_eq!(m15["ipAddresses"][0]["ipAddress"], ipv4(d.machines[15].ip));
+            assert_eq!(
+                adapters(&d, 15),
+                [eth("primary"), eth("primary"), lo.clone(), lo.clone()]
+            );
+            for i in 0..16 {
+                assert_eq!(d.machine_json(i)["rbacGroupId"].is_string(), i == 13, "{i}");
+            }
+        }
+        // Configured names: a clone may be named apart from its template, a stale duplicate
+        // never from its twin.
+        let mut d = generate(9, 16, "t");
+        d.renamed = [(10, "a".to_owned()), (0, "b".to_owned())].into();
+        assert_eq!(
+            (d.name(10), d.name(11)),
+            (Some("a".into()), Some("a".into()))
+        );
+        assert_eq!(d.name(7).as_deref(), Some("b"));
+        d.renamed.insert(11, "c".to_owned());
+        d.renamed.insert(7, "d".to_owned());
+        assert_eq!(
+            (d.name(10), d.name(11)),
+            (Some("a".into()), Some("c".into()))
+        );
+        assert_eq!(d.name(7).as_deref(), Some("b"));
+        // Machine i does not depend on the machine count, fixtures included.
+        let (small, big) = (generate(9, 12, "t"), generate(9, 300, "t"));
+        assert_eq!(small.machine_json(11), big.machine_json(11));
+    }
+
+    #[test]
+    fn later_machines_share_names_macs_and_addresses() {
+        let d = generate(3, 3000, "t");
+        let later = FIXTURES..d.machines.len();
+        let localhost: Vec<usize> = (0..d.machines.len())
+            .filter(|i| d.name(*i).as_deref() == Some("localhost"))
+            .collect();
+        assert!(localhost.len() >= 5, "{}", localhost.len());
+        for i in &localhost {
+            let m = &d.machines[*i];
+            assert!(
+                m.onboarded() && !m.duplicate && m.family() == Family::Linux,
+                "{i}"
+            );
+        }
+        // Clone pairs: distinct live devices with one name and one primary MAC.
+        let clones: Vec<usize> = later
+            .clone()
+            .filter(|i| d.machines[*i].clone_of.is_some())
+            .collect();
+        assert!(clones.len() >= 3, "{}", clones.len());
+        for i in &clones {
+            let (m, j) = (&d.machines[*i], d.machines[*i].clone_of.unwrap() as usize);
+            let t = &d.machines[j];
+            assert_eq!((d.name(*i), m.mac()), (d.name(j), t.mac()));
+            assert!(!m.duplicate && !t.duplicate && m.id != t.id && m.ip != t.ip);
+            assert_eq!((m.health, t.health), (0, 0), "both Active");
+            assert!(DATA_EPOCH - m.last_seen < 2 * DAY, "and recently seen");
+        }
+        // No stale duplicate pretends to be a clone or a localhost host.
+        for m in d.machines.iter().filter(|m| m.duplicate) {
+            let live = &d.machines[m.twin_of.unwrap() as usize];
+            assert!(live.clone_of.is_none() && live.label == Label::Generated);
+        }
+        let share = |pick: &dyn Fn(&Machine) -> bool, of: &dyn Fn(&Machine) -> bool| {
+            let pool: Vec<&Machine> = d.machines[FIXTURES..].iter().filter(|m| of(m)).collect();
+            100 * pool.iter().filter(|m| pick(m)).count() / pool.len()
+        };
+        let windows_client =
+            |m: &Machine| m.onboarded() && !m.duplicate && m.family() == Family::WindowsClient;
+        let vpn = share(&|m| m.extras & VPN_ANYCONNECT != 0, &windows_client);
+        assert!(
+            (2..=9).contains(&vpn),
+            "AnyConnect on {vpn}% of Windows clients"
+        );
+        let linux = |m: &Machine| m.onboarded() && !m.duplicate && m.family() == Family::Linux;
+        let docker = share(&|m| m.extras & DOCKER_BRIDGE != 0, &linux);
+        assert!(
+            (20..=50).contains(&docker),
+            "docker0 on {docker}% of Linux hosts"
+        );
+        let discovered = |m: &Machine| !m.onboarded();
+        let no_ip = share(&|m| m.no_last_ip, &discovered);
+        assert!((8..=25).contains(&no_ip), "null lastIpAddress on {no_ip}%");
+        let text = share(&|m| m.rbac_text, &|_| true);
+        assert!((6..=15).contains(&text), "string rbacGroupId on {text}%");
+
+        // The AnyConnect MAC and docker0's address repeat; docker0's MACs do not.
+        let nics: Vec<machines::Nic> = later.flat_map(|i| d.machines[i].nics()).collect();
+        let vpn_macs = nics
+            .iter()
+            .filter(|n| n.mac.as_deref() == Some(ANYCONNECT_MAC))
+            .count();
+        assert!(vpn_macs >= 20, "{vpn_macs}");
+        let bridges: Vec<&String> = nics
+            .iter()
+            .filter(|n| n.ip == DOCKER_BRIDGE_IP)
+            .map(|n| n.mac.as_ref().unwrap())
+            .collect();
+        let unique: std::collections::HashSet<_> = bridges.iter().collect();
+        assert!(bridges.len() >= 20 && unique.len() == bridges.len());
+        for mac in bridges {
+            let first = u8::from_str_radix(&mac[..2], 16).unwrap();
+            assert_eq!(first & 0b10, 0b10, "{mac} is locally administered");
+        }
+        for kind in ["Ppp", "Tunnel"] {
+            assert!(nics.iter().any(|n| n.kind == kind), "{kind}");
+        }
+        // Discovered devices without lastIpAddress: some still list their NIC, some nothing.
+        let blank = d.machines.iter().filter(|m| m.no_last_ip);
+        let listed = blank.clone().filter(|m| !m.nics().is_empty()).count();
+        assert!(listed > 0 && listed < blank.count());
+    }
+
+    #[test]
+    fn documented_types_and_their_other_shapes() {
+        let d = generate(5, 100, "t");
+        for (k, c) in d.cves.iter().enumerate() {
+            let v = c.json(1);
+            assert_eq!(v["cveSupportability"].is_array(), k % 10 == 7, "CVE {k}");
+            if let Some(list) = v["cveSupportability"].as_array() {
+                assert_eq!(list.len(), 1);
+                assert!(list[0].is_string());
+            }
+        }
+        for (k, a) in d.alerts.iter().enumerate() {
+            let mut scratch = (String::new(), None);
+            let v = a.json(&d.alert_on(a, &mut scratch), false);
+            let user = &v["relatedUser"];
+            if !user.is_null() {
+                assert_eq!(user.is_string(), k % 7 == 3, "alert {k}: {user}");
+            }
+            if let Some(u) = user.as_str() {
+                assert_eq!(u, format!("CONTOSO\\user{}", a.seed % 50));
+            }
+            let mitre = &v["mitreTechniques"];
+            assert_eq!(mitre.is_string(), k % 9 == 4, "alert {k}");
+            if let Some(m) = mitre.as_str() {
+                assert_eq!(m, a.template().mitre.join(","));
+            }
+            let created = v["alertCreationTime"].as_str().unwrap();
+            let zoned = created.ends_with('Z');
+            assert_eq!(zoned, k % 10 != 6, "alert {k}: {created}");
+            assert_eq!(v["lastUpdateTime"].as_str().unwrap().ends_with('Z'), zoned);
+            let parsed = crate::sim::clock::parse_iso(created).unwrap();
+            assert_eq!(parsed, a.created, "taken as UTC");
+        }
+        assert!(d
+            .alerts
+            .iter()
+            .any(|a| a.drift & alerts::USER_AS_TEXT != 0 && a.seed % 3 != 2));
     }
 
     #[test]

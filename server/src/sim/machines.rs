@@ -1,5 +1,6 @@
-//! Machine records (defender-api.md §5.1, §5.2): compact storage, the JSON writer and the
-//! `$filter` fields of §4.1. Strings are derived on the fly from stored indices.
+//! Machine records (defender-api.md §5.1, §5.2): compact storage, the network adapters a
+//! machine reports, the JSON writer and the `$filter` fields of §4.1. Strings are derived on
+//! the fly from stored indices.
 
 use serde_json::{json, Value};
 
@@ -30,6 +31,45 @@ pub const DEVICE_VALUE: [&str; 3] = ["Low", "Normal", "High"];
 pub const ONBOARDED: u8 = 0;
 pub const INACTIVE: u8 = 1;
 
+/// Adapters besides the primary Ethernet NIC and the ordinary Wi-Fi, as bits of
+/// [`Machine::extras`]. They are what makes MACs and addresses repeat across distinct
+/// machines (§5.2, §9.20); none of them is on the LAN a scan sees.
+pub const VPN_ANYCONNECT: u8 = 1 << 0;
+/// RAS/PPP VPN: `type` `Ppp`, no MAC.
+pub const VPN_PPP: u8 = 1 << 1;
+/// Teredo: `type` `Tunnel`, no MAC.
+pub const TUNNEL_TEREDO: u8 = 1 << 2;
+/// ISATAP: `type` `Tunnel`, an all-zero MAC.
+pub const TUNNEL_ISATAP: u8 = 1 << 3;
+/// docker0: a locally administered MAC and the same address on every host.
+pub const DOCKER_BRIDGE: u8 = 1 << 4;
+/// A USB Wi-Fi dongle that was removed: still listed, `operationalStatus` `NotPresent`.
+pub const WIFI_NOT_PRESENT: u8 = 1 << 5;
+
+/// The MAC every Cisco AnyConnect virtual adapter reports, on whichever machine (§9.20).
+pub const ANYCONNECT_MAC: &str = "00059A3C7A00";
+/// docker0's address, identical on every Docker host (§9.20).
+pub const DOCKER_BRIDGE_IP: &str = "172.17.0.1";
+/// What a tunnel adapter without a hardware address may report instead of null.
+pub const ZERO_MAC: &str = "000000000000";
+/// VMware's OUI, the vendor of cloned on-premises VMs.
+pub const VMWARE_OUI: u64 = 0x00_50_56;
+/// Hyper-V's OUI.
+pub const HYPER_V_OUI: u64 = 0x00_15_5D;
+/// `computerDnsName` of the cloned-VM fixtures (machines 10 and 11).
+pub const CLONE_TEMPLATE_NAME: &str = "tmpl-srv-clone";
+
+/// Where a machine's `computerDnsName` comes from (names are not identities, §9.19).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    /// Built from department, OS and position.
+    Generated,
+    /// A Linux host that never got a hostname.
+    Localhost,
+    /// The template name cloned VMs keep when nobody renames them.
+    CloneTemplate,
+}
+
 /// What kind of box a discovered device is; drives its name and nmap ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Gadget {
@@ -58,7 +98,39 @@ pub const FILTER_FIELDS: &[&str] = &[
     "rbacGroupId",
 ];
 
-/// One device record, ~80 bytes so 100,000 of them stay small.
+/// One `ipAddresses` entry as served (§5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nic {
+    pub ip: String,
+    /// 12 upper-case hex digits; `None` is served as null.
+    pub mac: Option<String>,
+    /// `type`, e.g. `Ethernet`, `Wireless80211`, `Ppp`, `Tunnel`, `SoftwareLoopback`.
+    pub kind: &'static str,
+    /// `operationalStatus`, e.g. `Up`, `Down`, `NotPresent`.
+    pub status: &'static str,
+}
+
+impl Nic {
+    fn new(ip: String, mac: Option<&str>, kind: &'static str, status: &'static str) -> Self {
+        Self {
+            ip,
+            mac: mac.map(str::to_owned),
+            kind,
+            status,
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        json!({
+            "ipAddress": self.ip,
+            "macAddress": self.mac,
+            "type": self.kind,
+            "operationalStatus": self.status,
+        })
+    }
+}
+
+/// One device record, ~100 bytes so 100,000 of them stay small.
 #[derive(Clone, Debug)]
 pub struct Machine {
     pub id: [u8; 20],
@@ -73,14 +145,28 @@ pub struct Machine {
     pub value: u8,
     pub rbac: u8,
     pub gadget: Gadget,
-    /// Primary IPv4 (`lastIpAddress`), host order.
+    /// Primary IPv4 (`lastIpAddress` unless `no_last_ip`), host order; unique per machine.
     pub ip: u32,
+    /// Primary NIC MAC (low 48 bits); shared by the two halves of a cloned VM.
+    pub mac: u64,
+    /// `lastIpAddress` is null although the machine has an address (§5.1).
+    pub no_last_ip: bool,
     pub first_seen: Nanos,
     pub last_seen: Nanos,
     pub duplicate: bool,
     /// Live record this stale one was merged into (`mergedIntoMachineId`, §9.3).
     pub merged_into: Option<u32>,
     pub wifi: bool,
+    /// Bit set of `VPN_ANYCONNECT`, `VPN_PPP`, `TUNNEL_*`, `DOCKER_BRIDGE`, `WIFI_NOT_PRESENT`.
+    pub extras: u8,
+    pub label: Label,
+    /// `rbacGroupId` is served as a numeric string, as the machine table types it (§9.21).
+    pub rbac_text: bool,
+    /// Live record a stale re-image duplicate shares its name with (§9.3).
+    pub twin_of: Option<u32>,
+    /// Machine this one was cloned from: a distinct live device with the same name and
+    /// primary MAC (§9.19, §9.20).
+    pub clone_of: Option<u32>,
     pub aad: bool,
     /// Bit set over `catalog::PRODUCTS`.
     pub software: u64,
@@ -94,6 +180,16 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn ipv4(ip: u32) -> String {
     let [a, b, c, d] = ip.to_be_bytes();
     format!("{a}.{b}.{c}.{d}")
+}
+
+/// A bijection on u32 (Chris Wellons' lowbias32), so values derived from unique addresses
+/// stay unique but look random.
+fn scramble(mut x: u32) -> u32 {
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^ (x >> 16)
 }
 
 fn guid(x: u64, y: u64) -> String {
@@ -149,8 +245,13 @@ impl Machine {
         (id, name)
     }
 
-    /// Primary NIC MAC: 12 upper-case hex digits (§5.2), vendor OUI by device type.
+    /// Primary NIC MAC: 12 upper-case hex digits (§5.2).
     pub fn mac(&self) -> String {
+        format!("{:012X}", self.mac)
+    }
+
+    /// The primary MAC a device of this type reports: vendor OUI by device type.
+    pub fn vendor_mac(&self) -> u64 {
         let oui = match (self.gadget, self.family()) {
             (Gadget::Printer, _) => ["3CD92B", "008077", "001E8F"][(self.seed % 3) as usize],
             (Gadget::Phone, _) => "001BD4",
@@ -161,7 +262,30 @@ impl Machine {
             (_, Family::WindowsServer) => "00155D",
             _ => ["D4BED9", "54EE75", "3024A9"][(self.seed % 3) as usize],
         };
-        format!("{oui}{:06X}", mix(self.seed, 1) & 0xFF_FFFF)
+        let oui = u64::from_str_radix(oui, 16).unwrap_or(0);
+        oui << 24 | (mix(self.seed, 1) & 0xFF_FFFF)
+    }
+
+    /// `lastIpAddress` as served.
+    pub fn last_ip(&self) -> Option<String> {
+        (!self.no_last_ip).then(|| ipv4(self.ip))
+    }
+
+    /// Whether `ipAddresses` is non-empty: always for onboarded devices, for half of the
+    /// discovered ones.
+    fn lists_nics(&self) -> bool {
+        self.os_known() || self.seed.is_multiple_of(2)
+    }
+
+    /// Whether Defender reports any address for this machine at all.
+    pub fn reports_address(&self) -> bool {
+        !self.no_last_ip || self.lists_nics()
+    }
+
+    /// Position in the generated list, recovered from the unique primary address.
+    fn ordinal(&self) -> u32 {
+        let [_, b, c, d] = self.ip.to_be_bytes();
+        ((u32::from(b) - 8) * 256 + u32::from(c)) * 250 + u32::from(d) - 2
     }
 
     pub fn wifi_mac(&self) -> String {
@@ -225,13 +349,13 @@ impl Machine {
             "osProcessor": arch,
             "version": rel.filter(|_| known).and_then(|r| r.version),
             "osBuild": rel.filter(|_| known).and_then(|r| r.build),
-            "lastIpAddress": ipv4(self.ip),
+            "lastIpAddress": self.last_ip(),
             "lastExternalIpAddress": known.then(|| format!("198.51.100.{}", self.seed % 250 + 1)),
             "agentVersion": self.agent_version(),
             "healthStatus": HEALTH[self.health as usize],
             "onboardingStatus": ONBOARDING[self.onboarding as usize],
             "deviceValue": DEVICE_VALUE[self.value as usize],
-            "rbacGroupId": rbac_id,
+            "rbacGroupId": if self.rbac_text { json!(rbac_id.to_string()) } else { json!(rbac_id) },
             "rbacGroupName": rbac_name,
             "riskScore": RISK[self.risk as usize],
             "exposureLevel": known.then(|| EXPOSURE[self.exposure as usize]),
@@ -252,7 +376,13 @@ impl Machine {
     }
 
     fn vm_metadata(&self) -> Value {
-        if !self.os_known() || self.family() != Family::WindowsServer || self.seed % 3 != 1 {
+        // A VMware MAC means an on-premises VM, not an Azure one.
+        let vmware = self.mac >> 24 == VMWARE_OUI;
+        if !self.os_known()
+            || vmware
+            || self.family() != Family::WindowsServer
+            || self.seed % 3 != 1
+        {
             return Value::Null;
         }
         json!({
@@ -263,26 +393,94 @@ impl Machine {
         })
     }
 
-    /// Multi-NIC list (§5.2): the MAC repeats per address on a NIC; loopbacks have null MAC.
-    pub fn ip_addresses(&self) -> Value {
+    /// Multi-NIC list (§5.2): the primary Ethernet first; the MAC repeats per address on a
+    /// NIC; loopbacks, PPP and Teredo have a null MAC.
+    pub fn nics(&self) -> Vec<Nic> {
+        let mac = self.mac();
+        let eth = |ip: String| Nic::new(ip, Some(&mac), "Ethernet", "Up");
         if !self.os_known() {
-            return if self.seed.is_multiple_of(2) {
-                json!([{"ipAddress": ipv4(self.ip), "macAddress": self.mac(), "type": "Ethernet", "operationalStatus": "Up"}])
+            return if self.lists_nics() {
+                vec![eth(ipv4(self.ip))]
             } else {
-                json!([])
+                Vec::new()
             };
         }
-        let mac = self.mac();
         let mut v = vec![
-            json!({"ipAddress": ipv4(self.ip), "macAddress": mac, "type": "Ethernet", "operationalStatus": "Up"}),
-            json!({"ipAddress": format!("fe80::{:x}:{:x}", self.seed & 0xffff, (self.seed >> 16) & 0xffff), "macAddress": mac, "type": "Ethernet", "operationalStatus": "Up"}),
+            eth(ipv4(self.ip)),
+            eth(format!(
+                "fe80::{:x}:{:x}",
+                self.seed & 0xffff,
+                (self.seed >> 16) & 0xffff
+            )),
         ];
         if self.wifi {
-            v.push(json!({"ipAddress": self.wifi_ip(), "macAddress": self.wifi_mac(), "type": "Wireless80211", "operationalStatus": if self.seed.is_multiple_of(2) { "Up" } else { "Down" }}));
+            let status = if self.seed.is_multiple_of(2) {
+                "Up"
+            } else {
+                "Down"
+            };
+            let wifi_mac = self.wifi_mac();
+            v.push(Nic::new(
+                self.wifi_ip(),
+                Some(&wifi_mac),
+                "Wireless80211",
+                status,
+            ));
         }
-        v.push(json!({"ipAddress": "127.0.0.1", "macAddress": null, "type": "SoftwareLoopback", "operationalStatus": "Up"}));
-        v.push(json!({"ipAddress": "::1", "macAddress": null, "type": "SoftwareLoopback", "operationalStatus": "Up"}));
-        Value::Array(v)
+        let has = |bit: u8| self.extras & bit != 0;
+        if has(WIFI_NOT_PRESENT) {
+            // The dongle's last self-assigned address; TP-Link OUI.
+            let x = mix(self.seed, 23);
+            let dongle = format!("50C7BF{:06X}", x >> 16 & 0xFF_FFFF);
+            let ip = format!("169.254.{}.{}", x % 254 + 1, (x >> 8) % 254 + 1);
+            v.push(Nic::new(ip, Some(&dongle), "Wireless80211", "NotPresent"));
+        }
+        if has(VPN_ANYCONNECT) {
+            // A pool well above the addresses the LAN scan's unknown devices use.
+            let o = self.ordinal();
+            let ip = format!("10.200.{}.{}", 128 + (o / 254) % 128, o % 254 + 1);
+            v.push(Nic::new(ip, Some(ANYCONNECT_MAC), "Ethernet", "Up"));
+            let x = mix(self.seed, 24);
+            let ll = format!("fe80::205:9aff:fe3c:{:x}", x & 0xffff);
+            v.push(Nic::new(ll, Some(ANYCONNECT_MAC), "Ethernet", "Up"));
+        }
+        if has(VPN_PPP) {
+            let x = mix(self.seed, 22);
+            let ip = format!("172.31.{}.{}", x % 250, (x >> 8) % 250 + 2);
+            v.push(Nic::new(ip, None, "Ppp", "Up"));
+        }
+        if has(DOCKER_BRIDGE) {
+            let docker = format!("0242{:08X}", scramble(self.ip));
+            v.push(Nic::new(
+                DOCKER_BRIDGE_IP.to_owned(),
+                Some(&docker),
+                "Ethernet",
+                "Up",
+            ));
+        }
+        if has(TUNNEL_TEREDO) {
+            let x = mix(self.seed, 21);
+            let ip = format!(
+                "2001:0:4137:9e76:{:x}:{:x}:{:x}:{:x}",
+                x & 0xffff,
+                (x >> 16) & 0xffff,
+                (x >> 32) & 0xffff,
+                (x >> 48) & 0xffff
+            );
+            v.push(Nic::new(ip, None, "Tunnel", "Up"));
+        }
+        if has(TUNNEL_ISATAP) {
+            let ip = format!("fe80::5efe:{}", ipv4(self.ip));
+            v.push(Nic::new(ip, Some(ZERO_MAC), "Tunnel", "Down"));
+        }
+        let lo = |ip: &str| Nic::new(ip.to_owned(), None, "SoftwareLoopback", "Up");
+        v.push(lo("127.0.0.1"));
+        v.push(lo("::1"));
+        v
+    }
+
+    pub fn ip_addresses(&self) -> Value {
+        Value::Array(self.nics().iter().map(Nic::json).collect())
     }
 
     pub fn field(&self, name: Option<&str>, f: &str) -> Val {
@@ -300,7 +498,7 @@ impl Machine {
             "lastSeen" => Val::Date(self.last_seen),
             "exposureLevel" => s(self.os_known().then(|| EXPOSURE[self.exposure as usize])),
             "onboardingStatus" => s(Some(ONBOARDING[self.onboarding as usize])),
-            "lastIpAddress" => Val::Str(ipv4(self.ip)),
+            "lastIpAddress" => self.last_ip().map_or(Val::Null, Val::Str),
             "healthStatus" => s(Some(HEALTH[self.health as usize])),
             "osPlatform" => s(self.reported_platform()),
             "riskScore" => s(Some(RISK[self.risk as usize])),

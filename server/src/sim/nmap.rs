@@ -1,5 +1,9 @@
 //! `nmap -oX`-style XML of what a LAN scan would see: the simulated machines that are on the
 //! network (onboarded and discovered-only) plus devices Defender does not know at all.
+//!
+//! A scan sees each machine's primary NIC only: the two halves of a cloned VM show up as two
+//! hosts with one MAC at two addresses, while VPN, tunnel and container adapters (§9.20) are
+//! not on the LAN and never appear.
 
 use std::fmt::Write;
 
@@ -95,13 +99,18 @@ fn gadget_profile(g: Gadget) -> (Ports, OsGuess) {
 fn machine_hosts(d: &Dataset) -> Vec<Host> {
     let mut out = Vec::new();
     for (i, m) in d.machines.iter().enumerate() {
-        // Stale duplicates and powered-off devices do not answer a scan.
-        if m.duplicate || (m.health == INACTIVE && (m.onboarded() || m.seed % 2 == 1)) {
+        // Stale duplicates and powered-off devices do not answer a scan, nor do discovered
+        // devices Defender knows no address of (seen once, gone since).
+        let off = m.health == INACTIVE && (m.onboarded() || m.seed % 2 == 1);
+        if m.duplicate || off || !m.reports_address() {
             continue;
         }
-        let name = d
-            .name(i)
-            .filter(|n| !n.contains(' ') && n.parse::<std::net::Ipv4Addr>().is_err());
+        // A host calling itself `localhost` has no PTR record.
+        let name = d.name(i).filter(|n| {
+            !n.contains(' ')
+                && n.parse::<std::net::Ipv4Addr>().is_err()
+                && !n.eq_ignore_ascii_case("localhost")
+        });
         let (ports, os) = match (m.family(), m.gadget) {
             (Family::WindowsClient, _) if m.platform() == Some("Windows11") => (
                 WIN_PORTS,
@@ -297,5 +306,51 @@ mod tests {
             !a.contains(&colon_mac(&d.machines[7].mac())),
             "stale duplicate is not on the LAN"
         );
+    }
+
+    #[test]
+    fn clones_share_a_mac_and_virtual_adapters_stay_off_the_lan() {
+        let d = generate(5, 400, "t");
+        let x = local_network_xml(&d, 5, 0);
+        let hosts: Vec<&str> = x.split("<host ").skip(1).collect();
+        let clone_mac = colon_mac(&d.machines[10].mac());
+        let with_mac: Vec<&&str> = hosts.iter().filter(|h| h.contains(&clone_mac)).collect();
+        assert_eq!(with_mac.len(), 2, "the cloned pair: one MAC, two hosts");
+        for (h, m) in with_mac.iter().zip(&d.machines[10..12]) {
+            assert!(h.contains(&format!("addr=\"{}\" addrtype=\"ipv4\"", ipv4(m.ip))));
+            assert!(h.contains("<hostname name=\"tmpl-srv-clone\" type=\"PTR\"/>"));
+        }
+        // Fixture 15 has no lastIpAddress but is on the LAN with its NIC's address.
+        assert!(x.contains(&format!("addr=\"{}\"", ipv4(d.machines[15].ip))));
+        assert!(x.contains(&format!("addr=\"{}\"", ipv4(d.machines[14].ip))));
+        for absent in [
+            "172.17.0.1",
+            "10.200.",
+            "172.31.",
+            "169.254.",
+            "fe80::",
+            "2001:0:",
+        ] {
+            assert!(
+                !x.contains(&format!("addr=\"{absent}")),
+                "{absent} is not on the LAN"
+            );
+        }
+        for mac in [
+            "00:05:9A:3C:7A:00",
+            "00:00:00:00:00:00",
+            "02:42:",
+            "50:C7:BF:",
+        ] {
+            assert!(!x.contains(mac), "{mac} is not on the LAN");
+        }
+        assert!(!x.contains("name=\"localhost\""));
+        // A discovered device Defender knows no address of does not answer.
+        let silent = d
+            .machines
+            .iter()
+            .find(|m| !m.reports_address())
+            .expect("some discovered device without any address");
+        assert!(!x.contains(&format!("addr=\"{}\"", ipv4(silent.ip))));
     }
 }

@@ -56,6 +56,9 @@ pub struct Cve {
     /// Bit set over `EXPLOIT_TYPES`.
     pub exploit_types: u8,
     pub supportability: u8,
+    /// `cveSupportability` is served as a one-element array, the "String collection" of the
+    /// docs' table, instead of the example's string (§9.21).
+    pub supportability_list: bool,
     pub seed: u64,
 }
 
@@ -116,7 +119,7 @@ impl Cve {
             "exploitInKit": self.exploit_in_kit,
             "exploitTypes": types,
             "exploitUris": if self.public_exploit { vec![format!("https://exploit-db.example.invalid/{}", 50_000 + self.seed % 9_999)] } else { vec![] },
-            "cveSupportability": SUPPORTABILITY[self.supportability as usize],
+            "cveSupportability": if self.supportability_list { json!([SUPPORTABILITY[self.supportability as usize]]) } else { json!(SUPPORTABILITY[self.supportability as usize]) },
             "tags": if self.exploit_in_kit { vec!["ZeroDay"] } else { vec![] },
             "epss": (mix(self.seed, 3) % 10_000) as f64 / 10_000.0,
         })

@@ -2,6 +2,7 @@
 //! MDE error envelope (§3.5).
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -65,6 +66,17 @@ impl ApiError {
     }
 }
 
+/// What a reverse proxy in front of the API sends when the backend answers too late.
+pub fn gateway_timeout() -> Response {
+    let body = "<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n\
+                <center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n";
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::GATEWAY_TIMEOUT;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    r
+}
+
 pub fn json_response(status: StatusCode, body: String) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
@@ -77,12 +89,26 @@ pub fn json_response(status: StatusCode, body: String) -> Response {
     r
 }
 
+/// How a processed request's answer gets lost on its way back (§9.22).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lost {
+    GatewayTimeout,
+    CutBody,
+    Hold(Duration),
+}
+
+/// Asks the async handler to hold a response back this long before sending it.
+#[derive(Clone, Copy, Debug)]
+pub struct Hold(pub Duration);
+
 /// A successful body before faults such as truncation are applied.
 pub struct Reply {
     pub status: StatusCode,
     pub body: String,
     /// The response already went out as a stream; nothing left to send.
     pub streamed: bool,
+    /// The request was carried out but its answer is to be lost.
+    pub lost: Option<Lost>,
 }
 
 impl Reply {
@@ -91,6 +117,7 @@ impl Reply {
             status: StatusCode::OK,
             body,
             streamed: false,
+            lost: None,
         }
     }
 
@@ -99,7 +126,13 @@ impl Reply {
             status: StatusCode::OK,
             body: String::new(),
             streamed: true,
+            lost: None,
         }
+    }
+
+    pub fn losing(mut self, lost: Option<Lost>) -> Self {
+        self.lost = lost;
+        self
     }
 
     /// Single entity: properties at top level plus `@odata.context` ending in `/$entity`.
@@ -113,6 +146,7 @@ impl Reply {
             status,
             body: Value::Object(out).to_string(),
             streamed: false,
+            lost: None,
         }
     }
 }

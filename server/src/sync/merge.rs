@@ -215,6 +215,15 @@ impl<'a> Planner<'a> {
             .collect()
     }
 
+    /// An endpoint discovery never saw that this device held before.
+    fn own_defender_endpoint(&self, g: usize, endpoint_id: i64) -> bool {
+        self.endpoint(endpoint_id).is_some_and(|e| {
+            !e.source_network
+                && (self.root(g).endpoint_id == Some(endpoint_id)
+                    || e.representative.as_deref().and_then(|r| self.device_of(r)) == Some(g))
+        })
+    }
+
     fn conflicted(&self, mac: &MacAddress) -> bool {
         self.reporters.get(mac).is_some_and(|r| r.len() > 1)
     }
@@ -253,7 +262,13 @@ impl<'a> Planner<'a> {
             for mac in self.own_macs(g) {
                 if let Some(&e) = self.by_mac.get(&mac) {
                     let id = self.inputs.endpoints[e].endpoint_id;
-                    if !self.split(g, id) && !found.iter().any(|(_, f)| *f == id) {
+                    // The device's own Defender-only endpoint, keyed by this MAC when it was
+                    // made, is its earlier link (rule 4): a network endpoint matched by IP and
+                    // host name must still be able to take the device.
+                    if !self.split(g, id)
+                        && !self.own_defender_endpoint(g, id)
+                        && !found.iter().any(|(_, f)| *f == id)
+                    {
                         found.push((mac, id));
                     }
                 }
@@ -277,18 +292,7 @@ impl<'a> Planner<'a> {
                 };
                 self.endpoint_notes.entry(other).or_default().push(note);
             }
-            // The device's own Defender-only endpoint, keyed by this MAC when it was created:
-            // still the link made then, not a new join.
-            let own = self.endpoint(id).is_some_and(|e| {
-                !e.source_network
-                    && (self.root(g).endpoint_id == Some(id)
-                        || e.representative.as_deref().and_then(|r| self.device_of(r)) == Some(g))
-            });
-            let claim = if own {
-                Claim::EarlierLink
-            } else {
-                Claim::Mac(mac)
-            };
+            let claim = Claim::Mac(mac);
             self.take(g, id, claim);
         }
     }

@@ -396,6 +396,31 @@ fn two_devices_that_held_one_endpoint_under_the_old_name_rule_are_parted() {
 }
 
 #[test]
+fn a_network_endpoint_matched_by_ip_and_name_takes_a_device_from_its_own_endpoint() {
+    let mut m = machine("m1", "lap-7", "10.0.0.7", &["005056A1B2C3"]);
+    m.endpoint_id = Some(9);
+    let own = KnownEndpoint {
+        endpoint_id: 9,
+        mac: Some(mac("005056A1B2C3")),
+        source_network: false,
+        last_seen: RECENT.into(),
+        representative: Some("m1".into()),
+        ..KnownEndpoint::default()
+    };
+    // The laptop's Wi-Fi, seen by a scan under a randomised MAC.
+    let scan = discovered(4, Some("DA:A1:19:00:00:01"), "10.0.0.7", "lap-7");
+    let p = run(&[m], &[own, scan], &[]);
+    assert_eq!(outcome(&p), [(Target::Existing(4), Rule::IpHostname)]);
+    assert_eq!(
+        p.released,
+        [Released {
+            endpoint_id: 9,
+            successor: Some(Target::Existing(4))
+        }]
+    );
+}
+
+#[test]
 fn a_defender_only_endpoint_keyed_by_its_device_mac_stays_an_earlier_link() {
     let mut m = machine("m1", "srv", "10.0.0.1", &["005056A1B2C3"]);
     m.endpoint_id = Some(9);

@@ -149,6 +149,10 @@ impl Application {
                 }),
         );
         let poller = actions.start_poller();
+        sync.on_actions_found({
+            let actions = actions.clone();
+            move || actions.wake_poller()
+        });
 
         let store = SqliteStore::new(pool.clone());
         store.migrate().await.map_err(StartupError::Sessions)?;

@@ -996,3 +996,29 @@ async fn portal_links_use_the_machine_id() {
         )
     );
 }
+
+/// A machine action is never resent by the client: after a 5xx (which a proxy may answer after
+/// passing the request on) the call ends as `Unconfirmed` after one attempt, while a read is
+/// retried as before (§9.22).
+#[tokio::test]
+async fn a_machine_action_is_sent_once_whatever_the_answer() {
+    let (sim, client) = setup().await;
+    let id = sim.control().machine(0).unwrap().id;
+    sim.control()
+        .set_faults(faults(|f| f.server_error_next = 1));
+    let before = client.metrics().api_calls;
+    let err = client
+        .run_antivirus_scan(&id, "contract test: scan", ScanType::Quick)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DefenderError::Unconfirmed { .. }), "{err:?}");
+    assert!(err
+        .to_string()
+        .contains("may have received the runAntiVirusScan request"));
+    assert_eq!(client.metrics().api_calls - before, 1, "one attempt only");
+    sim.control()
+        .set_faults(faults(|f| f.server_error_next = 1));
+    let before = client.metrics().api_calls;
+    client.machine(&id).await.unwrap();
+    assert_eq!(client.metrics().api_calls - before, 2, "a read is retried");
+}

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use reqwest::Client;
 use serde_json::Value;
-use server::sim::{self, Faults, ForcedOutcome, MachineInfo, RunningSim, SimConfig};
+use server::sim::{
+    self, ActionType, Faults, ForcedOutcome, LostAnswerMode, MachineInfo, PortalAction, RunningSim,
+    SimConfig,
+};
 use support::TestApp;
 
 const AUDIENCE_SCOPE: &str = "https://api.securitycenter.microsoft.com/.default";
@@ -32,12 +35,14 @@ async fn world_with(
     tuning: server::startup::Tuning,
     before_sync: impl FnOnce(&RunningSim),
 ) -> World {
-    let sim = sim::start(
-        SimConfig::for_tests(machines),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let mut config = SimConfig::for_tests(machines);
+    // Several syncs per test must not meet the real per-minute quota (§3.6): the throttling
+    // cases inject their storms on purpose.
+    config.rate_limits.per_minute = 100_000;
+    config.rate_limits.per_hour = 1_000_000;
+    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     before_sync(&sim);
     let dir = tempfile::tempdir().unwrap();
     let settings = support::settings(dir.path(), Some(support::ADMIN_PASSWORD));
@@ -162,6 +167,11 @@ impl World {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("action {action_id} never closed: {last:#}");
+    }
+
+    async fn sync(&self) {
+        let outcome = self.app.sync.trigger("test").wait().await;
+        assert!(outcome.ok, "{outcome:?}");
     }
 
     async fn stored_statuses(&self) -> Vec<(String, String)> {
@@ -1038,4 +1048,294 @@ async fn an_open_action_can_be_cancelled_from_the_console_by_operators_only() {
     assert!(audit_actions(&w.app)
         .await
         .contains(&"action.cancel".to_owned()));
+}
+
+/// A scan form as the page sends it.
+fn scan_form<'a>(endpoint_id: i64, comment: &'a str, key: &'a str) -> Form<'a> {
+    Form {
+        endpoint_id,
+        kind: "RunAntiVirusScan",
+        scope: "Quick",
+        comment,
+        confirm: "",
+        key,
+    }
+}
+
+/// The panel names the one machine actions go to (a stale duplicate of the device is never
+/// offered), and the server sends only to the machine the form named, while it is still a live
+/// machine of the endpoint.
+#[tokio::test]
+async fn actions_go_only_to_the_machine_the_form_named() {
+    let w = world(30).await;
+    let c = w.sim.control();
+    let (live, stale, other) = (
+        c.machine(0).unwrap(),
+        c.machine(7).unwrap(),
+        c.machine(8).unwrap(),
+    );
+    assert_eq!(stale.duplicate_of.as_deref(), Some(live.id.as_str()));
+    let eid = w.endpoint_of(&live.id).await;
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["machine_id"], live.id.as_str());
+    let targets = panel["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{panel:#}");
+    assert_eq!(targets[0]["machine_id"], live.id.as_str());
+    assert_eq!(
+        targets[0]["computer_dns_name"],
+        live.computer_dns_name.clone().unwrap()
+    );
+    assert_eq!(targets[0]["health_status"], "Active");
+    assert!(targets[0]["last_seen"].is_string());
+    // The stale record is not a target, even when asked for by name.
+    let res = w
+        .app
+        .call(
+            &w.admin,
+            "actions/for_endpoint",
+            &[("endpoint_id", &eid.to_string()), ("machine_id", &stale.id)],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+
+    for (named, words) in [
+        (
+            stale.id.as_str(),
+            "no longer a live machine of this endpoint",
+        ),
+        (
+            other.id.as_str(),
+            "no longer a live machine of this endpoint",
+        ),
+        ("", "does not say which Microsoft Defender machine"),
+    ] {
+        let k = key();
+        let res = w
+            .submit_to(&w.admin, &scan_form(eid, "wrong machine", &k), named)
+            .await;
+        assert_eq!(res.status(), 409, "{named}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(words), "{named}: {body}");
+    }
+    assert_eq!(c.action_count(), 0, "nothing reached Defender");
+    assert_eq!(w.stored_statuses().await, Vec::<(String, String)>::new());
+
+    let k = key();
+    let res = w
+        .submit_to(&w.admin, &scan_form(eid, "right machine", &k), &live.id)
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let (machine, defender_id): (String, String) =
+        sqlx::query_as("SELECT machine_id, defender_action_id FROM machine_action")
+            .fetch_one(&w.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(machine, live.id);
+    assert!(c.action_status(&defender_id).is_some());
+    assert_eq!(c.action_count(), 1);
+}
+
+/// Defender's own platform check refuses an action our table allows: the admin reads what
+/// `OsPlatformNotSupported` means, the refusal is recorded with the action and remembered for
+/// the device, and the button says so next time. Other actions stay available.
+#[tokio::test]
+async fn a_platform_refusal_is_explained_recorded_and_remembered() {
+    let w = world(30).await;
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    w.sim.control().set_faults(Faults {
+        platform_refusal_next: 1,
+        ..Faults::default()
+    });
+    let k = key();
+    let res = w
+        .submit(&w.admin, &scan_form(eid, "scan after alert", &k))
+        .await;
+    assert_eq!(res.status(), 409);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("(OsPlatformNotSupported)"), "{body}");
+    assert!(
+        body.contains("operating system does not support this action"),
+        "{body}"
+    );
+    assert_eq!(w.sim.control().action_count(), 0);
+    let panel = w.panel(&w.admin, eid).await;
+    let row = &panel["history"][0];
+    assert_eq!(row["status"], "NotSent");
+    assert!(row["error"]
+        .as_str()
+        .unwrap()
+        .contains("OsPlatformNotSupported"));
+    let reason = disabled_reason(&panel, "RunAntiVirusScan").unwrap();
+    assert!(
+        reason.starts_with("Microsoft Defender refused this action for this device on "),
+        "{reason}"
+    );
+    assert_eq!(disabled_reason(&panel, "Isolate"), None);
+}
+
+/// An isolation started in the Defender portal reaches the console with the sync: it is in the
+/// history with its requestor, the isolation state follows it, and the device can be released
+/// from here. A second sync adds nothing twice.
+#[tokio::test]
+async fn a_device_isolated_in_the_portal_can_be_released_from_the_console() {
+    let w = world(30).await;
+    let c = w.sim.control();
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    let name = m.computer_dns_name.clone().unwrap();
+    c.create_portal_action(PortalAction::new(&m.id, ActionType::Isolate))
+        .unwrap();
+    for _ in 0..100 {
+        if c.is_isolated(&m.id) == Some(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.is_isolated(&m.id), Some(true));
+    assert_eq!(
+        w.panel(&w.admin, eid).await["isolation"],
+        "NotIsolated",
+        "not synced yet"
+    );
+
+    w.sync().await;
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "Isolated", "{panel:#}");
+    let row = &panel["history"][0];
+    assert_eq!(row["kind"], "Isolate");
+    assert_eq!(row["status"], "Succeeded");
+    assert_eq!(row["external"], true);
+    assert_eq!(row["requested_by"], "secops@contoso.test");
+    assert_eq!(row["machine_id"], m.id.as_str());
+    assert_eq!(disabled_reason(&panel, "Unisolate"), None);
+    let cursor: Option<String> =
+        sqlx::query_scalar("SELECT value FROM sync_cursor WHERE name = 'machine_actions.created'")
+            .fetch_optional(&w.app.pool)
+            .await
+            .unwrap();
+    assert!(cursor.is_some(), "the listing resumes from here next time");
+
+    let k = key();
+    let release = w
+        .submit_ok(&Form {
+            endpoint_id: eid,
+            kind: "Unisolate",
+            scope: "",
+            comment: "Released after the portal isolation",
+            confirm: &name,
+            key: &k,
+        })
+        .await;
+    let id = release["action"]["id"].as_i64().unwrap();
+    assert_eq!(w.wait_until_closed(eid, id).await["status"], "Succeeded");
+    assert_eq!(c.is_isolated(&m.id), Some(false));
+    w.sync().await;
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "NotIsolated");
+    assert_eq!(panel["history"].as_array().unwrap().len(), 2, "{panel:#}");
+}
+
+/// An isolation the device has not picked up for days (it is offline): shown as pending, with
+/// its requestor, followed by the poller at the slower pace, and no second one is offered.
+#[tokio::test]
+async fn an_isolation_pending_for_days_shows_as_pending() {
+    let w = world(30).await;
+    let c = w.sim.control();
+    let m = w.windows();
+    let eid = w.endpoint_of(&m.id).await;
+    c.create_portal_action(
+        PortalAction::new(&m.id, ActionType::Isolate)
+            .created_secs_ago(2 * 86_400)
+            .pending_for_secs(3 * 86_400),
+    )
+    .unwrap();
+    w.sync().await;
+    let panel = w.panel(&w.admin, eid).await;
+    assert_eq!(panel["isolation"], "IsolationPending", "{panel:#}");
+    let row = &panel["history"][0];
+    assert_eq!(
+        (row["status"].as_str(), row["external"].as_bool()),
+        (Some("Pending"), Some(true))
+    );
+    for kind in ["Isolate", "Unisolate"] {
+        assert!(
+            disabled_reason(&panel, kind)
+                .unwrap()
+                .contains("already pending"),
+            "{kind}: {panel:#}"
+        );
+    }
+    // The poller follows it, and says it has not moved for long.
+    let mut note = Value::Null;
+    for _ in 0..100 {
+        note = w.panel(&w.admin, eid).await["history"][0]["error"].clone();
+        if note.is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        note.as_str()
+            .unwrap()
+            .contains("has reported no change since"),
+        "{note}"
+    );
+}
+
+/// A submission whose answer is lost after Defender created the action (a 504 from a proxy, a
+/// cut body, an answer later than the client waits) is never sent again: the console finds the
+/// action it created and tracks that one. Exactly one action per click in Defender.
+#[tokio::test]
+async fn a_lost_answer_is_never_resent_and_the_created_action_is_found() {
+    let w = world(30).await;
+    let c = w.sim.control();
+    let candidates: Vec<MachineInfo> = c
+        .machines()
+        .into_iter()
+        .filter(|m| {
+            m.onboarding_status == "Onboarded"
+                && m.health_status == "Active"
+                && m.duplicate_of.is_none()
+                && m.os_platform.as_deref() == Some("Windows11")
+        })
+        .take(3)
+        .collect();
+    assert_eq!(candidates.len(), 3);
+    for (n, (mode, m)) in [
+        LostAnswerMode::GatewayTimeout,
+        LostAnswerMode::CutBody,
+        LostAnswerMode::Hang,
+    ]
+    .into_iter()
+    .zip(&candidates)
+    .enumerate()
+    {
+        c.set_faults(Faults {
+            lost_answer_next: 1,
+            lost_answer_mode: mode,
+            // Longer than the client waits (support::tuning: 1.5 s).
+            lost_answer_hang_ms: Some(4_000),
+            ..Faults::default()
+        });
+        let eid = w.endpoint_of(&m.id).await;
+        let k = key();
+        let sent = w.submit_ok(&scan_form(eid, "scan, answer lost", &k)).await;
+        assert!(
+            sent["message"]
+                .as_str()
+                .unwrap()
+                .contains("answer was lost, but the action it created was found"),
+            "{mode:?}: {sent:#}"
+        );
+        assert_eq!(c.faults().lost_answer_next, 0, "{mode:?}: the fault fired");
+        assert_eq!(c.action_count(), n + 1, "{mode:?}: one action in Defender");
+        let defender_id = sent["action"]["defender_action_id"].as_str().unwrap();
+        assert!(c.action_status(defender_id).is_some(), "{mode:?}");
+        let done = w
+            .wait_until_closed(eid, sent["action"]["id"].as_i64().unwrap())
+            .await;
+        assert_eq!(done["status"], "Succeeded", "{mode:?}: {done:#}");
+    }
+    c.set_faults(Faults::default());
 }

@@ -665,3 +665,26 @@ async fn actions_filter_on_creation_time_only() {
     assert_eq!(error_code(&r.json().await.unwrap()), "ODataError");
     s.shutdown().await;
 }
+
+/// `platform_refusal_next`: Defender's own platform check refuses an action the support table
+/// allows, once, without creating anything.
+#[tokio::test]
+async fn a_platform_refusal_creates_nothing_and_fires_once() {
+    let s = start_small(12).await;
+    let tok = token(&s).await;
+    let m0 = s.control().machine(0).unwrap();
+    s.control().set_faults(Faults {
+        platform_refusal_next: 1,
+        ..Faults::default()
+    });
+    let url = format!("{}/api/machines/{}/runAntiVirusScan", s.base_url(), m0.id);
+    let body = json!({"Comment": "scan", "ScanType": "Quick"});
+    let (st, refused) = post_json(&url, &tok, body.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(error_code(&refused), "OsPlatformNotSupported");
+    assert_eq!(s.control().action_count(), 0);
+    assert_eq!(s.control().faults().platform_refusal_next, 0);
+    let (st, _) = post_json(&url, &tok, body).await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(s.control().action_count(), 1);
+}

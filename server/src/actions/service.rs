@@ -104,6 +104,11 @@ impl ActionService {
         }
     }
 
+    /// Makes the poller look at the open actions now (e.g. ones a sync found in Defender).
+    pub fn wake_poller(&self) {
+        self.inner.wake.notify_one();
+    }
+
     /// Starts the background poller; it resumes every open action found in the database.
     /// The server aborts it when it stops serving, as a process exit would.
     pub fn start_poller(&self) -> tokio::task::JoinHandle<()> {

@@ -944,6 +944,15 @@ fn submit(ctx: &Ctx<'_>, id: &str, kind: ActionType) -> Result<Reply, ApiError> 
     let m = &sim.data.machines[i];
     let req = actions::parse_body(kind, &ctx.body).map_err(|(c, msg)| ApiError::bad(c, msg))?;
     actions::check_platform(&req, m).map_err(|(c, msg)| ApiError::bad(c, msg))?;
+    if ctx.engaged && take(&mut lock(&sim.faults).platform_refusal_next) {
+        return Err(ApiError::bad(
+            "OsPlatformNotSupported",
+            format!(
+                "{} is not supported on this machine's OS platform",
+                kind.name()
+            ),
+        ));
+    }
     let (outcome, existing) = {
         let f = lock(&sim.faults);
         (

@@ -83,6 +83,10 @@ pub struct Faults {
     pub lost_answer_mode: LostAnswerMode,
     /// How long `Hang` holds the answer, in milliseconds; `None` = 30,000.
     pub lost_answer_hang_ms: Option<u64>,
+    /// The next K action submissions (isolate, unisolate, scan) are refused with 400
+    /// `OsPlatformNotSupported` whatever the device runs: Defender's own check, which can
+    /// disagree with the documented support table (a sensor state the API does not show, §7).
+    pub platform_refusal_next: u32,
     /// Advanced hunting answers 400 "exceeded the allowed result size" (§4.14).
     pub hunting_result_too_large: bool,
     /// The next K advanced-hunting calls get the CPU-quota 429 (§3.7).

@@ -299,6 +299,12 @@ impl Fetched {
     }
 }
 
+/// The item under the listing's name as the journal shows it (the pager names the API path).
+fn named(listing: &str, mut item: SkippedItem) -> SkippedItem {
+    listing.clone_into(&mut item.listing);
+    item
+}
+
 /// The skipped item as the staging table keeps it: a machine record protects its own id, any
 /// other item the machine it names.
 fn skipped_row(listing: &str, item: &SkippedItem) -> SkippedRow {
@@ -394,7 +400,8 @@ impl Listing {
             end.skipped_total += skipped.len() as u64;
             end.skipped_unidentified |= rows.iter().any(|r| r.machine_id.is_none());
             let room = SKIPS_KEPT.saturating_sub(end.skipped.len());
-            end.skipped.extend(skipped.into_iter().take(room));
+            end.skipped
+                .extend(skipped.into_iter().take(room).map(|i| named(listing, i)));
             let mut tx = conn.begin().await.map_err(|e| db_err(e.into()))?;
             write(&mut tx, &page).await.map_err(db_err)?;
             sync_stage::skipped(&mut tx, listing, &rows)
@@ -410,7 +417,8 @@ impl Listing {
             end.skipped_total += skipped.len() as u64;
             end.skipped_unidentified |= rows.iter().any(|r| r.machine_id.is_none());
             let room = SKIPS_KEPT.saturating_sub(end.skipped.len());
-            end.skipped.extend(skipped.into_iter().take(room));
+            end.skipped
+                .extend(skipped.into_iter().take(room).map(|i| named(listing, i)));
             sync_stage::skipped(conn, listing, &rows)
                 .await
                 .map_err(db_err)?;

@@ -31,6 +31,8 @@ struct RunResult {
     totals: SyncRunTotals,
     skipped: Vec<SkipRecord>,
     forbidden: Vec<Forbidden>,
+    /// Defender's action listing added or changed actions here.
+    actions_found: bool,
 }
 
 impl RunResult {
@@ -104,6 +106,9 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
         }
         Err(message) => RunResult::failed(message, SyncRunTotals::default()),
     };
+    if result.actions_found {
+        inner.actions_found();
+    }
     let finished = db::now();
     if let Some(id) = run_id {
         if let Err(e) = journal(pool, id, &finished, &result).await {
@@ -227,6 +232,8 @@ async fn sync_with(
             })
             .collect(),
         forbidden,
+        actions_found: applied.actions.added + applied.actions.updated + applied.actions.confirmed
+            > 0,
     }
 }
 

@@ -52,9 +52,23 @@ pub(crate) struct Inner {
     /// Held while the identity rules rewrite endpoints (a sync's apply phase, a split), so
     /// two of them never interleave.
     pub(crate) merge_lock: tokio::sync::Mutex<()>,
+    /// Told when a sync found new or changed machine actions (the action poller follows the
+    /// open ones).
+    actions_found: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
 
 impl Inner {
+    pub(crate) fn actions_found(&self) {
+        let hook = self
+            .actions_found
+            .lock()
+            .expect("actions hook lock")
+            .clone();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+
     /// Updates the live progress that the browser follows (server-sent events).
     pub(crate) fn report(&self, update: impl FnOnce(&mut SyncProgress)) {
         self.progress.send_modify(update);
@@ -84,6 +98,7 @@ impl SyncService {
                 progress,
                 remodel: RemodelJob::new(),
                 merge_lock: tokio::sync::Mutex::new(()),
+                actions_found: Mutex::new(None),
             }),
         }
     }
@@ -127,6 +142,11 @@ impl SyncService {
     pub fn is_running(&self) -> bool {
         let slot = self.inner.running.lock().expect("sync slot lock");
         slot.as_ref().is_some_and(|r| r.peek().is_none())
+    }
+
+    /// Calls `notify` after every run that found new or changed machine actions in Defender.
+    pub fn on_actions_found(&self, notify: impl Fn() + Send + Sync + 'static) {
+        *self.inner.actions_found.lock().expect("actions hook lock") = Some(Arc::new(notify));
     }
 
     /// Follows the live progress of runs.

@@ -163,6 +163,48 @@ async fn vulnerability_permission_removed_between_two_syncs() {
     fx.end_with_rows(before).await;
 }
 
+/// Alert.Read.All withdrawn: machines and vulnerabilities still sync, the run is Partial naming
+/// the permission, the stored alerts stay, and the Alert Risk Level reads Unknown.
+#[tokio::test]
+async fn alert_permission_removed_between_two_syncs() {
+    let fx = Fixture::synced().await;
+    let without: Vec<String> = PRODUCT_ROLES
+        .iter()
+        .filter(|r| **r != "Alert.Read.All")
+        .map(|r| (*r).to_owned())
+        .collect();
+    fx.sim.control().set_roles(CLIENT, Some(without));
+    let run = fx
+        .sync_is_partial(&["may not read alerts", "Alert.Read.All"])
+        .await;
+    assert_eq!(
+        run["missing_permissions"],
+        serde_json::json!([{"source": "alerts", "permissions": ["Alert.Read.All", "Alert.ReadWrite.All"]}]),
+        "{run:#}"
+    );
+    assert_eq!(fx.rows().await, fx.before);
+    let (known, unknown): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE json_extract(defender_risk, '$.exposure.unknown') = 1), \
+                COUNT(*) FILTER (WHERE json_extract(defender_risk, '$.alert.unknown') = 1) \
+         FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
+    )
+    .fetch_one(&fx.app.pool)
+    .await
+    .unwrap();
+    let defender: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
+    )
+    .fetch_one(&fx.app.pool)
+    .await
+    .unwrap();
+    assert_eq!((known, unknown), (0, defender));
+    let full: Vec<String> = PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect();
+    fx.sim.control().set_roles(CLIENT, Some(full));
+    fx.sync_succeeds().await;
+    let before = fx.before;
+    fx.end_with_rows(before).await;
+}
+
 /// Admin consent withdrawn entirely: tokens come without roles and every call is 403.
 #[tokio::test]
 async fn every_permission_removed_between_two_syncs() {

@@ -185,3 +185,83 @@ async fn malformed_json_wrong_types() {
     let before = fx.before;
     fx.end_with_rows(before).await;
 }
+
+/// One machine record that cannot be decoded (a `lastSeen` of "yesterday") on the third page:
+/// it is skipped and named in the journal (listing, id, field, reason), every other machine is
+/// applied, and the skipped one is not marked gone: the run is Partial and loses nothing.
+#[tokio::test]
+async fn an_undecodable_machine_is_skipped_named_and_kept() {
+    let fx = Fixture::synced().await;
+    fx.inject(in_listing(
+        MACHINE_LISTING,
+        2,
+        Faults {
+            undecodable_item_next: 1,
+            ..Faults::default()
+        },
+    ));
+    let run = fx
+        .sync_is_partial(&["1 machines item could not be decoded and was skipped"])
+        .await;
+    assert_eq!(fx.faults().undecodable_item_next, 0, "the fault fired");
+    assert_eq!(run["skipped_items"], 1, "{run:#}");
+    let item = &run["skipped"][0];
+    assert_eq!(item["listing"], "machines");
+    assert_eq!(item["field"], "lastSeen");
+    assert!(
+        item["reason"].as_str().unwrap().contains("yesterday"),
+        "{item:#}"
+    );
+    // Page size 5: the third page starts at machine 10.
+    let skipped = fx.sim.control().machine(10).unwrap();
+    assert_eq!(item["item_id"], skipped.id.as_str());
+    assert_eq!(
+        run["machines_seen"], 23,
+        "the other machines applied: {run:#}"
+    );
+    let gone: i64 = sqlx::query_scalar("SELECT gone FROM defender_machine WHERE machine_id = $1")
+        .bind(&skipped.id)
+        .fetch_one(&fx.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(gone, 0, "an undecodable record is not a missing one");
+    let before = fx.before;
+    assert_eq!(fx.rows().await, before);
+    fx.recovers().await;
+    fx.end_with_rows(before).await;
+}
+
+/// One machine-vulnerability row that cannot be decoded: that machine keeps every row it had
+/// (the listing is the whole state, so applying it without the row would drop it), the others
+/// are applied, and the run is Partial naming the row.
+#[tokio::test]
+async fn an_undecodable_machine_vulnerability_row_keeps_its_machines_rows() {
+    let fx = Fixture::synced().await;
+    fx.inject(in_listing(
+        MACHINE_VULNERABILITY_LISTING,
+        1,
+        Faults {
+            undecodable_item_next: 1,
+            ..Faults::default()
+        },
+    ));
+    let run = fx
+        .sync_is_partial(&["1 machine vulnerabilities item could not be decoded"])
+        .await;
+    let item = &run["skipped"][0];
+    assert_eq!(item["listing"], "machine vulnerabilities");
+    assert_eq!(item["field"], "productVersion");
+    let row_id = item["item_id"].as_str().unwrap();
+    let machine = row_id.split("-_-").next().unwrap();
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM machine_vulnerability WHERE machine_id = $1")
+            .bind(machine)
+            .fetch_one(&fx.app.pool)
+            .await
+            .unwrap();
+    assert!(kept > 0);
+    let before = fx.before;
+    assert_eq!(fx.rows().await, before, "no row lost");
+    fx.recovers().await;
+    fx.end_with_rows(before).await;
+}

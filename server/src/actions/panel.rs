@@ -73,12 +73,12 @@ pub async fn panel(
         // Defender's own refusal for this device, while it still runs the OS it had then.
         let refused = refusals
             .iter()
-            .find(|(k, r)| {
-                k == kind.as_str()
+            .find(|r| {
+                r.kind == kind.as_str()
                     && r.os_platform == target.os_platform
                     && r.version == target.version
             })
-            .map(|(_, r)| {
+            .map(|r| {
                 format!(
                     "Microsoft Defender refused this action for this device on {} ({}): {}.",
                     r.refused_at,

@@ -329,6 +329,7 @@ pub async fn own_requestor(pool: &SqlitePool) -> Result<Option<String>, DbError>
 /// A refusal of Defender for the device itself, as remembered.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Refusal {
+    pub kind: String,
     pub code: String,
     pub os_platform: Option<String>,
     pub version: Option<String>,
@@ -364,31 +365,14 @@ pub async fn record_refusal(
     Ok(())
 }
 
-/// The refusals remembered for a machine, by kind.
-pub async fn refusals(
-    pool: &SqlitePool,
-    machine_id: &str,
-) -> Result<Vec<(String, Refusal)>, DbError> {
-    let rows: Vec<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+/// The refusals remembered for a machine.
+pub async fn refusals(pool: &SqlitePool, machine_id: &str) -> Result<Vec<Refusal>, DbError> {
+    sqlx::query_as(
         "SELECT kind, code, os_platform, version, refused_at FROM machine_action_refusal
          WHERE machine_id = $1",
     )
     .bind(machine_id)
     .fetch_all(pool)
     .await
-    .map_err(classify)?;
-    Ok(rows
-        .into_iter()
-        .map(|(kind, code, os_platform, version, refused_at)| {
-            (
-                kind,
-                Refusal {
-                    code,
-                    os_platform,
-                    version,
-                    refused_at,
-                },
-            )
-        })
-        .collect())
+    .map_err(classify)
 }

@@ -79,17 +79,21 @@ pub async fn abandon_running(pool: &SqlitePool, at: &str) -> Result<u64, DbError
     Ok(done.rows_affected())
 }
 
-/// Closes a run's row with its outcome, figures, error and notes.
-pub async fn finish(
-    pool: &SqlitePool,
-    sync_run_id: i64,
-    finished_at: &str,
-    outcome: &str,
-    totals: &SyncRunTotals,
-    error: Option<&str>,
-    notes: Option<&str>,
-    missing_permissions: Option<&str>,
-) -> Result<(), DbError> {
+/// How a run ended, as its journal row records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished<'a> {
+    pub at: &'a str,
+    pub outcome: &'a str,
+    pub totals: &'a SyncRunTotals,
+    pub error: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    /// JSON of the listings left out for want of a permission.
+    pub missing_permissions: Option<&'a str>,
+}
+
+/// Closes a run's row with its outcome, figures, error, notes and refusals.
+pub async fn finish(pool: &SqlitePool, sync_run_id: i64, f: Finished<'_>) -> Result<(), DbError> {
+    let totals = f.totals;
     sqlx::query(
         "UPDATE sync_run SET finished_at = $1, outcome = $2, machines_seen = $3, \
          machines_added = $4, machines_updated = $5, machines_unchanged = $6, alerts = $7, \
@@ -97,8 +101,8 @@ pub async fn finish(
          throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
          missing_permissions = $16 WHERE sync_run_id = $14",
     )
-    .bind(finished_at)
-    .bind(outcome)
+    .bind(f.at)
+    .bind(f.outcome)
     .bind(totals.machines_seen)
     .bind(totals.machines_added)
     .bind(totals.machines_updated)
@@ -108,11 +112,11 @@ pub async fn finish(
     .bind(totals.machine_vulnerabilities)
     .bind(totals.api_calls)
     .bind(totals.throttle_wait_ms)
-    .bind(error)
-    .bind(notes)
+    .bind(f.error)
+    .bind(f.notes)
     .bind(sync_run_id)
     .bind(totals.skipped_items)
-    .bind(missing_permissions)
+    .bind(f.missing_permissions)
     .execute(pool)
     .await?;
     Ok(())

@@ -154,6 +154,9 @@ enum Claim {
     EarlierLink,
 }
 
+/// A device's IP + host name match on an endpoint: (device, the address, the label).
+type IpClaim = (usize, String, String);
+
 struct Planner<'a> {
     inputs: &'a Inputs<'a>,
     groups: Vec<Group>,
@@ -301,7 +304,7 @@ impl<'a> Planner<'a> {
     /// endpoints the MAC rule left.
     fn join_by_ip_and_name(&mut self) {
         let since = self.inputs.recent_since;
-        let mut claims: HashMap<i64, Vec<(usize, String, String)>> = HashMap::new();
+        let mut claims: HashMap<i64, Vec<IpClaim>> = HashMap::new();
         let mut per_device: HashMap<usize, BTreeSet<i64>> = HashMap::new();
         for g in 0..self.groups.len() {
             if self.chosen[g].is_some() || !self.live(g) {
@@ -334,7 +337,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
-        let mut ordered: Vec<(i64, Vec<(usize, String, String)>)> = claims.into_iter().collect();
+        let mut ordered: Vec<(i64, Vec<IpClaim>)> = claims.into_iter().collect();
         ordered.sort_by_key(|(id, _)| *id);
         for (id, claimants) in ordered {
             if claimants.len() > 1 {

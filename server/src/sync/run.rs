@@ -66,12 +66,14 @@ async fn journal(
     db::sync_run::finish(
         pool,
         id,
-        finished,
-        result.outcome,
-        &result.totals,
-        result.error.as_deref(),
-        notes.as_deref(),
-        missing.as_deref(),
+        db::sync_run::Finished {
+            at: finished,
+            outcome: result.outcome,
+            totals: &result.totals,
+            error: result.error.as_deref(),
+            notes: notes.as_deref(),
+            missing_permissions: missing.as_deref(),
+        },
     )
     .await?;
     db::sync_run::record_skips(pool, id, &result.skipped).await

@@ -136,7 +136,7 @@ fn a_mac_two_live_machines_report_joins_neither_and_both_show_the_conflict() {
         machines: vec!["vm-a".into(), "vm-b".into()],
     };
     for a in &p.assignments {
-        assert_eq!(a.evidence.conflicts, [conflict.clone()]);
+        assert_eq!(a.evidence.conflicts, std::slice::from_ref(&conflict));
     }
     assert_eq!(p.unassigned[&3].conflicts, [conflict]);
 }
@@ -170,7 +170,11 @@ fn an_ip_alone_or_a_name_alone_or_localhost_joins_nothing() {
         (machine("m", "10.0.0.5", "10.0.0.5", &[]), "10.0.0.5"),
     ];
     for (m, host) in cases {
-        let p = run(&[m.clone()], &[discovered(1, None, "10.0.0.5", host)], &[]);
+        let p = run(
+            std::slice::from_ref(&m),
+            &[discovered(1, None, "10.0.0.5", host)],
+            &[],
+        );
         assert_eq!(outcome(&p), [(Target::New(0), Rule::DefenderOnly)], "{m:?}");
     }
 }
@@ -268,7 +272,7 @@ fn a_defender_only_endpoint_keeps_its_device_and_drops_a_mac_that_became_a_confl
         last_seen: RECENT.into(),
         representative: Some("m1".into()),
     };
-    let p = run(&[m, clone], &[own.clone()], &[]);
+    let p = run(&[m, clone], std::slice::from_ref(&own), &[]);
     assert_eq!(
         outcome(&p),
         [

@@ -224,26 +224,9 @@ async fn confirm(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime
     };
     match found {
         Ok(Some(action)) => {
-            let status = remote::status_of(&action).unwrap_or("Pending");
-            let updated = remote::updated_at(&action);
             let terminal = action.is_terminal();
             let (at, text) = schedule(inner.timing.poll_interval);
-            machine_action::record_sent(
-                pool,
-                row.machine_action_id,
-                &action.id,
-                status,
-                &updated,
-                terminal.then_some(updated.as_str()),
-                (!terminal).then_some(text.as_str()),
-            )
-            .await?;
-            machine_action::record_requestor(
-                pool,
-                row.machine_action_id,
-                action.requestor.as_deref(),
-            )
-            .await?;
+            remote::record_confirmed(pool, row.machine_action_id, &action, &text).await?;
             tracing::info!(
                 action_id = row.machine_action_id,
                 "unconfirmed action found in Defender"

@@ -43,6 +43,31 @@ pub fn updated_at(action: &MachineAction) -> String {
         .unwrap_or_else(db::now)
 }
 
+/// Records that Defender holds `action` for the request of row `id`: its id, status and times,
+/// and how Defender names this app (so a later lost answer can be matched). Returns the status.
+pub async fn record_confirmed(
+    pool: &SqlitePool,
+    id: i64,
+    action: &MachineAction,
+    next_poll_at: &str,
+) -> Result<&'static str, DbError> {
+    let status = status_of(action).unwrap_or("Pending");
+    let updated = updated_at(action);
+    let terminal = action.is_terminal();
+    machine_action::record_sent(
+        pool,
+        id,
+        &action.id,
+        status,
+        &updated,
+        terminal.then_some(updated.as_str()),
+        (!terminal).then_some(next_poll_at),
+    )
+    .await?;
+    machine_action::record_requestor(pool, id, action.requestor.as_deref()).await?;
+    Ok(status)
+}
+
 /// Every action Defender lists for the machine (one filtered listing, paged).
 pub async fn machine_actions(
     client: &DefenderClient,
@@ -151,12 +176,11 @@ pub async fn find_unconfirmed(
             && own
                 .as_deref()
                 .is_none_or(|o| action.requestor.as_deref() == Some(o));
-        if same
-            && machine_action::by_defender_id(pool, &action.id)
-                .await
-                .map_err(|e| e.to_string())?
-                .is_none()
-        {
+        // Tracked by another row: someone else's. Tracked by this row: confirmed meanwhile.
+        let tracked = machine_action::by_defender_id(pool, &action.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if same && tracked.is_none_or(|t| t.machine_action_id == row.machine_action_id) {
             return Ok(Some(action));
         }
     }

@@ -167,21 +167,7 @@ impl ActionService {
         let at = db::now();
         match sent {
             Ok(action) => {
-                let status = remote::status_of(&action).unwrap_or("Pending");
-                let updated = remote::updated_at(&action);
-                let terminal = action.is_terminal();
-                machine_action::record_sent(
-                    pool,
-                    id,
-                    &action.id,
-                    status,
-                    &updated,
-                    terminal.then_some(updated.as_str()),
-                    (!terminal).then_some(next_poll.as_str()),
-                )
-                .await?;
-                // How Defender names this app, so a lost answer can be matched later.
-                machine_action::record_requestor(pool, id, action.requestor.as_deref()).await?;
+                let status = remote::record_confirmed(pool, id, &action, &next_poll).await?;
                 inner.wake.notify_one();
                 let row = machine_action::get(pool, id)
                     .await?
@@ -227,22 +213,9 @@ impl ActionService {
                     .await?
                     .ok_or(ActionError::NotFound)?;
                 let found = remote::find_unconfirmed(pool, &client, &claim).await;
-                inner.wake.notify_one();
                 if let Ok(Some(action)) = found {
-                    let status = remote::status_of(&action).unwrap_or("Pending");
-                    let updated = remote::updated_at(&action);
-                    let terminal = action.is_terminal();
-                    machine_action::record_sent(
-                        pool,
-                        id,
-                        &action.id,
-                        status,
-                        &updated,
-                        terminal.then_some(updated.as_str()),
-                        (!terminal).then_some(next_poll.as_str()),
-                    )
-                    .await?;
-                    machine_action::record_requestor(pool, id, action.requestor.as_deref()).await?;
+                    let status = remote::record_confirmed(pool, id, &action, &next_poll).await?;
+                    inner.wake.notify_one();
                     let row = machine_action::get(pool, id)
                         .await?
                         .ok_or(ActionError::NotFound)?;
@@ -255,6 +228,7 @@ impl ActionService {
                         ),
                     });
                 }
+                inner.wake.notify_one();
                 Ok(ActionOutcome {
                     action: view(&claim),
                     existing: false,

@@ -10,15 +10,8 @@ pub async fn record(
     action: &str,
     detail: &str,
 ) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
-        .bind(now())
-        .bind(actor)
-        .bind(action)
-        .bind(detail)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-    Ok(())
+    let mut conn = pool.acquire().await.map_err(classify)?;
+    record_in(&mut conn, actor, action, detail).await
 }
 
 /// [`record`] inside the caller's transaction, so the entry commits with the change it

@@ -222,7 +222,8 @@ pub async fn record_sent(
     Ok(())
 }
 
-/// The request never reached Defender or was refused; the row stays as history.
+/// The request never reached Defender or was refused; the row stays as history. Only a claim
+/// still waiting for its answer changes: a submission and the poller may both be deciding it.
 pub async fn record_not_sent(
     pool: &SqlitePool,
     id: i64,
@@ -232,7 +233,7 @@ pub async fn record_not_sent(
     sqlx::query(
         "UPDATE machine_action SET status = 'NotSent', error = $2, updated_at = $3,
              completed_at = $3, next_poll_at = NULL
-         WHERE machine_action_id = $1",
+         WHERE machine_action_id = $1 AND status = 'Submitting' AND defender_action_id IS NULL",
     )
     .bind(id)
     .bind(error)

@@ -268,7 +268,7 @@ pub async fn machine_actions(
     conn: &mut SqliteConnection,
     page: &[MachineAction],
 ) -> Result<(), DbError> {
-    let rows: Vec<(&MachineAction, &'static str, &'static str)> = page
+    let rows: Vec<(&MachineAction, &'static str, String)> = page
         .iter()
         .filter(|a| a.machine_id.is_some())
         .filter_map(|a| Some((a, action_kind(a)?, action_status(a)?)))
@@ -290,7 +290,7 @@ pub async fn machine_actions(
                 .push_bind(a.scope.clone())
                 .push_bind(a.requestor.clone())
                 .push_bind(a.requestor_comment.clone().unwrap_or_default())
-                .push_bind(*status)
+                .push_bind(status.clone())
                 .push_bind(created.clone().unwrap_or_else(super::now))
                 .push_bind(updated.or(created).unwrap_or_else(super::now))
                 .push_bind(a.request_source.clone());
@@ -301,27 +301,24 @@ pub async fn machine_actions(
     Ok(())
 }
 
+/// The three kinds this console follows, by Defender's `type` name.
 fn action_kind(a: &MachineAction) -> Option<&'static str> {
     use crate::defender::model::MachineActionType as T;
-    Some(match a.action_type.as_ref()? {
-        T::Isolate => "Isolate",
-        T::Unisolate => "Unisolate",
-        T::RunAntiVirusScan => "RunAntiVirusScan",
-        _ => return None,
-    })
+    match a.action_type.as_ref()? {
+        T::Isolate => Some("Isolate"),
+        T::Unisolate => Some("Unisolate"),
+        T::RunAntiVirusScan => Some("RunAntiVirusScan"),
+        _ => None,
+    }
 }
 
-fn action_status(a: &MachineAction) -> Option<&'static str> {
+/// A documented status, by its name; an undocumented one waits for a later listing.
+fn action_status(a: &MachineAction) -> Option<String> {
     use crate::defender::model::MachineActionStatus as S;
-    Some(match a.status.as_ref()? {
-        S::Pending => "Pending",
-        S::InProgress => "InProgress",
-        S::Succeeded => "Succeeded",
-        S::Failed => "Failed",
-        S::TimeOut => "TimeOut",
-        S::Cancelled => "Cancelled",
-        S::Other(_) => return None,
-    })
+    a.status
+        .as_ref()
+        .filter(|s| !matches!(s, S::Other(_)))
+        .map(|s| s.as_str().to_owned())
 }
 
 /// An item that could not be decoded, and the machine whose stored data it stands for.

@@ -160,12 +160,10 @@ pub(crate) async fn fetch(
             Box::pin(sync_stage::vulnerabilities(c, p))
         })
         .await?;
-    if end.guarded {
-        fetched.other_partial = true;
-        fetched
-            .notes
-            .push("The vulnerability listing stopped early (paging guard).".into());
-    }
+    fetched.note_guard(
+        &end,
+        "The vulnerability listing stopped early (paging guard).",
+    );
     fetched.absorb(VULNERABILITIES, end);
 
     let machine_vulnerabilities = Listing {
@@ -212,12 +210,7 @@ pub(crate) async fn fetch(
             Box::pin(sync_stage::alerts(c, p))
         })
         .await?;
-    if end.guarded {
-        fetched.other_partial = true;
-        fetched
-            .notes
-            .push("The alert listing stopped early (paging guard).".into());
-    }
+    fetched.note_guard(&end, "The alert listing stopped early (paging guard).");
     fetched.absorb(ALERTS, end);
 
     // Defender's action history, from the portal and other tools too (§9.23). The API filters
@@ -242,12 +235,10 @@ pub(crate) async fn fetch(
             |c, p| Box::pin(sync_stage::machine_actions(c, p)),
         )
         .await?;
-    if end.guarded {
-        fetched.other_partial = true;
-        fetched
-            .notes
-            .push("The machine action listing stopped early (paging guard).".into());
-    }
+    fetched.note_guard(
+        &end,
+        "The machine action listing stopped early (paging guard).",
+    );
     fetched.absorb(MACHINE_ACTIONS, end);
     Ok(fetched)
 }
@@ -265,6 +256,14 @@ pub fn row_machine(item: &SkippedItem) -> Option<String> {
 }
 
 impl Fetched {
+    /// A listing that is only upserted stopped early: nothing is lost, but the run is Partial.
+    fn note_guard(&mut self, end: &ListingEnd, note: &str) {
+        if end.guarded {
+            self.other_partial = true;
+            self.notes.push(note.to_owned());
+        }
+    }
+
     /// Takes in how one listing ended: its skipped items (already staged page by page, so the
     /// apply phase keeps what they stand for) and a refusal.
     fn absorb(&mut self, listing: &'static str, end: ListingEnd) {

@@ -85,12 +85,7 @@ impl SyncService {
             Err(e) => return Err(e.into()),
         }
         rejoin(&mut tx, self.inactive_since()).await?;
-        let now_on: Option<i64> =
-            sqlx::query_scalar("SELECT endpoint_id FROM defender_machine WHERE machine_id = $1")
-                .bind(machine_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .flatten();
+        let now_on = endpoint_of(&mut tx, machine_id).await?;
         audit_log::record_in(
             &mut tx,
             actor,
@@ -121,12 +116,7 @@ impl SyncService {
             .ok_or(SplitError::NotFound)?;
         machine_split::delete(&mut tx, split_id).await?;
         rejoin(&mut tx, self.inactive_since()).await?;
-        let now_on: Option<i64> =
-            sqlx::query_scalar("SELECT endpoint_id FROM defender_machine WHERE machine_id = $1")
-                .bind(&split.machine_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .flatten();
+        let now_on = endpoint_of(&mut tx, &split.machine_id).await?;
         audit_log::record_in(
             &mut tx,
             actor,
@@ -147,6 +137,20 @@ impl SyncService {
         self.remodel_all().await?;
         now_on.ok_or(SplitError::NotFound)
     }
+}
+
+/// The endpoint the machine is on.
+async fn endpoint_of(
+    conn: &mut sqlx::SqliteConnection,
+    machine_id: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar("SELECT endpoint_id FROM defender_machine WHERE machine_id = $1")
+            .bind(machine_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten(),
+    )
 }
 
 /// Runs the merge alone on what is stored, in the caller's transaction.

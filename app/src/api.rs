@@ -7,6 +7,7 @@ pub mod auth;
 pub mod endpoints;
 #[cfg(feature = "ssr")]
 pub mod guard;
+pub mod import_outcome;
 pub mod integrations;
 pub mod profiles;
 pub mod sync;

@@ -39,6 +39,8 @@ pub struct ServerBackend {
     list_cache: Arc<ListCache>,
     pool: SqlitePool,
     throttle: LoginThrottle,
+    /// Free slots for password checks at sign-in; see `ThrottleLimits::concurrent_checks`.
+    password_checks: Arc<tokio::sync::Semaphore>,
     secrets: SecretBox,
     sync: SyncService,
     client_options: ClientOptions,
@@ -59,6 +61,7 @@ impl ServerBackend {
         Self {
             list_cache,
             pool,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(limits.concurrent_checks)),
             throttle: LoginThrottle::new(limits),
             secrets,
             sync,
@@ -137,24 +140,36 @@ impl ConsoleBackend for ServerBackend {
         password: &str,
         client: IpAddr,
     ) -> Result<UserDto, ConsoleError> {
-        if let Some(retry_after_secs) = self.throttle.check(username, client) {
-            tracing::warn!("login refused by the throttle");
-            return Err(ConsoleError::RateLimited { retry_after_secs });
-        }
+        let attempt = match self.throttle.admit(username, client) {
+            Ok(attempt) => attempt,
+            Err(retry_after_secs) => {
+                tracing::warn!("login refused by the throttle");
+                let detail = format!("from {client}: too many failed attempts");
+                self.audit(username, "login.throttled", &detail).await?;
+                return Err(ConsoleError::RateLimited { retry_after_secs });
+            }
+        };
+        // Refused rather than queued: waiting requests would pile up behind a burst anyway.
+        let Ok(_slot) = self.password_checks.clone().try_acquire_owned() else {
+            self.throttle.withdrawn(attempt);
+            tracing::warn!("login refused: every password check slot is busy");
+            let detail = format!("from {client}: too many sign-ins at once");
+            self.audit(username, "login.throttled", &detail).await?;
+            return Err(ConsoleError::RateLimited {
+                retry_after_secs: 1,
+            });
+        };
         let row = db::account::by_username(&self.pool, username)
             .await
             .map_err(internal)?;
         let stored = row.as_ref().map(|r| r.password_hash.clone());
         if password::verify(password.to_owned(), stored).await {
-            self.throttle.record_success(username);
+            self.throttle.succeeded(attempt);
             return to_dto(row.expect("verified rows exist"));
         }
-        self.throttle.record_failure(username, client);
         tracing::warn!("failed login");
         let detail = format!("from {client}");
-        db::audit_log::record(&self.pool, username, "login.failed", &detail)
-            .await
-            .map_err(internal)?;
+        self.audit(username, "login.failed", &detail).await?;
         Err(ConsoleError::InvalidCredentials)
     }
 

@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use app::model::secret_text::SecretText;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
@@ -50,7 +51,7 @@ pub struct Cli {
         value_name = "PASSWORD",
         hide_env_values = true
     )]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretText>,
     /// Directory with the built site (wasm, JS, CSS) [default: target/site].
     #[arg(long, env = "EA_SITE_ROOT", value_name = "DIR")]
     pub site_root: Option<PathBuf>,
@@ -61,7 +62,7 @@ pub struct Cli {
         value_name = "BASE64",
         hide_env_values = true
     )]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<SecretText>,
     /// Base URL of a Defender simulator to configure as a demo tenant on first start
     /// (the integration is created enabled and labelled as a demo) [default: none].
     #[arg(long, env = "EA_DEMO_DEFENDER_URL", value_name = "URL")]
@@ -100,10 +101,10 @@ struct FileSettings {
     database_url: Option<String>,
     log_filter: Option<String>,
     key_file: Option<PathBuf>,
-    admin_password: Option<String>,
+    admin_password: Option<SecretText>,
     site_root: Option<PathBuf>,
     public_url: Option<String>,
-    secret_key: Option<String>,
+    secret_key: Option<SecretText>,
     demo_defender_url: Option<String>,
     action_poll_secs: Option<u64>,
     inactive_after_days: Option<u32>,
@@ -229,13 +230,19 @@ impl Settings {
                 .or(file.log_filter)
                 .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned()),
             key_file,
-            admin_password: cli.admin_password.or(file.admin_password),
+            admin_password: cli
+                .admin_password
+                .or(file.admin_password)
+                .map(SecretText::into_inner),
             site_root: cli
                 .site_root
                 .or(file.site_root)
                 .unwrap_or_else(|| PathBuf::from("target/site")),
             public_url,
-            secret_key: cli.secret_key.or(file.secret_key),
+            secret_key: cli
+                .secret_key
+                .or(file.secret_key)
+                .map(SecretText::into_inner),
             demo_defender_url: cli.demo_defender_url.or(file.demo_defender_url),
             inactive_after,
             data_dir,
@@ -312,8 +319,23 @@ mod tests {
             admin_password: Some("hunter2-hunter2".into()),
             ..Cli::default()
         };
+        assert!(!format!("{cli:?}").contains("hunter2"));
         let s = Settings::from_cli(cli).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn debug_of_the_file_settings_hides_secrets() {
+        let file: FileSettings = toml::from_str(
+            "admin_password = \"hunter2-hunter2\"\nsecret_key = \"c2VjcmV0LWtleS1ieXRlcw==\"\n",
+        )
+        .unwrap();
+        let shown = format!("{file:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
+        assert_eq!(file.admin_password.unwrap().expose(), "hunter2-hunter2");
     }
 
     #[test]

@@ -83,6 +83,13 @@ pub async fn open(database_url: &str) -> Result<SqlitePool, OpenError> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    let file = options.get_filename();
+    if !is_in_memory(file) {
+        // Best effort: where this fails (a read-only mount), opening reports the real problem.
+        if let Err(e) = crate::private_files::private_database_file(file) {
+            tracing::warn!(file = %file.display(), error = %e, "cannot make the database file owner-only");
+        }
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
@@ -91,6 +98,12 @@ pub async fn open(database_url: &str) -> Result<SqlitePool, OpenError> {
     check_writable(&pool).await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
     Ok(pool)
+}
+
+/// `sqlite::memory:` and `file:…?mode=memory` name no file on disk.
+fn is_in_memory(file: &std::path::Path) -> bool {
+    let name = file.to_string_lossy();
+    name == ":memory:" || name.starts_with("file:")
 }
 
 /// SQLite opens a file it may not write read-only without a word (and so does `mode=ro`); a

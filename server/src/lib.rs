@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod inventory;
 pub mod keyfile;
 pub mod oui;
+pub mod private_files;
 pub mod profiles;
 pub mod risk;
 pub mod secret_box;

@@ -30,7 +30,7 @@ use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
 use crate::telemetry;
-use crate::web::{origin, routes};
+use crate::web::{origin, routes, security_headers};
 
 /// Sessions end after this much inactivity.
 const IDLE_TIMEOUT_MINUTES: i64 = 30;
@@ -107,6 +107,10 @@ impl Application {
     pub async fn build_with(settings: Settings, tuning: Tuning) -> Result<Self, StartupError> {
         std::fs::create_dir_all(&settings.data_dir)
             .map_err(|e| StartupError::DataDir(settings.data_dir.display().to_string(), e))?;
+        // A directory the server does not own (mode set by the admin) is left as it is.
+        if let Err(e) = crate::private_files::private_dir(&settings.data_dir) {
+            tracing::warn!(dir = %settings.data_dir.display(), error = %e, "cannot make the data directory owner-only");
+        }
         let pool = db::open(&settings.database_url).await?;
         // No run is going yet, so a journal row still Running was cut short when the last
         // process stopped (a crash, SIGKILL, power loss). Closed now, the journal stops
@@ -203,7 +207,10 @@ impl Application {
                 move || cache.invalidate(),
             ));
         }
-        let context = move || provide_context(backend.clone());
+        let context = move || {
+            security_headers::render_nonce();
+            provide_context(backend.clone());
+        };
         let state = AppState {
             leptos_options: leptos_options.clone(),
             pool: pool.clone(),
@@ -227,6 +234,10 @@ impl Application {
             .layer(axum::middleware::from_fn_with_state(
                 policy,
                 origin::refuse_cross_site,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                security_headers::HeaderPolicy::from_public_url(settings.public_url.as_deref()),
+                security_headers::add,
             ))
             .layer(sessions)
             .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))

@@ -1,5 +1,6 @@
 //! HTTP concerns outside Leptos: health probes, exports, uploads, sensor ingest, the sync
-//! event stream (all listed in `routes`) and the cross-site request guard.
+//! event stream (all listed in `routes`), the cross-site request guard and the security
+//! headers.
 
 pub mod export;
 pub mod health;
@@ -7,4 +8,5 @@ pub mod import;
 pub mod ingest;
 pub mod origin;
 pub mod routes;
+pub mod security_headers;
 pub mod sync_events;

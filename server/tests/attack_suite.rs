@@ -8,6 +8,10 @@ mod support;
 
 #[path = "attack_suite/access.rs"]
 mod access;
+#[path = "attack_suite/at_rest.rs"]
+mod at_rest;
+#[path = "attack_suite/headers.rs"]
+mod headers;
 #[path = "attack_suite/hostile_names.rs"]
 mod hostile_names;
 #[path = "attack_suite/html.rs"]

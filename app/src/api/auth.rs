@@ -6,27 +6,72 @@
 use leptos::prelude::*;
 
 use crate::error::ConsoleError;
+use crate::model::secret_text::SecretText;
 use crate::model::user::UserDto;
 
-/// Where to go after login: only a local path, so the parameter cannot send a user elsewhere.
+/// Where to go after login: a parsed, normalised local path, so the parameter cannot send a
+/// user elsewhere. Browsers drop tabs and newlines from URLs and read `\` as `/`, so
+/// `/\t/evil.example` would become `//evil.example`: anything but plain URL characters, and
+/// any encoded slash or backslash, gives `/` rather than a repaired guess.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.starts_with("/api/") =>
-        {
-            path.to_owned()
-        }
-        _ => "/".to_owned(),
+    next.and_then(local_path).unwrap_or_else(|| "/".to_owned())
+}
+
+fn local_path(next: &str) -> Option<String> {
+    let url_char = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/?%#".contains(c);
+    // "//host/…" names another host (a scheme-relative URL), not a path.
+    if !next.starts_with('/') || next.starts_with("//") || !next.chars().all(url_char) {
+        return None;
     }
+    let lower = next.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || has_encoded_control(&lower) {
+        return None;
+    }
+    let (path, rest) = match next.find(['?', '#']) {
+        Some(i) => next.split_at(i),
+        None => (next, ""),
+    };
+    let path = normalise(path);
+    // Still "//…" after normalising would name another host; API routes are no page.
+    if path.starts_with("//") || path == "/api" || path.starts_with("/api/") {
+        return None;
+    }
+    Some(format!("{path}{rest}"))
+}
+
+/// `%00`–`%1f` and `%7f`: control characters a server or browser might decode later.
+fn has_encoded_control(lower: &str) -> bool {
+    lower.match_indices('%').any(|(i, _)| {
+        let hex = lower.get(i + 1..i + 3).unwrap_or("");
+        matches!(hex.as_bytes(), [b'0' | b'1', _]) || hex == "7f"
+    })
+}
+
+/// Removes `.` and `..` segments and empty segments (`//`), as a browser resolving the path
+/// would, so the answer is the path the browser ends up at.
+fn normalise(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/').skip(1) {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let trailing = path.ends_with('/') && !segments.is_empty();
+    let mut out = format!("/{}", segments.join("/"));
+    if trailing {
+        out.push('/');
+    }
+    out
 }
 
 #[server(endpoint = "auth/login")]
 pub async fn login(
     username: String,
-    password: String,
+    password: SecretText,
     next: Option<String>,
 ) -> Result<(), ConsoleError> {
     use crate::api::guard::{backend, is_plain_form_post, reject, session, USER_ID_KEY};
@@ -38,7 +83,7 @@ pub async fn login(
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let next = safe_next(next.as_deref());
     match backend
-        .authenticate(username.trim(), &password, client)
+        .authenticate(username.trim(), password.expose(), client)
         .await
     {
         Ok(user) => {
@@ -127,11 +172,34 @@ mod tests {
                 Some("/configuration/integrations?x=1"),
                 "/configuration/integrations?x=1",
             ),
+            (Some("/endpoints/7#risk"), "/endpoints/7#risk"),
             (Some("//evil.example/"), "/"),
             (Some("https://evil.example/"), "/"),
             (Some("/\\evil.example"), "/"),
             (Some("/api/auth/logout"), "/"),
+            (Some("/api"), "/"),
             (Some(""), "/"),
+            // Browsers drop tabs and newlines, leaving "//evil.example".
+            (Some("/\t/evil.example"), "/"),
+            (Some("/\n/evil.example"), "/"),
+            (Some("/\r\nSet-Cookie:x=1"), "/"),
+            (Some("/ /evil.example"), "/"),
+            // Encoded slashes, backslashes and controls.
+            (Some("/%2F/evil.example"), "/"),
+            (Some("/%2f%2fevil.example"), "/"),
+            (Some("/%5Cevil.example"), "/"),
+            (Some("/%09/evil.example"), "/"),
+            (Some("/x%0d%0aSet-Cookie:x=1"), "/"),
+            (Some("/x%7f"), "/"),
+            // Dot segments and doubled slashes are resolved as the browser would.
+            (Some("/./endpoints"), "/endpoints"),
+            (Some("/a/../endpoints"), "/endpoints"),
+            (Some("/..//evil.example"), "/evil.example"),
+            (Some("/endpoints//7"), "/endpoints/7"),
+            (Some("/x/../api/auth/logout"), "/"),
+            (Some("/endpoints/"), "/endpoints/"),
+            (Some("/%20x"), "/%20x"),
+            (Some("/\u{e9}"), "/"),
         ];
         for (input, expected) in cases {
             assert_eq!(safe_next(input), expected, "{input:?}");

@@ -83,7 +83,7 @@ impl CloudChoice {
 }
 
 /// The Microsoft Defender form as submitted. An empty secret keeps the stored one.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DefenderForm {
     pub tenant_id: String,
     pub client_id: String,
@@ -93,6 +93,38 @@ pub struct DefenderForm {
     pub custom_login_url: String,
     pub custom_api_url: String,
     pub enabled: bool,
+}
+
+/// Every field but the secret, which shows only whether one was entered.
+impl std::fmt::Debug for DefenderForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured, so a field added later must be placed here on purpose.
+        let Self {
+            tenant_id,
+            client_id,
+            client_secret,
+            cloud,
+            geo_api_host,
+            custom_login_url,
+            custom_api_url,
+            enabled,
+        } = self;
+        let secret = if client_secret.is_empty() {
+            "[empty]"
+        } else {
+            "[redacted]"
+        };
+        f.debug_struct("DefenderForm")
+            .field("tenant_id", tenant_id)
+            .field("client_id", client_id)
+            .field("client_secret", &secret)
+            .field("cloud", cloud)
+            .field("geo_api_host", geo_api_host)
+            .field("custom_login_url", custom_login_url)
+            .field("custom_api_url", custom_api_url)
+            .field("enabled", enabled)
+            .finish()
+    }
 }
 
 /// The saved Defender configuration as the page shows it: never the secret, only whether one
@@ -292,6 +324,15 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect()
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let shown = format!("{:?}", valid());
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("client_secret: \"[redacted]\"") && shown.contains(GUID));
+        let empty = DefenderForm::default();
+        assert!(format!("{empty:?}").contains("[empty]"));
     }
 
     #[test]

@@ -1,37 +1,35 @@
 //! Endpoints > Import: upload an nmap XML report. A plain multipart form (works without
-//! JavaScript); the server answers with a redirect back here carrying the outcome.
+//! JavaScript); the server answers with a redirect back here and keeps the outcome in the
+//! session, which this page takes and shows once.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+
+use crate::api::import_outcome::take_import_outcome;
+use crate::model::import::ImportOutcome;
 
 #[component]
 pub fn EndpointImportPage() -> impl IntoView {
-    let query = use_query_map();
-    let outcome = move || {
-        query.with(|q| {
-            if let Some(error) = q.get("error") {
-                return Some(view! {
-                    <div class="banner banner-error" role="alert" data-testid="import-error">
-                        "Nothing was imported. " {error}
-                    </div>
-                }.into_any());
+    let outcome = Resource::new(|| (), |_| take_import_outcome());
+    let banner = move || {
+        outcome.get().and_then(Result::ok).flatten().map(|outcome| match outcome {
+            ImportOutcome::Failed { message } => view! {
+                <div class="banner banner-error" role="alert" data-testid="import-error">
+                    "Nothing was imported. " {message}
+                </div>
             }
-            q.get("observations").map(|n| {
-                let added = q.get("added").unwrap_or_default();
-                let updated = q.get("updated").unwrap_or_default();
-                let skipped = q.get("skipped").unwrap_or_default();
-                view! {
-                    <div class="banner banner-ok" role="status" data-testid="import-result">
-                        {format!("Imported {n} hosts: {added} new endpoints, {updated} updated, {skipped} without a MAC skipped.")}
-                        " " <a href="/endpoints?source=network">"See them"</a>
-                    </div>
-                }.into_any()
-            })
+            .into_any(),
+            ImportOutcome::Imported { observations, added, updated, skipped_without_mac } => view! {
+                <div class="banner banner-ok" role="status" data-testid="import-result">
+                    {format!("Imported {observations} hosts: {added} new endpoints, {updated} updated, {skipped_without_mac} without a MAC skipped.")}
+                    " " <a href="/endpoints?source=network">"See them"</a>
+                </div>
+            }
+            .into_any(),
         })
     };
     view! {
         <h1>"Import a network scan"</h1>
-        {outcome}
+        <Suspense>{banner}</Suspense>
         <form class="stacked-form" method="post" action="/api/endpoints/import" enctype="multipart/form-data">
             <label for="import-file">"nmap XML file"</label>
             <input id="import-file" name="file" type="file" accept=".xml,text/xml,application/xml" required=true/>

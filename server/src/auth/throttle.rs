@@ -1,5 +1,10 @@
-//! Slows password guessing: failed logins are counted per account and per client address in
+//! Slows password guessing: sign-in attempts are counted per account and per client address in
 //! a sliding window; past the limit, further attempts are refused until the window moves on.
+//!
+//! An attempt is counted when it is *admitted*, before its password is hashed, and in the same
+//! lock as the check: thirty simultaneous guesses at one account see each other, so only as
+//! many as the limit allows are ever judged. An admitted attempt that turns out right is taken
+//! back out; one that was never judged (no free hashing slot) is withdrawn.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -14,6 +19,9 @@ pub struct ThrottleLimits {
     pub per_account: usize,
     /// Failures per client address within the window; higher, as NAT puts many users behind one.
     pub per_address: usize,
+    /// Password checks hashing at once, for everyone together: each argon2 hash holds about
+    /// 19 MiB and a core, so an anonymous burst must not start hundreds of them.
+    pub concurrent_checks: usize,
 }
 
 impl Default for ThrottleLimits {
@@ -22,6 +30,7 @@ impl Default for ThrottleLimits {
             window: Duration::from_secs(15 * 60),
             per_account: 5,
             per_address: 20,
+            concurrent_checks: 4,
         }
     }
 }
@@ -42,7 +51,7 @@ impl<K> Default for Failures<K> {
 }
 
 impl<K: Eq + Hash + Clone> Failures<K> {
-    /// Seconds until `key` may try again, if it is over `limit`.
+    /// Seconds until `key` may try again, if it is at `limit`.
     fn blocked_for(
         &mut self,
         key: &K,
@@ -74,63 +83,89 @@ impl<K: Eq + Hash + Clone> Failures<K> {
         }
         self.by_key.entry(key).or_default().push_back(now);
     }
+
+    /// Takes one attempt made at `at` back out (the newest such, as it was the last added).
+    fn forget(&mut self, key: &K, at: Instant) {
+        if let Some(times) = self.by_key.get_mut(key) {
+            if let Some(i) = times.iter().rposition(|t| *t == at) {
+                times.remove(i);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    accounts: Failures<String>,
+    addresses: Failures<IpAddr>,
 }
 
 pub struct LoginThrottle {
     limits: ThrottleLimits,
-    accounts: Mutex<Failures<String>>,
-    addresses: Mutex<Failures<IpAddr>>,
+    counts: Mutex<Counts>,
+}
+
+/// An attempt the throttle let through; it counts as a failure until the caller says otherwise.
+#[must_use = "an admitted attempt is settled with succeeded() or withdrawn(), or stays a failure"]
+#[derive(Debug)]
+pub struct Admitted {
+    account: String,
+    client: IpAddr,
+    at: Instant,
 }
 
 impl LoginThrottle {
     pub fn new(limits: ThrottleLimits) -> Self {
         Self {
             limits,
-            accounts: Mutex::default(),
-            addresses: Mutex::default(),
+            counts: Mutex::default(),
         }
     }
 
-    /// `Some(seconds)` when this attempt must be refused without checking the password.
-    pub fn check(&self, username: &str, client: IpAddr) -> Option<u64> {
+    pub fn limits(&self) -> &ThrottleLimits {
+        &self.limits
+    }
+
+    /// Checks both limits and counts the attempt in one step; `Err(seconds)` when this attempt
+    /// must be refused without checking the password.
+    pub fn admit(&self, username: &str, client: IpAddr) -> Result<Admitted, u64> {
         let now = Instant::now();
         let l = &self.limits;
-        let account = self.accounts.lock().expect("throttle lock").blocked_for(
-            &username.to_lowercase(),
-            l.per_account,
-            l.window,
-            now,
-        );
-        let address = self.addresses.lock().expect("throttle lock").blocked_for(
-            &client,
-            l.per_address,
-            l.window,
-            now,
-        );
-        account.max(address)
+        let account = username.to_lowercase();
+        let mut counts = self.counts.lock().expect("throttle lock");
+        let blocked = counts
+            .accounts
+            .blocked_for(&account, l.per_account, l.window, now)
+            .max(
+                counts
+                    .addresses
+                    .blocked_for(&client, l.per_address, l.window, now),
+            );
+        if let Some(wait) = blocked {
+            return Err(wait);
+        }
+        counts.accounts.record(account.clone(), l.window, now);
+        counts.addresses.record(client, l.window, now);
+        Ok(Admitted {
+            account,
+            client,
+            at: now,
+        })
     }
 
-    pub fn record_failure(&self, username: &str, client: IpAddr) {
-        let now = Instant::now();
-        self.accounts.lock().expect("throttle lock").record(
-            username.to_lowercase(),
-            self.limits.window,
-            now,
-        );
-        self.addresses
-            .lock()
-            .expect("throttle lock")
-            .record(client, self.limits.window, now);
+    /// A right password clears the account's failures and takes this attempt off the address
+    /// (not the address's other failures: one good password must not reset a spray).
+    pub fn succeeded(&self, attempt: Admitted) {
+        let mut counts = self.counts.lock().expect("throttle lock");
+        counts.accounts.by_key.remove(&attempt.account);
+        counts.addresses.forget(&attempt.client, attempt.at);
     }
 
-    /// A successful login clears the account's failures (not the address's: one good password
-    /// must not reset a spray across many accounts).
-    pub fn record_success(&self, username: &str) {
-        self.accounts
-            .lock()
-            .expect("throttle lock")
-            .by_key
-            .remove(&username.to_lowercase());
+    /// The attempt was refused before its password was judged, so it counts nowhere.
+    pub fn withdrawn(&self, attempt: Admitted) {
+        let mut counts = self.counts.lock().expect("throttle lock");
+        counts.accounts.forget(&attempt.account, attempt.at);
+        counts.addresses.forget(&attempt.client, attempt.at);
     }
 }
 
@@ -142,6 +177,11 @@ mod tests {
         IpAddr::from([127, 0, 0, last])
     }
 
+    /// Admits one attempt and leaves it counted as a failure.
+    fn fail(t: &LoginThrottle, user: &str, client: IpAddr) {
+        let _failed = t.admit(user, client).expect("admitted");
+    }
+
     #[test]
     fn an_account_is_blocked_after_its_limit_from_any_address() {
         let t = LoginThrottle::new(ThrottleLimits {
@@ -149,12 +189,41 @@ mod tests {
             ..Default::default()
         });
         for i in 0..3 {
-            assert_eq!(t.check("admin", ip(i)), None);
-            t.record_failure("admin", ip(i));
+            fail(&t, "admin", ip(i));
         }
-        let wait = t.check("ADMIN", ip(9)).expect("blocked");
+        let wait = t.admit("ADMIN", ip(9)).expect_err("blocked");
         assert!(wait > 0 && wait <= 15 * 60);
-        assert_eq!(t.check("other", ip(9)), None);
+        assert!(t.admit("other", ip(9)).is_ok());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_before_they_are_judged() {
+        let t = LoginThrottle::new(ThrottleLimits {
+            per_account: 5,
+            ..Default::default()
+        });
+        // Thirty attempts arrive before any has been judged: five are let through.
+        let results: Vec<_> = (0..30).map(|i| t.admit("admin", ip(i))).collect();
+        let admitted: Vec<Admitted> = results.into_iter().filter_map(Result::ok).collect();
+        assert_eq!(admitted.len(), 5);
+        // One of them was right: its account starts afresh.
+        let mut admitted = admitted.into_iter();
+        t.succeeded(admitted.next().unwrap());
+        assert!(t.admit("admin", ip(40)).is_ok());
+    }
+
+    #[test]
+    fn a_withdrawn_attempt_counts_nowhere() {
+        let t = LoginThrottle::new(ThrottleLimits {
+            per_account: 1,
+            per_address: 1,
+            ..Default::default()
+        });
+        let attempt = t.admit("a", ip(1)).unwrap();
+        assert!(t.admit("a", ip(2)).is_err());
+        assert!(t.admit("b", ip(1)).is_err());
+        t.withdrawn(attempt);
+        assert!(t.admit("a", ip(1)).is_ok());
     }
 
     #[test]
@@ -164,26 +233,28 @@ mod tests {
             ..Default::default()
         });
         for i in 0..4 {
-            t.record_failure(&format!("user{i}"), ip(1));
+            fail(&t, &format!("user{i}"), ip(1));
         }
-        assert!(t.check("fresh", ip(1)).is_some());
-        assert_eq!(t.check("fresh", ip(2)), None);
+        assert!(t.admit("fresh", ip(1)).is_err());
+        assert!(t.admit("fresh", ip(2)).is_ok());
     }
 
     #[test]
     fn success_clears_the_account_but_not_the_address() {
         let limits = ThrottleLimits {
-            per_account: 2,
+            per_account: 3,
             per_address: 3,
             ..Default::default()
         };
         let t = LoginThrottle::new(limits);
-        t.record_failure("a", ip(1));
-        t.record_failure("a", ip(1));
-        t.record_success("a");
-        assert_eq!(t.check("a", ip(2)), None);
-        t.record_failure("b", ip(1));
-        assert!(t.check("c", ip(1)).is_some());
+        fail(&t, "a", ip(1));
+        fail(&t, "a", ip(1));
+        let right = t.admit("a", ip(1)).unwrap();
+        t.succeeded(right);
+        // The account starts afresh; the address keeps its two failures.
+        assert!(t.admit("a", ip(2)).is_ok());
+        assert!(t.admit("c", ip(1)).is_ok());
+        assert!(t.admit("d", ip(1)).is_err());
     }
 
     #[test]
@@ -192,11 +263,12 @@ mod tests {
             window: Duration::from_millis(30),
             per_account: 1,
             per_address: 9,
+            ..Default::default()
         };
         let t = LoginThrottle::new(limits);
-        t.record_failure("a", ip(1));
-        assert!(t.check("a", ip(1)).is_some());
+        fail(&t, "a", ip(1));
+        assert!(t.admit("a", ip(1)).is_err());
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(t.check("a", ip(1)), None);
+        assert!(t.admit("a", ip(1)).is_ok());
     }
 }

@@ -3,7 +3,9 @@
 //! whole file is parsed before anything is written; a bad file changes nothing.
 
 use app::api::guard::USER_ID_KEY;
+use app::api::import_outcome::IMPORT_OUTCOME_KEY;
 use app::error::ConsoleError;
+use app::model::import::ImportOutcome;
 use app::model::user::{Capability, Role};
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -28,16 +30,28 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
-fn encode(value: &str) -> String {
-    app::api::auth::encode_component(value)
+/// Answers a browser with a redirect to the import page, which finds the outcome in the
+/// session, and anything else with JSON.
+async fn answer(
+    session: &Session,
+    html: bool,
+    status: StatusCode,
+    body: serde_json::Value,
+    outcome: ImportOutcome,
+) -> Response {
+    if !html {
+        return (status, axum::Json(body)).into_response();
+    }
+    if let Err(e) = session.insert(IMPORT_OUTCOME_KEY, outcome).await {
+        // The import itself is done (or refused); only its banner is lost.
+        tracing::warn!(error = %e, "could not keep the import outcome for the page");
+    }
+    Redirect::to("/endpoints/import").into_response()
 }
 
-/// Answers a browser with a redirect to the import page, anything else with JSON.
-fn answer(html: bool, status: StatusCode, body: serde_json::Value, query: String) -> Response {
-    if html {
-        Redirect::to(&format!("/endpoints/import?{query}")).into_response()
-    } else {
-        (status, axum::Json(body)).into_response()
+fn failed(message: &str) -> ImportOutcome {
+    ImportOutcome::Failed {
+        message: message.to_owned(),
     }
 }
 
@@ -73,12 +87,7 @@ pub async fn import_upload(
                 Err(e) => {
                     let message = format!("The upload could not be read: {}", e.body_text());
                     let body = serde_json::json!({ "error": message });
-                    return answer(
-                        html,
-                        e.status(),
-                        body,
-                        format!("error={}", encode(&message)),
-                    );
+                    return answer(&session, html, e.status(), body, failed(&message)).await;
                 }
             },
             Ok(Some(_)) => {}
@@ -86,12 +95,7 @@ pub async fn import_upload(
             Err(e) => {
                 let message = format!("The upload could not be read: {}", e.body_text());
                 let body = serde_json::json!({ "error": message });
-                return answer(
-                    html,
-                    e.status(),
-                    body,
-                    format!("error={}", encode(&message)),
-                );
+                return answer(&session, html, e.status(), body, failed(&message)).await;
             }
         }
     }
@@ -99,11 +103,13 @@ pub async fn import_upload(
         let message = "Choose an nmap XML file (nmap -oX) to import.";
         let body = serde_json::json!({ "error": message });
         return answer(
+            &session,
             html,
             StatusCode::BAD_REQUEST,
             body,
-            format!("error={}", encode(message)),
-        );
+            failed(message),
+        )
+        .await;
     };
     let result = import_nmap(&pool, &bytes, inactive_after).await;
     cache.invalidate();
@@ -114,33 +120,39 @@ pub async fn import_upload(
                 report.observations, report.added, report.updated
             );
             let _ = db::audit_log::record(&pool, &user.username, "discovery.import", &detail).await;
-            let query = format!(
-                "observations={}&added={}&updated={}&skipped={}",
-                report.observations, report.added, report.updated, report.skipped_without_mac
-            );
+            let outcome = ImportOutcome::Imported {
+                observations: report.observations,
+                added: report.added,
+                updated: report.updated,
+                skipped_without_mac: report.skipped_without_mac,
+            };
             let body = serde_json::to_value(&report).unwrap_or_default();
-            answer(html, StatusCode::OK, body, query)
+            answer(&session, html, StatusCode::OK, body, outcome).await
         }
         Err(e @ (ImportError::Nmap(_) | ImportError::Sensor(_))) => {
             let message = e.to_string();
             let body = serde_json::json!({ "error": message });
             answer(
+                &session,
                 html,
                 StatusCode::BAD_REQUEST,
                 body,
-                format!("error={}", encode(&message)),
+                failed(&message),
             )
+            .await
         }
         Err(e) => {
             let err = crate::backend::internal(e);
             let message = err.to_string();
             let body = serde_json::to_value(&err).unwrap_or_default();
             answer(
+                &session,
                 html,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 body,
-                format!("error={}", encode(&message)),
+                failed(&message),
             )
+            .await
         }
     }
 }

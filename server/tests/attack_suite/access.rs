@@ -143,6 +143,12 @@ const SERVER_FNS: &[Route] = &[
         false,
         Body::Form(&[("id", "1")]),
     ),
+    route(
+        "/api/endpoints/import_outcome",
+        Who::SignedIn,
+        false,
+        Body::None,
+    ),
     route("/api/dashboard/get", Who::SignedIn, false, Body::None),
     route("/api/sync/journal", Who::SignedIn, false, Body::None),
     route("/api/sync/now", Who::Operator, true, Body::None),

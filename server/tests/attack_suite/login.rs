@@ -2,6 +2,10 @@
 //! the attacker varies, no hint whether an account exists, a session planted before sign-in
 //! worth nothing after it, and a signed-out cookie dead on every route.
 //!
+//! Bursts: thirty simultaneous guesses at one account are judged only as far as the limit
+//! (each attempt is counted before its password is hashed), and beyond the cap on password
+//! checks in flight the answer is 429 without hashing; both kinds of refusal are audited.
+//!
 //! Already covered, and not repeated: five failures block an account and twenty an address,
 //! even for the right password (`web_auth.rs`); an unknown planted session id is replaced at
 //! sign-in and one route refuses the cookie after sign-out (`web_auth.rs`); the throttle's
@@ -13,8 +17,11 @@ use reqwest::header::{HeaderMap, HeaderValue, COOKIE};
 use reqwest::{Client, Method};
 use serde_json::Value;
 
+use server::auth::throttle::ThrottleLimits;
+use server::startup::Tuning;
+
 use crate::access::{every_route, send, Who, PAGES};
-use crate::support::{TestApp, ADMIN_PASSWORD};
+use crate::support::{settings, tuning, TestApp, ADMIN_PASSWORD};
 
 /// A client calling from `127.0.0.<last>`: every 127/8 address is this machine's loopback.
 fn from(last: u8) -> Client {
@@ -210,6 +217,106 @@ async fn a_signed_out_cookie_is_refused_on_every_route_and_page() {
             .await
             .unwrap();
         assert_eq!(res.status(), 302, "{path} after sign-out");
+    }
+    app.stop().await;
+}
+
+async fn spawn_with_limits(dir: &std::path::Path, limits: ThrottleLimits) -> TestApp {
+    let tuning = Tuning {
+        login_limits: limits,
+        ..tuning()
+    };
+    TestApp::spawn_with(settings(dir, Some(ADMIN_PASSWORD)), tuning).await
+}
+
+/// Fires `count` sign-ins at once, attempt `i` from `127.0.0.<first_address + i>`, and returns
+/// each answer's status.
+async fn burst(app: &TestApp, count: u8, first_address: u8, username: &str) -> Vec<u16> {
+    let attempts = (0..count).map(|i| {
+        let client = from(first_address + i);
+        let url = app.url("/api/auth/login");
+        let username = username.to_owned();
+        async move {
+            client
+                .post(url)
+                .form(&[("username", username.as_str()), ("password", "guess-guess")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    futures::future::join_all(attempts).await
+}
+
+/// How many audit rows of `action` the log holds.
+async fn audited(app: &TestApp, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
+        .bind(action)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn thirty_simultaneous_guesses_at_one_account_are_judged_five_times() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough hashing slots for all thirty, so only the per-account count can refuse.
+    let app = spawn_with_limits(
+        dir.path(),
+        ThrottleLimits {
+            concurrent_checks: 30,
+            ..ThrottleLimits::default()
+        },
+    )
+    .await;
+    let statuses = burst(&app, 30, 100, "admin").await;
+    let judged = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((judged, refused), (5, 25), "{statuses:?}");
+    assert_eq!(audited(&app, "login.failed").await, 5);
+    assert_eq!(audited(&app, "login.throttled").await, 25);
+    // The right password is refused too until the window moves on.
+    let res = login(&app, &from(1), "admin", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn beyond_the_cap_on_password_checks_the_answer_is_429_without_hashing() {
+    let dir = tempfile::tempdir().unwrap();
+    // No slot at all: every sign-in is refused before hashing, whoever it names.
+    let app = spawn_with_limits(
+        dir.path(),
+        ThrottleLimits {
+            concurrent_checks: 0,
+            ..ThrottleLimits::default()
+        },
+    )
+    .await;
+    let statuses = burst(&app, 30, 100, "admin").await;
+    assert_eq!(statuses, vec![429; 30]);
+    assert_eq!(audited(&app, "login.failed").await, 0);
+    assert_eq!(audited(&app, "login.throttled").await, 30);
+    // (That such refusals count as no failure is `auth::throttle`'s unit test.) A slot is
+    // given back after each check: with one, sign-ins one after another all go through.
+    app.stop().await;
+    let app = spawn_with_limits(
+        dir.path(),
+        ThrottleLimits {
+            concurrent_checks: 1,
+            ..ThrottleLimits::default()
+        },
+    )
+    .await;
+    for last in [100, 101, 102] {
+        let res = login(&app, &from(last), "admin", ADMIN_PASSWORD).await;
+        assert_eq!(
+            res.status(),
+            200,
+            "one slot serves sign-ins one after another"
+        );
     }
     app.stop().await;
 }

@@ -43,7 +43,7 @@ pub fn settings(data_dir: &Path, admin_password: Option<&str>) -> Settings {
     Settings::from_cli(Cli {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(data_dir.to_owned()),
-        admin_password: admin_password.map(str::to_owned),
+        admin_password: admin_password.map(Into::into),
         site_root: Some(data_dir.join("site")),
         log_filter: Some("warn".into()),
         ..Cli::default()

@@ -33,8 +33,17 @@ test.describe("with JavaScript", () => {
   test("sign in, see the shell, visit pages, sign out", async ({ page }) => {
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
+    // The Content-Security-Policy allows the hydration script by its nonce only: a blocked
+    // script or style would show up here as a console error.
+    const blocked: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) blocked.push(m.text());
+    });
+    const response = await page.goto("/login");
+    expect(response?.headers()["content-security-policy"]).toContain("'wasm-unsafe-eval'");
     await journey(page, true);
     expect(errors).toEqual([]);
+    expect(blocked).toEqual([]);
   });
 
   test("a wrong password is refused with a message", async ({ page }) => {

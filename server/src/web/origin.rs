@@ -38,8 +38,13 @@ impl OriginPolicy {
         origin: Option<&str>,
         host: Option<&str>,
     ) -> bool {
-        if sec_fetch_site == Some("cross-site") {
-            return false;
+        match sec_fetch_site {
+            Some("cross-site") => return false,
+            // The browser's own word, which no page can forge. It is the only sign left on a
+            // form post: under `Referrer-Policy: no-referrer` (security_headers.rs) browsers
+            // send `Origin: null` for it.
+            Some("same-origin") => return true,
+            _ => {}
         }
         let Some(origin) = origin else {
             return true;
@@ -99,6 +104,13 @@ mod tests {
             (None, None, true),
             (None, Some("http://127.0.0.1:3000"), true),
             (Some("same-origin"), Some("http://127.0.0.1:3000"), true),
+            (Some("same-origin"), Some("null"), true),
+            (Some("same-site"), Some("null"), false),
+            (
+                Some("same-site"),
+                Some("https://other.ea.example.com"),
+                false,
+            ),
             (None, Some("https://ea.example.com"), true),
             (None, Some("http://evil.example"), false),
             (None, Some("null"), false),

@@ -114,7 +114,11 @@ pub async fn run(
         // Adding a permission would not help.
         Err(e @ DefenderError::Forbidden { .. }) => checks.push(failed(
             "API reachable",
-            format!("The Defender API refused the access token: {}.", e.classified()),
+            format!(
+                "The Defender API refused the access token ({}) without naming a missing \
+                 permission: the token's audience is likely not this API.",
+                e.classified()
+            ),
             "Check that the cloud matches the tenant and that any custom login URL issues tokens              for the Defender for Endpoint API, and that Defender for Endpoint is enabled for              the tenant.",
         )),
         Err(e) => checks.push(failed(

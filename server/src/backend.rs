@@ -109,8 +109,7 @@ fn config_view(row: Option<&IntegrationRow>, viewer: &UserDto) -> DefenderConfig
         next_sync_at: row.and_then(|r| r.next_sync_at.clone()),
         demo: row.is_some_and(|r| r.demo),
         can_edit: viewer.role.allows(Capability::Operate),
-        can_choose_hosts: viewer.role.allows(Capability::Operate)
-            && viewer.role.allows(Capability::ChooseDefenderHosts),
+        can_choose_hosts: viewer.role.allows(Capability::ChooseDefenderHosts),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod action;
 pub mod api_token;
 pub mod audit;
+pub mod defender_change;
 pub mod endpoint;
 pub mod import;
 pub mod integration;

@@ -9,6 +9,7 @@ use app::error::{ConsoleError, FieldError};
 use app::model::action::{ActionOutcome, EndpointActions};
 use app::model::api_token::{validate_token_name, ApiTokenView, NewApiToken};
 use app::model::audit::AuditEntry;
+use app::model::defender_change::{check_defender_change, Stored};
 use app::model::endpoint::{
     DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
 };
@@ -24,12 +25,12 @@ use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
-use crate::defender::ClientOptions;
+use crate::defender::{ClientOptions, DefenderError};
 use crate::endpoint_list_cache::ListCache;
 use crate::endpoint_views;
 use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
 use crate::integrations::test_limiter::TestLimiter;
-use crate::integrations::{connection_test, DEFENDER, DEFENDER_SECRET_PURPOSE};
+use crate::integrations::{connection_test, sealed_secret, DEFENDER};
 use crate::secret_box::SecretBox;
 use crate::sync::schedule::INTERVAL;
 use crate::sync::split::SplitError;
@@ -111,6 +112,61 @@ fn config_view(row: Option<&IntegrationRow>, viewer: &UserDto) -> DefenderConfig
         next_sync_at: row.and_then(|r| r.next_sync_at.clone()),
         demo: row.is_some_and(|r| r.demo),
         can_edit: viewer.role.allows(Capability::Operate),
+        can_choose_hosts: viewer.role.allows(Capability::ChooseDefenderHosts),
+    }
+}
+
+/// The form's settings once every rule passes: valid values; hosts changed only by someone
+/// who may choose them; the secret entered again when anything deciding where it goes
+/// changed; and hosts the client will connect to. The same for Save and Test Connection.
+fn checked_settings(
+    before: Option<&IntegrationRow>,
+    form: &DefenderForm,
+    actor: &UserDto,
+) -> Result<StoredDefenderSettings, ConsoleError> {
+    let secret_stored = before.is_some_and(|r| r.secret_sealed.is_some());
+    let mut errors = validate_defender_form(form, secret_stored);
+    if errors.is_empty() {
+        // Unreadable stored settings compare as empty ones: every value counts as changed.
+        let destination = before.map(|r| {
+            StoredDefenderSettings::parse(&r.settings)
+                .unwrap_or_default()
+                .destination()
+        });
+        let stored = Stored {
+            destination: destination.as_ref(),
+            secret_stored,
+        };
+        let may_choose_hosts = actor.role.allows(Capability::ChooseDefenderHosts);
+        errors = check_defender_change(stored, form, may_choose_hosts);
+    }
+    let settings = StoredDefenderSettings::from_form(form);
+    if errors.is_empty() {
+        if let Err(e) = settings.endpoints() {
+            errors.push(endpoint_field_error(e));
+        }
+    }
+    if errors.is_empty() {
+        Ok(settings)
+    } else {
+        Err(ConsoleError::InvalidForm { errors })
+    }
+}
+
+/// A setting the Defender client refuses (e.g. a metadata address), on the field it names.
+fn endpoint_field_error(e: DefenderError) -> FieldError {
+    let field = match &e {
+        DefenderError::InvalidArgument { what, .. } => match *what {
+            "cloud" => "cloud",
+            "geo API host" => "geo_api_host",
+            "API base URL" => "custom_api_url",
+            _ => "custom_login_url",
+        },
+        _ => "custom_login_url",
+    };
+    FieldError {
+        field: field.into(),
+        message: format!("This host cannot be used: {e}."),
     }
 }
 
@@ -249,27 +305,28 @@ impl ConsoleBackend for ServerBackend {
         form: DefenderForm,
     ) -> Result<DefenderConfigView, ConsoleError> {
         let before = self.defender_row().await?;
-        let secret_stored = before.as_ref().is_some_and(|r| r.secret_sealed.is_some());
-        let errors = validate_defender_form(&form, secret_stored);
-        if !errors.is_empty() {
-            return Err(ConsoleError::InvalidForm { errors });
-        }
-        let settings = StoredDefenderSettings::from_form(&form);
+        let settings = checked_settings(before.as_ref(), &form, actor)?;
         let old_settings = before
             .as_ref()
             .and_then(|r| StoredDefenderSettings::parse(&r.settings).ok());
         let was_enabled = before.as_ref().is_some_and(|r| r.enabled);
-        let sealed = (!form.client_secret.is_empty()).then(|| {
-            self.secrets
-                .seal(&form.client_secret, DEFENDER_SECRET_PURPOSE)
-        });
-        let mut changed: Vec<String> = match &old_settings {
-            Some(old) => old
-                .changed_fields(&settings)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-            None => vec!["created".into()],
+        // A kept secret stays sealed for the old settings, which `checked_settings` made sure
+        // send it to the same tenant, client and hosts.
+        let sealed = if form.client_secret.is_empty() {
+            None
+        } else {
+            Some(
+                sealed_secret::seal(&self.secrets, &form.client_secret, &settings)
+                    .map_err(internal)?,
+            )
+        };
+        let mut changed: Vec<String> = match (&before, &old_settings) {
+            (_, Some(old)) => old.changes_to(&settings),
+            (Some(_), None) => vec![format!(
+                "unreadable settings replaced: {}",
+                settings.described()
+            )],
+            (None, None) => vec![format!("created: {}", settings.described())],
         };
         if sealed.is_some() {
             changed.push("client secret replaced".into());
@@ -285,9 +342,7 @@ impl ConsoleBackend for ServerBackend {
         };
         // A demo configuration stops being the demo once it points somewhere else.
         let demo = before.as_ref().is_some_and(|r| r.demo)
-            && old_settings
-                .as_ref()
-                .is_some_and(|old| old.changed_fields(&settings).is_empty())
+            && old_settings.as_ref() == Some(&settings)
             && sealed.is_none();
         db::integration::save(
             &self.pool,
@@ -333,19 +388,36 @@ impl ConsoleBackend for ServerBackend {
         form: DefenderForm,
     ) -> Result<ConnectionReport, ConsoleError> {
         let row = self.defender_row().await?;
-        let sealed = row.as_ref().and_then(|r| r.secret_sealed.clone());
-        let errors = validate_defender_form(&form, sealed.is_some());
-        if !errors.is_empty() {
-            return Err(ConsoleError::InvalidForm { errors });
-        }
+        let settings = checked_settings(row.as_ref(), &form, actor)?;
         self.test_limiter
             .take(actor.id)
             .map_err(|retry_after_secs| ConsoleError::RateLimited { retry_after_secs })?;
+        let endpoints = settings.endpoints().map_err(internal)?;
+        // The audit line names where the test sent the credentials.
+        let destination = format!(
+            "tenant ID {:?}, client ID {:?}, login URL {:?}, API URL {:?}, {} secret",
+            settings.tenant_id,
+            settings.client_id,
+            endpoints.login_base.as_str(),
+            endpoints.api_base.as_str(),
+            if form.client_secret.is_empty() {
+                "stored"
+            } else {
+                "entered"
+            },
+        );
         let secret = if form.client_secret.is_empty() {
-            let sealed = sealed.expect("validation requires a secret when none is stored");
-            match self.secrets.open(&sealed, DEFENDER_SECRET_PURPOSE) {
+            let sealed = row
+                .as_ref()
+                .and_then(|r| r.secret_sealed.as_deref())
+                .expect("validation requires a secret when none is stored");
+            match sealed_secret::open(&self.secrets, sealed, &settings) {
                 Ok(secret) => secret,
                 Err(e) => {
+                    tracing::warn!(error = %e, "the stored secret did not open for a test");
+                    let detail = format!("not run, the stored secret did not open: {destination}");
+                    self.audit(&actor.username, "integration.defender.test", &detail)
+                        .await?;
                     return Ok(ConnectionReport {
                         checks: vec![CheckResult {
                             name: "Stored secret".into(),
@@ -355,18 +427,18 @@ impl ConsoleBackend for ServerBackend {
                         }],
                         permissions: Vec::new(),
                         passed: false,
-                    })
+                    });
                 }
             }
         } else {
             form.client_secret.clone()
         };
-        let settings = StoredDefenderSettings::from_form(&form);
         let report =
             connection_test::run(&settings, secret, interactive_options(&self.client_options))
                 .await;
         let outcome = if report.passed { "passed" } else { "failed" };
-        self.audit(&actor.username, "integration.defender.test", outcome)
+        let detail = format!("{outcome}: {destination}");
+        self.audit(&actor.username, "integration.defender.test", &detail)
             .await?;
         Ok(report)
     }

@@ -5,10 +5,15 @@
 pub mod connection_test;
 pub mod defender_settings;
 pub mod demo;
+pub mod sealed_secret;
+pub mod secret_rebinding;
 pub mod test_limiter;
 
 /// The `integration.kind` of Microsoft Defender for Endpoint.
 pub const DEFENDER: &str = "defender";
 
-/// The associated data of the sealed Defender client secret.
+/// What a sealed Defender client secret is for: the first part of its associated data, which
+/// also binds it to its tenant, client and hosts (`sealed_secret`). Alone, it was the whole
+/// associated data of secrets sealed before that binding; only `secret_rebinding` still
+/// opens those, once.
 pub const DEFENDER_SECRET_PURPOSE: &str = "integration.defender.client_secret";

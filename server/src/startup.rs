@@ -25,7 +25,7 @@ use crate::db::{self, OpenError};
 use crate::defender::ClientOptions;
 use crate::endpoint_list_cache::ListCache;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
-use crate::integrations::demo;
+use crate::integrations::{demo, secret_rebinding};
 use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
@@ -58,7 +58,9 @@ pub enum StartupError {
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error("cannot configure the demo tenant: {0}")]
-    Demo(crate::db::DbError),
+    Demo(demo::DemoError),
+    #[error("cannot bind the stored Defender secret to its settings: {0}")]
+    SecretRebinding(crate::db::DbError),
     #[error("cannot listen on {0}: {1}")]
     Listen(SocketAddr, std::io::Error),
 }
@@ -134,6 +136,11 @@ impl Application {
                 .await
                 .map_err(StartupError::Demo)?;
         }
+        // Before anything can read the secret: the schedule, the poller and requests start
+        // below.
+        secret_rebinding::rebind_legacy_secret(&pool, &secrets)
+            .await
+            .map_err(StartupError::SecretRebinding)?;
         let sync = SyncService::new(
             pool.clone(),
             secrets.clone(),

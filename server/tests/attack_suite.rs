@@ -20,6 +20,8 @@ mod html;
 mod login;
 #[path = "attack_suite/reflected.rs"]
 mod reflected;
+#[path = "attack_suite/secret_destination.rs"]
+mod secret_destination;
 #[path = "attack_suite/secret_leak.rs"]
 mod secret_leak;
 #[path = "attack_suite/uploads.rs"]

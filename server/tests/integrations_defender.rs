@@ -310,6 +310,7 @@ async fn analysts_read_but_cannot_change_or_test() {
         assert_eq!(res.status(), 403, "{endpoint}");
     }
     assert_eq!(app.call(&analyst, "audit/list", &[]).await.status(), 403);
+    // An Operator edits everything but the hosts the credentials go to.
     let operator = app.user_with_role("operator-1", "Operator").await;
     let res = app
         .call(
@@ -318,8 +319,35 @@ async fn analysts_read_but_cannot_change_or_test() {
             &form(&sim, TENANT, CLIENT, SECRET, false),
         )
         .await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["InvalidForm"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["custom_login_url", "custom_api_url"]);
+    let admin = app.admin().await;
+    let res = app
+        .call(
+            &admin,
+            "integrations/defender/save",
+            &form(&sim, TENANT, CLIENT, SECRET, false),
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap()["can_edit"], true);
+    let res = app
+        .call(
+            &operator,
+            "integrations/defender/save",
+            &form(&sim, TENANT, CLIENT, SECRET, false),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let saved = res.json::<Value>().await.unwrap();
+    assert_eq!(saved["can_edit"], true);
+    assert_eq!(saved["can_choose_hosts"], false);
     assert_eq!(
         app.call(&browser(), "integrations/defender/get", &[])
             .await
@@ -431,10 +459,12 @@ async fn enabling_syncs_at_once_and_schedules_hourly_disabling_stops_it() {
         .filter(|e| e["action"] == "integration.defender.save")
         .map(|e| e["detail"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        saves,
-        ["disabled", "created, client secret replaced, enabled"]
+    let sim_url = sim.base_url();
+    let created = format!(
+        "created: tenant ID {TENANT:?}, client ID {CLIENT:?}, cloud \"commercial\", \
+         custom login URL {sim_url:?}, custom API URL {sim_url:?}, client secret replaced, enabled"
     );
+    assert_eq!(saves, ["disabled", created.as_str()]);
 }
 
 #[tokio::test]

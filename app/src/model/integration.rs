@@ -147,6 +147,8 @@ pub struct DefenderConfigView {
     pub next_sync_at: Option<String>,
     pub demo: bool,
     pub can_edit: bool,
+    /// The viewer may change the geo API host and the custom URLs (Administrators only).
+    pub can_choose_hosts: bool,
 }
 
 /// One line of the Test Connection report.
@@ -216,6 +218,28 @@ fn is_base_url(value: &str) -> bool {
         && authority
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// The host of an http(s) URL's authority, without port or IPv6 brackets.
+fn url_host(value: &str) -> &str {
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .unwrap_or(value);
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    }
+}
+
+/// This machine: 127.0.0.0/8, ::1 or `localhost`. Plain http to it never crosses a network,
+/// which is what the bundled simulator (on http://127.0.0.1) needs.
+pub fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks every field; returns all problems at once so the form can mark each input.
@@ -297,6 +321,13 @@ pub fn validate_defender_form(form: &DefenderForm, secret_stored: bool) -> Vec<F
             fail(
                 field,
                 "Enter an absolute http(s) URL such as https://proxy.example.com.",
+            );
+        } else if value.starts_with("http://") && !is_loopback_host(url_host(value)) {
+            // The client secret and the access tokens travel in these requests.
+            fail(
+                field,
+                "Use https: plain http is allowed only for this machine (127.0.0.1, ::1, \
+                 localhost).",
             );
         }
     }
@@ -439,6 +470,36 @@ mod tests {
             ..valid()
         };
         assert!(fields(&form, true).is_empty());
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        let with = |url: &str| DefenderForm {
+            custom_login_url: url.into(),
+            custom_api_url: url.into(),
+            ..valid()
+        };
+        for ok in [
+            "https://proxy.example.com",
+            "http://127.0.0.1:8950",
+            "http://127.9.8.7",
+            "http://localhost:3000/base",
+            "http://[::1]:8950",
+        ] {
+            assert!(fields(&with(ok), false).is_empty(), "{ok}");
+        }
+        for refused in [
+            "http://proxy.example.com",
+            "http://10.0.0.5:8950",
+            "http://[fe80::1]",
+            "http://localhost.evil.example",
+        ] {
+            assert_eq!(
+                fields(&with(refused), false),
+                ["custom_login_url", "custom_api_url"],
+                "{refused}"
+            );
+        }
     }
 
     #[test]

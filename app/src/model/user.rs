@@ -24,6 +24,9 @@ pub enum Capability {
     ManageUsers,
     /// Overrule the identity rules: split a Defender machine off an endpoint, undo a split.
     CorrectIdentity,
+    /// Choose where the Defender credentials are sent: the geo API host and the custom login
+    /// and API URLs. Whoever sets them receives the client secret and the access tokens.
+    ChooseDefenderHosts,
 }
 
 impl Role {
@@ -33,7 +36,9 @@ impl Role {
         match capability {
             Capability::Read => true,
             Capability::Operate => matches!(self, Role::Administrator | Role::Operator),
-            Capability::ManageUsers | Capability::CorrectIdentity => self == Role::Administrator,
+            Capability::ManageUsers
+            | Capability::CorrectIdentity
+            | Capability::ChooseDefenderHosts => self == Role::Administrator,
         }
     }
 
@@ -65,9 +70,9 @@ mod tests {
     #[test]
     fn capabilities_follow_the_role_table() {
         let table = [
-            (Role::Administrator, [true, true, true, true]),
-            (Role::Operator, [true, true, false, false]),
-            (Role::Analyst, [true, false, false, false]),
+            (Role::Administrator, [true, true, true, true, true]),
+            (Role::Operator, [true, true, false, false, false]),
+            (Role::Analyst, [true, false, false, false, false]),
         ];
         for (role, expected) in table {
             let got = [
@@ -75,6 +80,7 @@ mod tests {
                 Capability::Operate,
                 Capability::ManageUsers,
                 Capability::CorrectIdentity,
+                Capability::ChooseDefenderHosts,
             ]
             .map(|c| role.allows(c));
             assert_eq!(got, expected, "{role:?}");

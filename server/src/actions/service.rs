@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use crate::db::{self, DbError};
 use crate::defender::{ClientOptions, DefenderClient};
 use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
-use crate::integrations::{DEFENDER, DEFENDER_SECRET_PURPOSE};
+use crate::integrations::{sealed_secret, DEFENDER};
 use crate::secret_box::SecretBox;
 
 /// How often the server asks Defender about an open action, and how it backs off.
@@ -137,9 +137,8 @@ impl Inner {
         }
         let settings = StoredDefenderSettings::parse(&row.settings)
             .map_err(|_| "The stored Defender settings are unreadable; save them again.")?;
-        let secret = self
-            .secrets
-            .open(&sealed, DEFENDER_SECRET_PURPOSE)
+        // Opens only for the tenant, client and hosts it was entered for.
+        let secret = sealed_secret::open(&self.secrets, &sealed, &settings)
             .map_err(|e| format!("{e}; enter the client secret again."))?;
         let client = settings
             .client(secret, self.options.clone())

@@ -106,3 +106,23 @@ pub async fn set_next_sync(pool: &SqlitePool, kind: &str, at: Option<&str>) -> R
         .map_err(classify)?;
     Ok(())
 }
+
+/// Replaces the sealed secret with `new` if it is still `old`, keeping `secret_changed_at`:
+/// the secret itself is the same, only its seal changes. Returns whether it did.
+pub async fn reseal_secret(
+    pool: &SqlitePool,
+    kind: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE integration SET secret_sealed = $3 WHERE kind = $1 AND secret_sealed = $2",
+    )
+    .bind(kind)
+    .bind(old)
+    .bind(new)
+    .execute(pool)
+    .await
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}

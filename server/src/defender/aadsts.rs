@@ -36,6 +36,19 @@ pub enum AadError {
     Other { error: String },
 }
 
+/// The `error` values of RFC 6749 §5.2 and those Microsoft Entra adds (defender-api.md §2.5).
+const OAUTH_ERRORS: [&str; 9] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "access_denied",
+    "server_error",
+    "interaction_required",
+    "consent_required",
+];
+
 impl AadError {
     /// Classifies an Entra error body's `error` and `error_codes`.
     pub fn classify(error: &str, codes: &[u64]) -> Self {
@@ -61,8 +74,13 @@ impl AadError {
             "invalid_scope" => AadError::BadScope,
             "invalid_resource" => AadError::NotProvisioned,
             "temporarily_unavailable" => AadError::Throttled,
-            other => AadError::Other {
+            // Only the OAuth error codes are kept: the body may come from any host an
+            // Administrator configured, and its words are shown in Test Connection.
+            other if OAUTH_ERRORS.contains(&other) => AadError::Other {
                 error: other.to_owned(),
+            },
+            _ => AadError::Other {
+                error: "an unrecognised error".to_owned(),
             },
         }
     }
@@ -189,6 +207,14 @@ mod tests {
             }
         );
         assert_eq!(code, None);
+    }
+
+    #[test]
+    fn unknown_error_words_are_not_repeated() {
+        let (kind, _) = body(r#"{"error":"Visit https://evil.example for help","error_codes":[]}"#);
+        assert!(!kind.admin_message().contains("evil"), "{kind}");
+        let (kind, _) = body(r#"{"error":"invalid_grant"}"#);
+        assert!(kind.admin_message().contains("invalid_grant"));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use super::aadsts::{AadError, AadErrorBody};
 use super::backoff::{backoff_delay, unit_random};
+use super::body::{read_capped, BodyError};
+use super::destination::check_url;
 use super::error::DefenderError;
 use super::http::{transport_error, Core};
 use super::jwt;
@@ -146,7 +148,10 @@ async fn fetch_token(core: &Core, generation: u64) -> Result<AccessToken, Defend
     let settings = &core.settings;
     let options = &core.options;
     let url = settings.endpoints.token_url(&settings.tenant_id);
+    // Before the secret is put in any request.
+    check_url(&url)?;
     let scope = settings.endpoints.scope();
+    let cap = options.max_token_response_bytes;
     let mut failures = 0u32;
     loop {
         core.metrics.token_request();
@@ -166,7 +171,7 @@ async fn fetch_token(core: &Core, generation: u64) -> Result<AccessToken, Defend
         let failure = match sent {
             Ok(resp) => {
                 let status = resp.status();
-                match resp.bytes().await {
+                match read_capped(resp, cap).await {
                     Ok(body) if status.is_success() => {
                         tracing::debug!(generation, "access token issued");
                         return parse_token_response(
@@ -185,10 +190,20 @@ async fn fetch_token(core: &Core, generation: u64) -> Result<AccessToken, Defend
                         code: "TokenEndpoint".into(),
                         message: "the token endpoint failed".into(),
                     },
-                    Err(e) => transport_error(&e),
+                    Err(BodyError::Read(e)) => transport_error(&e),
+                    Err(BodyError::TooLarge) => {
+                        tracing::warn!(limit = cap, "token answer too large; not read");
+                        return Err(DefenderError::ResponseTooLarge {
+                            what: "token".into(),
+                            limit: cap,
+                        });
+                    }
                 }
             }
-            Err(e) => transport_error(&e),
+            Err(e) => match transport_error(&e) {
+                refused @ DefenderError::RefusedDestination { .. } => return Err(refused),
+                other => other,
+            },
         };
         if failures >= options.max_retries {
             return Err(failure);

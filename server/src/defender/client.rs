@@ -18,6 +18,7 @@ use super::model::{
 use super::paging::Pager;
 use super::permissions::{feature_access, FeatureAccess};
 use super::portal::{check_machine_id, PortalLinks};
+use super::resolver::GuardedResolver;
 use super::settings::{ClientOptions, DefenderSettings};
 
 /// A Defender API client for one tenant and app. Cheap to clone: clones share the token
@@ -33,6 +34,11 @@ impl DefenderClient {
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
             .user_agent(concat!("endpoint-analytics/", env!("CARGO_PKG_VERSION")))
+            // Defender and Entra answer where they are asked. A redirect would take the next
+            // request (a 307 even the token form, with the secret) to a host nobody
+            // configured, so it is an answer like any other, never followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(GuardedResolver::new(options.hosts.clone()))
             .build()
             .map_err(|e| DefenderError::Transport(e.to_string()))?;
         let budget = Budget::new(options.budget.clone());

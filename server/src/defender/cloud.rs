@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use url::Url;
 
+use super::destination::check_url;
 use super::error::DefenderError;
 
 /// The national clouds Defender for Endpoint runs in (defender-api.md §1.1, §1.2).
@@ -126,6 +127,7 @@ impl Endpoints {
             Some(host) => parse_base("geo API host", &format!("https://{host}"))?,
             None => parse_base("API host", cloud.api_base())?,
         };
+        check_destination("geo API host", &api_base)?;
         Ok(Self {
             login_base: parse_base("login host", cloud.login_base())?,
             api_base,
@@ -135,11 +137,12 @@ impl Endpoints {
     }
 
     /// A custom login/API pair (simulator, demo, or a proxy in front of Defender). The audience
-    /// and portal default to the commercial cloud's; plain http is allowed here on purpose.
+    /// and portal default to the commercial cloud's. Plain http only to this machine (the
+    /// simulator), and never a link-local or metadata address (`destination::check_url`).
     pub fn custom(login_base: &str, api_base: &str) -> Result<Self, DefenderError> {
         Ok(Self {
-            login_base: parse_base("login base URL", login_base)?,
-            api_base: parse_base("API base URL", api_base)?,
+            login_base: parse_destination("login base URL", login_base)?,
+            api_base: parse_destination("API base URL", api_base)?,
             audience: Cloud::Commercial.audience().to_owned(),
             portal_host: Cloud::Commercial.portal_host().to_owned(),
         })
@@ -195,6 +198,23 @@ fn parse_base(what: &'static str, raw: &str) -> Result<Url, DefenderError> {
     Ok(url)
 }
 
+/// A base URL the client may send credentials to.
+fn parse_destination(what: &'static str, raw: &str) -> Result<Url, DefenderError> {
+    let url = parse_base(what, raw)?;
+    check_destination(what, &url)?;
+    Ok(url)
+}
+
+fn check_destination(what: &'static str, url: &Url) -> Result<(), DefenderError> {
+    check_url(url).map_err(|e| DefenderError::InvalidArgument {
+        what,
+        reason: match e {
+            DefenderError::RefusedDestination { reason, .. } => format!("{url}: {reason}"),
+            other => other.to_string(),
+        },
+    })
+}
+
 fn push_segments(url: &mut Url, segments: &[&str]) {
     // Bases are validated by `parse_base`, so `path_segments_mut` cannot fail here.
     if let Ok(mut path) = url.path_segments_mut() {
@@ -248,6 +268,25 @@ mod tests {
         );
         assert_eq!(e.audience, Cloud::Commercial.audience());
         assert!(Endpoints::for_cloud(Cloud::Commercial, Some("http://x.test")).is_err());
+    }
+
+    #[test]
+    fn custom_hosts_are_https_or_this_machine_and_never_metadata() {
+        assert!(Endpoints::custom("http://127.0.0.1:8950", "http://localhost:8950").is_ok());
+        assert!(Endpoints::custom("https://login.proxy.example", "https://[::1]:9").is_ok());
+        for (login, api) in [
+            ("http://login.proxy.example", "https://api.proxy.example"),
+            ("https://login.proxy.example", "http://10.1.2.3:8080"),
+            ("https://169.254.169.254", "https://api.proxy.example"),
+            ("https://login.proxy.example", "http://[::ffff:a9fe:a9fe]/"),
+        ] {
+            let err = Endpoints::custom(login, api).unwrap_err();
+            assert!(
+                matches!(err, DefenderError::InvalidArgument { .. }),
+                "{login} {api}: {err:?}"
+            );
+        }
+        assert!(Endpoints::for_cloud(Cloud::Commercial, Some("https://169.254.169.254")).is_err());
     }
 
     #[test]

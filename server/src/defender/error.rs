@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::aadsts::AadError;
+use super::permissions::Permission;
 
 /// Every failure of the Defender client. Never carries a token or a secret: messages come from
 /// status codes, error codes and the API's own `message` text.
@@ -73,6 +74,16 @@ pub enum DefenderError {
     /// A caller-supplied value is unusable (bad machine id, bad URL in settings, ...).
     #[error("invalid {what}: {reason}")]
     InvalidArgument { what: &'static str, reason: String },
+
+    /// The client will not connect there: a link-local or cloud metadata address (literal, or
+    /// every address a name resolves to), or plain http to another machine.
+    #[error("refused to connect to {host}: {reason}")]
+    RefusedDestination { host: String, reason: &'static str },
+
+    /// An answer larger than the client reads (`ClientOptions::max_response_bytes`,
+    /// `max_token_response_bytes`).
+    #[error("the answer to the {what} request is larger than {limit} bytes and was not read")]
+    ResponseTooLarge { what: String, limit: usize },
 }
 
 impl DefenderError {
@@ -96,6 +107,77 @@ impl DefenderError {
             DefenderError::Forbidden { required, .. } => required,
             _ => &[],
         }
+    }
+
+    /// The error in words of this client's own, for people who should not be shown what the
+    /// host sent: status codes, classified error codes and permissions this client knows, but
+    /// never a message, code or description from the body, nor a TLS peer's names. Test
+    /// Connection shows this, since its host may be anyone's.
+    pub fn classified(&self) -> String {
+        match self {
+            DefenderError::TokenRejected { kind, status, .. } => {
+                format!("the sign-in endpoint refused (HTTP {status}): {kind}")
+            }
+            DefenderError::Unauthorized => self.to_string(),
+            DefenderError::Forbidden { required, .. } => {
+                let known: Vec<&str> = required
+                    .iter()
+                    .filter_map(|r| Permission::from_name(r))
+                    .map(Permission::as_str)
+                    .collect();
+                if known.is_empty() {
+                    "the Defender API refused the request (HTTP 403)".to_owned()
+                } else {
+                    format!(
+                        "the app registration lacks a Defender permission (HTTP 403): grant \
+                         one of {} (application permissions on WindowsDefenderATP, with admin \
+                         consent)",
+                        known.join(", ")
+                    )
+                }
+            }
+            DefenderError::NotFound { .. } => "the API answered HTTP 404 (not found)".to_owned(),
+            DefenderError::RateLimited { .. } => {
+                "the Defender API is throttling this app (HTTP 429)".to_owned()
+            }
+            DefenderError::AlreadyPending { .. } => {
+                "an action of this kind is already pending on the device".to_owned()
+            }
+            DefenderError::Rejected { status, .. } if (300..400).contains(status) => {
+                format!("the host answered with a redirect (HTTP {status}), which is not followed")
+            }
+            DefenderError::Rejected { status, .. } => {
+                format!("the host refused the request (HTTP {status})")
+            }
+            DefenderError::Timeout => self.to_string(),
+            DefenderError::Transport(text) => transport_class(text).to_owned(),
+            DefenderError::Unconfirmed { what, .. } => {
+                format!("the answer to the {what} request was lost")
+            }
+            DefenderError::Decode { what, .. } => {
+                format!("the answer could not be read as a {what}")
+            }
+            DefenderError::InvalidArgument { .. }
+            | DefenderError::RefusedDestination { .. }
+            | DefenderError::ResponseTooLarge { .. } => self.to_string(),
+        }
+    }
+}
+
+/// What kind of connection failure a transport message describes, in fixed words.
+fn transport_class(text: &str) -> &'static str {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("dns error") || lower.contains("failed to lookup") {
+        "the host name could not be resolved"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        "the TLS handshake failed (the certificate is not trusted or not for this host)"
+    } else if lower.contains("connection refused") {
+        "the connection was refused"
+    } else if lower.contains("timed out") {
+        "the connection timed out"
+    } else {
+        "the connection failed"
     }
 }
 
@@ -251,5 +333,59 @@ mod tests {
         assert!(e.is_transient());
         let e = from_api_response(502, b"<html>bad gateway</html>");
         assert!(matches!(e, DefenderError::Rejected { status: 502, .. }));
+    }
+
+    #[test]
+    fn classified_words_never_carry_the_hosts_text() {
+        const CANARY: &str = "Call-Evil-Support";
+        let bodies: &[(u16, String)] = &[
+            (
+                403,
+                format!(
+                    r#"{{"error":{{"code":"{CANARY}","message":"Missing application roles. API required roles: Machine.Read.All,{CANARY}.x, application roles: {CANARY}.y"}}}}"#
+                ),
+            ),
+            (
+                403,
+                format!(r#"{{"error":{{"code":"Forbidden","message":"{CANARY}"}}}}"#),
+            ),
+            (
+                404,
+                format!(r#"{{"error":{{"code":"{CANARY}","message":"{CANARY}"}}}}"#),
+            ),
+            (
+                400,
+                format!(r#"{{"error":{{"code":"{CANARY}","message":"{CANARY}"}}}}"#),
+            ),
+            (
+                400,
+                format!(
+                    r#"{{"error":{{"code":"ActiveRequestAlreadyExists","message":"{CANARY}"}}}}"#
+                ),
+            ),
+            (302, format!("<a href='https://{CANARY}'>moved</a>")),
+            (500, CANARY.to_owned()),
+        ];
+        for (status, body) in bodies {
+            let e = from_api_response(*status, body.as_bytes());
+            let words = e.classified();
+            assert!(!words.contains(CANARY), "{status}: {words}");
+            assert!(
+                words.contains(&status.to_string()) || *status == 400,
+                "{words}"
+            );
+        }
+        let forbidden = from_api_response(403, bodies[0].1.as_bytes()).classified();
+        assert!(forbidden.contains("Machine.Read.All"), "{forbidden}");
+        let decode = DefenderError::Decode {
+            what: "token response".into(),
+            detail: format!("invalid type: string \"{CANARY}\""),
+        };
+        assert!(!decode.classified().contains(CANARY));
+        let tls = DefenderError::Transport(format!(
+            "error sending request: invalid peer certificate: NotValidForName {CANARY}.example"
+        ));
+        assert!(!tls.classified().contains(CANARY));
+        assert!(tls.classified().contains("TLS"));
     }
 }

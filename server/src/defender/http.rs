@@ -10,9 +10,12 @@ use url::Url;
 
 use super::auth::TokenCache;
 use super::backoff::{backoff_delay, retry_after, throttle_delay, unit_random};
+use super::body::{read_capped, BodyError};
 use super::budget::{Budget, Family};
+use super::destination::check_url;
 use super::error::{from_api_response, DefenderError};
 use super::metrics::Metrics;
+use super::resolver::RefusedName;
 use super::settings::{ClientOptions, DefenderSettings};
 
 /// Everything a request needs; shared by every clone of a client and by its pagers.
@@ -83,7 +86,8 @@ impl<'a> ApiRequest<'a> {
     }
 }
 
-/// Maps a reqwest failure. The message names the URL and cause, never headers or bodies.
+/// Maps a reqwest failure. The message names the URL and cause, never headers or bodies. A
+/// connection our resolver refused is `RefusedDestination`, which is not retried.
 pub(crate) fn transport_error(e: &reqwest::Error) -> DefenderError {
     if e.is_timeout() {
         return DefenderError::Timeout;
@@ -91,12 +95,22 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> DefenderError {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<RefusedName>() {
+            return DefenderError::RefusedDestination {
+                host: refused.host.clone(),
+                reason: "it resolves only to link-local or cloud metadata addresses",
+            };
+        }
         text.push_str(": ");
         text.push_str(&s.to_string());
         source = s.source();
     }
     DefenderError::Transport(text)
 }
+
+/// Error bodies are read only for their error envelope, which is small; a longer one is
+/// judged by its status alone.
+pub(crate) const ERROR_BODY_CAP: usize = 64 * 1024;
 
 enum Attempt<T> {
     Done(T),
@@ -201,6 +215,9 @@ impl Core {
     where
         F: Fn(&[u8]) -> Result<R, serde_json::Error>,
     {
+        if let Err(refused) = check_url(&req.url) {
+            return Attempt::Fatal(refused);
+        }
         self.metrics.api_call();
         let mut builder = self
             .http
@@ -226,16 +243,40 @@ impl Core {
         let resp = match builder.send().await {
             Ok(resp) => resp,
             // Nothing was sent when the connection could not even be made.
-            Err(e) if e.is_connect() => return Attempt::Transient(transport_error(&e), None),
+            Err(e) if e.is_connect() => {
+                return match transport_error(&e) {
+                    refused @ DefenderError::RefusedDestination { .. } => Attempt::Fatal(refused),
+                    other => Attempt::Transient(other, None),
+                }
+            }
             Err(e) => return lost(transport_error(&e)),
         };
         let status = resp.status();
         let after = retry_after(resp.headers());
+        let cap = if status.is_success() {
+            self.options.max_response_bytes
+        } else {
+            ERROR_BODY_CAP
+        };
         // A body cut short (connection reset, truncated transfer) is as transient as a
         // failed connect.
-        let body = match resp.bytes().await {
+        let body = match read_capped(resp, cap).await {
             Ok(body) => body,
-            Err(e) => return lost(transport_error(&e)),
+            Err(BodyError::Read(e)) => return lost(transport_error(&e)),
+            Err(BodyError::TooLarge) if status.is_success() => {
+                tracing::warn!(what = req.what, limit = cap, "answer too large; not read");
+                let too_large = DefenderError::ResponseTooLarge {
+                    what: req.what.to_owned(),
+                    limit: cap,
+                };
+                // Asking again would get the same answer; a change may still have happened.
+                return if req.idempotent {
+                    Attempt::Fatal(too_large)
+                } else {
+                    lost(too_large)
+                };
+            }
+            Err(BodyError::TooLarge) => Vec::new(),
         };
         tracing::debug!(method = %req.method, path = req.url.path(), status = status.as_u16(), "api call");
         if status.is_success() {

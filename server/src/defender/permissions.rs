@@ -23,6 +23,28 @@ pub enum Permission {
 }
 
 impl Permission {
+    pub const ALL: [Permission; 14] = [
+        Permission::MachineReadAll,
+        Permission::MachineReadWriteAll,
+        Permission::AlertReadAll,
+        Permission::AlertReadWriteAll,
+        Permission::VulnerabilityReadAll,
+        Permission::SoftwareReadAll,
+        Permission::AdvancedQueryReadAll,
+        Permission::MachineIsolate,
+        Permission::MachineScan,
+        Permission::MachineCollectForensics,
+        Permission::MachineRestrictExecution,
+        Permission::MachineStopAndQuarantine,
+        Permission::MachineOffboard,
+        Permission::MachineLiveResponse,
+    ];
+
+    /// The permission with this role name, if it is one the product knows.
+    pub fn from_name(name: &str) -> Option<Permission> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
     /// The role name as it appears in the token and the Entra portal.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use super::budget::BudgetLimits;
 use super::cloud::Endpoints;
+use super::resolver::HostOverrides;
 
 /// Who the client signs in as and where. `Debug` never shows the secret.
 #[derive(Clone)]
@@ -73,7 +74,22 @@ pub struct ClientOptions {
     pub page_cap: usize,
     /// Client-side call budget per endpoint family (§3.6).
     pub budget: BudgetLimits,
+    /// Largest API answer read; a larger one is `DefenderError::ResponseTooLarge`. It must
+    /// hold a full page: 10,000 machines or 8,000 vulnerability rows (§3.2).
+    pub max_response_bytes: usize,
+    /// Largest token-endpoint answer read (a token response is a few KiB).
+    pub max_token_response_bytes: usize,
+    /// Names resolved from this table instead of DNS (tests); refused addresses are dropped
+    /// from it as from DNS answers.
+    pub hosts: HostOverrides,
 }
+
+/// The default cap on API answers. The simulator's page of 10,000 machines is 12 MB and of
+/// 10,000 machine-vulnerability rows 3 MB; real machines carry more fields and adapters, so
+/// this leaves room many times over a real page while still bounding memory.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+/// The default cap on token-endpoint answers.
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -90,6 +106,9 @@ impl Default for ClientOptions {
             token_refresh_margin: Duration::from_secs(5 * 60),
             page_cap: 5_000,
             budget: BudgetLimits::documented(),
+            max_response_bytes: MAX_RESPONSE_BYTES,
+            max_token_response_bytes: MAX_TOKEN_RESPONSE_BYTES,
+            hosts: HostOverrides::default(),
         }
     }
 }
@@ -110,6 +129,9 @@ impl ClientOptions {
             token_refresh_margin: Duration::from_secs(5 * 60),
             page_cap: 200,
             budget: BudgetLimits::unlimited(),
+            max_response_bytes: MAX_RESPONSE_BYTES,
+            max_token_response_bytes: MAX_TOKEN_RESPONSE_BYTES,
+            hosts: HostOverrides::default(),
         }
     }
 }

@@ -1,5 +1,9 @@
 //! Test Connection: signs in with the given values, calls the API, and reads the permissions
 //! in the token. A failure is a report with a plain fix, never an error.
+//!
+//! The hosts tested may be anyone's, so a report never repeats what a host sent: failures
+//! are described by `DefenderError::classified` (statuses, classified AADSTS codes, known
+//! permissions), never by a body's text.
 
 use app::model::integration::{CheckResult, ConnectionReport, PermissionRow};
 
@@ -76,7 +80,10 @@ pub async fn run(
         Err(e) => {
             checks.push(failed(
                 "Token obtained",
-                format!("The sign-in endpoint could not be used: {e}."),
+                format!(
+                    "The sign-in endpoint could not be used: {}.",
+                    e.classified()
+                ),
                 "Check the cloud and any custom login URL, and that this server can reach it.",
             ));
             return ConnectionReport {
@@ -95,7 +102,10 @@ pub async fn run(
         Err(e @ DefenderError::Forbidden { .. }) if !e.missing_permissions().is_empty() => {
             checks.push(failed(
                 "API reachable",
-                format!("The Defender API answered but refused to list machines: {e}."),
+                format!(
+                    "The Defender API answered but refused to list machines: {}.",
+                    e.classified()
+                ),
                 "Add Machine.Read.All (application permission on WindowsDefenderATP) and grant admin consent.",
             ))
         }
@@ -104,12 +114,16 @@ pub async fn run(
         // Adding a permission would not help.
         Err(e @ DefenderError::Forbidden { .. }) => checks.push(failed(
             "API reachable",
-            format!("The Defender API refused the access token: {e}."),
+            format!(
+                "The Defender API refused the access token ({}) without naming a missing \
+                 permission: the token's audience is likely not this API.",
+                e.classified()
+            ),
             "Check that the cloud matches the tenant and that any custom login URL issues tokens              for the Defender for Endpoint API, and that Defender for Endpoint is enabled for              the tenant.",
         )),
         Err(e) => checks.push(failed(
             "API reachable",
-            format!("The Defender API could not be used: {e}."),
+            format!("The Defender API could not be used: {}.", e.classified()),
             "Check the cloud, the geo API host or custom API URL, and this server's network access.",
         )),
     }

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use app::model::defender_change::{DefenderDestination, DESTINATION_FIELDS};
 use app::model::integration::DefenderForm;
 use serde::{Deserialize, Serialize};
 
@@ -44,27 +45,39 @@ impl StoredDefenderSettings {
         serde_json::to_string(self).expect("plain strings always serialise")
     }
 
-    /// Names of the fields that differ, for the audit log.
-    pub fn changed_fields(&self, other: &Self) -> Vec<&'static str> {
-        let pairs = [
-            ("tenant ID", self.tenant_id == other.tenant_id),
-            ("client ID", self.client_id == other.client_id),
-            ("cloud", self.cloud == other.cloud),
-            ("geo API host", self.geo_api_host == other.geo_api_host),
-            (
-                "custom login URL",
-                self.custom_login_url == other.custom_login_url,
-            ),
-            (
-                "custom API URL",
-                self.custom_api_url == other.custom_api_url,
-            ),
-        ];
-        pairs
+    /// The values that decide where the secret goes, as the change rules compare them.
+    pub fn destination(&self) -> DefenderDestination {
+        DefenderDestination {
+            tenant_id: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+            cloud: self.cloud.clone(),
+            geo_api_host: self.geo_api_host.clone(),
+            custom_login_url: self.custom_login_url.clone(),
+            custom_api_url: self.custom_api_url.clone(),
+        }
+    }
+
+    /// Each value that differs in `other`, with both values, for the audit log:
+    /// `custom login URL: "" -> "https://x"`. Values are quoted and escaped, so whatever a
+    /// field holds reads as one value.
+    pub fn changes_to(&self, other: &Self) -> Vec<String> {
+        let (old, new) = (self.destination(), other.destination());
+        old.changes(&new)
             .into_iter()
-            .filter(|(_, same)| !same)
-            .map(|(name, _)| name)
+            .map(|(f, before, after)| format!("{}: {before:?} -> {after:?}", f.label))
             .collect()
+    }
+
+    /// The values that are set, for the audit line of a new configuration.
+    pub fn described(&self) -> String {
+        let d = self.destination();
+        DESTINATION_FIELDS
+            .iter()
+            .zip(d.values())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(f, v)| format!("{} {v:?}", f.label))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn endpoints(&self) -> Result<Endpoints, DefenderError> {
@@ -131,13 +144,24 @@ mod tests {
     }
 
     #[test]
-    fn changed_fields_name_what_changed() {
+    fn changes_show_old_and_new_values() {
         let other = StoredDefenderSettings {
             cloud: "commercial".into(),
+            custom_login_url: "https://x".into(),
             ..stored()
         };
-        assert_eq!(stored().changed_fields(&other), vec!["cloud"]);
-        assert!(stored().changed_fields(&stored()).is_empty());
+        assert_eq!(
+            stored().changes_to(&other),
+            [
+                r#"cloud: "gcc-high" -> "commercial""#,
+                r#"custom login URL: "" -> "https://x""#
+            ]
+        );
+        assert!(stored().changes_to(&stored()).is_empty());
+        assert_eq!(
+            stored().described(),
+            r#"tenant ID "contoso.onmicrosoft.com", client ID "11111111-2222-3333-4444-555555555555", cloud "gcc-high""#
+        );
     }
 
     #[test]

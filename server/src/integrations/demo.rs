@@ -4,11 +4,20 @@
 use sqlx::SqlitePool;
 
 use crate::db::{self, DbError};
+use crate::defender::DefenderError;
 use crate::secret_box::SecretBox;
 use crate::sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 
 use super::defender_settings::StoredDefenderSettings;
-use super::{DEFENDER, DEFENDER_SECRET_PURPOSE};
+use super::{sealed_secret, DEFENDER};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the simulator URL cannot be used: {0}")]
+    Url(#[from] DefenderError),
+}
 
 /// Creates the demo configuration unless a Defender configuration already exists (an admin's
 /// own settings are never overwritten). Returns whether it did.
@@ -16,7 +25,7 @@ pub async fn seed(
     pool: &SqlitePool,
     secrets: &SecretBox,
     simulator_url: &str,
-) -> Result<bool, DbError> {
+) -> Result<bool, DemoError> {
     if db::integration::get(pool, DEFENDER).await?.is_some() {
         return Ok(false);
     }
@@ -29,7 +38,7 @@ pub async fn seed(
         custom_login_url: base.into(),
         custom_api_url: base.into(),
     };
-    let sealed = secrets.seal(DEMO_CLIENT_SECRET, DEFENDER_SECRET_PURPOSE);
+    let sealed = sealed_secret::seal(secrets, DEMO_CLIENT_SECRET, &settings)?;
     // Due now: the schedule's first check, at startup, runs the first sync at once.
     let next = db::now();
     db::integration::save(

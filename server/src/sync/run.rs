@@ -9,7 +9,7 @@ use crate::defender::skipped::SkippedItem;
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;
 use crate::integrations::defender_settings::StoredDefenderSettings;
-use crate::integrations::{DEFENDER, DEFENDER_SECRET_PURPOSE};
+use crate::integrations::{sealed_secret, DEFENDER};
 
 use super::apply::apply;
 use super::apply::Applied;
@@ -147,9 +147,8 @@ async fn client(inner: &Inner) -> Result<DefenderClient, String> {
     let settings = StoredDefenderSettings::parse(&row.settings)
         .map_err(|_| "The stored Defender settings are unreadable; save them again.".to_owned())?;
     let sealed = row.secret_sealed.ok_or("No client secret is stored.")?;
-    let secret = inner
-        .secrets
-        .open(&sealed, DEFENDER_SECRET_PURPOSE)
+    // Opens only for the tenant, client and hosts it was entered for.
+    let secret = sealed_secret::open(&inner.secrets, &sealed, &settings)
         .map_err(|e| format!("{e}; enter the client secret again."))?;
     settings
         .client(secret, inner.options.clone())

@@ -16,11 +16,14 @@ use crate::defender::*;
 const SECRET: &str = "mock-secret-VALUE-never-printed";
 const M1: &str = "1111111111111111111111111111111111111111";
 
+mod containment;
+
 #[derive(Clone)]
 struct Canned {
     status: u16,
     body: String,
     retry_after: Option<&'static str>,
+    location: Option<String>,
     delay: Duration,
 }
 
@@ -29,6 +32,7 @@ fn ok(body: impl Into<String>) -> Canned {
         status: 200,
         body: body.into(),
         retry_after: None,
+        location: None,
         delay: Duration::ZERO,
     }
 }
@@ -131,16 +135,26 @@ async fn respond(c: Canned) -> Response {
         resp.headers_mut()
             .insert("retry-after", after.parse().unwrap());
     }
+    if let Some(location) = c.location {
+        resp.headers_mut()
+            .insert("location", location.parse().unwrap());
+    }
     resp
 }
 
 async fn start(options: ClientOptions) -> (DefenderClient, Arc<Mock>, String) {
+    start_as(options, "127.0.0.1").await
+}
+
+/// As [`start`], with the mock's URLs naming `host` (which must reach 127.0.0.1).
+async fn start_as(options: ClientOptions, host: &str) -> (DefenderClient, Arc<Mock>, String) {
     let mock = Arc::new(Mock::default());
     let app = axum::Router::new()
         .fallback(handle)
         .with_state(Arc::clone(&mock));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://{host}:{port}");
     tokio::spawn(async move { axum::serve(listener, app).await });
     let settings = DefenderSettings::new(
         "tenant-1",

@@ -11,8 +11,9 @@ use super::report::ConnectionReportView;
 use crate::api::integrations::{SaveDefender, TestDefender};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::error::{ConsoleError, FieldError};
+use crate::model::defender_change::{check_defender_change, DefenderDestination, Stored};
 use crate::model::integration::{
-    validate_defender_form, CloudChoice, DefenderConfigView, DefenderForm,
+    validate_defender_form, CloudChoice, DefenderConfigView, DefenderForm, IntegrationState,
 };
 
 #[derive(Clone, Copy)]
@@ -62,6 +63,7 @@ fn enabled_arg(enabled: bool) -> Option<String> {
 #[component]
 pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
     let can_edit = saved.can_edit;
+    let can_choose_hosts = saved.can_choose_hosts;
     let fields = Fields::from_saved(&saved);
     let saved = RwSignal::new(saved);
     let client_errors = RwSignal::new(Vec::<FieldError>::new());
@@ -78,7 +80,18 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
 
     let check = move || {
         let form = fields.form();
-        let errors = validate_defender_form(&form, saved.with_untracked(|s| s.secret_set));
+        let mut errors = validate_defender_form(&form, saved.with_untracked(|s| s.secret_set));
+        if errors.is_empty() {
+            errors = saved.with_untracked(|s| {
+                let destination = DefenderDestination::of_view(s);
+                let stored = Stored {
+                    destination: (s.state != IntegrationState::NotConfigured)
+                        .then_some(&destination),
+                    secret_stored: s.secret_set,
+                };
+                check_defender_change(stored, &form, s.can_choose_hosts)
+            });
+        }
         client_errors.set(errors.clone());
         errors.is_empty().then_some(form)
     };
@@ -123,6 +136,12 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                 })
                 .or_else(|| {
                     save.value().with(|v| match v {
+                        Some(Err(e)) => e.message_for(name),
+                        _ => None,
+                    })
+                })
+                .or_else(|| {
+                    test.value().with(|v| match v {
                         Some(Err(e)) => e.message_for(name),
                         _ => None,
                     })
@@ -187,19 +206,28 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                 </select>
                 {message("cloud")}
 
+                // Read-only rather than disabled, so a form posted without JavaScript still
+                // sends the stored hosts (an empty value would be a change).
                 <details class="advanced">
                     <summary>"Advanced"</summary>
+                    {(can_edit && !can_choose_hosts).then(|| view! {
+                        <p class="hint" role="note">
+                            "Only an Administrator can change where the credentials are sent."
+                        </p>
+                    })}
                     <label for="defender-geo">"Geo API host (optional)"</label>
                     <input id="defender-geo" name="geo_api_host" type="text" bind:value=fields.geo_api_host
-                        placeholder="api-eu.securitycenter.microsoft.com"/>
+                        readonly=!can_choose_hosts placeholder="api-eu.securitycenter.microsoft.com"/>
                     {message("geo_api_host")}
                     <label for="defender-login-url">"Custom login base URL (optional)"</label>
                     <input id="defender-login-url" name="custom_login_url" type="text"
-                        bind:value=fields.custom_login_url placeholder="https://login.proxy.example"/>
+                        readonly=!can_choose_hosts bind:value=fields.custom_login_url
+                        placeholder="https://login.proxy.example"/>
                     {message("custom_login_url")}
                     <label for="defender-api-url">"Custom API base URL (optional)"</label>
                     <input id="defender-api-url" name="custom_api_url" type="text"
-                        bind:value=fields.custom_api_url placeholder="https://api.proxy.example"/>
+                        readonly=!can_choose_hosts bind:value=fields.custom_api_url
+                        placeholder="https://api.proxy.example"/>
                     {message("custom_api_url")}
                 </details>
 

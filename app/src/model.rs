@@ -1,5 +1,6 @@
 //! Data shapes shared by the server and the browser.
 
+pub mod account;
 pub mod action;
 pub mod api_token;
 pub mod audit;
@@ -7,5 +8,6 @@ pub mod endpoint;
 pub mod integration;
 pub mod profile;
 pub mod risk;
+pub mod session;
 pub mod sync;
 pub mod user;

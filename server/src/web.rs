@@ -1,7 +1,9 @@
 //! HTTP concerns outside Leptos: health probes, exports, uploads, sensor ingest, the sync
-//! event stream (all listed in `routes`) and the cross-site request guard.
+//! event stream (all listed in `routes`), their session check and the cross-site request
+//! guard.
 
 pub mod export;
+pub mod guard;
 pub mod health;
 pub mod import;
 pub mod ingest;

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use sqlx::SqlitePool;
 
+use crate::auth::session_registry::SessionRegistry;
 use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,11 +47,21 @@ pub struct Accounts {
     /// Where the first start left a generated password (`auth::bootstrap`), removed once that
     /// password is replaced.
     data_dir: PathBuf,
+    sessions: SessionRegistry,
 }
 
 impl Accounts {
-    pub fn new(pool: SqlitePool, data_dir: PathBuf) -> Self {
-        Self { pool, data_dir }
+    pub fn new(pool: SqlitePool, data_dir: PathBuf, sessions: SessionRegistry) -> Self {
+        Self {
+            pool,
+            data_dir,
+            sessions,
+        }
+    }
+
+    /// The accounts' signed-in sessions.
+    pub fn sessions(&self) -> &SessionRegistry {
+        &self.sessions
     }
 
     /// Once the first administrator's generated password is replaced (or the account is

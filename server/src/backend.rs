@@ -25,7 +25,6 @@ use sqlx::SqlitePool;
 use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
-use crate::auth::session_registry::SessionRegistry;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
 use crate::defender::ClientOptions;
@@ -49,10 +48,12 @@ pub struct ServerBackend {
     test_limiter: TestLimiter,
     actions: ActionService,
     accounts: Accounts,
-    sessions: SessionRegistry,
 }
 
 impl ServerBackend {
+    // Each argument is a service startup builds once; a struct of them would only rename
+    // them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         list_cache: Arc<ListCache>,
         pool: SqlitePool,
@@ -62,7 +63,6 @@ impl ServerBackend {
         client_options: ClientOptions,
         actions: ActionService,
         accounts: Accounts,
-        sessions: SessionRegistry,
     ) -> Self {
         Self {
             list_cache,
@@ -74,7 +74,6 @@ impl ServerBackend {
             test_limiter: TestLimiter::default(),
             actions,
             accounts,
-            sessions,
         }
     }
 
@@ -310,7 +309,8 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn start_session(&self, start: SessionStart) -> Result<(), ConsoleError> {
-        self.sessions
+        self.accounts
+            .sessions()
             .start(
                 start.replaces.as_deref(),
                 &start.session_id,
@@ -328,7 +328,8 @@ impl ConsoleBackend for ServerBackend {
         user_id: i64,
     ) -> Result<Option<SessionCheck>, ConsoleError> {
         let Some(live) = self
-            .sessions
+            .accounts
+            .sessions()
             .check(session_id, user_id)
             .await
             .map_err(internal)?
@@ -348,7 +349,11 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn end_session(&self, session_id: &str) -> Result<(), ConsoleError> {
-        self.sessions.end(session_id).await.map_err(internal)
+        self.accounts
+            .sessions()
+            .end(session_id)
+            .await
+            .map_err(internal)
     }
 
     async fn list_sessions(
@@ -358,7 +363,12 @@ impl ConsoleBackend for ServerBackend {
     ) -> Result<Vec<SessionView>, ConsoleError> {
         let current = crate::auth::session_store::stored_key(session_id);
         let shown = |at: &str| db::parse_time(at).map_or_else(|| at.to_owned(), db::format_time);
-        let rows = self.sessions.list(viewer.id).await.map_err(internal)?;
+        let rows = self
+            .accounts
+            .sessions()
+            .list(viewer.id)
+            .await
+            .map_err(internal)?;
         Ok(rows
             .into_iter()
             .map(|r| SessionView {
@@ -374,7 +384,8 @@ impl ConsoleBackend for ServerBackend {
 
     async fn end_own_session(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError> {
         if !self
-            .sessions
+            .accounts
+            .sessions()
             .end_one(actor.id, id)
             .await
             .map_err(internal)?
@@ -386,7 +397,12 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn end_all_sessions(&self, actor: &UserDto) -> Result<(), ConsoleError> {
-        let ended = self.sessions.end_all(actor.id).await.map_err(internal)?;
+        let ended = self
+            .accounts
+            .sessions()
+            .end_all(actor.id)
+            .await
+            .map_err(internal)?;
         self.audit(
             &actor.username,
             "session.end_all",

@@ -175,7 +175,7 @@ impl Application {
             .with_secure(settings.secure_cookies())
             .with_expiry(Expiry::OnInactivity(idle));
         let registry = SessionRegistry::new(pool.clone(), settings.session_limits);
-        let accounts = Accounts::new(pool.clone(), settings.data_dir.clone());
+        let accounts = Accounts::new(pool.clone(), settings.data_dir.clone(), registry);
 
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -200,7 +200,6 @@ impl Application {
             tuning.client_options,
             actions,
             accounts,
-            registry,
         ));
         tokio::spawn(schedule::run(sync.clone(), tuning.schedule_period));
         if let Some(period) = tuning.inactive_check_period {

@@ -8,6 +8,7 @@ mod support;
 use reqwest::Client;
 use serde_json::Value;
 use server::accounts::{AccountError, Accounts};
+use server::auth::session_registry::{SessionLimits, SessionRegistry};
 use support::{browser, settings, TestApp, USER_PASSWORD};
 
 const NEW_PASSWORD: &str = "a-brand-new-password";
@@ -467,7 +468,8 @@ async fn of_two_concurrent_demotions_of_the_last_two_administrators_exactly_one_
 
     // The rule itself, without the HTTP guard in front: both administrators again, then two
     // demotions racing in the service. Exactly one commits, every time.
-    let accounts = Accounts::new(app.pool.clone(), dir.path().to_owned());
+    let registry = SessionRegistry::new(app.pool.clone(), SessionLimits::default());
+    let accounts = Accounts::new(app.pool.clone(), dir.path().to_owned(), registry);
     for round in 0..10 {
         for id in [first, second] {
             sqlx::query(

@@ -12,10 +12,18 @@ pub const USER_ID_KEY: &str = "user_id";
 
 /// Sets the HTTP status that matches `err` and hands it back, so every failure path of every
 /// server fn answers with the same status for the same error.
+///
+/// A redirect already decided for the request wins: when the shell sends a page's visitor to
+/// sign in or to change their password, the page's own resources fail too, and whichever
+/// finished last would otherwise set the status.
 pub fn reject(err: ConsoleError) -> ConsoleError {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
-            response.set_status(status);
+        if let (Ok(status), Ok(mut parts)) =
+            (http::StatusCode::from_u16(err.status()), response.0.write())
+        {
+            if !parts.status.is_some_and(|s| s.is_redirection()) {
+                parts.status = Some(status);
+            }
         }
     }
     err

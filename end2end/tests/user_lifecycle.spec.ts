@@ -37,7 +37,7 @@ async function lifecycle(page: Page, browser: Browser, withJs: boolean) {
   await addUser(page, username, "first-password-1", withJs);
 
   await openUser(page, username, withJs);
-  await page.getByLabel("Role", { exact: true }).selectOption("Operator");
+  await page.getByRole("combobox", { name: "Role" }).selectOption("Operator");
   await page.getByRole("button", { name: "Change role" }).click();
   await expect(page.getByRole("definition").filter({ hasText: "Operator" })).toBeVisible();
 

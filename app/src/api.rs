@@ -1,5 +1,6 @@
 //! Server fns by resource. Each one checks the session and role, calls the backend, returns.
 
+pub mod account;
 pub mod actions;
 pub mod api_tokens;
 pub mod audit;

@@ -6,7 +6,9 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::console_layout::ConsoleLayout;
+use crate::pages::account::AccountPage;
 use crate::pages::audit_log::AuditLogPage;
+use crate::pages::change_password::ChangePasswordPage;
 use crate::pages::dashboard::DashboardPage;
 use crate::pages::endpoint_import::EndpointImportPage;
 use crate::pages::endpoint_summary::EndpointSummaryPage;
@@ -17,6 +19,7 @@ use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::profiles::ProfilesPage;
 use crate::pages::sensors::SensorsPage;
+use crate::pages::user_detail::UserDetailPage;
 use crate::pages::users::UsersPage;
 
 /// The HTML document the server renders around the app.
@@ -68,6 +71,9 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("configuration/sensors") view=SensorsPage/>
                     <Route path=path!("configuration/users") view=UsersPage/>
+                    <Route path=path!("configuration/users/:id") view=UserDetailPage/>
+                    <Route path=path!("account") view=AccountPage/>
+                    <Route path=path!("account/password") view=ChangePasswordPage/>
                     <Route path=path!("configuration/audit-log") view=AuditLogPage/>
                 </ParentRoute>
             </Routes>

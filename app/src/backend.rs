@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::error::ConsoleError;
+use crate::model::account::AccountView;
 use crate::model::action::{ActionKind, ActionOutcome, EndpointActions};
 use crate::model::api_token::{ApiTokenView, NewApiToken};
 use crate::model::audit::AuditEntry;
@@ -17,6 +18,8 @@ use crate::model::integration::{
     ConnectionReport, DefenderConfigView, DefenderForm, IntegrationSummary,
 };
 use crate::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
+use crate::model::secret_text::SecretText;
+use crate::model::session::SessionView;
 use crate::model::user::{Role, UserDto};
 
 /// Everything the server fns need from the server, already authorised by the caller.
@@ -33,7 +36,7 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// The account behind a session, if it still exists.
     async fn user(&self, user_id: i64) -> Result<Option<UserDto>, ConsoleError>;
 
-    async fn list_users(&self) -> Result<Vec<UserDto>, ConsoleError>;
+    async fn list_users(&self) -> Result<Vec<AccountView>, ConsoleError>;
 
     async fn create_user(
         &self,
@@ -42,6 +45,74 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         password: &str,
         role: Role,
     ) -> Result<UserDto, ConsoleError>;
+
+    /// One account for its management page; `NotFound` for an unknown id.
+    async fn get_user(&self, id: i64) -> Result<AccountView, ConsoleError>;
+
+    /// Disables an account and ends its sessions; `Conflict` for the last enabled
+    /// Administrator or the actor's own account. Audited, as every change below.
+    async fn disable_user(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError>;
+
+    async fn enable_user(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError>;
+
+    /// `Conflict` when it would demote the last enabled Administrator.
+    async fn set_user_role(&self, actor: &UserDto, id: i64, role: Role)
+        -> Result<(), ConsoleError>;
+
+    /// Sets a temporary password the user must replace at their next sign-in, and ends
+    /// their sessions.
+    async fn reset_password(
+        &self,
+        actor: &UserDto,
+        id: i64,
+        temporary: &str,
+    ) -> Result<(), ConsoleError>;
+
+    /// `confirm` must repeat the username; `Conflict` for the last enabled Administrator or
+    /// the actor's own account.
+    async fn delete_user(
+        &self,
+        actor: &UserDto,
+        id: i64,
+        confirm: &str,
+    ) -> Result<(), ConsoleError>;
+
+    /// The signed-in user's own change, which needs their current password; ends their other
+    /// sessions and keeps `session_id`'s.
+    async fn change_own_password(
+        &self,
+        actor: &UserDto,
+        session_id: &str,
+        change: PasswordChange,
+    ) -> Result<(), ConsoleError>;
+
+    /// Records a sign-in in the session registry, forgetting the session it replaces.
+    async fn start_session(&self, start: SessionStart) -> Result<(), ConsoleError>;
+
+    /// The account signed in on a session, if the session is registered for `user_id`,
+    /// within its idle and absolute limits, and the account is enabled; a session that is
+    /// not is ended.
+    async fn session_user(
+        &self,
+        session_id: &str,
+        user_id: i64,
+    ) -> Result<Option<SessionCheck>, ConsoleError>;
+
+    /// Signing out: the session leaves the registry.
+    async fn end_session(&self, session_id: &str) -> Result<(), ConsoleError>;
+
+    /// The viewer's live sessions, newest first, `session_id`'s marked as current.
+    async fn list_sessions(
+        &self,
+        viewer: &UserDto,
+        session_id: &str,
+    ) -> Result<Vec<SessionView>, ConsoleError>;
+
+    /// Ends one of the actor's own sessions; `NotFound` for anyone else's.
+    async fn end_own_session(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError>;
+
+    /// Ends every session of the actor, the current one included.
+    async fn end_all_sessions(&self, actor: &UserDto) -> Result<(), ConsoleError>;
 
     async fn integrations(&self) -> Result<Vec<IntegrationSummary>, ConsoleError>;
 
@@ -155,6 +226,33 @@ pub struct ActionRequest {
     pub comment: String,
     pub confirm: String,
     pub request_key: String,
+}
+
+/// A password change form; its `Debug` shows none of the three.
+#[derive(Clone, Debug)]
+pub struct PasswordChange {
+    pub current: SecretText,
+    pub new: SecretText,
+    pub repeated: SecretText,
+}
+
+/// A sign-in as the session registry records it.
+#[derive(Clone, Debug)]
+pub struct SessionStart {
+    /// The session id the request came with, if any: sign-in gives a new one.
+    pub replaces: Option<String>,
+    pub session_id: String,
+    pub account_id: i64,
+    pub client: String,
+    pub user_agent: String,
+}
+
+/// A live session's account, and whether this request moved its idle deadline (the caller
+/// then saves the session so its cookie and record follow).
+#[derive(Clone, Debug)]
+pub struct SessionCheck {
+    pub user: UserDto,
+    pub extended: bool,
 }
 
 /// How the port travels in the Leptos context.

@@ -17,6 +17,9 @@ pub enum ConsoleError {
     Unauthenticated,
     #[error("Your role does not allow this.")]
     Forbidden,
+    /// Signed in with a password someone else chose: nothing is allowed but choosing one's own.
+    #[error("Choose a new password before you continue.")]
+    PasswordChangeRequired,
     #[error("Wrong username or password.")]
     InvalidCredentials,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
@@ -42,7 +45,7 @@ impl ConsoleError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden | Self::CrossSite => 403,
+            Self::Forbidden | Self::PasswordChangeRequired | Self::CrossSite => 403,
             Self::RateLimited { .. } => 429,
             Self::Validation { .. } | Self::InvalidForm { .. } => 422,
             Self::NotFound => 404,

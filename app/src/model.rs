@@ -1,5 +1,6 @@
 //! Data shapes shared by the server and the browser.
 
+pub mod account;
 pub mod action;
 pub mod api_token;
 pub mod audit;
@@ -10,5 +11,6 @@ pub mod integration;
 pub mod profile;
 pub mod risk;
 pub mod secret_text;
+pub mod session;
 pub mod sync;
 pub mod user;

@@ -4,8 +4,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use app::backend::{ActionRequest, ConsoleBackend};
+use app::backend::{ActionRequest, ConsoleBackend, PasswordChange, SessionCheck, SessionStart};
 use app::error::{ConsoleError, FieldError};
+use app::model::account::AccountView;
 use app::model::action::{ActionOutcome, EndpointActions};
 use app::model::api_token::{validate_token_name, ApiTokenView, NewApiToken};
 use app::model::audit::AuditEntry;
@@ -18,9 +19,11 @@ use app::model::integration::{
     IntegrationState, IntegrationSummary,
 };
 use app::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
+use app::model::session::SessionView;
 use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
 use sqlx::SqlitePool;
 
+use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
@@ -47,9 +50,13 @@ pub struct ServerBackend {
     client_options: ClientOptions,
     test_limiter: TestLimiter,
     actions: ActionService,
+    accounts: Accounts,
 }
 
 impl ServerBackend {
+    // Each argument is a service startup builds once; a struct of them would only rename
+    // them.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         list_cache: Arc<ListCache>,
         pool: SqlitePool,
@@ -58,6 +65,7 @@ impl ServerBackend {
         sync: SyncService,
         client_options: ClientOptions,
         actions: ActionService,
+        accounts: Accounts,
     ) -> Self {
         Self {
             list_cache,
@@ -69,6 +77,7 @@ impl ServerBackend {
             client_options,
             test_limiter: TestLimiter::default(),
             actions,
+            accounts,
         }
     }
 
@@ -177,13 +186,27 @@ pub fn internal(err: impl std::fmt::Display) -> ConsoleError {
     ConsoleError::Internal { incident }
 }
 
+fn parse_role(role: &str) -> Result<Role, ConsoleError> {
+    Role::parse(role).ok_or_else(|| internal(format!("bad role {role:?}")))
+}
+
 fn to_dto(row: AccountRow) -> Result<UserDto, ConsoleError> {
-    let role =
-        Role::parse(&row.role).ok_or_else(|| internal(format!("bad role {:?}", row.role)))?;
     Ok(UserDto {
         id: row.account_id,
+        role: parse_role(&row.role)?,
         username: row.username,
-        role,
+        must_change_password: row.must_change_password,
+    })
+}
+
+fn account_view(row: AccountRow) -> Result<AccountView, ConsoleError> {
+    Ok(AccountView {
+        id: row.account_id,
+        role: parse_role(&row.role)?,
+        username: row.username,
+        disabled: row.disabled,
+        must_change_password: row.must_change_password,
+        created_at: row.created_at,
     })
 }
 
@@ -218,7 +241,12 @@ impl ConsoleBackend for ServerBackend {
         let row = db::account::by_username(&self.pool, username)
             .await
             .map_err(internal)?;
-        let stored = row.as_ref().map(|r| r.password_hash.clone());
+        // A disabled account verifies against the dummy hash: the same answer, in the same
+        // time, as a wrong password.
+        let stored = row
+            .as_ref()
+            .filter(|r| !r.disabled)
+            .map(|r| r.password_hash.clone());
         if password::verify(password.to_owned(), stored).await {
             self.throttle.succeeded(attempt);
             return to_dto(row.expect("verified rows exist"));
@@ -239,12 +267,12 @@ impl ConsoleBackend for ServerBackend {
         }
     }
 
-    async fn list_users(&self) -> Result<Vec<UserDto>, ConsoleError> {
+    async fn list_users(&self) -> Result<Vec<AccountView>, ConsoleError> {
         db::account::list(&self.pool)
             .await
             .map_err(internal)?
             .into_iter()
-            .map(to_dto)
+            .map(account_view)
             .collect()
     }
 
@@ -277,7 +305,181 @@ impl ConsoleBackend for ServerBackend {
             id,
             username: username.to_owned(),
             role,
+            must_change_password: false,
         })
+    }
+
+    async fn get_user(&self, id: i64) -> Result<AccountView, ConsoleError> {
+        db::account::by_id(&self.pool, id)
+            .await
+            .map_err(internal)?
+            .ok_or(ConsoleError::NotFound)
+            .and_then(account_view)
+    }
+
+    async fn disable_user(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError> {
+        self.accounts
+            .disable(&actor.username, id)
+            .await
+            .map_err(account_error)
+    }
+
+    async fn enable_user(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError> {
+        self.accounts
+            .enable(&actor.username, id)
+            .await
+            .map_err(account_error)
+    }
+
+    async fn set_user_role(
+        &self,
+        actor: &UserDto,
+        id: i64,
+        role: Role,
+    ) -> Result<(), ConsoleError> {
+        self.accounts
+            .set_role(&actor.username, id, role)
+            .await
+            .map_err(account_error)
+    }
+
+    async fn reset_password(
+        &self,
+        actor: &UserDto,
+        id: i64,
+        temporary: &str,
+    ) -> Result<(), ConsoleError> {
+        self.accounts
+            .reset_password(&actor.username, actor.id, id, temporary)
+            .await
+            .map_err(account_error)
+    }
+
+    async fn delete_user(
+        &self,
+        actor: &UserDto,
+        id: i64,
+        confirm: &str,
+    ) -> Result<(), ConsoleError> {
+        self.accounts
+            .delete(&actor.username, id, confirm)
+            .await
+            .map_err(account_error)
+    }
+
+    async fn change_own_password(
+        &self,
+        actor: &UserDto,
+        session_id: &str,
+        change: PasswordChange,
+    ) -> Result<(), ConsoleError> {
+        self.accounts
+            .change_own_password(actor.id, session_id, change)
+            .await
+            .map_err(account_error)
+    }
+
+    async fn start_session(&self, start: SessionStart) -> Result<(), ConsoleError> {
+        self.accounts
+            .sessions()
+            .start(
+                start.replaces.as_deref(),
+                &start.session_id,
+                start.account_id,
+                &start.client,
+                &start.user_agent,
+            )
+            .await
+            .map_err(internal)
+    }
+
+    async fn session_user(
+        &self,
+        session_id: &str,
+        user_id: i64,
+    ) -> Result<Option<SessionCheck>, ConsoleError> {
+        let Some(live) = self
+            .accounts
+            .sessions()
+            .check(session_id, user_id)
+            .await
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let account = live.account;
+        Ok(Some(SessionCheck {
+            user: UserDto {
+                id: account.account_id,
+                role: parse_role(&account.role)?,
+                username: account.username,
+                must_change_password: account.must_change_password,
+            },
+            extended: live.extended,
+        }))
+    }
+
+    async fn end_session(&self, session_id: &str) -> Result<(), ConsoleError> {
+        self.accounts
+            .sessions()
+            .end(session_id)
+            .await
+            .map_err(internal)
+    }
+
+    async fn list_sessions(
+        &self,
+        viewer: &UserDto,
+        session_id: &str,
+    ) -> Result<Vec<SessionView>, ConsoleError> {
+        let current = crate::auth::session_store::stored_key(session_id);
+        let shown = |at: &str| db::parse_time(at).map_or_else(|| at.to_owned(), db::format_time);
+        let rows = self
+            .accounts
+            .sessions()
+            .list(viewer.id)
+            .await
+            .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SessionView {
+                id: r.account_session_id,
+                created_at: shown(&r.created_at),
+                last_seen_at: shown(&r.last_seen_at),
+                current: current.as_deref() == Some(r.session_key.as_str()),
+                client: r.client,
+                user_agent: r.user_agent,
+            })
+            .collect())
+    }
+
+    async fn end_own_session(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError> {
+        if !self
+            .accounts
+            .sessions()
+            .end_one(actor.id, id)
+            .await
+            .map_err(internal)?
+        {
+            return Err(ConsoleError::NotFound);
+        }
+        self.audit(&actor.username, "session.end", &format!("session #{id}"))
+            .await
+    }
+
+    async fn end_all_sessions(&self, actor: &UserDto) -> Result<(), ConsoleError> {
+        let ended = self
+            .accounts
+            .sessions()
+            .end_all(actor.id)
+            .await
+            .map_err(internal)?;
+        self.audit(
+            &actor.username,
+            "session.end_all",
+            &format!("{ended} sessions ended"),
+        )
+        .await
     }
 
     async fn integrations(&self) -> Result<Vec<IntegrationSummary>, ConsoleError> {
@@ -691,5 +893,19 @@ fn action_error(e: ActionError) -> ConsoleError {
         },
         ActionError::Refused(message) => ConsoleError::Conflict(message),
         ActionError::Db(e) => internal(e),
+    }
+}
+
+fn account_error(e: AccountError) -> ConsoleError {
+    match e {
+        AccountError::NotFound => ConsoleError::NotFound,
+        AccountError::LastAdministrator => ConsoleError::Conflict(
+            "This is the last enabled Administrator: it cannot be disabled, demoted or deleted."
+                .into(),
+        ),
+        AccountError::OwnAccount(message) => ConsoleError::Conflict(message.into()),
+        AccountError::Invalid { field, message } => ConsoleError::validation(field, message),
+        AccountError::Hash => internal(e),
+        AccountError::Db(e) => internal(e),
     }
 }

@@ -10,6 +10,7 @@ use app::model::secret_text::SecretText;
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
+use crate::auth::session_registry::SessionLimits;
 use crate::endpoints::InactiveAfter;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -79,6 +80,13 @@ pub struct Cli {
     /// [default: 30].
     #[arg(long, env = "EA_INACTIVE_AFTER_DAYS", value_name = "DAYS")]
     pub inactive_after_days: Option<u32>,
+    /// Minutes without a request after which a session ends, 1 to 1440 [default: 30].
+    #[arg(long, env = "EA_SESSION_IDLE_MINUTES", value_name = "MINUTES")]
+    pub session_idle_minutes: Option<u32>,
+    /// Hours after sign-in at which a session ends however active it is, 1 to 720
+    /// [default: 12].
+    #[arg(long, env = "EA_SESSION_ABSOLUTE_HOURS", value_name = "HOURS")]
+    pub session_absolute_hours: Option<u32>,
 }
 
 /// One-off tasks against the configured database.
@@ -108,6 +116,8 @@ struct FileSettings {
     demo_defender_url: Option<String>,
     action_poll_secs: Option<u64>,
     inactive_after_days: Option<u32>,
+    session_idle_minutes: Option<u32>,
+    session_absolute_hours: Option<u32>,
 }
 
 /// Resolved settings the server runs with.
@@ -125,6 +135,8 @@ pub struct Settings {
     pub demo_defender_url: Option<String>,
     pub action_poll_interval: std::time::Duration,
     pub inactive_after: InactiveAfter,
+    /// Tests shorten these to seconds, which the options do not offer.
+    pub session_limits: SessionLimits,
 }
 
 impl fmt::Debug for Settings {
@@ -148,6 +160,7 @@ impl fmt::Debug for Settings {
             .field("demo_defender_url", &self.demo_defender_url)
             .field("action_poll_interval", &self.action_poll_interval)
             .field("inactive_after", &self.inactive_after)
+            .field("session_limits", &self.session_limits)
             .finish()
     }
 }
@@ -170,6 +183,10 @@ pub enum ConfigError {
     ActionPoll(u64),
     #[error("inactive_after_days must be between 1 and 3650, got {0}")]
     InactiveAfterDays(u32),
+    #[error("session_idle_minutes must be between 1 and 1440, got {0}")]
+    SessionIdle(u32),
+    #[error("session_absolute_hours must be between 1 and 720, got {0}")]
+    SessionAbsolute(u32),
 }
 
 impl Settings {
@@ -218,7 +235,21 @@ impl Settings {
             None => InactiveAfter::default(),
             Some(days) => InactiveAfter::days(days).ok_or(ConfigError::InactiveAfterDays(days))?,
         };
+        let defaults = SessionLimits::default();
+        let session_limits = SessionLimits {
+            idle: match cli.session_idle_minutes.or(file.session_idle_minutes) {
+                None => defaults.idle,
+                Some(m @ 1..=1440) => std::time::Duration::from_secs(u64::from(m) * 60),
+                Some(m) => return Err(ConfigError::SessionIdle(m)),
+            },
+            absolute: match cli.session_absolute_hours.or(file.session_absolute_hours) {
+                None => defaults.absolute,
+                Some(h @ 1..=720) => std::time::Duration::from_secs(u64::from(h) * 3600),
+                Some(h) => return Err(ConfigError::SessionAbsolute(h)),
+            },
+        };
         Ok(Settings {
+            session_limits,
             action_poll_interval: std::time::Duration::from_secs(action_poll_secs),
             listen: cli
                 .listen
@@ -374,6 +405,42 @@ mod tests {
             ..Cli::default()
         };
         assert!(Settings::from_cli(bad).is_err());
+    }
+
+    #[test]
+    fn session_limits_come_from_flags_or_the_file_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ea.toml");
+        std::fs::write(
+            &path,
+            "session_idle_minutes = 15\nsession_absolute_hours = 8\n",
+        )
+        .unwrap();
+        let minutes = |m: u64| std::time::Duration::from_secs(m * 60);
+        let s = Settings::from_cli(Cli::default()).unwrap();
+        assert_eq!(s.session_limits.idle, minutes(30));
+        assert_eq!(s.session_limits.absolute, minutes(12 * 60));
+        let s = Settings::from_cli(Cli {
+            config: Some(path.clone()),
+            session_absolute_hours: Some(2),
+            ..Cli::default()
+        })
+        .unwrap();
+        assert_eq!(s.session_limits.idle, minutes(15));
+        assert_eq!(s.session_limits.absolute, minutes(120));
+        for (idle, absolute) in [
+            (Some(0), None),
+            (Some(1441), None),
+            (None, Some(0)),
+            (None, Some(721)),
+        ] {
+            let cli = Cli {
+                session_idle_minutes: idle,
+                session_absolute_hours: absolute,
+                ..Cli::default()
+            };
+            assert!(Settings::from_cli(cli).is_err(), "{idle:?} {absolute:?}");
+        }
     }
 
     #[test]

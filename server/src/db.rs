@@ -3,6 +3,7 @@
 //! functions).
 
 pub mod account;
+pub mod account_session;
 pub mod action_target_query;
 pub mod api_token;
 pub mod audit_log;
@@ -128,6 +129,15 @@ async fn check_writable(pool: &SqlitePool) -> Result<(), OpenError> {
 fn is_read_only(code: Option<&str>) -> bool {
     code.and_then(|c| c.parse::<i32>().ok())
         .is_some_and(|c| c & 0xff == 8)
+}
+
+/// A transaction that holds SQLite's write lock from its first statement, for changes that
+/// read what they are about to change: no other write can come between the read and the
+/// write, and the busy timeout waits for the lock instead of failing on a stale snapshot.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, DbError> {
+    pool.begin_with("BEGIN IMMEDIATE").await.map_err(classify)
 }
 
 /// Current time as stored in the database: RFC 3339, UTC.

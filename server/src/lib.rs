@@ -1,6 +1,7 @@
 //! Endpoint Analytics server: configuration, web stack, accounts, the Defender integration and
 //! its simulator.
 
+pub mod accounts;
 pub mod actions;
 pub mod auth;
 pub mod backend;

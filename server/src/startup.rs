@@ -16,8 +16,11 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
+use crate::accounts::Accounts;
 use crate::actions::{ActionService, ActionTiming};
 use crate::auth::bootstrap::{ensure_admin, BootstrapError};
+use crate::auth::session_registry::SessionRegistry;
+use crate::auth::session_store::HashedIdStore;
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
 use crate::config::Settings;
@@ -32,8 +35,6 @@ use crate::sync::{schedule, SyncService};
 use crate::telemetry;
 use crate::web::{origin, routes, security_headers};
 
-/// Sessions end after this much inactivity.
-const IDLE_TIMEOUT_MINUTES: i64 = 30;
 const SESSION_COOKIE: &str = "ea_session";
 
 #[derive(Clone, FromRef)]
@@ -43,6 +44,8 @@ pub struct AppState {
     pub sync: SyncService,
     pub list_cache: Arc<ListCache>,
     pub inactive_after: InactiveAfter,
+    /// The plain routes check sessions through the same port as the server fns.
+    pub backend: SharedBackend,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,14 +175,18 @@ impl Application {
                 .clone()
                 .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
         );
-        let sessions = SessionManagerLayer::new(store)
+        // The record and the cookie expire after the idle limit too; the registry enforces
+        // both limits on every request, and moves this deadline as activity goes on.
+        let idle = time::Duration::try_from(settings.session_limits.idle)
+            .unwrap_or(time::Duration::minutes(30));
+        let sessions = SessionManagerLayer::new(HashedIdStore::new(store))
             .with_name(SESSION_COOKIE)
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(settings.secure_cookies())
-            .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
-                IDLE_TIMEOUT_MINUTES,
-            )));
+            .with_expiry(Expiry::OnInactivity(idle));
+        let registry = SessionRegistry::new(pool.clone(), settings.session_limits);
+        let accounts = Accounts::new(pool.clone(), settings.data_dir.clone(), registry);
 
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -203,6 +210,7 @@ impl Application {
             sync.clone(),
             tuning.client_options,
             actions,
+            accounts,
         ));
         tokio::spawn(schedule::run(sync.clone(), tuning.schedule_period));
         if let Some(period) = tuning.inactive_check_period {
@@ -214,9 +222,12 @@ impl Application {
                 move || cache.invalidate(),
             ));
         }
-        let context = move || {
-            security_headers::render_nonce();
-            provide_context(backend.clone());
+        let context = {
+            let backend = backend.clone();
+            move || {
+                security_headers::render_nonce();
+                provide_context(backend.clone());
+            }
         };
         let state = AppState {
             leptos_options: leptos_options.clone(),
@@ -224,6 +235,7 @@ impl Application {
             sync: sync.clone(),
             list_cache: list_cache.clone(),
             inactive_after: settings.inactive_after,
+            backend: backend.clone(),
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 

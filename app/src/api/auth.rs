@@ -74,7 +74,7 @@ pub async fn login(
     password: SecretText,
     next: Option<String>,
 ) -> Result<(), ConsoleError> {
-    use crate::api::guard::{backend, is_plain_form_post, reject, session, USER_ID_KEY};
+    use crate::api::guard::{backend, is_plain_form_post, reject, start_session};
 
     let backend = backend()?;
     let client = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -87,18 +87,7 @@ pub async fn login(
         .await
     {
         Ok(user) => {
-            let session = session().await?;
-            // A new id on login, so a session id planted before login is worth nothing after.
-            let stored = async {
-                session.cycle_id().await?;
-                session.insert(USER_ID_KEY, user.id).await
-            };
-            if let Err(e) = stored.await {
-                tracing::error!(error = %e, "could not store the session");
-                return Err(reject(ConsoleError::Internal {
-                    incident: "session-store".into(),
-                }));
-            }
+            start_session(&backend, &user, client).await?;
             let _ = backend.audit(&user.username, "login", "").await;
             leptos_axum::redirect(&next);
             Ok(())
@@ -125,6 +114,12 @@ pub async fn logout() -> Result<(), ConsoleError> {
 
     let user = current_user().await?;
     let session = session().await?;
+    if let Some(id) = session.id() {
+        backend()?
+            .end_session(&id.to_string())
+            .await
+            .map_err(reject)?;
+    }
     // flush() deletes the record in the store too, so the old cookie is dead server-side.
     if let Err(e) = session.flush().await {
         tracing::error!(error = %e, "could not end the session");

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use crate::backend::SharedBackend;
+use crate::backend::{SessionStart, SharedBackend};
 use crate::error::ConsoleError;
 use crate::model::user::{Capability, UserDto};
 
@@ -12,10 +12,18 @@ pub const USER_ID_KEY: &str = "user_id";
 
 /// Sets the HTTP status that matches `err` and hands it back, so every failure path of every
 /// server fn answers with the same status for the same error.
+///
+/// A redirect already decided for the request wins: when the shell sends a page's visitor to
+/// sign in or to change their password, the page's own resources fail too, and whichever
+/// finished last would otherwise set the status.
 pub fn reject(err: ConsoleError) -> ConsoleError {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = http::StatusCode::from_u16(err.status()) {
-            response.set_status(status);
+        if let (Ok(status), Ok(mut parts)) =
+            (http::StatusCode::from_u16(err.status()), response.0.write())
+        {
+            if !parts.status.is_some_and(|s| s.is_redirection()) {
+                parts.status = Some(status);
+            }
         }
     }
     err
@@ -42,21 +50,137 @@ pub async fn session() -> Result<Session, ConsoleError> {
 /// The signed-in user, if any; an unreadable session counts as signed out.
 pub async fn current_user() -> Result<Option<UserDto>, ConsoleError> {
     let session = session().await?;
+    session_user(&session, &backend()?).await.map_err(reject)
+}
+
+/// The account signed in on `session`, checked against the session registry on every
+/// request: a session ended elsewhere (sign-out everywhere, a disabled account, a password
+/// reset), idle too long or past its absolute limit is signed out here too. Activity moves
+/// the idle deadline. Plain routes call this as well, so both kinds of request follow the
+/// same rules.
+pub async fn session_user(
+    session: &Session,
+    backend: &SharedBackend,
+) -> Result<Option<UserDto>, ConsoleError> {
     let Ok(Some(user_id)) = session.get::<i64>(USER_ID_KEY).await else {
         return Ok(None);
     };
-    backend()?.user(user_id).await.map_err(reject)
+    // Known only once the record has loaded (above): an id the store did not know is gone.
+    let Some(session_id) = session.id() else {
+        return Ok(None);
+    };
+    match backend
+        .session_user(&session_id.to_string(), user_id)
+        .await?
+    {
+        Some(check) => {
+            if check.extended {
+                // Marks the session changed, so the session layer saves it with a new idle
+                // deadline and sends the cookie again; only every so often, not on every
+                // request, as the registry decides.
+                session.set_expiry(session.expiry());
+            }
+            Ok(Some(check.user))
+        }
+        None => {
+            // Drops the record and the cookie, so the browser stops sending a dead id.
+            if let Err(e) = session.flush().await {
+                tracing::warn!(error = %e, "could not clear an ended session");
+            }
+            Ok(None)
+        }
+    }
 }
 
-/// Checks the session and the role; 401 without a session, 403 without the capability.
-pub async fn require(capability: Capability) -> Result<(SharedBackend, UserDto), ConsoleError> {
-    let user = current_user()
-        .await?
-        .ok_or_else(|| reject(ConsoleError::Unauthenticated))?;
-    if !user.role.allows(capability) {
-        return Err(reject(ConsoleError::Forbidden));
+/// The one access rule: signed in, not held at the password change, and the role allows it.
+pub fn authorise(user: Option<UserDto>, capability: Capability) -> Result<UserDto, ConsoleError> {
+    let user = user.ok_or(ConsoleError::Unauthenticated)?;
+    if user.must_change_password {
+        return Err(ConsoleError::PasswordChangeRequired);
     }
+    if !user.role.allows(capability) {
+        return Err(ConsoleError::Forbidden);
+    }
+    Ok(user)
+}
+
+/// Checks the session and the role; 401 without a session, 403 without the capability or
+/// while the password must be changed.
+pub async fn require(capability: Capability) -> Result<(SharedBackend, UserDto), ConsoleError> {
+    let user = authorise(current_user().await?, capability).map_err(reject)?;
     Ok((backend()?, user))
+}
+
+/// Signed in, even while the password must be changed: for changing it, and nothing else.
+pub async fn require_signed_in() -> Result<(SharedBackend, UserDto, String), ConsoleError> {
+    let session = session().await?;
+    let backend = backend()?;
+    let user = session_user(&session, &backend)
+        .await
+        .map_err(reject)?
+        .ok_or_else(|| reject(ConsoleError::Unauthenticated))?;
+    let session_id = session
+        .id()
+        .ok_or_else(|| reject(ConsoleError::Unauthenticated))?;
+    Ok((backend, user, session_id.to_string()))
+}
+
+/// The session id of a request that passed [`require`].
+pub async fn session_id() -> Result<String, ConsoleError> {
+    session()
+        .await?
+        .id()
+        .map(|id| id.to_string())
+        .ok_or_else(|| reject(ConsoleError::Unauthenticated))
+}
+
+/// Signs `user` in on this request's session: a new id, so one planted before sign-in is
+/// worth nothing after it, and a row in the session registry, without which the session
+/// would not count as signed in.
+pub async fn start_session(
+    backend: &SharedBackend,
+    user: &UserDto,
+    client: std::net::IpAddr,
+) -> Result<(), ConsoleError> {
+    let session = session().await?;
+    let replaces = session.id().map(|id| id.to_string());
+    let stored = async {
+        session.cycle_id().await?;
+        session.insert(USER_ID_KEY, user.id).await?;
+        // Saved now rather than after the response, so the new id is known here.
+        session.save().await
+    };
+    if let Err(e) = stored.await {
+        tracing::error!(error = %e, "could not store the session");
+        return Err(reject(ConsoleError::Internal {
+            incident: "session-store".into(),
+        }));
+    }
+    let Some(session_id) = session.id() else {
+        tracing::error!("a saved session has no id");
+        return Err(reject(ConsoleError::Internal {
+            incident: "session-store".into(),
+        }));
+    };
+    let user_agent = use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    backend
+        .start_session(SessionStart {
+            replaces,
+            session_id: session_id.to_string(),
+            account_id: user.id,
+            client: client.to_string(),
+            user_agent,
+        })
+        .await
+        .map_err(reject)
 }
 
 /// True when the request is a plain HTML form post (no JavaScript), which wants a redirect

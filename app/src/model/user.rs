@@ -61,6 +61,9 @@ pub struct UserDto {
     pub id: i64,
     pub username: String,
     pub role: Role,
+    /// The password is one someone else chose (a reset, or the one generated at first start):
+    /// until the user picks their own, the console offers nothing else.
+    pub must_change_password: bool,
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! Configuration > Users: accounts and their roles (Administrators only).
+//! Configuration > Users: accounts, their roles and states (Administrators only). Each
+//! account's lifecycle changes are on its own page.
 
 use leptos::prelude::*;
 
 use crate::api::users::{list_users, CreateUser};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::model::account::AccountView;
 use crate::model::user::Role;
 
 #[component]
@@ -18,11 +20,11 @@ pub fn UsersPage() -> impl IntoView {
                 match users.await {
                     Ok(users) => view! {
                         <table class="data-table">
-                            <thead><tr><th>"Username"</th><th>"Role"</th></tr></thead>
+                            <thead>
+                                <tr><th>"Username"</th><th>"Role"</th><th>"State"</th><th>"Created"</th></tr>
+                            </thead>
                             <tbody>
-                                {users.into_iter().map(|u| view! {
-                                    <tr><td>{u.username}</td><td>{u.role.as_str()}</td></tr>
-                                }).collect_view()}
+                                {users.into_iter().map(|u| view! { <UserRow account=u/> }).collect_view()}
                             </tbody>
                         </table>
                     }.into_any(),
@@ -51,4 +53,23 @@ pub fn UsersPage() -> impl IntoView {
             Err(error) => view! { <ErrorBanner error/> }.into_any(),
         })}
     }
+}
+
+#[component]
+fn UserRow(account: AccountView) -> impl IntoView {
+    let href = format!("/configuration/users/{}", account.id);
+    let state_class = if account.disabled {
+        "state state-disabled"
+    } else {
+        "state state-enabled"
+    };
+    view! {
+        <tr>
+            <td><a href=href>{account.username.clone()}</a></td>
+            <td>{account.role.as_str()}</td>
+            <td><span class=state_class>{account.state_label()}</span></td>
+            <td>{account.created_at.clone()}</td>
+        </tr>
+    }
+    .into_any()
 }

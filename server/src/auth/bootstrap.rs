@@ -25,9 +25,13 @@ pub enum BootstrapError {
 
 pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
 
+/// The account the first start creates.
+pub const FIRST_ADMIN: &str = "admin";
+
 /// Creates `admin` when the account table is empty. A password given by flag or env is used
 /// as is; otherwise a random one is generated, logged once and written, mode 0600, to
-/// `<data_dir>/initial-admin-password`.
+/// `<data_dir>/initial-admin-password`, and must be changed at the first sign-in (it has been
+/// in a log and a file).
 pub async fn ensure_admin(
     pool: &SqlitePool,
     data_dir: &Path,
@@ -46,7 +50,7 @@ pub async fn ensure_admin(
     let hash = super::password::hash(password.clone())
         .await
         .map_err(|_| BootstrapError::Hash)?;
-    db::account::insert(pool, "admin", &hash, "Administrator").await?;
+    db::account::insert_with(pool, FIRST_ADMIN, &hash, "Administrator", given.is_none()).await?;
     db::audit_log::record(
         pool,
         "system",
@@ -69,6 +73,22 @@ pub async fn ensure_admin(
         tracing::info!("created the first account `admin` with the configured password");
     }
     Ok(())
+}
+
+/// Removes the generated password's file once `username`'s password has been replaced (or
+/// the account deleted): it no longer opens anything, and is best not left lying around.
+pub fn retire_initial_password(data_dir: &Path, username: &str) {
+    if username != FIRST_ADMIN {
+        return;
+    }
+    let path = data_dir.join(INITIAL_PASSWORD_FILE);
+    match std::fs::remove_file(&path) {
+        Ok(()) => tracing::info!(file = %path.display(), "removed the first start's password file"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "could not remove the first start's password file")
+        }
+    }
 }
 
 /// Writes a file only its owner can read (0600 from the moment it exists).

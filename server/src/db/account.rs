@@ -1,6 +1,11 @@
-//! The `account` table: local users, their password hashes and roles.
+//! The `account` table: local users, their password hashes, roles and lifecycle state.
+//!
+//! The changes that could leave the console without an Administrator (disable, demote, delete)
+//! carry the rule in their own statement: they change nothing when the account is the last
+//! enabled Administrator. SQLite runs one write at a time, so of two concurrent demotions of
+//! the last two Administrators the second sees the first's result and changes nothing.
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::{classify, now, DbError};
 
@@ -10,7 +15,17 @@ pub struct AccountRow {
     pub username: String,
     pub password_hash: String,
     pub role: String,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub created_at: String,
 }
+
+const COLUMNS: &str =
+    "account_id, username, password_hash, role, disabled, must_change_password, created_at";
+
+/// True when an enabled Administrator other than `$1` exists.
+const ANOTHER_ADMINISTRATOR: &str = "EXISTS (SELECT 1 FROM account other \
+     WHERE other.role = 'Administrator' AND other.disabled = 0 AND other.account_id <> $1)";
 
 pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
     sqlx::query_scalar("SELECT COUNT(*) FROM account")
@@ -25,23 +40,35 @@ pub async fn insert(
     password_hash: &str,
     role: &str,
 ) -> Result<i64, DbError> {
+    insert_with(pool, username, password_hash, role, false).await
+}
+
+/// As [`insert`]; `must_change_password` for a password the user did not choose.
+pub async fn insert_with(
+    pool: &SqlitePool,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+    must_change_password: bool,
+) -> Result<i64, DbError> {
     sqlx::query_scalar(
-        "INSERT INTO account (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4)
-         RETURNING account_id",
+        "INSERT INTO account (username, password_hash, role, created_at, must_change_password) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING account_id",
     )
     .bind(username)
     .bind(password_hash)
     .bind(role)
     .bind(now())
+    .bind(must_change_password)
     .fetch_one(pool)
     .await
     .map_err(classify)
 }
 
 pub async fn by_username(pool: &SqlitePool, username: &str) -> Result<Option<AccountRow>, DbError> {
-    sqlx::query_as(
-        "SELECT account_id, username, password_hash, role FROM account WHERE username = $1",
-    )
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM account WHERE username = $1"
+    ))
     .bind(username)
     .fetch_optional(pool)
     .await
@@ -49,20 +76,106 @@ pub async fn by_username(pool: &SqlitePool, username: &str) -> Result<Option<Acc
 }
 
 pub async fn by_id(pool: &SqlitePool, account_id: i64) -> Result<Option<AccountRow>, DbError> {
-    sqlx::query_as(
-        "SELECT account_id, username, password_hash, role FROM account WHERE account_id = $1",
-    )
+    let mut conn = pool.acquire().await.map_err(classify)?;
+    by_id_in(&mut conn, account_id).await
+}
+
+/// [`by_id`] inside the caller's transaction.
+pub async fn by_id_in(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+) -> Result<Option<AccountRow>, DbError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM account WHERE account_id = $1"
+    ))
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(classify)
 }
 
 pub async fn list(pool: &SqlitePool) -> Result<Vec<AccountRow>, DbError> {
-    sqlx::query_as(
-        "SELECT account_id, username, password_hash, role FROM account ORDER BY username",
-    )
-    .fetch_all(pool)
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM account ORDER BY username"))
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+}
+
+/// Disables an enabled account unless it is the last enabled Administrator; true when it
+/// changed.
+pub async fn disable(conn: &mut SqliteConnection, account_id: i64) -> Result<bool, DbError> {
+    let done = sqlx::query(&format!(
+        "UPDATE account SET disabled = 1 WHERE account_id = $1 AND disabled = 0 \
+         AND (role <> 'Administrator' OR {ANOTHER_ADMINISTRATOR})"
+    ))
+    .bind(account_id)
+    .execute(&mut *conn)
     .await
-    .map_err(classify)
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// True when a disabled account was enabled.
+pub async fn enable(conn: &mut SqliteConnection, account_id: i64) -> Result<bool, DbError> {
+    let done =
+        sqlx::query("UPDATE account SET disabled = 0 WHERE account_id = $1 AND disabled = 1")
+            .bind(account_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives an account another role unless that demotes the last enabled Administrator; true
+/// when it changed.
+pub async fn set_role(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    role: &str,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(&format!(
+        "UPDATE account SET role = $2 WHERE account_id = $1 AND role <> $2 \
+         AND ($2 = 'Administrator' OR role <> 'Administrator' OR disabled = 1 \
+              OR {ANOTHER_ADMINISTRATOR})"
+    ))
+    .bind(account_id)
+    .bind(role)
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces the password hash; `must_change_password` when someone else chose it. True when
+/// the account exists.
+pub async fn set_password(
+    conn: &mut SqliteConnection,
+    account_id: i64,
+    password_hash: &str,
+    must_change_password: bool,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE account SET password_hash = $2, must_change_password = $3 WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .bind(password_hash)
+    .bind(must_change_password)
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes an account unless it is the last enabled Administrator (its sessions go with it,
+/// by the foreign key); true when it was deleted.
+pub async fn delete(conn: &mut SqliteConnection, account_id: i64) -> Result<bool, DbError> {
+    let done = sqlx::query(&format!(
+        "DELETE FROM account WHERE account_id = $1 \
+         AND (role <> 'Administrator' OR disabled = 1 OR {ANOTHER_ADMINISTRATOR})"
+    ))
+    .bind(account_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(classify)?;
+    Ok(done.rows_affected() == 1)
 }

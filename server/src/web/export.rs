@@ -1,9 +1,10 @@
 //! `GET /api/endpoints/export.csv`: the filtered endpoint list as CSV (any signed-in role),
 //! with the same query parameters as the list page.
 
-use app::api::guard::USER_ID_KEY;
+use app::backend::SharedBackend;
 use app::error::ConsoleError;
 use app::model::endpoint::EndpointQuery;
+use app::model::user::Capability;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,8 +14,8 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tower_sessions::Session;
 
+use super::guard::authorised;
 use crate::backend::internal;
-use crate::db;
 use crate::endpoint_list_cache::ListCache;
 use crate::endpoint_views;
 
@@ -38,16 +39,12 @@ fn refuse(status: StatusCode, err: ConsoleError) -> Response {
 pub async fn endpoints_csv(
     State(pool): State<SqlitePool>,
     State(cache): State<Arc<ListCache>>,
+    State(backend): State<SharedBackend>,
     session: Session,
     Query(params): Query<ExportParams>,
 ) -> Response {
-    let user_id = session.get::<i64>(USER_ID_KEY).await.ok().flatten();
-    let signed_in = match user_id {
-        Some(id) => db::account::by_id(&pool, id).await.ok().flatten().is_some(),
-        None => false,
-    };
-    if !signed_in {
-        return refuse(StatusCode::UNAUTHORIZED, ConsoleError::Unauthenticated);
+    if let Err(refused) = authorised(&backend, &session, Capability::Read).await {
+        return refused;
     }
     let d = EndpointQuery::default();
     let or = |v: String, default: &str| if v.is_empty() { default.to_owned() } else { v };

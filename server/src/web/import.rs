@@ -2,11 +2,10 @@
 //! multipart form, so it works without JavaScript). Operators and Administrators only. The
 //! whole file is parsed before anything is written; a bad file changes nothing.
 
-use app::api::guard::USER_ID_KEY;
 use app::api::import_outcome::IMPORT_OUTCOME_KEY;
-use app::error::ConsoleError;
+use app::backend::SharedBackend;
 use app::model::import::ImportOutcome;
-use app::model::user::{Capability, Role};
+use app::model::user::Capability;
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,6 +14,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tower_sessions::Session;
 
+use super::guard::authorised;
 use crate::db;
 use crate::discovery::Limits;
 use crate::endpoint_list_cache::ListCache;
@@ -59,26 +59,16 @@ pub async fn import_upload(
     State(pool): State<SqlitePool>,
     State(cache): State<Arc<ListCache>>,
     State(inactive_after): State<InactiveAfter>,
+    State(backend): State<SharedBackend>,
     session: Session,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Response {
     let html = wants_html(&headers);
-    let user_id = session.get::<i64>(USER_ID_KEY).await.ok().flatten();
-    let user = match user_id {
-        Some(id) => db::account::by_id(&pool, id).await.ok().flatten(),
-        None => None,
+    let user = match authorised(&backend, &session, Capability::Operate).await {
+        Ok(user) => user,
+        Err(refused) => return refused,
     };
-    let Some(user) = user else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(ConsoleError::Unauthenticated),
-        )
-            .into_response();
-    };
-    if !Role::parse(&user.role).is_some_and(|r| r.allows(Capability::Operate)) {
-        return (StatusCode::FORBIDDEN, axum::Json(ConsoleError::Forbidden)).into_response();
-    }
     let mut file = None;
     loop {
         match multipart.next_field().await {

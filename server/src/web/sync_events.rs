@@ -4,33 +4,18 @@
 
 use std::convert::Infallible;
 
-use app::api::guard::USER_ID_KEY;
-use app::error::ConsoleError;
+use app::model::user::Capability;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
-use crate::db;
+use super::guard::authorised;
 use crate::startup::AppState;
 
 pub async fn sync_events(State(state): State<AppState>, session: Session) -> Response {
-    let user_id = session.get::<i64>(USER_ID_KEY).await.ok().flatten();
-    let signed_in = match user_id {
-        Some(id) => db::account::by_id(&state.pool, id)
-            .await
-            .ok()
-            .flatten()
-            .is_some(),
-        None => false,
-    };
-    if !signed_in {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(ConsoleError::Unauthenticated),
-        )
-            .into_response();
+    if let Err(refused) = authorised(&state.backend, &session, Capability::Read).await {
+        return refused;
     }
     let rx = state.sync.progress();
     // The current state first, then every change.

@@ -2,8 +2,9 @@
 //! mounts them from (the server fn inventory, `web::routes::plain_routes`, the Leptos route
 //! list) and classified here. A new one without a classification fails the suite, and then:
 //! anonymous callers get 401 (pages: a redirect to sign-in), an Analyst gets 403 on everything
-//! that changes state or is for Administrators (an Operator on the latter), and a cross-site
-//! POST is refused on every route that takes one.
+//! that changes state or is for Administrators (an Operator on the latter), a user who must
+//! change their password gets 403 on everything but that change (pages: a redirect to it),
+//! and a cross-site POST is refused on every route that takes one.
 //!
 //! Already covered, and not repeated: `web_auth.rs` (users/* by role, the Origin and
 //! Sec-Fetch-Site checks on two fns, the login redirect of one page), `api_tokens.rs`
@@ -24,6 +25,9 @@ pub(crate) enum Who {
     Anyone,
     /// Any signed-in role.
     SignedIn,
+    /// Any signed-in role, acting on their own account only (their password, their
+    /// sessions): the change is refused by the route's own checks when it is not theirs.
+    OwnAccount,
     /// Operators and Administrators.
     Operator,
     Administrator,
@@ -92,6 +96,72 @@ const SERVER_FNS: &[Route] = &[
             ("password", "a-long-enough-password"),
             ("role", "Administrator"),
         ]),
+    ),
+    route(
+        "/api/users/get",
+        Who::Administrator,
+        false,
+        Body::Form(&[("id", "1")]),
+    ),
+    route(
+        "/api/users/disable",
+        Who::Administrator,
+        true,
+        Body::Form(&[("id", "1")]),
+    ),
+    route(
+        "/api/users/enable",
+        Who::Administrator,
+        true,
+        Body::Form(&[("id", "1")]),
+    ),
+    route(
+        "/api/users/set_role",
+        Who::Administrator,
+        true,
+        Body::Form(&[("id", "1"), ("role", "Analyst")]),
+    ),
+    route(
+        "/api/users/reset_password",
+        Who::Administrator,
+        true,
+        Body::Form(&[("id", "1"), ("password", "a-long-enough-password")]),
+    ),
+    route(
+        "/api/users/delete",
+        Who::Administrator,
+        true,
+        Body::Form(&[("id", "1"), ("confirm", "admin")]),
+    ),
+    // A wrong current password: refused with 422 even for the right account.
+    route(
+        "/api/account/change_password",
+        Who::OwnAccount,
+        true,
+        Body::Form(&[
+            ("current_password", "not-the-password"),
+            ("new_password", "a-long-enough-password"),
+            ("new_password_again", "a-long-enough-password"),
+        ]),
+    ),
+    route(
+        "/api/account/sessions/list",
+        Who::SignedIn,
+        false,
+        Body::None,
+    ),
+    // Nobody's session: ids count from 1.
+    route(
+        "/api/account/sessions/end",
+        Who::OwnAccount,
+        true,
+        Body::Form(&[("id", "999999")]),
+    ),
+    route(
+        "/api/account/sessions/end_all",
+        Who::OwnAccount,
+        true,
+        Body::None,
     ),
     route("/api/audit/list", Who::Administrator, false, Body::None),
     route(
@@ -246,8 +316,18 @@ pub(crate) const PAGES: &[(&str, Who)] = &[
     ),
     ("/configuration/sensors", Who::Administrator),
     ("/configuration/users", Who::Administrator),
+    ("/configuration/users/{id}", Who::Administrator),
     ("/configuration/audit-log", Who::Administrator),
+    ("/account", Who::SignedIn),
+    ("/account/password", Who::SignedIn),
 ];
+
+/// What a user who must change their password may still call: the change itself (besides
+/// what anyone may).
+pub(crate) const WHILE_PASSWORD_CHANGE_PENDING: &[&str] = &["/api/account/change_password"];
+
+/// Routes that end the caller's own session, which a sweep with one session must leave out.
+const ENDS_THE_SESSION: &[&str] = &["/api/account/sessions/end_all"];
 
 const NMAP: &str = "<?xml version=\"1.0\"?><nmaprun><host><status state=\"up\"/>\
     <address addr=\"192.0.2.1\" addrtype=\"ipv4\"/>\
@@ -421,7 +501,10 @@ async fn analysts_get_403_on_every_change_and_operators_on_administration() {
     let before = written(&app).await;
     for (method, r) in every_route() {
         // Signing out would end the session the rest of the sweep needs.
-        if r.who == Who::Anyone || r.path == "/api/sync/events" {
+        if r.who == Who::Anyone
+            || r.path == "/api/sync/events"
+            || ENDS_THE_SESSION.contains(&r.path)
+        {
             continue;
         }
         let res = send(&app, &analyst, method.clone(), &r).await;
@@ -441,6 +524,12 @@ async fn analysts_get_403_on_every_change_and_operators_on_administration() {
             // Reads work (404 for an endpoint id that does not exist yet).
             Who::SignedIn => assert!(
                 status == 200 || status == 404,
+                "analyst {} got {status}",
+                r.path
+            ),
+            // Let through to the route's own checks, which refuse what is not theirs.
+            Who::OwnAccount => assert!(
+                status == 404 || status == 422,
                 "analyst {} got {status}",
                 r.path
             ),
@@ -517,5 +606,60 @@ async fn cross_site_posts_are_refused_on_every_route() {
     // The admin's session survived every refused sign-out.
     let me: Value = app.call(&admin, "auth/me", &[]).await.json().await.unwrap();
     assert_eq!(me["username"], "admin");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_user_who_must_change_their_password_can_do_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    // An Administrator, so that what answers 403 is the pending change and not the role.
+    let id = app.create_user(&admin, "held-admin", "Administrator").await;
+    app.reset_password(&admin, id, "temporary-password-1").await;
+    let held = app.signed_in("held-admin", "temporary-password-1").await;
+    let before = written(&app).await;
+    for (method, r) in every_route() {
+        if r.who == Who::Anyone {
+            continue;
+        }
+        let res = send(&app, &held, method.clone(), &r).await;
+        let status = res.status().as_u16();
+        if r.who == Who::SensorToken {
+            assert_eq!(status, 401, "{}", r.path);
+        } else if WHILE_PASSWORD_CHANGE_PENDING.contains(&r.path) {
+            // Let through: the wrong current password is what answers.
+            assert_eq!(status, 422, "{}", r.path);
+        } else {
+            assert_eq!(status, 403, "{method} {}", r.path);
+            assert_eq!(
+                res.json::<Value>().await.unwrap(),
+                Value::String("PasswordChangeRequired".into()),
+                "{}",
+                r.path
+            );
+        }
+    }
+    assert_eq!(written(&app).await, before, "nothing was written");
+
+    for (path, who) in PAGES {
+        if *who == Who::Anyone {
+            continue;
+        }
+        let path = path.replace("{id}", "1");
+        let res = held
+            .get(app.url(&path))
+            .header("Accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        if path == "/account/password" {
+            assert_eq!(res.status(), 200, "{path}");
+            assert!(res.text().await.unwrap().contains("Choose your own"));
+            continue;
+        }
+        assert_eq!(res.status(), 302, "{path}");
+        assert_eq!(res.headers()["location"], "/account/password", "{path}");
+    }
     app.stop().await;
 }

@@ -156,7 +156,60 @@ impl TestApp {
     }
 }
 
+/// The password `user_with_role` and `create_user` give new accounts.
+pub const USER_PASSWORD: &str = "a-long-enough-password";
+
 impl TestApp {
+    /// Creates an account through `users/create` as `admin` and returns its id.
+    pub async fn create_user(&self, admin: &Client, username: &str, role: &str) -> i64 {
+        let res = self
+            .call(
+                admin,
+                "users/create",
+                &[
+                    ("username", username),
+                    ("password", USER_PASSWORD),
+                    ("role", role),
+                ],
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "create user: {}",
+            res.text().await.unwrap()
+        );
+        res.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// A new client signed in as `username`, asserting the sign-in succeeded.
+    pub async fn signed_in(&self, username: &str, password: &str) -> Client {
+        let client = browser();
+        let res = self.login(&client, username, password).await;
+        assert_eq!(
+            res.status(),
+            200,
+            "sign-in of {username}: {}",
+            res.text().await.unwrap()
+        );
+        client
+    }
+
+    /// Resets `id`'s password to `temporary` as `admin`, asserting it worked.
+    pub async fn reset_password(&self, admin: &Client, id: i64, temporary: &str) {
+        let id = id.to_string();
+        let res = self
+            .call(
+                admin,
+                "users/reset_password",
+                &[("id", id.as_str()), ("password", temporary)],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "reset: {}", res.text().await.unwrap());
+    }
+
     /// Waits (up to 20 s) until the Defender integration records a finished sync, and returns
     /// its configuration as the `integrations/defender/get` server fn answers.
     pub async fn wait_for_sync(&self, client: &Client) -> serde_json::Value {

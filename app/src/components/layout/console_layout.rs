@@ -1,4 +1,6 @@
-//! `ConsoleLayout`: the frame around every signed-in page; sends anonymous visitors to login.
+//! `ConsoleLayout`: the frame around every signed-in page; sends anonymous visitors to login,
+//! and a user who must change their password to the page for it (the server refuses them
+//! everything else anyway).
 //!
 //! The page (`Outlet`) is deliberately not rendered inside the user's `Suspend`: pages create
 //! their own resources, and resources created inside a suspended closure get different ids on
@@ -13,6 +15,7 @@ use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::layout::top_bar::TopBar;
 use crate::components::sync_status::SyncState;
 use crate::model::user::Capability;
+use crate::pages::change_password::CHANGE_PASSWORD_PATH;
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
@@ -32,6 +35,12 @@ pub fn ConsoleLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <header class="top-bar"></header> }>
             {move || Suspend::new(async move {
                 match user.await {
+                    Ok(Some(user))
+                        if user.must_change_password
+                            && location.pathname.get_untracked() != CHANGE_PASSWORD_PATH =>
+                    {
+                        view! { <Redirect path=CHANGE_PASSWORD_PATH/> }.into_any()
+                    }
                     Ok(Some(user)) => view! { <TopBar user/> }.into_any(),
                     Ok(None) => view! { <Redirect path=login_path()/> }.into_any(),
                     Err(error) => view! { <ErrorBanner error/> }.into_any(),

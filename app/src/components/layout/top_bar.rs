@@ -12,7 +12,9 @@ pub fn TopBar(user: UserDto) -> impl IntoView {
             <a class="brand" href="/">"Endpoint Analytics"</a>
             <SyncBadge/>
             <div class="top-bar-user">
-                <span class="user-name" data-testid="current-user">{user.username}</span>
+                <a class="user-name" href="/account" title="Your account" data-testid="current-user">
+                    {user.username}
+                </a>
                 <span class="user-role">{user.role.as_str()}</span>
                 // A plain form: logging out must work before hydration and without JavaScript.
                 <form method="post" action="/api/auth/logout">

@@ -33,9 +33,6 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         client: IpAddr,
     ) -> Result<UserDto, ConsoleError>;
 
-    /// The account behind a session, if it still exists.
-    async fn user(&self, user_id: i64) -> Result<Option<UserDto>, ConsoleError>;
-
     async fn list_users(&self) -> Result<Vec<AccountView>, ConsoleError>;
 
     async fn create_user(

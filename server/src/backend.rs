@@ -257,16 +257,6 @@ impl ConsoleBackend for ServerBackend {
         Err(ConsoleError::InvalidCredentials)
     }
 
-    async fn user(&self, user_id: i64) -> Result<Option<UserDto>, ConsoleError> {
-        match db::account::by_id(&self.pool, user_id)
-            .await
-            .map_err(internal)?
-        {
-            Some(row) => to_dto(row).map(Some),
-            None => Ok(None),
-        }
-    }
-
     async fn list_users(&self) -> Result<Vec<AccountView>, ConsoleError> {
         db::account::list(&self.pool)
             .await

@@ -40,9 +40,9 @@ impl OriginPolicy {
     ) -> bool {
         match sec_fetch_site {
             Some("cross-site") => return false,
-            // The browser's own word, which no page can forge. It is the only sign left on a
-            // form post: under `Referrer-Policy: no-referrer` (security_headers.rs) browsers
-            // send `Origin: null` for it.
+            // The browser's own word, which no page can forge; on a form post from a page
+            // whose referrer policy is `no-referrer` it is the only sign left (the browser
+            // then sends `Origin: null`).
             Some("same-origin") => return true,
             _ => {}
         }

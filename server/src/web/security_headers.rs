@@ -78,7 +78,10 @@ pub async fn add(State(policy): State<HeaderPolicy>, mut req: Request, next: Nex
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // For browsers without CSP level 2; `frame-ancestors` above is the real rule.
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // `same-origin` rather than `no-referrer`: no other site (the Defender portal, a link in
+    // an alert) ever learns a console URL, while a form posted without JavaScript still tells
+    // its server fn which page to return to (leptos_axum redirects back by the Referer).
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if policy.https {
         headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }

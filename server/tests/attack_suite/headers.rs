@@ -1,6 +1,6 @@
 //! Every response carries the security headers: a Content-Security-Policy that lets no inline
 //! script run but the one carrying this response's nonce, no framing, no MIME sniffing, no
-//! referrer, and HSTS once the console is reached over https. On a page, every `<script>`
+//! referrer to another site, and HSTS once the console is reached over https. On a page, every `<script>`
 //! carries exactly the header's nonce, and the nonce is new for each response.
 
 use reqwest::header::HeaderMap;
@@ -20,7 +20,7 @@ fn checked(what: &str, headers: &HeaderMap) -> String {
             .to_owned()
     };
     assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
-    assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(header("referrer-policy"), "same-origin", "{what}");
     assert_eq!(header("x-frame-options"), "DENY", "{what}");
     let csp = header("content-security-policy");
     assert!(

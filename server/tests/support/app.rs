@@ -132,26 +132,12 @@ impl TestApp {
     /// client for it.
     pub async fn user_with_role(&self, username: &str, role: &str) -> Client {
         let admin = self.admin().await;
-        let password = "a-long-enough-password";
-        let res = self
-            .call(
-                &admin,
-                "users/create",
-                &[
-                    ("username", username),
-                    ("password", password),
-                    ("role", role),
-                ],
-            )
-            .await;
-        assert_eq!(
-            res.status(),
-            200,
-            "create user: {}",
-            res.text().await.unwrap()
-        );
+        self.create_user(&admin, username, role).await;
         let client = browser();
-        assert_eq!(self.login(&client, username, password).await.status(), 200);
+        assert_eq!(
+            self.login(&client, username, USER_PASSWORD).await.status(),
+            200
+        );
         client
     }
 }

@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod endpoint_identity;
 pub mod endpoint_query;
 pub mod integration;
+pub mod lease;
 pub mod machine_action;
 pub mod machine_action_sync;
 pub mod machine_split;

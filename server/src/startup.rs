@@ -30,8 +30,10 @@ use crate::endpoint_list_cache::ListCache;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::{demo, secret_rebinding};
 use crate::keyfile::{self, KeyError};
+use crate::leadership::{replica_id, while_leading, Election, Leader, LeaseTiming};
 use crate::secret_box::SecretBox;
-use crate::sync::{schedule, SyncService};
+use crate::supervisor::{StopSignal, Supervisor};
+use crate::sync::{requests, schedule, SyncService};
 use crate::telemetry;
 use crate::web::{origin, routes, security_headers};
 
@@ -44,6 +46,8 @@ pub struct AppState {
     pub sync: SyncService,
     pub list_cache: Arc<ListCache>,
     pub inactive_after: InactiveAfter,
+    /// Fires when the server begins to shut down; long responses end on it.
+    pub stopping: StopSignal,
     /// The plain routes check sessions through the same port as the server fns.
     pub backend: SharedBackend,
 }
@@ -80,6 +84,10 @@ pub struct Tuning {
     /// How often inactivity is re-decided besides syncs and imports, first at start-up;
     /// `None` leaves it to syncs and imports alone.
     pub inactive_check_period: Option<std::time::Duration>,
+    /// How long a shutdown waits for the background loops and a sync in progress.
+    pub shutdown_grace: std::time::Duration,
+    /// The background lease's term and renewal period.
+    pub lease_timing: LeaseTiming,
 }
 
 impl Default for Tuning {
@@ -90,6 +98,8 @@ impl Default for Tuning {
             schedule_period: std::time::Duration::from_secs(30),
             action_timing: None,
             inactive_check_period: Some(std::time::Duration::from_secs(3600)),
+            shutdown_grace: std::time::Duration::from_secs(10),
+            lease_timing: LeaseTiming::default(),
         }
     }
 }
@@ -100,7 +110,13 @@ pub struct Application {
     router: Router,
     pool: SqlitePool,
     sync: SyncService,
-    poller: tokio::task::JoinHandle<()>,
+    /// The background duties and the session expiry; they stop when a shutdown begins.
+    loops: Supervisor,
+    /// Renews the lease until the sync has stopped too, so no replica is elected meanwhile.
+    lease_loop: Supervisor,
+    election: Election,
+    leader: Leader,
+    shutdown_grace: std::time::Duration,
 }
 
 impl Application {
@@ -117,15 +133,8 @@ impl Application {
             tracing::warn!(dir = %settings.data_dir.display(), error = %e, "cannot make the data directory owner-only");
         }
         let pool = db::open(&settings.database_url).await?;
-        // No run is going yet, so a journal row still Running was cut short when the last
-        // process stopped (a crash, SIGKILL, power loss). Closed now, the journal stops
-        // claiming a sync is in progress; `run_once` still closes any row left Running when
-        // the next run starts (e.g. one whose closing write failed).
-        match db::sync_run::abandon_running(&pool, &db::now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(runs = n, "closed sync runs interrupted by the last stop"),
-            Err(e) => tracing::warn!(error = %e, "could not close interrupted sync runs"),
-        }
+        // A journal row still Running is closed when this replica is elected to run the
+        // background duties (`leadership.rs`): another replica may be running it now.
         let key = keyfile::from_config(settings.secret_key.as_deref(), &settings.key_file)?;
         let secrets = SecretBox::new(&key);
         ensure_admin(
@@ -162,7 +171,7 @@ impl Application {
                     ..ActionTiming::default()
                 }),
         );
-        let poller = actions.start_poller();
+        let mut loops = Supervisor::new();
         sync.on_actions_found({
             let actions = actions.clone();
             move || actions.wake_poller()
@@ -170,11 +179,23 @@ impl Application {
 
         let store = SqliteStore::new(pool.clone());
         store.migrate().await.map_err(StartupError::Sessions)?;
-        tokio::spawn(
-            store
-                .clone()
-                .continuously_delete_expired(tokio::time::Duration::from_secs(300)),
-        );
+        loops.spawn("session expiry", {
+            let store = store.clone();
+            move |mut stop| {
+                let store = store.clone();
+                async move {
+                    let every = tokio::time::Duration::from_secs(300);
+                    tokio::select! {
+                        ended = store.continuously_delete_expired(every) => {
+                            if let Err(e) = ended {
+                                tracing::warn!(error = %e, "cannot delete expired sessions");
+                            }
+                        }
+                        () = stop.stopped() => {}
+                    }
+                }
+            }
+        });
         // The record and the cookie expire after the idle limit too; the registry enforces
         // both limits on every request, and moves this deadline as activity goes on.
         let idle = time::Duration::try_from(settings.session_limits.idle)
@@ -195,6 +216,51 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError::Listen(settings.listen, e))?;
 
+        // Elected (or not) before serving: a replica alone on its database leads at once.
+        let (election, leader) =
+            Election::new(pool.clone(), replica_id(addr.port()), tuning.lease_timing);
+        election.attempt(&mut None).await;
+        sync.follow(leader.clone());
+        let mut lease_loop = Supervisor::new();
+        lease_loop.spawn("background lease", {
+            let election = election.clone();
+            move |stop| election.clone().run(stop)
+        });
+        loops.spawn("action poller", {
+            let (leader, actions) = (leader.clone(), actions.clone());
+            move |stop| {
+                let actions = actions.clone();
+                while_leading(leader.clone(), stop, move |term| actions.poller(term))
+            }
+        });
+        loops.spawn("sync requests", {
+            let (leader, sync) = (leader.clone(), sync.clone());
+            move |stop| {
+                let sync = sync.clone();
+                while_leading(leader.clone(), stop, move |term| {
+                    requests::serve(sync.clone(), term)
+                })
+            }
+        });
+        // A replica that stops leading cancels its sync before another can be elected (the
+        // term outlasts the last renewal by a renewal period): two runs never overlap.
+        loops.spawn("sync stepping down", {
+            let (leader, sync) = (leader.clone(), sync.clone());
+            move |stop| {
+                let (sync, server_stop) = (sync.clone(), stop.clone());
+                while_leading(leader.clone(), stop, move |mut term| {
+                    let (sync, server_stop) = (sync.clone(), server_stop.clone());
+                    async move {
+                        term.stopped().await;
+                        // A shutdown gives the run its grace in `run_until` instead.
+                        if !server_stop.is_stopped() && sync.stop(std::time::Duration::ZERO).await {
+                            tracing::warn!("sync cancelled: this replica no longer leads");
+                        }
+                    }
+                })
+            }
+        });
+
         let leptos_options = LeptosOptions::builder()
             .output_name("endpoint_analytics")
             .site_root(settings.site_root.display().to_string())
@@ -212,15 +278,31 @@ impl Application {
             actions,
             accounts,
         ));
-        tokio::spawn(schedule::run(sync.clone(), tuning.schedule_period));
+        loops.spawn("sync schedule", {
+            let (leader, sync, period) = (leader.clone(), sync.clone(), tuning.schedule_period);
+            move |stop| {
+                let sync = sync.clone();
+                while_leading(leader.clone(), stop, move |term| {
+                    schedule::run(sync.clone(), period, term)
+                })
+            }
+        });
         if let Some(period) = tuning.inactive_check_period {
-            let cache = list_cache.clone();
-            tokio::spawn(keep_deciding_inactive(
-                pool.clone(),
-                settings.inactive_after,
-                period,
-                move || cache.invalidate(),
-            ));
+            let (leader, cache, pool) = (leader.clone(), list_cache.clone(), pool.clone());
+            let after = settings.inactive_after;
+            loops.spawn("inactivity check", move |stop| {
+                let (cache, pool) = (cache.clone(), pool.clone());
+                while_leading(leader.clone(), stop, move |term| {
+                    let cache = cache.clone();
+                    keep_deciding_inactive(
+                        pool.clone(),
+                        after,
+                        period,
+                        move || cache.invalidate(),
+                        term,
+                    )
+                })
+            });
         }
         let context = {
             let backend = backend.clone();
@@ -235,6 +317,7 @@ impl Application {
             sync: sync.clone(),
             list_cache: list_cache.clone(),
             inactive_after: settings.inactive_after,
+            stopping: loops.signal(),
             backend: backend.clone(),
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
@@ -266,7 +349,11 @@ impl Application {
             router,
             pool,
             sync,
-            poller,
+            loops,
+            lease_loop,
+            election,
+            leader,
+            shutdown_grace: tuning.shutdown_grace,
         })
     }
 
@@ -284,7 +371,13 @@ impl Application {
         &self.sync
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Whether this replica runs the background duties, as it changes.
+    pub fn leader(&self) -> &Leader {
+        &self.leader
+    }
+
+    /// Serves until `shutdown` completes, drains in-flight requests, then stops the
+    /// background loops and a sync in progress (each given `Tuning::shutdown_grace`).
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -293,10 +386,19 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let stopper = self.loops.stopper();
         let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Before the drain: an open event stream would otherwise hold it forever.
+                stopper.stop();
+            })
             .await;
-        self.poller.abort();
+        let report = self.loops.shutdown(self.shutdown_grace).await;
+        let cancelled = self.sync.stop(self.shutdown_grace).await;
+        self.lease_loop.shutdown(self.shutdown_grace).await;
+        self.election.release().await;
+        tracing::info!(aborted = ?report.aborted, sync_cancelled = cancelled, "stopped");
         served
     }
 }

@@ -8,6 +8,7 @@ pub mod merge;
 mod merge_write;
 mod progress;
 mod remodel_job;
+pub mod requests;
 pub mod run;
 pub mod schedule;
 pub mod service;

@@ -528,3 +528,27 @@ async fn a_full_remodel_reports_progress_writes_only_changes_and_anyone_can_foll
     app.stop().await;
     sim.shutdown().await;
 }
+
+/// A browser's open event stream ends when the server stops, instead of holding the graceful
+/// drain (which waits for every response to finish) forever.
+#[tokio::test]
+async fn an_open_event_stream_ends_when_the_server_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    let mut events = admin.get(app.url("/api/sync/events")).send().await.unwrap();
+    assert_eq!(events.status(), 200);
+    let first = events
+        .chunk()
+        .await
+        .unwrap()
+        .expect("the current state first");
+    assert!(String::from_utf8_lossy(&first).contains("data:"));
+
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), app.stop()).await;
+    assert!(stopped.is_ok(), "the shutdown waited for the event stream");
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(5), events.chunk())
+        .await
+        .expect("the stream is over");
+    assert!(matches!(rest, Ok(None) | Err(_)), "{rest:?}");
+}

@@ -13,11 +13,12 @@ use super::service::Inner;
 use crate::db::machine_action::{self, ActionRow, Polled};
 use crate::db::{self, DbError};
 use crate::defender::DefenderError;
+use crate::supervisor::StopSignal;
 
 /// How long the loop sleeps when nothing is open; a submission wakes it at once.
 const IDLE: Duration = Duration::from_secs(30);
 
-pub(crate) async fn run(inner: Arc<Inner>) {
+pub(crate) async fn run(inner: Arc<Inner>, mut stop: StopSignal) {
     let started = OffsetDateTime::now_utc();
     loop {
         let wait = match round(&inner, started).await {
@@ -30,6 +31,7 @@ pub(crate) async fn run(inner: Arc<Inner>) {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = inner.wake.notified() => {}
+            () = stop.stopped() => return,
         }
     }
 }

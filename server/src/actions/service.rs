@@ -12,6 +12,7 @@ use crate::defender::{ClientOptions, DefenderClient};
 use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
 use crate::integrations::{sealed_secret, DEFENDER};
 use crate::secret_box::SecretBox;
+use crate::supervisor::StopSignal;
 
 /// How often the server asks Defender about an open action, and how it backs off.
 #[derive(Debug, Clone)]
@@ -109,10 +110,10 @@ impl ActionService {
         self.inner.wake.notify_one();
     }
 
-    /// Starts the background poller; it resumes every open action found in the database.
-    /// The server aborts it when it stops serving, as a process exit would.
-    pub fn start_poller(&self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(super::poller::run(self.inner.clone()))
+    /// The background poller, run under the supervisor until `stop` fires; it resumes every
+    /// open action found in the database.
+    pub fn poller(&self, stop: StopSignal) -> impl std::future::Future<Output = ()> + Send {
+        super::poller::run(self.inner.clone(), stop)
     }
 }
 

@@ -79,6 +79,42 @@ pub async fn abandon_running(pool: &SqlitePool, at: &str) -> Result<u64, DbError
     Ok(done.rows_affected())
 }
 
+/// The run a replica asking for a sync follows: the one going now (the request joins it),
+/// else the next one to open.
+pub async fn current_or_next_id(pool: &SqlitePool) -> Result<i64, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE((SELECT MIN(sync_run_id) FROM sync_run WHERE outcome = 'Running'),            (SELECT COALESCE(MAX(sync_run_id), 0) + 1 FROM sync_run))",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+/// A finished run as another replica reads it from the journal.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FinishedRun {
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+impl FinishedRun {
+    pub fn summary(&self) -> String {
+        match &self.error {
+            Some(error) => format!("{}: {error}", self.outcome),
+            None => self.outcome.clone(),
+        }
+    }
+}
+
+/// The first run from `from` on that has finished, if any.
+pub async fn finished_from(pool: &SqlitePool, from: i64) -> Result<Option<FinishedRun>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT outcome, error FROM sync_run WHERE sync_run_id >= $1 AND outcome <> 'Running'          ORDER BY sync_run_id LIMIT 1",
+    )
+    .bind(from)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// How a run ended, as its journal row records it.
 #[derive(Debug, Clone, Copy)]
 pub struct Finished<'a> {

@@ -3,6 +3,7 @@
 use sqlx::SqlitePool;
 
 use crate::db::{self, DbError};
+use crate::supervisor::StopSignal;
 
 /// How long an endpoint may go unseen before it counts as inactive: the `inactive_after_days`
 /// setting, within 1 day and 10 years.
@@ -47,11 +48,15 @@ pub async fn keep_deciding_inactive(
     after: InactiveAfter,
     period: std::time::Duration,
     changed: impl Fn() + Send + 'static,
+    mut stop: StopSignal,
 ) {
     let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stop.stopped() => return,
+        }
         match mark_inactive(&pool, after).await {
             Ok(0) => {}
             Ok(moved) => {

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::db;
 use crate::integrations::DEFENDER;
+use crate::supervisor::StopSignal;
 
 use super::SyncService;
 
@@ -48,12 +49,15 @@ pub async fn tick(sync: &SyncService, now: OffsetDateTime) -> bool {
     true
 }
 
-/// Checks the schedule every `period` until the process ends.
-pub async fn run(sync: SyncService, period: Duration) {
+/// Checks the schedule every `period` until the server stops.
+pub async fn run(sync: SyncService, period: Duration, mut stop: StopSignal) {
     let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stop.stopped() => return,
+        }
         tick(&sync, OffsetDateTime::now_utc()).await;
     }
 }

@@ -15,7 +15,16 @@ use super::remodel_job::RemodelJob;
 use crate::defender::ClientOptions;
 use crate::endpoints::InactiveAfter;
 use crate::endpoints::{RemodelError, RemodelReport};
+use crate::leadership::Leader;
 use crate::secret_box::SecretBox;
+
+fn unreachable_journal(e: crate::db::DbError) -> SyncOutcome {
+    tracing::error!(error = %e, "cannot ask the leading replica for a sync");
+    SyncOutcome {
+        ok: false,
+        summary: "The sync could not be requested: the database did not answer.".into(),
+    }
+}
 
 /// How a run ended, as the integration page and the journal show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +34,13 @@ pub struct SyncOutcome {
 }
 
 type Running = Shared<BoxFuture<'static, SyncOutcome>>;
+
+/// The run in progress (or the last one): its shared outcome, and the task that drives it
+/// so a shutdown can cancel it.
+struct Slot {
+    run: Running,
+    task: tokio::task::AbortHandle,
+}
 
 /// A started (or joined) run. The run goes on whether or not anyone waits for it.
 pub struct SyncHandle(Running);
@@ -46,7 +62,7 @@ pub(crate) struct Inner {
     pub(crate) options: ClientOptions,
     /// Endpoints unseen for longer are marked inactive after each run.
     pub(crate) inactive_after: InactiveAfter,
-    running: Mutex<Option<Running>>,
+    running: Mutex<Option<Slot>>,
     progress: watch::Sender<SyncProgress>,
     remodel: RemodelJob,
     /// Held while the identity rules rewrite endpoints (a sync's apply phase, a split), so
@@ -55,6 +71,8 @@ pub(crate) struct Inner {
     /// Told when a sync found new or changed machine actions (the action poller follows the
     /// open ones).
     actions_found: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+    /// Syncs run on the replica that leads; the others ask it through the database.
+    leader: Mutex<Leader>,
 }
 
 impl Inner {
@@ -99,17 +117,34 @@ impl SyncService {
                 remodel: RemodelJob::new(),
                 merge_lock: tokio::sync::Mutex::new(()),
                 actions_found: Mutex::new(None),
+                leader: Mutex::new(Leader::alone()),
             }),
         }
     }
 
+    /// Runs syncs only while `leader` leads; until this is called the service always does.
+    pub fn follow(&self, leader: Leader) {
+        *self.inner.leader.lock().expect("leader lock") = leader;
+    }
+
     /// Starts a run, or joins the one in progress. The run goes on even if nobody awaits it.
+    /// On a replica that does not lead, the run is asked of the leader (one request however
+    /// many replicas ask) and the handle follows it in the journal.
     pub fn trigger(&self, reason: &'static str) -> SyncHandle {
+        let leader = self.inner.leader.lock().expect("leader lock").clone();
+        if !leader.is_leading() {
+            return self.ask_leader(reason, leader.replica().to_owned());
+        }
+        self.run_here(reason)
+    }
+
+    /// Runs (or joins) a sync in this process: the leader's side of `trigger`.
+    pub(crate) fn run_here(&self, reason: &'static str) -> SyncHandle {
         let mut slot = self.inner.running.lock().expect("sync slot lock");
-        if let Some(running) = slot.as_ref() {
-            if running.peek().is_none() {
+        if let Some(current) = slot.as_ref() {
+            if current.run.peek().is_none() {
                 tracing::info!(reason, "sync already running; joining it");
-                return SyncHandle(running.clone());
+                return SyncHandle(current.run.clone());
             }
         }
         let inner = Arc::clone(&self.inner);
@@ -134,14 +169,94 @@ impl SyncService {
         .boxed()
         .shared();
         // Spawned so the run completes even when the caller (a request) goes away.
+        let task = tokio::spawn(run.clone()).abort_handle();
+        *slot = Some(Slot {
+            run: run.clone(),
+            task,
+        });
+        SyncHandle(run)
+    }
+
+    fn ask_leader(&self, reason: &'static str, replica: String) -> SyncHandle {
+        let pool = self.inner.pool.clone();
+        let run = async move {
+            let at = crate::db::now();
+            // The run to follow: the one going now, which the request joins, or the next.
+            let from = match crate::db::sync_run::current_or_next_id(&pool).await {
+                Ok(id) => id,
+                Err(e) => return unreachable_journal(e),
+            };
+            if let Err(e) =
+                crate::db::lease::request(&pool, super::requests::SYNC, reason, &replica, &at).await
+            {
+                return unreachable_journal(e);
+            }
+            tracing::info!(reason, "sync asked of the leading replica");
+            // Bounded, so a cluster left without a leader does not keep this task forever.
+            let gave_up = tokio::time::Instant::now() + std::time::Duration::from_secs(6 * 3600);
+            while tokio::time::Instant::now() < gave_up {
+                match crate::db::sync_run::finished_from(&pool, from).await {
+                    Ok(Some(finished)) => {
+                        return SyncOutcome {
+                            ok: finished.error.is_none(),
+                            summary: finished.summary(),
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot follow the sync journal"),
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            SyncOutcome {
+                ok: false,
+                summary: "No replica ran the requested sync within 6 hours.".into(),
+            }
+        }
+        .boxed()
+        .shared();
+        // Spawned: the request is made even when the caller drops the handle (`sync now`).
         tokio::spawn(run.clone());
-        *slot = Some(run.clone());
         SyncHandle(run)
     }
 
     pub fn is_running(&self) -> bool {
         let slot = self.inner.running.lock().expect("sync slot lock");
-        slot.as_ref().is_some_and(|r| r.peek().is_none())
+        slot.as_ref().is_some_and(|s| s.run.peek().is_none())
+    }
+
+    /// At shutdown: lets a run in progress finish within `grace`, else cancels it. Its open
+    /// transaction is dropped, so SQLite rolls back whatever it had not committed, and its
+    /// journal row is closed as interrupted now rather than at the next start. Returns whether
+    /// a run had to be cancelled.
+    pub async fn stop(&self, grace: std::time::Duration) -> bool {
+        let current = {
+            let slot = self.inner.running.lock().expect("sync slot lock");
+            slot.as_ref()
+                .filter(|s| s.run.peek().is_none())
+                .map(|s| (s.run.clone(), s.task.clone()))
+        };
+        let Some((run, task)) = current else {
+            return false;
+        };
+        if tokio::time::timeout(grace, run).await.is_ok() {
+            return false;
+        }
+        task.abort();
+        // The task ends at its next await point; give it a moment so the close below is
+        // the journal's last word on the run.
+        for _ in 0..50 {
+            if task.is_finished() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        match crate::db::sync_run::abandon_running(&self.inner.pool, &crate::db::now()).await {
+            Ok(n) => tracing::warn!(runs = n, "sync cancelled by the shutdown"),
+            Err(e) => {
+                tracing::warn!(error = %e, "sync cancelled by the shutdown; its journal row stays open until the next start")
+            }
+        }
+        true
     }
 
     /// Calls `notify` after every run that found new or changed machine actions in Defender.

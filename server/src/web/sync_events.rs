@@ -8,6 +8,7 @@ use app::model::user::Capability;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use tower_sessions::Session;
 
 use super::guard::authorised;
@@ -27,6 +28,9 @@ pub async fn sync_events(State(state): State<AppState>, session: Session) -> Res
         let event = Event::default().json_data(&progress).unwrap_or_default();
         Some((Ok::<_, Infallible>(event), (rx, false)))
     });
+    // Ends when the server shuts down, or the graceful drain would wait for it forever.
+    let mut stopping = state.stopping.clone();
+    let events = events.take_until(async move { stopping.stopped().await });
     Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response()

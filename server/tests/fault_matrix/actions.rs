@@ -194,7 +194,10 @@ async fn server_killed_with_sigkill_in_the_middle_of_action_polling() {
     let server = server.restart().await;
     let admin: Client = server.admin().await;
     let mut row = Value::Null;
-    for _ in 0..300 {
+    // The new process (on a new port, so a new replica id) polls once it holds the background
+    // lease: at the latest when the killed process's term ends (15 s).
+    let restarted = tokio::time::Instant::now();
+    while restarted.elapsed() < Duration::from_secs(45) {
         let res = server
             .call(&admin, "actions/for_endpoint", &[("endpoint_id", &eid)])
             .await;

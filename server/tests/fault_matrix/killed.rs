@@ -100,8 +100,14 @@ async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
     sim.control().set_faults(Faults::default());
     let server = server.restart().await;
     let admin = server.admin().await;
-    // Before any new run: the journal no longer claims a run is going.
-    let journal = server.journal(&admin).await;
+    // Before any new run: the journal no longer claims a run is going once the new process
+    // is elected, at the latest when the killed process's lease term (15 s) ends.
+    let restarted = tokio::time::Instant::now();
+    let mut journal = server.journal(&admin).await;
+    while journal[0]["outcome"] == "Running" && restarted.elapsed() < Duration::from_secs(45) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        journal = server.journal(&admin).await;
+    }
     assert_eq!(journal.len(), 2, "{journal:#?}");
     assert_eq!(journal[0]["outcome"], "Failed", "{journal:#?}");
     assert!(journal[0]["finished_at"].is_string(), "{journal:#?}");
@@ -124,6 +130,170 @@ async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
     assert_eq!(Rows::of(&db).await, before);
     db.close().await;
     drop(server);
+    sim.shutdown().await;
+}
+
+/// SIGTERM in the middle of a sync, as a service manager stops the server: the background
+/// loops stop, the run gets the shutdown grace (10 s) and is then cancelled; its uncommitted
+/// work is rolled back, its journal row is closed as interrupted by the stopping process
+/// itself, and the process exits cleanly. The next start finds nothing to close and syncs.
+#[tokio::test]
+async fn server_stopped_with_sigterm_in_the_middle_of_a_sync() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, before) = synced_server(&sim, dir.path()).await;
+    let admin = server.admin().await;
+
+    // Slow enough that the rest of the run cannot finish within the grace.
+    sim.control().set_faults(Faults {
+        start_after_calls: 3,
+        delay_ms: 4_000,
+        ..Faults::default()
+    });
+    let res = server.call(&admin, "sync/now", &[]).await;
+    assert_eq!(res.status(), 200);
+    let started = tokio::time::Instant::now();
+    while sim.control().faults().start_after_calls > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the sync never got going\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopping = tokio::time::Instant::now();
+    server.terminate();
+    let status = server
+        .wait_exit()
+        .await
+        .expect("the server exits after SIGTERM");
+    let took = stopping.elapsed();
+    assert!(status.success(), "{status}\n{}", server.logs());
+    assert!(
+        took >= Duration::from_secs(9) && took < Duration::from_secs(20),
+        "the run got its grace and no more: {took:?}\n{}",
+        server.logs()
+    );
+    assert!(
+        server.logs().contains("sync cancelled by the shutdown"),
+        "{}",
+        server.logs()
+    );
+
+    let db = open_file(&server.db_path()).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before, "the previous sync's data");
+    assert_eq!(
+        newest_outcome(&db).await,
+        "Failed",
+        "closed by the stopping process"
+    );
+    let (error,): (String,) =
+        sqlx::query_as("SELECT error FROM sync_run ORDER BY sync_run_id DESC LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert!(error.contains("interrupted"), "{error}");
+    db.close().await;
+
+    sim.control().set_faults(Faults::default());
+    let server = server.restart().await;
+    let admin = server.admin().await;
+    let journal = server.journal(&admin).await;
+    assert_eq!(journal.len(), 2, "{journal:#?}");
+    let res = server.call(&admin, "sync/now", &[]).await;
+    assert_eq!(res.status(), 200);
+    let run = server.wait_for_run(&admin, 3).await;
+    assert_eq!(run["outcome"], "Succeeded", "{run:#}\n{}", server.logs());
+    assert_eq!(run["machines_unchanged"], MACHINES as i64, "{run:#}");
+    drop(server);
+    sim.shutdown().await;
+}
+
+/// Two replicas on one database and key, the leader killed with SIGKILL while it runs a sync
+/// the follower asked for: no row is lost, the follower is elected within 30 s (the lease
+/// term is 15 s, renewed every 5 s), closes the dead leader's run as interrupted, and its own
+/// next sync runs normally.
+#[tokio::test]
+async fn the_leader_killed_mid_sync_is_replaced_by_the_other_replica() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut leader, before) = synced_server(&sim, dir.path()).await;
+    let follower = ServerProcess::start(dir.path()).await;
+    let admin = follower.admin().await;
+    assert!(
+        leader
+            .logs()
+            .contains("this replica now runs the background duties"),
+        "{}",
+        leader.logs()
+    );
+    assert!(
+        !follower
+            .logs()
+            .contains("this replica now runs the background duties"),
+        "{}",
+        follower.logs()
+    );
+
+    sim.control().set_faults(Faults {
+        start_after_calls: 3,
+        delay_ms: 400,
+        ..Faults::default()
+    });
+    // Asked of the follower, run by the leader.
+    let res = follower.call(&admin, "sync/now", &[]).await;
+    assert_eq!(res.status(), 200);
+    let started = tokio::time::Instant::now();
+    while sim.control().faults().start_after_calls > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the sync never got going\n{}",
+            leader.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        leader
+            .logs()
+            .contains("running a sync another replica asked for"),
+        "{}",
+        leader.logs()
+    );
+    let killed = tokio::time::Instant::now();
+    leader.kill9();
+
+    let mut journal = follower.journal(&admin).await;
+    while journal[0]["outcome"] == "Running" {
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "nobody took over within 30 s\n{}",
+            follower.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        journal = follower.journal(&admin).await;
+    }
+    assert_eq!(journal.len(), 2, "{journal:#?}");
+    assert_eq!(journal[0]["outcome"], "Failed", "{journal:#?}");
+    assert!(
+        follower
+            .logs()
+            .contains("this replica now runs the background duties"),
+        "{}",
+        follower.logs()
+    );
+    let db = open_file(&follower.db_path()).await;
+    assert_integrity(&db).await;
+    assert_eq!(Rows::of(&db).await, before, "the previous sync's data");
+    db.close().await;
+
+    sim.control().set_faults(Faults::default());
+    let res = follower.call(&admin, "sync/now", &[]).await;
+    assert_eq!(res.status(), 200);
+    let run = follower.wait_for_run(&admin, 3).await;
+    assert_eq!(run["outcome"], "Succeeded", "{run:#}\n{}", follower.logs());
+    assert_eq!(run["machines_unchanged"], MACHINES as i64, "{run:#}");
+    drop(follower);
     sim.shutdown().await;
 }
 

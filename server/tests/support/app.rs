@@ -35,6 +35,8 @@ pub struct TestApp {
     /// The application's pool and sync service, for tests that drive or inspect the inventory.
     pub pool: sqlx::SqlitePool,
     pub sync: server::sync::SyncService,
+    /// Whether this app leads the background duties among the apps on its database.
+    pub leader: server::leadership::Leader,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -65,6 +67,7 @@ impl TestApp {
         let base = format!("http://{}", app.local_addr());
         let pool = app.pool().clone();
         let sync = app.sync().clone();
+        let leader = app.leader().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -78,6 +81,7 @@ impl TestApp {
             data_dir,
             pool,
             sync,
+            leader,
             stop: Some(stop),
             task: Some(task),
         }
@@ -221,6 +225,8 @@ pub fn tuning() -> Tuning {
     Tuning {
         client_options: server::defender::ClientOptions::for_tests(),
         action_timing: Some(server::actions::ActionTiming::for_tests()),
+        // A test that stops mid-sync should not wait the production 10 s for it.
+        shutdown_grace: std::time::Duration::from_secs(2),
         ..Tuning::default()
     }
 }

@@ -179,6 +179,15 @@ impl ServerProcess {
         self.child.wait().expect("the killed server is reaped")
     }
 
+    /// SIGTERM, as a service manager stops the server; returns at once (see `wait_exit`).
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM {}: {status}", self.pid());
+    }
+
     /// Kills the process if it still runs, then starts the server again on the same files.
     pub async fn restart(mut self) -> ServerProcess {
         self.kill9();

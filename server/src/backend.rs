@@ -26,13 +26,13 @@ use sqlx::SqlitePool;
 use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
-use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
+use crate::auth::throttle::{LoginThrottle, Refused, ThrottleLimits};
 use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
 use crate::defender::{ClientOptions, DefenderError};
 use crate::endpoint_list_cache::ListCache;
 use crate::endpoint_views;
 use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
-use crate::integrations::test_limiter::TestLimiter;
+use crate::integrations::test_limiter::{Limited, TestLimiter};
 use crate::integrations::{connection_test, sealed_secret, DEFENDER};
 use crate::secret_box::SecretBox;
 use crate::sync::schedule::INTERVAL;
@@ -69,13 +69,13 @@ impl ServerBackend {
     ) -> Self {
         Self {
             list_cache,
-            pool,
+            pool: pool.clone(),
             password_checks: Arc::new(tokio::sync::Semaphore::new(limits.concurrent_checks)),
-            throttle: LoginThrottle::new(limits),
+            throttle: LoginThrottle::new(pool.clone(), limits),
             secrets,
             sync,
             client_options,
-            test_limiter: TestLimiter::default(),
+            test_limiter: TestLimiter::with_defaults(pool),
             actions,
             accounts,
         }
@@ -219,9 +219,10 @@ impl ConsoleBackend for ServerBackend {
         password: &str,
         client: IpAddr,
     ) -> Result<UserDto, ConsoleError> {
-        let attempt = match self.throttle.admit(username, client) {
+        let attempt = match self.throttle.admit(username, client).await {
             Ok(attempt) => attempt,
-            Err(retry_after_secs) => {
+            Err(Refused::Db(e)) => return Err(internal(e)),
+            Err(Refused::Throttled(retry_after_secs)) => {
                 tracing::warn!("login refused by the throttle");
                 let detail = format!("from {client}: too many failed attempts");
                 self.audit(username, "login.throttled", &detail).await?;
@@ -230,7 +231,7 @@ impl ConsoleBackend for ServerBackend {
         };
         // Refused rather than queued: waiting requests would pile up behind a burst anyway.
         let Ok(_slot) = self.password_checks.clone().try_acquire_owned() else {
-            self.throttle.withdrawn(attempt);
+            self.throttle.withdrawn(attempt).await.map_err(internal)?;
             tracing::warn!("login refused: every password check slot is busy");
             let detail = format!("from {client}: too many sign-ins at once");
             self.audit(username, "login.throttled", &detail).await?;
@@ -248,7 +249,7 @@ impl ConsoleBackend for ServerBackend {
             .filter(|r| !r.disabled)
             .map(|r| r.password_hash.clone());
         if password::verify(password.to_owned(), stored).await {
-            self.throttle.succeeded(attempt);
+            self.throttle.succeeded(attempt).await.map_err(internal)?;
             return to_dto(row.expect("verified rows exist"));
         }
         tracing::warn!("failed login");
@@ -583,7 +584,11 @@ impl ConsoleBackend for ServerBackend {
         let settings = checked_settings(row.as_ref(), &form, actor)?;
         self.test_limiter
             .take(actor.id)
-            .map_err(|retry_after_secs| ConsoleError::RateLimited { retry_after_secs })?;
+            .await
+            .map_err(|limited| match limited {
+                Limited::Wait(retry_after_secs) => ConsoleError::RateLimited { retry_after_secs },
+                Limited::Db(e) => internal(e),
+            })?;
         let endpoints = settings.endpoints().map_err(internal)?;
         // The audit line names where the test sent the credentials.
         let destination = format!(

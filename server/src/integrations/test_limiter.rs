@@ -1,51 +1,59 @@
-//! Keeps Test Connection from hammering Microsoft Entra: a few tests per minute per user.
+//! Keeps Test Connection from hammering Microsoft Entra: a few tests per minute per account,
+//! counted in the database (`connection_test`) so that every replica shares the limit.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::SqlitePool;
+
+use crate::db::{connection_test, DbError};
 
 pub struct TestLimiter {
-    per_window: usize,
+    pool: SqlitePool,
+    per_window: i64,
     window: Duration,
-    by_user: Mutex<HashMap<i64, VecDeque<Instant>>>,
+}
+
+/// Why a test may not run now.
+#[derive(Debug, thiserror::Error)]
+pub enum Limited {
+    #[error("too many tests; try again in {0} s")]
+    Wait(u64),
+    #[error(transparent)]
+    Db(#[from] DbError),
 }
 
 impl TestLimiter {
-    pub fn new(per_window: usize, window: Duration) -> Self {
+    pub fn new(pool: SqlitePool, per_window: usize, window: Duration) -> Self {
         Self {
-            per_window,
+            pool,
+            per_window: i64::try_from(per_window).unwrap_or(i64::MAX),
             window,
-            by_user: Mutex::default(),
         }
     }
 
-    /// Counts one test for `user_id`; `Err(seconds)` when over the limit.
-    pub fn take(&self, user_id: i64) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut map = self.by_user.lock().expect("test limiter lock");
-        let times = map.entry(user_id).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            times.pop_front();
-        }
-        if times.len() >= self.per_window {
-            let oldest = times.front().copied().unwrap_or(now);
-            return Err(self
-                .window
-                .saturating_sub(now.duration_since(oldest))
-                .as_secs()
-                .max(1));
-        }
-        times.push_back(now);
-        Ok(())
+    /// Five tests a minute, the default.
+    pub fn with_defaults(pool: SqlitePool) -> Self {
+        Self::new(pool, 5, Duration::from_secs(60))
     }
-}
 
-impl Default for TestLimiter {
-    fn default() -> Self {
-        Self::new(5, Duration::from_secs(60))
+    /// Counts one test for `account_id`; `Wait(seconds)` when over the limit.
+    pub async fn take(&self, account_id: i64) -> Result<(), Limited> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        let window = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+        let since = now - window;
+        if connection_test::take(&self.pool, account_id, now, since, self.per_window).await? {
+            return Ok(());
+        }
+        let oldest = connection_test::oldest(&self.pool, account_id, since)
+            .await?
+            .unwrap_or(now);
+        let wait = (oldest + window - now).max(0);
+        Err(Limited::Wait(
+            u64::try_from(wait).unwrap_or(0).div_ceil(1000).max(1),
+        ))
     }
 }
 
@@ -53,12 +61,27 @@ impl Default for TestLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn limits_each_user_separately() {
-        let l = TestLimiter::new(2, Duration::from_secs(60));
-        assert!(l.take(1).is_ok());
-        assert!(l.take(1).is_ok());
-        assert!(l.take(1).is_err());
-        assert!(l.take(2).is_ok());
+    #[tokio::test]
+    async fn limits_each_account_separately_and_across_replicas() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let a = TestLimiter::new(
+            crate::db::open(&url).await.unwrap(),
+            2,
+            Duration::from_secs(60),
+        );
+        let b = TestLimiter::new(
+            crate::db::open(&url).await.unwrap(),
+            2,
+            Duration::from_secs(60),
+        );
+        assert!(a.take(1).await.is_ok());
+        assert!(b.take(1).await.is_ok());
+        match a.take(1).await {
+            Err(Limited::Wait(wait)) => assert!((59..=60).contains(&wait), "{wait}"),
+            other => panic!("expected a wait, got {other:?}"),
+        }
+        assert!(matches!(b.take(1).await, Err(Limited::Wait(_))));
+        assert!(a.take(2).await.is_ok());
     }
 }

@@ -1,0 +1,47 @@
+//! `connection_test`: the Test Connection runs counted per account, shared by every replica.
+
+use sqlx::SqlitePool;
+
+use super::DbError;
+
+/// Counts a test for `account_id` unless it ran `limit` since `since_ms`; one statement, as
+/// for sign-in attempts. Older rows are swept on the way.
+pub async fn take(
+    pool: &SqlitePool,
+    account_id: i64,
+    at_ms: i64,
+    since_ms: i64,
+    limit: i64,
+) -> Result<bool, DbError> {
+    sqlx::query("DELETE FROM connection_test WHERE at_ms <= $1")
+        .bind(since_ms)
+        .execute(pool)
+        .await?;
+    let taken: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO connection_test (account_id, at_ms) SELECT $1, $2 \
+         WHERE (SELECT COUNT(*) FROM connection_test WHERE account_id = $1 AND at_ms > $3) < $4 \
+         RETURNING connection_test_id",
+    )
+    .bind(account_id)
+    .bind(at_ms)
+    .bind(since_ms)
+    .bind(limit)
+    .fetch_optional(pool)
+    .await?;
+    Ok(taken.is_some())
+}
+
+/// The oldest test in the window: the limit lifts when it leaves.
+pub async fn oldest(
+    pool: &SqlitePool,
+    account_id: i64,
+    since_ms: i64,
+) -> Result<Option<i64>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(at_ms) FROM connection_test WHERE account_id = $1 AND at_ms > $2",
+    )
+    .bind(account_id)
+    .bind(since_ms)
+    .fetch_one(pool)
+    .await?)
+}

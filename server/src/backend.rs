@@ -15,8 +15,8 @@ use app::model::endpoint::{
     DashboardView, EndpointPage, EndpointQuery, EndpointSummary, SyncRunView,
 };
 use app::model::integration::{
-    validate_defender_form, CheckResult, ConnectionReport, DefenderConfigView, DefenderForm,
-    IntegrationState, IntegrationSummary,
+    validate_defender_form, ConnectionReport, DefenderConfigView, DefenderForm, IntegrationState,
+    IntegrationSummary,
 };
 use app::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use app::model::session::SessionView;
@@ -27,15 +27,15 @@ use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, Refused, ThrottleLimits};
-use crate::db::{self, account::AccountRow, integration::IntegrationRow, DbError};
+use crate::db::{self, account::AccountRow, DbError};
 use crate::defender::{ClientOptions, DefenderError};
 use crate::endpoint_list_cache::ListCache;
 use crate::endpoint_views;
-use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
+use crate::integrations::defender::{self, Change, Saved};
+use crate::integrations::defender_settings::StoredDefenderSettings;
 use crate::integrations::test_limiter::{Limited, TestLimiter};
-use crate::integrations::{connection_test, sealed_secret, DEFENDER};
+use crate::integrations::DEFENDER;
 use crate::secret_box::SecretBox;
-use crate::sync::schedule::INTERVAL;
 use crate::sync::split::SplitError;
 use crate::sync::SyncService;
 
@@ -81,14 +81,12 @@ impl ServerBackend {
         }
     }
 
-    async fn defender_row(&self) -> Result<Option<IntegrationRow>, ConsoleError> {
-        db::integration::get(&self.pool, DEFENDER)
-            .await
-            .map_err(internal)
+    async fn defender_saved(&self) -> Result<Option<Saved>, ConsoleError> {
+        defender::saved(&self.pool).await.map_err(internal)
     }
 }
 
-fn state_of(row: Option<&IntegrationRow>) -> IntegrationState {
+fn state_of(row: Option<&Saved>) -> IntegrationState {
     match row {
         None => IntegrationState::NotConfigured,
         Some(r) if !r.enabled => IntegrationState::Disabled,
@@ -97,9 +95,9 @@ fn state_of(row: Option<&IntegrationRow>) -> IntegrationState {
     }
 }
 
-fn config_view(row: Option<&IntegrationRow>, viewer: &UserDto) -> DefenderConfigView {
+fn config_view(row: Option<&Saved>, viewer: &UserDto) -> DefenderConfigView {
     let settings = row
-        .and_then(|r| StoredDefenderSettings::parse(&r.settings).ok())
+        .and_then(|r| r.settings.clone())
         .unwrap_or_else(|| StoredDefenderSettings {
             cloud: "commercial".into(),
             ..Default::default()
@@ -112,7 +110,7 @@ fn config_view(row: Option<&IntegrationRow>, viewer: &UserDto) -> DefenderConfig
         custom_login_url: settings.custom_login_url,
         custom_api_url: settings.custom_api_url,
         enabled: row.is_some_and(|r| r.enabled),
-        secret_set: row.is_some_and(|r| r.secret_sealed.is_some()),
+        secret_set: row.is_some_and(Saved::secret_stored),
         secret_changed_at: row.and_then(|r| r.secret_changed_at.clone()),
         state: state_of(row),
         last_error: row.and_then(|r| r.last_error.clone()),
@@ -129,19 +127,15 @@ fn config_view(row: Option<&IntegrationRow>, viewer: &UserDto) -> DefenderConfig
 /// who may choose them; the secret entered again when anything deciding where it goes
 /// changed; and hosts the client will connect to. The same for Save and Test Connection.
 fn checked_settings(
-    before: Option<&IntegrationRow>,
+    before: Option<&Saved>,
     form: &DefenderForm,
     actor: &UserDto,
 ) -> Result<StoredDefenderSettings, ConsoleError> {
-    let secret_stored = before.is_some_and(|r| r.secret_sealed.is_some());
+    let secret_stored = before.is_some_and(Saved::secret_stored);
     let mut errors = validate_defender_form(form, secret_stored);
     if errors.is_empty() {
         // Unreadable stored settings compare as empty ones: every value counts as changed.
-        let destination = before.map(|r| {
-            StoredDefenderSettings::parse(&r.settings)
-                .unwrap_or_default()
-                .destination()
-        });
+        let destination = before.map(|r| r.settings.clone().unwrap_or_default().destination());
         let stored = Stored {
             destination: destination.as_ref(),
             secret_stored,
@@ -474,7 +468,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn integrations(&self) -> Result<Vec<IntegrationSummary>, ConsoleError> {
-        let row = self.defender_row().await?;
+        let row = self.defender_saved().await?;
         Ok(vec![IntegrationSummary {
             kind: DEFENDER.into(),
             name: "Microsoft Defender for Endpoint".into(),
@@ -488,7 +482,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn defender_config(&self, viewer: &UserDto) -> Result<DefenderConfigView, ConsoleError> {
-        Ok(config_view(self.defender_row().await?.as_ref(), viewer))
+        Ok(config_view(self.defender_saved().await?.as_ref(), viewer))
     }
 
     #[tracing::instrument(skip_all, fields(actor = %actor.username))]
@@ -497,67 +491,17 @@ impl ConsoleBackend for ServerBackend {
         actor: &UserDto,
         form: DefenderForm,
     ) -> Result<DefenderConfigView, ConsoleError> {
-        let before = self.defender_row().await?;
+        let before = self.defender_saved().await?;
         let settings = checked_settings(before.as_ref(), &form, actor)?;
-        let old_settings = before
-            .as_ref()
-            .and_then(|r| StoredDefenderSettings::parse(&r.settings).ok());
-        let was_enabled = before.as_ref().is_some_and(|r| r.enabled);
-        // A kept secret stays sealed for the old settings, which `checked_settings` made sure
-        // send it to the same tenant, client and hosts.
-        let sealed = if form.client_secret.is_empty() {
-            None
-        } else {
-            Some(
-                sealed_secret::seal(&self.secrets, &form.client_secret, &settings)
-                    .map_err(internal)?,
-            )
+        let change = Change {
+            settings,
+            secret: &form.client_secret,
+            enabled: form.enabled,
+            actor: &actor.username,
         };
-        let mut changed: Vec<String> = match (&before, &old_settings) {
-            (_, Some(old)) => old.changes_to(&settings),
-            (Some(_), None) => vec![format!(
-                "unreadable settings replaced: {}",
-                settings.described()
-            )],
-            (None, None) => vec![format!("created: {}", settings.described())],
-        };
-        if sealed.is_some() {
-            changed.push("client secret replaced".into());
-        }
-        if was_enabled != form.enabled {
-            changed.push(if form.enabled { "enabled" } else { "disabled" }.into());
-        }
-        // Enabling starts the hourly cadence from this moment; staying enabled keeps it.
-        let next_sync_at = match (was_enabled, form.enabled) {
-            (_, false) => None,
-            (false, true) => Some(db::format_time(time::OffsetDateTime::now_utc() + INTERVAL)),
-            (true, true) => before.as_ref().and_then(|r| r.next_sync_at.clone()),
-        };
-        // A demo configuration stops being the demo once it points somewhere else.
-        let demo = before.as_ref().is_some_and(|r| r.demo)
-            && old_settings.as_ref() == Some(&settings)
-            && sealed.is_none();
-        db::integration::save(
-            &self.pool,
-            db::integration::Save {
-                kind: DEFENDER,
-                enabled: form.enabled,
-                settings: &settings.to_json(),
-                secret_sealed: sealed.as_deref(),
-                demo,
-                next_sync_at: next_sync_at.as_deref(),
-                actor: &actor.username,
-            },
-        )
-        .await
-        .map_err(internal)?;
-        let detail = if changed.is_empty() {
-            "no change".to_owned()
-        } else {
-            changed.join(", ")
-        };
-        self.audit(&actor.username, "integration.defender.save", &detail)
-            .await?;
+        let was_enabled = defender::save(&self.pool, &self.secrets, before.as_ref(), change)
+            .await
+            .map_err(internal)?;
         if form.enabled && !was_enabled {
             self.sync.trigger("enabled");
         }
@@ -580,7 +524,7 @@ impl ConsoleBackend for ServerBackend {
         actor: &UserDto,
         form: DefenderForm,
     ) -> Result<ConnectionReport, ConsoleError> {
-        let row = self.defender_row().await?;
+        let row = self.defender_saved().await?;
         let settings = checked_settings(row.as_ref(), &form, actor)?;
         self.test_limiter
             .take(actor.id)
@@ -589,55 +533,17 @@ impl ConsoleBackend for ServerBackend {
                 Limited::Wait(retry_after_secs) => ConsoleError::RateLimited { retry_after_secs },
                 Limited::Db(e) => internal(e),
             })?;
-        let endpoints = settings.endpoints().map_err(internal)?;
-        // The audit line names where the test sent the credentials.
-        let destination = format!(
-            "tenant ID {:?}, client ID {:?}, login URL {:?}, API URL {:?}, {} secret",
-            settings.tenant_id,
-            settings.client_id,
-            endpoints.login_base.as_str(),
-            endpoints.api_base.as_str(),
-            if form.client_secret.is_empty() {
-                "stored"
-            } else {
-                "entered"
-            },
-        );
-        let secret = if form.client_secret.is_empty() {
-            let sealed = row
-                .as_ref()
-                .and_then(|r| r.secret_sealed.as_deref())
-                .expect("validation requires a secret when none is stored");
-            match sealed_secret::open(&self.secrets, sealed, &settings) {
-                Ok(secret) => secret,
-                Err(e) => {
-                    tracing::warn!(error = %e, "the stored secret did not open for a test");
-                    let detail = format!("not run, the stored secret did not open: {destination}");
-                    self.audit(&actor.username, "integration.defender.test", &detail)
-                        .await?;
-                    return Ok(ConnectionReport {
-                        checks: vec![CheckResult {
-                            name: "Stored secret".into(),
-                            passed: false,
-                            detail: e.to_string(),
-                            fix: Some("Enter the client secret again and save.".into()),
-                        }],
-                        permissions: Vec::new(),
-                        passed: false,
-                    });
-                }
-            }
-        } else {
-            form.client_secret.clone()
-        };
-        let report =
-            connection_test::run(&settings, secret, interactive_options(&self.client_options))
-                .await;
-        let outcome = if report.passed { "passed" } else { "failed" };
-        let detail = format!("{outcome}: {destination}");
-        self.audit(&actor.username, "integration.defender.test", &detail)
-            .await?;
-        Ok(report)
+        defender::test_connection(
+            &self.pool,
+            &self.secrets,
+            &self.client_options,
+            row.as_ref(),
+            &settings,
+            &form.client_secret,
+            &actor.username,
+        )
+        .await
+        .map_err(internal)
     }
 
     async fn audit_log(&self) -> Result<Vec<AuditEntry>, ConsoleError> {
@@ -712,7 +618,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn sync_now(&self, actor: &UserDto) -> Result<(), ConsoleError> {
-        if !self.defender_row().await?.is_some_and(|r| r.enabled) {
+        if !defender::is_enabled(&self.pool).await.map_err(internal)? {
             return Err(ConsoleError::Conflict(
                 "Enable the Microsoft Defender integration before syncing.".into(),
             ));
@@ -772,9 +678,7 @@ impl ConsoleBackend for ServerBackend {
         if machine_id.is_some() && target.machine_id.is_none() {
             return Err(ConsoleError::NotFound);
         }
-        let enabled = panel::integration_enabled(&self.pool)
-            .await
-            .map_err(internal)?;
+        let enabled = defender::is_enabled(&self.pool).await.map_err(internal)?;
         let can_act = viewer.role.allows(Capability::Operate);
         panel::endpoint_actions(&self.pool, &target, enabled, can_act)
             .await

@@ -13,11 +13,10 @@ use sqlx::SqlitePool;
 
 use crate::db::endpoint_query::{self as q, EndpointListRow};
 use crate::db::sync_run_query::{self, SyncRunRow};
-use crate::db::{self, machine_split, DbError};
+use crate::db::{machine_split, DbError};
 use crate::defender::PortalLinks;
 use crate::endpoint_list_cache::ListCache;
-use crate::integrations::defender_settings::StoredDefenderSettings;
-use crate::integrations::DEFENDER;
+use crate::integrations::defender;
 use crate::sync::merge::evidence::Evidence;
 
 pub(crate) fn row_view(r: EndpointListRow) -> EndpointRow {
@@ -66,17 +65,7 @@ pub async fn all_rows(
 
 /// Portal links for the configured tenant, when Defender is configured.
 async fn portal(pool: &SqlitePool) -> Result<(Option<PortalLinks>, bool), DbError> {
-    let Some(row) = db::integration::get(pool, DEFENDER).await? else {
-        return Ok((None, false));
-    };
-    let links = StoredDefenderSettings::parse(&row.settings)
-        .ok()
-        .and_then(|s| {
-            s.endpoints()
-                .ok()
-                .map(|e| PortalLinks::new(e.portal_host, s.tenant_id))
-        });
-    Ok((links, row.enabled))
+    defender::portal(pool).await
 }
 
 fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {

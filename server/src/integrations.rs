@@ -1,8 +1,11 @@
 //! Integrations: stored settings, Test Connection, and the save/enable/disable lifecycle.
+//! `defender` owns the Defender row; the other modules are its pure parts and its one-off
+//! jobs.
 //! Microsoft Defender is the first kind; another (e.g. Tenable) is a new `kind` row and a
 //! new module here, not a rewrite.
 
 pub mod connection_test;
+pub mod defender;
 pub mod defender_settings;
 pub mod demo;
 pub mod sealed_secret;

@@ -1,9 +1,9 @@
 //! HTTP concerns outside Leptos: health probes, exports, uploads, sensor ingest, the sync
-//! event stream (all listed in `routes`), their session check, the cross-site request guard
-//! and the security headers.
+//! event stream (all listed in `routes`), who may call them (`extract`), the cross-site
+//! request guard and the security headers.
 
 pub mod export;
-pub mod guard;
+pub mod extract;
 pub mod health;
 pub mod import;
 pub mod ingest;

@@ -10,7 +10,7 @@ use sqlx::SqlitePool;
 use super::platform::{self, MachineFacts};
 use crate::db::action_target_query::{self, ActionTarget};
 use crate::db::machine_action::{self, ActionRow};
-use crate::db::{self, DbError};
+use crate::db::DbError;
 
 /// How many past actions the Summary shows.
 const HISTORY_LIMIT: i64 = 50;
@@ -241,11 +241,4 @@ pub fn confirmation_name(target: &ActionTarget) -> Option<String> {
         .find(|n| !n.trim().is_empty())
         .cloned()
         .or_else(|| Some(machine_id.clone()))
-}
-
-/// Whether the saved Defender integration is enabled.
-pub async fn integration_enabled(pool: &SqlitePool) -> Result<bool, DbError> {
-    Ok(db::integration::get(pool, crate::integrations::DEFENDER)
-        .await?
-        .is_some_and(|r| r.enabled))
 }

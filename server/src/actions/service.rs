@@ -1,16 +1,16 @@
 //! `ActionService`: the handle the backend and the poller share: the pool, the Defender client
 //! built from the saved integration, the poll timings and the poller's wake-up bell.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 use tokio::sync::Notify;
 
-use crate::db::{self, DbError};
+use crate::db::DbError;
 use crate::defender::{ClientOptions, DefenderClient};
-use crate::integrations::defender_settings::{interactive_options, StoredDefenderSettings};
-use crate::integrations::{sealed_secret, DEFENDER};
+use crate::integrations::defender::ClientCache;
+use crate::integrations::defender_settings::interactive_options;
 use crate::secret_box::SecretBox;
 use crate::supervisor::StopSignal;
 
@@ -81,7 +81,7 @@ pub(crate) struct Inner {
     /// Rung when an action is submitted, so the poller schedules it without waiting.
     pub wake: Notify,
     /// One client (and so one cached token) per saved configuration.
-    client: Mutex<Option<(String, DefenderClient)>>,
+    client: ClientCache,
 }
 
 impl ActionService {
@@ -100,7 +100,7 @@ impl ActionService {
                 options: interactive_options(&options),
                 timing,
                 wake: Notify::new(),
-                client: Mutex::new(None),
+                client: ClientCache::default(),
             }),
         }
     }
@@ -120,31 +120,9 @@ impl ActionService {
 impl Inner {
     /// The client for the saved, enabled integration; the message says what to fix otherwise.
     pub async fn client(&self) -> Result<DefenderClient, String> {
-        let row = db::integration::get(&self.pool, DEFENDER)
+        self.client
+            .client(&self.pool, &self.secrets, &self.options)
             .await
-            .map_err(|e| format!("database error: {e}"))?
-            .ok_or("Microsoft Defender is not configured.")?;
-        if !row.enabled {
-            return Err("The Microsoft Defender integration is disabled.".into());
-        }
-        let sealed = row.secret_sealed.ok_or("No client secret is stored.")?;
-        // The sealed secret changes with every new secret, so it identifies the configuration
-        // together with the settings without holding the secret itself.
-        let fingerprint = format!("{}\u{0}{sealed}", row.settings);
-        if let Some((f, client)) = self.client.lock().expect("client lock").as_ref() {
-            if *f == fingerprint {
-                return Ok(client.clone());
-            }
-        }
-        let settings = StoredDefenderSettings::parse(&row.settings)
-            .map_err(|_| "The stored Defender settings are unreadable; save them again.")?;
-        // Opens only for the tenant, client and hosts it was entered for.
-        let secret = sealed_secret::open(&self.secrets, &sealed, &settings)
-            .map_err(|e| format!("{e}; enter the client secret again."))?;
-        let client = settings
-            .client(secret, self.options.clone())
-            .map_err(|e| e.to_string())?;
-        *self.client.lock().expect("client lock") = Some((fingerprint, client.clone()));
-        Ok(client)
+            .map_err(|e| e.to_string())
     }
 }

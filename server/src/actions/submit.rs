@@ -49,7 +49,7 @@ impl ActionService {
                  Nothing was sent; reload the page to see where actions go now."
             )));
         };
-        let enabled = panel::integration_enabled(pool).await?;
+        let enabled = crate::integrations::defender::is_enabled(pool).await?;
         let state = panel::panel(pool, &target, enabled).await?;
         let kind = request.kind;
         if let Some(open) = state.open_for(kind) {

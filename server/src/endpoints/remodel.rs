@@ -98,9 +98,7 @@ pub async fn remodel_all_with_progress(
     pool: &SqlitePool,
     report: ReportProgress<'_>,
 ) -> Result<RemodelReport, RemodelError> {
-    let defender = db::integration::get(pool, crate::integrations::DEFENDER)
-        .await?
-        .is_some_and(|row| row.enabled);
+    let defender = crate::integrations::defender::is_enabled(pool).await?;
     remodel(pool, defender, report).await
 }
 

@@ -8,8 +8,9 @@ use crate::defender::DefenderError;
 use crate::secret_box::SecretBox;
 use crate::sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
 
+use super::defender::{self, Write};
 use super::defender_settings::StoredDefenderSettings;
-use super::{sealed_secret, DEFENDER};
+use super::sealed_secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -26,7 +27,7 @@ pub async fn seed(
     secrets: &SecretBox,
     simulator_url: &str,
 ) -> Result<bool, DemoError> {
-    if db::integration::get(pool, DEFENDER).await?.is_some() {
+    if defender::saved(pool).await?.is_some() {
         return Ok(false);
     }
     let base = simulator_url.trim_end_matches('/');
@@ -41,13 +42,12 @@ pub async fn seed(
     let sealed = sealed_secret::seal(secrets, DEMO_CLIENT_SECRET, &settings)?;
     // Due now: the schedule's first check, at startup, runs the first sync at once.
     let next = db::now();
-    db::integration::save(
+    defender::write(
         pool,
-        db::integration::Save {
-            kind: DEFENDER,
+        Write {
             enabled: true,
-            settings: &settings.to_json(),
-            secret_sealed: Some(&sealed),
+            settings: &settings,
+            sealed: Some(&sealed),
             demo: true,
             next_sync_at: Some(&next),
             actor: "system",

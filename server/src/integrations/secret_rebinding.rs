@@ -14,8 +14,8 @@ use sqlx::SqlitePool;
 use crate::db::{self, DbError};
 use crate::secret_box::SecretBox;
 
-use super::defender_settings::StoredDefenderSettings;
-use super::{sealed_secret, DEFENDER, DEFENDER_SECRET_PURPOSE};
+use super::defender;
+use super::{sealed_secret, DEFENDER_SECRET_PURPOSE};
 
 /// What the migration found.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,24 +37,24 @@ pub async fn rebind_legacy_secret(
     pool: &SqlitePool,
     secrets: &SecretBox,
 ) -> Result<Rebinding, DbError> {
-    let Some(row) = db::integration::get(pool, DEFENDER).await? else {
+    let Some(saved) = defender::saved(pool).await? else {
         return Ok(Rebinding::NoSecret);
     };
-    let Some(sealed) = row.secret_sealed else {
+    let Some(sealed) = saved.sealed_secret() else {
         return Ok(Rebinding::NoSecret);
     };
-    let Ok(settings) = StoredDefenderSettings::parse(&row.settings) else {
+    let Some(settings) = &saved.settings else {
         tracing::warn!("the stored Defender settings are unreadable; the secret stays unusable");
         return Ok(Rebinding::Unusable);
     };
-    if sealed_secret::open(secrets, &sealed, &settings).is_ok() {
+    if sealed_secret::open(secrets, sealed, settings).is_ok() {
         return Ok(Rebinding::AlreadyBound);
     }
-    let Ok(secret) = secrets.open(&sealed, DEFENDER_SECRET_PURPOSE) else {
+    let Ok(secret) = secrets.open(sealed, DEFENDER_SECRET_PURPOSE) else {
         tracing::warn!("the stored Defender secret does not open; it must be entered again");
         return Ok(Rebinding::Unusable);
     };
-    let resealed = match sealed_secret::seal(secrets, &secret, &settings) {
+    let resealed = match sealed_secret::seal(secrets, &secret, settings) {
         Ok(resealed) => resealed,
         Err(e) => {
             tracing::warn!(error = %e, "the stored Defender settings name no usable hosts; \
@@ -62,7 +62,7 @@ pub async fn rebind_legacy_secret(
             return Ok(Rebinding::Unusable);
         }
     };
-    if !db::integration::reseal_secret(pool, DEFENDER, &sealed, &resealed).await? {
+    if !defender::reseal(pool, sealed, &resealed).await? {
         // Someone saved a new secret meanwhile; theirs is bound already.
         return Ok(Rebinding::AlreadyBound);
     }
@@ -91,6 +91,8 @@ pub async fn rebind_legacy_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::integrations::defender::Write;
+    use crate::integrations::defender_settings::StoredDefenderSettings;
 
     const SECRET: &str = "Legacy~Sealed.Secret-1";
 
@@ -105,17 +107,16 @@ mod tests {
         }
     }
 
-    async fn pool_with(sealed: &str, settings_json: &str) -> (tempfile::TempDir, SqlitePool) {
+    async fn pool_with(sealed: &str) -> (tempfile::TempDir, SqlitePool) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let pool = db::open(&url).await.unwrap();
-        db::integration::save(
+        defender::write(
             &pool,
-            db::integration::Save {
-                kind: DEFENDER,
+            Write {
                 enabled: true,
-                settings: settings_json,
-                secret_sealed: Some(sealed),
+                settings: &settings(),
+                sealed: Some(sealed),
                 demo: false,
                 next_sync_at: None,
                 actor: "admin",
@@ -126,15 +127,19 @@ mod tests {
         (dir, pool)
     }
 
-    async fn stored(pool: &SqlitePool) -> db::integration::IntegrationRow {
-        db::integration::get(pool, DEFENDER).await.unwrap().unwrap()
+    async fn stored(pool: &SqlitePool) -> defender::Saved {
+        defender::saved(pool).await.unwrap().unwrap()
+    }
+
+    async fn stored_sealed(pool: &SqlitePool) -> String {
+        stored(pool).await.sealed_secret().unwrap().to_owned()
     }
 
     #[tokio::test]
     async fn a_legacy_secret_is_rebound_once_to_its_stored_settings() {
         let secrets = SecretBox::new(&[9; 32]);
         let legacy = secrets.seal(SECRET, DEFENDER_SECRET_PURPOSE);
-        let (_dir, pool) = pool_with(&legacy, &settings().to_json()).await;
+        let (_dir, pool) = pool_with(&legacy).await;
         let changed_at = stored(&pool).await.secret_changed_at;
 
         assert_eq!(
@@ -142,7 +147,7 @@ mod tests {
             Rebinding::Rebound
         );
         let row = stored(&pool).await;
-        let sealed = row.secret_sealed.unwrap();
+        let sealed = row.sealed_secret().unwrap().to_owned();
         assert_ne!(sealed, legacy);
         assert_eq!(
             row.secret_changed_at, changed_at,
@@ -174,7 +179,7 @@ mod tests {
             rebind_legacy_secret(&pool, &secrets).await.unwrap(),
             Rebinding::Unusable
         );
-        assert_eq!(stored(&pool).await.secret_sealed.unwrap(), sealed);
+        assert_eq!(stored_sealed(&pool).await, sealed);
         assert!(sealed_secret::open(&secrets, &sealed, &tampered).is_err());
     }
 
@@ -182,20 +187,20 @@ mod tests {
     async fn bound_missing_and_foreign_secrets_are_left_alone() {
         let secrets = SecretBox::new(&[9; 32]);
         let bound = sealed_secret::seal(&secrets, SECRET, &settings()).unwrap();
-        let (_dir, pool) = pool_with(&bound, &settings().to_json()).await;
+        let (_dir, pool) = pool_with(&bound).await;
         assert_eq!(
             rebind_legacy_secret(&pool, &secrets).await.unwrap(),
             Rebinding::AlreadyBound
         );
-        assert_eq!(stored(&pool).await.secret_sealed.unwrap(), bound);
+        assert_eq!(stored_sealed(&pool).await, bound);
 
         let other_key = SecretBox::new(&[1; 32]).seal(SECRET, DEFENDER_SECRET_PURPOSE);
-        let (_dir, pool) = pool_with(&other_key, &settings().to_json()).await;
+        let (_dir, pool) = pool_with(&other_key).await;
         assert_eq!(
             rebind_legacy_secret(&pool, &secrets).await.unwrap(),
             Rebinding::Unusable
         );
-        assert_eq!(stored(&pool).await.secret_sealed.unwrap(), other_key);
+        assert_eq!(stored_sealed(&pool).await, other_key);
 
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());

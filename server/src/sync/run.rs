@@ -8,8 +8,7 @@ use crate::db::{self, sync_stage};
 use crate::defender::skipped::SkippedItem;
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;
-use crate::integrations::defender_settings::StoredDefenderSettings;
-use crate::integrations::{sealed_secret, DEFENDER};
+use crate::integrations::defender::{self, Unusable};
 
 use super::apply::apply;
 use super::apply::Applied;
@@ -117,14 +116,8 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
             tracing::error!(error = %e, "could not finish the sync journal row");
         }
     }
-    if let Err(e) = db::integration::record_sync(
-        pool,
-        DEFENDER,
-        &finished,
-        result.outcome,
-        result.error.as_deref(),
-    )
-    .await
+    if let Err(e) =
+        defender::record_sync(pool, &finished, result.outcome, result.error.as_deref()).await
     {
         tracing::error!(error = %e, "could not record the sync outcome");
     }
@@ -137,22 +130,13 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
 }
 
 async fn client(inner: &Inner) -> Result<DefenderClient, String> {
-    let row = db::integration::get(&inner.pool, DEFENDER)
+    defender::client_for_sync(&inner.pool, &inner.secrets, inner.options.clone())
         .await
-        .map_err(|e| format!("database error: {e}"))?
-        .ok_or("Microsoft Defender is not configured.")?;
-    if !row.enabled {
-        return Err("Microsoft Defender is disabled.".into());
-    }
-    let settings = StoredDefenderSettings::parse(&row.settings)
-        .map_err(|_| "The stored Defender settings are unreadable; save them again.".to_owned())?;
-    let sealed = row.secret_sealed.ok_or("No client secret is stored.")?;
-    // Opens only for the tenant, client and hosts it was entered for.
-    let secret = sealed_secret::open(&inner.secrets, &sealed, &settings)
-        .map_err(|e| format!("{e}; enter the client secret again."))?;
-    settings
-        .client(secret, inner.options.clone())
-        .map_err(|e| e.to_string())
+        .map_err(|e| match e {
+            // The journal and the integration's Error state have always said it this way.
+            Unusable::Disabled => "Microsoft Defender is disabled.".to_owned(),
+            e => e.to_string(),
+        })
 }
 
 /// The sync proper, given a client: usable from benchmarks and tests without the stored

@@ -7,7 +7,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::db;
-use crate::integrations::DEFENDER;
+use crate::integrations::defender;
 use crate::supervisor::StopSignal;
 
 use super::SyncService;
@@ -26,22 +26,19 @@ pub fn next_slot(scheduled: OffsetDateTime, now: OffsetDateTime) -> OffsetDateTi
 /// Fires a sync when one is due; returns whether it did. Tests drive this directly.
 pub async fn tick(sync: &SyncService, now: OffsetDateTime) -> bool {
     let pool = sync.pool();
-    let row = match db::integration::get(pool, DEFENDER).await {
-        Ok(Some(row)) if row.enabled => row,
-        Ok(_) => return false,
+    let due = match defender::next_sync_due(pool).await {
+        Ok(Some(due)) => due,
+        Ok(None) => return false,
         Err(e) => {
             tracing::warn!(error = %e, "schedule: cannot read the integration");
             return false;
         }
     };
-    let Some(due) = row.next_sync_at.as_deref().and_then(db::parse_time) else {
-        return false;
-    };
     if due > now {
         return false;
     }
     let next = db::format_time(next_slot(due, now));
-    if let Err(e) = db::integration::set_next_sync(pool, DEFENDER, Some(&next)).await {
+    if let Err(e) = defender::schedule_next_sync(pool, &next).await {
         tracing::warn!(error = %e, "schedule: cannot store the next slot");
         return false;
     }

@@ -1,10 +1,8 @@
 //! `GET /api/endpoints/export.csv`: the filtered endpoint list as CSV (any signed-in role),
 //! with the same query parameters as the list page.
 
-use app::backend::SharedBackend;
 use app::error::ConsoleError;
 use app::model::endpoint::EndpointQuery;
-use app::model::user::Capability;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,9 +10,8 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use sqlx::SqlitePool;
-use tower_sessions::Session;
 
-use super::guard::authorised;
+use super::extract::{Read, Require};
 use crate::backend::internal;
 use crate::endpoint_list_cache::ListCache;
 use crate::endpoint_views;
@@ -39,13 +36,9 @@ fn refuse(status: StatusCode, err: ConsoleError) -> Response {
 pub async fn endpoints_csv(
     State(pool): State<SqlitePool>,
     State(cache): State<Arc<ListCache>>,
-    State(backend): State<SharedBackend>,
-    session: Session,
+    _: Require<Read>,
     Query(params): Query<ExportParams>,
 ) -> Response {
-    if let Err(refused) = authorised(&backend, &session, Capability::Read).await {
-        return refused;
-    }
     let d = EndpointQuery::default();
     let or = |v: String, default: &str| if v.is_empty() { default.to_owned() } else { v };
     let query = EndpointQuery {

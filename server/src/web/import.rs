@@ -3,9 +3,7 @@
 //! whole file is parsed before anything is written; a bad file changes nothing.
 
 use app::api::import_outcome::IMPORT_OUTCOME_KEY;
-use app::backend::SharedBackend;
 use app::model::import::ImportOutcome;
-use app::model::user::Capability;
 use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +12,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tower_sessions::Session;
 
-use super::guard::authorised;
+use super::extract::{Operate, Require};
 use crate::db;
 use crate::discovery::Limits;
 use crate::endpoint_list_cache::ListCache;
@@ -59,16 +57,12 @@ pub async fn import_upload(
     State(pool): State<SqlitePool>,
     State(cache): State<Arc<ListCache>>,
     State(inactive_after): State<InactiveAfter>,
-    State(backend): State<SharedBackend>,
+    Require { user, .. }: Require<Operate>,
     session: Session,
     headers: HeaderMap,
     mut multipart: Multipart,
 ) -> Response {
     let html = wants_html(&headers);
-    let user = match authorised(&backend, &session, Capability::Operate).await {
-        Ok(user) => user,
-        Err(refused) => return refused,
-    };
     let mut file = None;
     loop {
         match multipart.next_field().await {

@@ -1,27 +1,21 @@
 //! `POST /api/ingest/sensor`: discovery sensors push JSON batches here.
 //!
 //! Sensors are machines, not people: they authenticate with an API token
-//! (`Authorization: Bearer <token>`, only its hash is stored), not a session. The body is
+//! (`Authorization: Bearer <token>`, only its hash is stored, see `extract::SensorToken`),
+//! not a session. The body is
 //! parsed in full before anything is written, so a bad batch changes nothing and the sensor
 //! gets the parser's message naming the element at fault.
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 use sqlx::SqlitePool;
 
-use crate::endpoints::{import_sensor, verify_api_token, ImportError, InactiveAfter};
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-}
+use super::extract::SensorToken;
+use crate::endpoints::{import_sensor, ImportError, InactiveAfter};
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
@@ -32,21 +26,9 @@ pub async fn sensor(
     State(pool): State<SqlitePool>,
     State(cache): State<std::sync::Arc<crate::endpoint_list_cache::ListCache>>,
     State(inactive_after): State<InactiveAfter>,
-    headers: HeaderMap,
+    SensorToken(token_id): SensorToken,
     body: Bytes,
 ) -> Response {
-    let token_id = match bearer(&headers) {
-        Some(token) => verify_api_token(&pool, token).await,
-        None => None,
-    };
-    let Some(token_id) = token_id else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({ "error": "A valid API token is required." })),
-        )
-            .into_response();
-    };
     let result = import_sensor(&pool, &body, inactive_after).await;
     cache.invalidate();
     match result {

@@ -4,20 +4,15 @@
 
 use std::convert::Infallible;
 
-use app::model::user::Capability;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use tower_sessions::Session;
 
-use super::guard::authorised;
+use super::extract::{Read, Require};
 use crate::startup::AppState;
 
-pub async fn sync_events(State(state): State<AppState>, session: Session) -> Response {
-    if let Err(refused) = authorised(&state.backend, &session, Capability::Read).await {
-        return refused;
-    }
+pub async fn sync_events(State(state): State<AppState>, _: Require<Read>) -> Response {
     let rx = state.sync.progress();
     // The current state first, then every change.
     let events = futures::stream::unfold((rx, true), |(mut rx, first)| async move {

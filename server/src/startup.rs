@@ -26,13 +26,13 @@ use crate::backend::ServerBackend;
 use crate::config::Settings;
 use crate::db::{self, OpenError};
 use crate::defender::ClientOptions;
-use crate::endpoint_list_cache::ListCache;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::{demo, secret_rebinding};
 use crate::keyfile::{self, KeyError};
 use crate::secret_box::SecretBox;
 use crate::sync::{schedule, SyncService};
 use crate::telemetry;
+use crate::views::endpoint_list::ListCache;
 use crate::web::{origin, routes, security_headers};
 
 const SESSION_COOKIE: &str = "ea_session";

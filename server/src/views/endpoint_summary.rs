@@ -4,9 +4,9 @@
 
 mod defender;
 mod identity;
+mod risk;
 
 use app::model::endpoint::{EndpointSummary, MachineView, ProfileConsidered};
-use app::model::risk::{DefenderRisk, EndpointRisk};
 use sqlx::SqlitePool;
 
 use super::endpoint_row::row_view;
@@ -77,10 +77,10 @@ pub async fn summary(
             is_potential_duplication: m.is_potential_duplication,
         })
         .collect();
-    let defender_risk: Option<DefenderRisk> = detail
+    let defender_risk = detail
         .defender_risk
         .as_deref()
-        .and_then(|t| serde_json::from_str(t).ok());
+        .and_then(|t| risk::defender_risk(endpoint_id, t));
     let defender = match &representative {
         Some(machine_id) => {
             Some(defender_detail(pool, machine_id, links.as_ref(), defender_risk).await?)
@@ -109,7 +109,7 @@ pub async fn summary(
             },
         )
         .collect();
-    let risk: EndpointRisk = json_or_default(&detail.risk);
+    let risk = risk::endpoint_risk(endpoint_id, &detail.risk, &detail.list.risk_level);
     Ok(Some(EndpointSummary {
         ips: json_or_default(&detail.ips),
         hostnames: json_or_default(&detail.hostnames),

@@ -1,7 +1,7 @@
 //! Benchmark (not a test): the endpoint list's server-side query at 100,000 endpoints.
 //!
 //! Fills a fresh SQLite file (the real migrations) with 100k endpoints, then times
-//! `endpoint_views::list` — what the `endpoints/list` server fn runs — for every filter and
+//! `views::endpoint_list::list` — what the `endpoints/list` server fn runs — for every filter and
 //! sort the page offers, on the first page and a deep page. Goal: p95 < 50 ms. The list is
 //! served from an in-memory snapshot; the first request after a change reloads it, and that
 //! reload is timed on its own.
@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use app::model::endpoint::EndpointQuery;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use server::endpoint_list_cache::ListCache;
-use server::{db, endpoint_views};
+use server::db;
+use server::views::endpoint_list::{self, ListCache};
 
 const ENDPOINTS: usize = 100_000;
 const LEVELS: [&str; 5] = ["None", "Low", "Medium", "High", "Critical"];
@@ -114,7 +114,7 @@ async fn main() {
 
     let cache = ListCache::default();
     let t = Instant::now();
-    endpoint_views::list(&pool, &cache, EndpointQuery::default())
+    endpoint_list::list(&pool, &cache, EndpointQuery::default())
         .await
         .unwrap();
     writeln!(
@@ -207,7 +207,7 @@ async fn main() {
                         ..base.clone()
                     };
                     let t = Instant::now();
-                    let result = endpoint_views::list(&pool, &cache, q).await.unwrap();
+                    let result = endpoint_list::list(&pool, &cache, q).await.unwrap();
                     times.push(t.elapsed());
                     std::hint::black_box(result);
                 }

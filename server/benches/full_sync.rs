@@ -188,36 +188,48 @@ async fn phase_main(phase: &str) -> Result<Figures, Error> {
 /// Fetch, parse and insert every listing into plain tables, page by page: the floor.
 async fn floor(client: &DefenderClient, pool: &sqlx::SqlitePool) -> Result<u64, Error> {
     use server::db::sync_stage;
+    use server::sync::to_rows;
     let mut conn = pool.acquire().await?;
     sync_stage::prepare(&mut conn).await?;
     let mut rows = 0u64;
     let mut pager = client.machines();
     while let Some(page) = pager.next_page().await? {
+        let listed = page.len() as u64;
+        let staged = page.into_iter().map(to_rows::machine).collect();
         let mut tx = conn.begin().await?;
-        sync_stage::machines(&mut tx, &page).await?;
+        sync_stage::machines(&mut tx, staged).await?;
         tx.commit().await?;
-        rows += page.len() as u64;
+        rows += listed;
     }
     let mut pager = client.vulnerabilities();
     while let Some(page) = pager.next_page().await? {
+        let listed = page.len() as u64;
+        let staged = page.into_iter().map(to_rows::vulnerability).collect();
         let mut tx = conn.begin().await?;
-        sync_stage::vulnerabilities(&mut tx, &page).await?;
+        sync_stage::vulnerabilities(&mut tx, staged).await?;
         tx.commit().await?;
-        rows += page.len() as u64;
+        rows += listed;
     }
     let mut pager = client.machines_vulnerabilities();
     while let Some(page) = pager.next_page().await? {
+        let listed = page.len() as u64;
+        let staged = page
+            .into_iter()
+            .filter_map(to_rows::machine_vulnerability)
+            .collect();
         let mut tx = conn.begin().await?;
-        sync_stage::machine_vulnerabilities(&mut tx, &page).await?;
+        sync_stage::machine_vulnerabilities(&mut tx, staged).await?;
         tx.commit().await?;
-        rows += page.len() as u64;
+        rows += listed;
     }
     let mut pager = client.alerts();
     while let Some(page) = pager.next_page().await? {
+        let listed = page.len() as u64;
+        let staged = page.into_iter().map(to_rows::alert).collect();
         let mut tx = conn.begin().await?;
-        sync_stage::alerts(&mut tx, &page).await?;
+        sync_stage::alerts(&mut tx, staged).await?;
         tx.commit().await?;
-        rows += page.len() as u64;
+        rows += listed;
     }
     Ok(rows)
 }

@@ -29,8 +29,6 @@ use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, Refused, ThrottleLimits};
 use crate::db::{self, account::AccountRow, DbError};
 use crate::defender::{ClientOptions, DefenderError};
-use crate::endpoint_list_cache::ListCache;
-use crate::endpoint_views;
 use crate::integrations::defender::{self, Change, Saved};
 use crate::integrations::defender_settings::StoredDefenderSettings;
 use crate::integrations::test_limiter::{Limited, TestLimiter};
@@ -38,6 +36,8 @@ use crate::integrations::DEFENDER;
 use crate::secret_box::SecretBox;
 use crate::sync::split::SplitError;
 use crate::sync::SyncService;
+use crate::views::endpoint_list::{self, ListCache};
+use crate::views::{dashboard, endpoint_summary, sync_journal};
 
 pub struct ServerBackend {
     list_cache: Arc<ListCache>,
@@ -562,7 +562,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn list_endpoints(&self, query: EndpointQuery) -> Result<EndpointPage, ConsoleError> {
-        endpoint_views::list(&self.pool, &self.list_cache, query)
+        endpoint_list::list(&self.pool, &self.list_cache, query)
             .await
             .map_err(internal)
     }
@@ -573,7 +573,7 @@ impl ConsoleBackend for ServerBackend {
         id: i64,
     ) -> Result<EndpointSummary, ConsoleError> {
         let can_correct = viewer.role.allows(Capability::CorrectIdentity);
-        endpoint_views::summary(&self.pool, id, can_correct)
+        endpoint_summary::summary(&self.pool, id, can_correct)
             .await
             .map_err(internal)?
             .ok_or(ConsoleError::NotFound)
@@ -606,13 +606,11 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn dashboard(&self) -> Result<DashboardView, ConsoleError> {
-        endpoint_views::dashboard(&self.pool)
-            .await
-            .map_err(internal)
+        dashboard::dashboard(&self.pool).await.map_err(internal)
     }
 
     async fn sync_journal(&self) -> Result<Vec<SyncRunView>, ConsoleError> {
-        endpoint_views::journal(&self.pool, 50)
+        sync_journal::journal(&self.pool, 50)
             .await
             .map_err(internal)
     }

@@ -23,6 +23,7 @@ pub mod machine_split;
 pub mod machine_vulnerability;
 pub mod profile;
 pub mod profile_query;
+pub mod staged_rows;
 pub mod sync_cursor;
 pub mod sync_run;
 pub mod sync_run_query;

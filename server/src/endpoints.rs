@@ -7,6 +7,7 @@ mod discovery_import;
 mod inactive;
 mod record;
 mod remodel;
+pub mod stored_assessment;
 mod tokens;
 
 pub use discovery_import::{import_nmap, import_sensor, ImportError, ImportReport};

@@ -26,7 +26,6 @@ use crate::backend::ServerBackend;
 use crate::config::Settings;
 use crate::db::{self, OpenError};
 use crate::defender::ClientOptions;
-use crate::endpoint_list_cache::ListCache;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::{demo, secret_rebinding};
 use crate::keyfile::{self, KeyError};
@@ -35,6 +34,7 @@ use crate::secret_box::SecretBox;
 use crate::supervisor::{StopSignal, Supervisor};
 use crate::sync::{requests, schedule, SyncService};
 use crate::telemetry;
+use crate::views::endpoint_list::ListCache;
 use crate::web::{origin, routes, security_headers};
 
 const SESSION_COOKIE: &str = "ea_session";

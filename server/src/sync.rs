@@ -13,6 +13,7 @@ pub mod run;
 pub mod schedule;
 pub mod service;
 pub mod split;
+pub mod to_rows;
 
 pub use run::sync_with_client;
 pub use service::{SyncHandle, SyncOutcome, SyncService};

@@ -188,7 +188,7 @@ async fn first_sync_imports_everything_and_a_second_changes_nothing() {
     let (unassessed,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM endpoint e LEFT JOIN endpoint_assessment a USING (endpoint_id) \
          WHERE a.endpoint_id IS NULL \
-            OR a.risk = '{\"overall\":\"None\",\"assessments\":[]}'",
+            OR json_array_length(a.risk, '$.assessments') = 0",
     )
     .fetch_one(pool)
     .await

@@ -1,5 +1,5 @@
 //! Read side of the inventory: the rows behind the endpoint list (filtered, sorted and paged in
-//! memory by `endpoint_list_cache`) and what the Endpoint Summary and the dashboard show. The
+//! memory by `views::endpoint_list`) and what the Endpoint Summary and the dashboard show. The
 //! sync and imports write these tables elsewhere.
 
 use sqlx::SqlitePool;

@@ -8,12 +8,10 @@
 
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::defender::model::alert::Alert;
-use crate::defender::model::machine::Machine;
-use crate::defender::model::vulnerability::{MachineVulnerability, Vulnerability};
-use crate::defender::model::MachineAction;
-
 use super::endpoint::DefenderView;
+use super::staged_rows::{
+    StagedAction, StagedAlert, StagedMachine, StagedMachineVulnerability, StagedVulnerability,
+};
 use super::{format_time, DbError};
 
 /// Rows per INSERT statement: well under SQLite's 32766 bound variables for 17 columns.
@@ -132,35 +130,39 @@ fn time_text(at: Option<time::OffsetDateTime>) -> Option<String> {
     at.map(format_time)
 }
 
-/// Stages one page of machines (§4.1).
-pub async fn machines(conn: &mut SqliteConnection, page: &[Machine]) -> Result<(), DbError> {
-    for chunk in page.chunks(ROWS_PER_INSERT) {
+/// Stages one page of machines (§4.1), taken by value: their text moves into the statement.
+pub async fn machines(
+    conn: &mut SqliteConnection,
+    page: Vec<StagedMachine>,
+) -> Result<(), DbError> {
+    let mut rest = page.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO stage_machine (machine_id, computer_dns_name, os_platform, os_version, \
              version, os_build, onboarding_status, health_status, risk_score, exposure_level, \
              device_value, last_ip_address, first_seen, last_seen, is_potential_duplication, \
              merged_into_machine_id, ip_addresses, agent_version) ",
         );
-        q.push_values(chunk, |mut b, m| {
+        q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, m| {
             let ips = serde_json::to_string(&m.ip_addresses).unwrap_or_else(|_| "[]".into());
-            b.push_bind(m.id.clone())
-                .push_bind(m.computer_dns_name.clone())
-                .push_bind(m.os_platform.clone())
-                .push_bind(m.os_version.clone())
-                .push_bind(m.version.clone())
+            b.push_bind(m.machine_id)
+                .push_bind(m.computer_dns_name)
+                .push_bind(m.os_platform)
+                .push_bind(m.os_version)
+                .push_bind(m.version)
                 .push_bind(m.os_build)
-                .push_bind(m.onboarding_status.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(m.health_status.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(m.risk_score.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(m.exposure_level.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(m.device_value.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(m.last_ip_address.clone())
+                .push_bind(m.onboarding_status)
+                .push_bind(m.health_status)
+                .push_bind(m.risk_score)
+                .push_bind(m.exposure_level)
+                .push_bind(m.device_value)
+                .push_bind(m.last_ip_address)
                 .push_bind(time_text(m.first_seen))
                 .push_bind(time_text(m.last_seen))
-                .push_bind(i64::from(m.is_potential_duplication.unwrap_or(false)))
-                .push_bind(m.merged_into_machine_id.clone())
+                .push_bind(i64::from(m.is_potential_duplication))
+                .push_bind(m.merged_into_machine_id)
                 .push_bind(ips)
-                .push_bind(m.agent_version.clone());
+                .push_bind(m.agent_version);
         });
         // Unstable paging (§3.4) can list a record twice: the first copy stands.
         q.push(" ON CONFLICT (machine_id) DO NOTHING");
@@ -172,22 +174,23 @@ pub async fn machines(conn: &mut SqliteConnection, page: &[Machine]) -> Result<(
 /// Stages one page of the tenant's vulnerabilities (§4.10).
 pub async fn vulnerabilities(
     conn: &mut SqliteConnection,
-    page: &[Vulnerability],
+    page: Vec<StagedVulnerability>,
 ) -> Result<(), DbError> {
-    for chunk in page.chunks(ROWS_PER_INSERT) {
+    let mut rest = page.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO stage_vulnerability (cve_id, name, description, severity, cvss_v3, \
              cvss_vector, public_exploit, exploit_verified, exploit_in_kit, exploit_types, \
              published_on, updated_on, exposed_machines) ",
         );
-        q.push_values(chunk, |mut b, v| {
+        q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, v| {
             let types = serde_json::to_string(&v.exploit_types).unwrap_or_else(|_| "[]".into());
-            b.push_bind(v.id.clone())
-                .push_bind(v.name.clone())
-                .push_bind(v.description.clone())
-                .push_bind(v.severity.as_ref().map(|s| s.as_str().to_owned()))
+            b.push_bind(v.cve_id)
+                .push_bind(v.name)
+                .push_bind(v.description)
+                .push_bind(v.severity)
                 .push_bind(v.cvss_v3)
-                .push_bind(v.cvss_vector.clone())
+                .push_bind(v.cvss_vector)
                 .push_bind(i64::from(v.public_exploit))
                 .push_bind(i64::from(v.exploit_verified))
                 .push_bind(i64::from(v.exploit_in_kit))
@@ -202,29 +205,25 @@ pub async fn vulnerabilities(
     Ok(())
 }
 
-/// Stages one page of the bulk machine-vulnerability rows (§4.12). Rows without a machine or
-/// CVE id identify nothing and are skipped.
+/// Stages one page of the bulk machine-vulnerability rows (§4.12).
 pub async fn machine_vulnerabilities(
     conn: &mut SqliteConnection,
-    page: &[MachineVulnerability],
+    page: Vec<StagedMachineVulnerability>,
 ) -> Result<(), DbError> {
-    let rows: Vec<&MachineVulnerability> = page
-        .iter()
-        .filter(|r| r.machine_id.is_some() && r.cve_id.is_some())
-        .collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    let mut rest = page.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO stage_machine_vulnerability (machine_id, cve_id, product_vendor, \
              product_name, product_version, fixing_kb_id, severity) ",
         );
-        q.push_values(chunk, |mut b, r| {
-            b.push_bind(r.machine_id.clone())
-                .push_bind(r.cve_id.clone())
-                .push_bind(r.product_vendor.clone().unwrap_or_default())
-                .push_bind(r.product_name.clone().unwrap_or_default())
-                .push_bind(r.product_version.clone().unwrap_or_default())
-                .push_bind(r.fixing_kb_id.clone())
-                .push_bind(r.severity.as_ref().map(|s| s.as_str().to_owned()));
+        q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, r| {
+            b.push_bind(r.machine_id)
+                .push_bind(r.cve_id)
+                .push_bind(r.product_vendor)
+                .push_bind(r.product_name)
+                .push_bind(r.product_version)
+                .push_bind(r.fixing_kb_id)
+                .push_bind(r.severity);
         });
         q.push(" ON CONFLICT DO NOTHING");
         q.build().execute(&mut *conn).await?;
@@ -233,24 +232,25 @@ pub async fn machine_vulnerabilities(
 }
 
 /// Stages one page of alerts (§4.3).
-pub async fn alerts(conn: &mut SqliteConnection, page: &[Alert]) -> Result<(), DbError> {
-    for chunk in page.chunks(ROWS_PER_INSERT) {
+pub async fn alerts(conn: &mut SqliteConnection, page: Vec<StagedAlert>) -> Result<(), DbError> {
+    let mut rest = page.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO stage_alert (alert_id, machine_id, title, description, severity, \
              status, category, classification, determination, detection_source, incident_id, \
              alert_creation_time, last_update_time, resolved_time) ",
         );
-        q.push_values(chunk, |mut b, a| {
-            b.push_bind(a.id.clone())
-                .push_bind(a.machine_id.clone())
-                .push_bind(a.title.clone())
-                .push_bind(a.description.clone())
-                .push_bind(a.severity.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(a.status.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(a.category.clone())
-                .push_bind(a.classification.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(a.determination.as_ref().map(|s| s.as_str().to_owned()))
-                .push_bind(a.detection_source.clone())
+        q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, a| {
+            b.push_bind(a.alert_id)
+                .push_bind(a.machine_id)
+                .push_bind(a.title)
+                .push_bind(a.description)
+                .push_bind(a.severity)
+                .push_bind(a.status)
+                .push_bind(a.category)
+                .push_bind(a.classification)
+                .push_bind(a.determination)
+                .push_bind(a.detection_source)
                 .push_bind(a.incident_id)
                 .push_bind(time_text(a.alert_creation_time))
                 .push_bind(time_text(a.last_update_time))
@@ -262,63 +262,35 @@ pub async fn alerts(conn: &mut SqliteConnection, page: &[Alert]) -> Result<(), D
     Ok(())
 }
 
-/// Stages one page of machine actions (§4.4, §5.5): the three kinds this console follows, with
-/// a status it understands (an undocumented status waits for a later listing).
+/// Stages one page of machine actions (§4.4, §5.5). A missing time is stored as now.
 pub async fn machine_actions(
     conn: &mut SqliteConnection,
-    page: &[MachineAction],
+    page: Vec<StagedAction>,
 ) -> Result<(), DbError> {
-    let rows: Vec<(&MachineAction, &'static str, String)> = page
-        .iter()
-        .filter(|a| a.machine_id.is_some())
-        .filter_map(|a| Some((a, action_kind(a)?, action_status(a)?)))
-        .collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    let mut rest = page.into_iter().peekable();
+    while rest.peek().is_some() {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO stage_machine_action (defender_action_id, machine_id, kind, scope, \
              requestor, comment, status, requested_at, updated_at, request_source) ",
         );
-        q.push_values(chunk, |mut b, (a, kind, status)| {
-            let created = a.creation_date_time_utc.map(format_time);
-            let updated = a
-                .last_update_date_time_utc
-                .or(a.creation_date_time_utc)
-                .map(format_time);
-            b.push_bind(a.id.to_ascii_lowercase())
-                .push_bind(a.machine_id.as_deref().map(str::to_ascii_lowercase))
-                .push_bind(*kind)
-                .push_bind(a.scope.clone())
-                .push_bind(a.requestor.clone())
-                .push_bind(a.requestor_comment.clone().unwrap_or_default())
-                .push_bind(status.clone())
+        q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, a| {
+            let created = time_text(a.requested_at);
+            let updated = time_text(a.updated_at);
+            b.push_bind(a.defender_action_id)
+                .push_bind(a.machine_id)
+                .push_bind(a.kind)
+                .push_bind(a.scope)
+                .push_bind(a.requestor)
+                .push_bind(a.comment)
+                .push_bind(a.status)
                 .push_bind(created.clone().unwrap_or_else(super::now))
                 .push_bind(updated.or(created).unwrap_or_else(super::now))
-                .push_bind(a.request_source.clone());
+                .push_bind(a.request_source);
         });
         q.push(" ON CONFLICT (defender_action_id) DO NOTHING");
         q.build().execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// The three kinds this console follows, by Defender's `type` name.
-fn action_kind(a: &MachineAction) -> Option<&'static str> {
-    use crate::defender::model::MachineActionType as T;
-    match a.action_type.as_ref()? {
-        T::Isolate => Some("Isolate"),
-        T::Unisolate => Some("Unisolate"),
-        T::RunAntiVirusScan => Some("RunAntiVirusScan"),
-        _ => None,
-    }
-}
-
-/// A documented status, by its name; an undocumented one waits for a later listing.
-fn action_status(a: &MachineAction) -> Option<String> {
-    use crate::defender::model::MachineActionStatus as S;
-    a.status
-        .as_ref()
-        .filter(|s| !matches!(s, S::Other(_)))
-        .map(|s| s.as_str().to_owned())
 }
 
 /// An item that could not be decoded, and the machine whose stored data it stands for.
@@ -653,21 +625,40 @@ mod tests {
     use sqlx::Connection;
 
     use super::*;
+    use crate::db::staged_rows::StagedAddress;
 
-    fn machine(id: &str, health: &str) -> Machine {
-        serde_json::from_value(serde_json::json!({
-            "id": id, "computerDnsName": format!("{id}.corp.test"), "osPlatform": "Windows11",
-            "version": "24H2", "healthStatus": health, "onboardingStatus": "Onboarded",
-            "lastSeen": "2026-01-04T21:03:10Z",
-            "ipAddresses": [{"ipAddress": "10.0.0.1", "macAddress": "00155DA1B2C3", "type": "Ethernet"}]
-        }))
-        .unwrap()
+    fn machine(id: &str, health: &str) -> StagedMachine {
+        StagedMachine {
+            machine_id: id.into(),
+            computer_dns_name: Some(format!("{id}.corp.test")),
+            os_platform: Some("Windows11".into()),
+            os_version: None,
+            version: Some("24H2".into()),
+            os_build: None,
+            onboarding_status: Some("Onboarded".into()),
+            health_status: Some(health.into()),
+            risk_score: None,
+            exposure_level: None,
+            device_value: None,
+            last_ip_address: None,
+            first_seen: None,
+            last_seen: Some(time::macros::datetime!(2026-01-04 21:03:10 UTC)),
+            is_potential_duplication: false,
+            merged_into_machine_id: None,
+            ip_addresses: vec![StagedAddress {
+                ip_address: Some("10.0.0.1".into()),
+                mac_address: Some("00155DA1B2C3".into()),
+                kind: Some("Ethernet".into()),
+                operational_status: None,
+            }],
+            agent_version: None,
+        }
     }
 
     /// Stages `page` as a run would, applies it, and returns the diff seen before applying.
-    async fn sync(conn: &mut SqliteConnection, page: &[Machine], gone: bool) -> MachineDiff {
+    async fn sync(conn: &mut SqliteConnection, page: &[StagedMachine], gone: bool) -> MachineDiff {
         prepare(conn).await.unwrap();
-        machines(conn, page).await.unwrap();
+        machines(conn, page.to_vec()).await.unwrap();
         let mut tx = conn.begin().await.unwrap();
         let diff = machine_diff(&mut tx).await.unwrap();
         apply_machines(&mut tx, "2026-01-05T00:00:00Z")
@@ -680,22 +671,32 @@ mod tests {
         diff
     }
 
-    fn vulnerable(machine: &str, cve: &str, product: &str, severity: &str) -> MachineVulnerability {
-        serde_json::from_value(serde_json::json!({
-            "id": format!("{machine}-_-{cve}-_-contoso-_-{product}-_-1.0-_-"),
-            "machineId": machine, "cveId": cve, "productVendor": "contoso",
-            "productName": product, "productVersion": "1.0", "severity": severity
-        }))
-        .unwrap()
+    fn vulnerable(
+        machine: &str,
+        cve: &str,
+        product: &str,
+        severity: &str,
+    ) -> StagedMachineVulnerability {
+        StagedMachineVulnerability {
+            machine_id: machine.into(),
+            cve_id: cve.into(),
+            product_vendor: "contoso".into(),
+            product_name: product.into(),
+            product_version: "1.0".into(),
+            fixing_kb_id: None,
+            severity: Some(severity.into()),
+        }
     }
 
     /// Stages `listing` as a run would, applies it, and returns the stored rows.
     async fn apply_listing(
         conn: &mut SqliteConnection,
-        listing: &[MachineVulnerability],
+        listing: &[StagedMachineVulnerability],
     ) -> Vec<(String, String, String, String)> {
         prepare(conn).await.unwrap();
-        machine_vulnerabilities(conn, listing).await.unwrap();
+        machine_vulnerabilities(conn, listing.to_vec())
+            .await
+            .unwrap();
         let mut tx = conn.begin().await.unwrap();
         let staged = apply_machine_vulnerabilities(&mut tx).await.unwrap();
         tx.commit().await.unwrap();

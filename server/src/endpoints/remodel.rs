@@ -498,8 +498,11 @@ fn assess_with(
             },
         };
         let assessed = crate::risk::assess_endpoint(&facts);
-        let risk = super::record::to_json(&assessed.risk);
-        let defender_risk = assessed.defender.as_ref().map(super::record::to_json);
+        let risk = super::stored_assessment::to_json(&assessed.risk);
+        let defender_risk = assessed
+            .defender
+            .as_ref()
+            .map(super::stored_assessment::defender_to_json);
         let digest = AssessmentFields {
             profile_name: profile_name.as_deref(),
             match_level: match_level.as_deref(),

@@ -1,7 +1,8 @@
 //! Phase one of a run: page every listing into the staging tables (`db::sync_stage`).
 //!
-//! Pages are written as they arrive, so memory holds one page, never the tenant (§3.4). The
-//! real tables are not touched here: a fault in this phase leaves them as they were.
+//! Pages are written as they arrive, so memory holds one page, never the tenant (§3.4); each
+//! page's items become staged rows (`to_rows`) just before they are written. The real tables
+//! are not touched here: a fault in this phase leaves them as they were.
 //!
 //! Partial data still syncs:
 //! - an item that cannot be decoded is skipped, counted and named (`SkippedItem`), and the rest
@@ -16,6 +17,7 @@ use sqlx::{Connection, SqliteConnection};
 use super::progress::{
     Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, VULNERABILITIES,
 };
+use super::to_rows;
 use crate::db::sync_run::SKIPS_KEPT;
 use crate::db::sync_stage::SkippedRow;
 use crate::db::{sync_cursor, sync_stage, DbError};
@@ -128,9 +130,13 @@ pub(crate) async fn fetch(
         counter: |p| &mut p.machines,
     };
     let end = machines
-        .stage(client.machines(), conn, progress, |c, p| {
-            Box::pin(sync_stage::machines(c, p))
-        })
+        .stage(
+            client.machines(),
+            conn,
+            progress,
+            |m| Some(to_rows::machine(m)),
+            |c, p| Box::pin(sync_stage::machines(c, p)),
+        )
         .await?;
     fetched.machines_partial = end.guarded;
     if end.guarded {
@@ -156,9 +162,13 @@ pub(crate) async fn fetch(
         counter: |p| &mut p.vulnerabilities,
     };
     let end = vulnerabilities
-        .stage(client.vulnerabilities(), conn, progress, |c, p| {
-            Box::pin(sync_stage::vulnerabilities(c, p))
-        })
+        .stage(
+            client.vulnerabilities(),
+            conn,
+            progress,
+            |v| Some(to_rows::vulnerability(v)),
+            |c, p| Box::pin(sync_stage::vulnerabilities(c, p)),
+        )
         .await?;
     fetched.note_guard(
         &end,
@@ -174,9 +184,13 @@ pub(crate) async fn fetch(
         counter: |p| &mut p.machine_vulnerabilities,
     };
     let end = machine_vulnerabilities
-        .stage(client.machines_vulnerabilities(), conn, progress, |c, p| {
-            Box::pin(sync_stage::machine_vulnerabilities(c, p))
-        })
+        .stage(
+            client.machines_vulnerabilities(),
+            conn,
+            progress,
+            to_rows::machine_vulnerability,
+            |c, p| Box::pin(sync_stage::machine_vulnerabilities(c, p)),
+        )
         .await?;
     fetched.machine_vulnerabilities_partial = end.guarded;
     if end.guarded {
@@ -206,9 +220,13 @@ pub(crate) async fn fetch(
         counter: |p| &mut p.alerts,
     };
     let end = alerts
-        .stage(client.alerts(), conn, progress, |c, p| {
-            Box::pin(sync_stage::alerts(c, p))
-        })
+        .stage(
+            client.alerts(),
+            conn,
+            progress,
+            |a| Some(to_rows::alert(a)),
+            |c, p| Box::pin(sync_stage::alerts(c, p)),
+        )
         .await?;
     fetched.note_guard(&end, "The alert listing stopped early (paging guard).");
     fetched.absorb(ALERTS, end);
@@ -232,6 +250,7 @@ pub(crate) async fn fetch(
             client.machine_actions(filter.as_deref()),
             conn,
             progress,
+            to_rows::machine_action,
             |c, p| Box::pin(sync_stage::machine_actions(c, p)),
         )
         .await?;
@@ -319,9 +338,12 @@ fn skipped_row(listing: &str, item: &SkippedItem) -> SkippedRow {
     }
 }
 
-type StageFn<T> = for<'c> fn(
+/// Turns a listed item into its staged row; `None` leaves it out.
+type ConvertFn<T, R> = fn(T) -> Option<R>;
+
+type StageFn<R> = for<'c> fn(
     &'c mut SqliteConnection,
-    &'c [T],
+    Vec<R>,
 ) -> futures::future::BoxFuture<'c, Result<(), DbError>>;
 
 /// One listing of a run: its name (in errors, and as the progress phase), the source it stands
@@ -352,12 +374,13 @@ struct ListingEnd {
 
 impl Listing {
     /// Pages the listing into staging, one transaction per page, reporting each page.
-    async fn stage<T>(
+    async fn stage<T, R>(
         &self,
         mut pager: Pager<T>,
         conn: &mut SqliteConnection,
         progress: Progress<'_>,
-        write: StageFn<T>,
+        convert: ConvertFn<T, R>,
+        write: StageFn<R>,
     ) -> Result<ListingEnd, FetchError>
     where
         T: serde::de::DeserializeOwned + Identified,
@@ -401,13 +424,15 @@ impl Listing {
             let room = SKIPS_KEPT.saturating_sub(end.skipped.len());
             end.skipped
                 .extend(skipped.into_iter().take(room).map(|i| named(listing, i)));
+            let listed = page.len();
+            let staged: Vec<R> = page.into_iter().filter_map(convert).collect();
             let mut tx = conn.begin().await.map_err(|e| db_err(e.into()))?;
-            write(&mut tx, &page).await.map_err(db_err)?;
+            write(&mut tx, staged).await.map_err(db_err)?;
             sync_stage::skipped(&mut tx, listing, &rows)
                 .await
                 .map_err(db_err)?;
             tx.commit().await.map_err(|e| db_err(e.into()))?;
-            progress.page(self.counter, page.len());
+            progress.page(self.counter, listed);
         }
         // A page of skipped items alone ends the loop with `None` after them: take those too.
         let skipped = pager.take_skipped();

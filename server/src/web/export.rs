@@ -13,8 +13,8 @@ use sqlx::SqlitePool;
 
 use super::extract::{Read, Require};
 use crate::backend::internal;
-use crate::endpoint_list_cache::ListCache;
-use crate::endpoint_views;
+use crate::views::csv;
+use crate::views::endpoint_list::{self, ListCache};
 
 /// The list's URL parameters; absent ones take the list's defaults.
 #[derive(Debug, Default, Deserialize)]
@@ -51,7 +51,7 @@ pub async fn endpoints_csv(
         dir: or(params.dir, &d.dir),
         ..d
     };
-    match endpoint_views::all_rows(&pool, &cache, query).await {
+    match endpoint_list::all_rows(&pool, &cache, query).await {
         Ok(rows) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -60,7 +60,7 @@ pub async fn endpoints_csv(
                     "attachment; filename=\"endpoints.csv\"",
                 ),
             ],
-            endpoint_views::csv(&rows),
+            csv::csv(&rows),
         )
             .into_response(),
         Err(e) => {

@@ -15,8 +15,8 @@ use tower_sessions::Session;
 use super::extract::{Operate, Require};
 use crate::db;
 use crate::discovery::Limits;
-use crate::endpoint_list_cache::ListCache;
 use crate::endpoints::{import_nmap, ImportError, InactiveAfter};
+use crate::views::endpoint_list::ListCache;
 
 /// Largest upload accepted; the parser has its own limit of the same size.
 pub const MAX_UPLOAD_BYTES: usize = Limits::NMAP_XML.max_bytes;

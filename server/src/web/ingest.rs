@@ -24,7 +24,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 #[tracing::instrument(skip_all)]
 pub async fn sensor(
     State(pool): State<SqlitePool>,
-    State(cache): State<std::sync::Arc<crate::endpoint_list_cache::ListCache>>,
+    State(cache): State<std::sync::Arc<crate::views::endpoint_list::ListCache>>,
     State(inactive_after): State<InactiveAfter>,
     SensorToken(token_id): SensorToken,
     body: Bytes,

@@ -3,7 +3,7 @@
 //! the Endpoint Summary and the CSV export, and no link on those pages leads anywhere but our
 //! own pages or the Defender portal.
 //!
-//! Already covered elsewhere: the CSV cell rule on one row (`endpoint_views::tests`), portal
+//! Already covered elsewhere: the CSV cell rule on one row (`views::csv::tests`), portal
 //! links built from the machine id only (`defender::portal` tests, `endpoints_view.rs`).
 
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! The endpoint list held in memory, so any filter and sort over 100k endpoints answers in a
+//! The endpoint list page: the list held in memory, so any filter and sort over 100k endpoints answers in a
 //! few milliseconds (SQLite cannot index every filter × sort combination).
 //!
 //! The cache is rebuilt on the first request after the inventory changed. Every write path
@@ -12,9 +12,36 @@ use std::sync::{Arc, Mutex};
 use app::model::endpoint::{EndpointQuery, EndpointRow};
 use sqlx::SqlitePool;
 
+use app::model::endpoint::EndpointPage;
+
+use super::endpoint_row::row_view;
 use crate::db::endpoint_query as q;
 use crate::db::DbError;
-use crate::endpoint_views::row_view;
+
+pub async fn list(
+    pool: &SqlitePool,
+    cache: &ListCache,
+    query: EndpointQuery,
+) -> Result<EndpointPage, DbError> {
+    let query = query.normalised();
+    let result = cache.page(pool, &query).await?;
+    Ok(EndpointPage {
+        rows: result.rows,
+        total: result.total,
+        profiles: result.profiles,
+        onboarding_states: result.onboarding_states,
+        query,
+    })
+}
+
+/// Every row of the filtered list, in list order, for the CSV export.
+pub async fn all_rows(
+    pool: &SqlitePool,
+    cache: &ListCache,
+    query: EndpointQuery,
+) -> Result<Vec<EndpointRow>, DbError> {
+    cache.all(pool, &query.normalised()).await
+}
 
 /// One cached row: what the list shows, plus lower-cased text for the search.
 struct Entry {

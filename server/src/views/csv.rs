@@ -1,0 +1,122 @@
+//! The endpoint list as CSV, safe to open in a spreadsheet or print in a terminal.
+
+use app::model::endpoint::EndpointRow;
+
+/// CSV of the rows. Cells that a spreadsheet would read as a formula (starting with = + - @,
+/// or tab/CR) get a leading apostrophe, so hostile names stay text. Control characters
+/// (terminal escapes, CR/LF, bidi overrides) become U+FFFD: a name from Defender must not
+/// break a row or rewrite the terminal a CSV is printed in.
+pub fn csv(rows: &[EndpointRow]) -> String {
+    fn cell(value: &str) -> String {
+        let value: String = value
+            .chars()
+            .map(|c| if is_unsafe_in_text(c) { '\u{fffd}' } else { c })
+            .collect();
+        let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{value}")
+        } else {
+            value
+        };
+        if neutral.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", neutral.replace('"', "\"\""))
+        } else {
+            neutral
+        }
+    }
+    let mut out = String::from(
+        "risk,mac,ip,hostname,mac_vendor,profile,match_score,os,sources,onboarding,last_seen\r\n",
+    );
+    for r in rows {
+        let sources = match (r.source_network, r.source_defender) {
+            (true, true) => "network+defender",
+            (true, false) => "network",
+            (false, true) => "defender",
+            (false, false) => "",
+        };
+        let fields = [
+            r.risk_level.as_str(),
+            r.mac.as_deref().unwrap_or_default(),
+            r.ip.as_deref().unwrap_or_default(),
+            r.hostname.as_deref().unwrap_or_default(),
+            r.mac_vendor.as_deref().unwrap_or_default(),
+            r.profile_name.as_deref().unwrap_or_default(),
+            r.match_level.as_deref().unwrap_or_default(),
+            r.os.as_deref().unwrap_or_default(),
+            sources,
+            r.onboarding_status.as_deref().unwrap_or_default(),
+            &r.last_seen,
+        ];
+        out.push_str(&fields.map(cell).join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// C0 and C1 controls, and the bidirectional formatting characters that reorder text.
+fn is_unsafe_in_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+#[cfg(test)]
+mod tests {
+    use app::model::risk::RiskLevel;
+
+    use super::*;
+
+    #[test]
+    fn csv_replaces_control_and_bidi_characters() {
+        let row = EndpointRow {
+            id: 1,
+            risk_level: RiskLevel::Low,
+            mac: None,
+            ip: None,
+            hostname: Some("evil\u{1b}[2J\r\nhost\u{202e}gpj.exe".into()),
+            mac_vendor: None,
+            profile_name: None,
+            match_level: None,
+            os: None,
+            source_network: false,
+            source_defender: true,
+            onboarding_status: None,
+            last_seen: "2026-01-01T00:00:00Z".into(),
+            inactive: false,
+        };
+        let text = csv(&[row]);
+        assert_eq!(text.lines().count(), 2, "one header, one row: {text:?}");
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.contains(",evil\u{fffd}[2J\u{fffd}\u{fffd}host\u{fffd}gpj.exe,"),
+            "{line:?}"
+        );
+    }
+
+    #[test]
+    fn csv_neutralises_formulas_and_quotes() {
+        let row = EndpointRow {
+            id: 1,
+            risk_level: RiskLevel::High,
+            mac: Some("00:15:5D:A1:B2:C3".into()),
+            ip: Some("10.0.0.1".into()),
+            hostname: Some("=HYPERLINK(\"http://evil\")".into()),
+            mac_vendor: Some("Acme, Inc.".into()),
+            profile_name: Some("@SUM(1)".into()),
+            match_level: None,
+            os: Some("-2+3".into()),
+            source_network: true,
+            source_defender: false,
+            onboarding_status: None,
+            last_seen: "2026-01-01T00:00:00Z".into(),
+            inactive: false,
+        };
+        let text = csv(&[row]);
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+            "{line}"
+        );
+        assert!(line.contains("\"Acme, Inc.\""));
+        assert!(line.contains(",'@SUM(1),"));
+        assert!(line.contains(",'-2+3,"));
+    }
+}

@@ -1,0 +1,32 @@
+//! The dashboard: endpoints by risk level, network coverage by Defender, and the last sync.
+
+use app::model::endpoint::DashboardView;
+use app::model::risk::RiskLevel;
+use sqlx::SqlitePool;
+
+use super::sync_journal::journal;
+use crate::db::endpoint_query as q;
+use crate::db::DbError;
+
+pub async fn dashboard(pool: &SqlitePool) -> Result<DashboardView, DbError> {
+    let counts = q::count_by_risk(pool).await?;
+    let by_risk: Vec<(RiskLevel, u64)> = RiskLevel::ALL
+        .into_iter()
+        .map(|level| {
+            let n = counts
+                .iter()
+                .filter(|(name, _)| RiskLevel::parse(name).unwrap_or_default() == level)
+                .map(|(_, n)| (*n).max(0) as u64)
+                .sum();
+            (level, n)
+        })
+        .collect();
+    let (network_total, network_not_onboarded) = q::network_coverage(pool).await?;
+    Ok(DashboardView {
+        total: by_risk.iter().map(|(_, n)| n).sum(),
+        by_risk,
+        network_total: network_total.max(0) as u64,
+        network_not_onboarded: network_not_onboarded.max(0) as u64,
+        last_sync: journal(pool, 1).await?.into_iter().next(),
+    })
+}

@@ -14,7 +14,7 @@ use sqlx::SqlitePool;
 use tokio::sync::watch;
 
 use crate::db::{self, lease};
-use crate::supervisor::StopSignal;
+use crate::supervisor::{StopSignal, Supervisor};
 
 /// The one lease the background duties run under.
 pub const BACKGROUND: &str = "background";
@@ -225,6 +225,22 @@ where
             return;
         }
     }
+}
+
+/// Runs `make` under `loops` as the duty `name`, only while `leader` leads.
+pub fn spawn_while_leading<F, Fut>(
+    loops: &mut Supervisor,
+    name: &'static str,
+    leader: &Leader,
+    make: F,
+) where
+    F: Fn(StopSignal) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let leader = leader.clone();
+    loops.spawn(name, move |stop| {
+        while_leading(leader.clone(), stop, make.clone())
+    });
 }
 
 /// This machine's host name and the port the server listens on: unique among live replicas

@@ -29,7 +29,7 @@ use crate::defender::ClientOptions;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::{demo, secret_rebinding};
 use crate::keyfile::{self, KeyError};
-use crate::leadership::{replica_id, while_leading, Election, Leader, LeaseTiming};
+use crate::leadership::{replica_id, spawn_while_leading, Election, Leader, LeaseTiming};
 use crate::secret_box::SecretBox;
 use crate::supervisor::{StopSignal, Supervisor};
 use crate::sync::{requests, schedule, SyncService};
@@ -226,38 +226,28 @@ impl Application {
             let election = election.clone();
             move |stop| election.clone().run(stop)
         });
-        loops.spawn("action poller", {
-            let (leader, actions) = (leader.clone(), actions.clone());
-            move |stop| {
-                let actions = actions.clone();
-                while_leading(leader.clone(), stop, move |term| actions.poller(term))
-            }
+        spawn_while_leading(&mut loops, "action poller", &leader, {
+            let actions = actions.clone();
+            move |term| actions.poller(term)
         });
-        loops.spawn("sync requests", {
-            let (leader, sync) = (leader.clone(), sync.clone());
-            move |stop| {
-                let sync = sync.clone();
-                while_leading(leader.clone(), stop, move |term| {
-                    requests::serve(sync.clone(), term)
-                })
-            }
+        spawn_while_leading(&mut loops, "sync requests", &leader, {
+            let sync = sync.clone();
+            move |term| requests::serve(sync.clone(), term)
         });
         // A replica that stops leading cancels its sync before another can be elected (the
         // term outlasts the last renewal by a renewal period): two runs never overlap.
-        loops.spawn("sync stepping down", {
-            let (leader, sync) = (leader.clone(), sync.clone());
-            move |stop| {
-                let (sync, server_stop) = (sync.clone(), stop.clone());
-                while_leading(leader.clone(), stop, move |mut term| {
-                    let (sync, server_stop) = (sync.clone(), server_stop.clone());
-                    async move {
-                        term.stopped().await;
-                        // A shutdown gives the run its grace in `run_until` instead.
-                        if !server_stop.is_stopped() && sync.stop(std::time::Duration::ZERO).await {
-                            tracing::warn!("sync cancelled: this replica no longer leads");
-                        }
+        let server_stop = loops.signal();
+        spawn_while_leading(&mut loops, "sync stepping down", &leader, {
+            let sync = sync.clone();
+            move |mut term| {
+                let (sync, server_stop) = (sync.clone(), server_stop.clone());
+                async move {
+                    term.stopped().await;
+                    // A shutdown gives the run its grace in `run_until` instead.
+                    if !server_stop.is_stopped() && sync.stop(std::time::Duration::ZERO).await {
+                        tracing::warn!("sync cancelled: this replica no longer leads");
                     }
-                })
+                }
             }
         });
 
@@ -278,30 +268,21 @@ impl Application {
             actions,
             accounts,
         ));
-        loops.spawn("sync schedule", {
-            let (leader, sync, period) = (leader.clone(), sync.clone(), tuning.schedule_period);
-            move |stop| {
-                let sync = sync.clone();
-                while_leading(leader.clone(), stop, move |term| {
-                    schedule::run(sync.clone(), period, term)
-                })
-            }
+        spawn_while_leading(&mut loops, "sync schedule", &leader, {
+            let (sync, period) = (sync.clone(), tuning.schedule_period);
+            move |term| schedule::run(sync.clone(), period, term)
         });
         if let Some(period) = tuning.inactive_check_period {
-            let (leader, cache, pool) = (leader.clone(), list_cache.clone(), pool.clone());
-            let after = settings.inactive_after;
-            loops.spawn("inactivity check", move |stop| {
-                let (cache, pool) = (cache.clone(), pool.clone());
-                while_leading(leader.clone(), stop, move |term| {
-                    let cache = cache.clone();
-                    keep_deciding_inactive(
-                        pool.clone(),
-                        after,
-                        period,
-                        move || cache.invalidate(),
-                        term,
-                    )
-                })
+            let (cache, pool, after) = (list_cache.clone(), pool.clone(), settings.inactive_after);
+            spawn_while_leading(&mut loops, "inactivity check", &leader, move |term| {
+                let cache = cache.clone();
+                keep_deciding_inactive(
+                    pool.clone(),
+                    after,
+                    period,
+                    move || cache.invalidate(),
+                    term,
+                )
             });
         }
         let context = {

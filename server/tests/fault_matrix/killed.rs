@@ -57,6 +57,20 @@ async fn newest_outcome(db: &SqlitePool) -> String {
     outcome
 }
 
+/// Waits until the sync has made the calls after which the injected delay applies, so the
+/// run is caught in flight.
+async fn caught_mid_flight(sim: &RunningSim, server: &ServerProcess) {
+    let started = tokio::time::Instant::now();
+    while sim.control().faults().start_after_calls > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the sync never got going\n{}",
+            server.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
     let sim = start_sim().await;
@@ -72,15 +86,7 @@ async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
     });
     let res = server.call(&admin, "sync/now", &[]).await;
     assert_eq!(res.status(), 200);
-    let started = tokio::time::Instant::now();
-    while sim.control().faults().start_after_calls > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the sync never got going\n{}",
-            server.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    caught_mid_flight(&sim, &server).await;
     let journal = server.journal(&admin).await;
     assert_eq!(journal[0]["outcome"], "Running", "{journal:#?}");
     let status = server.kill9();
@@ -152,15 +158,7 @@ async fn server_stopped_with_sigterm_in_the_middle_of_a_sync() {
     });
     let res = server.call(&admin, "sync/now", &[]).await;
     assert_eq!(res.status(), 200);
-    let started = tokio::time::Instant::now();
-    while sim.control().faults().start_after_calls > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the sync never got going\n{}",
-            server.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    caught_mid_flight(&sim, &server).await;
     let stopping = tokio::time::Instant::now();
     server.terminate();
     let status = server
@@ -244,15 +242,7 @@ async fn the_leader_killed_mid_sync_is_replaced_by_the_other_replica() {
     // Asked of the follower, run by the leader.
     let res = follower.call(&admin, "sync/now", &[]).await;
     assert_eq!(res.status(), 200);
-    let started = tokio::time::Instant::now();
-    while sim.control().faults().start_after_calls > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the sync never got going\n{}",
-            leader.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    caught_mid_flight(&sim, &leader).await;
     assert!(
         leader
             .logs()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy (server, app for ssr, app for the browser),
-# unit and integration tests, then the browser tests against a freshly built site.
+# unit and integration tests (the integration tests twice: on SQLite, then on a throwaway
+# PostgreSQL cluster), then the browser tests against a freshly built site.
 # Exits non-zero as soon as any of them fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,21 @@ step "clippy app (ssr)" cargo clippy -p app --features ssr --all-targets -- -D w
 step "clippy app (hydrate, wasm32)" cargo clippy -p app --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
 step "cargo test" bash -o pipefail -c "cargo test --workspace --no-fail-fast 2>&1 | tee '$logs/cargo-test.log'"
+# The server's integration tests again, each application on a PostgreSQL database of its own
+# (tests/support/database.rs) in a cluster that lives as long as this script. The fault matrix
+# stays SQLite's: it corrupts, fills and write-protects database files.
+pg_dir=$(mktemp -d /tmp/ea-postgres.XXXXXX)
+trap 'scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+pg_url=$(scripts/postgres.sh start "$pg_dir")
+pg_tests=()
+for t in server/tests/*.rs; do
+  name=$(basename "$t" .rs)
+  pg_tests+=(--test "$name")
+done
+step "cargo test (PostgreSQL)" bash -o pipefail -c "EA_TEST_POSTGRES_URL='$pg_url' \
+  cargo test -p server ${pg_tests[*]} --no-fail-fast 2>&1 | tee '$logs/cargo-test-postgres.log'"
+scripts/postgres.sh stop "$pg_dir"
+trap - EXIT
 step "build site" cargo leptos build
 step "build simulator" cargo build -p server --bin defender-sim
 rm -rf end2end/.data
@@ -36,7 +52,9 @@ step "playwright" bash -o pipefail -c "cd end2end && npx playwright test 2>&1 | 
 count() { awk -v pat="$2" '$0 ~ pat { for (i = 2; i <= NF; i++) if ($i ~ "^" word) s += $(i - 1) } END { print s + 0 }' word="$3" "$1"; }
 rust_passed=$(count "$logs/cargo-test.log" '^test result:' 'passed')
 rust_failed=$(count "$logs/cargo-test.log" '^test result:' 'failed')
+pg_passed=$(count "$logs/cargo-test-postgres.log" '^test result:' 'passed')
+pg_failed=$(count "$logs/cargo-test-postgres.log" '^test result:' 'failed')
 e2e_passed=$(count "$logs/playwright.log" '^ *[0-9]+ passed' 'passed')
 e2e_failed=$(count "$logs/playwright.log" '^ *[0-9]+ failed' 'failed')
-echo "cargo tests: $rust_passed passed; browser tests: $e2e_passed passed; $(( $(date +%s) - started )) s"
-echo "summary: $(( rust_passed + e2e_passed )) passed, $(( rust_failed + e2e_failed )) failed"
+echo "cargo tests: $rust_passed passed; on PostgreSQL: $pg_passed passed; browser tests: $e2e_passed passed; $(( $(date +%s) - started )) s"
+echo "summary: $(( rust_passed + pg_passed + e2e_passed )) passed, $(( rust_failed + pg_failed + e2e_failed )) failed"

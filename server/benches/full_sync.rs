@@ -13,9 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use server::db;
+use server::db::{self, AsConn};
 use server::defender::DefenderClient;
-use sqlx::Connection;
 
 #[path = "support/sim_process.rs"]
 mod sim_process;
@@ -186,7 +185,7 @@ async fn phase_main(phase: &str) -> Result<Figures, Error> {
 }
 
 /// Fetch, parse and insert every listing into plain tables, page by page: the floor.
-async fn floor(client: &DefenderClient, pool: &sqlx::SqlitePool) -> Result<u64, Error> {
+async fn floor(client: &DefenderClient, pool: &server::db::Pool) -> Result<u64, Error> {
     use server::db::sync_stage;
     use server::sync::to_rows;
     let mut conn = pool.acquire().await?;

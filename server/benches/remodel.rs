@@ -279,7 +279,7 @@ async fn stored() -> Result<(), Error> {
 }
 
 /// Syncs [`MACHINES`] simulated machines into `pool`, the simulator running as its own process.
-async fn sync_into(pool: &sqlx::SqlitePool, out: &mut impl Write) -> Result<(), Error> {
+async fn sync_into(pool: &server::db::Pool, out: &mut impl Write) -> Result<(), Error> {
     let sim = sim_process::SimProcess::start(7, MACHINES, 10_000)?;
     let secrets = server::secret_box::SecretBox::new(&[7; 32]);
     server::integrations::demo::seed(pool, &secrets, sim.base_url()).await?;

@@ -10,7 +10,7 @@ mod own_password;
 
 use std::path::PathBuf;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::auth::session_registry::SessionRegistry;
 use crate::db::DbError;
@@ -43,7 +43,7 @@ impl From<sqlx::Error> for AccountError {
 
 #[derive(Clone, Debug)]
 pub struct Accounts {
-    pool: SqlitePool,
+    pool: Pool,
     /// Where the first start left a generated password (`auth::bootstrap`), removed once that
     /// password is replaced.
     data_dir: PathBuf,
@@ -51,7 +51,7 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(pool: SqlitePool, data_dir: PathBuf, sessions: SessionRegistry) -> Self {
+    pub fn new(pool: Pool, data_dir: PathBuf, sessions: SessionRegistry) -> Self {
         Self {
             pool,
             data_dir,

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::db::Pool;
 use app::backend::{ActionRequest, ConsoleBackend, PasswordChange, SessionCheck, SessionStart};
 use app::error::{ConsoleError, FieldError};
 use app::model::account::AccountView;
@@ -21,7 +22,6 @@ use app::model::integration::{
 use app::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use app::model::session::SessionView;
 use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
-use sqlx::SqlitePool;
 
 use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
@@ -41,7 +41,7 @@ use crate::views::{dashboard, endpoint_summary, sync_journal};
 
 pub struct ServerBackend {
     list_cache: Arc<ListCache>,
-    pool: SqlitePool,
+    pool: Pool,
     throttle: LoginThrottle,
     /// Free slots for password checks at sign-in; see `ThrottleLimits::concurrent_checks`.
     password_checks: Arc<tokio::sync::Semaphore>,
@@ -59,7 +59,7 @@ impl ServerBackend {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         list_cache: Arc<ListCache>,
-        pool: SqlitePool,
+        pool: Pool,
         limits: ThrottleLimits,
         secrets: SecretBox,
         sync: SyncService,

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use tokio::sync::watch;
 
 use crate::db::{self, lease};
@@ -71,7 +71,7 @@ impl Leader {
 /// The lease loop of one replica.
 #[derive(Clone)]
 pub struct Election {
-    pool: SqlitePool,
+    pool: Pool,
     replica: String,
     timing: LeaseTiming,
     leading: watch::Sender<bool>,
@@ -81,7 +81,7 @@ impl Election {
     /// `replica` must differ between live replicas and should stay the same when one process
     /// is restarted in its place (see [`replica_id`]), so a restarted single server takes its
     /// own lease back at once instead of waiting for the term of the one it replaces.
-    pub fn new(pool: SqlitePool, replica: String, timing: LeaseTiming) -> (Self, Leader) {
+    pub fn new(pool: Pool, replica: String, timing: LeaseTiming) -> (Self, Leader) {
         let (leading, rx) = watch::channel(false);
         let leader = Leader {
             replica: replica.clone(),

@@ -3,24 +3,22 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::db::Pool;
 use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
-use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::accounts::Accounts;
 use crate::actions::{ActionService, ActionTiming};
 use crate::auth::bootstrap::{ensure_admin, BootstrapError};
 use crate::auth::session_registry::SessionRegistry;
-use crate::auth::session_store::HashedIdStore;
+use crate::auth::session_store::{HashedIdStore, SessionTable};
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
 use crate::config::Settings;
@@ -42,7 +40,7 @@ const SESSION_COOKIE: &str = "ea_session";
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub pool: SqlitePool,
+    pub pool: Pool,
     pub sync: SyncService,
     pub list_cache: Arc<ListCache>,
     pub inactive_after: InactiveAfter,
@@ -108,7 +106,7 @@ impl Default for Tuning {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    pool: SqlitePool,
+    pool: Pool,
     sync: SyncService,
     /// The background duties and the session expiry; they stop when a shutdown begins.
     loops: Supervisor,
@@ -177,7 +175,7 @@ impl Application {
             move || actions.wake_poller()
         });
 
-        let store = SqliteStore::new(pool.clone());
+        let store = SessionTable::for_pool(&pool);
         store.migrate().await.map_err(StartupError::Sessions)?;
         loops.spawn("session expiry", {
             let store = store.clone();
@@ -344,7 +342,7 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 

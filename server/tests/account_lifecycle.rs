@@ -40,10 +40,12 @@ async fn by_id(app: &TestApp, admin: &Client, endpoint: &str, id: i64) -> (u16, 
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<(String, String, String)> {
-    sqlx::query_as("SELECT actor, action, detail FROM audit_log ORDER BY audit_log_id")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT actor, action, detail FROM audit_log ORDER BY audit_log_id"
+    )
+    .fetch_all(db)
+    .await
+    .unwrap())
 }
 
 async fn has_audit(app: &TestApp, actor: &str, action: &str, detail_contains: &str) -> bool {
@@ -54,18 +56,22 @@ async fn has_audit(app: &TestApp, actor: &str, action: &str, detail_contains: &s
 }
 
 async fn sessions_of(app: &TestApp, id: i64) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM account_session WHERE account_id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM account_session WHERE account_id = $1"
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 async fn session_records(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tower_sessions"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 async fn change_password(
@@ -472,13 +478,15 @@ async fn of_two_concurrent_demotions_of_the_last_two_administrators_exactly_one_
     let accounts = Accounts::new(app.pool.clone(), dir.path().to_owned(), registry);
     for round in 0..10 {
         for id in [first, second] {
-            sqlx::query(
-                "UPDATE account SET role = 'Administrator', disabled = 0 WHERE account_id = $1",
-            )
-            .bind(id)
-            .execute(&app.pool)
-            .await
-            .unwrap();
+            server::on_pool!(&app.pool, |db| {
+                sqlx::query(
+                    "UPDATE account SET role = 'Administrator', disabled = FALSE WHERE account_id = $1",
+                )
+                .bind(id)
+                .execute(db)
+                .await
+                .unwrap();
+            });
         }
         let (x, y) = if round % 2 == 0 {
             tokio::join!(
@@ -505,10 +513,12 @@ async fn of_two_concurrent_demotions_of_the_last_two_administrators_exactly_one_
 }
 
 async fn enabled_administrators(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM account WHERE role = 'Administrator' AND disabled = 0")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM account WHERE role = 'Administrator' AND disabled = FALSE"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 #[tokio::test]

@@ -44,10 +44,12 @@ async fn a_created_token_ingests_until_it_is_revoked() {
     let id = created["id"].as_i64().unwrap();
     assert!(token.starts_with("eat_") && token.len() > 40, "{created}");
     assert_eq!(created["name"], "branch-01", "the name is trimmed");
-    let (hash,): (String,) = sqlx::query_as("SELECT token_hash FROM api_token")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (hash,): (String,) = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT token_hash FROM api_token"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(!hash.contains(&token[4..]), "only a hash is stored");
 
     // The list never carries the value, nor the hash.
@@ -138,10 +140,12 @@ async fn only_administrators_manage_tokens() {
             assert_eq!(res.status(), status, "{who} {endpoint}");
         }
     }
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_token")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (count,): (i64,) = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM api_token"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(count, 1, "no token was created by a refused call");
     assert_eq!(ingest(&app, &token).await, 200, "nor revoked");
     app.stop().await;
@@ -160,10 +164,12 @@ async fn token_names_are_validated() {
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["Validation"]["field"], "name", "{body}");
     }
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM api_token")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (count,): (i64,) = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM api_token"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(count, 0);
     app.stop().await;
 }

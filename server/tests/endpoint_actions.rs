@@ -93,12 +93,13 @@ impl World {
     }
 
     async fn endpoint_of(&self, machine_id: &str) -> i64 {
-        let (id,): (i64,) =
-            sqlx::query_as("SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1")
-                .bind(machine_id)
-                .fetch_one(&self.app.pool)
-                .await
-                .expect("the machine is an endpoint after the sync");
+        let (id,): (i64,) = server::on_pool!(&self.app.pool, |db| sqlx::query_as(
+            "SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1"
+        )
+        .bind(machine_id)
+        .fetch_one(db)
+        .await
+        .expect("the machine is an endpoint after the sync"));
         id
     }
 
@@ -175,10 +176,12 @@ impl World {
     }
 
     async fn stored_statuses(&self) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT kind, status FROM machine_action ORDER BY machine_action_id")
-            .fetch_all(&self.app.pool)
-            .await
-            .unwrap()
+        server::on_pool!(&self.app.pool, |db| sqlx::query_as(
+            "SELECT kind, status FROM machine_action ORDER BY machine_action_id"
+        )
+        .fetch_all(db)
+        .await
+        .unwrap())
     }
 
     fn set_outcome(&self, outcome: Option<ForcedOutcome>) {
@@ -228,13 +231,13 @@ fn disabled_reason(panel: &Value, kind: &str) -> Option<String> {
 }
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
-    sqlx::query_as::<_, (String,)>("SELECT action FROM audit_log ORDER BY audit_log_id")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(a,)| a)
-        .collect()
+    let rows: Vec<(String,)> = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT action FROM audit_log ORDER BY audit_log_id"
+    )
+    .fetch_all(db)
+    .await
+    .unwrap());
+    rows.into_iter().map(|(a,)| a).collect()
 }
 
 #[tokio::test]
@@ -697,12 +700,13 @@ async fn polling_resumes_after_a_server_restart() {
         sim.control().action_status(&defender_id).as_deref(),
         Some("Succeeded")
     );
-    let (stored,): (String,) =
-        sqlx::query_as("SELECT status FROM machine_action WHERE machine_action_id = $1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (stored,): (String,) = server::on_pool!(&pool, |db| sqlx::query_as(
+        "SELECT status FROM machine_action WHERE machine_action_id = $1"
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(
         ["Pending", "InProgress"].contains(&stored.as_str()),
         "{stored}"
@@ -807,12 +811,13 @@ async fn status_checks_back_off_while_defender_throttles_and_recover() {
         ["Pending", "InProgress"].contains(&seen["status"].as_str().unwrap()),
         "still open: {seen:#}"
     );
-    let (failures,): (i64,) =
-        sqlx::query_as("SELECT poll_failures FROM machine_action WHERE machine_action_id = $1")
-            .bind(id)
-            .fetch_one(&w.app.pool)
-            .await
-            .unwrap();
+    let (failures,): (i64,) = server::on_pool!(&w.app.pool, |db| sqlx::query_as(
+        "SELECT poll_failures FROM machine_action WHERE machine_action_id = $1"
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(failures >= 1);
 
     w.sim.control().set_faults(Faults::default());
@@ -872,21 +877,23 @@ async fn unconfirmed_requests_are_looked_up_in_defender_after_a_restart() {
             "key-never-sent",
         ),
     ] {
-        sqlx::query(
-            "INSERT INTO machine_action (endpoint_id, machine_id, kind, action_group, scope,
+        server::on_pool!(&pool, |db| {
+            sqlx::query(
+                "INSERT INTO machine_action (endpoint_id, machine_id, kind, action_group, scope,
                  comment, requested_by, request_key, status, requested_at, updated_at)
              VALUES ($1, $2, $3, $4, NULL, $5, 'admin', $6, 'Submitting', $7, $7)",
-        )
-        .bind(eid)
-        .bind(&m.id)
-        .bind(kind)
-        .bind(group)
-        .bind(comment)
-        .bind(key)
-        .bind(&earlier)
-        .execute(&pool)
-        .await
-        .unwrap();
+            )
+            .bind(eid)
+            .bind(&m.id)
+            .bind(kind)
+            .bind(group)
+            .bind(comment)
+            .bind(key)
+            .bind(&earlier)
+            .execute(db)
+            .await
+            .unwrap();
+        });
     }
     pool.close().await;
 
@@ -990,11 +997,14 @@ async fn an_action_that_never_ends_is_shown_as_stalled_and_checked_less_often() 
         .wait_until_closed(eid, isolate["action"]["id"].as_i64().unwrap())
         .await;
     assert_eq!(done["status"], "Succeeded");
-    let counts: (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), SUM(status = 'InProgress') FROM machine_action")
-            .fetch_one(&w.app.pool)
-            .await
-            .unwrap();
+    let counts: (i64, i64) = server::on_pool!(&w.app.pool, |db| {
+        sqlx::query_as(
+        "SELECT COUNT(*), SUM(CASE WHEN status = 'InProgress' THEN 1 ELSE 0 END) FROM machine_action"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap()
+    });
     assert_eq!(counts, (2, 1), "the stalled scan is kept, still open");
 }
 
@@ -1126,10 +1136,12 @@ async fn actions_go_only_to_the_machine_the_form_named() {
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let (machine, defender_id): (String, String) =
-        sqlx::query_as("SELECT machine_id, defender_action_id FROM machine_action")
-            .fetch_one(&w.app.pool)
-            .await
-            .unwrap();
+        server::on_pool!(&w.app.pool, |db| sqlx::query_as(
+            "SELECT machine_id, defender_action_id FROM machine_action"
+        )
+        .fetch_one(db)
+        .await
+        .unwrap());
     assert_eq!(machine, live.id);
     assert!(c.action_status(&defender_id).is_some());
     assert_eq!(c.action_count(), 1);
@@ -1209,11 +1221,12 @@ async fn a_device_isolated_in_the_portal_can_be_released_from_the_console() {
     assert_eq!(row["requested_by"], "secops@contoso.test");
     assert_eq!(row["machine_id"], m.id.as_str());
     assert_eq!(disabled_reason(&panel, "Unisolate"), None);
-    let cursor: Option<String> =
-        sqlx::query_scalar("SELECT value FROM sync_cursor WHERE name = 'machine_actions.created'")
-            .fetch_optional(&w.app.pool)
-            .await
-            .unwrap();
+    let cursor: Option<String> = server::on_pool!(&w.app.pool, |db| sqlx::query_scalar(
+        "SELECT value FROM sync_cursor WHERE name = 'machine_actions.created'"
+    )
+    .fetch_optional(db)
+    .await
+    .unwrap());
     assert!(cursor.is_some(), "the listing resumes from here next time");
 
     let k = key();

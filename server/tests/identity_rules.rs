@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use reqwest::Client;
 use serde_json::Value;
+use server::db::Pool;
 use server::sim::{self, MachineInfo, RunningSim, SimApp, SimConfig};
-use sqlx::SqlitePool;
 use support::TestApp;
 
 const TENANT: &str = "1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d";
@@ -118,17 +118,22 @@ fn colon(mac: &str) -> String {
         .join(":")
 }
 
-async fn scalar(pool: &SqlitePool, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+async fn scalar(pool: &Pool, sql: &str) -> i64 {
+    server::on_pool!(pool, |db| sqlx::query_scalar(sql)
+        .fetch_one(db)
+        .await
+        .unwrap())
 }
 
 /// The endpoint a Defender machine is linked to.
-async fn endpoint_of(pool: &SqlitePool, machine_id: &str) -> i64 {
-    sqlx::query_scalar("SELECT endpoint_id FROM defender_machine WHERE machine_id = $1")
-        .bind(machine_id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+async fn endpoint_of(pool: &Pool, machine_id: &str) -> i64 {
+    server::on_pool!(pool, |db| sqlx::query_scalar(
+        "SELECT endpoint_id FROM defender_machine WHERE machine_id = $1"
+    )
+    .bind(machine_id)
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 impl World {
@@ -193,12 +198,13 @@ async fn a_generated_tenant_gives_one_endpoint_per_device() {
         let twin = d.duplicate_of.as_deref().unwrap();
         let e = endpoint_of(pool, &d.id).await;
         assert_eq!(e, endpoint_of(pool, twin).await, "{} with its twin", d.id);
-        let rep: String =
-            sqlx::query_scalar("SELECT defender_machine_id FROM endpoint WHERE endpoint_id = $1")
-                .bind(e)
-                .fetch_one(pool)
-                .await
-                .unwrap();
+        let rep: String = server::on_pool!(pool, |db| sqlx::query_scalar(
+            "SELECT defender_machine_id FROM endpoint WHERE endpoint_id = $1"
+        )
+        .bind(e)
+        .fetch_one(db)
+        .await
+        .unwrap());
         assert_eq!(rep, twin, "the live record represents the device");
     }
     // Every machine that shares its name with another live machine has an endpoint of its own.
@@ -268,12 +274,13 @@ async fn cloned_vms_that_share_a_mac_stay_apart_and_show_the_conflict() {
         assert_eq!(duplicate_mac[0]["level"], "Medium");
     }
     // The scan's endpoint for the shared MAC: both addresses, joined to neither machine.
-    let scanned: (i64, bool, String) =
-        sqlx::query_as("SELECT endpoint_id, source_defender, ips FROM endpoint WHERE mac = $1")
-            .bind(colon(&a.mac_address))
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let scanned: (i64, bool, String) = server::on_pool!(pool, |db| sqlx::query_as(
+        "SELECT endpoint_id, source_defender, ips FROM endpoint WHERE mac = $1"
+    )
+    .bind(colon(&a.mac_address))
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(!scanned.1, "joined to neither clone");
     let summary = w.summary(scanned.0).await;
     let identity = &summary["identity"];
@@ -343,12 +350,13 @@ async fn vpn_tunnel_and_container_adapters_join_nothing() {
     .await;
     w.sync().await;
     for mac in [shared_vpn, container.as_str()] {
-        let joined: bool =
-            sqlx::query_scalar("SELECT source_defender FROM endpoint WHERE mac = $1")
-                .bind(colon(mac))
-                .fetch_one(pool)
-                .await
-                .unwrap();
+        let joined: bool = server::on_pool!(pool, |db| sqlx::query_scalar(
+            "SELECT source_defender FROM endpoint WHERE mac = $1"
+        )
+        .bind(colon(mac))
+        .fetch_one(db)
+        .await
+        .unwrap());
         assert!(!joined, "{mac} joined nothing");
     }
 }
@@ -431,11 +439,13 @@ async fn network_endpoints_join_by_mac_else_by_ip_and_host_name_seen_recently() 
         scalar(pool, "SELECT COUNT(*) FROM endpoint").await,
         endpoints_before - 1
     );
-    let unjoined: bool = sqlx::query_scalar("SELECT source_defender FROM endpoint WHERE mac = $1")
-        .bind("DA:A1:19:00:00:02")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let unjoined: bool = server::on_pool!(pool, |db| sqlx::query_scalar(
+        "SELECT source_defender FROM endpoint WHERE mac = $1"
+    )
+    .bind("DA:A1:19:00:00:02")
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(!unjoined);
 }
 
@@ -524,12 +534,14 @@ async fn a_split_is_pinned_across_syncs_and_undone() {
         0,
         "the split-off endpoint is retired"
     );
-    let audit: Vec<(String, String)> = sqlx::query_as(
+    let audit: Vec<(String, String)> = server::on_pool!(pool, |db| {
+        sqlx::query_as(
         "SELECT actor, action FROM audit_log WHERE action LIKE 'identity.%' ORDER BY audit_log_id",
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await
-    .unwrap();
+    .unwrap()
+    });
     assert_eq!(
         audit,
         [

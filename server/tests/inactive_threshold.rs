@@ -59,11 +59,13 @@ async fn observe(app: &TestApp, token: &str, mac: &str, ip: &str, days_ago: i64)
 }
 
 async fn inactive(app: &TestApp, mac: &str) -> bool {
-    sqlx::query_scalar("SELECT inactive FROM endpoint WHERE mac = $1")
-        .bind(mac)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT inactive FROM endpoint WHERE mac = $1"
+    )
+    .bind(mac)
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 /// A sensor token, and through it [`OLD`] seen 20 days ago and [`RECENT`] 5 days ago.
@@ -107,11 +109,13 @@ where
 
 /// Clears the inactive flag behind the server's back, as if it had never been decided.
 async fn clear_flag(app: &TestApp, mac: &str) {
-    sqlx::query("UPDATE endpoint SET inactive = 0 WHERE mac = $1")
-        .bind(mac)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    server::on_pool!(&app.pool, |db| {
+        sqlx::query("UPDATE endpoint SET inactive = FALSE WHERE mac = $1")
+            .bind(mac)
+            .execute(db)
+            .await
+            .unwrap();
+    });
 }
 
 // Locally administered MACs and TEST-NET addresses: nothing the simulator's machines use.

@@ -20,10 +20,12 @@ async fn sensors_push_batches_with_a_token() {
     let (_, token) = server::endpoints::create_api_token(&app.pool, "branch-01", "admin")
         .await
         .unwrap();
-    let (stored,): (String,) = sqlx::query_as("SELECT token_hash FROM api_token")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (stored,): (String,) = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT token_hash FROM api_token"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(!stored.contains(&token), "only a hash is stored");
     assert_eq!(
         server::endpoints::verify_api_token(&app.pool, &token).await,
@@ -57,10 +59,12 @@ async fn sensors_push_batches_with_a_token() {
         "{body}"
     );
 
-    let (before,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM endpoint")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (before,): (i64,) = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM endpoint"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(before, 0);
 
     let res = http
@@ -73,14 +77,15 @@ async fn sensors_push_batches_with_a_token() {
     assert_eq!(res.status(), 200);
     let report: Value = res.json().await.unwrap();
     assert_eq!(report["added"], 2, "{report}");
-    let (printer_profile, ports): (Option<String>, String) = sqlx::query_as(
-        "SELECT a.profile_name, e.open_ports FROM endpoint e \
+    let (printer_profile, ports): (Option<String>, String) =
+        server::on_pool!(&app.pool, |db| sqlx::query_as(
+            "SELECT a.profile_name, e.open_ports FROM endpoint e \
              LEFT JOIN endpoint_assessment a USING (endpoint_id) WHERE e.mac = $1",
-    )
-    .bind("00:1E:8F:15:D8:3B")
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+        )
+        .bind("00:1E:8F:15:D8:3B")
+        .fetch_one(db)
+        .await
+        .unwrap());
     assert!(ports.contains("9100"));
     assert!(printer_profile.is_some(), "re-modelled after the import");
 

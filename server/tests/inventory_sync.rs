@@ -6,9 +6,9 @@ mod support;
 
 use app::model::sync::SyncProgress;
 use serde_json::{json, Value};
+use server::db::Pool;
 use server::endpoints::RemodelProgress;
 use server::sim::{self, Faults, RunningSim, SimApp, SimConfig};
-use sqlx::SqlitePool;
 use support::TestApp;
 
 const SECRET: &str = "Inventory~Secret.Value-0815";
@@ -68,16 +68,18 @@ async fn configure(app: &TestApp, sim: &RunningSim) {
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 
-async fn count(pool: &SqlitePool, table: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(pool)
-        .await
-        .unwrap();
+async fn count(pool: &Pool, table: &str) -> i64 {
+    let (n,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as(&format!(
+        "SELECT COUNT(*) FROM {table}"
+    ))
+    .fetch_one(db)
+    .await
+    .unwrap());
     n
 }
 
 /// Row counts and a digest of the key columns of every inventory table.
-async fn snapshot(pool: &SqlitePool) -> Vec<String> {
+async fn snapshot(pool: &Pool) -> Vec<String> {
     let mut out = Vec::new();
     for table in [
         "endpoint",
@@ -102,7 +104,8 @@ async fn snapshot(pool: &SqlitePool) -> Vec<String> {
         "SELECT alert_id || '|' || COALESCE(status,'') FROM defender_alert ORDER BY alert_id",
     ];
     for q in queries {
-        let rows: Vec<(String,)> = sqlx::query_as(q).fetch_all(pool).await.unwrap();
+        let rows: Vec<(String,)> =
+            server::on_pool!(pool, |db| sqlx::query_as(q).fetch_all(db).await.unwrap());
         let joined: Vec<String> = rows.into_iter().map(|(r,)| r).collect();
         out.push(joined.join("\n"));
     }
@@ -125,11 +128,13 @@ struct Run {
     finished_at: Option<String>,
 }
 
-async fn last_run(pool: &SqlitePool) -> Run {
-    sqlx::query_as("SELECT * FROM sync_run ORDER BY sync_run_id DESC LIMIT 1")
-        .fetch_one(pool)
-        .await
-        .unwrap()
+async fn last_run(pool: &Pool) -> Run {
+    server::on_pool!(pool, |db| sqlx::query_as(
+        "SELECT * FROM sync_run ORDER BY sync_run_id DESC LIMIT 1"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 #[tokio::test]
@@ -165,48 +170,54 @@ async fn first_sync_imports_everything_and_a_second_changes_nothing() {
     // live record represents it.
     let live = control.machine(0).unwrap().id;
     let stale = control.machine(7).unwrap().id;
-    let (e0, e7): (Option<i64>, Option<i64>) = sqlx::query_as(
+    let (e0, e7): (Option<i64>, Option<i64>) = server::on_pool!(pool, |db| sqlx::query_as(
         "SELECT (SELECT endpoint_id FROM defender_machine WHERE machine_id = $1), \
          (SELECT endpoint_id FROM defender_machine WHERE machine_id = $2)",
     )
     .bind(&live)
     .bind(&stale)
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     assert!(e0.is_some());
     assert_eq!(e0, e7, "duplicates point at one endpoint");
-    let (rep,): (Option<String>,) =
-        sqlx::query_as("SELECT defender_machine_id FROM endpoint WHERE endpoint_id = $1")
-            .bind(e0)
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let (rep,): (Option<String>,) = server::on_pool!(pool, |db| sqlx::query_as(
+        "SELECT defender_machine_id FROM endpoint WHERE endpoint_id = $1"
+    )
+    .bind(e0)
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(rep.as_deref(), Some(live.as_str()));
 
     // Every endpoint is classified and assessed; Defender OS gives ⇋ profiles.
-    let (unassessed,): (i64,) = sqlx::query_as(
+    let (unassessed,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as(if POSTGRES {
         "SELECT COUNT(*) FROM endpoint e LEFT JOIN endpoint_assessment a USING (endpoint_id) \
          WHERE a.endpoint_id IS NULL \
-            OR json_array_length(a.risk, '$.assessments') = 0",
-    )
-    .fetch_one(pool)
+            OR json_array_length(CAST(a.risk AS JSON) -> 'assessments') = 0"
+    } else {
+        "SELECT COUNT(*) FROM endpoint e LEFT JOIN endpoint_assessment a USING (endpoint_id) \
+         WHERE a.endpoint_id IS NULL \
+            OR json_array_length(a.risk, '$.assessments') = 0"
+    })
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     assert_eq!(unassessed, 0);
-    let (dynamic,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM profile WHERE origin = 'defender'")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let (dynamic,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM profile WHERE origin = 'defender'"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(dynamic > 0);
-    let (very_high,): (i64,) = sqlx::query_as(
+    let (very_high,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as(
         "SELECT COUNT(*) FROM endpoint_assessment \
          WHERE profile_name LIKE '⇋ %' AND match_level = 'VeryHigh'",
     )
-    .fetch_one(pool)
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     assert!(very_high > 0);
 
     let before = snapshot(pool).await;
@@ -289,10 +300,12 @@ async fn a_much_shorter_listing_marks_nothing_gone() {
         run.notes.as_deref().is_some_and(|n| n.contains("gone")),
         "{run:?}"
     );
-    let (gone,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine WHERE gone = 1")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let (gone,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM defender_machine WHERE gone = TRUE"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(gone, 0);
     assert_eq!(
         count(pool, "endpoint").await,
@@ -321,21 +334,21 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
 
     // The same data directory, now with Defender configured.
     let app = app_synced_with(&sim, dir.path()).await;
-    let (by_mac,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM endpoint WHERE source_network = 1 AND source_defender = 1 \
+    let (by_mac,): (i64,) = server::on_pool!(&pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM endpoint WHERE source_network = TRUE AND source_defender = TRUE \
          AND merge_evidence LIKE '%\"rule\":\"mac\"%'",
     )
-    .fetch_one(&pool)
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     assert!(by_mac > 0, "some discovered endpoints matched by MAC");
-    let (evidence,): (String,) = sqlx::query_as(
+    let (evidence,): (String,) = server::on_pool!(&pool, |db| sqlx::query_as(
         "SELECT merge_evidence FROM endpoint WHERE merge_evidence LIKE '%\"rule\":\"mac\"%' \
          LIMIT 1",
     )
-    .fetch_one(&pool)
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     let evidence: Value = serde_json::from_str(&evidence).unwrap();
     assert_eq!(evidence["v"], "1", "{evidence:#}");
     assert!(evidence["joins"][0]["machine_id"].is_string());
@@ -351,23 +364,26 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
         .unwrap();
     assert_eq!(report.dynamic_profiles, 0);
     assert_eq!(count(&pool, "endpoint").await, total, "every endpoint kept");
-    let (dynamic,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM profile WHERE origin = 'defender'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (dynamic,): (i64,) = server::on_pool!(&pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM profile WHERE origin = 'defender'"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(dynamic, 0);
-    let (still_dynamic,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM endpoint_assessment WHERE profile_name LIKE '⇋ %'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (still_dynamic,): (i64,) = server::on_pool!(&pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM endpoint_assessment WHERE profile_name LIKE '⇋ %'"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(still_dynamic, 0);
-    let (profiled,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM endpoint_assessment WHERE profile_name IS NOT NULL")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (profiled,): (i64,) = server::on_pool!(&pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM endpoint_assessment WHERE profile_name IS NOT NULL"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(profiled > 0, "standard profiles assigned");
 
     app.stop().await;

@@ -89,10 +89,12 @@ async fn configure(app: &TestApp, sim: &RunningSim) {
 }
 
 async fn runs(app: &TestApp) -> Vec<(i64, String, String)> {
-    sqlx::query_as("SELECT sync_run_id, reason, outcome FROM sync_run ORDER BY sync_run_id")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT sync_run_id, reason, outcome FROM sync_run ORDER BY sync_run_id"
+    )
+    .fetch_all(db)
+    .await
+    .unwrap())
 }
 
 async fn wait_until(what: &str, done: impl AsyncFn() -> bool) {
@@ -198,10 +200,12 @@ async fn two_simultaneous_sync_now_on_two_replicas_give_one_run() {
     let after = runs(&a).await;
     assert_eq!(after.len(), 3, "one new run: {after:?}");
     assert_eq!(after[2].2, "Succeeded", "{after:?}");
-    let (pending,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM duty_request")
-        .fetch_one(&a.pool)
-        .await
-        .unwrap();
+    let (pending,): (i64,) = server::on_pool!(&a.pool, |db| sqlx::query_as(
+        "SELECT COUNT(*) FROM duty_request"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(pending, 0, "no request left over for a later run");
     b.stop().await;
     a.stop().await;
@@ -226,12 +230,13 @@ async fn an_action_sent_through_the_follower_is_sent_once_and_followed_by_the_le
                 && !m.is_potential_duplication
         })
         .expect("an onboarded Windows 11 machine");
-    let (endpoint_id,): (i64,) =
-        sqlx::query_as("SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1")
-            .bind(&machine.id)
-            .fetch_one(&a.pool)
-            .await
-            .unwrap();
+    let (endpoint_id,): (i64,) = server::on_pool!(&a.pool, |db| sqlx::query_as(
+        "SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1"
+    )
+    .bind(&machine.id)
+    .fetch_one(db)
+    .await
+    .unwrap());
     let endpoint_id = endpoint_id.to_string();
     let admin = b.admin().await;
     let res = b

@@ -178,25 +178,27 @@ async fn sign_out_everywhere_ends_every_session_including_this_one() {
         assert_eq!(status(&app, client).await, 401);
     }
     assert_eq!(status(&app, &bob).await, 200, "other users keep theirs");
-    let admins: i64 = sqlx::query_scalar(
+    let admins: i64 = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
         "SELECT COUNT(*) FROM account_session s JOIN account a USING (account_id) \
          WHERE a.username = 'admin'",
     )
-    .fetch_one(&app.pool)
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     assert_eq!(admins, 0);
-    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let records: i64 = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tower_sessions"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(records, 1, "only bob's record is left in the store");
-    let audited: i64 = sqlx::query_scalar(
+    let audited: i64 = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'session.end_all' AND actor = 'admin'",
     )
-    .fetch_one(&app.pool)
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     assert_eq!(audited, 1);
     app.stop().await;
 }
@@ -213,21 +215,25 @@ async fn session_ids_are_stored_only_as_digests() {
         .unwrap()
         .trim_start_matches("ea_session=")
         .to_owned();
-    let stored: Vec<String> = sqlx::query_scalar(
+    let stored: Vec<String> = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
         "SELECT id FROM tower_sessions UNION ALL SELECT session_key FROM account_session",
     )
-    .fetch_all(&app.pool)
+    .fetch_all(db)
     .await
-    .unwrap();
+    .unwrap());
     assert_eq!(stored.len(), 2);
     assert!(stored.iter().all(|s| *s != id), "{stored:?}");
     assert_eq!(stored[0], stored[1], "the registry keys the store's record");
     let key = server::auth::session_store::stored_key(&id).unwrap();
     assert_eq!(stored[0], key);
-    let dump = std::fs::read(dir.path().join("endpoint-analytics.db")).unwrap();
-    assert!(
-        !dump.windows(id.len()).any(|w| w == id.as_bytes()),
-        "the id appears nowhere in the database file"
-    );
+    // On SQLite the whole file, free pages and log included; PostgreSQL's files are the
+    // server's, and the rows above are all it keeps of a session.
+    if !support::database::on_postgres() {
+        let dump = std::fs::read(dir.path().join("endpoint-analytics.db")).unwrap();
+        assert!(
+            !dump.windows(id.len()).any(|w| w == id.as_bytes()),
+            "the id appears nowhere in the database file"
+        );
+    }
     app.stop().await;
 }

@@ -420,14 +420,16 @@ async fn a_failed_migration_stops_the_server_with_a_clear_message() {
     let app = TestApp::spawn(dir.path()).await;
     app.stop().await;
     // Tamper with the recorded checksum of the first migration, as an edited migration would.
-    let db = dir.path().join("endpoint-analytics.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+    let pool = server::db::open(&settings(dir.path(), None).database_url)
         .await
         .unwrap();
-    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1")
-        .execute(&pool)
-        .await
-        .unwrap();
+    server::on_pool!(&pool, |db| {
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+            .bind(vec![0_u8])
+            .execute(db)
+            .await
+            .unwrap();
+    });
     pool.close().await;
 
     let result = server::startup::Application::build(settings(dir.path(), None)).await;

@@ -1,11 +1,11 @@
 //! The action panel of an endpoint: which actions can be sent and why not, the isolation state
 //! derived from the stored actions, and the history.
 
+use crate::db::Pool;
 use app::model::action::{
     ActionAvailability, ActionKind, ActionStatus, ActionView, EndpointActions, IsolationState,
     TargetMachine,
 };
-use sqlx::SqlitePool;
 
 use super::platform::{self, MachineFacts};
 use crate::db::action_target_query::{self, ActionTarget};
@@ -43,7 +43,7 @@ impl Panel {
 
 /// Decides what can be sent to the target's machine now.
 pub async fn panel(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &ActionTarget,
     integration_enabled: bool,
 ) -> Result<Panel, DbError> {
@@ -189,7 +189,7 @@ pub fn view(row: &ActionRow) -> ActionView {
 
 /// The whole panel for one viewer.
 pub async fn endpoint_actions(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &ActionTarget,
     integration_enabled: bool,
     can_act: bool,

@@ -1,8 +1,8 @@
 //! What Defender itself holds about a machine's actions: open ones started elsewhere (the
 //! portal, another tool) and the fate of a request this console could not confirm.
 
+use crate::db::Pool;
 use app::model::action::ActionKind;
-use sqlx::SqlitePool;
 
 use crate::db::machine_action::{self, ActionRow, NewAction};
 use crate::db::{self, DbError};
@@ -46,7 +46,7 @@ pub fn updated_at(action: &MachineAction) -> String {
 /// Records that Defender holds `action` for the request of row `id`: its id, status and times,
 /// and how Defender names this app (so a later lost answer can be matched). Returns the status.
 pub async fn record_confirmed(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: i64,
     action: &MachineAction,
     next_poll_at: &str,
@@ -98,7 +98,7 @@ pub async fn open_in_group(
 /// Stores an action found in Defender (or returns the row that already tracks it), so the
 /// page shows it and the poller follows it.
 pub async fn record_found(
-    pool: &SqlitePool,
+    pool: &Pool,
     endpoint_id: i64,
     action: &MachineAction,
     next_poll_at: &str,
@@ -149,7 +149,7 @@ const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 /// Defender has named it), created between the request and now (give or take the clock
 /// skew), and not tracked by another row.
 pub async fn find_unconfirmed(
-    pool: &SqlitePool,
+    pool: &Pool,
     client: &DefenderClient,
     row: &ActionRow,
 ) -> Result<Option<MachineAction>, String> {

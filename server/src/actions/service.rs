@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use tokio::sync::Notify;
 
 use crate::db::DbError;
@@ -74,7 +74,7 @@ pub struct ActionService {
 }
 
 pub(crate) struct Inner {
-    pub pool: SqlitePool,
+    pub pool: Pool,
     secrets: SecretBox,
     options: ClientOptions,
     pub timing: ActionTiming,
@@ -86,7 +86,7 @@ pub(crate) struct Inner {
 
 impl ActionService {
     pub fn new(
-        pool: SqlitePool,
+        pool: Pool,
         secrets: SecretBox,
         options: ClientOptions,
         timing: ActionTiming,

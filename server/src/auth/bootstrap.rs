@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::db::Pool;
 use rand::distr::{Alphanumeric, SampleString};
-use sqlx::SqlitePool;
 
 use crate::db;
 
@@ -33,7 +33,7 @@ pub const FIRST_ADMIN: &str = "admin";
 /// `<data_dir>/initial-admin-password`, and must be changed at the first sign-in (it has been
 /// in a log and a file).
 pub async fn ensure_admin(
-    pool: &SqlitePool,
+    pool: &Pool,
     data_dir: &Path,
     given: Option<&str>,
 ) -> Result<(), BootstrapError> {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use time::OffsetDateTime;
 
 use super::session_store::stored_key;
@@ -50,12 +50,12 @@ pub struct LiveSession {
 
 #[derive(Clone, Debug)]
 pub struct SessionRegistry {
-    pool: SqlitePool,
+    pool: Pool,
     limits: SessionLimits,
 }
 
 impl SessionRegistry {
-    pub fn new(pool: SqlitePool, limits: SessionLimits) -> Self {
+    pub fn new(pool: Pool, limits: SessionLimits) -> Self {
         Self { pool, limits }
     }
 

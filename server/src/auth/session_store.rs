@@ -1,4 +1,4 @@
-//! `HashedIdStore`: the SQLite session store, filing each session under a SHA-256 digest of its
+//! `HashedIdStore`: the database's session store (SQLite's or PostgreSQL's), filing each session under a SHA-256 digest of its
 //! id rather than the id itself.
 //!
 //! The id is the whole credential of a signed-in browser. Kept as is, a copy of the database
@@ -9,8 +9,11 @@
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+use crate::db::Pool;
 
 /// The key a session's record is filed under: the first 128 bits of the SHA-256 of its id.
 pub fn stored_id(id: &Id) -> Id {
@@ -29,13 +32,63 @@ pub fn stored_key(session_id: &str) -> Option<String> {
         .map(|id| stored_id(&id).to_string())
 }
 
+/// The session table of the backend the console runs on. On SQLite it is `tower_sessions`;
+/// on PostgreSQL `tower_sessions.session`, which every replica shares.
+#[derive(Clone, Debug)]
+pub enum SessionTable {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl SessionTable {
+    pub fn for_pool(pool: &Pool) -> Self {
+        match pool {
+            Pool::Sqlite(p) => SessionTable::Sqlite(SqliteStore::new(p.clone())),
+            // The same table name as SQLite's, so `account_session` ends sessions with the
+            // same SQL on both.
+            Pool::Postgres(p) => SessionTable::Postgres(
+                PostgresStore::new(p.clone())
+                    .with_schema_name("public")
+                    .and_then(|s| s.with_table_name("tower_sessions"))
+                    .expect("valid identifiers"),
+            ),
+        }
+    }
+
+    /// Creates the table if it is missing (the store's own schema, not one of our migrations).
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        match self {
+            SessionTable::Sqlite(s) => s.migrate().await,
+            SessionTable::Postgres(s) => s.migrate().await,
+        }
+    }
+
+    /// Deletes expired records every `period`, until an error.
+    pub async fn continuously_delete_expired(
+        self,
+        period: tokio::time::Duration,
+    ) -> session_store::Result<()> {
+        match self {
+            SessionTable::Sqlite(s) => s.continuously_delete_expired(period).await,
+            SessionTable::Postgres(s) => s.continuously_delete_expired(period).await,
+        }
+    }
+
+    fn store(&self) -> &dyn SessionStore {
+        match self {
+            SessionTable::Sqlite(s) => s,
+            SessionTable::Postgres(s) => s,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct HashedIdStore {
-    inner: SqliteStore,
+    inner: SessionTable,
 }
 
 impl HashedIdStore {
-    pub fn new(inner: SqliteStore) -> Self {
+    pub fn new(inner: SessionTable) -> Self {
         Self { inner }
     }
 
@@ -53,23 +106,23 @@ impl SessionStore for HashedIdStore {
         loop {
             let mut stored = Self::stored(record);
             let wanted = stored.id;
-            self.inner.create(&mut stored).await?;
+            self.inner.store().create(&mut stored).await?;
             if stored.id == wanted {
                 return Ok(());
             }
             // The key was taken, and the inner store filed the record under a random key of
             // its own, which no cookie's id hashes to: drop that and draw another id.
-            self.inner.delete(&stored.id).await?;
+            self.inner.store().delete(&stored.id).await?;
             record.id = Id::default();
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.inner.save(&Self::stored(record)).await
+        self.inner.store().save(&Self::stored(record)).await
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        let loaded = self.inner.load(&stored_id(session_id)).await?;
+        let loaded = self.inner.store().load(&stored_id(session_id)).await?;
         Ok(loaded.map(|record| Record {
             id: *session_id,
             ..record
@@ -77,7 +130,7 @@ impl SessionStore for HashedIdStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.inner.delete(&stored_id(session_id)).await
+        self.inner.store().delete(&stored_id(session_id)).await
     }
 }
 
@@ -105,7 +158,7 @@ mod tests {
             .connect("sqlite::memory:")
             .await
             .unwrap();
-        let inner = SqliteStore::new(pool.clone());
+        let inner = SessionTable::Sqlite(SqliteStore::new(pool.clone()));
         inner.migrate().await.unwrap();
         let store = HashedIdStore::new(inner);
         let mut record = Record {

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::db::login_attempt::{self, Window};
 use crate::db::DbError;
@@ -45,7 +45,7 @@ const SWEEP_EVERY: u64 = 256;
 
 pub struct LoginThrottle {
     limits: ThrottleLimits,
-    pool: SqlitePool,
+    pool: Pool,
     admitted: AtomicU64,
 }
 
@@ -78,7 +78,7 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl LoginThrottle {
-    pub fn new(pool: SqlitePool, limits: ThrottleLimits) -> Self {
+    pub fn new(pool: Pool, limits: ThrottleLimits) -> Self {
         Self {
             limits,
             pool,

@@ -5,9 +5,7 @@
 //! enabled Administrator. SQLite runs one write at a time, so of two concurrent demotions of
 //! the last two Administrators the second sees the first's result and changes nothing.
 
-use sqlx::{SqliteConnection, SqlitePool};
-
-use super::{classify, now, DbError};
+use super::{classify, now, AsConn, DbError, Pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRow {
@@ -25,17 +23,19 @@ const COLUMNS: &str =
 
 /// True when an enabled Administrator other than `$1` exists.
 const ANOTHER_ADMINISTRATOR: &str = "EXISTS (SELECT 1 FROM account other \
-     WHERE other.role = 'Administrator' AND other.disabled = 0 AND other.account_id <> $1)";
+     WHERE other.role = 'Administrator' AND other.disabled = FALSE AND other.account_id <> $1)";
 
-pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM account")
-        .fetch_one(pool)
-        .await
-        .map_err(classify)
+pub async fn count(pool: &Pool) -> Result<i64, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM account")
+            .fetch_one(pool)
+            .await
+            .map_err(classify)
+    })
 }
 
 pub async fn insert(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &str,
     password_hash: &str,
     role: &str,
@@ -45,137 +45,158 @@ pub async fn insert(
 
 /// As [`insert`]; `must_change_password` for a password the user did not choose.
 pub async fn insert_with(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &str,
     password_hash: &str,
     role: &str,
     must_change_password: bool,
 ) -> Result<i64, DbError> {
-    sqlx::query_scalar(
-        "INSERT INTO account (username, password_hash, role, created_at, must_change_password) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING account_id",
-    )
-    .bind(username)
-    .bind(password_hash)
-    .bind(role)
-    .bind(now())
-    .bind(must_change_password)
-    .fetch_one(pool)
-    .await
-    .map_err(classify)
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_scalar(
+            "INSERT INTO account (username, password_hash, role, created_at, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING account_id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role)
+        .bind(now())
+        .bind(must_change_password)
+        .fetch_one(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
-pub async fn by_username(pool: &SqlitePool, username: &str) -> Result<Option<AccountRow>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM account WHERE username = $1"
-    ))
-    .bind(username)
-    .fetch_optional(pool)
-    .await
-    .map_err(classify)
+pub async fn by_username(pool: &Pool, username: &str) -> Result<Option<AccountRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM account WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
-pub async fn by_id(pool: &SqlitePool, account_id: i64) -> Result<Option<AccountRow>, DbError> {
-    let mut conn = pool.acquire().await.map_err(classify)?;
-    by_id_in(&mut conn, account_id).await
+pub async fn by_id(pool: &Pool, account_id: i64) -> Result<Option<AccountRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        let mut conn = pool.acquire().await.map_err(classify)?;
+        by_id_in(&mut conn, account_id).await
+    })
 }
 
 /// [`by_id`] inside the caller's transaction.
 pub async fn by_id_in(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     account_id: i64,
 ) -> Result<Option<AccountRow>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM account WHERE account_id = $1"
-    ))
-    .bind(account_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(classify)
-}
-
-pub async fn list(pool: &SqlitePool) -> Result<Vec<AccountRow>, DbError> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM account ORDER BY username"))
-        .fetch_all(pool)
+    crate::on_conn!(conn, |conn| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM account WHERE account_id = $1"
+        ))
+        .bind(account_id)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(classify)
+    })
+}
+
+pub async fn list(pool: &Pool) -> Result<Vec<AccountRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM account ORDER BY username"))
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+    })
 }
 
 /// Disables an enabled account unless it is the last enabled Administrator; true when it
 /// changed.
-pub async fn disable(conn: &mut SqliteConnection, account_id: i64) -> Result<bool, DbError> {
-    let done = sqlx::query(&format!(
-        "UPDATE account SET disabled = 1 WHERE account_id = $1 AND disabled = 0 \
-         AND (role <> 'Administrator' OR {ANOTHER_ADMINISTRATOR})"
-    ))
-    .bind(account_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
+pub async fn disable(conn: &mut impl AsConn, account_id: i64) -> Result<bool, DbError> {
+    crate::on_conn!(conn, |conn| {
+        let done = sqlx::query(&format!(
+            "UPDATE account SET disabled = TRUE WHERE account_id = $1 AND disabled = FALSE \
+             AND (role <> 'Administrator' OR {ANOTHER_ADMINISTRATOR})"
+        ))
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// True when a disabled account was enabled.
-pub async fn enable(conn: &mut SqliteConnection, account_id: i64) -> Result<bool, DbError> {
-    let done =
-        sqlx::query("UPDATE account SET disabled = 0 WHERE account_id = $1 AND disabled = 1")
-            .bind(account_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
+pub async fn enable(conn: &mut impl AsConn, account_id: i64) -> Result<bool, DbError> {
+    crate::on_conn!(conn, |conn| {
+        let done = sqlx::query(
+            "UPDATE account SET disabled = FALSE WHERE account_id = $1 AND disabled = TRUE",
+        )
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// Gives an account another role unless that demotes the last enabled Administrator; true
 /// when it changed.
 pub async fn set_role(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     account_id: i64,
     role: &str,
 ) -> Result<bool, DbError> {
-    let done = sqlx::query(&format!(
-        "UPDATE account SET role = $2 WHERE account_id = $1 AND role <> $2 \
-         AND ($2 = 'Administrator' OR role <> 'Administrator' OR disabled = 1 \
-              OR {ANOTHER_ADMINISTRATOR})"
-    ))
-    .bind(account_id)
-    .bind(role)
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
+    crate::on_conn!(conn, |conn| {
+        let done = sqlx::query(&format!(
+            "UPDATE account SET role = $2 WHERE account_id = $1 AND role <> $2 \
+             AND ($2 = 'Administrator' OR role <> 'Administrator' OR disabled = TRUE \
+                  OR {ANOTHER_ADMINISTRATOR})"
+        ))
+        .bind(account_id)
+        .bind(role)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// Replaces the password hash; `must_change_password` when someone else chose it. True when
 /// the account exists.
 pub async fn set_password(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     account_id: i64,
     password_hash: &str,
     must_change_password: bool,
 ) -> Result<bool, DbError> {
-    let done = sqlx::query(
-        "UPDATE account SET password_hash = $2, must_change_password = $3 WHERE account_id = $1",
-    )
-    .bind(account_id)
-    .bind(password_hash)
-    .bind(must_change_password)
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
+    crate::on_conn!(conn, |conn| {
+        let done = sqlx::query(
+            "UPDATE account SET password_hash = $2, must_change_password = $3 WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .bind(password_hash)
+        .bind(must_change_password)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// Deletes an account unless it is the last enabled Administrator (its sessions go with it,
 /// by the foreign key); true when it was deleted.
-pub async fn delete(conn: &mut SqliteConnection, account_id: i64) -> Result<bool, DbError> {
-    let done = sqlx::query(&format!(
-        "DELETE FROM account WHERE account_id = $1 \
-         AND (role <> 'Administrator' OR disabled = 1 OR {ANOTHER_ADMINISTRATOR})"
-    ))
-    .bind(account_id)
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
-    Ok(done.rows_affected() == 1)
+pub async fn delete(conn: &mut impl AsConn, account_id: i64) -> Result<bool, DbError> {
+    crate::on_conn!(conn, |conn| {
+        let done = sqlx::query(&format!(
+            "DELETE FROM account WHERE account_id = $1 \
+             AND (role <> 'Administrator' OR disabled = TRUE OR {ANOTHER_ADMINISTRATOR})"
+        ))
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    })
 }

@@ -2,11 +2,10 @@
 //! signed in and was last active.
 //!
 //! Ending a session deletes its row and its record in the session store's own table,
-//! `tower_sessions` (the name `SqliteStore` gives it), which is keyed by the same digest.
+//! `tower_sessions` (the name `SqliteStore` gives it, and `PostgresStore` is told to use), which
+//! is keyed by the same digest.
 
-use sqlx::{SqliteConnection, SqlitePool};
-
-use super::{classify, DbError};
+use super::{classify, AsConn, DbError, Pool};
 
 /// A sign-in to record.
 #[derive(Debug, Clone)]
@@ -42,139 +41,152 @@ pub struct SignedInRow {
     pub must_change_password: bool,
 }
 
-pub async fn insert(pool: &SqlitePool, new: &NewSession<'_>) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO account_session \
-         (session_key, account_id, created_at, last_seen_at, client, user_agent) \
-         VALUES ($1, $2, $3, $3, $4, $5)",
-    )
-    .bind(new.session_key)
-    .bind(new.account_id)
-    .bind(new.at)
-    .bind(new.client)
-    .bind(new.user_agent)
-    .execute(pool)
-    .await
-    .map_err(classify)?;
-    Ok(())
-}
-
-pub async fn signed_in(
-    pool: &SqlitePool,
-    session_key: &str,
-) -> Result<Option<SignedInRow>, DbError> {
-    sqlx::query_as(
-        "SELECT s.account_session_id, s.account_id, s.created_at, s.last_seen_at, \
-                a.username, a.role, a.disabled, a.must_change_password \
-         FROM account_session s JOIN account a ON a.account_id = s.account_id \
-         WHERE s.session_key = $1",
-    )
-    .bind(session_key)
-    .fetch_optional(pool)
-    .await
-    .map_err(classify)
-}
-
-pub async fn touch(pool: &SqlitePool, account_session_id: i64, at: &str) -> Result<(), DbError> {
-    sqlx::query("UPDATE account_session SET last_seen_at = $2 WHERE account_session_id = $1")
-        .bind(account_session_id)
-        .bind(at)
+pub async fn insert(pool: &Pool, new: &NewSession<'_>) -> Result<(), DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query(
+            "INSERT INTO account_session \
+             (session_key, account_id, created_at, last_seen_at, client, user_agent) \
+             VALUES ($1, $2, $3, $3, $4, $5)",
+        )
+        .bind(new.session_key)
+        .bind(new.account_id)
+        .bind(new.at)
+        .bind(new.client)
+        .bind(new.user_agent)
         .execute(pool)
         .await
         .map_err(classify)?;
-    Ok(())
+        Ok(())
+    })
+}
+
+pub async fn signed_in(pool: &Pool, session_key: &str) -> Result<Option<SignedInRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT s.account_session_id, s.account_id, s.created_at, s.last_seen_at, \
+                    a.username, a.role, a.disabled, a.must_change_password \
+             FROM account_session s JOIN account a ON a.account_id = s.account_id \
+             WHERE s.session_key = $1",
+        )
+        .bind(session_key)
+        .fetch_optional(pool)
+        .await
+        .map_err(classify)
+    })
+}
+
+pub async fn touch(pool: &Pool, account_session_id: i64, at: &str) -> Result<(), DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query("UPDATE account_session SET last_seen_at = $2 WHERE account_session_id = $1")
+            .bind(account_session_id)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    })
 }
 
 /// An account's sessions, newest sign-in first.
-pub async fn for_account(pool: &SqlitePool, account_id: i64) -> Result<Vec<SessionRow>, DbError> {
-    sqlx::query_as(
-        "SELECT account_session_id, session_key, account_id, created_at, last_seen_at, client, \
-                user_agent \
-         FROM account_session WHERE account_id = $1 \
-         ORDER BY created_at DESC, account_session_id DESC",
-    )
-    .bind(account_id)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn for_account(pool: &Pool, account_id: i64) -> Result<Vec<SessionRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT account_session_id, session_key, account_id, created_at, last_seen_at, client, \
+                    user_agent \
+             FROM account_session WHERE account_id = $1 \
+             ORDER BY created_at DESC, account_session_id DESC",
+        )
+        .bind(account_id)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 /// Ends the session filed under `session_key`, if any.
-pub async fn end_key(conn: &mut SqliteConnection, session_key: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM tower_sessions WHERE id = $1")
-        .bind(session_key)
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
-    sqlx::query("DELETE FROM account_session WHERE session_key = $1")
-        .bind(session_key)
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
-    Ok(())
+pub async fn end_key(conn: &mut impl AsConn, session_key: &str) -> Result<(), DbError> {
+    crate::on_conn!(conn, |conn| {
+        sqlx::query("DELETE FROM tower_sessions WHERE id = $1")
+            .bind(session_key)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+        sqlx::query("DELETE FROM account_session WHERE session_key = $1")
+            .bind(session_key)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    })
 }
 
 /// Ends one session of an account; false when the account has no such session.
 pub async fn end_one(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     account_id: i64,
     account_session_id: i64,
 ) -> Result<bool, DbError> {
-    let key: Option<String> = sqlx::query_scalar(
-        "SELECT session_key FROM account_session \
-         WHERE account_session_id = $1 AND account_id = $2",
-    )
-    .bind(account_session_id)
-    .bind(account_id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(classify)?;
-    match key {
-        Some(key) => end_key(conn, &key).await.map(|()| true),
-        None => Ok(false),
-    }
+    crate::on_conn!(conn, |conn| {
+        let key: Option<String> = sqlx::query_scalar(
+            "SELECT session_key FROM account_session \
+             WHERE account_session_id = $1 AND account_id = $2",
+        )
+        .bind(account_session_id)
+        .bind(account_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(classify)?;
+        match key {
+            Some(key) => end_key(conn, &key).await.map(|()| true),
+            None => Ok(false),
+        }
+    })
 }
 
 /// Ends every session of an account but the one filed under `keep`; how many ended.
 pub async fn end_all_of(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     account_id: i64,
     keep: Option<&str>,
 ) -> Result<u64, DbError> {
-    // '' is never a key, so `None` keeps nothing.
-    let keep = keep.unwrap_or("");
-    sqlx::query(
-        "DELETE FROM tower_sessions WHERE id IN \
-         (SELECT session_key FROM account_session WHERE account_id = $1 AND session_key <> $2)",
-    )
-    .bind(account_id)
-    .bind(keep)
-    .execute(&mut *conn)
-    .await
-    .map_err(classify)?;
-    let done =
-        sqlx::query("DELETE FROM account_session WHERE account_id = $1 AND session_key <> $2")
-            .bind(account_id)
-            .bind(keep)
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
-    Ok(done.rows_affected())
+    crate::on_conn!(conn, |conn| {
+        // '' is never a key, so `None` keeps nothing.
+        let keep = keep.unwrap_or("");
+        sqlx::query(
+            "DELETE FROM tower_sessions WHERE id IN \
+             (SELECT session_key FROM account_session WHERE account_id = $1 AND session_key <> $2)",
+        )
+        .bind(account_id)
+        .bind(keep)
+        .execute(&mut *conn)
+        .await
+        .map_err(classify)?;
+        let done =
+            sqlx::query("DELETE FROM account_session WHERE account_id = $1 AND session_key <> $2")
+                .bind(account_id)
+                .bind(keep)
+                .execute(&mut *conn)
+                .await
+                .map_err(classify)?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// Forgets sessions idle since before `idle_cutoff` or signed in before `absolute_cutoff`
 /// (their records have expired in the store already, or will be refused by the registry).
 pub async fn delete_expired(
-    pool: &SqlitePool,
+    pool: &Pool,
     idle_cutoff: &str,
     absolute_cutoff: &str,
 ) -> Result<u64, DbError> {
-    let done =
-        sqlx::query("DELETE FROM account_session WHERE last_seen_at < $1 OR created_at < $2")
-            .bind(idle_cutoff)
-            .bind(absolute_cutoff)
-            .execute(pool)
-            .await
-            .map_err(classify)?;
-    Ok(done.rows_affected())
+    crate::on_pool!(pool, |pool| {
+        let done =
+            sqlx::query("DELETE FROM account_session WHERE last_seen_at < $1 OR created_at < $2")
+                .bind(idle_cutoff)
+                .bind(absolute_cutoff)
+                .execute(pool)
+                .await
+                .map_err(classify)?;
+        Ok(done.rows_affected())
+    })
 }

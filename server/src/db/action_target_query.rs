@@ -2,9 +2,7 @@
 //! to. Only live records count: a record Defender lists no more (`gone`), marks as a potential
 //! duplicate or has merged into another is never a target (defender-api.md §9.3).
 
-use sqlx::SqlitePool;
-
-use super::{classify, DbError};
+use super::{classify, DbError, Pool};
 
 /// What deciding and sending an action needs to know about the target.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -22,7 +20,7 @@ pub struct ActionTarget {
 }
 
 /// A live record of the endpoint's device.
-const LIVE: &str = "m.gone = 0 AND m.is_potential_duplication = 0 \
+const LIVE: &str = "m.gone = FALSE AND m.is_potential_duplication = FALSE \
     AND m.merged_into_machine_id IS NULL";
 
 /// The endpoint with the machine actions go to: `machine_id` when it names one of the
@@ -30,36 +28,40 @@ const LIVE: &str = "m.gone = 0 AND m.is_potential_duplication = 0 \
 /// `None` for an unknown endpoint; the target's `machine_id` is `None` when there is no such
 /// machine.
 pub async fn target(
-    pool: &SqlitePool,
+    pool: &Pool,
     endpoint_id: i64,
     machine_id: Option<&str>,
 ) -> Result<Option<ActionTarget>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT e.endpoint_id, e.hostname, m.machine_id, m.computer_dns_name, m.os_platform,
-                m.version, m.onboarding_status, m.health_status, m.last_seen, m.agent_version
-         FROM endpoint e LEFT JOIN defender_machine m
-           ON m.endpoint_id = e.endpoint_id AND {LIVE}
-           AND m.machine_id = COALESCE($2, e.defender_machine_id)
-         WHERE e.endpoint_id = $1"
-    ))
-    .bind(endpoint_id)
-    .bind(machine_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(classify)
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(&format!(
+            "SELECT e.endpoint_id, e.hostname, m.machine_id, m.computer_dns_name, m.os_platform,
+                    m.version, m.onboarding_status, m.health_status, m.last_seen, m.agent_version
+             FROM endpoint e LEFT JOIN defender_machine m
+               ON m.endpoint_id = e.endpoint_id AND {LIVE}
+               AND m.machine_id = COALESCE($2, e.defender_machine_id)
+             WHERE e.endpoint_id = $1"
+        ))
+        .bind(endpoint_id)
+        .bind(machine_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 /// Every live machine of the endpoint, the representative first, then the latest seen.
-pub async fn candidates(pool: &SqlitePool, endpoint_id: i64) -> Result<Vec<ActionTarget>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT e.endpoint_id, e.hostname, m.machine_id, m.computer_dns_name, m.os_platform,
-                m.version, m.onboarding_status, m.health_status, m.last_seen, m.agent_version
-         FROM endpoint e JOIN defender_machine m ON m.endpoint_id = e.endpoint_id AND {LIVE}
-         WHERE e.endpoint_id = $1
-         ORDER BY m.machine_id IS NOT e.defender_machine_id, m.last_seen DESC, m.machine_id"
-    ))
-    .bind(endpoint_id)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn candidates(pool: &Pool, endpoint_id: i64) -> Result<Vec<ActionTarget>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(&format!(
+            "SELECT e.endpoint_id, e.hostname, m.machine_id, m.computer_dns_name, m.os_platform,
+                    m.version, m.onboarding_status, m.health_status, m.last_seen, m.agent_version
+             FROM endpoint e JOIN defender_machine m ON m.endpoint_id = e.endpoint_id AND {LIVE}
+             WHERE e.endpoint_id = $1
+             ORDER BY m.machine_id IS DISTINCT FROM e.defender_machine_id, m.last_seen DESC, m.machine_id"
+        ))
+        .bind(endpoint_id)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }

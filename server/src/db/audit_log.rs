@@ -1,36 +1,33 @@
 //! The `audit_log` table: who did what, when. Never holds a secret.
 
-use sqlx::SqlitePool;
+use super::{classify, now, AsConn, DbError, Pool};
 
-use super::{classify, now, DbError};
-
-pub async fn record(
-    pool: &SqlitePool,
-    actor: &str,
-    action: &str,
-    detail: &str,
-) -> Result<(), DbError> {
-    let mut conn = pool.acquire().await.map_err(classify)?;
-    record_in(&mut conn, actor, action, detail).await
+pub async fn record(pool: &Pool, actor: &str, action: &str, detail: &str) -> Result<(), DbError> {
+    crate::on_pool!(pool, |pool| {
+        let mut conn = pool.acquire().await.map_err(classify)?;
+        record_in(&mut conn, actor, action, detail).await
+    })
 }
 
 /// [`record`] inside the caller's transaction, so the entry commits with the change it
 /// describes.
 pub async fn record_in(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut impl AsConn,
     actor: &str,
     action: &str,
     detail: &str,
 ) -> Result<(), DbError> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
-        .bind(now())
-        .bind(actor)
-        .bind(action)
-        .bind(detail)
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
-    Ok(())
+    crate::on_conn!(conn, |conn| {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
+            .bind(now())
+            .bind(actor)
+            .bind(action)
+            .bind(detail)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,12 +39,14 @@ pub struct AuditRow {
 }
 
 /// The newest entries first.
-pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<Vec<AuditRow>, DbError> {
-    sqlx::query_as(
-        "SELECT at, actor, action, detail FROM audit_log ORDER BY audit_log_id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn recent(pool: &Pool, limit: i64) -> Result<Vec<AuditRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT at, actor, action, detail FROM audit_log ORDER BY audit_log_id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }

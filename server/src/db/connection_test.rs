@@ -1,47 +1,48 @@
 //! `connection_test`: the Test Connection runs counted per account, shared by every replica.
 
-use sqlx::SqlitePool;
+use super::{DbError, Pool};
 
-use super::DbError;
-
-/// Counts a test for `account_id` unless it ran `limit` since `since_ms`; one statement, as
-/// for sign-in attempts. Older rows are swept on the way.
+/// Counts a test for `account_id` unless it ran `limit` since `since_ms`; one statement in a
+/// write transaction, as for sign-in attempts. Older rows are swept on the way.
 pub async fn take(
-    pool: &SqlitePool,
+    pool: &Pool,
     account_id: i64,
     at_ms: i64,
     since_ms: i64,
     limit: i64,
 ) -> Result<bool, DbError> {
-    sqlx::query("DELETE FROM connection_test WHERE at_ms <= $1")
+    let mut tx = pool.begin_write().await?;
+    let taken = crate::on_conn!(&mut tx, |conn| {
+        sqlx::query("DELETE FROM connection_test WHERE at_ms <= $1")
+            .bind(since_ms)
+            .execute(&mut *conn)
+            .await?;
+        let taken: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO connection_test (account_id, at_ms) SELECT $1, $2 \
+             WHERE (SELECT COUNT(*) FROM connection_test WHERE account_id = $1 AND at_ms > $3) < $4 \
+             RETURNING connection_test_id",
+        )
+        .bind(account_id)
+        .bind(at_ms)
         .bind(since_ms)
-        .execute(pool)
+        .bind(limit)
+        .fetch_optional(&mut *conn)
         .await?;
-    let taken: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO connection_test (account_id, at_ms) SELECT $1, $2 \
-         WHERE (SELECT COUNT(*) FROM connection_test WHERE account_id = $1 AND at_ms > $3) < $4 \
-         RETURNING connection_test_id",
-    )
-    .bind(account_id)
-    .bind(at_ms)
-    .bind(since_ms)
-    .bind(limit)
-    .fetch_optional(pool)
-    .await?;
-    Ok(taken.is_some())
+        taken.is_some()
+    });
+    tx.commit().await?;
+    Ok(taken)
 }
 
 /// The oldest test in the window: the limit lifts when it leaves.
-pub async fn oldest(
-    pool: &SqlitePool,
-    account_id: i64,
-    since_ms: i64,
-) -> Result<Option<i64>, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT MIN(at_ms) FROM connection_test WHERE account_id = $1 AND at_ms > $2",
-    )
-    .bind(account_id)
-    .bind(since_ms)
-    .fetch_one(pool)
-    .await?)
+pub async fn oldest(pool: &Pool, account_id: i64, since_ms: i64) -> Result<Option<i64>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(at_ms) FROM connection_test WHERE account_id = $1 AND at_ms > $2",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .fetch_one(pool)
+        .await?)
+    })
 }

@@ -1,9 +1,8 @@
 //! `defender_machine`: every Defender machine record, duplicates included.
 
-use futures::Stream;
-use sqlx::{SqliteConnection, SqlitePool};
+use futures::stream::{BoxStream, StreamExt};
 
-use super::DbError;
+use super::{AsConn, DbError, Pool};
 
 /// The fields the merge and the endpoint display columns need.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -18,29 +17,60 @@ pub struct MachineRow {
     pub last_ip_address: Option<String>,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
-    pub is_potential_duplication: i64,
+    pub is_potential_duplication: bool,
     pub merged_into_machine_id: Option<String>,
     pub ip_addresses: String,
 }
 
 /// Every machine present in the latest listing (not gone), as a stream: the caller keeps what
 /// it needs of each row, not 100k rows of JSON at once.
-pub fn present(
-    conn: &mut SqliteConnection,
-) -> impl Stream<Item = Result<MachineRow, sqlx::Error>> + '_ {
-    sqlx::query_as(
-        "SELECT machine_id, endpoint_id, computer_dns_name, os_platform, version, \
-         onboarding_status, health_status, last_ip_address, first_seen, last_seen, \
-         is_potential_duplication, merged_into_machine_id, ip_addresses \
-         FROM defender_machine WHERE gone = 0 ORDER BY machine_id",
-    )
-    .fetch(conn)
+pub fn present<'c>(conn: &'c mut impl AsConn) -> BoxStream<'c, Result<MachineRow, sqlx::Error>> {
+    crate::on_conn!(conn, |conn| {
+        sqlx::query_as(
+            "SELECT machine_id, endpoint_id, computer_dns_name, os_platform, version, \
+             onboarding_status, health_status, last_ip_address, first_seen, last_seen, \
+             is_potential_duplication, merged_into_machine_id, ip_addresses \
+             FROM defender_machine WHERE gone = FALSE ORDER BY machine_id",
+        )
+        .fetch(conn)
+        .boxed()
+    })
+}
+
+/// The machines on this endpoint now (not gone), with whether the endpoint was also seen on
+/// the local network.
+pub async fn on_endpoint(pool: &Pool, endpoint_id: i64) -> Result<Vec<(String, bool)>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(sqlx::query_as(
+            "SELECT m.machine_id, e.source_network FROM defender_machine m \
+             JOIN endpoint e ON e.endpoint_id = m.endpoint_id \
+             WHERE m.endpoint_id = $1 AND m.gone = FALSE",
+        )
+        .bind(endpoint_id)
+        .fetch_all(pool)
+        .await?)
+    })
+}
+
+/// The endpoint the machine is on.
+pub async fn endpoint_of(conn: &mut impl AsConn, machine_id: &str) -> Result<Option<i64>, DbError> {
+    crate::on_conn!(conn, |conn| {
+        Ok(
+            sqlx::query_scalar("SELECT endpoint_id FROM defender_machine WHERE machine_id = $1")
+                .bind(machine_id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .flatten(),
+        )
+    })
 }
 
 /// Row count, for tests and the journal.
-pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine")
-        .fetch_one(pool)
-        .await?;
-    Ok(n)
+pub async fn count(pool: &Pool) -> Result<i64, DbError> {
+    crate::on_pool!(pool, |pool| {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine")
+            .fetch_one(pool)
+            .await?;
+        Ok(n)
+    })
 }

@@ -1,8 +1,6 @@
 //! `endpoint`: one row per device. Sync and discovery imports write it; nothing deletes it.
 
-use sqlx::{Connection, SqliteConnection, SqlitePool};
-
-use super::DbError;
+use super::{AsConn, DbError, OwnConnection, Pool};
 
 /// The Defender view of an endpoint, written by the sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,11 +21,13 @@ pub struct DefenderView {
 
 /// The next free endpoint ids start after this one (ids are assigned by the caller inside its
 /// write transaction, so bulk inserts need no RETURNING per row).
-pub async fn max_id(conn: &mut SqliteConnection) -> Result<i64, DbError> {
-    let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(endpoint_id), 0) FROM endpoint")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(id)
+pub async fn max_id(conn: &mut impl AsConn) -> Result<i64, DbError> {
+    crate::on_conn!(conn, |conn| {
+        let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(endpoint_id), 0) FROM endpoint")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(id)
+    })
 }
 
 /// A Defender-only endpoint to create.
@@ -42,36 +42,38 @@ pub struct NewDefenderEndpoint {
 /// Creates endpoints for Defender machines that matched none, in bulk. Takes the rows by value:
 /// their text moves into the statements instead of being copied.
 pub async fn insert_many_from_defender(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     rows: Vec<NewDefenderEndpoint>,
 ) -> Result<(), DbError> {
-    let mut rest = rows.into_iter().peekable();
-    while rest.peek().is_some() {
-        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
-            "INSERT INTO endpoint (endpoint_id, mac, mac_vendor, defender_machine_id, hostname, \
-             ip, os, onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
-             merge_evidence, mac_conflicts) ",
-        );
-        q.push_values(rest.by_ref().take(400), |mut b, r| {
-            b.push_bind(r.endpoint_id)
-                .push_bind(r.mac)
-                .push_bind(r.mac_vendor)
-                .push_bind(r.view.defender_machine_id)
-                .push_bind(r.view.hostname)
-                .push_bind(r.view.ip)
-                .push_bind(r.view.os)
-                .push_bind(r.view.onboarding_status)
-                .push("1")
-                .push_bind(r.view.first_seen)
-                .push_bind(r.view.last_seen)
-                .push_bind(r.view.hostnames)
-                .push_bind(r.view.ips)
-                .push_bind(r.view.merge_evidence)
-                .push_bind(r.view.mac_conflicts);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    crate::on_conn!(conn, |conn| {
+        let mut rest = rows.into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+                "INSERT INTO endpoint (endpoint_id, mac, mac_vendor, defender_machine_id, hostname, \
+                 ip, os, onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
+                 merge_evidence, mac_conflicts) ",
+            );
+            q.push_values(rest.by_ref().take(400), |mut b, r| {
+                b.push_bind(r.endpoint_id)
+                    .push_bind(r.mac)
+                    .push_bind(r.mac_vendor)
+                    .push_bind(r.view.defender_machine_id)
+                    .push_bind(r.view.hostname)
+                    .push_bind(r.view.ip)
+                    .push_bind(r.view.os)
+                    .push_bind(r.view.onboarding_status)
+                    .push("TRUE")
+                    .push_bind(r.view.first_seen)
+                    .push_bind(r.view.last_seen)
+                    .push_bind(r.view.hostnames)
+                    .push_bind(r.view.ips)
+                    .push_bind(r.view.merge_evidence)
+                    .push_bind(r.view.mac_conflicts);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    })
 }
 
 /// Everything the classifier and the risk rules read, for one endpoint. [`remodel_page`]
@@ -151,41 +153,61 @@ pub struct PageBounds {
 /// keys and would then read each endpoint's assessment row and machine row as well: together
 /// about 180 MB at 100k endpoints.
 pub async fn remodel_page(
-    pool: &SqlitePool,
+    pool: &Pool,
     page: PageBounds,
     with_vulnerabilities: bool,
 ) -> Result<Vec<RemodelRow>, DbError> {
-    let packed: Option<String> = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
-         e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
-         e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
-         e.source_defender, m.os_platform, m.version, e.mac_conflicts), a.digest, \
-         CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
-           FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
-         FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
-           os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
-           source_defender, mac_conflicts FROM endpoint \
-           WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
-         LEFT JOIN endpoint_assessment a INDEXED BY endpoint_assessment_digest \
-           ON a.endpoint_id = e.endpoint_id \
-         LEFT JOIN defender_machine m INDEXED BY defender_machine_os \
-           ON m.machine_id = e.defender_machine_id",
-    )
-    .bind(page.after)
-    .bind(page.limit)
-    .bind(with_vulnerabilities)
-    .bind(FIELD_SEPARATOR)
-    .bind(ENTRY_SEPARATOR)
-    .bind(page.upto)
-    .fetch_one(pool)
-    .await?;
-    let mut rows: Vec<RemodelRow> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
-        .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))?;
-    // SQLite aggregates the rows as the id-ordered page yields them; sorting here (a single pass
-    // when they are in order) costs less than an ORDER BY inside the aggregate, which sorts
-    // every page's JSON through a temporary B-tree.
-    rows.sort_by_key(|r| r.facts.endpoint_id);
-    Ok(rows)
+    crate::on_pool!(pool, |pool| {
+        // PostgreSQL has neither SQLite's JSON functions nor `INDEXED BY`; its `json` does not
+        // decode as text, hence the cast, and its booleans become the 0/1 the rows expect.
+        let sql = if POSTGRES {
+            "SELECT CAST(json_agg(json_build_array(json_build_array(e.endpoint_id, e.mac, \
+             e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
+             e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
+             CAST(e.source_network AS INTEGER), CAST(e.source_defender AS INTEGER), \
+             m.os_platform, m.version, e.mac_conflicts), a.digest, \
+             CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
+               FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
+               AS TEXT) \
+             FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
+               os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
+               source_defender, mac_conflicts FROM endpoint \
+               WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
+             LEFT JOIN endpoint_assessment a ON a.endpoint_id = e.endpoint_id \
+             LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id"
+        } else {
+            "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
+             e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
+             e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
+             e.source_defender, m.os_platform, m.version, e.mac_conflicts), a.digest, \
+             CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
+               FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
+             FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
+               os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
+               source_defender, mac_conflicts FROM endpoint \
+               WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
+             LEFT JOIN endpoint_assessment a INDEXED BY endpoint_assessment_digest \
+               ON a.endpoint_id = e.endpoint_id \
+             LEFT JOIN defender_machine m INDEXED BY defender_machine_os \
+               ON m.machine_id = e.defender_machine_id"
+        };
+        let packed: Option<String> = sqlx::query_scalar(sql)
+            .bind(page.after)
+            .bind(page.limit)
+            .bind(with_vulnerabilities)
+            .bind(FIELD_SEPARATOR)
+            .bind(ENTRY_SEPARATOR)
+            .bind(page.upto)
+            .fetch_one(pool)
+            .await?;
+        let mut rows: Vec<RemodelRow> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
+            .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))?;
+        // SQLite aggregates the rows as the id-ordered page yields them; sorting here (a single pass
+        // when they are in order) costs less than an ORDER BY inside the aggregate, which sorts
+        // every page's JSON through a temporary B-tree.
+        rows.sort_by_key(|r| r.facts.endpoint_id);
+        Ok(rows)
+    })
 }
 
 /// The classification and risk computed for one endpoint.
@@ -206,93 +228,102 @@ pub struct Assessed {
 /// cache big enough to hold a page of rewritten assessments until commit (SQLite's default
 /// 2 MB spills them to the log mid-transaction), its statement journal in memory rather than
 /// in a temporary file, and no checkpoints of its own. Close it when done.
-pub async fn assessment_writer(pool: &SqlitePool) -> Result<SqliteConnection, DbError> {
-    let mut conn = SqliteConnection::connect_with(&pool.connect_options()).await?;
-    sqlx::query("PRAGMA cache_size = -8192")
-        .execute(&mut conn)
-        .await?;
-    sqlx::query("PRAGMA temp_store = MEMORY")
-        .execute(&mut conn)
-        .await?;
-    // Its commits leave the log to a [`checkpointer`].
-    sqlx::query("PRAGMA wal_autocheckpoint = 0")
-        .execute(&mut conn)
-        .await?;
-    Ok(conn)
+pub async fn assessment_writer(pool: &Pool) -> Result<OwnConnection, DbError> {
+    let mut own = OwnConnection::open(pool).await?;
+    crate::on_conn!(&mut own, |conn| {
+        if !POSTGRES {
+            for setting in [
+                "PRAGMA cache_size = -8192",
+                "PRAGMA temp_store = MEMORY",
+                // Its commits leave the log to a [`checkpointer`].
+                "PRAGMA wal_autocheckpoint = 0",
+            ] {
+                sqlx::query(setting).execute(&mut *conn).await?;
+            }
+        }
+    });
+    Ok(own)
 }
 
 /// A connection of its own for [`checkpoint`]. Close it when done.
-pub async fn checkpointer(pool: &SqlitePool) -> Result<SqliteConnection, DbError> {
-    Ok(SqliteConnection::connect_with(&pool.connect_options()).await?)
+pub async fn checkpointer(pool: &Pool) -> Result<OwnConnection, DbError> {
+    OwnConnection::open(pool).await
 }
 
 /// Copies what the write-ahead log holds back into the database, as far as readers allow,
-/// without waiting for them (SQLite's PASSIVE mode).
-pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<(), DbError> {
-    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-        .execute(conn)
-        .await?;
-    Ok(())
+/// without waiting for them (SQLite's PASSIVE mode). PostgreSQL checkpoints by itself.
+pub async fn checkpoint(conn: &mut impl AsConn) -> Result<(), DbError> {
+    crate::on_conn!(conn, |conn| {
+        if !POSTGRES {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    })
 }
 
 /// Stores a page of assessments in `endpoint_assessment`, 500 endpoints per statement rather
 /// than one statement per endpoint; the endpoint rows themselves are not touched. Takes the
 /// page by value: its JSON (about 1 KB an endpoint) moves into the statement instead of being
 /// copied.
-pub async fn store_assessments(
-    conn: &mut SqliteConnection,
-    page: Vec<Assessed>,
-) -> Result<(), DbError> {
-    let mut rest = page.into_iter().peekable();
-    while rest.peek().is_some() {
-        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
-            "INSERT INTO endpoint_assessment (endpoint_id, profile_name, match_level, \
-             profiles_considered, risk_level, risk, defender_risk, digest) ",
-        );
-        q.push_values(rest.by_ref().take(500), |mut b, a| {
-            b.push_bind(a.endpoint_id)
-                .push_bind(a.profile_name)
-                .push_bind(a.match_level)
-                .push_bind(a.profiles_considered)
-                .push_bind(a.risk_level)
-                .push_bind(a.risk)
-                .push_bind(a.defender_risk)
-                .push_bind(a.digest);
-        });
-        q.push(
-            " ON CONFLICT (endpoint_id) DO UPDATE SET profile_name = excluded.profile_name, \
-             match_level = excluded.match_level, \
-             profiles_considered = excluded.profiles_considered, \
-             risk_level = excluded.risk_level, risk = excluded.risk, \
-             defender_risk = excluded.defender_risk, digest = excluded.digest",
-        );
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+pub async fn store_assessments(conn: &mut impl AsConn, page: Vec<Assessed>) -> Result<(), DbError> {
+    crate::on_conn!(conn, |conn| {
+        let mut rest = page.into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+                "INSERT INTO endpoint_assessment (endpoint_id, profile_name, match_level, \
+                 profiles_considered, risk_level, risk, defender_risk, digest) ",
+            );
+            q.push_values(rest.by_ref().take(500), |mut b, a| {
+                b.push_bind(a.endpoint_id)
+                    .push_bind(a.profile_name)
+                    .push_bind(a.match_level)
+                    .push_bind(a.profiles_considered)
+                    .push_bind(a.risk_level)
+                    .push_bind(a.risk)
+                    .push_bind(a.defender_risk)
+                    .push_bind(a.digest);
+            });
+            q.push(
+                " ON CONFLICT (endpoint_id) DO UPDATE SET profile_name = excluded.profile_name, \
+                 match_level = excluded.match_level, \
+                 profiles_considered = excluded.profiles_considered, \
+                 risk_level = excluded.risk_level, risk = excluded.risk, \
+                 defender_risk = excluded.defender_risk, digest = excluded.digest",
+            );
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    })
 }
 
 /// Forgets the Defender-derived classification (the integration was disabled).
-pub async fn clear_defender_classification(pool: &SqlitePool, prefix: &str) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE endpoint_assessment SET profile_name = NULL, match_level = NULL, \
-         profiles_considered = '[]' WHERE profile_name LIKE $1",
-    )
-    .bind(format!("{prefix}%"))
-    .execute(pool)
-    .await?;
-    Ok(())
+pub async fn clear_defender_classification(pool: &Pool, prefix: &str) -> Result<(), DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query(
+            "UPDATE endpoint_assessment SET profile_name = NULL, match_level = NULL, \
+             profiles_considered = '[]' WHERE profile_name LIKE $1",
+        )
+        .bind(format!("{prefix}%"))
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Flags endpoints not seen since `cutoff` (RFC 3339) as inactive; clears the flag otherwise.
-pub async fn mark_inactive(pool: &SqlitePool, cutoff: &str) -> Result<u64, DbError> {
-    let done = sqlx::query(
-        "UPDATE endpoint SET inactive = CASE WHEN last_seen < $1 THEN 1 ELSE 0 END \
-         WHERE inactive <> CASE WHEN last_seen < $1 THEN 1 ELSE 0 END",
-    )
-    .bind(cutoff)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
+pub async fn mark_inactive(pool: &Pool, cutoff: &str) -> Result<u64, DbError> {
+    crate::on_pool!(pool, |pool| {
+        let done = sqlx::query(
+            "UPDATE endpoint SET inactive = (last_seen < $1) \
+             WHERE inactive <> (last_seen < $1)",
+        )
+        .bind(cutoff)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// A discovery import's view of one endpoint (the full record, as stored).
@@ -313,22 +344,26 @@ pub struct NetworkRow {
 const NETWORK_COLUMNS: &str = "endpoint_id, mac, hostnames, ips, open_ports, os_matches, \
      dhcp_vendor_class, dhcp_hostname, first_seen, last_seen";
 
-pub async fn by_mac(conn: &mut SqliteConnection, mac: &str) -> Result<Option<NetworkRow>, DbError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE mac = $1"
-    ))
-    .bind(mac)
-    .fetch_optional(&mut *conn)
-    .await?)
+pub async fn by_mac(conn: &mut impl AsConn, mac: &str) -> Result<Option<NetworkRow>, DbError> {
+    crate::on_conn!(conn, |conn| {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE mac = $1"
+        ))
+        .bind(mac)
+        .fetch_optional(&mut *conn)
+        .await?)
+    })
 }
 
-pub async fn by_ip(conn: &mut SqliteConnection, ip: &str) -> Result<Option<NetworkRow>, DbError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE ip = $1 ORDER BY last_seen DESC LIMIT 1"
-    ))
-    .bind(ip)
-    .fetch_optional(&mut *conn)
-    .await?)
+pub async fn by_ip(conn: &mut impl AsConn, ip: &str) -> Result<Option<NetworkRow>, DbError> {
+    crate::on_conn!(conn, |conn| {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE ip = $1 ORDER BY last_seen DESC LIMIT 1"
+        ))
+        .bind(ip)
+        .fetch_optional(&mut *conn)
+        .await?)
+    })
 }
 
 /// The values a discovery import writes.
@@ -349,119 +384,122 @@ pub struct NetworkView {
     pub dhcp_hostname: Option<String>,
 }
 
-pub async fn insert_from_network(
-    conn: &mut SqliteConnection,
-    v: &NetworkView,
-) -> Result<i64, DbError> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO endpoint (mac, mac_vendor, hostname, ip, os, source_network, first_seen, \
-         last_seen, hostnames, ips, open_ports, os_matches, dhcp_vendor_class, dhcp_hostname) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING endpoint_id",
-    )
-    .bind(&v.mac)
-    .bind(&v.mac_vendor)
-    .bind(&v.hostname)
-    .bind(&v.ip)
-    .bind(&v.os)
-    .bind(&v.first_seen)
-    .bind(&v.last_seen)
-    .bind(&v.hostnames)
-    .bind(&v.ips)
-    .bind(&v.open_ports)
-    .bind(&v.os_matches)
-    .bind(&v.dhcp_vendor_class)
-    .bind(&v.dhcp_hostname)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
+pub async fn insert_from_network(conn: &mut impl AsConn, v: &NetworkView) -> Result<i64, DbError> {
+    crate::on_conn!(conn, |conn| {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO endpoint (mac, mac_vendor, hostname, ip, os, source_network, first_seen, \
+             last_seen, hostnames, ips, open_ports, os_matches, dhcp_vendor_class, dhcp_hostname) \
+             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING endpoint_id",
+        )
+        .bind(&v.mac)
+        .bind(&v.mac_vendor)
+        .bind(&v.hostname)
+        .bind(&v.ip)
+        .bind(&v.os)
+        .bind(&v.first_seen)
+        .bind(&v.last_seen)
+        .bind(&v.hostnames)
+        .bind(&v.ips)
+        .bind(&v.open_ports)
+        .bind(&v.os_matches)
+        .bind(&v.dhcp_vendor_class)
+        .bind(&v.dhcp_hostname)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(id)
+    })
 }
 
 /// Updates an endpoint from discovery. Defender's display values (hostname, IP, OS) win over
 /// discovery's when the endpoint has a Defender machine.
 pub async fn update_from_network(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     endpoint_id: i64,
     v: &NetworkView,
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE endpoint SET mac = COALESCE(mac, $1), mac_vendor = COALESCE($2, mac_vendor), \
-         hostname = CASE WHEN defender_machine_id IS NULL THEN COALESCE($3, hostname) \
-           ELSE COALESCE(hostname, $3) END, \
-         ip = CASE WHEN defender_machine_id IS NULL THEN COALESCE($4, ip) ELSE COALESCE(ip, $4) END, \
-         os = CASE WHEN defender_machine_id IS NULL THEN COALESCE($5, os) ELSE COALESCE(os, $5) END, \
-         source_network = 1, first_seen = $6, last_seen = $7, hostnames = $8, ips = $9, \
-         open_ports = $10, os_matches = $11, dhcp_vendor_class = $12, dhcp_hostname = $13, \
-         inactive = 0 WHERE endpoint_id = $14",
-    )
-    .bind(&v.mac)
-    .bind(&v.mac_vendor)
-    .bind(&v.hostname)
-    .bind(&v.ip)
-    .bind(&v.os)
-    .bind(&v.first_seen)
-    .bind(&v.last_seen)
-    .bind(&v.hostnames)
-    .bind(&v.ips)
-    .bind(&v.open_ports)
-    .bind(&v.os_matches)
-    .bind(&v.dhcp_vendor_class)
-    .bind(&v.dhcp_hostname)
-    .bind(endpoint_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    crate::on_conn!(conn, |conn| {
+        sqlx::query(
+            "UPDATE endpoint SET mac = COALESCE(mac, $1), mac_vendor = COALESCE($2, mac_vendor), \
+             hostname = CASE WHEN defender_machine_id IS NULL THEN COALESCE($3, hostname) \
+               ELSE COALESCE(hostname, $3) END, \
+             ip = CASE WHEN defender_machine_id IS NULL THEN COALESCE($4, ip) ELSE COALESCE(ip, $4) END, \
+             os = CASE WHEN defender_machine_id IS NULL THEN COALESCE($5, os) ELSE COALESCE(os, $5) END, \
+             source_network = TRUE, first_seen = $6, last_seen = $7, hostnames = $8, ips = $9, \
+             open_ports = $10, os_matches = $11, dhcp_vendor_class = $12, dhcp_hostname = $13, \
+             inactive = FALSE WHERE endpoint_id = $14",
+        )
+        .bind(&v.mac)
+        .bind(&v.mac_vendor)
+        .bind(&v.hostname)
+        .bind(&v.ip)
+        .bind(&v.os)
+        .bind(&v.first_seen)
+        .bind(&v.last_seen)
+        .bind(&v.hostnames)
+        .bind(&v.ips)
+        .bind(&v.open_ports)
+        .bind(&v.os_matches)
+        .bind(&v.dhcp_vendor_class)
+        .bind(&v.dhcp_hostname)
+        .bind(endpoint_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
 }
 
-pub async fn count(pool: &SqlitePool) -> Result<i64, DbError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM endpoint")
-        .fetch_one(pool)
-        .await?;
-    Ok(n)
+pub async fn count(pool: &Pool) -> Result<i64, DbError> {
+    crate::on_pool!(pool, |pool| {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM endpoint")
+            .fetch_one(pool)
+            .await?;
+        Ok(n)
+    })
 }
 
 /// How many endpoints there are and the highest id (0 when there are none).
-pub async fn count_and_max_id(pool: &SqlitePool) -> Result<(i64, i64), DbError> {
-    Ok(
-        sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(endpoint_id), 0) FROM endpoint")
-            .fetch_one(pool)
-            .await?,
-    )
+pub async fn count_and_max_id(pool: &Pool) -> Result<(i64, i64), DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(
+            sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(endpoint_id), 0) FROM endpoint")
+                .fetch_one(pool)
+                .await?,
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    async fn endpoint(pool: &SqlitePool, id: i64, machine: Option<&str>) {
-        sqlx::query(
-            "INSERT INTO endpoint (endpoint_id, defender_machine_id, first_seen, last_seen) \
-             VALUES ($1, $2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-        )
-        .bind(id)
-        .bind(machine)
-        .execute(pool)
-        .await
-        .unwrap();
+    async fn endpoint(pool: &Pool, id: i64, machine: Option<&str>) {
+        crate::on_pool!(pool, |pool| {
+            sqlx::query(
+                "INSERT INTO endpoint (endpoint_id, defender_machine_id, first_seen, last_seen) \
+                 VALUES ($1, $2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            )
+            .bind(id)
+            .bind(machine)
+            .execute(pool)
+            .await
+            .unwrap();
+        })
     }
 
-    async fn vulnerable(
-        pool: &SqlitePool,
-        machine: &str,
-        cve: &str,
-        product: &str,
-        sev: Option<&str>,
-    ) {
-        sqlx::query(
-            "INSERT INTO machine_vulnerability (machine_id, cve_id, product_name, severity) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(machine)
-        .bind(cve)
-        .bind(product)
-        .bind(sev)
-        .execute(pool)
-        .await
-        .unwrap();
+    async fn vulnerable(pool: &Pool, machine: &str, cve: &str, product: &str, sev: Option<&str>) {
+        crate::on_pool!(pool, |pool| {
+            sqlx::query(
+                "INSERT INTO machine_vulnerability (machine_id, cve_id, product_name, severity) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(machine)
+            .bind(cve)
+            .bind(product)
+            .bind(sev)
+            .execute(pool)
+            .await
+            .unwrap();
+        })
     }
 
     fn sorted(row: &RemodelRow) -> Vec<(&str, &str)> {
@@ -516,13 +554,15 @@ mod tests {
         assert!(rows.iter().all(|r| r.vulnerabilities().next().is_none()));
     }
 
-    async fn digest_of(pool: &SqlitePool, id: i64) -> Option<i64> {
-        sqlx::query_scalar("SELECT digest FROM endpoint_assessment WHERE endpoint_id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .unwrap()
-            .flatten()
+    async fn digest_of(pool: &Pool, id: i64) -> Option<i64> {
+        crate::on_pool!(pool, |pool| {
+            sqlx::query_scalar("SELECT digest FROM endpoint_assessment WHERE endpoint_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .unwrap()
+                .flatten()
+        })
     }
 
     fn assessed(id: i64, profile: &str, digest: i64) -> Assessed {
@@ -563,12 +603,12 @@ mod tests {
         assert_eq!(digest_of(&pool, 1).await, Some(11));
         assert_eq!(digest_of(&pool, 2).await, Some(22));
         assert_eq!(digest_of(&pool, 3).await, Some(34));
-        let profile: Option<String> = sqlx::query_scalar(
+        let profile: Option<String> = crate::on_pool!(&pool, |db| sqlx::query_scalar(
             "SELECT profile_name FROM endpoint_assessment WHERE endpoint_id = 3",
         )
-        .fetch_one(&pool)
+        .fetch_one(db)
         .await
-        .unwrap();
+        .unwrap());
         assert_eq!(profile.as_deref(), Some("Network Printer"));
 
         // Disabling Defender rewrites the ⇋ classification without a digest: endpoint 1's
@@ -581,14 +621,18 @@ mod tests {
             "untouched rows keep theirs"
         );
         // Any column of the assessment counts, and writes to the endpoint's facts do not.
-        sqlx::query("UPDATE endpoint_assessment SET risk_level = 'High' WHERE endpoint_id = 2")
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query("UPDATE endpoint SET last_seen = '2026-02-01T00:00:00Z', hostname = 'x'")
-            .execute(&pool)
-            .await
-            .unwrap();
+        crate::on_pool!(&pool, |db| {
+            sqlx::query("UPDATE endpoint_assessment SET risk_level = 'High' WHERE endpoint_id = 2")
+                .execute(db)
+                .await
+                .unwrap();
+        });
+        crate::on_pool!(&pool, |db| {
+            sqlx::query("UPDATE endpoint SET last_seen = '2026-02-01T00:00:00Z', hostname = 'x'")
+                .execute(db)
+                .await
+                .unwrap();
+        });
         assert_eq!(digest_of(&pool, 2).await, None);
         assert_eq!(digest_of(&pool, 3).await, Some(34));
     }

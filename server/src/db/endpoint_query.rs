@@ -2,9 +2,7 @@
 //! memory by `views::endpoint_list`) and what the Endpoint Summary and the dashboard show. The
 //! sync and imports write these tables elsewhere.
 
-use sqlx::SqlitePool;
-
-use super::{classify, DbError};
+use super::{classify, DbError, Pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointListRow {
@@ -33,24 +31,28 @@ const LIST_COLUMNS: &str = "e.endpoint_id, COALESCE(a.risk_level, 'None') AS ris
 const ENDPOINT_WITH_ASSESSMENT: &str =
     "endpoint e LEFT JOIN endpoint_assessment a ON a.endpoint_id = e.endpoint_id";
 
-pub async fn profile_names(pool: &SqlitePool) -> Result<Vec<String>, DbError> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT profile_name FROM endpoint_assessment WHERE profile_name IS NOT NULL
-         ORDER BY profile_name",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn profile_names(pool: &Pool) -> Result<Vec<String>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_scalar(
+            "SELECT DISTINCT profile_name FROM endpoint_assessment WHERE profile_name IS NOT NULL
+             ORDER BY profile_name",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
-pub async fn onboarding_states(pool: &SqlitePool) -> Result<Vec<String>, DbError> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT onboarding_status FROM endpoint WHERE onboarding_status IS NOT NULL
-         ORDER BY onboarding_status",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn onboarding_states(pool: &Pool) -> Result<Vec<String>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_scalar(
+            "SELECT DISTINCT onboarding_status FROM endpoint WHERE onboarding_status IS NOT NULL
+             ORDER BY onboarding_status",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -68,21 +70,20 @@ pub struct EndpointDetailRow {
     pub merge_evidence: String,
 }
 
-pub async fn detail(
-    pool: &SqlitePool,
-    endpoint_id: i64,
-) -> Result<Option<EndpointDetailRow>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT {LIST_COLUMNS}, e.defender_machine_id, e.first_seen, e.hostnames, e.ips,
-                e.open_ports, COALESCE(a.profiles_considered, '[]') AS profiles_considered,
-                COALESCE(a.risk, '{{\"overall\":\"None\",\"assessments\":[]}}') AS risk,
-                a.defender_risk, e.merge_evidence
-         FROM {ENDPOINT_WITH_ASSESSMENT} WHERE e.endpoint_id = $1"
-    ))
-    .bind(endpoint_id)
-    .fetch_optional(pool)
-    .await
-    .map_err(classify)
+pub async fn detail(pool: &Pool, endpoint_id: i64) -> Result<Option<EndpointDetailRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(&format!(
+            "SELECT {LIST_COLUMNS}, e.defender_machine_id, e.first_seen, e.hostnames, e.ips,
+                    e.open_ports, COALESCE(a.profiles_considered, '[]') AS profiles_considered,
+                    COALESCE(a.risk, '{{\"overall\":\"None\",\"assessments\":[]}}') AS risk,
+                    a.defender_risk, e.merge_evidence
+             FROM {ENDPOINT_WITH_ASSESSMENT} WHERE e.endpoint_id = $1"
+        ))
+        .bind(endpoint_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -101,17 +102,19 @@ pub struct MachineRow {
     pub gone: bool,
 }
 
-pub async fn machines(pool: &SqlitePool, endpoint_id: i64) -> Result<Vec<MachineRow>, DbError> {
-    sqlx::query_as(
-        "SELECT machine_id, computer_dns_name, os_platform, version, onboarding_status,
-                health_status, risk_score, exposure_level, last_seen, is_potential_duplication,
-                gone
-         FROM defender_machine WHERE endpoint_id = $1 ORDER BY last_seen DESC, machine_id",
-    )
-    .bind(endpoint_id)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn machines(pool: &Pool, endpoint_id: i64) -> Result<Vec<MachineRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT machine_id, computer_dns_name, os_platform, version, onboarding_status,
+                    health_status, risk_score, exposure_level, last_seen, is_potential_duplication,
+                    gone
+             FROM defender_machine WHERE endpoint_id = $1 ORDER BY last_seen DESC, machine_id",
+        )
+        .bind(endpoint_id)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -130,20 +133,22 @@ pub struct MachineVulnerabilityRow {
 
 /// One row per (CVE, product) of a machine; CVE details come from the tenant-wide listing.
 pub async fn machine_vulnerabilities(
-    pool: &SqlitePool,
+    pool: &Pool,
     machine_id: &str,
 ) -> Result<Vec<MachineVulnerabilityRow>, DbError> {
-    sqlx::query_as(
-        "SELECT mv.cve_id, v.description, COALESCE(v.severity, mv.severity) AS severity,
-                v.cvss_v3, v.public_exploit, v.exploit_verified, v.exploit_in_kit,
-                mv.product_vendor, mv.product_name, mv.product_version
-         FROM machine_vulnerability mv LEFT JOIN vulnerability v ON v.cve_id = mv.cve_id
-         WHERE mv.machine_id = $1 ORDER BY mv.cve_id",
-    )
-    .bind(machine_id)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT mv.cve_id, v.description, COALESCE(v.severity, mv.severity) AS severity,
+                    v.cvss_v3, v.public_exploit, v.exploit_verified, v.exploit_in_kit,
+                    mv.product_vendor, mv.product_name, mv.product_version
+             FROM machine_vulnerability mv LEFT JOIN vulnerability v ON v.cve_id = mv.cve_id
+             WHERE mv.machine_id = $1 ORDER BY mv.cve_id",
+        )
+        .bind(machine_id)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -156,52 +161,60 @@ pub struct AlertRow {
     pub alert_creation_time: Option<String>,
 }
 
-pub async fn machine_alerts(pool: &SqlitePool, machine_id: &str) -> Result<Vec<AlertRow>, DbError> {
-    sqlx::query_as(
-        "SELECT alert_id, title, severity, status, category, alert_creation_time
-         FROM defender_alert WHERE machine_id = $1
-         ORDER BY alert_creation_time DESC, alert_id",
-    )
-    .bind(machine_id)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn machine_alerts(pool: &Pool, machine_id: &str) -> Result<Vec<AlertRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT alert_id, title, severity, status, category, alert_creation_time
+             FROM defender_alert WHERE machine_id = $1
+             ORDER BY alert_creation_time DESC, alert_id",
+        )
+        .bind(machine_id)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
-pub async fn count_by_risk(pool: &SqlitePool) -> Result<Vec<(String, i64)>, DbError> {
-    // From the risk level index; endpoints no re-model has reached yet count as None. Joining
-    // every endpoint to its assessment instead reads every assessment row (0.4 s at 100k).
-    sqlx::query_as(
-        "SELECT risk_level, COUNT(*) FROM endpoint_assessment GROUP BY risk_level \
-         UNION ALL SELECT 'None', (SELECT COUNT(*) FROM endpoint) \
-           - (SELECT COUNT(*) FROM endpoint_assessment)",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn count_by_risk(pool: &Pool) -> Result<Vec<(String, i64)>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        // From the risk level index; endpoints no re-model has reached yet count as None. Joining
+        // every endpoint to its assessment instead reads every assessment row (0.4 s at 100k).
+        sqlx::query_as(
+            "SELECT risk_level, COUNT(*) FROM endpoint_assessment GROUP BY risk_level \
+             UNION ALL SELECT 'None', (SELECT COUNT(*) FROM endpoint) \
+               - (SELECT COUNT(*) FROM endpoint_assessment)",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 /// (seen on the network, of which not onboarded in Defender).
-pub async fn network_coverage(pool: &SqlitePool) -> Result<(i64, i64), DbError> {
-    sqlx::query_as(
-        "SELECT COUNT(*),
-                COALESCE(SUM(CASE WHEN onboarding_status IS NULL OR onboarding_status <> 'Onboarded'
-                    THEN 1 ELSE 0 END), 0)
-         FROM endpoint WHERE source_network = 1",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(classify)
+pub async fn network_coverage(pool: &Pool) -> Result<(i64, i64), DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT COUNT(*),
+                    COALESCE(SUM(CASE WHEN onboarding_status IS NULL OR onboarding_status <> 'Onboarded'
+                        THEN 1 ELSE 0 END), 0)
+             FROM endpoint WHERE source_network = TRUE",
+        )
+        .fetch_one(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 /// The newest sync run (id, finished time): part of the list cache's validity key.
-pub async fn latest_sync(pool: &SqlitePool) -> Result<Option<(i64, Option<String>)>, DbError> {
-    sqlx::query_as(
-        "SELECT sync_run_id, finished_at FROM sync_run ORDER BY sync_run_id DESC LIMIT 1",
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(classify)
+pub async fn latest_sync(pool: &Pool) -> Result<Option<(i64, Option<String>)>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT sync_run_id, finished_at FROM sync_run ORDER BY sync_run_id DESC LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -213,11 +226,13 @@ pub struct CacheRow {
 }
 
 /// Every endpoint with the columns the list shows and searches.
-pub async fn all_for_cache(pool: &SqlitePool) -> Result<Vec<CacheRow>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT {LIST_COLUMNS}, e.hostnames, e.ips FROM {ENDPOINT_WITH_ASSESSMENT}"
-    ))
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn all_for_cache(pool: &Pool) -> Result<Vec<CacheRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(&format!(
+            "SELECT {LIST_COLUMNS}, e.hostnames, e.ips FROM {ENDPOINT_WITH_ASSESSMENT}"
+        ))
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }

@@ -1,87 +1,95 @@
 //! `lease` and `duty_request`: which replica holds a duty, until when, and the runs other
 //! replicas asked of the holder.
 
-use sqlx::SqlitePool;
-
-use super::DbError;
+use super::{DbError, Pool};
 
 /// Takes the lease `name` for `holder` until `until_ms`, or renews it, unless another holder's
 /// term is still running at `now_ms`. Returns whether `holder` holds it now. One statement, so
 /// two replicas racing for an expired lease cannot both win.
 pub async fn acquire(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &str,
     holder: &str,
     now_ms: i64,
     until_ms: i64,
     at: &str,
 ) -> Result<bool, DbError> {
-    let done = sqlx::query(
-        "INSERT INTO lease (name, holder, expires_at_ms, acquired_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (name) DO UPDATE SET \
-           acquired_at = CASE WHEN lease.holder = excluded.holder THEN lease.acquired_at \
-                         ELSE excluded.acquired_at END, \
-           holder = excluded.holder, expires_at_ms = excluded.expires_at_ms \
-         WHERE lease.holder = excluded.holder OR lease.expires_at_ms < $5",
-    )
-    .bind(name)
-    .bind(holder)
-    .bind(until_ms)
-    .bind(at)
-    .bind(now_ms)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    crate::on_pool!(pool, |pool| {
+        let done = sqlx::query(
+            "INSERT INTO lease (name, holder, expires_at_ms, acquired_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET \
+               acquired_at = CASE WHEN lease.holder = excluded.holder THEN lease.acquired_at \
+                             ELSE excluded.acquired_at END, \
+               holder = excluded.holder, expires_at_ms = excluded.expires_at_ms \
+             WHERE lease.holder = excluded.holder OR lease.expires_at_ms < $5",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until_ms)
+        .bind(at)
+        .bind(now_ms)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    })
 }
 
 /// Gives the lease up (a clean stop), so another replica takes it at its next attempt.
-pub async fn release(pool: &SqlitePool, name: &str, holder: &str) -> Result<(), DbError> {
-    sqlx::query("DELETE FROM lease WHERE name = $1 AND holder = $2")
-        .bind(name)
-        .bind(holder)
-        .execute(pool)
-        .await?;
-    Ok(())
+pub async fn release(pool: &Pool, name: &str, holder: &str) -> Result<(), DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query("DELETE FROM lease WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(pool)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Who holds `name` and until when (ms), if anyone ever took it.
-pub async fn holder(pool: &SqlitePool, name: &str) -> Result<Option<(String, i64)>, DbError> {
-    Ok(
-        sqlx::query_as("SELECT holder, expires_at_ms FROM lease WHERE name = $1")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?,
-    )
+pub async fn holder(pool: &Pool, name: &str) -> Result<Option<(String, i64)>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(
+            sqlx::query_as("SELECT holder, expires_at_ms FROM lease WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await?,
+        )
+    })
 }
 
 /// Asks the holder to run `duty`; a request already waiting absorbs this one.
 pub async fn request(
-    pool: &SqlitePool,
+    pool: &Pool,
     duty: &str,
     reason: &str,
     by: &str,
     at: &str,
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO duty_request (duty, reason, requested_by, requested_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (duty) DO NOTHING",
-    )
-    .bind(duty)
-    .bind(reason)
-    .bind(by)
-    .bind(at)
-    .execute(pool)
-    .await?;
-    Ok(())
+    crate::on_pool!(pool, |pool| {
+        sqlx::query(
+            "INSERT INTO duty_request (duty, reason, requested_by, requested_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (duty) DO NOTHING",
+        )
+        .bind(duty)
+        .bind(reason)
+        .bind(by)
+        .bind(at)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Takes the waiting request for `duty`, if any: its reason. Deleting it is the claim, so a
 /// request is taken once.
-pub async fn take_request(pool: &SqlitePool, duty: &str) -> Result<Option<String>, DbError> {
-    Ok(
-        sqlx::query_scalar("DELETE FROM duty_request WHERE duty = $1 RETURNING reason")
-            .bind(duty)
-            .fetch_optional(pool)
-            .await?,
-    )
+pub async fn take_request(pool: &Pool, duty: &str) -> Result<Option<String>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(
+            sqlx::query_scalar("DELETE FROM duty_request WHERE duty = $1 RETURNING reason")
+                .bind(duty)
+                .fetch_optional(pool)
+                .await?,
+        )
+    })
 }

@@ -1,9 +1,7 @@
 //! `machine_split`: joins an administrator undid. The merge never joins the machine to the
 //! endpoint again until the split is undone (deleted).
 
-use sqlx::{SqliteConnection, SqlitePool};
-
-use super::{classify, DbError};
+use super::{classify, AsConn, DbError, Pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SplitRow {
@@ -18,67 +16,77 @@ pub struct SplitRow {
 const COLUMNS: &str = "machine_split_id, machine_id, endpoint_id, reason, created_by, created_at";
 
 /// Every split, for the merge.
-pub async fn all(conn: &mut SqliteConnection) -> Result<Vec<SplitRow>, DbError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machine_split ORDER BY machine_split_id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?)
+pub async fn all(conn: &mut impl AsConn) -> Result<Vec<SplitRow>, DbError> {
+    crate::on_conn!(conn, |conn| {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM machine_split ORDER BY machine_split_id"
+        ))
+        .fetch_all(&mut *conn)
+        .await?)
+    })
 }
 
 /// The splits an endpoint's Summary shows: machines split off it, and splits of the machines
 /// it holds now.
-pub async fn for_endpoint(pool: &SqlitePool, endpoint_id: i64) -> Result<Vec<SplitRow>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machine_split WHERE endpoint_id = $1 \
-         OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1) \
-         ORDER BY machine_split_id"
-    ))
-    .bind(endpoint_id)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn for_endpoint(pool: &Pool, endpoint_id: i64) -> Result<Vec<SplitRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM machine_split WHERE endpoint_id = $1 \
+             OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1) \
+             ORDER BY machine_split_id"
+        ))
+        .bind(endpoint_id)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: i64) -> Result<Option<SplitRow>, DbError> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM machine_split WHERE machine_split_id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(classify)
+pub async fn get(conn: &mut impl AsConn, id: i64) -> Result<Option<SplitRow>, DbError> {
+    crate::on_conn!(conn, |conn| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM machine_split WHERE machine_split_id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(classify)
+    })
 }
 
 /// Pins a split; a second split of the same pair is a `Conflict`.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     machine_id: &str,
     endpoint_id: i64,
     reason: &str,
     created_by: &str,
     created_at: &str,
 ) -> Result<i64, DbError> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO machine_split (machine_id, endpoint_id, reason, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING machine_split_id",
-    )
-    .bind(machine_id)
-    .bind(endpoint_id)
-    .bind(reason)
-    .bind(created_by)
-    .bind(created_at)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(classify)?;
-    Ok(id)
-}
-
-pub async fn delete(conn: &mut SqliteConnection, id: i64) -> Result<bool, DbError> {
-    let done = sqlx::query("DELETE FROM machine_split WHERE machine_split_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
+    crate::on_conn!(conn, |conn| {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO machine_split (machine_id, endpoint_id, reason, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING machine_split_id",
+        )
+        .bind(machine_id)
+        .bind(endpoint_id)
+        .bind(reason)
+        .bind(created_by)
+        .bind(created_at)
+        .fetch_one(&mut *conn)
         .await
         .map_err(classify)?;
-    Ok(done.rows_affected() > 0)
+        Ok(id)
+    })
+}
+
+pub async fn delete(conn: &mut impl AsConn, id: i64) -> Result<bool, DbError> {
+    crate::on_conn!(conn, |conn| {
+        let done = sqlx::query("DELETE FROM machine_split WHERE machine_split_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() > 0)
+    })
 }

@@ -1,8 +1,6 @@
 //! Read side of the profile set, with how many endpoints each profile holds.
 
-use sqlx::SqlitePool;
-
-use super::{classify, DbError};
+use super::{classify, DbError, Pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProfileListRow {
@@ -13,15 +11,17 @@ pub struct ProfileListRow {
     pub endpoints: i64,
 }
 
-pub async fn list(pool: &SqlitePool) -> Result<Vec<ProfileListRow>, DbError> {
-    sqlx::query_as(
-        "SELECT p.name, p.origin, p.enabled, p.risky_level, COALESCE(c.n, 0) AS endpoints
-         FROM profile p
-         LEFT JOIN (SELECT profile_name, COUNT(*) AS n FROM endpoint_assessment
-                    GROUP BY profile_name) c ON c.profile_name = p.name
-         ORDER BY p.origin, p.name",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn list(pool: &Pool) -> Result<Vec<ProfileListRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT p.name, p.origin, p.enabled, p.risky_level, COALESCE(c.n, 0) AS endpoints
+             FROM profile p
+             LEFT JOIN (SELECT profile_name, COUNT(*) AS n FROM endpoint_assessment
+                        GROUP BY profile_name) c ON c.profile_name = p.name
+             ORDER BY p.origin, p.name",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }

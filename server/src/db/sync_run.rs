@@ -1,8 +1,6 @@
 //! The sync journal: one `sync_run` row per Defender sync.
 
-use sqlx::SqlitePool;
-
-use super::DbError;
+use super::{DbError, Pool};
 
 /// The figures a finished run records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,38 +53,44 @@ pub struct SyncRunRow {
 }
 
 /// Opens a run's row with outcome `Running`; returns its id.
-pub async fn start(pool: &SqlitePool, started_at: &str, reason: &str) -> Result<i64, DbError> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO sync_run (started_at, reason, outcome) VALUES ($1, $2, 'Running') \
-         RETURNING sync_run_id",
-    )
-    .bind(started_at)
-    .bind(reason)
-    .fetch_one(pool)
-    .await?;
-    Ok(id)
+pub async fn start(pool: &Pool, started_at: &str, reason: &str) -> Result<i64, DbError> {
+    crate::on_pool!(pool, |pool| {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO sync_run (started_at, reason, outcome) VALUES ($1, $2, 'Running') \
+             RETURNING sync_run_id",
+        )
+        .bind(started_at)
+        .bind(reason)
+        .fetch_one(pool)
+        .await?;
+        Ok(id)
+    })
 }
 
 /// Marks rows left `Running` (the process stopped mid-run) as failed.
-pub async fn abandon_running(pool: &SqlitePool, at: &str) -> Result<u64, DbError> {
-    let done = sqlx::query(
-        "UPDATE sync_run SET outcome = 'Failed', finished_at = $1, \
-         error = 'The run was interrupted (the server stopped).' WHERE outcome = 'Running'",
-    )
-    .bind(at)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected())
+pub async fn abandon_running(pool: &Pool, at: &str) -> Result<u64, DbError> {
+    crate::on_pool!(pool, |pool| {
+        let done = sqlx::query(
+            "UPDATE sync_run SET outcome = 'Failed', finished_at = $1, \
+             error = 'The run was interrupted (the server stopped).' WHERE outcome = 'Running'",
+        )
+        .bind(at)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    })
 }
 
 /// The run a replica asking for a sync follows: the one going now (the request joins it),
 /// else the next one to open.
-pub async fn current_or_next_id(pool: &SqlitePool) -> Result<i64, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE((SELECT MIN(sync_run_id) FROM sync_run WHERE outcome = 'Running'),            (SELECT COALESCE(MAX(sync_run_id), 0) + 1 FROM sync_run))",
-    )
-    .fetch_one(pool)
-    .await?)
+pub async fn current_or_next_id(pool: &Pool) -> Result<i64, DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE((SELECT MIN(sync_run_id) FROM sync_run WHERE outcome = 'Running'),            (SELECT COALESCE(MAX(sync_run_id), 0) + 1 FROM sync_run))",
+        )
+        .fetch_one(pool)
+        .await?)
+    })
 }
 
 /// A finished run as another replica reads it from the journal.
@@ -106,13 +110,15 @@ impl FinishedRun {
 }
 
 /// The first run from `from` on that has finished, if any.
-pub async fn finished_from(pool: &SqlitePool, from: i64) -> Result<Option<FinishedRun>, DbError> {
-    Ok(sqlx::query_as(
-        "SELECT outcome, error FROM sync_run WHERE sync_run_id >= $1 AND outcome <> 'Running'          ORDER BY sync_run_id LIMIT 1",
-    )
-    .bind(from)
-    .fetch_optional(pool)
-    .await?)
+pub async fn finished_from(pool: &Pool, from: i64) -> Result<Option<FinishedRun>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(sqlx::query_as(
+            "SELECT outcome, error FROM sync_run WHERE sync_run_id >= $1 AND outcome <> 'Running'          ORDER BY sync_run_id LIMIT 1",
+        )
+        .bind(from)
+        .fetch_optional(pool)
+        .await?)
+    })
 }
 
 /// How a run ended, as its journal row records it.
@@ -128,64 +134,70 @@ pub struct Finished<'a> {
 }
 
 /// Closes a run's row with its outcome, figures, error, notes and refusals.
-pub async fn finish(pool: &SqlitePool, sync_run_id: i64, f: Finished<'_>) -> Result<(), DbError> {
-    let totals = f.totals;
-    sqlx::query(
-        "UPDATE sync_run SET finished_at = $1, outcome = $2, machines_seen = $3, \
-         machines_added = $4, machines_updated = $5, machines_unchanged = $6, alerts = $7, \
-         vulnerabilities = $8, machine_vulnerabilities = $9, api_calls = $10, \
-         throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
-         missing_permissions = $16 WHERE sync_run_id = $14",
-    )
-    .bind(f.at)
-    .bind(f.outcome)
-    .bind(totals.machines_seen)
-    .bind(totals.machines_added)
-    .bind(totals.machines_updated)
-    .bind(totals.machines_unchanged)
-    .bind(totals.alerts)
-    .bind(totals.vulnerabilities)
-    .bind(totals.machine_vulnerabilities)
-    .bind(totals.api_calls)
-    .bind(totals.throttle_wait_ms)
-    .bind(f.error)
-    .bind(f.notes)
-    .bind(sync_run_id)
-    .bind(totals.skipped_items)
-    .bind(f.missing_permissions)
-    .execute(pool)
-    .await?;
-    Ok(())
+pub async fn finish(pool: &Pool, sync_run_id: i64, f: Finished<'_>) -> Result<(), DbError> {
+    crate::on_pool!(pool, |pool| {
+        let totals = f.totals;
+        sqlx::query(
+            "UPDATE sync_run SET finished_at = $1, outcome = $2, machines_seen = $3, \
+             machines_added = $4, machines_updated = $5, machines_unchanged = $6, alerts = $7, \
+             vulnerabilities = $8, machine_vulnerabilities = $9, api_calls = $10, \
+             throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
+             missing_permissions = $16 WHERE sync_run_id = $14",
+        )
+        .bind(f.at)
+        .bind(f.outcome)
+        .bind(totals.machines_seen)
+        .bind(totals.machines_added)
+        .bind(totals.machines_updated)
+        .bind(totals.machines_unchanged)
+        .bind(totals.alerts)
+        .bind(totals.vulnerabilities)
+        .bind(totals.machine_vulnerabilities)
+        .bind(totals.api_calls)
+        .bind(totals.throttle_wait_ms)
+        .bind(f.error)
+        .bind(f.notes)
+        .bind(sync_run_id)
+        .bind(totals.skipped_items)
+        .bind(f.missing_permissions)
+        .execute(pool)
+        .await?;
+        Ok(())
+    })
 }
 
 /// Records the first [`SKIPS_KEPT`] skipped items of a run.
 pub async fn record_skips(
-    pool: &SqlitePool,
+    pool: &Pool,
     sync_run_id: i64,
     skips: &[SkipRecord],
 ) -> Result<(), DbError> {
-    for chunk in skips[..skips.len().min(SKIPS_KEPT)].chunks(200) {
-        let mut q: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
-            "INSERT INTO sync_run_skip (sync_run_id, listing, item_id, field, reason) ",
-        );
-        q.push_values(chunk, |mut b, s| {
-            b.push_bind(sync_run_id)
-                .push_bind(s.listing.clone())
-                .push_bind(s.item_id.clone())
-                .push_bind(s.field.clone())
-                .push_bind(s.reason.clone());
-        });
-        q.build().execute(pool).await?;
-    }
-    Ok(())
+    crate::on_pool!(pool, |pool| {
+        for chunk in skips[..skips.len().min(SKIPS_KEPT)].chunks(200) {
+            let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+                "INSERT INTO sync_run_skip (sync_run_id, listing, item_id, field, reason) ",
+            );
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind(sync_run_id)
+                    .push_bind(s.listing.clone())
+                    .push_bind(s.item_id.clone())
+                    .push_bind(s.field.clone())
+                    .push_bind(s.reason.clone());
+            });
+            q.build().execute(pool).await?;
+        }
+        Ok(())
+    })
 }
 
 /// The most recent runs, newest first.
-pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
-    Ok(
-        sqlx::query_as("SELECT * FROM sync_run ORDER BY sync_run_id DESC LIMIT $1")
-            .bind(limit)
-            .fetch_all(pool)
-            .await?,
-    )
+pub async fn recent(pool: &Pool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        Ok(
+            sqlx::query_as("SELECT * FROM sync_run ORDER BY sync_run_id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(pool)
+                .await?,
+        )
+    })
 }

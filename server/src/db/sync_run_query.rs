@@ -1,8 +1,6 @@
 //! Read side of the `sync_run` journal (the sync writes it).
 
-use sqlx::SqlitePool;
-
-use super::{classify, DbError};
+use super::{classify, DbError, Pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SyncRunRow {
@@ -26,32 +24,36 @@ pub struct SyncRunRow {
 }
 
 /// The newest runs first.
-pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
-    sqlx::query_as(
-        "SELECT sync_run_id, started_at, finished_at, reason, outcome, machines_seen,
-                machines_added, machines_updated, machines_unchanged, alerts, vulnerabilities,
-                api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
-         FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+pub async fn recent(pool: &Pool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT sync_run_id, started_at, finished_at, reason, outcome, machines_seen,
+                    machines_added, machines_updated, machines_unchanged, alerts, vulnerabilities,
+                    api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
+             FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }
 
 /// The first `limit` skipped items of a run, as recorded.
 pub async fn skips(
-    pool: &SqlitePool,
+    pool: &Pool,
     sync_run_id: i64,
     limit: i64,
 ) -> Result<Vec<super::sync_run::SkipRecord>, DbError> {
-    sqlx::query_as(
-        "SELECT listing, item_id, field, reason FROM sync_run_skip WHERE sync_run_id = $1
-         ORDER BY sync_run_skip_id LIMIT $2",
-    )
-    .bind(sync_run_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    .map_err(classify)
+    crate::on_pool!(pool, |pool| {
+        sqlx::query_as(
+            "SELECT listing, item_id, field, reason FROM sync_run_skip WHERE sync_run_id = $1
+             ORDER BY sync_run_skip_id LIMIT $2",
+        )
+        .bind(sync_run_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(classify)
+    })
 }

@@ -3,12 +3,12 @@
 //! which endpoints are inactive (a scan's own time can be long past).
 
 use serde::Serialize;
-use sqlx::{SqliteConnection, SqlitePool};
 
 use super::inactive::{mark_inactive, InactiveAfter};
 use super::record::{endpoint_from_network_row, to_json};
 use super::remodel::{remodel_all, RemodelError};
 use crate::db::{self, DbError};
+use crate::db::{AsConn, Pool};
 use crate::discovery::{
     parse_nmap_xml, parse_sensor_json, Limits, NmapXmlError, Observation, SensorJsonError,
 };
@@ -48,7 +48,7 @@ impl From<sqlx::Error> for ImportError {
 /// Imports an nmap XML report (`-oX`).
 #[tracing::instrument(skip_all)]
 pub async fn import_nmap(
-    pool: &SqlitePool,
+    pool: &Pool,
     bytes: &[u8],
     inactive_after: InactiveAfter,
 ) -> Result<ImportReport, ImportError> {
@@ -59,7 +59,7 @@ pub async fn import_nmap(
 /// Imports a discovery sensor's JSON batch.
 #[tracing::instrument(skip_all)]
 pub async fn import_sensor(
-    pool: &SqlitePool,
+    pool: &Pool,
     bytes: &[u8],
     inactive_after: InactiveAfter,
 ) -> Result<ImportReport, ImportError> {
@@ -68,7 +68,7 @@ pub async fn import_sensor(
 }
 
 async fn import(
-    pool: &SqlitePool,
+    pool: &Pool,
     observations: &[Observation],
     inactive_after: InactiveAfter,
 ) -> Result<ImportReport, ImportError> {
@@ -127,7 +127,7 @@ async fn import(
 }
 
 async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     endpoint_id: i64,
     endpoint: &Endpoint,
     observation: &Observation,

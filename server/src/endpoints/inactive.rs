@@ -1,6 +1,6 @@
 //! Inactive endpoints: not seen by any source for a while. They stay in the inventory.
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::db::{self, DbError};
 use crate::supervisor::StopSignal;
@@ -35,7 +35,7 @@ impl Default for InactiveAfter {
 /// Flags endpoints whose `last_seen` is older than `after` as inactive (and clears the flag
 /// on the others); returns how many rows changed.
 #[tracing::instrument(skip_all)]
-pub async fn mark_inactive(pool: &SqlitePool, after: InactiveAfter) -> Result<u64, DbError> {
+pub async fn mark_inactive(pool: &Pool, after: InactiveAfter) -> Result<u64, DbError> {
     let cutoff = db::format_time(time::OffsetDateTime::now_utc() - after.duration());
     db::endpoint::mark_inactive(pool, &cutoff).await
 }
@@ -44,7 +44,7 @@ pub async fn mark_inactive(pool: &SqlitePool, after: InactiveAfter) -> Result<u6
 /// sync or import runs (Defender off, discovery stopped, or the server was down for days).
 /// `changed` is told whenever a flag moved, so views built from the inventory are rebuilt.
 pub async fn keep_deciding_inactive(
-    pool: SqlitePool,
+    pool: Pool,
     after: InactiveAfter,
     period: std::time::Duration,
     changed: impl Fn() + Send + 'static,

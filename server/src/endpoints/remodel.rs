@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use app::model::risk::RiskLevel;
 use serde::Serialize;
-use sqlx::{Connection, SqlitePool};
 use tokio::sync::mpsc;
 
 use super::assessment_digest::AssessmentFields;
 use super::record::{endpoint_from_row, json_list};
 use crate::db::endpoint::{Assessed, PageBounds, RemodelRow};
 use crate::db::vulnerability::VulnerabilityDetail;
-use crate::db::{self, DbError};
+use crate::db::Pool;
+use crate::db::{self, AsConn, DbError};
 use crate::profiles::{
     applicable_dynamic_profiles, Classification, MatchLevel, ProfileEngine, ProfileError,
     ProfileMatch, DYNAMIC_PREFIX,
@@ -88,14 +88,14 @@ fn level_text(level: MatchLevel) -> String {
 /// Classifies every endpoint and recomputes its risk; keeps the `profile` table's factory and
 /// `⇋` rows in step with what was assigned. Defender's OS and findings count only while the
 /// Defender integration is enabled, so a re-model after disabling it brings no `⇋` back.
-pub async fn remodel_all(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
+pub async fn remodel_all(pool: &Pool) -> Result<RemodelReport, RemodelError> {
     remodel_all_with_progress(pool, &|_| {}).await
 }
 
 /// [`remodel_all`], telling `report` how far it got after each page.
 #[tracing::instrument(skip_all)]
 pub async fn remodel_all_with_progress(
-    pool: &SqlitePool,
+    pool: &Pool,
     report: ReportProgress<'_>,
 ) -> Result<RemodelReport, RemodelError> {
     let defender = crate::integrations::defender::is_enabled(pool).await?;
@@ -104,7 +104,7 @@ pub async fn remodel_all_with_progress(
 
 /// The re-model at the end of a sync: Defender data was just imported, so it counts.
 pub(crate) async fn remodel_after_sync(
-    pool: &SqlitePool,
+    pool: &Pool,
     report: ReportProgress<'_>,
 ) -> Result<RemodelReport, RemodelError> {
     remodel(pool, true, report).await
@@ -114,7 +114,7 @@ pub(crate) async fn remodel_after_sync(
 /// Defender drove, keep every endpoint (imported ones too), and re-model without Defender's OS
 /// so they get standard profiles.
 #[tracing::instrument(skip_all)]
-pub async fn on_defender_disabled(pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
+pub async fn on_defender_disabled(pool: &Pool) -> Result<RemodelReport, RemodelError> {
     db::profile::delete_dynamic(pool).await?;
     db::endpoint::clear_defender_classification(pool, DYNAMIC_PREFIX).await?;
     remodel(pool, false, &|_| {}).await
@@ -153,9 +153,9 @@ impl From<VulnerabilityDetail> for CveDetail {
             exploit_types: json_list(&v.exploit_types),
             severity: v.severity.as_deref().map(VulnSeverity::parse),
             cvss_v3: v.cvss_v3,
-            public_exploit: v.public_exploit != 0,
-            exploit_verified: v.exploit_verified != 0,
-            exploit_in_kit: v.exploit_in_kit != 0,
+            public_exploit: v.public_exploit,
+            exploit_verified: v.exploit_verified,
+            exploit_in_kit: v.exploit_in_kit,
         }
     }
 }
@@ -179,7 +179,7 @@ struct Outcome {
 }
 
 async fn remodel(
-    pool: &SqlitePool,
+    pool: &Pool,
     defender: bool,
     report: ReportProgress<'_>,
 ) -> Result<RemodelReport, RemodelError> {
@@ -306,7 +306,7 @@ async fn remodel(
 /// Why the vulnerabilities or alerts of every machine are unknown, from what the last sync
 /// could not read (`defender_source`). Either listing of vulnerabilities refused makes them
 /// unknown: the rows and the CVE details come from both.
-async fn unreadable_sources(pool: &SqlitePool) -> Result<Unreadable, DbError> {
+async fn unreadable_sources(pool: &Pool) -> Result<Unreadable, DbError> {
     let mut unreadable = Unreadable::default();
     for row in db::defender_source::unreadable(pool).await? {
         let why = format!(
@@ -331,7 +331,7 @@ async fn unreadable_sources(pool: &SqlitePool) -> Result<Unreadable, DbError> {
 
 /// Checkpoints the write-ahead log each time it is asked, until the requests stop.
 async fn checkpoint_on_request(
-    pool: SqlitePool,
+    pool: Pool,
     mut requests: mpsc::Receiver<()>,
 ) -> Result<(), DbError> {
     let mut conn = db::endpoint::checkpointer(&pool).await?;
@@ -345,7 +345,7 @@ async fn checkpoint_on_request(
 /// Reads the pages of endpoints `after < id <= upto` in id order into `pages`; stops after an
 /// error, or early when the receiver is gone.
 async fn read_pages(
-    pool: SqlitePool,
+    pool: Pool,
     defender: bool,
     mut after: i64,
     upto: i64,
@@ -375,7 +375,7 @@ async fn read_pages(
     }
 }
 
-async fn read_page(pool: &SqlitePool, bounds: PageBounds, defender: bool) -> Result<Page, DbError> {
+async fn read_page(pool: &Pool, bounds: PageBounds, defender: bool) -> Result<Page, DbError> {
     let rows = db::endpoint::remodel_page(pool, bounds, defender).await?;
     let mut alerts = Alerts::new();
     if let (true, Some(last)) = (defender, rows.last()) {

@@ -1,9 +1,9 @@
 //! Sensor API tokens: a random secret shown once; only its SHA-256 hash is stored, so a
 //! database leak does not leak usable tokens.
 
+use crate::db::Pool;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 
 use crate::db::{self, DbError};
 
@@ -18,7 +18,7 @@ fn hash(token: &str) -> String {
 /// Creates a token; returns its id and the plaintext, which is never stored.
 #[tracing::instrument(skip_all)]
 pub async fn create_api_token(
-    pool: &SqlitePool,
+    pool: &Pool,
     name: &str,
     created_by: &str,
 ) -> Result<(i64, String), DbError> {
@@ -32,7 +32,7 @@ pub async fn create_api_token(
 
 /// The id of the unrevoked token `presented` is, if any.
 #[tracing::instrument(skip_all)]
-pub async fn verify_api_token(pool: &SqlitePool, presented: &str) -> Option<i64> {
+pub async fn verify_api_token(pool: &Pool, presented: &str) -> Option<i64> {
     let presented = presented.trim();
     if !presented.starts_with(PREFIX) {
         return None;

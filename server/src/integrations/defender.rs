@@ -10,8 +10,8 @@
 
 use std::sync::Mutex;
 
+use crate::db::Pool;
 use app::model::integration::{CheckResult, ConnectionReport};
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 use crate::db::{self, integration::IntegrationRow, DbError};
@@ -68,13 +68,13 @@ impl From<IntegrationRow> for Saved {
 }
 
 /// The saved configuration, if an admin (or the demo seed) ever saved one.
-pub async fn saved(pool: &SqlitePool) -> Result<Option<Saved>, DbError> {
+pub async fn saved(pool: &Pool) -> Result<Option<Saved>, DbError> {
     Ok(db::integration::get(pool, DEFENDER).await?.map(Saved::from))
 }
 
 /// Whether the integration is saved and enabled: actions and Sync Now need it, and a re-model
 /// counts Defender's data only then.
-pub async fn is_enabled(pool: &SqlitePool) -> Result<bool, DbError> {
+pub async fn is_enabled(pool: &Pool) -> Result<bool, DbError> {
     Ok(db::integration::get(pool, DEFENDER)
         .await?
         .is_some_and(|r| r.enabled))
@@ -83,7 +83,7 @@ pub async fn is_enabled(pool: &SqlitePool) -> Result<bool, DbError> {
 /// What the endpoint pages link to: the portal of the configured tenant and cloud (`None` when
 /// nothing is saved or the settings name no usable cloud), and whether the integration is
 /// enabled.
-pub async fn portal(pool: &SqlitePool) -> Result<(Option<PortalLinks>, bool), DbError> {
+pub async fn portal(pool: &Pool) -> Result<(Option<PortalLinks>, bool), DbError> {
     let Some(row) = db::integration::get(pool, DEFENDER).await? else {
         return Ok((None, false));
     };
@@ -125,7 +125,7 @@ struct Usable {
     sealed: String,
 }
 
-async fn usable(pool: &SqlitePool) -> Result<Usable, Unusable> {
+async fn usable(pool: &Pool) -> Result<Usable, Unusable> {
     let row = db::integration::get(pool, DEFENDER)
         .await?
         .ok_or(Unusable::NotConfigured)?;
@@ -159,7 +159,7 @@ impl Usable {
 
 /// The client for one sync run, built from the configuration as saved when the run starts.
 pub async fn client_for_sync(
-    pool: &SqlitePool,
+    pool: &Pool,
     secrets: &SecretBox,
     options: ClientOptions,
 ) -> Result<DefenderClient, Unusable> {
@@ -176,7 +176,7 @@ pub struct ClientCache {
 impl ClientCache {
     pub async fn client(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         secrets: &SecretBox,
         options: &ClientOptions,
     ) -> Result<DefenderClient, Unusable> {
@@ -195,7 +195,7 @@ impl ClientCache {
 
 /// When the next scheduled sync is due; `None` while nothing is saved, the integration is
 /// disabled, or no slot is stored.
-pub async fn next_sync_due(pool: &SqlitePool) -> Result<Option<OffsetDateTime>, DbError> {
+pub async fn next_sync_due(pool: &Pool) -> Result<Option<OffsetDateTime>, DbError> {
     Ok(db::integration::get(pool, DEFENDER)
         .await?
         .filter(|r| r.enabled)
@@ -203,13 +203,13 @@ pub async fn next_sync_due(pool: &SqlitePool) -> Result<Option<OffsetDateTime>, 
 }
 
 /// Stores the slot the schedule fires at next.
-pub async fn schedule_next_sync(pool: &SqlitePool, at: &str) -> Result<(), DbError> {
+pub async fn schedule_next_sync(pool: &Pool, at: &str) -> Result<(), DbError> {
     db::integration::set_next_sync(pool, DEFENDER, Some(at)).await
 }
 
 /// Records how a sync ended; `error` set shows the integration in its Error state.
 pub async fn record_sync(
-    pool: &SqlitePool,
+    pool: &Pool,
     finished_at: &str,
     outcome: &str,
     error: Option<&str>,
@@ -237,7 +237,7 @@ pub(super) struct Write<'a> {
     pub actor: &'a str,
 }
 
-pub(super) async fn write(pool: &SqlitePool, w: Write<'_>) -> Result<(), DbError> {
+pub(super) async fn write(pool: &Pool, w: Write<'_>) -> Result<(), DbError> {
     db::integration::save(
         pool,
         db::integration::Save {
@@ -254,7 +254,7 @@ pub(super) async fn write(pool: &SqlitePool, w: Write<'_>) -> Result<(), DbError
 }
 
 /// Replaces the sealed secret with `new` if it is still `old`; see `secret_rebinding`.
-pub(super) async fn reseal(pool: &SqlitePool, old: &str, new: &str) -> Result<bool, DbError> {
+pub(super) async fn reseal(pool: &Pool, old: &str, new: &str) -> Result<bool, DbError> {
     db::integration::reseal_secret(pool, DEFENDER, old, new).await
 }
 
@@ -271,7 +271,7 @@ pub struct Change<'a> {
 /// integration was enabled before, for what follows a save (the first sync, the re-model
 /// after disabling).
 pub async fn save(
-    pool: &SqlitePool,
+    pool: &Pool,
     secrets: &SecretBox,
     before: Option<&Saved>,
     change: Change<'_>,
@@ -340,7 +340,7 @@ pub async fn save(
 /// is entered, the stored one if it opens for these settings. Audited either way, naming
 /// where the credentials were sent.
 pub async fn test_connection(
-    pool: &SqlitePool,
+    pool: &Pool,
     secrets: &SecretBox,
     options: &ClientOptions,
     before: Option<&Saved>,

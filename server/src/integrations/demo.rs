@@ -1,7 +1,7 @@
 //! The demo tenant: on first start with `--demo-defender-url`, the Defender integration is
 //! configured against the bundled simulator, enabled, and labelled as a demo.
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::db::{self, DbError};
 use crate::defender::DefenderError;
@@ -23,7 +23,7 @@ pub enum DemoError {
 /// Creates the demo configuration unless a Defender configuration already exists (an admin's
 /// own settings are never overwritten). Returns whether it did.
 pub async fn seed(
-    pool: &SqlitePool,
+    pool: &Pool,
     secrets: &SecretBox,
     simulator_url: &str,
 ) -> Result<bool, DemoError> {

@@ -9,7 +9,7 @@
 //! the settings as they are at that first start; before the upgrade any edit of them would
 //! have sent the secret anyway.
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::db::{self, DbError};
 use crate::secret_box::SecretBox;
@@ -33,10 +33,7 @@ pub enum Rebinding {
 
 /// Re-seals a legacy Defender secret bound to its stored settings; see the module docs.
 #[tracing::instrument(skip_all)]
-pub async fn rebind_legacy_secret(
-    pool: &SqlitePool,
-    secrets: &SecretBox,
-) -> Result<Rebinding, DbError> {
+pub async fn rebind_legacy_secret(pool: &Pool, secrets: &SecretBox) -> Result<Rebinding, DbError> {
     let Some(saved) = defender::saved(pool).await? else {
         return Ok(Rebinding::NoSecret);
     };
@@ -107,7 +104,7 @@ mod tests {
         }
     }
 
-    async fn pool_with(sealed: &str) -> (tempfile::TempDir, SqlitePool) {
+    async fn pool_with(sealed: &str) -> (tempfile::TempDir, Pool) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let pool = db::open(&url).await.unwrap();
@@ -127,11 +124,11 @@ mod tests {
         (dir, pool)
     }
 
-    async fn stored(pool: &SqlitePool) -> defender::Saved {
+    async fn stored(pool: &Pool) -> defender::Saved {
         defender::saved(pool).await.unwrap().unwrap()
     }
 
-    async fn stored_sealed(pool: &SqlitePool) -> String {
+    async fn stored_sealed(pool: &Pool) -> String {
         stored(pool).await.sealed_secret().unwrap().to_owned()
     }
 
@@ -170,11 +167,13 @@ mod tests {
             custom_login_url: "http://127.0.0.1:9999".into(),
             ..settings()
         };
-        sqlx::query("UPDATE integration SET settings = $1")
-            .bind(tampered.to_json())
-            .execute(&pool)
-            .await
-            .unwrap();
+        crate::on_pool!(&pool, |db| {
+            sqlx::query("UPDATE integration SET settings = $1")
+                .bind(tampered.to_json())
+                .execute(db)
+                .await
+                .unwrap();
+        });
         assert_eq!(
             rebind_legacy_secret(&pool, &secrets).await.unwrap(),
             Rebinding::Unusable

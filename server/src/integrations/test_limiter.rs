@@ -3,12 +3,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::db::{connection_test, DbError};
 
 pub struct TestLimiter {
-    pool: SqlitePool,
+    pool: Pool,
     per_window: i64,
     window: Duration,
 }
@@ -23,7 +23,7 @@ pub enum Limited {
 }
 
 impl TestLimiter {
-    pub fn new(pool: SqlitePool, per_window: usize, window: Duration) -> Self {
+    pub fn new(pool: Pool, per_window: usize, window: Duration) -> Self {
         Self {
             pool,
             per_window: i64::try_from(per_window).unwrap_or(i64::MAX),
@@ -32,7 +32,7 @@ impl TestLimiter {
     }
 
     /// Five tests a minute, the default.
-    pub fn with_defaults(pool: SqlitePool) -> Self {
+    pub fn with_defaults(pool: Pool) -> Self {
         Self::new(pool, 5, Duration::from_secs(60))
     }
 

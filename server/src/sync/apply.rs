@@ -5,12 +5,11 @@
 //! the risk they feed reads unknown); items that could not be decoded keep what they stand for
 //! (`sync_stage`).
 
-use sqlx::{Connection, SqliteConnection};
-
 use super::fetch::{Fetched, Source, ACTIONS_CURSOR};
 use super::merge_write;
 use crate::db::machine_action_sync::{self, ActionsApplied};
 use crate::db::sync_stage::{self, MachineDiff};
+use crate::db::AsConn;
 use crate::db::{self, defender_source, sync_cursor, DbError};
 
 /// A listing shorter than this share of the machines present before is treated as suspect:
@@ -37,7 +36,7 @@ pub struct Applied {
 /// for it (`sync_stage::widen_cache`), given back afterwards whatever happened. IP + host name
 /// evidence counts from `recent_since` on (the start of the inactivity window).
 pub async fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     fetched: &Fetched,
     recent_since: &str,
 ) -> Result<Applied, DbError> {
@@ -50,7 +49,7 @@ pub async fn apply(
 }
 
 async fn apply_in_transaction(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     fetched: &Fetched,
     recent_since: &str,
 ) -> Result<Applied, DbError> {

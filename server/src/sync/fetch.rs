@@ -12,8 +12,6 @@
 //!
 //! Only the machine listing is required: without it there is nothing to sync.
 
-use sqlx::{Connection, SqliteConnection};
-
 use super::progress::{
     Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, VULNERABILITIES,
 };
@@ -21,6 +19,7 @@ use super::to_rows;
 use crate::db::sync_run::SKIPS_KEPT;
 use crate::db::sync_stage::SkippedRow;
 use crate::db::{sync_cursor, sync_stage, DbError};
+use crate::db::{AsConn, Tx};
 use crate::defender::model::Identified;
 use crate::defender::skipped::SkippedItem;
 use crate::defender::{DefenderClient, DefenderError, Pager};
@@ -105,7 +104,7 @@ pub enum FetchError {
 /// actions created since the last run (§4.4) into staging, reporting each page to `progress`.
 pub(crate) async fn fetch(
     client: &DefenderClient,
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     progress: Progress<'_>,
 ) -> Result<Fetched, FetchError> {
     let db_err = |listing| move |source| FetchError::Db { listing, source };
@@ -341,10 +340,8 @@ fn skipped_row(listing: &str, item: &SkippedItem) -> SkippedRow {
 /// Turns a listed item into its staged row; `None` leaves it out.
 type ConvertFn<T, R> = fn(T) -> Option<R>;
 
-type StageFn<R> = for<'c> fn(
-    &'c mut SqliteConnection,
-    Vec<R>,
-) -> futures::future::BoxFuture<'c, Result<(), DbError>>;
+type StageFn<R> =
+    for<'c, 't> fn(&'c mut Tx<'t>, Vec<R>) -> futures::future::BoxFuture<'c, Result<(), DbError>>;
 
 /// One listing of a run: its name (in errors, and as the progress phase), the source it stands
 /// for when it is optional, its staging table, how many items it is expected to hold when
@@ -377,7 +374,7 @@ impl Listing {
     async fn stage<T, R>(
         &self,
         mut pager: Pager<T>,
-        conn: &mut SqliteConnection,
+        conn: &mut impl AsConn,
         progress: Progress<'_>,
         convert: ConvertFn<T, R>,
         write: StageFn<R>,
@@ -426,12 +423,12 @@ impl Listing {
                 .extend(skipped.into_iter().take(room).map(|i| named(listing, i)));
             let listed = page.len();
             let staged: Vec<R> = page.into_iter().filter_map(convert).collect();
-            let mut tx = conn.begin().await.map_err(|e| db_err(e.into()))?;
+            let mut tx = conn.begin().await.map_err(db_err)?;
             write(&mut tx, staged).await.map_err(db_err)?;
             sync_stage::skipped(&mut tx, listing, &rows)
                 .await
                 .map_err(db_err)?;
-            tx.commit().await.map_err(|e| db_err(e.into()))?;
+            tx.commit().await.map_err(db_err)?;
             progress.page(self.counter, listed);
         }
         // A page of skipped items alone ends the loop with `None` after them: take those too.

@@ -8,13 +8,13 @@
 use std::collections::{HashMap, HashSet};
 
 use futures::TryStreamExt;
-use sqlx::SqliteConnection;
 
 use super::merge::adapter::{self, Adapter};
 use super::merge::evidence::Evidence;
 use super::merge::{self, Assignment, Inputs, KnownEndpoint, MachineFacts, Split, Target};
 use crate::db::defender_machine::MachineRow;
 use crate::db::endpoint::{DefenderView, NewDefenderEndpoint};
+use crate::db::AsConn;
 use crate::db::{self, endpoint_identity, machine_split, sync_stage, DbError};
 use crate::discovery::MacAddress;
 
@@ -35,7 +35,7 @@ fn machine_facts(row: &MachineRow) -> MachineFacts {
         dns_name: row.computer_dns_name.clone(),
         ips: adapter::routable_ips(row.last_ip_address.as_deref(), &adapters),
         macs: adapter::identity_macs(&adapters),
-        potential_duplicate: row.is_potential_duplication != 0,
+        potential_duplicate: row.is_potential_duplication,
         merged_into: row.merged_into_machine_id.clone(),
         last_seen: row.last_seen.clone(),
         endpoint_id: row.endpoint_id,
@@ -68,7 +68,7 @@ fn push_unique_ci(list: &mut Vec<String>, value: &str) {
     }
 }
 
-async fn known_endpoints(conn: &mut SqliteConnection) -> Result<Vec<KnownEndpoint>, DbError> {
+async fn known_endpoints(conn: &mut impl AsConn) -> Result<Vec<KnownEndpoint>, DbError> {
     let mut endpoints = Vec::new();
     let mut rows = endpoint_identity::identity_rows(conn);
     while let Some(r) = rows.try_next().await? {
@@ -90,7 +90,7 @@ async fn known_endpoints(conn: &mut SqliteConnection) -> Result<Vec<KnownEndpoin
 /// gives endpoints whose device moved away back to discovery or retires them.
 /// `recent_since` starts the inactivity window (RFC 3339).
 pub(crate) async fn merge_machines(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     recent_since: &str,
 ) -> Result<(), DbError> {
     let (mut machines, mut shown) = (Vec::new(), Vec::new());
@@ -232,7 +232,7 @@ pub(crate) async fn merge_machines(
 /// Writes the evidence of endpoints that hold no machine where it changed: new notes, and
 /// notes of an earlier sync that no longer hold.
 async fn store_unassigned_evidence(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     plan: &merge::MergePlan,
     noted_before: &[i64],
 ) -> Result<(), DbError> {
@@ -256,7 +256,7 @@ async fn store_unassigned_evidence(
 /// representative is a present machine that will no longer represent it, so the sync can
 /// reassign machines in any order. Endpoints keeping their representative are not touched.
 async fn release_representatives(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     assignments: &[Assignment],
     machines: &[MachineFacts],
     endpoints: &[KnownEndpoint],

@@ -1,8 +1,8 @@
 //! The full re-model that Configuration > Profiles starts: one at a time, publishing how far
 //! it got for the page to poll (`profiles/remodel_progress`).
 
+use crate::db::Pool;
 use app::model::profile::RemodelStatus;
-use sqlx::SqlitePool;
 use tokio::sync::{watch, Mutex};
 
 use crate::endpoints::{remodel_all_with_progress, RemodelError, RemodelProgress, RemodelReport};
@@ -31,7 +31,7 @@ impl RemodelJob {
         }
     }
 
-    pub(crate) async fn run(&self, pool: &SqlitePool) -> Result<RemodelReport, RemodelError> {
+    pub(crate) async fn run(&self, pool: &Pool) -> Result<RemodelReport, RemodelError> {
         let _one_at_a_time = self.running.lock().await;
         self.status.send_replace(RemodelStatus {
             running: true,

@@ -1,7 +1,7 @@
 //! One sync run against Defender: stage every listing (`fetch`), apply it in one transaction
 //! (`apply`), re-model, and journal the run in `sync_run`.
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use crate::db::sync_run::{SkipRecord, SyncRunTotals};
 use crate::db::{self, sync_stage};
@@ -48,7 +48,7 @@ impl RunResult {
 
 /// Closes the run's journal row with its outcome, figures, notes, refusals and skipped items.
 async fn journal(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: i64,
     finished: &str,
     result: &RunResult,
@@ -142,7 +142,7 @@ async fn client(inner: &Inner) -> Result<DefenderClient, String> {
 /// The sync proper, given a client: usable from benchmarks and tests without the stored
 /// integration. Returns the journal figures.
 async fn sync_with(
-    pool: &SqlitePool,
+    pool: &Pool,
     client: &DefenderClient,
     inactive_after: InactiveAfter,
     progress: Progress<'_>,
@@ -223,7 +223,7 @@ async fn sync_with(
 }
 
 async fn stage_and_apply(
-    pool: &SqlitePool,
+    pool: &Pool,
     client: &DefenderClient,
     progress: Progress<'_>,
     recent_since: &str,
@@ -260,7 +260,7 @@ async fn stage_and_apply(
 /// Runs one full sync with a ready client, journaled like a scheduled run (for benchmarks and
 /// tools that do not go through the stored integration).
 pub async fn sync_with_client(
-    pool: &SqlitePool,
+    pool: &Pool,
     client: &DefenderClient,
     reason: &str,
     inactive_after: InactiveAfter,

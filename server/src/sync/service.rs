@@ -4,10 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::db::Pool;
 use app::model::profile::RemodelStatus;
 use app::model::sync::SyncProgress;
 use futures::future::{BoxFuture, FutureExt, Shared};
-use sqlx::SqlitePool;
 use tokio::sync::watch;
 
 use super::progress::{Progress, FINISHED, STARTING};
@@ -57,7 +57,7 @@ pub struct SyncService {
 }
 
 pub(crate) struct Inner {
-    pub(crate) pool: SqlitePool,
+    pub(crate) pool: Pool,
     pub(crate) secrets: SecretBox,
     pub(crate) options: ClientOptions,
     /// Endpoints unseen for longer are marked inactive after each run.
@@ -100,7 +100,7 @@ impl Inner {
 
 impl SyncService {
     pub fn new(
-        pool: SqlitePool,
+        pool: Pool,
         secrets: SecretBox,
         options: ClientOptions,
         inactive_after: InactiveAfter,
@@ -283,7 +283,7 @@ impl SyncService {
         self.inner.remodel.status()
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
     }
 

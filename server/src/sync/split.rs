@@ -3,11 +3,9 @@
 //! Both re-run the merge at once, under the same lock as a sync's apply phase, and re-model,
 //! so the Summary shows the result straight away.
 
-use sqlx::Connection;
-
 use super::merge_write;
 use super::service::SyncService;
-use crate::db::{self, audit_log, machine_split, sync_stage, DbError};
+use crate::db::{self, audit_log, defender_machine, machine_split, sync_stage, AsConn, DbError};
 use crate::endpoints::RemodelError;
 
 /// Why a split or an undo was refused.
@@ -51,14 +49,7 @@ impl SyncService {
                 "Keep the reason under {MAX_REASON_CHARS} characters."
             )));
         }
-        let linked: Vec<(String, bool)> = sqlx::query_as(
-            "SELECT m.machine_id, e.source_network FROM defender_machine m \
-             JOIN endpoint e ON e.endpoint_id = m.endpoint_id \
-             WHERE m.endpoint_id = $1 AND m.gone = 0",
-        )
-        .bind(endpoint_id)
-        .fetch_all(pool)
-        .await?;
+        let linked = defender_machine::on_endpoint(pool, endpoint_id).await?;
         let Some((_, network)) = linked.iter().find(|(m, _)| m == machine_id) else {
             return Err(SplitError::NotFound);
         };
@@ -85,7 +76,7 @@ impl SyncService {
             Err(e) => return Err(e.into()),
         }
         rejoin(&mut tx, self.inactive_since()).await?;
-        let now_on = endpoint_of(&mut tx, machine_id).await?;
+        let now_on = defender_machine::endpoint_of(&mut tx, machine_id).await?;
         audit_log::record_in(
             &mut tx,
             actor,
@@ -116,7 +107,7 @@ impl SyncService {
             .ok_or(SplitError::NotFound)?;
         machine_split::delete(&mut tx, split_id).await?;
         rejoin(&mut tx, self.inactive_since()).await?;
-        let now_on = endpoint_of(&mut tx, &split.machine_id).await?;
+        let now_on = defender_machine::endpoint_of(&mut tx, &split.machine_id).await?;
         audit_log::record_in(
             &mut tx,
             actor,
@@ -139,22 +130,8 @@ impl SyncService {
     }
 }
 
-/// The endpoint the machine is on.
-async fn endpoint_of(
-    conn: &mut sqlx::SqliteConnection,
-    machine_id: &str,
-) -> Result<Option<i64>, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar("SELECT endpoint_id FROM defender_machine WHERE machine_id = $1")
-            .bind(machine_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten(),
-    )
-}
-
 /// Runs the merge alone on what is stored, in the caller's transaction.
-async fn rejoin(conn: &mut sqlx::SqliteConnection, recent_since: String) -> Result<(), DbError> {
+async fn rejoin(conn: &mut impl crate::db::AsConn, recent_since: String) -> Result<(), DbError> {
     sync_stage::prepare(conn).await?;
     let merged = merge_write::merge_machines(conn, &recent_since).await;
     sync_stage::clear(conn).await?;

@@ -1,14 +1,14 @@
 //! The dashboard: endpoints by risk level, network coverage by Defender, and the last sync.
 
+use crate::db::Pool;
 use app::model::endpoint::DashboardView;
 use app::model::risk::RiskLevel;
-use sqlx::SqlitePool;
 
 use super::sync_journal::journal;
 use crate::db::endpoint_query as q;
 use crate::db::DbError;
 
-pub async fn dashboard(pool: &SqlitePool) -> Result<DashboardView, DbError> {
+pub async fn dashboard(pool: &Pool) -> Result<DashboardView, DbError> {
     let counts = q::count_by_risk(pool).await?;
     let by_risk: Vec<(RiskLevel, u64)> = RiskLevel::ALL
         .into_iter()

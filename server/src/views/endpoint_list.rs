@@ -9,8 +9,8 @@ use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
+use crate::db::Pool;
 use app::model::endpoint::{EndpointQuery, EndpointRow};
-use sqlx::SqlitePool;
 
 use app::model::endpoint::EndpointPage;
 
@@ -19,7 +19,7 @@ use crate::db::endpoint_query as q;
 use crate::db::DbError;
 
 pub async fn list(
-    pool: &SqlitePool,
+    pool: &Pool,
     cache: &ListCache,
     query: EndpointQuery,
 ) -> Result<EndpointPage, DbError> {
@@ -36,7 +36,7 @@ pub async fn list(
 
 /// Every row of the filtered list, in list order, for the CSV export.
 pub async fn all_rows(
-    pool: &SqlitePool,
+    pool: &Pool,
     cache: &ListCache,
     query: EndpointQuery,
 ) -> Result<Vec<EndpointRow>, DbError> {
@@ -76,7 +76,7 @@ impl ListCache {
         self.generation.fetch_add(1, AtomicOrdering::SeqCst);
     }
 
-    async fn snapshot(&self, pool: &SqlitePool) -> Result<Arc<Snapshot>, DbError> {
+    async fn snapshot(&self, pool: &Pool) -> Result<Arc<Snapshot>, DbError> {
         let key = (
             self.generation.load(AtomicOrdering::SeqCst),
             q::latest_sync(pool).await?,
@@ -114,11 +114,7 @@ impl ListCache {
     }
 
     /// Filters, sorts and pages in memory. `query` must be normalised.
-    pub async fn page(
-        &self,
-        pool: &SqlitePool,
-        query: &EndpointQuery,
-    ) -> Result<ListResult, DbError> {
+    pub async fn page(&self, pool: &Pool, query: &EndpointQuery) -> Result<ListResult, DbError> {
         let snapshot = self.snapshot(pool).await?;
         let start = (query.page as usize - 1) * query.page_size as usize;
         let end = start + query.page_size as usize;
@@ -135,7 +131,7 @@ impl ListCache {
     /// Every matching row in list order (the CSV export).
     pub async fn all(
         &self,
-        pool: &SqlitePool,
+        pool: &Pool,
         query: &EndpointQuery,
     ) -> Result<Vec<EndpointRow>, DbError> {
         let snapshot = self.snapshot(pool).await?;

@@ -6,8 +6,8 @@ mod defender;
 mod identity;
 mod risk;
 
+use crate::db::Pool;
 use app::model::endpoint::{EndpointSummary, MachineView, ProfileConsidered};
-use sqlx::SqlitePool;
 
 use super::endpoint_row::row_view;
 use crate::db::endpoint_query as q;
@@ -17,7 +17,7 @@ use defender::defender_detail;
 use identity::identity;
 
 /// Portal links for the configured tenant, when Defender is configured.
-async fn portal(pool: &SqlitePool) -> Result<(Option<PortalLinks>, bool), DbError> {
+async fn portal(pool: &Pool) -> Result<(Option<PortalLinks>, bool), DbError> {
     crate::integrations::defender::portal(pool).await
 }
 
@@ -26,7 +26,7 @@ fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
 }
 
 pub async fn summary(
-    pool: &SqlitePool,
+    pool: &Pool,
     endpoint_id: i64,
     can_correct: bool,
 ) -> Result<Option<EndpointSummary>, DbError> {

@@ -1,8 +1,8 @@
 //! The sync journal: the latest runs with their counts, the permissions they lacked and the
 //! first items each could not decode.
 
+use crate::db::Pool;
 use app::model::endpoint::{MissingPermissionView, SkippedItemView, SyncRunView};
-use sqlx::SqlitePool;
 
 use crate::db::sync_run_query::{self, SyncRunRow};
 use crate::db::DbError;
@@ -50,7 +50,7 @@ fn sync_view(r: SyncRunRow, skipped: Vec<SkippedItemView>) -> SyncRunView {
     }
 }
 
-pub async fn journal(pool: &SqlitePool, limit: i64) -> Result<Vec<SyncRunView>, DbError> {
+pub async fn journal(pool: &Pool, limit: i64) -> Result<Vec<SyncRunView>, DbError> {
     let mut views = Vec::new();
     for run in sync_run_query::recent(pool, limit).await? {
         let skipped = if run.skipped_items > 0 {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 
 use super::extract::{Read, Require};
 use crate::backend::internal;
@@ -34,7 +34,7 @@ fn refuse(status: StatusCode, err: ConsoleError) -> Response {
 }
 
 pub async fn endpoints_csv(
-    State(pool): State<SqlitePool>,
+    State(pool): State<Pool>,
     State(cache): State<Arc<ListCache>>,
     _: Require<Read>,
     Query(params): Query<ExportParams>,

@@ -8,6 +8,7 @@
 
 use std::marker::PhantomData;
 
+use crate::db::Pool;
 use app::api::guard::{authorise, session_user};
 use app::backend::SharedBackend;
 use app::error::ConsoleError;
@@ -18,7 +19,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use sqlx::SqlitePool;
 use tower_sessions::Session;
 
 use crate::endpoints::verify_api_token;
@@ -87,13 +87,13 @@ pub struct SensorToken(pub i64);
 impl<S> FromRequestParts<S> for SensorToken
 where
     S: Send + Sync,
-    SqlitePool: FromRef<S>,
+    Pool: FromRef<S>,
 {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token_id = match bearer(parts) {
-            Some(token) => verify_api_token(&SqlitePool::from_ref(state), token).await,
+            Some(token) => verify_api_token(&Pool::from_ref(state), token).await,
             None => None,
         };
         token_id.map(Self).ok_or_else(|| {

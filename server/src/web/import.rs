@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use crate::db::Pool;
 use tower_sessions::Session;
 
 use super::extract::{Operate, Require};
@@ -54,7 +54,7 @@ fn failed(message: &str) -> ImportOutcome {
 }
 
 pub async fn import_upload(
-    State(pool): State<SqlitePool>,
+    State(pool): State<Pool>,
     State(cache): State<Arc<ListCache>>,
     State(inactive_after): State<InactiveAfter>,
     Require { user, .. }: Require<Operate>,

@@ -6,13 +6,13 @@
 //! parsed in full before anything is written, so a bad batch changes nothing and the sensor
 //! gets the parser's message naming the element at fault.
 
+use crate::db::Pool;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-use sqlx::SqlitePool;
 
 use super::extract::SensorToken;
 use crate::endpoints::{import_sensor, ImportError, InactiveAfter};
@@ -23,7 +23,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 #[tracing::instrument(skip_all)]
 pub async fn sensor(
-    State(pool): State<SqlitePool>,
+    State(pool): State<Pool>,
     State(cache): State<std::sync::Arc<crate::views::endpoint_list::ListCache>>,
     State(inactive_after): State<InactiveAfter>,
     SensorToken(token_id): SensorToken,

@@ -385,10 +385,12 @@ async fn written(app: &TestApp) -> Vec<i64> {
         "machine_action",
         "sync_run",
     ] {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let n: i64 = server::on_pool!(&app.pool, |db| sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table}"
+        ))
+        .fetch_one(db)
+        .await
+        .unwrap());
         counts.push(n);
     }
     counts

@@ -87,10 +87,12 @@ async fn get_text(client: &reqwest::Client, url: &str) -> String {
 
 /// Endpoint ids by stored hostname.
 async fn stored(app: &TestApp) -> Vec<(i64, String)> {
-    sqlx::query_as("SELECT endpoint_id, hostname FROM endpoint WHERE hostname IS NOT NULL")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT endpoint_id, hostname FROM endpoint WHERE hostname IS NOT NULL"
+    )
+    .fetch_all(db)
+    .await
+    .unwrap())
 }
 
 fn id_of(rows: &[(i64, String)], name: &str) -> i64 {
@@ -286,10 +288,12 @@ fn sensor_batch(names: &[String]) -> Value {
 }
 
 async fn endpoint_count(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM endpoint")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM endpoint"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 #[tokio::test]

@@ -252,11 +252,13 @@ async fn burst(app: &TestApp, count: u8, first_address: u8, username: &str) -> V
 
 /// How many audit rows of `action` the log holds.
 async fn audited(app: &TestApp, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
-        .bind(action)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+    )
+    .bind(action)
+    .fetch_one(db)
+    .await
+    .unwrap())
 }
 
 #[tokio::test]

@@ -282,10 +282,12 @@ impl Configured {
     }
 
     async fn stored_settings(&self) -> String {
-        sqlx::query_scalar("SELECT settings FROM integration WHERE kind = 'defender'")
-            .fetch_one(&self.app.pool)
-            .await
-            .unwrap()
+        server::on_pool!(&self.app.pool, |db| sqlx::query_scalar(
+            "SELECT settings FROM integration WHERE kind = 'defender'"
+        )
+        .fetch_one(db)
+        .await
+        .unwrap())
     }
 
     /// Rewrites the stored settings JSON as someone with the database file could.
@@ -298,11 +300,13 @@ impl Configured {
             "custom_login_url": login,
             "custom_api_url": api,
         });
-        sqlx::query("UPDATE integration SET settings = $1 WHERE kind = 'defender'")
-            .bind(json.to_string())
-            .execute(&self.app.pool)
-            .await
-            .unwrap();
+        server::on_pool!(&self.app.pool, |db| {
+            sqlx::query("UPDATE integration SET settings = $1 WHERE kind = 'defender'")
+                .bind(json.to_string())
+                .execute(db)
+                .await
+                .unwrap();
+        });
     }
 
     /// Waits until `runs` syncs have finished and returns the newest.
@@ -503,10 +507,12 @@ async fn settings_edited_in_the_database_open_no_secret() {
     refused(&fx.wait_for_runs(2).await);
 
     // The hourly schedule, made due.
-    sqlx::query("UPDATE integration SET next_sync_at = '2000-01-01T00:00:00Z'")
-        .execute(&fx.app.pool)
-        .await
-        .unwrap();
+    server::on_pool!(&fx.app.pool, |db| {
+        sqlx::query("UPDATE integration SET next_sync_at = '2000-01-01T00:00:00Z'")
+            .execute(db)
+            .await
+            .unwrap();
+    });
     refused(&fx.wait_for_runs(3).await);
 
     // Test Connection with the form as the page now shows it: nothing to re-enter, since
@@ -626,11 +632,13 @@ async fn a_secret_sealed_before_binding_is_bound_once_at_startup() {
     let key = server::keyfile::from_config(None, &dir.path().join("secret.key")).unwrap();
     let legacy = server::secret_box::SecretBox::new(&key)
         .seal(SECRET, server::integrations::DEFENDER_SECRET_PURPOSE);
-    sqlx::query("UPDATE integration SET secret_sealed = $1")
-        .bind(&legacy)
-        .execute(&pool)
-        .await
-        .unwrap();
+    server::on_pool!(&pool, |db| {
+        sqlx::query("UPDATE integration SET secret_sealed = $1")
+            .bind(&legacy)
+            .execute(db)
+            .await
+            .unwrap();
+    });
 
     let restart = || {
         TestApp::spawn_with(
@@ -650,10 +658,12 @@ async fn a_secret_sealed_before_binding_is_bound_once_at_startup() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(report["passed"], true, "{report:#}");
-    let sealed: String = sqlx::query_scalar("SELECT secret_sealed FROM integration")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let sealed: String = server::on_pool!(&pool, |db| sqlx::query_scalar(
+        "SELECT secret_sealed FROM integration"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_ne!(sealed, legacy, "re-sealed in place");
     let audit = call(&app, &admin, "audit/list", &[]).await.1;
     let rebound: Vec<&Value> = audit
@@ -674,11 +684,13 @@ async fn a_secret_sealed_before_binding_is_bound_once_at_startup() {
         "tenant_id": TENANT, "client_id": CLIENT, "cloud": "commercial",
         "geo_api_host": "", "custom_login_url": trap.base, "custom_api_url": trap.base,
     });
-    sqlx::query("UPDATE integration SET settings = $1")
-        .bind(json.to_string())
-        .execute(&pool)
-        .await
-        .unwrap();
+    server::on_pool!(&pool, |db| {
+        sqlx::query("UPDATE integration SET settings = $1")
+            .bind(json.to_string())
+            .execute(db)
+            .await
+            .unwrap();
+    });
     app.stop().await;
     let app = restart().await;
     let admin = app.admin().await;

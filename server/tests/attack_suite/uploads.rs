@@ -19,20 +19,25 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Rows an import could have written: endpoints, and its audit entry.
 async fn written(app: &TestApp) -> (i64, i64, String) {
-    let endpoints: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM endpoint")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let audit: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let endpoints: i64 = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM endpoint"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
+    let audit: i64 = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     // Updated rows change their last sighting even when the count stays.
-    let seen: String =
-        sqlx::query_scalar("SELECT COALESCE(MAX(last_seen), '') || COUNT(*) FROM endpoint")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let seen: String = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT COALESCE(MAX(last_seen), '') || COUNT(*) FROM endpoint"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     (endpoints, audit, seen)
 }
 

@@ -27,13 +27,14 @@ fn windows(sim: &RunningSim) -> MachineInfo {
         .expect("an onboarded Windows 11 machine")
 }
 
-async fn endpoint_of(pool: &sqlx::SqlitePool, machine_id: &str) -> i64 {
-    let (id,): (i64,) =
-        sqlx::query_as("SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1")
-            .bind(machine_id)
-            .fetch_one(pool)
-            .await
-            .unwrap();
+async fn endpoint_of(pool: &server::db::Pool, machine_id: &str) -> i64 {
+    let (id,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as(
+        "SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1"
+    )
+    .bind(machine_id)
+    .fetch_one(db)
+    .await
+    .unwrap());
     id
 }
 
@@ -176,10 +177,12 @@ async fn server_killed_with_sigkill_in_the_middle_of_action_polling() {
     let db = open_file(&server.db_path()).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before);
-    let (status,): (String,) = sqlx::query_as("SELECT status FROM machine_action")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let (status,): (String,) = server::on_pool!(&db, |db| sqlx::query_as(
+        "SELECT status FROM machine_action"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(
         ["Pending", "InProgress"].contains(&status.as_str()),
         "{status}"

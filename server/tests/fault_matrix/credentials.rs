@@ -117,20 +117,22 @@ async fn vulnerability_permission_removed_between_two_syncs() {
              json_extract(a.defender_risk, '$.{flag}.unknown') = 1"
         )
     };
-    let defender: i64 = sqlx::query_scalar(
+    let defender: i64 = server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(
         "SELECT COUNT(*) FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
     )
-    .fetch_one(&fx.app.pool)
+    .fetch_one(db)
     .await
-    .unwrap();
-    let exposure_unknown: i64 = sqlx::query_scalar(&unknown("exposure"))
-        .fetch_one(&fx.app.pool)
-        .await
-        .unwrap();
-    let alerts_unknown: i64 = sqlx::query_scalar(&unknown("alert"))
-        .fetch_one(&fx.app.pool)
-        .await
-        .unwrap();
+    .unwrap());
+    let exposure_unknown: i64 =
+        server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(&unknown("exposure"))
+            .fetch_one(db)
+            .await
+            .unwrap());
+    let alerts_unknown: i64 =
+        server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(&unknown("alert"))
+            .fetch_one(db)
+            .await
+            .unwrap());
     assert!(defender > 0);
     assert_eq!(
         exposure_unknown, defender,
@@ -151,10 +153,11 @@ async fn vulnerability_permission_removed_between_two_syncs() {
     let full: Vec<String> = PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect();
     fx.sim.control().set_roles(CLIENT, Some(full));
     fx.sync_succeeds().await;
-    let exposure_unknown: i64 = sqlx::query_scalar(&unknown("exposure"))
-        .fetch_one(&fx.app.pool)
-        .await
-        .unwrap();
+    let exposure_unknown: i64 =
+        server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(&unknown("exposure"))
+            .fetch_one(db)
+            .await
+            .unwrap());
     assert_eq!(
         exposure_unknown, 0,
         "known again once the permission is back"
@@ -183,20 +186,22 @@ async fn alert_permission_removed_between_two_syncs() {
         "{run:#}"
     );
     assert_eq!(fx.rows().await, fx.before);
-    let (known, unknown): (i64, i64) = sqlx::query_as(
+    let (known, unknown): (i64, i64) = server::on_pool!(&fx.app.pool, |db| {
+        sqlx::query_as(
         "SELECT COUNT(*) FILTER (WHERE json_extract(defender_risk, '$.exposure.unknown') = 1), \
                 COUNT(*) FILTER (WHERE json_extract(defender_risk, '$.alert.unknown') = 1) \
          FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
     )
-    .fetch_one(&fx.app.pool)
+    .fetch_one(db)
     .await
-    .unwrap();
-    let defender: i64 = sqlx::query_scalar(
+    .unwrap()
+    });
+    let defender: i64 = server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(
         "SELECT COUNT(*) FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
     )
-    .fetch_one(&fx.app.pool)
+    .fetch_one(db)
     .await
-    .unwrap();
+    .unwrap());
     assert_eq!((known, unknown), (0, defender));
     let full: Vec<String> = PRODUCT_ROLES.iter().map(|r| (*r).to_owned()).collect();
     fx.sim.control().set_roles(CLIENT, Some(full));

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use reqwest::Client;
 use serde_json::Value;
+use server::db::Pool;
 use server::sim::{self, Faults, RunningSim, SimApp, SimConfig};
 use server::startup::Tuning;
 use server::sync::SyncOutcome;
@@ -78,15 +79,16 @@ pub struct Rows {
 }
 
 impl Rows {
-    pub async fn of(pool: &SqlitePool) -> Rows {
+    pub async fn of(pool: &Pool) -> Rows {
         let count = |sql: &'static str| async move {
-            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
+            let (n,): (i64,) =
+                server::on_pool!(pool, |db| sqlx::query_as(sql).fetch_one(db).await.unwrap());
             n
         };
         Rows {
             endpoints: count("SELECT COUNT(*) FROM endpoint").await,
             machines: count("SELECT COUNT(*) FROM defender_machine").await,
-            machines_gone: count("SELECT COUNT(*) FROM defender_machine WHERE gone = 1").await,
+            machines_gone: count("SELECT COUNT(*) FROM defender_machine WHERE gone = TRUE").await,
             vulnerabilities: count("SELECT COUNT(*) FROM vulnerability").await,
             machine_vulnerabilities: count("SELECT COUNT(*) FROM machine_vulnerability").await,
             alerts: count("SELECT COUNT(*) FROM defender_alert").await,
@@ -109,21 +111,31 @@ impl Rows {
 }
 
 /// Opens a SQLite file on its own pool (another process may be using it).
-pub async fn open_file(path: &Path) -> SqlitePool {
+pub async fn open_file(path: &Path) -> Pool {
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
         .unwrap()
         .busy_timeout(std::time::Duration::from_secs(5));
-    SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .unwrap()
+    Pool::Sqlite(
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap(),
+    )
+}
+
+/// The SQLite pool under `pool`: the fault matrix breaks SQLite files on purpose.
+pub fn sqlite(pool: &Pool) -> &SqlitePool {
+    match pool {
+        Pool::Sqlite(p) => p,
+        Pool::Postgres(_) => panic!("the fault matrix runs on SQLite files"),
+    }
 }
 
 /// `PRAGMA integrity_check` must answer a single `ok`.
-pub async fn assert_integrity(pool: &SqlitePool) {
+pub async fn assert_integrity(pool: &Pool) {
     let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
-        .fetch_all(pool)
+        .fetch_all(sqlite(pool))
         .await
         .unwrap();
     let lines: Vec<String> = rows.into_iter().map(|(l,)| l).collect();
@@ -133,7 +145,8 @@ pub async fn assert_integrity(pool: &SqlitePool) {
 /// Runs `pragma` on every connection of `pool` (the pool keeps them open, so the setting
 /// holds for whatever the application does next). Holds all of them at once, so each one
 /// is a different connection.
-pub async fn on_every_connection(pool: &SqlitePool, pragma: &str) {
+pub async fn on_every_connection(pool: &Pool, pragma: &str) {
+    let pool = sqlite(pool);
     let size = pool.options().get_max_connections();
     let mut held = Vec::new();
     for _ in 0..size {

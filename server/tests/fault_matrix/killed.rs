@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use server::db::Pool;
 use server::sim::{self, Faults, RunningSim};
-use sqlx::SqlitePool;
 
 use crate::harness::{
     assert_integrity, defender_form, open_file, sim_config, Rows, CLIENT, MACHINES, SECRET,
@@ -48,12 +48,13 @@ async fn synced_server(sim: &RunningSim, dir: &std::path::Path) -> (ServerProces
     (server, rows)
 }
 
-async fn newest_outcome(db: &SqlitePool) -> String {
-    let (outcome,): (String,) =
-        sqlx::query_as("SELECT outcome FROM sync_run ORDER BY sync_run_id DESC LIMIT 1")
-            .fetch_one(db)
-            .await
-            .unwrap();
+async fn newest_outcome(db: &Pool) -> String {
+    let (outcome,): (String,) = server::on_pool!(db, |db| sqlx::query_as(
+        "SELECT outcome FROM sync_run ORDER BY sync_run_id DESC LIMIT 1"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     outcome
 }
 
@@ -186,11 +187,12 @@ async fn server_stopped_with_sigterm_in_the_middle_of_a_sync() {
         "Failed",
         "closed by the stopping process"
     );
-    let (error,): (String,) =
-        sqlx::query_as("SELECT error FROM sync_run ORDER BY sync_run_id DESC LIMIT 1")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let (error,): (String,) = server::on_pool!(&db, |db| sqlx::query_as(
+        "SELECT error FROM sync_run ORDER BY sync_run_id DESC LIMIT 1"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(error.contains("interrupted"), "{error}");
     db.close().await;
 
@@ -301,10 +303,12 @@ async fn read_only_database_file() {
     let path = server.db_path();
     // Fold the WAL into the file, as a clean shutdown would.
     let db = open_file(&path).await;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&db)
-        .await
-        .unwrap();
+    server::on_pool!(&db, |db| {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(db)
+            .await
+            .unwrap();
+    });
     db.close().await;
 
     let mut options = ServerOptions::new(dir.path());

@@ -117,10 +117,10 @@ async fn full_disk() {
     .await;
     assert_eq!(fx.before.machines, (MACHINES / 4) as i64);
     let pool = &fx.app.pool;
-    let (pages,): (i64,) = sqlx::query_as("PRAGMA page_count")
-        .fetch_one(pool)
+    let (pages,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as("PRAGMA page_count")
+        .fetch_one(db)
         .await
-        .unwrap();
+        .unwrap());
     on_every_connection(pool, &format!("PRAGMA max_page_count = {pages}")).await;
 
     let outcome = fx.sync().await;

@@ -219,11 +219,13 @@ async fn an_undecodable_machine_is_skipped_named_and_kept() {
         run["machines_seen"], 23,
         "the other machines applied: {run:#}"
     );
-    let gone: i64 = sqlx::query_scalar("SELECT gone FROM defender_machine WHERE machine_id = $1")
-        .bind(&skipped.id)
-        .fetch_one(&fx.app.pool)
-        .await
-        .unwrap();
+    let gone: i64 = server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(
+        "SELECT gone FROM defender_machine WHERE machine_id = $1"
+    )
+    .bind(&skipped.id)
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert_eq!(gone, 0, "an undecodable record is not a missing one");
     let before = fx.before;
     assert_eq!(fx.rows().await, before);
@@ -253,12 +255,13 @@ async fn an_undecodable_machine_vulnerability_row_keeps_its_machines_rows() {
     assert_eq!(item["field"], "productVersion");
     let row_id = item["item_id"].as_str().unwrap();
     let machine = row_id.split("-_-").next().unwrap();
-    let kept: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM machine_vulnerability WHERE machine_id = $1")
-            .bind(machine)
-            .fetch_one(&fx.app.pool)
-            .await
-            .unwrap();
+    let kept: i64 = server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM machine_vulnerability WHERE machine_id = $1"
+    )
+    .bind(machine)
+    .fetch_one(db)
+    .await
+    .unwrap());
     assert!(kept > 0);
     let before = fx.before;
     assert_eq!(fx.rows().await, before, "no row lost");

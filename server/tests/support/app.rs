@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[path = "database.rs"]
+pub mod database;
+
 use std::path::{Path, PathBuf};
 
 use reqwest::{Client, Response};
@@ -33,7 +36,7 @@ pub struct TestApp {
     pub base: String,
     pub data_dir: PathBuf,
     /// The application's pool and sync service, for tests that drive or inspect the inventory.
-    pub pool: sqlx::SqlitePool,
+    pub pool: server::db::Pool,
     pub sync: server::sync::SyncService,
     /// Whether this app leads the background duties among the apps on its database.
     pub leader: server::leadership::Leader,
@@ -45,6 +48,7 @@ pub fn settings(data_dir: &Path, admin_password: Option<&str>) -> Settings {
     Settings::from_cli(Cli {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(data_dir.to_owned()),
+        database_url: database::url_for(data_dir),
         admin_password: admin_password.map(Into::into),
         site_root: Some(data_dir.join("site")),
         log_filter: Some("warn".into()),

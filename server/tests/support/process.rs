@@ -11,6 +11,11 @@
 
 #![allow(dead_code)]
 
+// Also a module of `support/app.rs`: the test binaries include either file or both.
+#[allow(clippy::duplicate_mod)]
+#[path = "database.rs"]
+mod database;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -40,7 +45,7 @@ impl ServerOptions {
     pub fn new(data_dir: &Path) -> Self {
         Self {
             data_dir: data_dir.to_owned(),
-            database_url: None,
+            database_url: database::url_for(data_dir),
             env: Vec::new(),
         }
     }

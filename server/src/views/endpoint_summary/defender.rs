@@ -1,9 +1,9 @@
 //! The Defender tab of the Endpoint Summary: the representative machine's vulnerabilities (one
 //! entry per CVE, most severe first), its alerts and the portal links.
 
+use crate::db::Pool;
 use app::model::endpoint::{AlertView, DefenderDetail, VulnerabilityView};
 use app::model::risk::DefenderRisk;
-use sqlx::SqlitePool;
 
 use crate::db::endpoint_query as q;
 use crate::db::DbError;
@@ -21,7 +21,7 @@ fn severity_rank(severity: Option<&str>) -> u8 {
 }
 
 pub(super) async fn defender_detail(
-    pool: &SqlitePool,
+    pool: &Pool,
     machine_id: &str,
     links: Option<&PortalLinks>,
     risk: Option<DefenderRisk>,

@@ -1,10 +1,10 @@
 //! The identity section of the Endpoint Summary: how the endpoint's machines were joined, the
 //! MAC conflicts and notes the merge recorded, and the splits an administrator made or may make.
 
+use crate::db::Pool;
 use app::model::endpoint::{
     IdentityNoteView, IdentityView, MacConflictView, MergeEvidence, SplitView,
 };
-use sqlx::SqlitePool;
 
 use crate::db::endpoint_query as q;
 use crate::db::{machine_split, DbError};
@@ -13,7 +13,7 @@ use crate::sync::merge::evidence::Evidence;
 /// The identity section of the Summary: the stored evidence, the splits that concern the
 /// endpoint, and which of its machines an administrator may split off.
 pub(super) async fn identity(
-    pool: &SqlitePool,
+    pool: &Pool,
     endpoint_id: i64,
     evidence: &str,
     machines: &[q::MachineRow],

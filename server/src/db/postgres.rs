@@ -1,0 +1,30 @@
+//! The server backend: a PostgreSQL database that several replicas can share, with its own
+//! migrations (`migrations/postgres/`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use super::OpenError;
+
+pub(super) fn is_url(database_url: &str) -> bool {
+    database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+}
+
+pub(super) async fn open(database_url: &str) -> Result<PgPool, OpenError> {
+    let options = PgConnectOptions::from_str(database_url).map_err(OpenError::Url)?;
+    let pool = PgPoolOptions::new()
+        // As SQLite's pool: the sync holds one connection for its staging tables, the
+        // re-model's workers one each, requests the rest.
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await
+        .map_err(OpenError::Connect)?;
+    // Replicas starting together would race on the same migration: the migrator holds an
+    // advisory lock while it runs, so the second one waits and then finds nothing to do.
+    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    Ok(pool)
+}

@@ -509,7 +509,7 @@ impl ConsoleBackend for ServerBackend {
             // Disabling removes Defender's dynamic profiles and re-models every endpoint
             // (imported ones stay) so each gets a standard profile again.
             let report = crate::endpoints::on_defender_disabled(&self.pool).await;
-            self.list_cache.invalidate();
+            self.list_cache.invalidate(&self.pool).await;
             let report = report.map_err(internal)?;
             let detail = format!("{} endpoints re-modelled", report.endpoints);
             self.audit(&actor.username, "profiles.remodel", &detail)
@@ -591,7 +591,7 @@ impl ConsoleBackend for ServerBackend {
             .split(&actor.username, endpoint_id, &machine_id, &reason)
             .await
             .map_err(split_error)?;
-        self.list_cache.invalidate();
+        self.list_cache.invalidate(&self.pool).await;
         Ok(moved)
     }
 
@@ -601,7 +601,7 @@ impl ConsoleBackend for ServerBackend {
             .undo_split(&actor.username, split_id)
             .await
             .map_err(split_error)?;
-        self.list_cache.invalidate();
+        self.list_cache.invalidate(&self.pool).await;
         Ok(moved)
     }
 

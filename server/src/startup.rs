@@ -266,6 +266,17 @@ impl Application {
             actions,
             accounts,
         ));
+        loops.spawn("sync progress sharing", {
+            let (sync, pool, leader) = (sync.clone(), pool.clone(), leader.clone());
+            move |stop| {
+                crate::sync::shared_progress::share(
+                    sync.clone(),
+                    pool.clone(),
+                    leader.clone(),
+                    stop,
+                )
+            }
+        });
         spawn_while_leading(&mut loops, "sync schedule", &leader, {
             let (sync, period) = (sync.clone(), tuning.schedule_period);
             move |term| schedule::run(sync.clone(), period, term)
@@ -278,7 +289,13 @@ impl Application {
                     pool.clone(),
                     after,
                     period,
-                    move || cache.invalidate(),
+                    {
+                        let pool = pool.clone();
+                        move || {
+                            let (cache, pool) = (cache.clone(), pool.clone());
+                            tokio::spawn(async move { cache.invalidate(&pool).await });
+                        }
+                    },
                     term,
                 )
             });

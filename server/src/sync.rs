@@ -12,6 +12,7 @@ pub mod requests;
 pub mod run;
 pub mod schedule;
 pub mod service;
+pub(crate) mod shared_progress;
 pub mod split;
 pub mod to_rows;
 

@@ -406,30 +406,12 @@ async fn a_bad_nmap_file_changes_nothing_and_says_what_is_wrong() {
     app.stop().await;
 }
 
-/// Records every state of the live progress from the next run's start to its end, as the
-/// browser's event stream (`/api/sync/events`) would see them.
-fn record_progress(app: &TestApp) -> tokio::task::JoinHandle<Vec<SyncProgress>> {
-    let mut progress = app.sync.progress();
-    tokio::spawn(async move {
-        let mut seen = Vec::new();
-        while progress.changed().await.is_ok() {
-            let now = progress.borrow_and_update().clone();
-            let finished = !now.running && now.phase == "finished";
-            seen.push(now);
-            if finished {
-                break;
-            }
-        }
-        seen
-    })
-}
-
 #[tokio::test]
 async fn a_sync_reports_every_page_and_the_remodel_while_it_runs() {
     let sim = simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
-    let recording = record_progress(&app);
+    let recording = support::record_progress(&app);
     configure(&app, &sim).await;
     let seen = recording.await.unwrap();
     let control = sim.control();

@@ -2,7 +2,8 @@
 //! behind a load balancer would be), each on its own port. Sessions made on one hold on the
 //! other; exactly one leads the background duties and hands over on a clean stop; two
 //! simultaneous "Sync now" give one run; an action sent through the follower is sent once
-//! and followed to its end by the leader. The SIGKILL of a leader mid-sync is in
+//! and followed to its end by the leader; an import through one shows at once in the other's
+//! endpoint list. The SIGKILL of a leader mid-sync is in
 //! `fault_matrix/killed.rs` (it needs real processes).
 
 #[path = "support/app.rs"]
@@ -281,4 +282,77 @@ async fn an_action_sent_through_the_follower_is_sent_once_and_followed_by_the_le
     b.stop().await;
     a.stop().await;
     sim.shutdown().await;
+}
+
+/// How many endpoints the list of `app` shows.
+async fn listed(app: &TestApp, client: &reqwest::Client) -> u64 {
+    let res = app
+        .call(
+            client,
+            "endpoints/list",
+            &support::endpoint_list_form("", "50"),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page: Value = res.json().await.unwrap();
+    page["total"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn an_import_through_one_replica_shows_at_once_in_the_others_list() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = pair(dir.path()).await;
+    let admin = a.admin().await;
+    // Both replicas hold a snapshot of the empty inventory.
+    assert_eq!(listed(&a, &admin).await, 0);
+    assert_eq!(listed(&b, &admin).await, 0);
+
+    let xml = sim.control().local_network_xml(6);
+    let part = reqwest::multipart::Part::bytes(xml.into_bytes()).file_name("scan.xml");
+    let res = admin
+        .post(a.url("/api/endpoints/import"))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // The follower never saw the import, yet its very next list has all of it.
+    let on_b = listed(&b, &admin).await;
+    let on_a = listed(&a, &admin).await;
+    assert!(on_a > 0, "the import added endpoints");
+    assert_eq!(on_b, on_a);
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn the_leaders_sync_progress_reaches_a_browser_on_the_follower() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = pair(dir.path()).await;
+    // What the follower's event streams (`/api/sync/events`) show, from now to a finished run.
+    let recording = support::record_progress(&b);
+    // Enabling the integration on the leader starts its first sync there.
+    configure(&a, &sim).await;
+    let seen = tokio::time::timeout(Duration::from_secs(30), recording)
+        .await
+        .expect("the follower showed the leader's run to its end")
+        .unwrap();
+    // Its last state is the leader's own, to the letter.
+    let last = seen.last().unwrap();
+    assert_eq!(last, &a.sync.current_progress(), "{seen:?}");
+    assert_eq!(last.machines, MACHINES as u64, "{seen:?}");
+    assert!(
+        last.last_outcome
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("20 machines"),
+        "{seen:?}"
+    );
+    let own = runs(&b).await;
+    assert_eq!(own.len(), 1, "one run, the leader's: {own:?}");
+    b.stop().await;
+    a.stop().await;
 }

@@ -269,6 +269,11 @@ impl SyncService {
         self.inner.progress.subscribe()
     }
 
+    /// Shows another replica's progress (`shared_progress`) to this one's event streams.
+    pub(crate) fn show_progress(&self, progress: SyncProgress) {
+        self.inner.progress.send_replace(progress);
+    }
+
     pub fn current_progress(&self) -> SyncProgress {
         self.inner.progress.borrow().clone()
     }

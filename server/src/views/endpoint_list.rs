@@ -2,14 +2,15 @@
 //! few milliseconds (SQLite cannot index every filter × sort combination).
 //!
 //! The cache is rebuilt on the first request after the inventory changed. Every write path
-//! calls [`ListCache::invalidate`] (imports, re-models, disabling Defender, sensor ingest), and
-//! the key also includes the latest sync run, so a sync's writes are seen without a call.
+//! calls [`ListCache::invalidate`] (imports, re-models, disabling Defender, sensor ingest),
+//! which bumps a counter in the database; the key holds that counter and the latest sync run,
+//! both read per request, so a change made through any replica (or by a sync) is seen by all.
 
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
-use crate::db::Pool;
+use crate::db::{list_generation, Pool};
 use app::model::endpoint::{EndpointQuery, EndpointRow};
 
 use app::model::endpoint::EndpointPage;
@@ -50,7 +51,7 @@ struct Entry {
 }
 
 struct Snapshot {
-    key: (u64, Option<(i64, Option<String>)>),
+    key: (u64, i64, Option<(i64, Option<String>)>),
     entries: Arc<Vec<Entry>>,
     profiles: Vec<String>,
     onboarding_states: Vec<String>,
@@ -71,14 +72,19 @@ pub struct ListResult {
 }
 
 impl ListCache {
-    /// Marks the cached list stale; the next request reloads it.
-    pub fn invalidate(&self) {
+    /// Marks the cached list stale, here and on every replica; the next request reloads it.
+    /// The local mark holds even when the database cannot be written.
+    pub async fn invalidate(&self, pool: &Pool) {
         self.generation.fetch_add(1, AtomicOrdering::SeqCst);
+        if let Err(e) = list_generation::bump(pool).await {
+            tracing::warn!(error = %e, "cannot mark the other replicas' endpoint lists stale");
+        }
     }
 
     async fn snapshot(&self, pool: &Pool) -> Result<Arc<Snapshot>, DbError> {
         let key = (
             self.generation.load(AtomicOrdering::SeqCst),
+            list_generation::current(pool).await?,
             q::latest_sync(pool).await?,
         );
         if let Some(s) = self.snapshot.lock().expect("list cache lock").as_ref() {

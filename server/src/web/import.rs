@@ -96,7 +96,7 @@ pub async fn import_upload(
         .await;
     };
     let result = import_nmap(&pool, &bytes, inactive_after).await;
-    cache.invalidate();
+    cache.invalidate(&pool).await;
     match result {
         Ok(report) => {
             let detail = format!(

@@ -30,7 +30,7 @@ pub async fn sensor(
     body: Bytes,
 ) -> Response {
     let result = import_sensor(&pool, &body, inactive_after).await;
-    cache.invalidate();
+    cache.invalidate(&pool).await;
     match result {
         Ok(report) => {
             tracing::info!(

@@ -243,3 +243,21 @@ pub fn browser() -> Client {
         .build()
         .unwrap()
 }
+
+/// Records every state of the live progress from now to the end of the next run, as the
+/// browser's event stream (`/api/sync/events`) of `app` would see them.
+pub fn record_progress(app: &TestApp) -> JoinHandle<Vec<app::model::sync::SyncProgress>> {
+    let mut progress = app.sync.progress();
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while progress.changed().await.is_ok() {
+            let now = progress.borrow_and_update().clone();
+            let finished = !now.running && now.phase == "finished";
+            seen.push(now);
+            if finished {
+                break;
+            }
+        }
+        seen
+    })
+}

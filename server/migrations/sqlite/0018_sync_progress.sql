@@ -1,0 +1,7 @@
+-- The live progress of the leader's sync or re-model, as JSON, so that a browser connected to
+-- any replica follows it. One row, rewritten as the run goes.
+CREATE TABLE sync_progress (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    progress TEXT NOT NULL
+);
+INSERT INTO sync_progress (id, progress) VALUES (1, '{}');

@@ -8,7 +8,8 @@ use server::db::Pool;
 use server::sim::{self, Faults, RunningSim};
 
 use crate::harness::{
-    assert_integrity, defender_form, open_file, sim_config, Rows, CLIENT, MACHINES, SECRET,
+    assert_integrity, defender_form, open_database, open_file, sim_config, Rows, CLIENT, MACHINES,
+    SECRET,
 };
 use crate::process::{ServerOptions, ServerProcess};
 
@@ -41,7 +42,7 @@ async fn synced_server(sim: &RunningSim, dir: &std::path::Path) -> (ServerProces
         "{first:#}\n{}",
         server.logs()
     );
-    let db = open_file(&server.db_path()).await;
+    let db = open_database(&server).await;
     let rows = Rows::of(&db).await;
     db.close().await;
     assert_eq!(rows.machines, MACHINES as i64);
@@ -274,7 +275,7 @@ async fn the_leader_killed_mid_sync_is_replaced_by_the_other_replica() {
         "{}",
         follower.logs()
     );
-    let db = open_file(&follower.db_path()).await;
+    let db = open_database(&follower).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before, "the previous sync's data");
     db.close().await;

@@ -169,6 +169,11 @@ impl ServerProcess {
         &self.options.data_dir
     }
 
+    /// The PostgreSQL database the server runs on, when it is not the default SQLite file.
+    pub fn database_url(&self) -> Option<&str> {
+        self.options.database_url.as_deref()
+    }
+
     /// The SQLite file the server uses by default.
     pub fn db_path(&self) -> PathBuf {
         self.options.data_dir.join("endpoint-analytics.db")

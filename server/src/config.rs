@@ -144,7 +144,7 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url)
+            .field("database_url", &without_password(&self.database_url))
             .field("log_filter", &self.log_filter)
             .field("key_file", &self.key_file)
             .field(
@@ -288,6 +288,22 @@ impl Settings {
     }
 }
 
+/// The database URL as it may be logged: a PostgreSQL URL can carry its password
+/// (`postgres://user:password@host/db`), which the start-up log line must not show.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:[redacted]{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
@@ -302,6 +318,27 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_password_is_not_shown() {
+        let s = Settings::from_cli(Cli {
+            data_dir: Some("/x".into()),
+            database_url: Some("postgres://ea:S3cret%40pw@db.example:5432/ea".into()),
+            ..Cli::default()
+        })
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("S3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://ea:[redacted]@db.example:5432/ea"),
+            "{shown}"
+        );
+        assert_eq!(without_password("sqlite:///x/a.db"), "sqlite:///x/a.db");
+        assert_eq!(
+            without_password("postgres://ea@127.0.0.1/ea"),
+            "postgres://ea@127.0.0.1/ea"
+        );
+    }
 
     #[test]
     fn defaults_derive_from_the_data_dir() {

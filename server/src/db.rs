@@ -35,7 +35,7 @@ pub mod sync_run_query;
 pub mod sync_stage;
 pub mod vulnerability;
 
-pub use pool::{AsConn, Backend, Conn, Connection, OwnConnection, Pool, Tx};
+pub use pool::{AsConn, Conn, Connection, OwnConnection, Pool, Tx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -80,10 +80,7 @@ pub async fn by_username(pool: &Pool, username: &str) -> Result<Option<AccountRo
 }
 
 pub async fn by_id(pool: &Pool, account_id: i64) -> Result<Option<AccountRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let mut conn = pool.acquire().await.map_err(classify)?;
-        by_id_in(&mut conn, account_id).await
-    })
+    by_id_in(&mut pool.acquire().await?, account_id).await
 }
 
 /// [`by_id`] inside the caller's transaction.

@@ -3,10 +3,7 @@
 use super::{classify, now, AsConn, DbError, Pool};
 
 pub async fn record(pool: &Pool, actor: &str, action: &str, detail: &str) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        let mut conn = pool.acquire().await.map_err(classify)?;
-        record_in(&mut conn, actor, action, detail).await
-    })
+    record_in(&mut pool.acquire().await?, actor, action, detail).await
 }
 
 /// [`record`] inside the caller's transaction, so the entry commits with the change it

@@ -205,13 +205,25 @@ pub async fn network_coverage(pool: &Pool) -> Result<(i64, i64), DbError> {
     })
 }
 
-/// The newest sync run (id, finished time): part of the list cache's validity key.
-pub async fn latest_sync(pool: &Pool) -> Result<Option<(i64, Option<String>)>, DbError> {
+/// What the list cache's snapshot is valid for: the inventory's change counter (bumped by
+/// every replica's writes outside a sync) and the newest sync run (id, finished time).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ListKey {
+    pub generation: i64,
+    pub sync_run_id: Option<i64>,
+    pub sync_finished_at: Option<String>,
+}
+
+/// The list cache's key, read with every list request: one statement.
+pub async fn list_key(pool: &Pool) -> Result<ListKey, DbError> {
     crate::on_pool!(pool, |pool| {
         sqlx::query_as(
-            "SELECT sync_run_id, finished_at FROM sync_run ORDER BY sync_run_id DESC LIMIT 1",
+            "SELECT g.n AS generation, s.sync_run_id, s.finished_at AS sync_finished_at \
+             FROM list_generation g LEFT JOIN (SELECT sync_run_id, finished_at FROM sync_run \
+               ORDER BY sync_run_id DESC LIMIT 1) s ON TRUE \
+             WHERE g.id = 1",
         )
-        .fetch_optional(pool)
+        .fetch_one(pool)
         .await
         .map_err(classify)
     })

@@ -1,4 +1,5 @@
-//! `list_generation`: the counter that tells every replica its endpoint-list snapshot is stale.
+//! `list_generation`: the counter that tells every replica its endpoint-list snapshot is stale
+//! (read as part of `endpoint_query::list_key`).
 
 use super::{DbError, Pool};
 
@@ -9,15 +10,5 @@ pub async fn bump(pool: &Pool) -> Result<(), DbError> {
             .execute(pool)
             .await?;
         Ok(())
-    })
-}
-
-pub async fn current(pool: &Pool) -> Result<i64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        Ok(
-            sqlx::query_scalar("SELECT n FROM list_generation WHERE id = 1")
-                .fetch_one(pool)
-                .await?,
-        )
     })
 }

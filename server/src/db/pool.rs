@@ -148,26 +148,11 @@ impl AsConn for PoolConnection<Postgres> {
     }
 }
 
-/// Which backend a handle talks to, for the few places whose behaviour differs (not their
-/// SQL, which the macros cover): file permissions, checkpoints, settings per connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 /// Key of the advisory lock that [`Pool::begin_write`] takes on PostgreSQL. Any constant
 /// works as long as every replica uses the same one and nothing else does.
 const WRITE_LOCK_KEY: i64 = 0x0045_4157_5249_5445; // "EAWRITE"
 
 impl Pool {
-    pub fn backend(&self) -> Backend {
-        match self {
-            Pool::Sqlite(_) => Backend::Sqlite,
-            Pool::Postgres(_) => Backend::Postgres,
-        }
-    }
-
     pub async fn begin(&self) -> Result<Tx<'static>, DbError> {
         Ok(match self {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(classify)?),
@@ -206,13 +191,6 @@ impl Pool {
         match self {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
-        }
-    }
-
-    pub fn max_connections(&self) -> u32 {
-        match self {
-            Pool::Sqlite(p) => p.options().get_max_connections(),
-            Pool::Postgres(p) => p.options().get_max_connections(),
         }
     }
 }

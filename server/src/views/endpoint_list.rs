@@ -51,7 +51,7 @@ struct Entry {
 }
 
 struct Snapshot {
-    key: (u64, i64, Option<(i64, Option<String>)>),
+    key: (u64, q::ListKey),
     entries: Arc<Vec<Entry>>,
     profiles: Vec<String>,
     onboarding_states: Vec<String>,
@@ -84,8 +84,7 @@ impl ListCache {
     async fn snapshot(&self, pool: &Pool) -> Result<Arc<Snapshot>, DbError> {
         let key = (
             self.generation.load(AtomicOrdering::SeqCst),
-            list_generation::current(pool).await?,
-            q::latest_sync(pool).await?,
+            q::list_key(pool).await?,
         );
         if let Some(s) = self.snapshot.lock().expect("list cache lock").as_ref() {
             if s.key == key {

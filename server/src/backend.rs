@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::db::Pool;
 use app::backend::{ActionRequest, ConsoleBackend, PasswordChange, SessionCheck, SessionStart};
 use app::error::{ConsoleError, FieldError};
 use app::model::account::AccountView;
@@ -27,7 +26,7 @@ use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, Refused, ThrottleLimits};
-use crate::db::{self, account::AccountRow, DbError};
+use crate::db::{self, account::AccountRow, DbError, Pool};
 use crate::defender::{ClientOptions, DefenderError};
 use crate::integrations::defender::{self, Change, Saved};
 use crate::integrations::defender_settings::StoredDefenderSettings;

@@ -10,10 +10,9 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::db::Pool;
 use tokio::sync::watch;
 
-use crate::db::{self, lease};
+use crate::db::{self, lease, Pool};
 use crate::supervisor::{StopSignal, Supervisor};
 
 /// The one lease the background duties run under.

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::db::Pool;
 use app::backend::SharedBackend;
 use app::{shell, App};
 use axum::extract::FromRef;
@@ -22,7 +21,7 @@ use crate::auth::session_store::{HashedIdStore, SessionTable};
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
 use crate::config::Settings;
-use crate::db::{self, OpenError};
+use crate::db::{self, OpenError, Pool};
 use crate::defender::ClientOptions;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::{demo, secret_rebinding};

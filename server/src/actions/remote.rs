@@ -1,11 +1,10 @@
 //! What Defender itself holds about a machine's actions: open ones started elsewhere (the
 //! portal, another tool) and the fate of a request this console could not confirm.
 
-use crate::db::Pool;
 use app::model::action::ActionKind;
 
 use crate::db::machine_action::{self, ActionRow, NewAction};
-use crate::db::{self, DbError};
+use crate::db::{self, DbError, Pool};
 use crate::defender::model::machine_action::{MachineAction, MachineActionType};
 use crate::defender::{DefenderClient, DefenderError};
 

@@ -7,11 +7,10 @@
 
 use std::time::Duration;
 
-use crate::db::Pool;
 use time::OffsetDateTime;
 
 use super::session_store::stored_key;
-use crate::db::{self, account_session, DbError};
+use crate::db::{self, account_session, DbError, Pool};
 
 /// How long a session lives: `idle` after its last activity, and `absolute` after sign-in
 /// however active it is.

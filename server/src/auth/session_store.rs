@@ -1,5 +1,5 @@
-//! `HashedIdStore`: the database's session store (SQLite's or PostgreSQL's), filing each session under a SHA-256 digest of its
-//! id rather than the id itself.
+//! `HashedIdStore`: the database's session store (SQLite's or PostgreSQL's), filing each
+//! session under a SHA-256 digest of its id rather than the id itself.
 //!
 //! The id is the whole credential of a signed-in browser. Kept as is, a copy of the database
 //! (a backup, a support bundle) would let its reader take over every live session; its digest
@@ -32,8 +32,8 @@ pub fn stored_key(session_id: &str) -> Option<String> {
         .map(|id| stored_id(&id).to_string())
 }
 
-/// The session table of the backend the console runs on. On SQLite it is `tower_sessions`;
-/// on PostgreSQL `tower_sessions.session`, which every replica shares.
+/// The session table of the backend the console runs on: `tower_sessions` on both (on
+/// PostgreSQL in the `public` schema, which every replica shares).
 #[derive(Clone, Debug)]
 pub enum SessionTable {
     Sqlite(SqliteStore),

@@ -1,8 +1,6 @@
 //! Inactive endpoints: not seen by any source for a while. They stay in the inventory.
 
-use crate::db::Pool;
-
-use crate::db::{self, DbError};
+use crate::db::{self, DbError, Pool};
 use crate::supervisor::StopSignal;
 
 /// How long an endpoint may go unseen before it counts as inactive: the `inactive_after_days`

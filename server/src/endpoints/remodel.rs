@@ -20,8 +20,7 @@ use super::assessment_digest::AssessmentFields;
 use super::record::{endpoint_from_row, json_list};
 use crate::db::endpoint::{Assessed, PageBounds, RemodelRow};
 use crate::db::vulnerability::VulnerabilityDetail;
-use crate::db::Pool;
-use crate::db::{self, AsConn, DbError};
+use crate::db::{self, AsConn, DbError, Pool};
 use crate::profiles::{
     applicable_dynamic_profiles, Classification, MatchLevel, ProfileEngine, ProfileError,
     ProfileMatch, DYNAMIC_PREFIX,

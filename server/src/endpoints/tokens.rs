@@ -1,11 +1,10 @@
 //! Sensor API tokens: a random secret shown once; only its SHA-256 hash is stored, so a
 //! database leak does not leak usable tokens.
 
-use crate::db::Pool;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, DbError};
+use crate::db::{self, DbError, Pool};
 
 /// Prefix that makes a leaked token recognisable in logs and secret scanners.
 const PREFIX: &str = "eat_";

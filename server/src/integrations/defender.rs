@@ -10,11 +10,10 @@
 
 use std::sync::Mutex;
 
-use crate::db::Pool;
 use app::model::integration::{CheckResult, ConnectionReport};
 use time::OffsetDateTime;
 
-use crate::db::{self, integration::IntegrationRow, DbError};
+use crate::db::{self, integration::IntegrationRow, DbError, Pool};
 use crate::defender::{ClientOptions, DefenderClient, DefenderError, PortalLinks};
 use crate::secret_box::SecretBox;
 use crate::sync::schedule::INTERVAL;

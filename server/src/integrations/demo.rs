@@ -1,9 +1,7 @@
 //! The demo tenant: on first start with `--demo-defender-url`, the Defender integration is
 //! configured against the bundled simulator, enabled, and labelled as a demo.
 
-use crate::db::Pool;
-
-use crate::db::{self, DbError};
+use crate::db::{self, DbError, Pool};
 use crate::defender::DefenderError;
 use crate::secret_box::SecretBox;
 use crate::sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};

@@ -9,9 +9,7 @@
 //! the settings as they are at that first start; before the upgrade any edit of them would
 //! have sent the secret anyway.
 
-use crate::db::Pool;
-
-use crate::db::{self, DbError};
+use crate::db::{self, DbError, Pool};
 use crate::secret_box::SecretBox;
 
 use super::defender;

@@ -3,9 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::db::Pool;
-
-use crate::db::{connection_test, DbError};
+use crate::db::{connection_test, DbError, Pool};
 
 pub struct TestLimiter {
     pool: Pool,

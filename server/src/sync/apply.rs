@@ -9,8 +9,7 @@ use super::fetch::{Fetched, Source, ACTIONS_CURSOR};
 use super::merge_write;
 use crate::db::machine_action_sync::{self, ActionsApplied};
 use crate::db::sync_stage::{self, MachineDiff};
-use crate::db::AsConn;
-use crate::db::{self, defender_source, sync_cursor, DbError};
+use crate::db::{self, defender_source, sync_cursor, AsConn, DbError};
 
 /// A listing shorter than this share of the machines present before is treated as suspect:
 /// nothing is marked gone (a tenant does not lose half its devices in an hour).

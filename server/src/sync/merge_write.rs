@@ -14,8 +14,7 @@ use super::merge::evidence::Evidence;
 use super::merge::{self, Assignment, Inputs, KnownEndpoint, MachineFacts, Split, Target};
 use crate::db::defender_machine::MachineRow;
 use crate::db::endpoint::{DefenderView, NewDefenderEndpoint};
-use crate::db::AsConn;
-use crate::db::{self, endpoint_identity, machine_split, sync_stage, DbError};
+use crate::db::{self, endpoint_identity, machine_split, sync_stage, AsConn, DbError};
 use crate::discovery::MacAddress;
 
 /// Endpoints whose views are built and written together.

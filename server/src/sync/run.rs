@@ -1,10 +1,8 @@
 //! One sync run against Defender: stage every listing (`fetch`), apply it in one transaction
 //! (`apply`), re-model, and journal the run in `sync_run`.
 
-use crate::db::Pool;
-
 use crate::db::sync_run::{SkipRecord, SyncRunTotals};
-use crate::db::{self, sync_stage};
+use crate::db::{self, sync_stage, Pool};
 use crate::defender::skipped::SkippedItem;
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;

@@ -1,13 +1,12 @@
 //! The identity section of the Endpoint Summary: how the endpoint's machines were joined, the
 //! MAC conflicts and notes the merge recorded, and the splits an administrator made or may make.
 
-use crate::db::Pool;
 use app::model::endpoint::{
     IdentityNoteView, IdentityView, MacConflictView, MergeEvidence, SplitView,
 };
 
 use crate::db::endpoint_query as q;
-use crate::db::{machine_split, DbError};
+use crate::db::{machine_split, DbError, Pool};
 use crate::sync::merge::evidence::Evidence;
 
 /// The identity section of the Summary: the stored evidence, the splits that concern the

@@ -93,6 +93,14 @@ pub trait AsConn: Send {
     fn begin(&mut self) -> impl std::future::Future<Output = Result<Tx<'_>, DbError>> + Send {
         self.conn().begin()
     }
+
+    /// A write transaction on this connection ([`Pool::begin_write`]): for changes that read
+    /// before they write. On SQLite a deferred transaction that reads first is refused
+    /// outright (`SQLITE_BUSY_SNAPSHOT`) when another connection commits before its first
+    /// write, as the lease renewal and the shared progress do every few seconds.
+    fn begin_write(&mut self) -> impl std::future::Future<Output = Result<Tx<'_>, DbError>> + Send {
+        self.conn().begin_write()
+    }
 }
 
 impl AsConn for Tx<'_> {
@@ -217,6 +225,27 @@ impl<'c> Conn<'c> {
         Ok(match self {
             Conn::Sqlite(c) => Tx::Sqlite(sqlx::Connection::begin(c).await.map_err(classify)?),
             Conn::Postgres(c) => Tx::Postgres(sqlx::Connection::begin(c).await.map_err(classify)?),
+        })
+    }
+
+    /// A write transaction on the borrowed connection, as [`Pool::begin_write`]; not inside
+    /// another transaction.
+    pub async fn begin_write(self) -> Result<Tx<'c>, DbError> {
+        Ok(match self {
+            Conn::Sqlite(c) => Tx::Sqlite(
+                sqlx::Connection::begin_with(c, "BEGIN IMMEDIATE")
+                    .await
+                    .map_err(classify)?,
+            ),
+            Conn::Postgres(c) => {
+                let mut tx = sqlx::Connection::begin(c).await.map_err(classify)?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
+                Tx::Postgres(tx)
+            }
         })
     }
 }

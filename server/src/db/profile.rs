@@ -22,8 +22,9 @@ pub async fn ensure(pool: &Pool, names: &[String], origin: &str) -> Result<(), D
 
 /// Makes the `defender` profiles exactly `names`: adds the new ones, deletes the rest.
 pub async fn replace_dynamic(pool: &Pool, names: &[String]) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        let mut tx = pool.begin().await?;
+    // Reads before it writes: a write transaction (see `AsConn::begin_write`).
+    let mut tx = pool.begin_write().await?;
+    crate::on_conn!(&mut tx, |tx| {
         let stored: Vec<(String,)> =
             sqlx::query_as("SELECT name FROM profile WHERE origin = 'defender'")
                 .fetch_all(&mut *tx)
@@ -45,9 +46,8 @@ pub async fn replace_dynamic(pool: &Pool, names: &[String]) -> Result<(), DbErro
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
-        Ok(())
-    })
+    });
+    tx.commit().await
 }
 
 /// Deletes every Defender dynamic profile.

@@ -77,7 +77,9 @@ async fn import(
         observations: observations.len(),
         ..ImportReport::default()
     };
-    let mut tx = pool.begin().await?;
+    // Reads before it writes: a write transaction, so another replica's commit (a lease
+    // renewal) in between cannot get it refused.
+    let mut tx = pool.begin_write().await?;
     for observation in observations {
         match observation.mac {
             Some(mac) => match db::endpoint::by_mac(&mut tx, &mac.to_string()).await? {

@@ -53,7 +53,8 @@ async fn apply_in_transaction(
     recent_since: &str,
 ) -> Result<Applied, DbError> {
     let synced_at = db::now();
-    let mut tx = conn.begin().await?;
+    // Reads (the diff) before it writes: a write transaction, see `AsConn::begin_write`.
+    let mut tx = conn.begin_write().await?;
     let diff = sync_stage::machine_diff(&mut tx).await?;
     let mut applied = Applied {
         diff,

@@ -765,7 +765,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn remodel_status(&self) -> Result<RemodelStatus, ConsoleError> {
-        Ok(self.sync.remodel_status())
+        self.sync.remodel_status().await.map_err(internal)
     }
 }
 

@@ -26,6 +26,7 @@ mod pool;
 mod postgres;
 pub mod profile;
 pub mod profile_query;
+pub mod remodel_run;
 mod sqlite;
 pub mod staged_rows;
 pub mod sync_cursor;

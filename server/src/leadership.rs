@@ -141,6 +141,13 @@ impl Election {
                         tracing::warn!(error = %e, "could not close the last leader's sync runs")
                     }
                 }
+                match db::remodel_run::abandon_running(&self.pool, &db::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(runs = n, "closed re-models the last leader left open"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not close the last leader's re-models")
+                    }
+                }
             } else {
                 tracing::warn!(replica = %self.replica, "this replica no longer runs the background duties");
             }

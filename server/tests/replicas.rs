@@ -356,3 +356,68 @@ async fn the_leaders_sync_progress_reaches_a_browser_on_the_follower() {
     b.stop().await;
     a.stop().await;
 }
+
+/// Configuration > Profiles' button on `app`: the run's report.
+async fn remodel(app: &TestApp, client: &reqwest::Client) -> Value {
+    let res = app.call(client, "profiles/remodel", &[]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+/// Every re-model run recorded: state and the replica that ran it.
+async fn remodel_runs(app: &TestApp) -> Vec<(String, Option<String>)> {
+    server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT state, runner FROM remodel_run ORDER BY remodel_run_id"
+    )
+    .fetch_all(db)
+    .await
+    .unwrap())
+}
+
+#[tokio::test]
+async fn a_remodel_asked_of_both_replicas_at_once_runs_once_on_the_leader() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = pair(dir.path()).await;
+    let (admin_a, admin_b) = (a.admin().await, b.admin().await);
+    // Enough endpoints that a run lasts longer than two requests take to arrive.
+    let xml = sim.control().local_network_xml(1500);
+    let part = reqwest::multipart::Part::bytes(xml.into_bytes()).file_name("scan.xml");
+    let res = admin_b
+        .post(b.url("/api/endpoints/import"))
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let endpoints = listed(&a, &admin_a).await;
+    assert!(endpoints > 1500, "{endpoints}");
+
+    // Asked of the follower alone: the leader runs it and the follower gets its report.
+    let report = remodel(&b, &admin_b).await;
+    assert_eq!(report["endpoints"].as_u64(), Some(endpoints), "{report}");
+    let leader = a.leader.replica().to_owned();
+    assert_eq!(
+        remodel_runs(&a).await,
+        vec![("finished".to_owned(), Some(leader.clone()))]
+    );
+
+    // Asked of both at once: one run, and both answers are its report.
+    let (on_a, on_b) = tokio::join!(remodel(&a, &admin_a), remodel(&b, &admin_b));
+    assert_eq!(on_a, on_b, "both answers come from one run");
+    let runs = remodel_runs(&a).await;
+    assert_eq!(runs.len(), 2, "one new run: {runs:?}");
+    assert_eq!(runs[1], ("finished".to_owned(), Some(leader)));
+
+    // The follower's progress bar shows the leader's run to its end.
+    let res = b.call(&admin_b, "profiles/remodel_progress", &[]).await;
+    assert_eq!(res.status(), 200);
+    let status: Value = res.json().await.unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({"running": false, "processed": endpoints, "total": endpoints})
+    );
+    b.stop().await;
+    a.stop().await;
+    sim.shutdown().await;
+}

@@ -63,6 +63,9 @@ pub enum RemodelError {
     Profiles(#[from] ProfileError),
     #[error("the re-model was stopped before it finished")]
     Interrupted,
+    /// The run on the leading replica ended without a report: its recorded reason.
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl From<sqlx::Error> for RemodelError {

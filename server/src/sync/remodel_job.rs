@@ -1,53 +1,179 @@
-//! The full re-model that Configuration > Profiles starts: one at a time, publishing how far
-//! it got for the page to poll (`profiles/remodel_progress`).
+//! The full re-model that Configuration > Profiles starts, once across replicas: any replica
+//! joins the open `remodel_run` row or adds a waiting one; the leader claims it, runs it and
+//! writes its progress and outcome there, and the asking replica follows the row. Two clicks
+//! at once, on one replica or two, give one run; every replica's progress bar shows it.
 
-use crate::db::Pool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use app::model::profile::RemodelStatus;
-use tokio::sync::{watch, Mutex};
 
+use crate::db::remodel_run::{self, Join, RemodelRunRow, RemodelTotals};
+use crate::db::{DbError, Pool};
 use crate::endpoints::{remodel_all_with_progress, RemodelError, RemodelProgress, RemodelReport};
 
-pub(crate) struct RemodelJob {
-    status: watch::Sender<RemodelStatus>,
-    /// Held while a re-model runs: a second request waits, so the status describes one run.
-    running: Mutex<()>,
-}
+/// How often a running re-model writes its progress and a waiting request reads its row.
+const EVERY: Duration = Duration::from_millis(100);
 
-/// Marks the run finished however it ends, including when the request that awaited it goes
-/// away mid-run.
-struct Finished<'a>(&'a watch::Sender<RemodelStatus>);
+/// How long an asking replica follows a row before giving up on it (a cluster left without a
+/// leader must not keep the request forever).
+const FOLLOW_AT_MOST: Duration = Duration::from_secs(3600);
 
-impl Drop for Finished<'_> {
-    fn drop(&mut self) {
-        self.0.send_modify(|s| s.running = false);
+/// Asks for a re-model and waits for its report, wherever it runs.
+pub(crate) async fn ask_and_follow(
+    pool: &Pool,
+    join: Join,
+    replica: &str,
+    wake_leader: impl FnOnce(),
+) -> Result<RemodelReport, RemodelError> {
+    let id = remodel_run::ask(pool, join, replica, &crate::db::now()).await?;
+    wake_leader();
+    let gave_up = tokio::time::Instant::now() + FOLLOW_AT_MOST;
+    while tokio::time::Instant::now() < gave_up {
+        match remodel_run::get(pool, id).await? {
+            Some(row) if !row.is_open() => return outcome(row),
+            Some(_) => {}
+            None => return Err(RemodelError::Db(DbError::NotFound)),
+        }
+        tokio::time::sleep(EVERY).await;
     }
+    Err(RemodelError::Failed(
+        "No replica ran the requested re-model within an hour.".into(),
+    ))
 }
 
-impl RemodelJob {
-    pub(crate) fn new() -> Self {
-        Self {
-            status: watch::Sender::new(RemodelStatus::default()),
-            running: Mutex::new(()),
+fn outcome(row: RemodelRunRow) -> Result<RemodelReport, RemodelError> {
+    if row.state != "finished" {
+        return Err(RemodelError::Failed(
+            row.error
+                .unwrap_or_else(|| "The re-model ended without a report.".into()),
+        ));
+    }
+    let count = |n: Option<i64>| n.unwrap_or(0).max(0) as usize;
+    Ok(RemodelReport {
+        endpoints: count(row.endpoints),
+        changed: count(row.changed),
+        dynamic_profiles: count(row.dynamic_profiles),
+        elapsed: Duration::from_millis(row.elapsed_ms.unwrap_or(0).max(0) as u64),
+    })
+}
+
+/// How far the running (or else the newest) re-model got, as the Profiles page shows it.
+pub(crate) async fn status(pool: &Pool) -> Result<RemodelStatus, DbError> {
+    Ok(match remodel_run::latest(pool).await? {
+        Some(row) => RemodelStatus {
+            running: row.is_open(),
+            processed: row.processed.max(0) as u64,
+            total: row.total.max(0) as u64,
+        },
+        None => RemodelStatus::default(),
+    })
+}
+
+/// The leader's side: at most one re-model running in this process, claimed from the table.
+#[derive(Default)]
+pub(crate) struct Runner {
+    current: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Runner {
+    /// Claims and starts the waiting re-model, unless one is still running here.
+    pub(crate) async fn take_waiting(&mut self, pool: &Pool, replica: &str) {
+        if self.current.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let claimed = match remodel_run::waiting(pool).await {
+            Ok(Some(id)) => match remodel_run::claim(pool, id, replica, &crate::db::now()).await {
+                Ok(true) => Some(id),
+                Ok(false) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim the re-model request");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read re-model requests");
+                None
+            }
+        };
+        if let Some(id) = claimed {
+            let pool = pool.clone();
+            self.current = Some(tokio::spawn(async move { run(&pool, id).await }));
         }
     }
 
-    pub(crate) async fn run(&self, pool: &Pool) -> Result<RemodelReport, RemodelError> {
-        let _one_at_a_time = self.running.lock().await;
-        self.status.send_replace(RemodelStatus {
-            running: true,
-            ..RemodelStatus::default()
-        });
-        let _finished = Finished(&self.status);
-        let report = |step: RemodelProgress| {
-            self.status.send_modify(|s| {
-                s.processed = step.done as u64;
-                s.total = step.total as u64;
-            });
-        };
-        remodel_all_with_progress(pool, &report).await
+    /// This replica stops leading or the server stops: the run is cancelled (each page is
+    /// its own transaction, so what is written stays consistent) and its row closed, so the
+    /// next leader's run starts from a clean journal.
+    pub(crate) async fn stop(self, pool: &Pool) {
+        let Some(task) = self.current else { return };
+        if task.is_finished() {
+            return;
+        }
+        task.abort();
+        let _ = task.await;
+        match remodel_run::abandon_running(pool, &crate::db::now()).await {
+            Ok(n) if n > 0 => tracing::warn!("re-model cancelled: this replica stops leading"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot close the cancelled re-model"),
+        }
     }
+}
 
-    pub(crate) fn status(&self) -> RemodelStatus {
-        self.status.borrow().clone()
+/// Runs the claimed row `id`, writing its progress as it goes and its outcome at the end.
+async fn run(pool: &Pool, id: i64) {
+    let latest = Arc::new(Mutex::new(None::<RemodelProgress>));
+    let report = {
+        let latest = Arc::clone(&latest);
+        move |step: RemodelProgress| *latest.lock().expect("progress lock") = Some(step)
+    };
+    let work = remodel_all_with_progress(pool, &report);
+    let publish = async {
+        let mut written = None;
+        loop {
+            tokio::time::sleep(EVERY).await;
+            let now = *latest.lock().expect("progress lock");
+            if let Some(step) = now.filter(|s| Some(*s) != written) {
+                if let Err(e) =
+                    remodel_run::progress(pool, id, step.done as i64, step.total as i64).await
+                {
+                    tracing::debug!(error = %e, "cannot record the re-model's progress");
+                }
+                written = Some(step);
+            }
+        }
+    };
+    let result = tokio::select! {
+        result = work => result,
+        () = publish => unreachable!("the progress writer never ends"),
+    };
+    let at = crate::db::now();
+    let closed = match result {
+        Ok(report) => {
+            let last = latest.lock().expect("progress lock").unwrap_or_default();
+            let totals = RemodelTotals {
+                processed: last.done as i64,
+                total: last.total as i64,
+                endpoints: report.endpoints as i64,
+                changed: report.changed as i64,
+                dynamic_profiles: report.dynamic_profiles as i64,
+                elapsed_ms: report.elapsed.as_millis() as i64,
+            };
+            remodel_run::finish(pool, id, totals, &at).await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the full re-model failed");
+            remodel_run::fail(
+                pool,
+                id,
+                "The re-model failed; the server log says why.",
+                &at,
+            )
+            .await
+        }
+    };
+    if let Err(e) = closed {
+        tracing::error!(error = %e, "cannot record the re-model's outcome");
     }
 }

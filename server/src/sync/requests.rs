@@ -1,8 +1,10 @@
-//! Syncs asked of the leading replica by the others (`duty_request`): the leader takes each
-//! request and runs it, or joins the run going, so simultaneous requests give one run.
+//! Work asked of the leading replica: syncs (`duty_request`), which the leader runs or joins,
+//! so simultaneous requests give one run, and full re-models (`remodel_run`), which it claims
+//! and runs one at a time.
 
 use std::time::Duration;
 
+use super::remodel_job::Runner;
 use super::SyncService;
 use crate::db::lease;
 use crate::supervisor::StopSignal;
@@ -13,15 +15,23 @@ pub const SYNC: &str = "sync";
 /// How often the leader looks for requests: a click on another replica starts within this.
 pub const EVERY: Duration = Duration::from_millis(500);
 
-/// The leader's loop: takes and runs requests until `stop`.
+/// The leader's loop: takes and runs requests until `stop` (the server stops, or this replica
+/// stops leading), which also cancels a re-model it started.
 pub async fn serve(sync: SyncService, mut stop: StopSignal) {
     let mut interval = tokio::time::interval(EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut remodels = Runner::default();
+    let replica = sync.replica();
     loop {
         tokio::select! {
             _ = interval.tick() => {}
-            () = stop.stopped() => return,
+            () = sync.remodel_asked() => {}
+            () = stop.stopped() => {
+                remodels.stop(sync.pool()).await;
+                return;
+            }
         }
+        remodels.take_waiting(sync.pool(), &replica).await;
         match lease::take_request(sync.pool(), SYNC).await {
             Ok(Some(reason)) => {
                 tracing::info!(reason = %reason, "running a sync another replica asked for");

@@ -1,9 +1,10 @@
 //! `SyncService`: the single entry point for syncs. One run at a time; a request while a run
-//! is going joins it and gets the same outcome. It also runs the full re-model (`remodel_job`),
-//! so both inventory-wide jobs report their progress from one place.
+//! is going joins it and gets the same outcome. It also asks for the full re-model
+//! (`remodel_job`), so both inventory-wide jobs are started from one place.
 
 use std::sync::{Arc, Mutex};
 
+use crate::db::remodel_run::Join;
 use crate::db::Pool;
 use app::model::profile::RemodelStatus;
 use app::model::sync::SyncProgress;
@@ -11,7 +12,6 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::watch;
 
 use super::progress::{Progress, FINISHED, STARTING};
-use super::remodel_job::RemodelJob;
 use crate::defender::ClientOptions;
 use crate::endpoints::InactiveAfter;
 use crate::endpoints::{RemodelError, RemodelReport};
@@ -64,7 +64,8 @@ pub(crate) struct Inner {
     pub(crate) inactive_after: InactiveAfter,
     running: Mutex<Option<Slot>>,
     progress: watch::Sender<SyncProgress>,
-    remodel: RemodelJob,
+    /// Wakes the leader's request loop when this replica, leading, asked for a re-model.
+    remodel_wake: tokio::sync::Notify,
     /// Held while the identity rules rewrite endpoints (a sync's apply phase, a split), so
     /// two of them never interleave.
     pub(crate) merge_lock: tokio::sync::Mutex<()>,
@@ -114,7 +115,7 @@ impl SyncService {
                 inactive_after,
                 running: Mutex::new(None),
                 progress,
-                remodel: RemodelJob::new(),
+                remodel_wake: tokio::sync::Notify::new(),
                 merge_lock: tokio::sync::Mutex::new(()),
                 actions_found: Mutex::new(None),
                 leader: Mutex::new(Leader::alone()),
@@ -278,14 +279,46 @@ impl SyncService {
         self.inner.progress.borrow().clone()
     }
 
-    /// Runs a full re-model (Configuration > Profiles); a second request waits for the first.
+    /// Runs a full re-model (Configuration > Profiles) on the leading replica, or joins the
+    /// one running or waiting there, and returns its report.
     pub async fn remodel_all(&self) -> Result<RemodelReport, RemodelError> {
-        self.inner.remodel.run(&self.inner.pool).await
+        self.ask_remodel(Join::Open).await
     }
 
-    /// How far the running (or last) full re-model got.
-    pub fn remodel_status(&self) -> RemodelStatus {
-        self.inner.remodel.status()
+    /// A full re-model that starts after this call (one already running may have read what
+    /// the caller just changed); joins one that is waiting.
+    pub(crate) async fn remodel_all_afresh(&self) -> Result<RemodelReport, RemodelError> {
+        self.ask_remodel(Join::Waiting).await
+    }
+
+    async fn ask_remodel(&self, join: Join) -> Result<RemodelReport, RemodelError> {
+        let leader = self.inner.leader.lock().expect("leader lock").clone();
+        super::remodel_job::ask_and_follow(&self.inner.pool, join, leader.replica(), || {
+            if leader.is_leading() {
+                self.inner.remodel_wake.notify_one();
+            }
+        })
+        .await
+    }
+
+    /// How far the running (or last) full re-model got, on whichever replica it runs.
+    pub async fn remodel_status(&self) -> Result<RemodelStatus, crate::db::DbError> {
+        super::remodel_job::status(&self.inner.pool).await
+    }
+
+    /// Completes when this replica asked itself for a re-model (the request loop claims it).
+    pub(crate) async fn remodel_asked(&self) {
+        self.inner.remodel_wake.notified().await;
+    }
+
+    /// This replica's id, as the lease and the request rows name it.
+    pub(crate) fn replica(&self) -> String {
+        self.inner
+            .leader
+            .lock()
+            .expect("leader lock")
+            .replica()
+            .to_owned()
     }
 
     pub(crate) fn pool(&self) -> &Pool {

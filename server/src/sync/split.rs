@@ -62,7 +62,7 @@ impl SyncService {
         }
         let _merge = self.merge_lock().lock().await;
         let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = conn.begin_write().await?;
         let pinned =
             machine_split::insert(&mut tx, machine_id, endpoint_id, reason, actor, &db::now())
                 .await;
@@ -90,7 +90,7 @@ impl SyncService {
         .await?;
         tx.commit().await?;
         drop(_merge);
-        self.remodel_all().await?;
+        self.remodel_all_afresh().await?;
         now_on.ok_or(SplitError::NotFound)
     }
 
@@ -101,7 +101,7 @@ impl SyncService {
         let pool = self.pool();
         let _merge = self.merge_lock().lock().await;
         let mut conn = pool.acquire().await?;
-        let mut tx = conn.begin().await?;
+        let mut tx = conn.begin_write().await?;
         let split = machine_split::get(&mut tx, split_id)
             .await?
             .ok_or(SplitError::NotFound)?;
@@ -125,7 +125,7 @@ impl SyncService {
         .await?;
         tx.commit().await?;
         drop(_merge);
-        self.remodel_all().await?;
+        self.remodel_all_afresh().await?;
         now_on.ok_or(SplitError::NotFound)
     }
 }

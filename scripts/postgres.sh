@@ -6,7 +6,7 @@
 #
 # DIR/data is the cluster, DIR/log its log (initdb's and pg_ctl's output too), DIR/run its
 # unix socket. The server listens on 127.0.0.1 only, trusts local and loopback connections
-# and runs without fsync: nothing in it is meant to survive.
+# and runs without fsync (unless EA_PG_DURABLE=1): nothing in it is meant to survive.
 set -euo pipefail
 
 usage() {
@@ -186,10 +186,18 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$run'
 # Many tests run at once, each with a pool of up to 8 connections.
 max_connections = 300
-# Test data: speed over durability.
+EOF
+    # Test data: speed over durability. Benchmarks (EA_PG_DURABLE=1) keep fsync and full
+    # page writes, and commit as SQLite's WAL with synchronous=NORMAL does (a power cut may
+    # lose the last commits, never corrupt), so the two backends' figures compare.
+    if [ "${EA_PG_DURABLE:-}" != 1 ]; then
+      as_postgres tee -a "$data/postgresql.conf" >/dev/null <<EOF
 fsync = off
-synchronous_commit = off
 full_page_writes = off
+EOF
+    fi
+    as_postgres tee -a "$data/postgresql.conf" >/dev/null <<EOF
+synchronous_commit = off
 EOF
   fi
 

@@ -1,6 +1,7 @@
 //! Benchmark (not a test): the endpoint list's server-side query at 100,000 endpoints.
 //!
-//! Fills a fresh SQLite file (the real migrations) with 100k endpoints, then times
+//! Fills a fresh database (the real migrations: a SQLite file, or PostgreSQL through
+//! `scripts/bench-postgres.sh endpoint_list`) with 100k endpoints, then times
 //! `views::endpoint_list::list` — what the `endpoints/list` server fn runs — for every filter and
 //! sort the page offers, on the first page and a deep page. Goal: p95 < 50 ms. The list is
 //! served from an in-memory snapshot; the first request after a change reloads it, and that
@@ -16,6 +17,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use server::db;
 use server::views::endpoint_list::{self, ListCache};
+
+#[path = "support/bench_database.rs"]
+mod bench_database;
 
 const ENDPOINTS: usize = 100_000;
 const LEVELS: [&str; 5] = ["None", "Low", "Medium", "High", "Critical"];
@@ -38,11 +42,7 @@ const ONBOARDING: [&str; 4] = [
 
 async fn fill(pool: &server::db::Pool) {
     let mut rng = StdRng::seed_from_u64(7);
-    // `last_insert_rowid()` below: this fill is SQLite's (the list bench runs on SQLite only).
-    let server::db::Pool::Sqlite(sqlite) = pool else {
-        panic!("the endpoint-list bench fills a SQLite database")
-    };
-    let mut tx = sqlite.begin().await.unwrap();
+    let mut tx = pool.begin_write().await.unwrap();
     for i in 0..ENDPOINTS {
         let in_defender = rng.random_bool(0.6);
         let network = !in_defender || rng.random_bool(0.5);
@@ -58,12 +58,12 @@ async fn fill(pool: &server::db::Pool) {
         let ip = format!("10.{}.{}.{}", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
         let host = format!("host-{i:06}.corp.example");
         let level = LEVELS[rng.random_range(0..LEVELS.len())];
-        sqlx::query(
+        let id: i64 = server::on_conn!(&mut tx, |c| sqlx::query_scalar(
             "INSERT INTO endpoint (mac, defender_machine_id, hostname, ip, mac_vendor, os,
                  onboarding_status, source_network, source_defender, first_seen, last_seen,
                  hostnames, ips)
              VALUES ($1, $2, $3, $4, 'Microsoft Corporation', $5, $6, $7, $8,
-                 '2026-01-01T00:00:00Z', $9, $10, $11)",
+                 '2026-01-01T00:00:00Z', $9, $10, $11) RETURNING endpoint_id",
         )
         .bind(&mac)
         .bind(in_defender.then(|| format!("{i:040x}")))
@@ -80,18 +80,21 @@ async fn fill(pool: &server::db::Pool) {
         .bind(format!("2026-11-{:02}T{:02}:00:00Z", 1 + i % 27, i % 24))
         .bind(format!("[\"{host}\"]"))
         .bind(format!("[\"{ip}\"]"))
-        .execute(&mut *tx)
+        .fetch_one(&mut *c)
         .await
-        .unwrap();
-        sqlx::query(
+        .unwrap());
+        let profile = PROFILES[rng.random_range(0..PROFILES.len())];
+        server::on_conn!(&mut tx, |c| sqlx::query(
             "INSERT INTO endpoint_assessment (endpoint_id, profile_name, match_level, risk_level)
-             VALUES (last_insert_rowid(), $1, 'High', $2)",
+             VALUES ($1, $2, 'High', $3)",
         )
-        .bind(PROFILES[rng.random_range(0..PROFILES.len())])
+        .bind(id)
+        .bind(profile)
         .bind(level)
-        .execute(&mut *tx)
+        .execute(&mut *c)
         .await
-        .unwrap();
+        .map(|_| ())
+        .unwrap());
     }
     tx.commit().await.unwrap();
     server::on_pool!(pool, |db| {
@@ -106,8 +109,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let url = bench_database::fresh(dir.path(), "ea_bench_list")
+        .await
+        .unwrap();
     let pool = db::open(&url).await.unwrap();
+    writeln!(std::io::stdout(), "backend: {}", bench_database::backend()).unwrap();
     let t = Instant::now();
     fill(&pool).await;
     let mut out = std::io::stdout();

@@ -3,7 +3,8 @@
 //! a floor measured in the same run: the same listings fetched, parsed and inserted with no
 //! product logic (no change detection, merge, re-model or risk).
 //!
-//! `cargo bench -p server --bench full_sync`. The simulator runs as its own process
+//! `cargo bench -p server --bench full_sync` (SQLite; `scripts/bench-postgres.sh full_sync` for
+//! PostgreSQL, whose server's own memory is not counted). The simulator runs as its own process
 //! (`defender-sim`), and the floor, the sync, a re-model and a second sync each run in a fresh
 //! process of this benchmark, so every peak RSS (VmHWM) printed is that of one console task
 //! alone: neither the simulator's data nor an earlier phase's freed memory counts.
@@ -16,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use server::db::{self, AsConn};
 use server::defender::DefenderClient;
 
+#[path = "support/bench_database.rs"]
+mod bench_database;
 #[path = "support/sim_process.rs"]
 mod sim_process;
 
@@ -56,10 +59,10 @@ fn parent() -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     let started = Instant::now();
     let sim = SimProcess::start(SEED, MACHINES, PAGE_SIZE)?;
-    let counts = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?
-        .block_on(sim.counts())?;
+        .build()?;
+    let counts = runtime.block_on(sim.counts())?;
     writeln!(
         out,
         "simulator (own process): {} machines, {} machine-vulnerability rows, {} \
@@ -70,9 +73,10 @@ fn parent() -> Result<(), Error> {
         counts["alerts"],
         started.elapsed()
     )?;
+    writeln!(out, "backend: {}", bench_database::backend())?;
     let dir = tempfile::tempdir()?;
-    let floor_db = dir.path().join("floor.db");
-    let sync_db = dir.path().join("sync.db");
+    let floor_db = runtime.block_on(bench_database::fresh(dir.path(), "ea_bench_floor"))?;
+    let sync_db = runtime.block_on(bench_database::fresh(dir.path(), "ea_bench_sync"))?;
 
     let floor = run_phase("floor", &sim, &floor_db)?;
     let rows = floor.rows;
@@ -126,7 +130,7 @@ fn parent() -> Result<(), Error> {
 }
 
 /// Runs one phase in a fresh process of this benchmark and returns its figures.
-fn run_phase(phase: &str, sim: &SimProcess, db: &std::path::Path) -> Result<Figures, Error> {
+fn run_phase(phase: &str, sim: &SimProcess, db: &str) -> Result<Figures, Error> {
     let output = Command::new(std::env::current_exe()?)
         .env("FULL_SYNC_PHASE", phase)
         .env("FULL_SYNC_SIM", sim.base_url())
@@ -143,8 +147,7 @@ fn run_phase(phase: &str, sim: &SimProcess, db: &std::path::Path) -> Result<Figu
 
 async fn phase_main(phase: &str) -> Result<Figures, Error> {
     let sim_url = std::env::var("FULL_SYNC_SIM")?;
-    let db_path = std::env::var("FULL_SYNC_DB")?;
-    let pool = db::open(&format!("sqlite://{db_path}")).await?;
+    let pool = db::open(&std::env::var("FULL_SYNC_DB")?).await?;
     let client = sim_process::client(&sim_url)?;
     let started = Instant::now();
     let (rows, summary) = match phase {

@@ -3,7 +3,8 @@
 //!
 //! 1. Classification alone: 100,000 synthetic endpoints built deterministically, classified
 //!    against the factory profiles in memory.
-//! 2. The stored re-model: a real SQLite file filled by syncing 104,000 machines from the
+//! 2. The stored re-model: a real SQLite file (or a PostgreSQL database, through
+//!    `scripts/bench-postgres.sh remodel`) filled by syncing 104,000 machines from the
 //!    simulator (its own process), then `remodel_all` timed as the Profiles page runs it:
 //!    every endpoint read, classified, its risk computed from its stored vulnerabilities and
 //!    alerts, and written back where it changed.
@@ -16,6 +17,9 @@ use server::discovery::{MacAddress, OpenPort, OsMatch, Protocol};
 use server::inventory::{DefenderOs, Endpoint, EndpointKey};
 use server::profiles::{MatchLevel, ProfileEngine};
 use time::OffsetDateTime;
+
+#[path = "support/bench_database.rs"]
+mod bench_database;
 
 const ENDPOINTS: usize = 100_000;
 /// Simulated machines for the stored re-model: the sync merges about 3.5% of them into other
@@ -234,14 +238,19 @@ async fn stored() -> Result<(), Error> {
     // EA_BENCH_REMODEL_DB names a database to keep between runs: synced on the first run, only
     // re-modelled on the next ones (the runs then start from where the last one left it).
     let kept = std::env::var_os("EA_BENCH_REMODEL_DB").map(std::path::PathBuf::from);
-    let path = kept
-        .clone()
-        .unwrap_or_else(|| dir.path().join("remodel.db"));
-    let url = format!("sqlite://{}", path.display());
-    let reuse = path.exists();
+    // On PostgreSQL (`scripts/bench-postgres.sh remodel`) the database is always made afresh.
+    writeln!(out, "backend: {}", bench_database::backend())?;
+    let (url, reuse) = match (bench_database::named("ea_bench_remodel"), kept) {
+        (Some(_), _) => (
+            bench_database::fresh(dir.path(), "ea_bench_remodel").await?,
+            false,
+        ),
+        (None, Some(path)) => (format!("sqlite://{}", path.display()), path.exists()),
+        (None, None) => (bench_database::fresh(dir.path(), "remodel").await?, false),
+    };
     let pool = server::db::open(&url).await?;
     if reuse {
-        writeln!(out, "stored data: reusing {}", path.display())?;
+        writeln!(out, "stored data: reusing {url}")?;
     } else {
         sync_into(&pool, &mut out).await?;
     }

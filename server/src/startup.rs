@@ -8,7 +8,7 @@ use app::{shell, App};
 use axum::extract::FromRef;
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
@@ -320,7 +320,7 @@ impl Application {
         let router = routes::plain_routes()
             .into_iter()
             .fold(Router::new(), |router, r| router.route(r.path, r.handler))
-            .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), {
+            .leptos_routes_with_context(&state, route_list(), context.clone(), {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
             })
@@ -396,4 +396,14 @@ impl Application {
         tracing::info!(aborted = ?report.aborted, sync_cancelled = cancelled, "stopped");
         served
     }
+}
+
+/// The app's routes, generated once per process. Generating them renders the app with
+/// resource loading suppressed through a process-wide flag (leptos_server's
+/// `SuppressResourceLoad`), and a resource first polled while it is set never loads: a page
+/// that another server in the same process was rendering (the integration tests start many)
+/// then never finished (leptos issue #4773; seen as attack-suite tests hanging).
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }

@@ -11,7 +11,8 @@ use server::sim::{self, Faults, ForcedOutcome, MachineInfo, RunningSim};
 use server::startup::Tuning;
 
 use crate::harness::{
-    assert_integrity, defender_form, open_file, sim_config, Fixture, Rows, CLIENT, MACHINES, SECRET,
+    assert_integrity, defender_form, open_database, sim_config, Fixture, Rows, CLIENT, MACHINES,
+    SECRET,
 };
 use crate::process::{ServerOptions, ServerProcess};
 use crate::support;
@@ -133,7 +134,7 @@ async fn server_killed_with_sigkill_in_the_middle_of_action_polling() {
     assert_eq!(res.status(), 200);
     let first = server.wait_for_run(&admin, 1).await;
     assert_eq!(first["outcome"], "Succeeded", "{first:#}");
-    let db = open_file(&server.db_path()).await;
+    let db = open_database(&server).await;
     let before = Rows::of(&db).await;
     assert_eq!(before.machines, MACHINES as i64);
     let m = windows(&sim);
@@ -174,7 +175,7 @@ async fn server_killed_with_sigkill_in_the_middle_of_action_polling() {
     }
     server.kill9();
 
-    let db = open_file(&server.db_path()).await;
+    let db = open_database(&server).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before);
     let (status,): (String,) = server::on_pool!(&db, |db| sqlx::query_as(
@@ -214,7 +215,7 @@ async fn server_killed_with_sigkill_in_the_middle_of_action_polling() {
     }
     assert_eq!(row["status"], "Succeeded", "{row:#}\n{}", server.logs());
     assert_eq!(sim.control().action_count(), 1, "nothing was sent twice");
-    let db = open_file(&server.db_path()).await;
+    let db = open_database(&server).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before);
     db.close().await;

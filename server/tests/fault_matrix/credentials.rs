@@ -11,6 +11,17 @@ use server::sim::{Faults, SimApp, PRODUCT_ROLES};
 
 use crate::harness::{defender_form, Fixture, CLIENT, NEW_CLIENT, NEW_SECRET, TENANT};
 
+/// SQL that is true where `column`'s JSON says `{"<part>": {"unknown": true}}`, on either
+/// backend (the stored risk is JSON text on both).
+fn json_true(pool: &server::db::Pool, column: &str, part: &str) -> String {
+    match pool {
+        server::db::Pool::Sqlite(_) => format!("json_extract({column}, '$.{part}.unknown') = 1"),
+        server::db::Pool::Postgres(_) => {
+            format!("(CAST({column} AS JSONB) -> '{part}' ->> 'unknown') = 'true'")
+        }
+    }
+}
+
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["checks"]
         .as_array()
@@ -113,8 +124,8 @@ async fn vulnerability_permission_removed_between_two_syncs() {
     let unknown = |flag: &str| {
         format!(
             "SELECT COUNT(*) FROM endpoint e JOIN endpoint_assessment a USING (endpoint_id) \
-             WHERE e.defender_machine_id IS NOT NULL AND \
-             json_extract(a.defender_risk, '$.{flag}.unknown') = 1"
+             WHERE e.defender_machine_id IS NOT NULL AND {}",
+            json_true(&fx.app.pool, "a.defender_risk", flag)
         )
     };
     let defender: i64 = server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(
@@ -187,14 +198,15 @@ async fn alert_permission_removed_between_two_syncs() {
     );
     assert_eq!(fx.rows().await, fx.before);
     let (known, unknown): (i64, i64) = server::on_pool!(&fx.app.pool, |db| {
-        sqlx::query_as(
-        "SELECT COUNT(*) FILTER (WHERE json_extract(defender_risk, '$.exposure.unknown') = 1), \
-                COUNT(*) FILTER (WHERE json_extract(defender_risk, '$.alert.unknown') = 1) \
-         FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
-    )
-    .fetch_one(db)
-    .await
-    .unwrap()
+        sqlx::query_as(&format!(
+            "SELECT COUNT(*) FILTER (WHERE {}), COUNT(*) FILTER (WHERE {}) \
+             FROM endpoint_assessment WHERE defender_risk IS NOT NULL",
+            json_true(&fx.app.pool, "defender_risk", "exposure"),
+            json_true(&fx.app.pool, "defender_risk", "alert"),
+        ))
+        .fetch_one(db)
+        .await
+        .unwrap()
     });
     let defender: i64 = server::on_pool!(&fx.app.pool, |db| sqlx::query_scalar(
         "SELECT COUNT(*) FROM endpoint_assessment WHERE defender_risk IS NOT NULL",

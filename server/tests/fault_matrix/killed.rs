@@ -95,7 +95,7 @@ async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
     assert!(!status.success(), "{status}");
 
     // The file exactly as the killed process left it.
-    let db = open_file(&server.db_path()).await;
+    let db = open_database(&server).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before, "the previous sync's data");
     assert_eq!(
@@ -133,7 +133,7 @@ async fn server_killed_with_sigkill_in_the_middle_of_a_sync() {
     assert_eq!(run["outcome"], "Succeeded", "{run:#}\n{}", server.logs());
     assert_eq!(run["machines_unchanged"], MACHINES as i64, "{run:#}");
 
-    let db = open_file(&server.db_path()).await;
+    let db = open_database(&server).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before);
     db.close().await;
@@ -180,7 +180,7 @@ async fn server_stopped_with_sigterm_in_the_middle_of_a_sync() {
         server.logs()
     );
 
-    let db = open_file(&server.db_path()).await;
+    let db = open_database(&server).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before, "the previous sync's data");
     assert_eq!(

@@ -113,10 +113,10 @@ async fn main() {
         .await
         .unwrap();
     let pool = db::open(&url).await.unwrap();
-    writeln!(std::io::stdout(), "backend: {}", bench_database::backend()).unwrap();
+    let mut out = std::io::stdout();
+    writeln!(out, "backend: {}", bench_database::backend()).unwrap();
     let t = Instant::now();
     fill(&pool).await;
-    let mut out = std::io::stdout();
     writeln!(
         out,
         "filled {ENDPOINTS} endpoints in {:.1} s",

@@ -15,6 +15,7 @@ pub mod endpoint;
 pub mod endpoint_identity;
 pub mod endpoint_query;
 pub mod integration;
+mod json_text;
 pub mod lease;
 pub mod list_generation;
 pub mod login_attempt;
@@ -36,6 +37,7 @@ pub mod sync_run_query;
 pub mod sync_stage;
 pub mod vulnerability;
 
+pub use json_text::{JsonText, MaybeJsonText};
 pub use pool::{AsConn, Conn, Connection, OwnConnection, Pool, Tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,8 @@ pub enum OpenError {
          file's owner and permissions, and that its filesystem is mounted read-write"
     )]
     ReadOnly(sqlx::Error),
+    #[error("the PostgreSQL database is read-only, and the server needs to write to it: {0}")]
+    ReadOnlyServer(&'static str),
     #[error("database migration failed, the server will not start: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

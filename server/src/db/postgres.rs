@@ -23,8 +23,31 @@ pub(super) async fn open(database_url: &str) -> Result<PgPool, OpenError> {
         .connect_with(options)
         .await
         .map_err(OpenError::Connect)?;
+    check_writable(&pool).await?;
     // Replicas starting together would race on the same migration: the migrator holds an
     // advisory lock while it runs, so the second one waits and then finds nothing to do.
     sqlx::migrate!("./migrations/postgres").run(&pool).await?;
     Ok(pool)
+}
+
+/// A standby, or a database or role with `default_transaction_read_only` set, accepts the
+/// connection and every read, then refuses every write: a server started on it would answer
+/// /readyz and fail every login and sync. Its transactions say so before anything is tried.
+async fn check_writable(pool: &PgPool) -> Result<(), OpenError> {
+    let read_only: String = sqlx::query_scalar("SHOW transaction_read_only")
+        .fetch_one(pool)
+        .await
+        .map_err(OpenError::Connect)?;
+    if read_only == "on" {
+        let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+            .fetch_one(pool)
+            .await
+            .map_err(OpenError::Connect)?;
+        return Err(OpenError::ReadOnlyServer(if standby {
+            "it is a standby in recovery: point the URL at the primary"
+        } else {
+            "default_transaction_read_only is on for this database or role"
+        }));
+    }
+    Ok(())
 }

@@ -158,18 +158,19 @@ pub async fn assert_integrity(pool: &Pool) {
     assert_eq!(lines, ["ok"], "integrity_check");
 }
 
-/// Runs `pragma` on every connection of `pool` (the pool keeps them open, so the setting
-/// holds for whatever the application does next). Holds all of them at once, so each one
-/// is a different connection.
-pub async fn on_every_connection(pool: &Pool, pragma: &str) {
-    let pool = sqlite(pool);
-    let size = pool.options().get_max_connections();
-    let mut held = Vec::new();
-    for _ in 0..size {
-        let mut conn = pool.acquire().await.unwrap();
-        sqlx::query(pragma).execute(&mut *conn).await.unwrap();
-        held.push(conn);
-    }
+/// Runs `setting` (a PRAGMA or a SET) on every connection of `pool` (the pool keeps them
+/// open, so the setting holds for whatever the application does next). Holds all of them at
+/// once, so each one is a different connection.
+pub async fn on_every_connection(pool: &Pool, setting: &str) {
+    server::on_pool!(pool, |pool| {
+        let size = pool.options().get_max_connections();
+        let mut held = Vec::new();
+        for _ in 0..size {
+            let mut conn = pool.acquire().await.unwrap();
+            sqlx::query(setting).execute(&mut *conn).await.unwrap();
+            held.push(conn);
+        }
+    })
 }
 
 /// The Defender form as the browser posts it.

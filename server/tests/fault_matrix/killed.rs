@@ -290,30 +290,36 @@ async fn the_leader_killed_mid_sync_is_replaced_by_the_other_replica() {
     sim.shutdown().await;
 }
 
-/// A database file the server may only read, as a service account gets with a file it does
-/// not own (SQLite then opens it read-only; `mode=ro` does the same for a test running as
-/// root, which any permission bits would let write). The server must refuse to start with a
-/// message that says so, rather than start and fail on the first login or sync; the file
-/// stays intact, and with write access back the server starts on the same data.
+/// A database the server may only read. On SQLite, a file it does not own, as a service
+/// account gets (SQLite then opens it read-only; `mode=ro` does the same for a test running
+/// as root, which any permission bits would let write). On PostgreSQL, a database whose
+/// transactions are read-only, as a standby's are or `default_transaction_read_only` makes
+/// them. The server must refuse to start with a message that says so, rather than start and
+/// fail on the first login or sync; the data stays intact, and with write access back the
+/// server starts on the same data.
 #[tokio::test]
-async fn read_only_database_file() {
+async fn read_only_database() {
     let sim = start_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let (mut server, before) = synced_server(&sim, dir.path()).await;
     server.kill9();
-    let path = server.db_path();
-    // Fold the WAL into the file, as a clean shutdown would.
-    let db = open_file(&path).await;
-    server::on_pool!(&db, |db| {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(db)
-            .await
-            .unwrap();
-    });
-    db.close().await;
-
     let mut options = ServerOptions::new(dir.path());
-    options.database_url = Some(format!("sqlite://{}?mode=ro", path.display()));
+    match server.database_url() {
+        Some(url) => set_read_only(url, true).await,
+        None => {
+            // Fold the WAL into the file, as a clean shutdown would.
+            let db = open_file(&server.db_path()).await;
+            server::on_pool!(&db, |db| {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(db)
+                    .await
+                    .unwrap();
+            });
+            db.close().await;
+            options.database_url = Some(format!("sqlite://{}?mode=ro", server.db_path().display()));
+        }
+    }
+
     let mut read_only = ServerProcess::spawn(options);
     let status = read_only.wait_exit().await;
     let logs = read_only.logs();
@@ -322,8 +328,14 @@ async fn read_only_database_file() {
         "the server must not run on a read-only database: {status:?}\n{logs}"
     );
     assert!(logs.contains("read-only"), "{logs}");
+    if server.database_url().is_some() {
+        assert!(logs.contains("default_transaction_read_only"), "{logs}");
+    }
 
-    let db = open_file(&path).await;
+    if let Some(url) = server.database_url() {
+        set_read_only(url, false).await;
+    }
+    let db = open_database(&server).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before);
     db.close().await;
@@ -332,10 +344,27 @@ async fn read_only_database_file() {
     let admin = server.admin().await;
     let journal = server.journal(&admin).await;
     assert_eq!(journal[0]["outcome"], "Succeeded", "{journal:#?}");
-    let db = open_file(&path).await;
+    let db = open_database(&server).await;
     assert_integrity(&db).await;
     assert_eq!(Rows::of(&db).await, before);
     db.close().await;
     drop(server);
     sim.shutdown().await;
+}
+
+/// Makes every new session on the PostgreSQL database at `url` read-only, or writable again,
+/// from a connection to the cluster's maintenance database.
+async fn set_read_only(url: &str, on: bool) {
+    use sqlx::Connection;
+    let (base, name) = url.rsplit_once('/').unwrap();
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .unwrap();
+    let sql = if on {
+        format!("ALTER DATABASE {name} SET default_transaction_read_only = on")
+    } else {
+        format!("ALTER DATABASE {name} RESET default_transaction_read_only")
+    };
+    sqlx::query(&sql).execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
 }

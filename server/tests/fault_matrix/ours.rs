@@ -145,26 +145,39 @@ async fn full_disk() {
     fx.end_with_rows(expected).await;
 }
 
-/// The database turns read-only under the running server (as when the filesystem is
-/// remounted read-only): every write fails with SQLITE_READONLY. The journal cannot record
-/// anything, so the run's outcome, which the console follows live, carries the error. The
-/// file stays consistent, and the server syncs again once it can write.
+/// The database turns read-only under the running server: every write fails, with
+/// SQLITE_READONLY as when the filesystem is remounted read-only, or on PostgreSQL as when
+/// the server's sessions become read-only (a primary demoted to a standby). The journal
+/// cannot record anything, so the run's outcome, which the console follows live, carries the
+/// error. The data stays consistent, and the server syncs again once it can write.
 #[tokio::test]
 async fn database_turns_read_only_at_runtime() {
     let fx = Fixture::synced().await;
     let runs = fx.journal().await.len();
     let pool = &fx.app.pool;
-    on_every_connection(pool, "PRAGMA query_only = ON").await;
+    let (read_only, writable, refusal) = match pool {
+        server::db::Pool::Sqlite(_) => (
+            "PRAGMA query_only = ON",
+            "PRAGMA query_only = OFF",
+            "readonly",
+        ),
+        server::db::Pool::Postgres(_) => (
+            "SET default_transaction_read_only = on",
+            "SET default_transaction_read_only = off",
+            "read-only transaction",
+        ),
+    };
+    on_every_connection(pool, read_only).await;
 
     let outcome = fx.sync().await;
     assert!(!outcome.ok, "{outcome:?}");
-    assert!(outcome.summary.contains("readonly"), "{outcome:?}");
+    assert!(outcome.summary.contains(refusal), "{outcome:?}");
     let progress = fx.app.sync.current_progress();
     assert!(
         progress
             .last_outcome
             .as_deref()
-            .is_some_and(|o| o.contains("readonly")),
+            .is_some_and(|o| o.contains(refusal)),
         "{progress:?}"
     );
     // Reading still works: the console shows the last good state.
@@ -173,7 +186,7 @@ async fn database_turns_read_only_at_runtime() {
     assert_integrity(pool).await;
     assert_eq!(fx.rows().await, fx.before);
 
-    on_every_connection(pool, "PRAGMA query_only = OFF").await;
+    on_every_connection(pool, writable).await;
     fx.sync_succeeds().await;
     let before = fx.before;
     fx.end_with_rows(before).await;

@@ -78,8 +78,8 @@ async fn fill(pool: &server::db::Pool) {
         .bind(network)
         .bind(in_defender)
         .bind(format!("2026-11-{:02}T{:02}:00:00Z", 1 + i % 27, i % 24))
-        .bind(format!("[\"{host}\"]"))
-        .bind(format!("[\"{ip}\"]"))
+        .bind(server::db::JsonText(format!("[\"{host}\"]")))
+        .bind(server::db::JsonText(format!("[\"{ip}\"]")))
         .fetch_one(&mut *c)
         .await
         .unwrap());

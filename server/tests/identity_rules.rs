@@ -275,7 +275,7 @@ async fn cloned_vms_that_share_a_mac_stay_apart_and_show_the_conflict() {
     }
     // The scan's endpoint for the shared MAC: both addresses, joined to neither machine.
     let scanned: (i64, bool, String) = server::on_pool!(pool, |db| sqlx::query_as(
-        "SELECT endpoint_id, source_defender, ips FROM endpoint WHERE mac = $1"
+        "SELECT endpoint_id, source_defender, CAST(ips AS TEXT) FROM endpoint WHERE mac = $1"
     )
     .bind(colon(&a.mac_address))
     .fetch_one(db)

@@ -79,7 +79,7 @@ async fn sensors_push_batches_with_a_token() {
     assert_eq!(report["added"], 2, "{report}");
     let (printer_profile, ports): (Option<String>, String) =
         server::on_pool!(&app.pool, |db| sqlx::query_as(
-            "SELECT a.profile_name, e.open_ports FROM endpoint e \
+            "SELECT a.profile_name, CAST(e.open_ports AS TEXT) FROM endpoint e \
              LEFT JOIN endpoint_assessment a USING (endpoint_id) WHERE e.mac = $1",
         )
         .bind("00:1E:8F:15:D8:3B")

@@ -334,22 +334,33 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
 
     // The same data directory, now with Defender configured.
     let app = app_synced_with(&sim, dir.path()).await;
-    let (by_mac,): (i64,) = server::on_pool!(&pool, |db| sqlx::query_as(
-        "SELECT COUNT(*) FROM endpoint WHERE source_network = TRUE AND source_defender = TRUE \
-         AND merge_evidence LIKE '%\"rule\":\"mac\"%'",
+    // The evidence is read as text and parsed here: PostgreSQL's jsonb hands back its own
+    // spacing and key order.
+    let stored: Vec<(bool, String)> =
+        server::on_pool!(&pool, |db| {
+            sqlx::query_as(
+        "SELECT source_network = TRUE AND source_defender = TRUE, CAST(merge_evidence AS TEXT) \
+         FROM endpoint ORDER BY endpoint_id",
     )
-    .fetch_one(db)
+    .fetch_all(db)
     .await
-    .unwrap());
-    assert!(by_mac > 0, "some discovered endpoints matched by MAC");
-    let (evidence,): (String,) = server::on_pool!(&pool, |db| sqlx::query_as(
-        "SELECT merge_evidence FROM endpoint WHERE merge_evidence LIKE '%\"rule\":\"mac\"%' \
-         LIMIT 1",
-    )
-    .fetch_one(db)
-    .await
-    .unwrap());
-    let evidence: Value = serde_json::from_str(&evidence).unwrap();
+    .unwrap()
+        });
+    let joined_by_mac: Vec<Value> = stored
+        .iter()
+        .filter(|(both, _)| *both)
+        .map(|(_, text)| serde_json::from_str::<Value>(text).unwrap())
+        .filter(|e| {
+            e["joins"]
+                .as_array()
+                .is_some_and(|joins| joins.iter().any(|j| j["rule"] == "mac"))
+        })
+        .collect();
+    assert!(
+        !joined_by_mac.is_empty(),
+        "some discovered endpoints matched by MAC"
+    );
+    let evidence = &joined_by_mac[0];
     assert_eq!(evidence["v"], "1", "{evidence:#}");
     assert!(evidence["joins"][0]["machine_id"].is_string());
     assert!(evidence["joins"][0]["detail"]

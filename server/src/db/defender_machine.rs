@@ -2,7 +2,7 @@
 
 use futures::stream::{BoxStream, StreamExt};
 
-use super::{AsConn, DbError, Pool};
+use super::{AsConn, DbError, JsonText, Pool};
 
 /// The fields the merge and the endpoint display columns need.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -19,6 +19,7 @@ pub struct MachineRow {
     pub last_seen: Option<String>,
     pub is_potential_duplication: bool,
     pub merged_into_machine_id: Option<String>,
+    #[sqlx(try_from = "JsonText")]
     pub ip_addresses: String,
 }
 

@@ -1,6 +1,6 @@
 //! `endpoint`: one row per device. Sync and discovery imports write it; nothing deletes it.
 
-use super::{AsConn, DbError, OwnConnection, Pool};
+use super::{AsConn, DbError, JsonText, OwnConnection, Pool};
 
 /// The Defender view of an endpoint, written by the sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,10 +65,10 @@ pub async fn insert_many_from_defender(
                     .push("TRUE")
                     .push_bind(r.view.first_seen)
                     .push_bind(r.view.last_seen)
-                    .push_bind(r.view.hostnames)
-                    .push_bind(r.view.ips)
-                    .push_bind(r.view.merge_evidence)
-                    .push_bind(r.view.mac_conflicts);
+                    .push_bind(JsonText(r.view.hostnames))
+                    .push_bind(JsonText(r.view.ips))
+                    .push_bind(JsonText(r.view.merge_evidence))
+                    .push_bind(r.view.mac_conflicts.map(JsonText));
             });
             q.build().execute(&mut *conn).await?;
         }
@@ -159,13 +159,15 @@ pub async fn remodel_page(
 ) -> Result<Vec<RemodelRow>, DbError> {
     crate::on_pool!(pool, |pool| {
         // PostgreSQL has neither SQLite's JSON functions nor `INDEXED BY`; its `json` does not
-        // decode as text, hence the cast, and its booleans become the 0/1 the rows expect.
+        // decode as text, hence the outer cast; the jsonb facts go in as their text (the rows
+        // parse them later, as on SQLite) and its booleans as the 0/1 the rows expect.
         let sql = if POSTGRES {
             "SELECT CAST(json_agg(json_build_array(json_build_array(e.endpoint_id, e.mac, \
-             e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
+             e.defender_machine_id, CAST(e.hostnames AS TEXT), CAST(e.ips AS TEXT), \
+             CAST(e.open_ports AS TEXT), CAST(e.os_matches AS TEXT), \
              e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
              CAST(e.source_network AS INTEGER), CAST(e.source_defender AS INTEGER), \
-             m.os_platform, m.version, e.mac_conflicts), a.digest, \
+             m.os_platform, m.version, CAST(e.mac_conflicts AS TEXT)), a.digest, \
              CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
                FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
                AS TEXT) \
@@ -279,10 +281,10 @@ pub async fn store_assessments(conn: &mut impl AsConn, page: Vec<Assessed>) -> R
                 b.push_bind(a.endpoint_id)
                     .push_bind(a.profile_name)
                     .push_bind(a.match_level)
-                    .push_bind(a.profiles_considered)
+                    .push_bind(JsonText(a.profiles_considered))
                     .push_bind(a.risk_level)
-                    .push_bind(a.risk)
-                    .push_bind(a.defender_risk)
+                    .push_bind(JsonText(a.risk))
+                    .push_bind(a.defender_risk.map(JsonText))
                     .push_bind(a.digest);
             });
             q.push(
@@ -331,9 +333,13 @@ pub async fn mark_inactive(pool: &Pool, cutoff: &str) -> Result<u64, DbError> {
 pub struct NetworkRow {
     pub endpoint_id: i64,
     pub mac: Option<String>,
+    #[sqlx(try_from = "JsonText")]
     pub hostnames: String,
+    #[sqlx(try_from = "JsonText")]
     pub ips: String,
+    #[sqlx(try_from = "JsonText")]
     pub open_ports: String,
+    #[sqlx(try_from = "JsonText")]
     pub os_matches: String,
     pub dhcp_vendor_class: Option<String>,
     pub dhcp_hostname: Option<String>,
@@ -398,10 +404,10 @@ pub async fn insert_from_network(conn: &mut impl AsConn, v: &NetworkView) -> Res
         .bind(&v.os)
         .bind(&v.first_seen)
         .bind(&v.last_seen)
-        .bind(&v.hostnames)
-        .bind(&v.ips)
-        .bind(&v.open_ports)
-        .bind(&v.os_matches)
+        .bind(JsonText(v.hostnames.as_str()))
+        .bind(JsonText(v.ips.as_str()))
+        .bind(JsonText(v.open_ports.as_str()))
+        .bind(JsonText(v.os_matches.as_str()))
         .bind(&v.dhcp_vendor_class)
         .bind(&v.dhcp_hostname)
         .fetch_one(&mut *conn)
@@ -435,10 +441,10 @@ pub async fn update_from_network(
         .bind(&v.os)
         .bind(&v.first_seen)
         .bind(&v.last_seen)
-        .bind(&v.hostnames)
-        .bind(&v.ips)
-        .bind(&v.open_ports)
-        .bind(&v.os_matches)
+        .bind(JsonText(v.hostnames.as_str()))
+        .bind(JsonText(v.ips.as_str()))
+        .bind(JsonText(v.open_ports.as_str()))
+        .bind(JsonText(v.os_matches.as_str()))
         .bind(&v.dhcp_vendor_class)
         .bind(&v.dhcp_hostname)
         .bind(endpoint_id)

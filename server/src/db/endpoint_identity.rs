@@ -6,7 +6,7 @@ use sqlx::QueryBuilder;
 
 use futures::stream::{BoxStream, StreamExt};
 
-use super::{AsConn, DbError};
+use super::{AsConn, DbError, JsonText, MaybeJsonText};
 
 /// What the merge needs of each stored endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -14,7 +14,9 @@ pub struct IdentityRow {
     pub endpoint_id: i64,
     pub mac: Option<String>,
     pub defender_machine_id: Option<String>,
+    #[sqlx(try_from = "JsonText")]
     pub ips: String,
+    #[sqlx(try_from = "JsonText")]
     pub hostnames: String,
     pub source_network: bool,
     pub last_seen: String,
@@ -52,7 +54,9 @@ pub async fn evidence(
                 ids.push_bind(*id);
             }
             q.push(")");
-            found.extend(q.build_query_as().fetch_all(&mut *conn).await?);
+            let rows: Vec<(i64, JsonText, MaybeJsonText)> =
+                q.build_query_as().fetch_all(&mut *conn).await?;
+            found.extend(rows.into_iter().map(|(id, e, c)| (id, e.0, c.0)));
         }
         Ok(found)
     })
@@ -82,8 +86,8 @@ pub async fn store_evidence(
         sqlx::query(
             "UPDATE endpoint SET merge_evidence = $1, mac_conflicts = $2 WHERE endpoint_id = $3",
         )
-        .bind(evidence)
-        .bind(conflicts)
+        .bind(JsonText(evidence))
+        .bind(conflicts.map(JsonText))
         .bind(endpoint_id)
         .execute(&mut *conn)
         .await?;
@@ -129,7 +133,7 @@ pub async fn clear_defender_view(
     crate::on_conn!(conn, |conn| {
         for chunk in endpoint_ids.chunks(500) {
             let first_match = if POSTGRES {
-                "CAST(os_matches AS JSONB) -> 0 ->> 'name'"
+                "os_matches -> 0 ->> 'name'"
             } else {
                 "json_extract(os_matches, '$[0].name')"
             };

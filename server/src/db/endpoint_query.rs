@@ -2,7 +2,7 @@
 //! memory by `views::endpoint_list`) and what the Endpoint Summary and the dashboard show. The
 //! sync and imports write these tables elsewhere.
 
-use super::{classify, DbError, Pool};
+use super::{classify, DbError, JsonText, MaybeJsonText, Pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EndpointListRow {
@@ -61,12 +61,19 @@ pub struct EndpointDetailRow {
     pub list: EndpointListRow,
     pub defender_machine_id: Option<String>,
     pub first_seen: String,
+    #[sqlx(try_from = "JsonText")]
     pub hostnames: String,
+    #[sqlx(try_from = "JsonText")]
     pub ips: String,
+    #[sqlx(try_from = "JsonText")]
     pub open_ports: String,
+    #[sqlx(try_from = "JsonText")]
     pub profiles_considered: String,
+    #[sqlx(try_from = "JsonText")]
     pub risk: String,
+    #[sqlx(try_from = "MaybeJsonText")]
     pub defender_risk: Option<String>,
+    #[sqlx(try_from = "JsonText")]
     pub merge_evidence: String,
 }
 
@@ -233,7 +240,9 @@ pub async fn list_key(pool: &Pool) -> Result<ListKey, DbError> {
 pub struct CacheRow {
     #[sqlx(flatten)]
     pub list: EndpointListRow,
+    #[sqlx(try_from = "JsonText")]
     pub hostnames: String,
+    #[sqlx(try_from = "JsonText")]
     pub ips: String,
 }
 

@@ -1,12 +1,13 @@
 //! The `integration` table: one row per integration kind, its settings, the sealed secret and
 //! the schedule state.
 
-use super::{classify, now, DbError, Pool};
+use super::{classify, now, DbError, JsonText, Pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IntegrationRow {
     pub kind: String,
     pub enabled: bool,
+    #[sqlx(try_from = "JsonText")]
     pub settings: String,
     pub secret_sealed: Option<String>,
     pub secret_changed_at: Option<String>,
@@ -64,7 +65,7 @@ pub async fn save(pool: &Pool, save: Save<'_>) -> Result<(), DbError> {
         )
         .bind(save.kind)
         .bind(save.enabled)
-        .bind(save.settings)
+        .bind(JsonText(save.settings))
         .bind(save.secret_sealed)
         .bind(&at)
         .bind(save.demo)

@@ -1,6 +1,6 @@
 //! The sync journal: one `sync_run` row per Defender sync.
 
-use super::{DbError, Pool};
+use super::{DbError, JsonText, Pool};
 
 /// The figures a finished run records.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,7 +159,7 @@ pub async fn finish(pool: &Pool, sync_run_id: i64, f: Finished<'_>) -> Result<()
         .bind(f.notes)
         .bind(sync_run_id)
         .bind(totals.skipped_items)
-        .bind(f.missing_permissions)
+        .bind(f.missing_permissions.map(JsonText))
         .execute(pool)
         .await?;
         Ok(())

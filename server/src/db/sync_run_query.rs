@@ -1,6 +1,6 @@
 //! Read side of the `sync_run` journal (the sync writes it).
 
-use super::{classify, DbError, Pool};
+use super::{classify, DbError, MaybeJsonText, Pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SyncRunRow {
@@ -20,6 +20,7 @@ pub struct SyncRunRow {
     pub error: Option<String>,
     pub notes: Option<String>,
     pub skipped_items: i64,
+    #[sqlx(try_from = "MaybeJsonText")]
     pub missing_permissions: Option<String>,
 }
 

@@ -12,7 +12,7 @@ use super::endpoint::DefenderView;
 use super::staged_rows::{
     StagedAction, StagedAlert, StagedMachine, StagedMachineVulnerability, StagedVulnerability,
 };
-use super::{format_time, AsConn, DbError};
+use super::{format_time, AsConn, DbError, JsonText};
 
 /// Rows per INSERT statement: well under SQLite's 32766 bound variables for 17 columns.
 const ROWS_PER_INSERT: usize = 500;
@@ -20,17 +20,19 @@ const ROWS_PER_INSERT: usize = 500;
 /// Written with SQLite's type names; [`prepare`] turns them into PostgreSQL's, whose
 /// `INTEGER` and `REAL` are 32 bits (a cvss_v3 of 7.8 came back as 7.800000190734863) where
 /// the columns they are copied into are 64. On SQLite, `INTEGER PRIMARY KEY` stays the rowid.
+/// JSON columns are `JSON_TEXT`: TEXT affinity on SQLite (the name contains "TEXT"), `jsonb`
+/// on PostgreSQL like the tables they are copied into.
 const DDL: &[&str] = &[
     "CREATE TEMP TABLE IF NOT EXISTS stage_machine (
         machine_id TEXT PRIMARY KEY, computer_dns_name TEXT, os_platform TEXT, os_version TEXT,
         version TEXT, os_build INTEGER, onboarding_status TEXT, health_status TEXT,
         risk_score TEXT, exposure_level TEXT, device_value TEXT, last_ip_address TEXT,
         first_seen TEXT, last_seen TEXT, is_potential_duplication BOOLEAN NOT NULL,
-        merged_into_machine_id TEXT, ip_addresses TEXT NOT NULL, agent_version TEXT)",
+        merged_into_machine_id TEXT, ip_addresses JSON_TEXT NOT NULL, agent_version TEXT)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_vulnerability (
         cve_id TEXT PRIMARY KEY, name TEXT, description TEXT, severity TEXT, cvss_v3 REAL,
         cvss_vector TEXT, public_exploit BOOLEAN NOT NULL, exploit_verified BOOLEAN NOT NULL,
-        exploit_in_kit BOOLEAN NOT NULL, exploit_types TEXT NOT NULL, published_on TEXT,
+        exploit_in_kit BOOLEAN NOT NULL, exploit_types JSON_TEXT NOT NULL, published_on TEXT,
         updated_on TEXT, exposed_machines INTEGER)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_machine_vulnerability (
         machine_id TEXT NOT NULL, cve_id TEXT NOT NULL, product_vendor TEXT NOT NULL,
@@ -46,8 +48,8 @@ const DDL: &[&str] = &[
     "CREATE TEMP TABLE IF NOT EXISTS stage_endpoint (
         endpoint_id INTEGER PRIMARY KEY, defender_machine_id TEXT NOT NULL, hostname TEXT,
         ip TEXT, os TEXT, onboarding_status TEXT, first_seen TEXT NOT NULL,
-        last_seen TEXT NOT NULL, hostnames TEXT NOT NULL, ips TEXT NOT NULL,
-        merge_evidence TEXT NOT NULL, mac_conflicts TEXT)",
+        last_seen TEXT NOT NULL, hostnames JSON_TEXT NOT NULL, ips JSON_TEXT NOT NULL,
+        merge_evidence JSON_TEXT NOT NULL, mac_conflicts JSON_TEXT)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_link (
         machine_id TEXT PRIMARY KEY, endpoint_id INTEGER NOT NULL)",
     // Defender's machine actions (§4.4), the three kinds this console follows.
@@ -115,6 +117,7 @@ pub async fn prepare(conn: &mut impl AsConn) -> Result<(), DbError> {
             let ddl = if POSTGRES {
                 ddl.replace(" INTEGER", " BIGINT")
                     .replace(" REAL", " DOUBLE PRECISION")
+                    .replace(" JSON_TEXT", " JSONB")
             } else {
                 (*ddl).to_owned()
             };
@@ -184,7 +187,7 @@ pub async fn machines(conn: &mut impl AsConn, page: Vec<StagedMachine>) -> Resul
                     .push_bind(time_text(m.last_seen))
                     .push_bind(m.is_potential_duplication)
                     .push_bind(m.merged_into_machine_id)
-                    .push_bind(ips)
+                    .push_bind(JsonText(ips))
                     .push_bind(m.agent_version);
             });
             // Unstable paging (§3.4) can list a record twice: the first copy stands.
@@ -219,7 +222,7 @@ pub async fn vulnerabilities(
                     .push_bind(v.public_exploit)
                     .push_bind(v.exploit_verified)
                     .push_bind(v.exploit_in_kit)
-                    .push_bind(types)
+                    .push_bind(JsonText(types))
                     .push_bind(time_text(v.published_on))
                     .push_bind(time_text(v.updated_on))
                     .push_bind(v.exposed_machines);
@@ -380,10 +383,10 @@ pub async fn endpoint_views(
                     .push_bind(v.onboarding_status)
                     .push_bind(v.first_seen)
                     .push_bind(v.last_seen)
-                    .push_bind(v.hostnames)
-                    .push_bind(v.ips)
-                    .push_bind(v.merge_evidence)
-                    .push_bind(v.mac_conflicts);
+                    .push_bind(JsonText(v.hostnames))
+                    .push_bind(JsonText(v.ips))
+                    .push_bind(JsonText(v.merge_evidence))
+                    .push_bind(v.mac_conflicts.map(JsonText));
             });
             q.build().execute(&mut *conn).await?;
         }

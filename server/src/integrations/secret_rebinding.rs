@@ -167,7 +167,7 @@ mod tests {
         };
         crate::on_pool!(&pool, |db| {
             sqlx::query("UPDATE integration SET settings = $1")
-                .bind(tampered.to_json())
+                .bind(db::JsonText(tampered.to_json()))
                 .execute(db)
                 .await
                 .unwrap();

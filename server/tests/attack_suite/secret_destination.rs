@@ -283,7 +283,7 @@ impl Configured {
 
     async fn stored_settings(&self) -> String {
         server::on_pool!(&self.app.pool, |db| sqlx::query_scalar(
-            "SELECT settings FROM integration WHERE kind = 'defender'"
+            "SELECT CAST(settings AS TEXT) FROM integration WHERE kind = 'defender'"
         )
         .fetch_one(db)
         .await
@@ -302,7 +302,7 @@ impl Configured {
         });
         server::on_pool!(&self.app.pool, |db| {
             sqlx::query("UPDATE integration SET settings = $1 WHERE kind = 'defender'")
-                .bind(json.to_string())
+                .bind(server::db::JsonText(json.to_string()))
                 .execute(db)
                 .await
                 .unwrap();
@@ -686,7 +686,7 @@ async fn a_secret_sealed_before_binding_is_bound_once_at_startup() {
     });
     server::on_pool!(&pool, |db| {
         sqlx::query("UPDATE integration SET settings = $1")
-            .bind(json.to_string())
+            .bind(server::db::JsonText(json.to_string()))
             .execute(db)
             .await
             .unwrap();

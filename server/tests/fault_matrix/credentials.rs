@@ -17,7 +17,7 @@ fn json_true(pool: &server::db::Pool, column: &str, part: &str) -> String {
     match pool {
         server::db::Pool::Sqlite(_) => format!("json_extract({column}, '$.{part}.unknown') = 1"),
         server::db::Pool::Postgres(_) => {
-            format!("(CAST({column} AS JSONB) -> '{part}' ->> 'unknown') = 'true'")
+            format!("({column} -> '{part}' ->> 'unknown') = 'true'")
         }
     }
 }

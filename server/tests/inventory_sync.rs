@@ -336,16 +336,15 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
     let app = app_synced_with(&sim, dir.path()).await;
     // The evidence is read as text and parsed here: PostgreSQL's jsonb hands back its own
     // spacing and key order.
-    let stored: Vec<(bool, String)> =
-        server::on_pool!(&pool, |db| {
-            sqlx::query_as(
+    let stored: Vec<(bool, String)> = server::on_pool!(&pool, |db| {
+        sqlx::query_as(
         "SELECT source_network = TRUE AND source_defender = TRUE, CAST(merge_evidence AS TEXT) \
          FROM endpoint ORDER BY endpoint_id",
     )
     .fetch_all(db)
     .await
     .unwrap()
-        });
+    });
     let joined_by_mac: Vec<Value> = stored
         .iter()
         .filter(|(both, _)| *both)

@@ -78,11 +78,11 @@ impl<'r> Decode<'r, Sqlite> for JsonText {
 
 impl Type<Sqlite> for MaybeJsonText {
     fn type_info() -> SqliteTypeInfo {
-        <String as Type<Sqlite>>::type_info()
+        <JsonText as Type<Sqlite>>::type_info()
     }
 
     fn compatible(ty: &SqliteTypeInfo) -> bool {
-        <String as Type<Sqlite>>::compatible(ty)
+        <JsonText as Type<Sqlite>>::compatible(ty)
     }
 }
 
@@ -91,7 +91,7 @@ impl<'r> Decode<'r, Sqlite> for MaybeJsonText {
         if value.is_null() {
             return Ok(MaybeJsonText(None));
         }
-        <String as Decode<'r, Sqlite>>::decode(value).map(|s| MaybeJsonText(Some(s)))
+        <JsonText as Decode<'r, Sqlite>>::decode(value).map(|j| MaybeJsonText(Some(j.0)))
     }
 }
 
@@ -139,11 +139,11 @@ impl<'r> Decode<'r, Postgres> for JsonText {
 
 impl Type<Postgres> for MaybeJsonText {
     fn type_info() -> PgTypeInfo {
-        PgTypeInfo::with_oid(JSONB_OID)
+        <JsonText as Type<Postgres>>::type_info()
     }
 
     fn compatible(ty: &PgTypeInfo) -> bool {
-        is_json(ty)
+        <JsonText as Type<Postgres>>::compatible(ty)
     }
 }
 

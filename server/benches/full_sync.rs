@@ -156,7 +156,7 @@ async fn phase_main(phase: &str) -> Result<Figures, Error> {
             // As in production: the Defender integration is configured and enabled, so a
             // later re-model counts Defender's data.
             let secrets = server::secret_box::SecretBox::new(&[7; 32]);
-            server::integrations::demo::seed(&pool, &secrets, &sim_url).await?;
+            server::integrations::demo::seed(&pool, &pool, &secrets, &sim_url).await?;
             (
                 0,
                 server::sync::sync_with_client(&pool, &client, "bench", Default::default()).await?,

@@ -291,7 +291,7 @@ async fn stored() -> Result<(), Error> {
 async fn sync_into(pool: &server::db::Pool, out: &mut impl Write) -> Result<(), Error> {
     let sim = sim_process::SimProcess::start(7, MACHINES, 10_000)?;
     let secrets = server::secret_box::SecretBox::new(&[7; 32]);
-    server::integrations::demo::seed(pool, &secrets, sim.base_url()).await?;
+    server::integrations::demo::seed(pool, pool, &secrets, sim.base_url()).await?;
     let started = Instant::now();
     let client = sim_process::client(sim.base_url())?;
     let summary =

@@ -10,10 +10,9 @@ mod own_password;
 
 use std::path::PathBuf;
 
-use crate::db::Pool;
-
 use crate::auth::session_registry::SessionRegistry;
-use crate::db::DbError;
+use crate::db::{AccountStore, AuditStore, DbError, SessionStore, Stores, Transactions};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -43,7 +42,10 @@ impl From<sqlx::Error> for AccountError {
 
 #[derive(Clone, Debug)]
 pub struct Accounts {
-    pool: Pool,
+    transactions: Arc<dyn Transactions>,
+    accounts: Arc<dyn AccountStore>,
+    sessions_table: Arc<dyn SessionStore>,
+    audit: Arc<dyn AuditStore>,
     /// Where the first start left a generated password (`auth::bootstrap`), removed once that
     /// password is replaced.
     data_dir: PathBuf,
@@ -51,9 +53,12 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    pub fn new(pool: Pool, data_dir: PathBuf, sessions: SessionRegistry) -> Self {
+    pub fn new(db: &Stores, data_dir: PathBuf, sessions: SessionRegistry) -> Self {
         Self {
-            pool,
+            transactions: db.transactions.clone(),
+            accounts: db.accounts.clone(),
+            sessions_table: db.sessions.clone(),
+            audit: db.audit.clone(),
             data_dir,
             sessions,
         }

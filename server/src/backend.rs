@@ -26,7 +26,7 @@ use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, Refused, ThrottleLimits};
-use crate::db::{self, account::AccountRow, DbError, Pool};
+use crate::db::{self, account::AccountRow, DbError, Pool, Stores};
 use crate::defender::{ClientOptions, DefenderError};
 use crate::integrations::defender::{self, Change, Saved};
 use crate::integrations::defender_settings::StoredDefenderSettings;
@@ -41,6 +41,7 @@ use crate::views::{dashboard, endpoint_summary, sync_journal};
 pub struct ServerBackend {
     list_cache: Arc<ListCache>,
     pool: Pool,
+    db: Stores,
     throttle: LoginThrottle,
     /// Free slots for password checks at sign-in; see `ThrottleLimits::concurrent_checks`.
     password_checks: Arc<tokio::sync::Semaphore>,
@@ -59,6 +60,7 @@ impl ServerBackend {
     pub fn new(
         list_cache: Arc<ListCache>,
         pool: Pool,
+        db: Stores,
         limits: ThrottleLimits,
         secrets: SecretBox,
         sync: SyncService,
@@ -68,20 +70,23 @@ impl ServerBackend {
     ) -> Self {
         Self {
             list_cache,
-            pool: pool.clone(),
+            pool,
             password_checks: Arc::new(tokio::sync::Semaphore::new(limits.concurrent_checks)),
-            throttle: LoginThrottle::new(pool.clone(), limits),
+            throttle: LoginThrottle::new(db.login_attempts.clone(), limits),
             secrets,
             sync,
             client_options,
-            test_limiter: TestLimiter::with_defaults(pool),
+            test_limiter: TestLimiter::with_defaults(db.connection_tests.clone()),
             actions,
             accounts,
+            db,
         }
     }
 
     async fn defender_saved(&self) -> Result<Option<Saved>, ConsoleError> {
-        defender::saved(&self.pool).await.map_err(internal)
+        defender::saved(&*self.db.integrations)
+            .await
+            .map_err(internal)
     }
 }
 
@@ -232,7 +237,10 @@ impl ConsoleBackend for ServerBackend {
                 retry_after_secs: 1,
             });
         };
-        let row = db::account::by_username(&self.pool, username)
+        let row = self
+            .db
+            .accounts
+            .by_username(username)
             .await
             .map_err(internal)?;
         // A disabled account verifies against the dummy hash: the same answer, in the same
@@ -252,7 +260,9 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn list_users(&self) -> Result<Vec<AccountView>, ConsoleError> {
-        db::account::list(&self.pool)
+        self.db
+            .accounts
+            .list()
             .await
             .map_err(internal)?
             .into_iter()
@@ -272,7 +282,12 @@ impl ConsoleBackend for ServerBackend {
         let hash = password::hash(password.to_owned())
             .await
             .map_err(internal)?;
-        let id = match db::account::insert(&self.pool, username, &hash, role.as_str()).await {
+        let id = match self
+            .db
+            .accounts
+            .insert(username, &hash, role.as_str())
+            .await
+        {
             Ok(id) => id,
             Err(DbError::Conflict(_)) => {
                 return Err(ConsoleError::validation(
@@ -294,7 +309,9 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn get_user(&self, id: i64) -> Result<AccountView, ConsoleError> {
-        db::account::by_id(&self.pool, id)
+        self.db
+            .accounts
+            .by_id(id)
             .await
             .map_err(internal)?
             .ok_or(ConsoleError::NotFound)
@@ -498,9 +515,15 @@ impl ConsoleBackend for ServerBackend {
             enabled: form.enabled,
             actor: &actor.username,
         };
-        let was_enabled = defender::save(&self.pool, &self.secrets, before.as_ref(), change)
-            .await
-            .map_err(internal)?;
+        let was_enabled = defender::save(
+            &*self.db.integrations,
+            &*self.db.audit,
+            &self.secrets,
+            before.as_ref(),
+            change,
+        )
+        .await
+        .map_err(internal)?;
         if form.enabled && !was_enabled {
             self.sync.trigger("enabled");
         }
@@ -533,7 +556,7 @@ impl ConsoleBackend for ServerBackend {
                 Limited::Db(e) => internal(e),
             })?;
         defender::test_connection(
-            &self.pool,
+            &*self.db.audit,
             &self.secrets,
             &self.client_options,
             row.as_ref(),
@@ -546,9 +569,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn audit_log(&self) -> Result<Vec<AuditEntry>, ConsoleError> {
-        let rows = db::audit_log::recent(&self.pool, 500)
-            .await
-            .map_err(internal)?;
+        let rows = self.db.audit.recent(500).await.map_err(internal)?;
         Ok(rows
             .into_iter()
             .map(|r| AuditEntry {
@@ -615,7 +636,10 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn sync_now(&self, actor: &UserDto) -> Result<(), ConsoleError> {
-        if !defender::is_enabled(&self.pool).await.map_err(internal)? {
+        if !defender::is_enabled(&*self.db.integrations)
+            .await
+            .map_err(internal)?
+        {
             return Err(ConsoleError::Conflict(
                 "Enable the Microsoft Defender integration before syncing.".into(),
             ));
@@ -655,7 +679,9 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn audit(&self, actor: &str, action: &str, detail: &str) -> Result<(), ConsoleError> {
-        db::audit_log::record(&self.pool, actor, action, detail)
+        self.db
+            .audit
+            .record(actor, action, detail)
             .await
             .map_err(internal)
     }
@@ -666,18 +692,22 @@ impl ConsoleBackend for ServerBackend {
         endpoint_id: i64,
         machine_id: Option<String>,
     ) -> Result<EndpointActions, ConsoleError> {
-        let target =
-            db::action_target_query::target(&self.pool, endpoint_id, machine_id.as_deref())
-                .await
-                .map_err(internal)?
-                .ok_or(ConsoleError::NotFound)?;
+        let target = self
+            .db
+            .action_targets
+            .target(endpoint_id, machine_id.as_deref())
+            .await
+            .map_err(internal)?
+            .ok_or(ConsoleError::NotFound)?;
         // A machine that is not (or no longer) a live machine of this endpoint is not offered.
         if machine_id.is_some() && target.machine_id.is_none() {
             return Err(ConsoleError::NotFound);
         }
-        let enabled = defender::is_enabled(&self.pool).await.map_err(internal)?;
+        let enabled = defender::is_enabled(&*self.db.integrations)
+            .await
+            .map_err(internal)?;
         let can_act = viewer.role.allows(Capability::Operate);
-        panel::endpoint_actions(&self.pool, &target, enabled, can_act)
+        panel::endpoint_actions(&self.db, &target, enabled, can_act)
             .await
             .map_err(internal)
     }
@@ -706,7 +736,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn list_api_tokens(&self) -> Result<Vec<ApiTokenView>, ConsoleError> {
-        let rows = db::api_token::list(&self.pool).await.map_err(internal)?;
+        let rows = self.db.api_tokens.list().await.map_err(internal)?;
         Ok(rows
             .into_iter()
             .map(|r| ApiTokenView {
@@ -727,9 +757,10 @@ impl ConsoleBackend for ServerBackend {
         name: &str,
     ) -> Result<NewApiToken, ConsoleError> {
         validate_token_name(name).map_err(|m| ConsoleError::validation("name", m))?;
-        let (id, token) = crate::endpoints::create_api_token(&self.pool, name, &actor.username)
-            .await
-            .map_err(internal)?;
+        let (id, token) =
+            crate::endpoints::create_api_token(&*self.db.api_tokens, name, &actor.username)
+                .await
+                .map_err(internal)?;
         // The id and name identify the token in the audit log; its value goes nowhere but
         // the answer.
         let detail = format!("#{id} {name}");
@@ -744,11 +775,11 @@ impl ConsoleBackend for ServerBackend {
 
     #[tracing::instrument(skip_all, fields(actor = %actor.username, id = id))]
     async fn revoke_api_token(&self, actor: &UserDto, id: i64) -> Result<(), ConsoleError> {
-        if db::api_token::revoke(&self.pool, id)
-            .await
-            .map_err(internal)?
-        {
-            let name = db::api_token::get(&self.pool, id)
+        if self.db.api_tokens.revoke(id).await.map_err(internal)? {
+            let name = self
+                .db
+                .api_tokens
+                .get(id)
                 .await
                 .map_err(internal)?
                 .map(|r| r.name)
@@ -758,7 +789,7 @@ impl ConsoleBackend for ServerBackend {
                 .audit(&actor.username, "api_token.revoke", &detail)
                 .await;
         }
-        match db::api_token::get(&self.pool, id).await.map_err(internal)? {
+        match self.db.api_tokens.get(id).await.map_err(internal)? {
             Some(_) => Ok(()),
             None => Err(ConsoleError::NotFound),
         }

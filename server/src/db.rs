@@ -1,6 +1,11 @@
 //! The database: the embedded SQLite file by default or a PostgreSQL server, each with its own
 //! migrations applied at startup, and all SQL (one file per table), written once for both
 //! backends (see `pool.rs`).
+//!
+//! Services see it through narrow store traits, one per table or read model ([`Stores`]
+//! bundles them), so none of them names a pool, a driver or a backend. A store's methods that
+//! take a `&mut dyn AsConn` run inside the caller's transaction, opened with
+//! [`Transactions::begin_write`], so that changes to several tables commit together.
 
 pub mod account;
 pub mod account_session;
@@ -30,6 +35,7 @@ pub mod profile_query;
 pub mod remodel_run;
 mod sqlite;
 pub mod staged_rows;
+mod stores;
 pub mod sync_cursor;
 pub mod sync_progress;
 pub mod sync_run;
@@ -37,8 +43,18 @@ pub mod sync_run_query;
 pub mod sync_stage;
 pub mod vulnerability;
 
+pub use account::AccountStore;
+pub use account_session::SessionStore;
+pub use action_target_query::ActionTargetQuery;
+pub use api_token::ApiTokenStore;
+pub use audit_log::AuditStore;
+pub use connection_test::ConnectionTestStore;
+pub use integration::IntegrationStore;
 pub use json_text::{JsonText, MaybeJsonText};
+pub use login_attempt::LoginAttemptStore;
+pub use machine_action::ActionStore;
 pub use pool::{AsConn, Conn, Connection, OwnConnection, Pool, Tx};
+pub use stores::{Stores, Transactions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

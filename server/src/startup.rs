@@ -21,7 +21,7 @@ use crate::auth::session_store::{HashedIdStore, SessionTable};
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
 use crate::config::Settings;
-use crate::db::{self, OpenError, Pool};
+use crate::db::{self, OpenError, Pool, Stores};
 use crate::defender::ClientOptions;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::{demo, secret_rebinding};
@@ -40,6 +40,7 @@ const SESSION_COOKIE: &str = "ea_session";
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: Pool,
+    pub stores: Stores,
     pub sync: SyncService,
     pub list_cache: Arc<ListCache>,
     pub inactive_after: InactiveAfter,
@@ -130,24 +131,25 @@ impl Application {
             tracing::warn!(dir = %settings.data_dir.display(), error = %e, "cannot make the data directory owner-only");
         }
         let pool = db::open(&settings.database_url).await?;
+        let stores = Stores::new(&pool);
         // A journal row still Running is closed when this replica is elected to run the
         // background duties (`leadership.rs`): another replica may be running it now.
         let key = keyfile::from_config(settings.secret_key.as_deref(), &settings.key_file)?;
         let secrets = SecretBox::new(&key);
         ensure_admin(
-            &pool,
+            &stores,
             &settings.data_dir,
             settings.admin_password.as_deref(),
         )
         .await?;
         if let Some(url) = &settings.demo_defender_url {
-            demo::seed(&pool, &secrets, url)
+            demo::seed(&*stores.integrations, &*stores.audit, &secrets, url)
                 .await
                 .map_err(StartupError::Demo)?;
         }
         // Before anything can read the secret: the schedule, the poller and requests start
         // below.
-        secret_rebinding::rebind_legacy_secret(&pool, &secrets)
+        secret_rebinding::rebind_legacy_secret(&*stores.integrations, &*stores.audit, &secrets)
             .await
             .map_err(StartupError::SecretRebinding)?;
         let sync = SyncService::new(
@@ -157,7 +159,7 @@ impl Application {
             settings.inactive_after,
         );
         let actions = ActionService::new(
-            pool.clone(),
+            stores.clone(),
             secrets.clone(),
             tuning.client_options.clone(),
             tuning
@@ -203,8 +205,8 @@ impl Application {
             .with_same_site(SameSite::Lax)
             .with_secure(settings.secure_cookies())
             .with_expiry(Expiry::OnInactivity(idle));
-        let registry = SessionRegistry::new(pool.clone(), settings.session_limits);
-        let accounts = Accounts::new(pool.clone(), settings.data_dir.clone(), registry);
+        let registry = SessionRegistry::new(&stores, settings.session_limits);
+        let accounts = Accounts::new(&stores, settings.data_dir.clone(), registry);
 
         let listener = TcpListener::bind(settings.listen)
             .await
@@ -258,6 +260,7 @@ impl Application {
         let backend: SharedBackend = Arc::new(ServerBackend::new(
             list_cache.clone(),
             pool.clone(),
+            stores.clone(),
             tuning.login_limits,
             secrets,
             sync.clone(),
@@ -309,6 +312,7 @@ impl Application {
         let state = AppState {
             leptos_options: leptos_options.clone(),
             pool: pool.clone(),
+            stores,
             sync: sync.clone(),
             list_cache: list_cache.clone(),
             inactive_after: settings.inactive_after,

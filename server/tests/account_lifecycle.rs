@@ -474,8 +474,9 @@ async fn of_two_concurrent_demotions_of_the_last_two_administrators_exactly_one_
 
     // The rule itself, without the HTTP guard in front: both administrators again, then two
     // demotions racing in the service. Exactly one commits, every time.
-    let registry = SessionRegistry::new(app.pool.clone(), SessionLimits::default());
-    let accounts = Accounts::new(app.pool.clone(), dir.path().to_owned(), registry);
+    let stores = server::db::Stores::new(&app.pool);
+    let registry = SessionRegistry::new(&stores, SessionLimits::default());
+    let accounts = Accounts::new(&stores, dir.path().to_owned(), registry);
     for round in 0..10 {
         for id in [first, second] {
             server::on_pool!(&app.pool, |db| {

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use server::db::{self, Pool};
+use server::db::{self, IntegrationStore, Pool};
 
 /// Every column that holds JSON, by table.
 const JSON_COLUMNS: &[(&str, &str)] = &[
@@ -91,25 +91,17 @@ async fn stored_json_reads_back_as_the_value_written() {
         "note": "Zürich \"HQ\" <b>\u{1f512}</b>\n",
         "nested": {"z": [1, 2.5, null, true], "a": {}},
     });
-    db::integration::save(&pool, save(&written.to_string()))
-        .await
-        .unwrap();
-    let stored = db::integration::get(&pool, "defender")
-        .await
-        .unwrap()
-        .unwrap();
+    pool.save(save(&written.to_string())).await.unwrap();
+    let stored = pool.get("defender").await.unwrap().unwrap();
     let read: Value = serde_json::from_str(&stored.settings).unwrap();
     assert_eq!(read, written);
 
-    let refused = db::integration::save(&pool, save("{\"tenant_id\": ")).await;
+    let refused = pool.save(save("{\"tenant_id\": ")).await;
     match pool {
         Pool::Postgres(_) => {
             let err = refused.expect_err("jsonb refuses what is not JSON");
             assert!(err.to_string().contains("json"), "{err}");
-            let kept = db::integration::get(&pool, "defender")
-                .await
-                .unwrap()
-                .unwrap();
+            let kept = pool.get("defender").await.unwrap().unwrap();
             let kept: Value = serde_json::from_str(&kept.settings).unwrap();
             assert_eq!(kept, written);
         }

@@ -4,39 +4,46 @@
 use app::model::user::{validate_password, Role};
 
 use super::{hash, AccountError, Accounts};
-use crate::db::{self, account, account_session, audit_log};
 
 impl Accounts {
     /// The account can no longer sign in, and its sessions end now. Disabling a disabled
     /// account changes nothing.
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn disable(&self, actor: &str, id: i64) -> Result<(), AccountError> {
-        let mut tx = db::begin_write(&self.pool).await?;
-        let row = account::by_id_in(&mut tx, id)
+        let mut tx = self.transactions.begin_write().await?;
+        let row = self
+            .accounts
+            .by_id_in(&mut tx, id)
             .await?
             .ok_or(AccountError::NotFound)?;
         if row.disabled {
             return Ok(());
         }
         // Enabled, read under the write lock: refused only by the last-Administrator rule.
-        if !account::disable(&mut tx, id).await? {
+        if !self.accounts.disable(&mut tx, id).await? {
             return Err(AccountError::LastAdministrator);
         }
-        let ended = account_session::end_all_of(&mut tx, id, None).await?;
+        let ended = self.sessions_table.end_all_of(&mut tx, id, None).await?;
         let detail = format!("{} ({ended} sessions ended)", row.username);
-        audit_log::record_in(&mut tx, actor, "account.disable", &detail).await?;
+        self.audit
+            .record_in(&mut tx, actor, "account.disable", &detail)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn enable(&self, actor: &str, id: i64) -> Result<(), AccountError> {
-        let mut tx = db::begin_write(&self.pool).await?;
-        let row = account::by_id_in(&mut tx, id)
+        let mut tx = self.transactions.begin_write().await?;
+        let row = self
+            .accounts
+            .by_id_in(&mut tx, id)
             .await?
             .ok_or(AccountError::NotFound)?;
-        if account::enable(&mut tx, id).await? {
-            audit_log::record_in(&mut tx, actor, "account.enable", &row.username).await?;
+        if self.accounts.enable(&mut tx, id).await? {
+            self.audit
+                .record_in(&mut tx, actor, "account.enable", &row.username)
+                .await?;
             tx.commit().await?;
         }
         Ok(())
@@ -45,18 +52,22 @@ impl Accounts {
     /// Takes effect on the account's next request: every request reads the role afresh.
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn set_role(&self, actor: &str, id: i64, role: Role) -> Result<(), AccountError> {
-        let mut tx = db::begin_write(&self.pool).await?;
-        let row = account::by_id_in(&mut tx, id)
+        let mut tx = self.transactions.begin_write().await?;
+        let row = self
+            .accounts
+            .by_id_in(&mut tx, id)
             .await?
             .ok_or(AccountError::NotFound)?;
         if row.role == role.as_str() {
             return Ok(());
         }
-        if !account::set_role(&mut tx, id, role.as_str()).await? {
+        if !self.accounts.set_role(&mut tx, id, role.as_str()).await? {
             return Err(AccountError::LastAdministrator);
         }
         let detail = format!("{}: {} \u{2192} {}", row.username, row.role, role.as_str());
-        audit_log::record_in(&mut tx, actor, "account.role", &detail).await?;
+        self.audit
+            .record_in(&mut tx, actor, "account.role", &detail)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -83,14 +94,20 @@ impl Accounts {
         // Hashed before the transaction: argon2 is slow on purpose and the write lock is not
         // to be held meanwhile.
         let hashed = hash(temporary).await?;
-        let mut tx = db::begin_write(&self.pool).await?;
-        let row = account::by_id_in(&mut tx, id)
+        let mut tx = self.transactions.begin_write().await?;
+        let row = self
+            .accounts
+            .by_id_in(&mut tx, id)
             .await?
             .ok_or(AccountError::NotFound)?;
-        account::set_password(&mut tx, id, &hashed, true).await?;
-        let ended = account_session::end_all_of(&mut tx, id, None).await?;
+        self.accounts
+            .set_password(&mut tx, id, &hashed, true)
+            .await?;
+        let ended = self.sessions_table.end_all_of(&mut tx, id, None).await?;
         let detail = format!("{} ({ended} sessions ended)", row.username);
-        audit_log::record_in(&mut tx, actor, "account.password_reset", &detail).await?;
+        self.audit
+            .record_in(&mut tx, actor, "account.password_reset", &detail)
+            .await?;
         tx.commit().await?;
         self.password_replaced(&row.username);
         Ok(())
@@ -99,8 +116,10 @@ impl Accounts {
     /// `confirm` must repeat the username. The account's sessions end with it.
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn delete(&self, actor: &str, id: i64, confirm: &str) -> Result<(), AccountError> {
-        let mut tx = db::begin_write(&self.pool).await?;
-        let row = account::by_id_in(&mut tx, id)
+        let mut tx = self.transactions.begin_write().await?;
+        let row = self
+            .accounts
+            .by_id_in(&mut tx, id)
             .await?
             .ok_or(AccountError::NotFound)?;
         if confirm != row.username {
@@ -111,12 +130,14 @@ impl Accounts {
         }
         // First: the session records are found through the rows the delete cascades away.
         // Should the delete be refused, the rollback keeps them.
-        account_session::end_all_of(&mut tx, id, None).await?;
-        if !account::delete(&mut tx, id).await? {
+        self.sessions_table.end_all_of(&mut tx, id, None).await?;
+        if !self.accounts.delete(&mut tx, id).await? {
             return Err(AccountError::LastAdministrator);
         }
         let detail = format!("{} ({})", row.username, row.role);
-        audit_log::record_in(&mut tx, actor, "account.delete", &detail).await?;
+        self.audit
+            .record_in(&mut tx, actor, "account.delete", &detail)
+            .await?;
         tx.commit().await?;
         self.password_replaced(&row.username);
         Ok(())

@@ -7,7 +7,6 @@ use app::model::user::validate_password;
 use super::{hash, AccountError, Accounts};
 use crate::auth::password;
 use crate::auth::session_store::stored_key;
-use crate::db::{self, account, account_session, audit_log};
 
 impl Accounts {
     /// Replaces the password, clears a pending forced change, and ends every other session
@@ -24,7 +23,9 @@ impl Accounts {
             field,
             message: message.to_owned(),
         };
-        let row = account::by_id(&self.pool, account_id)
+        let row = self
+            .accounts
+            .by_id(account_id)
             .await?
             .ok_or(AccountError::NotFound)?;
         if !password::verify(
@@ -54,13 +55,22 @@ impl Accounts {
         }
         let hashed = hash(change.new.expose()).await?;
         let keep = stored_key(session_id);
-        let mut tx = db::begin_write(&self.pool).await?;
-        if !account::set_password(&mut tx, account_id, &hashed, false).await? {
+        let mut tx = self.transactions.begin_write().await?;
+        if !self
+            .accounts
+            .set_password(&mut tx, account_id, &hashed, false)
+            .await?
+        {
             return Err(AccountError::NotFound);
         }
-        let ended = account_session::end_all_of(&mut tx, account_id, keep.as_deref()).await?;
+        let ended = self
+            .sessions_table
+            .end_all_of(&mut tx, account_id, keep.as_deref())
+            .await?;
         let detail = format!("{ended} other sessions ended");
-        audit_log::record_in(&mut tx, &row.username, "account.password_change", &detail).await?;
+        self.audit
+            .record_in(&mut tx, &row.username, "account.password_change", &detail)
+            .await?;
         tx.commit().await?;
         self.password_replaced(&row.username);
         Ok(())

@@ -6,8 +6,8 @@ use app::model::action::{ActionOutcome, ActionStatus, MAX_COMMENT_CHARS};
 use super::panel::view;
 use super::remote;
 use super::service::{ActionError, ActionService};
-use crate::db::machine_action::{self, Polled};
-use crate::db::{self, audit_log};
+use crate::db;
+use crate::db::machine_action::Polled;
 use crate::defender::model::MachineActionStatus;
 use crate::defender::DefenderError;
 
@@ -18,7 +18,7 @@ impl ActionService {
         action_id: i64,
         comment: &str,
     ) -> Result<ActionOutcome, ActionError> {
-        let pool = &self.inner.pool;
+        let stores = &self.inner.db;
         let comment = comment.trim();
         if comment.is_empty() || comment.chars().count() > MAX_COMMENT_CHARS {
             return Err(ActionError::Invalid(vec![(
@@ -26,7 +26,9 @@ impl ActionService {
                 "Say why the action is cancelled (Defender records it).".into(),
             )]));
         }
-        let row = machine_action::get(pool, action_id)
+        let row = stores
+            .actions
+            .get(action_id)
             .await?
             .ok_or(ActionError::NotFound)?;
         let open = ActionStatus::parse(&row.status).is_some_and(ActionStatus::is_open);
@@ -72,30 +74,34 @@ impl ActionService {
         let next = db::format_time_precise(
             time::OffsetDateTime::now_utc() + self.inner.timing.poll_interval,
         );
-        machine_action::record_poll(
-            pool,
-            action_id,
-            &Polled {
-                status,
-                updated_at: &updated,
-                completed_at: terminal.then_some(updated.as_str()),
-                polled_at: &now,
-                next_poll_at: (!terminal).then_some(next.as_str()),
-                note: None,
-            },
-        )
-        .await?;
-        audit_log::record(
-            pool,
-            actor,
-            "action.cancel",
-            &format!(
-                "{} on Defender machine {} requested by {}: {comment}",
-                row.kind, row.machine_id, row.requested_by
-            ),
-        )
-        .await?;
-        let row = machine_action::get(pool, action_id)
+        stores
+            .actions
+            .record_poll(
+                action_id,
+                &Polled {
+                    status,
+                    updated_at: &updated,
+                    completed_at: terminal.then_some(updated.as_str()),
+                    polled_at: &now,
+                    next_poll_at: (!terminal).then_some(next.as_str()),
+                    note: None,
+                },
+            )
+            .await?;
+        stores
+            .audit
+            .record(
+                actor,
+                "action.cancel",
+                &format!(
+                    "{} on Defender machine {} requested by {}: {comment}",
+                    row.kind, row.machine_id, row.requested_by
+                ),
+            )
+            .await?;
+        let row = stores
+            .actions
+            .get(action_id)
             .await?
             .ok_or(ActionError::NotFound)?;
         Ok(ActionOutcome {

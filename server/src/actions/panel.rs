@@ -1,16 +1,15 @@
 //! The action panel of an endpoint: which actions can be sent and why not, the isolation state
 //! derived from the stored actions, and the history.
 
-use crate::db::Pool;
 use app::model::action::{
     ActionAvailability, ActionKind, ActionStatus, ActionView, EndpointActions, IsolationState,
     TargetMachine,
 };
 
 use super::platform::{self, MachineFacts};
-use crate::db::action_target_query::{self, ActionTarget};
-use crate::db::machine_action::{self, ActionRow};
-use crate::db::DbError;
+use crate::db::action_target_query::ActionTarget;
+use crate::db::machine_action::ActionRow;
+use crate::db::{DbError, Stores};
 
 /// How many past actions the Summary shows.
 const HISTORY_LIMIT: i64 = 50;
@@ -43,7 +42,7 @@ impl Panel {
 
 /// Decides what can be sent to the target's machine now.
 pub async fn panel(
-    pool: &Pool,
+    stores: &Stores,
     target: &ActionTarget,
     integration_enabled: bool,
 ) -> Result<Panel, DbError> {
@@ -57,17 +56,17 @@ pub async fn panel(
             open_scan: None,
         });
     };
-    let latest = machine_action::latest_isolation(pool, machine_id).await?;
+    let latest = stores.actions.latest_isolation(machine_id).await?;
     let isolation = isolation_state(latest.as_ref());
     let open_isolation = latest.filter(is_open);
-    let open_scan = machine_action::open_in_group(pool, machine_id, "scan").await?;
+    let open_scan = stores.actions.open_in_group(machine_id, "scan").await?;
     let support = platform::support(MachineFacts {
         onboarding_status: target.onboarding_status.as_deref(),
         os_platform: target.os_platform.as_deref(),
         version: target.version.as_deref(),
         agent_version: target.agent_version.as_deref(),
     });
-    let refusals = machine_action::refusals(pool, machine_id).await?;
+    let refusals = stores.actions.refusals(machine_id).await?;
     let mut available = Vec::new();
     for kind in ActionKind::ALL {
         // Defender's own refusal for this device, while it still runs the OS it had then.
@@ -189,18 +188,22 @@ pub fn view(row: &ActionRow) -> ActionView {
 
 /// The whole panel for one viewer.
 pub async fn endpoint_actions(
-    pool: &Pool,
+    stores: &Stores,
     target: &ActionTarget,
     integration_enabled: bool,
     can_act: bool,
 ) -> Result<EndpointActions, DbError> {
-    let panel = panel(pool, target, integration_enabled).await?;
-    let history = machine_action::for_endpoint(pool, target.endpoint_id, HISTORY_LIMIT)
+    let panel = panel(stores, target, integration_enabled).await?;
+    let history = stores
+        .actions
+        .for_endpoint(target.endpoint_id, HISTORY_LIMIT)
         .await?
         .iter()
         .map(view)
         .collect();
-    let targets = action_target_query::candidates(pool, target.endpoint_id)
+    let targets = stores
+        .action_targets
+        .candidates(target.endpoint_id)
         .await?
         .into_iter()
         .filter_map(|t| {

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::remote;
 use super::service::Inner;
-use crate::db::machine_action::{self, ActionRow, Polled};
+use crate::db::machine_action::{ActionRow, Polled};
 use crate::db::{self, DbError};
 use crate::defender::DefenderError;
 use crate::supervisor::StopSignal;
@@ -38,7 +38,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut stop: StopSignal) {
 
 /// Checks every due action once; returns how long until the next one is due.
 async fn round(inner: &Inner, started: OffsetDateTime) -> Result<Duration, DbError> {
-    let open = machine_action::open(&inner.pool).await?;
+    let open = inner.db.actions.open().await?;
     let mut wait = IDLE;
     for row in open {
         let now = OffsetDateTime::now_utc();
@@ -107,20 +107,17 @@ async fn failed(
     wait: Duration,
 ) -> Result<Option<OffsetDateTime>, DbError> {
     let (at, text) = schedule(wait);
-    machine_action::record_poll_failure(
-        &inner.pool,
-        row.machine_action_id,
-        error,
-        &db::now(),
-        &text,
-    )
-    .await?;
+    inner
+        .db
+        .actions
+        .record_poll_failure(row.machine_action_id, error, &db::now(), &text)
+        .await?;
     Ok(Some(at))
 }
 
 /// Asks Defender about one action and stores what it says.
 async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, DbError> {
-    let pool = &inner.pool;
+    let stores = &inner.db;
     let polled_at = db::now();
     let Some(defender_id) = row.defender_action_id.as_deref() else {
         return Ok(None);
@@ -183,33 +180,35 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
         )
     });
     let (at, text) = schedule(interval);
-    machine_action::record_poll(
-        pool,
-        row.machine_action_id,
-        &Polled {
-            status,
-            updated_at: &updated,
-            completed_at: terminal.then_some(updated.as_str()),
-            polled_at: &polled_at,
-            next_poll_at: (!terminal).then_some(text.as_str()),
-            note: note.as_deref(),
-        },
-    )
-    .await?;
+    stores
+        .actions
+        .record_poll(
+            row.machine_action_id,
+            &Polled {
+                status,
+                updated_at: &updated,
+                completed_at: terminal.then_some(updated.as_str()),
+                polled_at: &polled_at,
+                next_poll_at: (!terminal).then_some(text.as_str()),
+                note: note.as_deref(),
+            },
+        )
+        .await?;
     if status != row.status {
         tracing::info!(action_id = row.machine_action_id, from = %row.status, to = status, "action status changed");
     }
     if terminal {
-        db::audit_log::record(
-            pool,
-            "system",
-            "action.finished",
-            &format!(
-                "{} on Defender machine {} requested by {}: {status}",
-                row.kind, row.machine_id, row.requested_by
-            ),
-        )
-        .await?;
+        stores
+            .audit
+            .record(
+                "system",
+                "action.finished",
+                &format!(
+                    "{} on Defender machine {} requested by {}: {status}",
+                    row.kind, row.machine_id, row.requested_by
+                ),
+            )
+            .await?;
         return Ok(None);
     }
     Ok(Some(at))
@@ -218,17 +217,17 @@ async fn poll(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, 
 /// A request whose answer was lost (a timeout, or a restart between sending and storing the
 /// answer): find the action in Defender, or record that it never arrived.
 async fn confirm(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime>, DbError> {
-    let pool = &inner.pool;
+    let stores = &inner.db;
     let polled_at = db::now();
     let found = match inner.client().await {
-        Ok(client) => remote::find_unconfirmed(pool, &client, row).await,
+        Ok(client) => remote::find_unconfirmed(stores, &client, row).await,
         Err(message) => Err(message),
     };
     match found {
         Ok(Some(action)) => {
             let terminal = action.is_terminal();
             let (at, text) = schedule(inner.timing.poll_interval);
-            remote::record_confirmed(pool, row.machine_action_id, &action, &text).await?;
+            remote::record_confirmed(stores, row.machine_action_id, &action, &text).await?;
             tracing::info!(
                 action_id = row.machine_action_id,
                 "unconfirmed action found in Defender"
@@ -236,14 +235,15 @@ async fn confirm(inner: &Inner, row: &ActionRow) -> Result<Option<OffsetDateTime
             Ok((!terminal).then_some(at))
         }
         Ok(None) => {
-            machine_action::record_not_sent(
-                pool,
-                row.machine_action_id,
-                "The request was not confirmed and Microsoft Defender has no record of it: \
+            stores
+                .actions
+                .record_not_sent(
+                    row.machine_action_id,
+                    "The request was not confirmed and Microsoft Defender has no record of it: \
                  nothing was done. Send it again if it is still needed.",
-                &polled_at,
-            )
-            .await?;
+                    &polled_at,
+                )
+                .await?;
             Ok(None)
         }
         Err(message) => {

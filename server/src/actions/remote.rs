@@ -3,8 +3,8 @@
 
 use app::model::action::ActionKind;
 
-use crate::db::machine_action::{self, ActionRow, NewAction};
-use crate::db::{self, DbError, Pool};
+use crate::db::machine_action::{ActionRow, NewAction};
+use crate::db::{self, DbError, Stores};
 use crate::defender::model::machine_action::{MachineAction, MachineActionType};
 use crate::defender::{DefenderClient, DefenderError};
 
@@ -45,7 +45,7 @@ pub fn updated_at(action: &MachineAction) -> String {
 /// Records that Defender holds `action` for the request of row `id`: its id, status and times,
 /// and how Defender names this app (so a later lost answer can be matched). Returns the status.
 pub async fn record_confirmed(
-    pool: &Pool,
+    stores: &Stores,
     id: i64,
     action: &MachineAction,
     next_poll_at: &str,
@@ -53,17 +53,21 @@ pub async fn record_confirmed(
     let status = status_of(action).unwrap_or("Pending");
     let updated = updated_at(action);
     let terminal = action.is_terminal();
-    machine_action::record_sent(
-        pool,
-        id,
-        &action.id,
-        status,
-        &updated,
-        terminal.then_some(updated.as_str()),
-        (!terminal).then_some(next_poll_at),
-    )
-    .await?;
-    machine_action::record_requestor(pool, id, action.requestor.as_deref()).await?;
+    stores
+        .actions
+        .record_sent(
+            id,
+            &action.id,
+            status,
+            &updated,
+            terminal.then_some(updated.as_str()),
+            (!terminal).then_some(next_poll_at),
+        )
+        .await?;
+    stores
+        .actions
+        .record_requestor(id, action.requestor.as_deref())
+        .await?;
     Ok(status)
 }
 
@@ -97,12 +101,12 @@ pub async fn open_in_group(
 /// Stores an action found in Defender (or returns the row that already tracks it), so the
 /// page shows it and the poller follows it.
 pub async fn record_found(
-    pool: &Pool,
+    stores: &Stores,
     endpoint_id: i64,
     action: &MachineAction,
     next_poll_at: &str,
 ) -> Result<Option<ActionRow>, DbError> {
-    if let Some(row) = machine_action::by_defender_id(pool, &action.id).await? {
+    if let Some(row) = stores.actions.by_defender_id(&action.id).await? {
         return Ok(Some(row));
     }
     let (Some(kind), Some(status)) = (kind_of(action), status_of(action)) else {
@@ -113,9 +117,9 @@ pub async fn record_found(
         .map(db::format_time)
         .unwrap_or_else(db::now);
     let updated = updated_at(action);
-    let id = machine_action::insert(
-        pool,
-        &NewAction {
+    let id = stores
+        .actions
+        .insert(&NewAction {
             endpoint_id,
             machine_id: action.machine_id.as_deref().unwrap_or_default(),
             kind: kind.as_str(),
@@ -133,10 +137,9 @@ pub async fn record_found(
             next_poll_at: (!action.is_terminal()).then_some(next_poll_at),
             defender_requestor: action.requestor.as_deref(),
             request_source: action.request_source.as_deref(),
-        },
-    )
-    .await?;
-    machine_action::get(pool, id).await
+        })
+        .await?;
+    stores.actions.get(id).await
 }
 
 /// How far Defender's clock may be from ours when matching a lost answer's action by its
@@ -148,7 +151,7 @@ const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 /// Defender has named it), created between the request and now (give or take the clock
 /// skew), and not tracked by another row.
 pub async fn find_unconfirmed(
-    pool: &Pool,
+    stores: &Stores,
     client: &DefenderClient,
     row: &ActionRow,
 ) -> Result<Option<MachineAction>, String> {
@@ -156,7 +159,9 @@ pub async fn find_unconfirmed(
         .map(|t| t - CLOCK_SKEW)
         .ok_or("unreadable request time")?;
     let until = time::OffsetDateTime::now_utc() + CLOCK_SKEW;
-    let own = machine_action::own_requestor(pool)
+    let own = stores
+        .actions
+        .own_requestor()
         .await
         .map_err(|e| e.to_string())?;
     let candidates = machine_actions(client, &row.machine_id)
@@ -176,7 +181,9 @@ pub async fn find_unconfirmed(
                 .as_deref()
                 .is_none_or(|o| action.requestor.as_deref() == Some(o));
         // Tracked by another row: someone else's. Tracked by this row: confirmed meanwhile.
-        let tracked = machine_action::by_defender_id(pool, &action.id)
+        let tracked = stores
+            .actions
+            .by_defender_id(&action.id)
             .await
             .map_err(|e| e.to_string())?;
         if same && tracked.is_none_or(|t| t.machine_action_id == row.machine_action_id) {

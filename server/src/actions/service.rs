@@ -1,13 +1,12 @@
-//! `ActionService`: the handle the backend and the poller share: the pool, the Defender client
+//! `ActionService`: the handle the backend and the poller share: the stores, the Defender client
 //! built from the saved integration, the poll timings and the poller's wake-up bell.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::db::Pool;
 use tokio::sync::Notify;
 
-use crate::db::DbError;
+use crate::db::{DbError, Stores};
 use crate::defender::{ClientOptions, DefenderClient};
 use crate::integrations::defender::ClientCache;
 use crate::integrations::defender_settings::interactive_options;
@@ -74,7 +73,7 @@ pub struct ActionService {
 }
 
 pub(crate) struct Inner {
-    pub pool: Pool,
+    pub db: Stores,
     secrets: SecretBox,
     options: ClientOptions,
     pub timing: ActionTiming,
@@ -86,14 +85,14 @@ pub(crate) struct Inner {
 
 impl ActionService {
     pub fn new(
-        pool: Pool,
+        db: Stores,
         secrets: SecretBox,
         options: ClientOptions,
         timing: ActionTiming,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                pool,
+                db,
                 secrets,
                 // An admin may be waiting on a submission, and the poller backs off by
                 // itself: neither should sit in the client's long retry loops.
@@ -121,7 +120,7 @@ impl Inner {
     /// The client for the saved, enabled integration; the message says what to fix otherwise.
     pub async fn client(&self) -> Result<DefenderClient, String> {
         self.client
-            .client(&self.pool, &self.secrets, &self.options)
+            .client(&*self.db.integrations, &self.secrets, &self.options)
             .await
             .map_err(|e| e.to_string())
     }

@@ -7,8 +7,8 @@ use app::model::action::{validate_request, ActionKind, ActionOutcome};
 use super::panel::{self, view};
 use super::remote;
 use super::service::{ActionError, ActionService, Inner};
-use crate::db::machine_action::{self, ActionRow, NewAction};
-use crate::db::{self, action_target_query, DbError};
+use crate::db::machine_action::{ActionRow, NewAction};
+use crate::db::{self, DbError};
 use crate::defender::model::machine_action::MachineAction;
 use crate::defender::permissions::{feature_access, Feature};
 use crate::defender::{DefenderClient, DefenderError, IsolationType, ScanType};
@@ -22,9 +22,9 @@ impl ActionService {
         request: ActionRequest,
     ) -> Result<ActionOutcome, ActionError> {
         let inner = &self.inner;
-        let pool = &inner.pool;
+        let stores = &inner.db;
         check_key(&request.request_key)?;
-        if let Some(row) = machine_action::by_request_key(pool, &request.request_key).await? {
+        if let Some(row) = stores.actions.by_request_key(&request.request_key).await? {
             return Ok(existing(
                 &row,
                 "This form was already submitted; showing that action.",
@@ -39,7 +39,9 @@ impl ActionService {
                     .into(),
             ));
         }
-        let target = action_target_query::target(pool, request.endpoint_id, Some(named))
+        let target = stores
+            .action_targets
+            .target(request.endpoint_id, Some(named))
             .await?
             .ok_or(ActionError::NotFound)?;
         let Some(machine_id) = target.machine_id.clone() else {
@@ -49,8 +51,8 @@ impl ActionService {
                  Nothing was sent; reload the page to see where actions go now."
             )));
         };
-        let enabled = crate::integrations::defender::is_enabled(pool).await?;
-        let state = panel::panel(pool, &target, enabled).await?;
+        let enabled = crate::integrations::defender::is_enabled(&*stores.integrations).await?;
+        let state = panel::panel(stores, &target, enabled).await?;
         let kind = request.kind;
         if let Some(open) = state.open_for(kind) {
             return Ok(existing(open, &pending_message(open)));
@@ -86,7 +88,7 @@ impl ActionService {
         match remote::open_in_group(&client, &machine_id, kind.group()).await {
             Ok(Some(found)) => {
                 if let Some(row) =
-                    remote::record_found(pool, target.endpoint_id, &found, &next_poll).await?
+                    remote::record_found(stores, target.endpoint_id, &found, &next_poll).await?
                 {
                     inner.wake.notify_one();
                     return Ok(existing(&row, &pending_message(&row)));
@@ -104,9 +106,9 @@ impl ActionService {
         let comment = request.comment.trim();
         let scope = (!kind.scopes().is_empty()).then_some(request.scope.as_str());
         let now = db::now();
-        let claimed = machine_action::insert(
-            pool,
-            &NewAction {
+        let claimed = stores
+            .actions
+            .insert(&NewAction {
                 endpoint_id: target.endpoint_id,
                 machine_id: &machine_id,
                 kind: kind.as_str(),
@@ -124,23 +126,22 @@ impl ActionService {
                 next_poll_at: None,
                 defender_requestor: None,
                 request_source: None,
-            },
-        )
-        .await;
+            })
+            .await;
         let id = match claimed {
             Ok(id) => id,
             // Another request won the race: the same form (double click) or another admin.
             Err(DbError::Conflict(_)) => {
-                if let Some(row) =
-                    machine_action::by_request_key(pool, &request.request_key).await?
-                {
+                if let Some(row) = stores.actions.by_request_key(&request.request_key).await? {
                     return Ok(existing(
                         &row,
                         "This form was already submitted; showing that action.",
                     ));
                 }
-                if let Some(row) =
-                    machine_action::open_in_group(pool, &machine_id, kind.group()).await?
+                if let Some(row) = stores
+                    .actions
+                    .open_in_group(&machine_id, kind.group())
+                    .await?
                 {
                     return Ok(existing(&row, &pending_message(&row)));
                 }
@@ -150,28 +151,27 @@ impl ActionService {
             }
             Err(e) => return Err(e.into()),
         };
-        crate::db::audit_log::record(
-            pool,
-            actor,
-            &format!("action.{}", audit_name(kind)),
-            &format!(
-                "{}{} on endpoint {} (Defender machine {machine_id}): {comment}",
-                kind.label(),
-                scope.map(|s| format!(" ({s})")).unwrap_or_default(),
-                target.endpoint_id
-            ),
-        )
-        .await?;
+        stores
+            .audit
+            .record(
+                actor,
+                &format!("action.{}", audit_name(kind)),
+                &format!(
+                    "{}{} on endpoint {} (Defender machine {machine_id}): {comment}",
+                    kind.label(),
+                    scope.map(|s| format!(" ({s})")).unwrap_or_default(),
+                    target.endpoint_id
+                ),
+            )
+            .await?;
 
         let sent = send(&client, &machine_id, kind, scope, comment).await;
         let at = db::now();
         match sent {
             Ok(action) => {
-                let status = remote::record_confirmed(pool, id, &action, &next_poll).await?;
+                let status = remote::record_confirmed(stores, id, &action, &next_poll).await?;
                 inner.wake.notify_one();
-                let row = machine_action::get(pool, id)
-                    .await?
-                    .ok_or(ActionError::NotFound)?;
+                let row = stores.actions.get(id).await?.ok_or(ActionError::NotFound)?;
                 Ok(ActionOutcome {
                     action: view(&row),
                     existing: false,
@@ -179,9 +179,7 @@ impl ActionService {
                 })
             }
             Err(DefenderError::AlreadyPending { .. }) => {
-                machine_action::record_not_sent(
-                    pool,
-                    id,
+                stores.actions.record_not_sent(id,
                     "Microsoft Defender already had an action of this kind pending on the device.",
                     &at,
                 )
@@ -192,7 +190,7 @@ impl ActionService {
                     .flatten();
                 if let Some(found) = found {
                     if let Some(row) =
-                        remote::record_found(pool, target.endpoint_id, &found, &next_poll).await?
+                        remote::record_found(stores, target.endpoint_id, &found, &next_poll).await?
                     {
                         inner.wake.notify_one();
                         return Ok(existing(&row, &pending_message(&row)));
@@ -209,16 +207,12 @@ impl ActionService {
             // let the poller look again a little later.
             Err(e @ DefenderError::Unconfirmed { .. }) => {
                 tracing::warn!(error = %e, action_id = id, "action submission unconfirmed");
-                let claim = machine_action::get(pool, id)
-                    .await?
-                    .ok_or(ActionError::NotFound)?;
-                let found = remote::find_unconfirmed(pool, &client, &claim).await;
+                let claim = stores.actions.get(id).await?.ok_or(ActionError::NotFound)?;
+                let found = remote::find_unconfirmed(stores, &client, &claim).await;
                 if let Ok(Some(action)) = found {
-                    let status = remote::record_confirmed(pool, id, &action, &next_poll).await?;
+                    let status = remote::record_confirmed(stores, id, &action, &next_poll).await?;
                     inner.wake.notify_one();
-                    let row = machine_action::get(pool, id)
-                        .await?
-                        .ok_or(ActionError::NotFound)?;
+                    let row = stores.actions.get(id).await?.ok_or(ActionError::NotFound)?;
                     return Ok(ActionOutcome {
                         action: view(&row),
                         existing: false,
@@ -240,19 +234,20 @@ impl ActionService {
             }
             Err(e) => {
                 let message = super::platform::refusal_message(&e);
-                machine_action::record_not_sent(pool, id, &message, &at).await?;
+                stores.actions.record_not_sent(id, &message, &at).await?;
                 if let Some(code) = super::platform::platform_code(&e) {
                     // Remembered, so the panel says so before anyone tries again.
-                    machine_action::record_refusal(
-                        pool,
-                        &machine_id,
-                        kind.as_str(),
-                        code,
-                        target.os_platform.as_deref(),
-                        target.version.as_deref(),
-                        &at,
-                    )
-                    .await?;
+                    stores
+                        .actions
+                        .record_refusal(
+                            &machine_id,
+                            kind.as_str(),
+                            code,
+                            target.os_platform.as_deref(),
+                            target.version.as_deref(),
+                            &at,
+                        )
+                        .await?;
                 }
                 Err(ActionError::Refused(message))
             }

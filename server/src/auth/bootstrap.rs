@@ -3,10 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::db::Pool;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::db;
+use crate::db::{self, Stores};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -33,11 +32,11 @@ pub const FIRST_ADMIN: &str = "admin";
 /// `<data_dir>/initial-admin-password`, and must be changed at the first sign-in (it has been
 /// in a log and a file).
 pub async fn ensure_admin(
-    pool: &Pool,
+    db: &Stores,
     data_dir: &Path,
     given: Option<&str>,
 ) -> Result<(), BootstrapError> {
-    if db::account::count(pool).await? > 0 {
+    if db.accounts.count().await? > 0 {
         return Ok(());
     }
     let password = match given {
@@ -50,14 +49,16 @@ pub async fn ensure_admin(
     let hash = super::password::hash(password.clone())
         .await
         .map_err(|_| BootstrapError::Hash)?;
-    db::account::insert_with(pool, FIRST_ADMIN, &hash, "Administrator", given.is_none()).await?;
-    db::audit_log::record(
-        pool,
-        "system",
-        "account.create",
-        "admin (Administrator), first start",
-    )
-    .await?;
+    db.accounts
+        .insert_with(FIRST_ADMIN, &hash, "Administrator", given.is_none())
+        .await?;
+    db.audit
+        .record(
+            "system",
+            "account.create",
+            "admin (Administrator), first start",
+        )
+        .await?;
     if given.is_none() {
         let path = data_dir.join(INITIAL_PASSWORD_FILE);
         write_private(&path, &password).map_err(|source| BootstrapError::Write {

@@ -10,7 +10,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::session_store::stored_key;
-use crate::db::{self, account_session, DbError, Pool};
+use std::sync::Arc;
+
+use crate::db::{self, account_session, DbError, SessionStore, Stores, Transactions};
 
 /// How long a session lives: `idle` after its last activity, and `absolute` after sign-in
 /// however active it is.
@@ -49,13 +51,18 @@ pub struct LiveSession {
 
 #[derive(Clone, Debug)]
 pub struct SessionRegistry {
-    pool: Pool,
+    transactions: Arc<dyn Transactions>,
+    sessions: Arc<dyn SessionStore>,
     limits: SessionLimits,
 }
 
 impl SessionRegistry {
-    pub fn new(pool: Pool, limits: SessionLimits) -> Self {
-        Self { pool, limits }
+    pub fn new(db: &Stores, limits: SessionLimits) -> Self {
+        Self {
+            transactions: db.transactions.clone(),
+            sessions: db.sessions.clone(),
+            limits,
+        }
     }
 
     pub fn limits(&self) -> SessionLimits {
@@ -77,26 +84,26 @@ impl SessionRegistry {
             return Err(DbError::Conflict("not a session id".into()));
         };
         if let Some(old) = replaces.and_then(stored_key) {
-            let mut conn = self.pool.acquire().await?;
-            account_session::end_key(&mut conn, &old).await?;
+            let mut conn = self.transactions.acquire().await?;
+            self.sessions.end_key(&mut conn, &old).await?;
         }
         let now = OffsetDateTime::now_utc();
         // Sign-ins are rare, so they are when rows of sessions that expired unseen go.
         let (idle_cutoff, absolute_cutoff) = self.cutoffs(now);
-        account_session::delete_expired(&self.pool, &idle_cutoff, &absolute_cutoff).await?;
+        self.sessions
+            .delete_expired(&idle_cutoff, &absolute_cutoff)
+            .await?;
         // Bounded: the list shows it, and a client picks it.
         let user_agent: String = user_agent.chars().take(256).collect();
-        account_session::insert(
-            &self.pool,
-            &account_session::NewSession {
+        self.sessions
+            .insert(&account_session::NewSession {
                 session_key: &key,
                 account_id,
                 at: &db::format_time_precise(now),
                 client,
                 user_agent: &user_agent,
-            },
-        )
-        .await
+            })
+            .await
     }
 
     /// The account signed in on `session_id` if the session is live and belongs to
@@ -109,7 +116,7 @@ impl SessionRegistry {
         let Some(key) = stored_key(session_id) else {
             return Ok(None);
         };
-        let Some(row) = account_session::signed_in(&self.pool, &key).await? else {
+        let Some(row) = self.sessions.signed_in(&key).await? else {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
@@ -122,18 +129,15 @@ impl SessionRegistry {
             && age.is_some_and(|age| age < self.limits.absolute);
         if !live {
             tracing::info!(account_id = row.account_id, "session ended by its limits");
-            let mut conn = self.pool.acquire().await?;
-            account_session::end_key(&mut conn, &key).await?;
+            let mut conn = self.transactions.acquire().await?;
+            self.sessions.end_key(&mut conn, &key).await?;
             return Ok(None);
         }
         let extended = idle.is_some_and(|idle| idle >= self.limits.touch_every());
         if extended {
-            account_session::touch(
-                &self.pool,
-                row.account_session_id,
-                &db::format_time_precise(now),
-            )
-            .await?;
+            self.sessions
+                .touch(row.account_session_id, &db::format_time_precise(now))
+                .await?;
         }
         Ok(Some(LiveSession {
             account: row,
@@ -145,7 +149,7 @@ impl SessionRegistry {
     /// current one apart).
     pub async fn list(&self, account_id: i64) -> Result<Vec<account_session::SessionRow>, DbError> {
         let (idle_cutoff, absolute_cutoff) = self.cutoffs(OffsetDateTime::now_utc());
-        let rows = account_session::for_account(&self.pool, account_id).await?;
+        let rows = self.sessions.for_account(account_id).await?;
         Ok(rows
             .into_iter()
             .filter(|r| r.last_seen_at >= idle_cutoff && r.created_at >= absolute_cutoff)
@@ -157,20 +161,22 @@ impl SessionRegistry {
         let Some(key) = stored_key(session_id) else {
             return Ok(());
         };
-        let mut conn = self.pool.acquire().await?;
-        account_session::end_key(&mut conn, &key).await
+        let mut conn = self.transactions.acquire().await?;
+        self.sessions.end_key(&mut conn, &key).await
     }
 
     /// Ends one session of an account; false when the account has no such session.
     pub async fn end_one(&self, account_id: i64, account_session_id: i64) -> Result<bool, DbError> {
-        let mut conn = self.pool.acquire().await?;
-        account_session::end_one(&mut conn, account_id, account_session_id).await
+        let mut conn = self.transactions.acquire().await?;
+        self.sessions
+            .end_one(&mut conn, account_id, account_session_id)
+            .await
     }
 
     /// Ends every session of an account; how many ended.
     pub async fn end_all(&self, account_id: i64) -> Result<u64, DbError> {
-        let mut conn = self.pool.acquire().await?;
-        account_session::end_all_of(&mut conn, account_id, None).await
+        let mut conn = self.transactions.acquire().await?;
+        self.sessions.end_all_of(&mut conn, account_id, None).await
     }
 
     /// Sessions last active before the first, or signed in before the second, are over.

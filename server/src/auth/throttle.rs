@@ -10,12 +10,12 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::db::Pool;
-
-use crate::db::login_attempt::{self, Window};
+use crate::db::login_attempt::Window;
 use crate::db::DbError;
+use crate::db::LoginAttemptStore;
 
 #[derive(Clone, Debug)]
 pub struct ThrottleLimits {
@@ -45,7 +45,7 @@ const SWEEP_EVERY: u64 = 256;
 
 pub struct LoginThrottle {
     limits: ThrottleLimits,
-    pool: Pool,
+    attempts: Arc<dyn LoginAttemptStore>,
     admitted: AtomicU64,
 }
 
@@ -78,10 +78,10 @@ fn ms(d: Duration) -> i64 {
 }
 
 impl LoginThrottle {
-    pub fn new(pool: Pool, limits: ThrottleLimits) -> Self {
+    pub fn new(attempts: Arc<dyn LoginAttemptStore>, limits: ThrottleLimits) -> Self {
         Self {
             limits,
-            pool,
+            attempts,
             admitted: AtomicU64::new(0),
         }
     }
@@ -111,12 +111,14 @@ impl LoginThrottle {
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(SWEEP_EVERY)
         {
-            login_attempt::sweep(&self.pool, window.since_ms).await?;
+            self.attempts.sweep(window.since_ms).await?;
         }
-        if let Some(id) = login_attempt::admit(&self.pool, &account, &address, now, window).await? {
+        if let Some(id) = self.attempts.admit(&account, &address, now, window).await? {
             return Ok(Admitted { id, account });
         }
-        let oldest = login_attempt::oldest_blocking(&self.pool, &account, &address, window)
+        let oldest = self
+            .attempts
+            .oldest_blocking(&account, &address, window)
             .await?
             .unwrap_or(now);
         let wait_ms = (oldest + ms(self.limits.window) - now).max(0);
@@ -128,12 +130,12 @@ impl LoginThrottle {
     /// A right password clears the account's failures and takes this attempt off the address
     /// (not the address's other failures: one good password must not reset a spray).
     pub async fn succeeded(&self, attempt: Admitted) -> Result<(), DbError> {
-        login_attempt::succeeded(&self.pool, attempt.id, &attempt.account).await
+        self.attempts.succeeded(attempt.id, &attempt.account).await
     }
 
     /// The attempt was refused before its password was judged, so it counts nowhere.
     pub async fn withdrawn(&self, attempt: Admitted) -> Result<(), DbError> {
-        login_attempt::withdraw(&self.pool, attempt.id).await
+        self.attempts.withdraw(attempt.id).await
     }
 }
 
@@ -150,7 +152,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let pool = crate::db::open(&url).await.unwrap();
-        (LoginThrottle::new(pool, limits), dir)
+        (LoginThrottle::new(Arc::new(pool), limits), dir)
     }
 
     fn throttled(r: Result<Admitted, Refused>) -> u64 {
@@ -205,7 +207,10 @@ mod tests {
         })
         .await;
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let b = LoginThrottle::new(crate::db::open(&url).await.unwrap(), a.limits().clone());
+        let b = LoginThrottle::new(
+            Arc::new(crate::db::open(&url).await.unwrap()),
+            a.limits().clone(),
+        );
         fail(&a, "admin", ip(1)).await;
         fail(&b, "admin", ip(2)).await;
         fail(&a, "admin", ip(3)).await;

@@ -41,152 +41,195 @@ pub struct SignedInRow {
     pub must_change_password: bool,
 }
 
-pub async fn insert(pool: &Pool, new: &NewSession<'_>) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "INSERT INTO account_session \
-             (session_key, account_id, created_at, last_seen_at, client, user_agent) \
-             VALUES ($1, $2, $3, $3, $4, $5)",
-        )
-        .bind(new.session_key)
-        .bind(new.account_id)
-        .bind(new.at)
-        .bind(new.client)
-        .bind(new.user_agent)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    })
+/// Signed-in sessions, shared by every replica.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    async fn insert(&self, new: &NewSession<'_>) -> Result<(), DbError>;
+
+    async fn signed_in(&self, session_key: &str) -> Result<Option<SignedInRow>, DbError>;
+
+    async fn touch(&self, account_session_id: i64, at: &str) -> Result<(), DbError>;
+
+    /// An account's sessions, newest sign-in first.
+    async fn for_account(&self, account_id: i64) -> Result<Vec<SessionRow>, DbError>;
+
+    /// Ends the session filed under `session_key`, if any.
+    async fn end_key(&self, conn: &mut dyn AsConn, session_key: &str) -> Result<(), DbError>;
+
+    /// Ends one session of an account; false when the account has no such session.
+    async fn end_one(
+        &self,
+        conn: &mut dyn AsConn,
+        account_id: i64,
+        account_session_id: i64,
+    ) -> Result<bool, DbError>;
+
+    /// Ends every session of an account but the one filed under `keep`; how many ended.
+    async fn end_all_of(
+        &self,
+        conn: &mut dyn AsConn,
+        account_id: i64,
+        keep: Option<&str>,
+    ) -> Result<u64, DbError>;
+
+    /// Forgets sessions idle since before `idle_cutoff` or signed in before `absolute_cutoff`
+    /// (their records have expired in the store already, or will be refused by the registry).
+    async fn delete_expired(
+        &self,
+        idle_cutoff: &str,
+        absolute_cutoff: &str,
+    ) -> Result<u64, DbError>;
 }
 
-pub async fn signed_in(pool: &Pool, session_key: &str) -> Result<Option<SignedInRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(
-            "SELECT s.account_session_id, s.account_id, s.created_at, s.last_seen_at, \
-                    a.username, a.role, a.disabled, a.must_change_password \
-             FROM account_session s JOIN account a ON a.account_id = s.account_id \
-             WHERE s.session_key = $1",
-        )
-        .bind(session_key)
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
-    })
-}
+#[async_trait::async_trait]
+impl SessionStore for Pool {
+    async fn insert(&self, new: &NewSession<'_>) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO account_session \
+                 (session_key, account_id, created_at, last_seen_at, client, user_agent) \
+                 VALUES ($1, $2, $3, $3, $4, $5)",
+            )
+            .bind(new.session_key)
+            .bind(new.account_id)
+            .bind(new.at)
+            .bind(new.client)
+            .bind(new.user_agent)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        })
+    }
 
-pub async fn touch(pool: &Pool, account_session_id: i64, at: &str) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query("UPDATE account_session SET last_seen_at = $2 WHERE account_session_id = $1")
+    async fn signed_in(&self, session_key: &str) -> Result<Option<SignedInRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT s.account_session_id, s.account_id, s.created_at, s.last_seen_at, \
+                        a.username, a.role, a.disabled, a.must_change_password \
+                 FROM account_session s JOIN account a ON a.account_id = s.account_id \
+                 WHERE s.session_key = $1",
+            )
+            .bind(session_key)
+            .fetch_optional(pool)
+            .await
+            .map_err(classify)
+        })
+    }
+
+    async fn touch(&self, account_session_id: i64, at: &str) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE account_session SET last_seen_at = $2 WHERE account_session_id = $1",
+            )
             .bind(account_session_id)
             .bind(at)
             .execute(pool)
             .await
             .map_err(classify)?;
-        Ok(())
-    })
-}
+            Ok(())
+        })
+    }
 
-/// An account's sessions, newest sign-in first.
-pub async fn for_account(pool: &Pool, account_id: i64) -> Result<Vec<SessionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(
-            "SELECT account_session_id, session_key, account_id, created_at, last_seen_at, client, \
-                    user_agent \
-             FROM account_session WHERE account_id = $1 \
-             ORDER BY created_at DESC, account_session_id DESC",
-        )
-        .bind(account_id)
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
-    })
-}
-
-/// Ends the session filed under `session_key`, if any.
-pub async fn end_key(conn: &mut impl AsConn, session_key: &str) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query("DELETE FROM tower_sessions WHERE id = $1")
-            .bind(session_key)
-            .execute(&mut *conn)
+    async fn for_account(&self, account_id: i64) -> Result<Vec<SessionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT account_session_id, session_key, account_id, created_at, last_seen_at, client, \
+                        user_agent \
+                 FROM account_session WHERE account_id = $1 \
+                 ORDER BY created_at DESC, account_session_id DESC",
+            )
+            .bind(account_id)
+            .fetch_all(pool)
             .await
-            .map_err(classify)?;
-        sqlx::query("DELETE FROM account_session WHERE session_key = $1")
-            .bind(session_key)
-            .execute(&mut *conn)
-            .await
-            .map_err(classify)?;
-        Ok(())
-    })
-}
+            .map_err(classify)
+        })
+    }
 
-/// Ends one session of an account; false when the account has no such session.
-pub async fn end_one(
-    conn: &mut impl AsConn,
-    account_id: i64,
-    account_session_id: i64,
-) -> Result<bool, DbError> {
-    crate::on_conn!(conn, |conn| {
-        let key: Option<String> = sqlx::query_scalar(
-            "SELECT session_key FROM account_session \
-             WHERE account_session_id = $1 AND account_id = $2",
-        )
-        .bind(account_session_id)
-        .bind(account_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(classify)?;
-        match key {
-            Some(key) => end_key(conn, &key).await.map(|()| true),
-            None => Ok(false),
-        }
-    })
-}
-
-/// Ends every session of an account but the one filed under `keep`; how many ended.
-pub async fn end_all_of(
-    conn: &mut impl AsConn,
-    account_id: i64,
-    keep: Option<&str>,
-) -> Result<u64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        // '' is never a key, so `None` keeps nothing.
-        let keep = keep.unwrap_or("");
-        sqlx::query(
-            "DELETE FROM tower_sessions WHERE id IN \
-             (SELECT session_key FROM account_session WHERE account_id = $1 AND session_key <> $2)",
-        )
-        .bind(account_id)
-        .bind(keep)
-        .execute(&mut *conn)
-        .await
-        .map_err(classify)?;
-        let done =
-            sqlx::query("DELETE FROM account_session WHERE account_id = $1 AND session_key <> $2")
-                .bind(account_id)
-                .bind(keep)
+    async fn end_key(&self, conn: &mut dyn AsConn, session_key: &str) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query("DELETE FROM tower_sessions WHERE id = $1")
+                .bind(session_key)
                 .execute(&mut *conn)
                 .await
                 .map_err(classify)?;
-        Ok(done.rows_affected())
-    })
-}
-
-/// Forgets sessions idle since before `idle_cutoff` or signed in before `absolute_cutoff`
-/// (their records have expired in the store already, or will be refused by the registry).
-pub async fn delete_expired(
-    pool: &Pool,
-    idle_cutoff: &str,
-    absolute_cutoff: &str,
-) -> Result<u64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let done =
-            sqlx::query("DELETE FROM account_session WHERE last_seen_at < $1 OR created_at < $2")
-                .bind(idle_cutoff)
-                .bind(absolute_cutoff)
-                .execute(pool)
+            sqlx::query("DELETE FROM account_session WHERE session_key = $1")
+                .bind(session_key)
+                .execute(&mut *conn)
                 .await
                 .map_err(classify)?;
-        Ok(done.rows_affected())
-    })
+            Ok(())
+        })
+    }
+
+    async fn end_one(
+        &self,
+        conn: &mut dyn AsConn,
+        account_id: i64,
+        account_session_id: i64,
+    ) -> Result<bool, DbError> {
+        crate::on_conn!(conn, |conn| {
+            let key: Option<String> = sqlx::query_scalar(
+                "SELECT session_key FROM account_session \
+                 WHERE account_session_id = $1 AND account_id = $2",
+            )
+            .bind(account_session_id)
+            .bind(account_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(classify)?;
+            match key {
+                Some(key) => self.end_key(conn, &key).await.map(|()| true),
+                None => Ok(false),
+            }
+        })
+    }
+
+    async fn end_all_of(
+        &self,
+        conn: &mut dyn AsConn,
+        account_id: i64,
+        keep: Option<&str>,
+    ) -> Result<u64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            // '' is never a key, so `None` keeps nothing.
+            let keep = keep.unwrap_or("");
+            sqlx::query(
+                "DELETE FROM tower_sessions WHERE id IN \
+                 (SELECT session_key FROM account_session WHERE account_id = $1 AND session_key <> $2)",
+            )
+            .bind(account_id)
+            .bind(keep)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+            let done = sqlx::query(
+                "DELETE FROM account_session WHERE account_id = $1 AND session_key <> $2",
+            )
+            .bind(account_id)
+            .bind(keep)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    async fn delete_expired(
+        &self,
+        idle_cutoff: &str,
+        absolute_cutoff: &str,
+    ) -> Result<u64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let done = sqlx::query(
+                "DELETE FROM account_session WHERE last_seen_at < $1 OR created_at < $2",
+            )
+            .bind(idle_cutoff)
+            .bind(absolute_cutoff)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(done.rows_affected())
+        })
+    }
 }

@@ -2,20 +2,43 @@
 
 use super::{classify, now, AsConn, DbError, Pool};
 
-pub async fn record(pool: &Pool, actor: &str, action: &str, detail: &str) -> Result<(), DbError> {
-    record_in(&mut pool.acquire().await?, actor, action, detail).await
+/// The audit trail: who did what, when.
+#[async_trait::async_trait]
+pub trait AuditStore: Send + Sync + std::fmt::Debug {
+    async fn record(&self, actor: &str, action: &str, detail: &str) -> Result<(), DbError>;
+
+    /// [`Self::record`] inside the caller's transaction, so the entry commits with the change it
+    /// describes.
+    async fn record_in(
+        &self,
+        conn: &mut dyn AsConn,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), DbError>;
+
+    /// The newest entries first.
+    async fn recent(&self, limit: i64) -> Result<Vec<AuditRow>, DbError>;
 }
 
-/// [`record`] inside the caller's transaction, so the entry commits with the change it
-/// describes.
-pub async fn record_in(
-    conn: &mut impl AsConn,
-    actor: &str,
-    action: &str,
-    detail: &str,
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
+#[async_trait::async_trait]
+impl AuditStore for Pool {
+    async fn record(&self, actor: &str, action: &str, detail: &str) -> Result<(), DbError> {
+        self.record_in(&mut self.acquire().await?, actor, action, detail)
+            .await
+    }
+
+    async fn record_in(
+        &self,
+        conn: &mut dyn AsConn,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
+            )
             .bind(now())
             .bind(actor)
             .bind(action)
@@ -23,8 +46,21 @@ pub async fn record_in(
             .execute(&mut *conn)
             .await
             .map_err(classify)?;
-        Ok(())
-    })
+            Ok(())
+        })
+    }
+
+    async fn recent(&self, limit: i64) -> Result<Vec<AuditRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT at, actor, action, detail FROM audit_log ORDER BY audit_log_id DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -33,17 +69,4 @@ pub struct AuditRow {
     pub actor: String,
     pub action: String,
     pub detail: String,
-}
-
-/// The newest entries first.
-pub async fn recent(pool: &Pool, limit: i64) -> Result<Vec<AuditRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(
-            "SELECT at, actor, action, detail FROM audit_log ORDER BY audit_log_id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
-    })
 }

@@ -58,200 +58,379 @@ pub struct NewAction<'a> {
     pub request_source: Option<&'a str>,
 }
 
-/// Inserts the row. A second open action for the same device and group, or a reused request
-/// key, is a `Conflict`: that is how concurrent submissions are serialised.
-pub async fn insert(pool: &Pool, a: &NewAction<'_>) -> Result<i64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO machine_action (endpoint_id, machine_id, kind, action_group, scope, comment,
-                 requested_by, external, request_key, defender_action_id, status, requested_at,
-                 updated_at, completed_at, next_poll_at, defender_requestor, request_source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-             RETURNING machine_action_id",
-        )
-        .bind(a.endpoint_id)
-        .bind(a.machine_id)
-        .bind(a.kind)
-        .bind(a.action_group)
-        .bind(a.scope)
-        .bind(a.comment)
-        .bind(a.requested_by)
-        .bind(a.external)
-        .bind(a.request_key)
-        .bind(a.defender_action_id)
-        .bind(a.status)
-        .bind(a.requested_at)
-        .bind(a.updated_at)
-        .bind(a.completed_at)
-        .bind(a.next_poll_at)
-        .bind(a.defender_requestor)
-        .bind(a.request_source)
-        .fetch_one(pool)
-        .await
-        .map_err(classify)?;
-        Ok(id)
-    })
+/// Machine actions: what was asked, sent and polled.
+#[async_trait::async_trait]
+pub trait ActionStore: Send + Sync + std::fmt::Debug {
+    /// Inserts the row. A second open action for the same device and group, or a reused request
+    /// key, is a `Conflict`: that is how concurrent submissions are serialised.
+    async fn insert(&self, a: &NewAction<'_>) -> Result<i64, DbError>;
+
+    async fn get(&self, id: i64) -> Result<Option<ActionRow>, DbError>;
+
+    async fn by_request_key(&self, key: &str) -> Result<Option<ActionRow>, DbError>;
+
+    async fn by_defender_id(&self, defender_action_id: &str) -> Result<Option<ActionRow>, DbError>;
+
+    /// The open action of a device in a group, if any (at most one, by the unique index).
+    async fn open_in_group(
+        &self,
+        machine_id: &str,
+        group: &str,
+    ) -> Result<Option<ActionRow>, DbError>;
+
+    /// Every open action, for the poller.
+    async fn open(&self) -> Result<Vec<ActionRow>, DbError>;
+
+    /// An endpoint's history, newest first: actions sent from its page, and every action on the
+    /// machines it holds now (a machine split off another endpoint brings its history along).
+    async fn for_endpoint(&self, endpoint_id: i64, limit: i64) -> Result<Vec<ActionRow>, DbError>;
+
+    /// What decides the isolation state (defender-api.md §6): an open isolate or unisolate of the
+    /// machine (at most one, by the unique index), else the one that succeeded last. "Last" is by
+    /// Defender's completion time, not by request: isolate and unisolate sent close together have
+    /// completed out of order (§4.7), and actions from the portal arrive with the sync in any
+    /// order.
+    async fn latest_isolation(&self, machine_id: &str) -> Result<Option<ActionRow>, DbError>;
+
+    /// Defender accepted the request: its id and first status.
+    async fn record_sent(
+        &self,
+        id: i64,
+        defender_action_id: &str,
+        status: &str,
+        updated_at: &str,
+        completed_at: Option<&str>,
+        next_poll_at: Option<&str>,
+    ) -> Result<(), DbError>;
+
+    /// The request never reached Defender or was refused; the row stays as history. Only a claim
+    /// still waiting for its answer changes: a submission and the poller may both be deciding it.
+    async fn record_not_sent(&self, id: i64, error: &str, at: &str) -> Result<(), DbError>;
+
+    async fn record_poll(&self, id: i64, p: &Polled<'_>) -> Result<(), DbError>;
+
+    /// A failed status check: the reason is shown with the action and the next check backs off.
+    async fn record_poll_failure(
+        &self,
+        id: i64,
+        error: &str,
+        polled_at: &str,
+        next_poll_at: &str,
+    ) -> Result<(), DbError>;
+
+    /// Remembers how Defender named the requestor of an action this console sent.
+    async fn record_requestor(&self, id: i64, requestor: Option<&str>) -> Result<(), DbError>;
+
+    /// The name Defender gave this console's own actions most recently, if it ever answered one.
+    async fn own_requestor(&self) -> Result<Option<String>, DbError>;
+
+    /// Remembers that Defender refused `kind` on the machine with this OS.
+    async fn record_refusal(
+        &self,
+        machine_id: &str,
+        kind: &str,
+        code: &str,
+        os_platform: Option<&str>,
+        version: Option<&str>,
+        at: &str,
+    ) -> Result<(), DbError>;
+
+    /// The refusals remembered for a machine.
+    async fn refusals(&self, machine_id: &str) -> Result<Vec<Refusal>, DbError>;
 }
 
-pub async fn get(pool: &Pool, id: i64) -> Result<Option<ActionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_action WHERE machine_action_id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
-    })
-}
+#[async_trait::async_trait]
+impl ActionStore for Pool {
+    async fn insert(&self, a: &NewAction<'_>) -> Result<i64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO machine_action (endpoint_id, machine_id, kind, action_group, scope, comment,
+                     requested_by, external, request_key, defender_action_id, status, requested_at,
+                     updated_at, completed_at, next_poll_at, defender_requestor, request_source)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                 RETURNING machine_action_id",
+            )
+            .bind(a.endpoint_id)
+            .bind(a.machine_id)
+            .bind(a.kind)
+            .bind(a.action_group)
+            .bind(a.scope)
+            .bind(a.comment)
+            .bind(a.requested_by)
+            .bind(a.external)
+            .bind(a.request_key)
+            .bind(a.defender_action_id)
+            .bind(a.status)
+            .bind(a.requested_at)
+            .bind(a.updated_at)
+            .bind(a.completed_at)
+            .bind(a.next_poll_at)
+            .bind(a.defender_requestor)
+            .bind(a.request_source)
+            .fetch_one(pool)
+            .await
+            .map_err(classify)?;
+            Ok(id)
+        })
+    }
 
-pub async fn by_request_key(pool: &Pool, key: &str) -> Result<Option<ActionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_action WHERE request_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
-    })
-}
+    async fn get(&self, id: i64) -> Result<Option<ActionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machine_action WHERE machine_action_id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 
-pub async fn by_defender_id(
-    pool: &Pool,
-    defender_action_id: &str,
-) -> Result<Option<ActionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_action WHERE defender_action_id = $1"
-        ))
-        .bind(defender_action_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
-    })
-}
+    async fn by_request_key(&self, key: &str) -> Result<Option<ActionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machine_action WHERE request_key = $1"
+            ))
+            .bind(key)
+            .fetch_optional(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 
-/// The open action of a device in a group, if any (at most one, by the unique index).
-pub async fn open_in_group(
-    pool: &Pool,
-    machine_id: &str,
-    group: &str,
-) -> Result<Option<ActionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_action
-             WHERE machine_id = $1 AND action_group = $2 AND status IN {OPEN}"
-        ))
-        .bind(machine_id)
-        .bind(group)
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
-    })
-}
+    async fn by_defender_id(&self, defender_action_id: &str) -> Result<Option<ActionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machine_action WHERE defender_action_id = $1"
+            ))
+            .bind(defender_action_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 
-/// Every open action, for the poller.
-pub async fn open(pool: &Pool) -> Result<Vec<ActionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_action WHERE status IN {OPEN} ORDER BY machine_action_id"
-        ))
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
-    })
-}
+    async fn open_in_group(
+        &self,
+        machine_id: &str,
+        group: &str,
+    ) -> Result<Option<ActionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machine_action
+                 WHERE machine_id = $1 AND action_group = $2 AND status IN {OPEN}"
+            ))
+            .bind(machine_id)
+            .bind(group)
+            .fetch_optional(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 
-/// An endpoint's history, newest first: actions sent from its page, and every action on the
-/// machines it holds now (a machine split off another endpoint brings its history along).
-pub async fn for_endpoint(
-    pool: &Pool,
-    endpoint_id: i64,
-    limit: i64,
-) -> Result<Vec<ActionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_action WHERE endpoint_id = $1
-                OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1)
-             ORDER BY requested_at DESC, machine_action_id DESC LIMIT $2"
-        ))
-        .bind(endpoint_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
-    })
-}
+    async fn open(&self) -> Result<Vec<ActionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machine_action WHERE status IN {OPEN} ORDER BY machine_action_id"
+            ))
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 
-/// What decides the isolation state (defender-api.md §6): an open isolate or unisolate of the
-/// machine (at most one, by the unique index), else the one that succeeded last. "Last" is by
-/// Defender's completion time, not by request: isolate and unisolate sent close together have
-/// completed out of order (§4.7), and actions from the portal arrive with the sync in any
-/// order.
-pub async fn latest_isolation(pool: &Pool, machine_id: &str) -> Result<Option<ActionRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_action
-             WHERE machine_id = $1 AND action_group = 'isolation'
-               AND status IN ('Submitting', 'Pending', 'InProgress', 'Succeeded')
-             ORDER BY status <> 'Succeeded' DESC, COALESCE(completed_at, updated_at) DESC,
-                      requested_at DESC, machine_action_id DESC
-             LIMIT 1"
-        ))
-        .bind(machine_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
-    })
-}
+    async fn for_endpoint(&self, endpoint_id: i64, limit: i64) -> Result<Vec<ActionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machine_action WHERE endpoint_id = $1
+                    OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1)
+                 ORDER BY requested_at DESC, machine_action_id DESC LIMIT $2"
+            ))
+            .bind(endpoint_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 
-/// Defender accepted the request: its id and first status.
-pub async fn record_sent(
-    pool: &Pool,
-    id: i64,
-    defender_action_id: &str,
-    status: &str,
-    updated_at: &str,
-    completed_at: Option<&str>,
-    next_poll_at: Option<&str>,
-) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "UPDATE machine_action SET defender_action_id = $2, status = $3, updated_at = $4,
-                 completed_at = $5, next_poll_at = $6, error = NULL
-             WHERE machine_action_id = $1",
-        )
-        .bind(id)
-        .bind(defender_action_id)
-        .bind(status)
-        .bind(updated_at)
-        .bind(completed_at)
-        .bind(next_poll_at)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    })
-}
+    async fn latest_isolation(&self, machine_id: &str) -> Result<Option<ActionRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM machine_action
+                 WHERE machine_id = $1 AND action_group = 'isolation'
+                   AND status IN ('Submitting', 'Pending', 'InProgress', 'Succeeded')
+                 ORDER BY status <> 'Succeeded' DESC, COALESCE(completed_at, updated_at) DESC,
+                          requested_at DESC, machine_action_id DESC
+                 LIMIT 1"
+            ))
+            .bind(machine_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 
-/// The request never reached Defender or was refused; the row stays as history. Only a claim
-/// still waiting for its answer changes: a submission and the poller may both be deciding it.
-pub async fn record_not_sent(pool: &Pool, id: i64, error: &str, at: &str) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "UPDATE machine_action SET status = 'NotSent', error = $2, updated_at = $3,
-                 completed_at = $3, next_poll_at = NULL
-             WHERE machine_action_id = $1 AND status = 'Submitting' AND defender_action_id IS NULL",
-        )
-        .bind(id)
-        .bind(error)
-        .bind(at)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    })
+    async fn record_sent(
+        &self,
+        id: i64,
+        defender_action_id: &str,
+        status: &str,
+        updated_at: &str,
+        completed_at: Option<&str>,
+        next_poll_at: Option<&str>,
+    ) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE machine_action SET defender_action_id = $2, status = $3, updated_at = $4,
+                     completed_at = $5, next_poll_at = $6, error = NULL
+                 WHERE machine_action_id = $1",
+            )
+            .bind(id)
+            .bind(defender_action_id)
+            .bind(status)
+            .bind(updated_at)
+            .bind(completed_at)
+            .bind(next_poll_at)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    async fn record_not_sent(&self, id: i64, error: &str, at: &str) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE machine_action SET status = 'NotSent', error = $2, updated_at = $3,
+                     completed_at = $3, next_poll_at = NULL
+                 WHERE machine_action_id = $1 AND status = 'Submitting' AND defender_action_id IS NULL",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    async fn record_poll(&self, id: i64, p: &Polled<'_>) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE machine_action SET status = $2, updated_at = $3, completed_at = $4,
+                     last_polled_at = $5, next_poll_at = $6, error = $7, poll_failures = 0
+                 WHERE machine_action_id = $1",
+            )
+            .bind(id)
+            .bind(p.status)
+            .bind(p.updated_at)
+            .bind(p.completed_at)
+            .bind(p.polled_at)
+            .bind(p.next_poll_at)
+            .bind(p.note)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    async fn record_poll_failure(
+        &self,
+        id: i64,
+        error: &str,
+        polled_at: &str,
+        next_poll_at: &str,
+    ) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE machine_action SET error = $2, last_polled_at = $3, next_poll_at = $4,
+                     poll_failures = poll_failures + 1
+                 WHERE machine_action_id = $1",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(polled_at)
+            .bind(next_poll_at)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    async fn record_requestor(&self, id: i64, requestor: Option<&str>) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE machine_action SET defender_requestor = COALESCE($2, defender_requestor)
+                 WHERE machine_action_id = $1",
+            )
+            .bind(id)
+            .bind(requestor)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    async fn own_requestor(&self) -> Result<Option<String>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_scalar(
+                "SELECT defender_requestor FROM machine_action
+                 WHERE external = FALSE AND defender_requestor IS NOT NULL
+                 ORDER BY machine_action_id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .map_err(classify)
+        })
+    }
+
+    async fn record_refusal(
+        &self,
+        machine_id: &str,
+        kind: &str,
+        code: &str,
+        os_platform: Option<&str>,
+        version: Option<&str>,
+        at: &str,
+    ) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO machine_action_refusal (machine_id, kind, code, os_platform, version,
+                     refused_at) VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (machine_id, kind) DO UPDATE SET code = excluded.code,
+                     os_platform = excluded.os_platform, version = excluded.version,
+                     refused_at = excluded.refused_at",
+            )
+            .bind(machine_id)
+            .bind(kind)
+            .bind(code)
+            .bind(os_platform)
+            .bind(version)
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    async fn refusals(&self, machine_id: &str) -> Result<Vec<Refusal>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT kind, code, os_platform, version, refused_at FROM machine_action_refusal
+                 WHERE machine_id = $1",
+            )
+            .bind(machine_id)
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 }
 
 /// A successful status check.
@@ -265,86 +444,6 @@ pub struct Polled<'a> {
     pub note: Option<&'a str>,
 }
 
-pub async fn record_poll(pool: &Pool, id: i64, p: &Polled<'_>) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "UPDATE machine_action SET status = $2, updated_at = $3, completed_at = $4,
-                 last_polled_at = $5, next_poll_at = $6, error = $7, poll_failures = 0
-             WHERE machine_action_id = $1",
-        )
-        .bind(id)
-        .bind(p.status)
-        .bind(p.updated_at)
-        .bind(p.completed_at)
-        .bind(p.polled_at)
-        .bind(p.next_poll_at)
-        .bind(p.note)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    })
-}
-
-/// A failed status check: the reason is shown with the action and the next check backs off.
-pub async fn record_poll_failure(
-    pool: &Pool,
-    id: i64,
-    error: &str,
-    polled_at: &str,
-    next_poll_at: &str,
-) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "UPDATE machine_action SET error = $2, last_polled_at = $3, next_poll_at = $4,
-                 poll_failures = poll_failures + 1
-             WHERE machine_action_id = $1",
-        )
-        .bind(id)
-        .bind(error)
-        .bind(polled_at)
-        .bind(next_poll_at)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    })
-}
-
-/// Remembers how Defender named the requestor of an action this console sent.
-pub async fn record_requestor(
-    pool: &Pool,
-    id: i64,
-    requestor: Option<&str>,
-) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "UPDATE machine_action SET defender_requestor = COALESCE($2, defender_requestor)
-             WHERE machine_action_id = $1",
-        )
-        .bind(id)
-        .bind(requestor)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    })
-}
-
-/// The name Defender gave this console's own actions most recently, if it ever answered one.
-pub async fn own_requestor(pool: &Pool) -> Result<Option<String>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_scalar(
-            "SELECT defender_requestor FROM machine_action
-             WHERE external = FALSE AND defender_requestor IS NOT NULL
-             ORDER BY machine_action_id DESC LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await
-        .map_err(classify)
-    })
-}
-
 /// A refusal of Defender for the device itself, as remembered.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Refusal {
@@ -353,49 +452,4 @@ pub struct Refusal {
     pub os_platform: Option<String>,
     pub version: Option<String>,
     pub refused_at: String,
-}
-
-/// Remembers that Defender refused `kind` on the machine with this OS.
-pub async fn record_refusal(
-    pool: &Pool,
-    machine_id: &str,
-    kind: &str,
-    code: &str,
-    os_platform: Option<&str>,
-    version: Option<&str>,
-    at: &str,
-) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "INSERT INTO machine_action_refusal (machine_id, kind, code, os_platform, version,
-                 refused_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (machine_id, kind) DO UPDATE SET code = excluded.code,
-                 os_platform = excluded.os_platform, version = excluded.version,
-                 refused_at = excluded.refused_at",
-        )
-        .bind(machine_id)
-        .bind(kind)
-        .bind(code)
-        .bind(os_platform)
-        .bind(version)
-        .bind(at)
-        .execute(pool)
-        .await
-        .map_err(classify)?;
-        Ok(())
-    })
-}
-
-/// The refusals remembered for a machine.
-pub async fn refusals(pool: &Pool, machine_id: &str) -> Result<Vec<Refusal>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(
-            "SELECT kind, code, os_platform, version, refused_at FROM machine_action_refusal
-             WHERE machine_id = $1",
-        )
-        .bind(machine_id)
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
-    })
 }

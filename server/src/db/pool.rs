@@ -90,7 +90,10 @@ pub trait AsConn: Send {
     fn conn(&mut self) -> Conn<'_>;
 
     /// A transaction on this connection (a savepoint, inside another one).
-    fn begin(&mut self) -> impl std::future::Future<Output = Result<Tx<'_>, DbError>> + Send {
+    fn begin(&mut self) -> impl std::future::Future<Output = Result<Tx<'_>, DbError>> + Send
+    where
+        Self: Sized,
+    {
         self.conn().begin()
     }
 
@@ -98,7 +101,10 @@ pub trait AsConn: Send {
     /// before they write. On SQLite a deferred transaction that reads first is refused
     /// outright (`SQLITE_BUSY_SNAPSHOT`) when another connection commits before its first
     /// write, as the lease renewal and the shared progress do every few seconds.
-    fn begin_write(&mut self) -> impl std::future::Future<Output = Result<Tx<'_>, DbError>> + Send {
+    fn begin_write(&mut self) -> impl std::future::Future<Output = Result<Tx<'_>, DbError>> + Send
+    where
+        Self: Sized,
+    {
         self.conn().begin_write()
     }
 }

@@ -4,7 +4,7 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, DbError, Pool};
+use crate::db::{self, ApiTokenStore, DbError};
 
 /// Prefix that makes a leaked token recognisable in logs and secret scanners.
 const PREFIX: &str = "eat_";
@@ -17,7 +17,7 @@ fn hash(token: &str) -> String {
 /// Creates a token; returns its id and the plaintext, which is never stored.
 #[tracing::instrument(skip_all)]
 pub async fn create_api_token(
-    pool: &Pool,
+    tokens: &dyn ApiTokenStore,
     name: &str,
     created_by: &str,
 ) -> Result<(i64, String), DbError> {
@@ -25,18 +25,20 @@ pub async fn create_api_token(
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let token = format!("{PREFIX}{secret}");
-    let id = db::api_token::insert(pool, name, &hash(&token), created_by, &db::now()).await?;
+    let id = tokens
+        .insert(name, &hash(&token), created_by, &db::now())
+        .await?;
     Ok((id, token))
 }
 
 /// The id of the unrevoked token `presented` is, if any.
 #[tracing::instrument(skip_all)]
-pub async fn verify_api_token(pool: &Pool, presented: &str) -> Option<i64> {
+pub async fn verify_api_token(tokens: &dyn ApiTokenStore, presented: &str) -> Option<i64> {
     let presented = presented.trim();
     if !presented.starts_with(PREFIX) {
         return None;
     }
-    match db::api_token::use_token(pool, &hash(presented), &db::now()).await {
+    match tokens.use_token(&hash(presented), &db::now()).await {
         Ok(id) => id,
         Err(e) => {
             tracing::error!(error = %e, "could not check an API token");

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use app::model::integration::{CheckResult, ConnectionReport};
 use time::OffsetDateTime;
 
-use crate::db::{self, integration::IntegrationRow, DbError, Pool};
+use crate::db::{self, integration::IntegrationRow, AuditStore, DbError, IntegrationStore};
 use crate::defender::{ClientOptions, DefenderClient, DefenderError, PortalLinks};
 use crate::secret_box::SecretBox;
 use crate::sync::schedule::INTERVAL;
@@ -67,23 +67,21 @@ impl From<IntegrationRow> for Saved {
 }
 
 /// The saved configuration, if an admin (or the demo seed) ever saved one.
-pub async fn saved(pool: &Pool) -> Result<Option<Saved>, DbError> {
-    Ok(db::integration::get(pool, DEFENDER).await?.map(Saved::from))
+pub async fn saved(store: &dyn IntegrationStore) -> Result<Option<Saved>, DbError> {
+    Ok(store.get(DEFENDER).await?.map(Saved::from))
 }
 
 /// Whether the integration is saved and enabled: actions and Sync Now need it, and a re-model
 /// counts Defender's data only then.
-pub async fn is_enabled(pool: &Pool) -> Result<bool, DbError> {
-    Ok(db::integration::get(pool, DEFENDER)
-        .await?
-        .is_some_and(|r| r.enabled))
+pub async fn is_enabled(store: &dyn IntegrationStore) -> Result<bool, DbError> {
+    Ok(store.get(DEFENDER).await?.is_some_and(|r| r.enabled))
 }
 
 /// What the endpoint pages link to: the portal of the configured tenant and cloud (`None` when
 /// nothing is saved or the settings name no usable cloud), and whether the integration is
 /// enabled.
-pub async fn portal(pool: &Pool) -> Result<(Option<PortalLinks>, bool), DbError> {
-    let Some(row) = db::integration::get(pool, DEFENDER).await? else {
+pub async fn portal(store: &dyn IntegrationStore) -> Result<(Option<PortalLinks>, bool), DbError> {
+    let Some(row) = store.get(DEFENDER).await? else {
         return Ok((None, false));
     };
     let links = StoredDefenderSettings::parse(&row.settings)
@@ -124,10 +122,8 @@ struct Usable {
     sealed: String,
 }
 
-async fn usable(pool: &Pool) -> Result<Usable, Unusable> {
-    let row = db::integration::get(pool, DEFENDER)
-        .await?
-        .ok_or(Unusable::NotConfigured)?;
+async fn usable(store: &dyn IntegrationStore) -> Result<Usable, Unusable> {
+    let row = store.get(DEFENDER).await?.ok_or(Unusable::NotConfigured)?;
     if !row.enabled {
         return Err(Unusable::Disabled);
     }
@@ -158,11 +154,11 @@ impl Usable {
 
 /// The client for one sync run, built from the configuration as saved when the run starts.
 pub async fn client_for_sync(
-    pool: &Pool,
+    store: &dyn IntegrationStore,
     secrets: &SecretBox,
     options: ClientOptions,
 ) -> Result<DefenderClient, Unusable> {
-    usable(pool).await?.client(secrets, options)
+    usable(store).await?.client(secrets, options)
 }
 
 /// One client per saved configuration, for machine actions: submissions and the poller reuse
@@ -175,11 +171,11 @@ pub struct ClientCache {
 impl ClientCache {
     pub async fn client(
         &self,
-        pool: &Pool,
+        store: &dyn IntegrationStore,
         secrets: &SecretBox,
         options: &ClientOptions,
     ) -> Result<DefenderClient, Unusable> {
-        let usable = usable(pool).await?;
+        let usable = usable(store).await?;
         if let Some((f, client)) = self.held.lock().expect("client lock").as_ref() {
             if *f == usable.fingerprint {
                 return Ok(client.clone());
@@ -194,26 +190,31 @@ impl ClientCache {
 
 /// When the next scheduled sync is due; `None` while nothing is saved, the integration is
 /// disabled, or no slot is stored.
-pub async fn next_sync_due(pool: &Pool) -> Result<Option<OffsetDateTime>, DbError> {
-    Ok(db::integration::get(pool, DEFENDER)
+pub async fn next_sync_due(
+    store: &dyn IntegrationStore,
+) -> Result<Option<OffsetDateTime>, DbError> {
+    Ok(store
+        .get(DEFENDER)
         .await?
         .filter(|r| r.enabled)
         .and_then(|r| r.next_sync_at.as_deref().and_then(db::parse_time)))
 }
 
 /// Stores the slot the schedule fires at next.
-pub async fn schedule_next_sync(pool: &Pool, at: &str) -> Result<(), DbError> {
-    db::integration::set_next_sync(pool, DEFENDER, Some(at)).await
+pub async fn schedule_next_sync(store: &dyn IntegrationStore, at: &str) -> Result<(), DbError> {
+    store.set_next_sync(DEFENDER, Some(at)).await
 }
 
 /// Records how a sync ended; `error` set shows the integration in its Error state.
 pub async fn record_sync(
-    pool: &Pool,
+    store: &dyn IntegrationStore,
     finished_at: &str,
     outcome: &str,
     error: Option<&str>,
 ) -> Result<(), DbError> {
-    db::integration::record_sync(pool, DEFENDER, finished_at, outcome, error).await
+    store
+        .record_sync(DEFENDER, finished_at, outcome, error)
+        .await
 }
 
 /// A failure the admin cannot fix from the form; the backend logs it as an incident.
@@ -236,10 +237,9 @@ pub(super) struct Write<'a> {
     pub actor: &'a str,
 }
 
-pub(super) async fn write(pool: &Pool, w: Write<'_>) -> Result<(), DbError> {
-    db::integration::save(
-        pool,
-        db::integration::Save {
+pub(super) async fn write(store: &dyn IntegrationStore, w: Write<'_>) -> Result<(), DbError> {
+    store
+        .save(db::integration::Save {
             kind: DEFENDER,
             enabled: w.enabled,
             settings: &w.settings.to_json(),
@@ -247,14 +247,17 @@ pub(super) async fn write(pool: &Pool, w: Write<'_>) -> Result<(), DbError> {
             demo: w.demo,
             next_sync_at: w.next_sync_at,
             actor: w.actor,
-        },
-    )
-    .await
+        })
+        .await
 }
 
 /// Replaces the sealed secret with `new` if it is still `old`; see `secret_rebinding`.
-pub(super) async fn reseal(pool: &Pool, old: &str, new: &str) -> Result<bool, DbError> {
-    db::integration::reseal_secret(pool, DEFENDER, old, new).await
+pub(super) async fn reseal(
+    store: &dyn IntegrationStore,
+    old: &str,
+    new: &str,
+) -> Result<bool, DbError> {
+    store.reseal_secret(DEFENDER, old, new).await
 }
 
 /// A Save from the settings page whose rules already passed (`backend::checked_settings`).
@@ -270,7 +273,8 @@ pub struct Change<'a> {
 /// integration was enabled before, for what follows a save (the first sync, the re-model
 /// after disabling).
 pub async fn save(
-    pool: &Pool,
+    store: &dyn IntegrationStore,
+    audit: &dyn AuditStore,
     secrets: &SecretBox,
     before: Option<&Saved>,
     change: Change<'_>,
@@ -315,7 +319,7 @@ pub async fn save(
     // A demo configuration stops being the demo once it points somewhere else.
     let demo = before.is_some_and(|s| s.demo) && old_settings == Some(settings) && sealed.is_none();
     write(
-        pool,
+        store,
         Write {
             enabled: change.enabled,
             settings,
@@ -331,7 +335,9 @@ pub async fn save(
     } else {
         changed.join(", ")
     };
-    db::audit_log::record(pool, change.actor, "integration.defender.save", &detail).await?;
+    audit
+        .record(change.actor, "integration.defender.save", &detail)
+        .await?;
     Ok(was_enabled)
 }
 
@@ -339,7 +345,7 @@ pub async fn save(
 /// is entered, the stored one if it opens for these settings. Audited either way, naming
 /// where the credentials were sent.
 pub async fn test_connection(
-    pool: &Pool,
+    audit: &dyn AuditStore,
     secrets: &SecretBox,
     options: &ClientOptions,
     before: Option<&Saved>,
@@ -369,7 +375,9 @@ pub async fn test_connection(
             Err(e) => {
                 tracing::warn!(error = %e, "the stored secret did not open for a test");
                 let detail = format!("not run, the stored secret did not open: {destination}");
-                db::audit_log::record(pool, actor, "integration.defender.test", &detail).await?;
+                audit
+                    .record(actor, "integration.defender.test", &detail)
+                    .await?;
                 return Ok(ConnectionReport {
                     checks: vec![CheckResult {
                         name: "Stored secret".into(),
@@ -388,6 +396,8 @@ pub async fn test_connection(
     let report = connection_test::run(settings, secret, interactive_options(options)).await;
     let outcome = if report.passed { "passed" } else { "failed" };
     let detail = format!("{outcome}: {destination}");
-    db::audit_log::record(pool, actor, "integration.defender.test", &detail).await?;
+    audit
+        .record(actor, "integration.defender.test", &detail)
+        .await?;
     Ok(report)
 }

@@ -1,7 +1,7 @@
 //! The demo tenant: on first start with `--demo-defender-url`, the Defender integration is
 //! configured against the bundled simulator, enabled, and labelled as a demo.
 
-use crate::db::{self, DbError, Pool};
+use crate::db::{self, AuditStore, DbError, IntegrationStore};
 use crate::defender::DefenderError;
 use crate::secret_box::SecretBox;
 use crate::sim::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID};
@@ -21,11 +21,12 @@ pub enum DemoError {
 /// Creates the demo configuration unless a Defender configuration already exists (an admin's
 /// own settings are never overwritten). Returns whether it did.
 pub async fn seed(
-    pool: &Pool,
+    store: &dyn IntegrationStore,
+    audit: &dyn AuditStore,
     secrets: &SecretBox,
     simulator_url: &str,
 ) -> Result<bool, DemoError> {
-    if defender::saved(pool).await?.is_some() {
+    if defender::saved(store).await?.is_some() {
         return Ok(false);
     }
     let base = simulator_url.trim_end_matches('/');
@@ -41,7 +42,7 @@ pub async fn seed(
     // Due now: the schedule's first check, at startup, runs the first sync at once.
     let next = db::now();
     defender::write(
-        pool,
+        store,
         Write {
             enabled: true,
             settings: &settings,
@@ -52,13 +53,13 @@ pub async fn seed(
         },
     )
     .await?;
-    db::audit_log::record(
-        pool,
-        "system",
-        "integration.defender.save",
-        "demo tenant configured",
-    )
-    .await?;
+    audit
+        .record(
+            "system",
+            "integration.defender.save",
+            "demo tenant configured",
+        )
+        .await?;
     tracing::info!(simulator = %base, "configured the Defender demo tenant");
     Ok(true)
 }

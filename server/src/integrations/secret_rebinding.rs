@@ -9,7 +9,7 @@
 //! the settings as they are at that first start; before the upgrade any edit of them would
 //! have sent the secret anyway.
 
-use crate::db::{self, DbError, Pool};
+use crate::db::{AuditStore, DbError, IntegrationStore};
 use crate::secret_box::SecretBox;
 
 use super::defender;
@@ -31,8 +31,12 @@ pub enum Rebinding {
 
 /// Re-seals a legacy Defender secret bound to its stored settings; see the module docs.
 #[tracing::instrument(skip_all)]
-pub async fn rebind_legacy_secret(pool: &Pool, secrets: &SecretBox) -> Result<Rebinding, DbError> {
-    let Some(saved) = defender::saved(pool).await? else {
+pub async fn rebind_legacy_secret(
+    store: &dyn IntegrationStore,
+    audit: &dyn AuditStore,
+    secrets: &SecretBox,
+) -> Result<Rebinding, DbError> {
+    let Some(saved) = defender::saved(store).await? else {
         return Ok(Rebinding::NoSecret);
     };
     let Some(sealed) = saved.sealed_secret() else {
@@ -57,7 +61,7 @@ pub async fn rebind_legacy_secret(pool: &Pool, secrets: &SecretBox) -> Result<Re
             return Ok(Rebinding::Unusable);
         }
     };
-    if !defender::reseal(pool, sealed, &resealed).await? {
+    if !defender::reseal(store, sealed, &resealed).await? {
         // Someone saved a new secret meanwhile; theirs is bound already.
         return Ok(Rebinding::AlreadyBound);
     }
@@ -72,13 +76,9 @@ pub async fn rebind_legacy_secret(pool: &Pool, secrets: &SecretBox) -> Result<Re
         endpoints.login_base.as_str(),
         endpoints.api_base.as_str()
     );
-    db::audit_log::record(
-        pool,
-        "system",
-        "integration.defender.secret_rebound",
-        &detail,
-    )
-    .await?;
+    audit
+        .record("system", "integration.defender.secret_rebound", &detail)
+        .await?;
     tracing::info!("bound the stored Defender secret to its tenant, client and hosts");
     Ok(Rebinding::Rebound)
 }
@@ -86,6 +86,7 @@ pub async fn rebind_legacy_secret(pool: &Pool, secrets: &SecretBox) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{self, Pool};
     use crate::integrations::defender::Write;
     use crate::integrations::defender_settings::StoredDefenderSettings;
 
@@ -138,7 +139,7 @@ mod tests {
         let changed_at = stored(&pool).await.secret_changed_at;
 
         assert_eq!(
-            rebind_legacy_secret(&pool, &secrets).await.unwrap(),
+            rebind_legacy_secret(&pool, &pool, &secrets).await.unwrap(),
             Rebinding::Rebound
         );
         let row = stored(&pool).await;
@@ -153,7 +154,7 @@ mod tests {
             SECRET
         );
         assert!(secrets.open(&sealed, DEFENDER_SECRET_PURPOSE).is_err());
-        let audit = db::audit_log::recent(&pool, 10).await.unwrap();
+        let audit = AuditStore::recent(&pool, 10).await.unwrap();
         assert!(audit
             .iter()
             .any(|a| a.action == "integration.defender.secret_rebound"
@@ -173,7 +174,7 @@ mod tests {
                 .unwrap();
         });
         assert_eq!(
-            rebind_legacy_secret(&pool, &secrets).await.unwrap(),
+            rebind_legacy_secret(&pool, &pool, &secrets).await.unwrap(),
             Rebinding::Unusable
         );
         assert_eq!(stored_sealed(&pool).await, sealed);
@@ -186,7 +187,7 @@ mod tests {
         let bound = sealed_secret::seal(&secrets, SECRET, &settings()).unwrap();
         let (_dir, pool) = pool_with(&bound).await;
         assert_eq!(
-            rebind_legacy_secret(&pool, &secrets).await.unwrap(),
+            rebind_legacy_secret(&pool, &pool, &secrets).await.unwrap(),
             Rebinding::AlreadyBound
         );
         assert_eq!(stored_sealed(&pool).await, bound);
@@ -194,7 +195,7 @@ mod tests {
         let other_key = SecretBox::new(&[1; 32]).seal(SECRET, DEFENDER_SECRET_PURPOSE);
         let (_dir, pool) = pool_with(&other_key).await;
         assert_eq!(
-            rebind_legacy_secret(&pool, &secrets).await.unwrap(),
+            rebind_legacy_secret(&pool, &pool, &secrets).await.unwrap(),
             Rebinding::Unusable
         );
         assert_eq!(stored_sealed(&pool).await, other_key);
@@ -203,7 +204,9 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let empty = db::open(&url).await.unwrap();
         assert_eq!(
-            rebind_legacy_secret(&empty, &secrets).await.unwrap(),
+            rebind_legacy_secret(&empty, &empty, &secrets)
+                .await
+                .unwrap(),
             Rebinding::NoSecret
         );
     }

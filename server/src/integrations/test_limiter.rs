@@ -3,10 +3,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::db::{connection_test, DbError, Pool};
+use std::sync::Arc;
+
+use crate::db::{ConnectionTestStore, DbError};
 
 pub struct TestLimiter {
-    pool: Pool,
+    tests: Arc<dyn ConnectionTestStore>,
     per_window: i64,
     window: Duration,
 }
@@ -21,17 +23,17 @@ pub enum Limited {
 }
 
 impl TestLimiter {
-    pub fn new(pool: Pool, per_window: usize, window: Duration) -> Self {
+    pub fn new(tests: Arc<dyn ConnectionTestStore>, per_window: usize, window: Duration) -> Self {
         Self {
-            pool,
+            tests,
             per_window: i64::try_from(per_window).unwrap_or(i64::MAX),
             window,
         }
     }
 
     /// Five tests a minute, the default.
-    pub fn with_defaults(pool: Pool) -> Self {
-        Self::new(pool, 5, Duration::from_secs(60))
+    pub fn with_defaults(tests: Arc<dyn ConnectionTestStore>) -> Self {
+        Self::new(tests, 5, Duration::from_secs(60))
     }
 
     /// Counts one test for `account_id`; `Wait(seconds)` when over the limit.
@@ -42,12 +44,14 @@ impl TestLimiter {
             .unwrap_or(0);
         let window = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
         let since = now - window;
-        if connection_test::take(&self.pool, account_id, now, since, self.per_window).await? {
+        if self
+            .tests
+            .take(account_id, now, since, self.per_window)
+            .await?
+        {
             return Ok(());
         }
-        let oldest = connection_test::oldest(&self.pool, account_id, since)
-            .await?
-            .unwrap_or(now);
+        let oldest = self.tests.oldest(account_id, since).await?.unwrap_or(now);
         let wait = (oldest + window - now).max(0);
         Err(Limited::Wait(
             u64::try_from(wait).unwrap_or(0).div_ceil(1000).max(1),
@@ -64,12 +68,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let a = TestLimiter::new(
-            crate::db::open(&url).await.unwrap(),
+            Arc::new(crate::db::open(&url).await.unwrap()),
             2,
             Duration::from_secs(60),
         );
         let b = TestLimiter::new(
-            crate::db::open(&url).await.unwrap(),
+            Arc::new(crate::db::open(&url).await.unwrap()),
             2,
             Duration::from_secs(60),
         );

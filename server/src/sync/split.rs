@@ -5,7 +5,7 @@
 
 use super::merge_write;
 use super::service::SyncService;
-use crate::db::{self, audit_log, defender_machine, machine_split, sync_stage, AsConn, DbError};
+use crate::db::{self, defender_machine, machine_split, sync_stage, AsConn, AuditStore, DbError};
 use crate::endpoints::RemodelError;
 
 /// Why a split or an undo was refused.
@@ -77,7 +77,7 @@ impl SyncService {
         }
         rejoin(&mut tx, self.inactive_since()).await?;
         let now_on = defender_machine::endpoint_of(&mut tx, machine_id).await?;
-        audit_log::record_in(
+        pool.record_in(
             &mut tx,
             actor,
             "identity.split",
@@ -108,7 +108,7 @@ impl SyncService {
         machine_split::delete(&mut tx, split_id).await?;
         rejoin(&mut tx, self.inactive_since()).await?;
         let now_on = defender_machine::endpoint_of(&mut tx, &split.machine_id).await?;
-        audit_log::record_in(
+        pool.record_in(
             &mut tx,
             actor,
             "identity.split_undone",

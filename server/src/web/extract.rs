@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 
-use crate::db::Pool;
+use crate::db::Stores;
 use app::api::guard::{authorise, session_user};
 use app::backend::SharedBackend;
 use app::error::ConsoleError;
@@ -87,13 +87,13 @@ pub struct SensorToken(pub i64);
 impl<S> FromRequestParts<S> for SensorToken
 where
     S: Send + Sync,
-    Pool: FromRef<S>,
+    Stores: FromRef<S>,
 {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token_id = match bearer(parts) {
-            Some(token) => verify_api_token(&Pool::from_ref(state), token).await,
+            Some(token) => verify_api_token(&*Stores::from_ref(state).api_tokens, token).await,
             None => None,
         };
         token_id.map(Self).ok_or_else(|| {

@@ -9,11 +9,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
-use crate::db::Pool;
+use crate::db::{Pool, Stores};
 use tower_sessions::Session;
 
 use super::extract::{Operate, Require};
-use crate::db;
 use crate::discovery::Limits;
 use crate::endpoints::{import_nmap, ImportError, InactiveAfter};
 use crate::views::endpoint_list::ListCache;
@@ -53,8 +52,11 @@ fn failed(message: &str) -> ImportOutcome {
     }
 }
 
+// Each argument is one extractor axum hands in; grouping them would only hide which.
+#[allow(clippy::too_many_arguments)]
 pub async fn import_upload(
     State(pool): State<Pool>,
+    State(stores): State<Stores>,
     State(cache): State<Arc<ListCache>>,
     State(inactive_after): State<InactiveAfter>,
     Require { user, .. }: Require<Operate>,
@@ -103,7 +105,10 @@ pub async fn import_upload(
                 "nmap XML: {} observations, {} added, {} updated",
                 report.observations, report.added, report.updated
             );
-            let _ = db::audit_log::record(&pool, &user.username, "discovery.import", &detail).await;
+            let _ = stores
+                .audit
+                .record(&user.username, "discovery.import", &detail)
+                .await;
             let outcome = ImportOutcome::Imported {
                 observations: report.observations,
                 added: report.added,

@@ -531,7 +531,7 @@ impl ConsoleBackend for ServerBackend {
             // Disabling removes Defender's dynamic profiles and re-models every endpoint
             // (imported ones stay) so each gets a standard profile again.
             let report = crate::endpoints::on_defender_disabled(&self.pool).await;
-            self.list_cache.invalidate(&self.pool).await;
+            self.list_cache.invalidate(&*self.db.list_generation).await;
             let report = report.map_err(internal)?;
             let detail = format!("{} endpoints re-modelled", report.endpoints);
             self.audit(&actor.username, "profiles.remodel", &detail)
@@ -582,7 +582,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn list_endpoints(&self, query: EndpointQuery) -> Result<EndpointPage, ConsoleError> {
-        endpoint_list::list(&self.pool, &self.list_cache, query)
+        endpoint_list::list(&*self.db.endpoint_views, &self.list_cache, query)
             .await
             .map_err(internal)
     }
@@ -593,7 +593,7 @@ impl ConsoleBackend for ServerBackend {
         id: i64,
     ) -> Result<EndpointSummary, ConsoleError> {
         let can_correct = viewer.role.allows(Capability::CorrectIdentity);
-        endpoint_summary::summary(&self.pool, id, can_correct)
+        endpoint_summary::summary(&self.db, id, can_correct)
             .await
             .map_err(internal)?
             .ok_or(ConsoleError::NotFound)
@@ -611,7 +611,7 @@ impl ConsoleBackend for ServerBackend {
             .split(&actor.username, endpoint_id, &machine_id, &reason)
             .await
             .map_err(split_error)?;
-        self.list_cache.invalidate(&self.pool).await;
+        self.list_cache.invalidate(&*self.db.list_generation).await;
         Ok(moved)
     }
 
@@ -621,16 +621,16 @@ impl ConsoleBackend for ServerBackend {
             .undo_split(&actor.username, split_id)
             .await
             .map_err(split_error)?;
-        self.list_cache.invalidate(&self.pool).await;
+        self.list_cache.invalidate(&*self.db.list_generation).await;
         Ok(moved)
     }
 
     async fn dashboard(&self) -> Result<DashboardView, ConsoleError> {
-        dashboard::dashboard(&self.pool).await.map_err(internal)
+        dashboard::dashboard(&self.db).await.map_err(internal)
     }
 
     async fn sync_journal(&self) -> Result<Vec<SyncRunView>, ConsoleError> {
-        sync_journal::journal(&self.pool, 50)
+        sync_journal::journal(&*self.db.sync_journal, 50)
             .await
             .map_err(internal)
     }
@@ -651,9 +651,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn list_profiles(&self) -> Result<Vec<ProfileRow>, ConsoleError> {
-        let rows = db::profile_query::list(&self.pool)
-            .await
-            .map_err(internal)?;
+        let rows = self.db.profile_views.list().await.map_err(internal)?;
         Ok(rows
             .into_iter()
             .map(|r| ProfileRow {

@@ -49,12 +49,20 @@ pub use action_target_query::ActionTargetQuery;
 pub use api_token::ApiTokenStore;
 pub use audit_log::AuditStore;
 pub use connection_test::ConnectionTestStore;
+pub use endpoint_query::EndpointViews;
 pub use integration::IntegrationStore;
 pub use json_text::{JsonText, MaybeJsonText};
+pub use lease::LeaseStore;
+pub use list_generation::ListGeneration;
 pub use login_attempt::LoginAttemptStore;
 pub use machine_action::ActionStore;
 pub use pool::{AsConn, Conn, Connection, OwnConnection, Pool, Tx};
+pub use profile_query::ProfileQuery;
+pub use remodel_run::RemodelRunStore;
 pub use stores::{Stores, Transactions};
+pub use sync_progress::SyncProgressStore;
+pub use sync_run::SyncRunStore;
+pub use sync_run_query::SyncJournalQuery;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

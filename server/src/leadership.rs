@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
-use crate::db::{self, lease, Pool};
+use crate::db::{self, Stores};
 use crate::supervisor::{StopSignal, Supervisor};
 
 /// The one lease the background duties run under.
@@ -70,7 +70,7 @@ impl Leader {
 /// The lease loop of one replica.
 #[derive(Clone)]
 pub struct Election {
-    pool: Pool,
+    db: Stores,
     replica: String,
     timing: LeaseTiming,
     leading: watch::Sender<bool>,
@@ -80,7 +80,7 @@ impl Election {
     /// `replica` must differ between live replicas and should stay the same when one process
     /// is restarted in its place (see [`replica_id`]), so a restarted single server takes its
     /// own lease back at once instead of waiting for the term of the one it replaces.
-    pub fn new(pool: Pool, replica: String, timing: LeaseTiming) -> (Self, Leader) {
+    pub fn new(db: &Stores, replica: String, timing: LeaseTiming) -> (Self, Leader) {
         let (leading, rx) = watch::channel(false);
         let leader = Leader {
             replica: replica.clone(),
@@ -88,7 +88,7 @@ impl Election {
         };
         (
             Self {
-                pool,
+                db: db.clone(),
                 replica,
                 timing,
                 leading,
@@ -103,15 +103,17 @@ impl Election {
     pub async fn attempt(&self, held_until: &mut Option<SystemTime>) -> bool {
         let now = SystemTime::now();
         let until = now + self.timing.term;
-        let result = lease::acquire(
-            &self.pool,
-            BACKGROUND,
-            &self.replica,
-            millis(now),
-            millis(until),
-            &db::now(),
-        )
-        .await;
+        let result = self
+            .db
+            .leases
+            .try_acquire(
+                BACKGROUND,
+                &self.replica,
+                millis(now),
+                millis(until),
+                &db::now(),
+            )
+            .await;
         let leading = match result {
             Ok(true) => {
                 *held_until = Some(until);
@@ -134,14 +136,14 @@ impl Election {
                 tracing::info!(replica = %self.replica, "this replica now runs the background duties");
                 // Syncs run only on the leader, and the last one stepped down or died: a row
                 // still Running is its unfinished run (or this process's, before a crash).
-                match db::sync_run::abandon_running(&self.pool, &db::now()).await {
+                match self.db.sync_runs.abandon_running(&db::now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::warn!(runs = n, "closed sync runs the last leader left open"),
                     Err(e) => {
                         tracing::warn!(error = %e, "could not close the last leader's sync runs")
                     }
                 }
-                match db::remodel_run::abandon_running(&self.pool, &db::now()).await {
+                match self.db.remodel_runs.abandon_running(&db::now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::warn!(runs = n, "closed re-models the last leader left open"),
                     Err(e) => {
@@ -176,7 +178,7 @@ impl Election {
         if !self.leading.send_replace(false) {
             return;
         }
-        match lease::release(&self.pool, BACKGROUND, &self.replica).await {
+        match self.db.leases.release(BACKGROUND, &self.replica).await {
             Ok(()) => tracing::info!(replica = %self.replica, "background lease given up"),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot give the background lease up; another replica takes it when its term ends")

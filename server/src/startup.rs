@@ -154,6 +154,7 @@ impl Application {
             .map_err(StartupError::SecretRebinding)?;
         let sync = SyncService::new(
             pool.clone(),
+            &stores,
             secrets.clone(),
             tuning.client_options.clone(),
             settings.inactive_after,
@@ -217,7 +218,7 @@ impl Application {
 
         // Elected (or not) before serving: a replica alone on its database leads at once.
         let (election, leader) =
-            Election::new(pool.clone(), replica_id(addr.port()), tuning.lease_timing);
+            Election::new(&stores, replica_id(addr.port()), tuning.lease_timing);
         election.attempt(&mut None).await;
         sync.follow(leader.clone());
         let mut lease_loop = Supervisor::new();
@@ -269,11 +270,12 @@ impl Application {
             accounts,
         ));
         loops.spawn("sync progress sharing", {
-            let (sync, pool, leader) = (sync.clone(), pool.clone(), leader.clone());
+            let (sync, store, leader) =
+                (sync.clone(), stores.sync_progress.clone(), leader.clone());
             move |stop| {
                 crate::sync::shared_progress::share(
                     sync.clone(),
-                    pool.clone(),
+                    store.clone(),
                     leader.clone(),
                     stop,
                 )

@@ -1,7 +1,7 @@
 //! `machine_split`: joins an administrator undid. The merge never joins the machine to the
 //! endpoint again until the split is undone (deleted).
 
-use super::{classify, AsConn, DbError, Pool};
+use super::{classify, AsConn, DbError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SplitRow {
@@ -13,7 +13,8 @@ pub struct SplitRow {
     pub created_at: String,
 }
 
-const COLUMNS: &str = "machine_split_id, machine_id, endpoint_id, reason, created_by, created_at";
+pub(super) const COLUMNS: &str =
+    "machine_split_id, machine_id, endpoint_id, reason, created_by, created_at";
 
 /// Every split, for the merge.
 pub async fn all(conn: &mut impl AsConn) -> Result<Vec<SplitRow>, DbError> {
@@ -23,22 +24,6 @@ pub async fn all(conn: &mut impl AsConn) -> Result<Vec<SplitRow>, DbError> {
         ))
         .fetch_all(&mut *conn)
         .await?)
-    })
-}
-
-/// The splits an endpoint's Summary shows: machines split off it, and splits of the machines
-/// it holds now.
-pub async fn for_endpoint(pool: &Pool, endpoint_id: i64) -> Result<Vec<SplitRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM machine_split WHERE endpoint_id = $1 \
-             OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1) \
-             ORDER BY machine_split_id"
-        ))
-        .bind(endpoint_id)
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
     })
 }
 

@@ -209,14 +209,14 @@ mod tests {
         );
         // The readers see both endpoints as before: the unassessed one with the old defaults.
         let pool = super::super::Pool::Sqlite(pool);
-        let assessed = super::super::endpoint_query::detail(&pool, 1)
+        let assessed = super::super::EndpointViews::detail(&pool, 1)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(assessed.list.risk_level, "High");
         assert_eq!(assessed.profiles_considered, considered);
         assert_eq!(assessed.defender_risk.as_deref(), Some(defender_risk));
-        let unassessed = super::super::endpoint_query::detail(&pool, 2)
+        let unassessed = super::super::EndpointViews::detail(&pool, 2)
             .await
             .unwrap()
             .unwrap();

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use super::{
     AccountStore, ActionStore, ActionTargetQuery, ApiTokenStore, AuditStore, Connection,
-    ConnectionTestStore, DbError, IntegrationStore, LoginAttemptStore, Pool, SessionStore, Tx,
+    ConnectionTestStore, DbError, EndpointViews, IntegrationStore, LeaseStore, ListGeneration,
+    LoginAttemptStore, Pool, ProfileQuery, RemodelRunStore, SessionStore, SyncJournalQuery,
+    SyncProgressStore, SyncRunStore, Tx,
 };
 
 /// Opens what the stores' `&mut dyn AsConn` methods run on: a write transaction for changes
@@ -41,6 +43,14 @@ pub struct Stores {
     pub connection_tests: Arc<dyn ConnectionTestStore>,
     pub actions: Arc<dyn ActionStore>,
     pub action_targets: Arc<dyn ActionTargetQuery>,
+    pub leases: Arc<dyn LeaseStore>,
+    pub sync_runs: Arc<dyn SyncRunStore>,
+    pub sync_progress: Arc<dyn SyncProgressStore>,
+    pub remodel_runs: Arc<dyn RemodelRunStore>,
+    pub list_generation: Arc<dyn ListGeneration>,
+    pub endpoint_views: Arc<dyn EndpointViews>,
+    pub sync_journal: Arc<dyn SyncJournalQuery>,
+    pub profile_views: Arc<dyn ProfileQuery>,
 }
 
 impl Stores {
@@ -57,7 +67,15 @@ impl Stores {
             integrations: db.clone(),
             connection_tests: db.clone(),
             actions: db.clone(),
-            action_targets: db,
+            action_targets: db.clone(),
+            leases: db.clone(),
+            sync_runs: db.clone(),
+            sync_progress: db.clone(),
+            remodel_runs: db.clone(),
+            list_generation: db.clone(),
+            endpoint_views: db.clone(),
+            sync_journal: db.clone(),
+            profile_views: db,
         }
     }
 }

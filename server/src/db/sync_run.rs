@@ -52,45 +52,143 @@ pub struct SyncRunRow {
     pub notes: Option<String>,
 }
 
-/// Opens a run's row with outcome `Running`; returns its id.
-pub async fn start(pool: &Pool, started_at: &str, reason: &str) -> Result<i64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO sync_run (started_at, reason, outcome) VALUES ($1, $2, 'Running') \
-             RETURNING sync_run_id",
-        )
-        .bind(started_at)
-        .bind(reason)
-        .fetch_one(pool)
-        .await?;
-        Ok(id)
-    })
+/// The sync journal's runs and their skipped records.
+#[async_trait::async_trait]
+pub trait SyncRunStore: Send + Sync + std::fmt::Debug {
+    /// Opens a run's row with outcome `Running`; returns its id.
+    async fn start(&self, started_at: &str, reason: &str) -> Result<i64, DbError>;
+
+    /// Marks rows left `Running` (the process stopped mid-run) as failed.
+    async fn abandon_running(&self, at: &str) -> Result<u64, DbError>;
+
+    /// The run a replica asking for a sync follows: the one going now (the request joins it),
+    /// else the next one to open.
+    async fn current_or_next_id(&self) -> Result<i64, DbError>;
+
+    /// The first run from `from` on that has finished, if any.
+    async fn finished_from(&self, from: i64) -> Result<Option<FinishedRun>, DbError>;
+
+    /// Closes a run's row with its outcome, figures, error, notes and refusals.
+    async fn finish(&self, sync_run_id: i64, f: Finished<'_>) -> Result<(), DbError>;
+
+    /// Records the first [`SKIPS_KEPT`] skipped items of a run.
+    async fn record_skips(&self, sync_run_id: i64, skips: &[SkipRecord]) -> Result<(), DbError>;
+
+    /// The most recent runs, newest first.
+    async fn recent(&self, limit: i64) -> Result<Vec<SyncRunRow>, DbError>;
 }
 
-/// Marks rows left `Running` (the process stopped mid-run) as failed.
-pub async fn abandon_running(pool: &Pool, at: &str) -> Result<u64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let done = sqlx::query(
-            "UPDATE sync_run SET outcome = 'Failed', finished_at = $1, \
-             error = 'The run was interrupted (the server stopped).' WHERE outcome = 'Running'",
-        )
-        .bind(at)
-        .execute(pool)
-        .await?;
-        Ok(done.rows_affected())
-    })
-}
+#[async_trait::async_trait]
+impl SyncRunStore for Pool {
+    async fn start(&self, started_at: &str, reason: &str) -> Result<i64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO sync_run (started_at, reason, outcome) VALUES ($1, $2, 'Running') \
+                 RETURNING sync_run_id",
+            )
+            .bind(started_at)
+            .bind(reason)
+            .fetch_one(pool)
+            .await?;
+            Ok(id)
+        })
+    }
 
-/// The run a replica asking for a sync follows: the one going now (the request joins it),
-/// else the next one to open.
-pub async fn current_or_next_id(pool: &Pool) -> Result<i64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        Ok(sqlx::query_scalar(
-            "SELECT COALESCE((SELECT MIN(sync_run_id) FROM sync_run WHERE outcome = 'Running'),            (SELECT COALESCE(MAX(sync_run_id), 0) + 1 FROM sync_run))",
-        )
-        .fetch_one(pool)
-        .await?)
-    })
+    async fn abandon_running(&self, at: &str) -> Result<u64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let done = sqlx::query(
+                "UPDATE sync_run SET outcome = 'Failed', finished_at = $1, \
+                 error = 'The run was interrupted (the server stopped).' WHERE outcome = 'Running'",
+            )
+            .bind(at)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    async fn current_or_next_id(&self) -> Result<i64, DbError> {
+        crate::on_pool!(self, |pool| {
+            Ok(sqlx::query_scalar(
+                "SELECT COALESCE((SELECT MIN(sync_run_id) FROM sync_run WHERE outcome = 'Running'),            (SELECT COALESCE(MAX(sync_run_id), 0) + 1 FROM sync_run))",
+            )
+            .fetch_one(pool)
+            .await?)
+        })
+    }
+
+    async fn finished_from(&self, from: i64) -> Result<Option<FinishedRun>, DbError> {
+        crate::on_pool!(self, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT outcome, error FROM sync_run WHERE sync_run_id >= $1 AND outcome <> 'Running'          ORDER BY sync_run_id LIMIT 1",
+            )
+            .bind(from)
+            .fetch_optional(pool)
+            .await?)
+        })
+    }
+
+    async fn finish(&self, sync_run_id: i64, f: Finished<'_>) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            let totals = f.totals;
+            sqlx::query(
+                "UPDATE sync_run SET finished_at = $1, outcome = $2, machines_seen = $3, \
+                 machines_added = $4, machines_updated = $5, machines_unchanged = $6, alerts = $7, \
+                 vulnerabilities = $8, machine_vulnerabilities = $9, api_calls = $10, \
+                 throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
+                 missing_permissions = $16 WHERE sync_run_id = $14",
+            )
+            .bind(f.at)
+            .bind(f.outcome)
+            .bind(totals.machines_seen)
+            .bind(totals.machines_added)
+            .bind(totals.machines_updated)
+            .bind(totals.machines_unchanged)
+            .bind(totals.alerts)
+            .bind(totals.vulnerabilities)
+            .bind(totals.machine_vulnerabilities)
+            .bind(totals.api_calls)
+            .bind(totals.throttle_wait_ms)
+            .bind(f.error)
+            .bind(f.notes)
+            .bind(sync_run_id)
+            .bind(totals.skipped_items)
+            .bind(f.missing_permissions.map(JsonText))
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn record_skips(&self, sync_run_id: i64, skips: &[SkipRecord]) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            for chunk in skips[..skips.len().min(SKIPS_KEPT)].chunks(200) {
+                let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+                    "INSERT INTO sync_run_skip (sync_run_id, listing, item_id, field, reason) ",
+                );
+                q.push_values(chunk, |mut b, s| {
+                    b.push_bind(sync_run_id)
+                        .push_bind(s.listing.clone())
+                        .push_bind(s.item_id.clone())
+                        .push_bind(s.field.clone())
+                        .push_bind(s.reason.clone());
+                });
+                q.build().execute(pool).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn recent(&self, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            Ok(
+                sqlx::query_as("SELECT * FROM sync_run ORDER BY sync_run_id DESC LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?,
+            )
+        })
+    }
 }
 
 /// A finished run as another replica reads it from the journal.
@@ -109,18 +207,6 @@ impl FinishedRun {
     }
 }
 
-/// The first run from `from` on that has finished, if any.
-pub async fn finished_from(pool: &Pool, from: i64) -> Result<Option<FinishedRun>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        Ok(sqlx::query_as(
-            "SELECT outcome, error FROM sync_run WHERE sync_run_id >= $1 AND outcome <> 'Running'          ORDER BY sync_run_id LIMIT 1",
-        )
-        .bind(from)
-        .fetch_optional(pool)
-        .await?)
-    })
-}
-
 /// How a run ended, as its journal row records it.
 #[derive(Debug, Clone, Copy)]
 pub struct Finished<'a> {
@@ -131,73 +217,4 @@ pub struct Finished<'a> {
     pub notes: Option<&'a str>,
     /// JSON of the listings left out for want of a permission.
     pub missing_permissions: Option<&'a str>,
-}
-
-/// Closes a run's row with its outcome, figures, error, notes and refusals.
-pub async fn finish(pool: &Pool, sync_run_id: i64, f: Finished<'_>) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        let totals = f.totals;
-        sqlx::query(
-            "UPDATE sync_run SET finished_at = $1, outcome = $2, machines_seen = $3, \
-             machines_added = $4, machines_updated = $5, machines_unchanged = $6, alerts = $7, \
-             vulnerabilities = $8, machine_vulnerabilities = $9, api_calls = $10, \
-             throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
-             missing_permissions = $16 WHERE sync_run_id = $14",
-        )
-        .bind(f.at)
-        .bind(f.outcome)
-        .bind(totals.machines_seen)
-        .bind(totals.machines_added)
-        .bind(totals.machines_updated)
-        .bind(totals.machines_unchanged)
-        .bind(totals.alerts)
-        .bind(totals.vulnerabilities)
-        .bind(totals.machine_vulnerabilities)
-        .bind(totals.api_calls)
-        .bind(totals.throttle_wait_ms)
-        .bind(f.error)
-        .bind(f.notes)
-        .bind(sync_run_id)
-        .bind(totals.skipped_items)
-        .bind(f.missing_permissions.map(JsonText))
-        .execute(pool)
-        .await?;
-        Ok(())
-    })
-}
-
-/// Records the first [`SKIPS_KEPT`] skipped items of a run.
-pub async fn record_skips(
-    pool: &Pool,
-    sync_run_id: i64,
-    skips: &[SkipRecord],
-) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        for chunk in skips[..skips.len().min(SKIPS_KEPT)].chunks(200) {
-            let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-                "INSERT INTO sync_run_skip (sync_run_id, listing, item_id, field, reason) ",
-            );
-            q.push_values(chunk, |mut b, s| {
-                b.push_bind(sync_run_id)
-                    .push_bind(s.listing.clone())
-                    .push_bind(s.item_id.clone())
-                    .push_bind(s.field.clone())
-                    .push_bind(s.reason.clone());
-            });
-            q.build().execute(pool).await?;
-        }
-        Ok(())
-    })
-}
-
-/// The most recent runs, newest first.
-pub async fn recent(pool: &Pool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        Ok(
-            sqlx::query_as("SELECT * FROM sync_run ORDER BY sync_run_id DESC LIMIT $1")
-                .bind(limit)
-                .fetch_all(pool)
-                .await?,
-        )
-    })
 }

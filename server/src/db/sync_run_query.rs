@@ -24,37 +24,52 @@ pub struct SyncRunRow {
     pub missing_permissions: Option<String>,
 }
 
-/// The newest runs first.
-pub async fn recent(pool: &Pool, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(
-            "SELECT sync_run_id, started_at, finished_at, reason, outcome, machines_seen,
-                    machines_added, machines_updated, machines_unchanged, alerts, vulnerabilities,
-                    api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
-             FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
-    })
+/// The sync journal's read model.
+#[async_trait::async_trait]
+pub trait SyncJournalQuery: Send + Sync + std::fmt::Debug {
+    /// The newest runs first.
+    async fn recent(&self, limit: i64) -> Result<Vec<SyncRunRow>, DbError>;
+
+    /// The first `limit` skipped items of a run, as recorded.
+    async fn skips(
+        &self,
+        sync_run_id: i64,
+        limit: i64,
+    ) -> Result<Vec<super::sync_run::SkipRecord>, DbError>;
 }
 
-/// The first `limit` skipped items of a run, as recorded.
-pub async fn skips(
-    pool: &Pool,
-    sync_run_id: i64,
-    limit: i64,
-) -> Result<Vec<super::sync_run::SkipRecord>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query_as(
-            "SELECT listing, item_id, field, reason FROM sync_run_skip WHERE sync_run_id = $1
-             ORDER BY sync_run_skip_id LIMIT $2",
-        )
-        .bind(sync_run_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
-        .map_err(classify)
-    })
+#[async_trait::async_trait]
+impl SyncJournalQuery for Pool {
+    async fn recent(&self, limit: i64) -> Result<Vec<SyncRunRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT sync_run_id, started_at, finished_at, reason, outcome, machines_seen,
+                        machines_added, machines_updated, machines_unchanged, alerts, vulnerabilities,
+                        api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
+                 FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+        })
+    }
+
+    async fn skips(
+        &self,
+        sync_run_id: i64,
+        limit: i64,
+    ) -> Result<Vec<super::sync_run::SkipRecord>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT listing, item_id, field, reason FROM sync_run_skip WHERE sync_run_id = $1
+                 ORDER BY sync_run_skip_id LIMIT $2",
+            )
+            .bind(sync_run_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+        })
+    }
 }

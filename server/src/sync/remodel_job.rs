@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use app::model::profile::RemodelStatus;
 
-use crate::db::remodel_run::{self, Join, RemodelRunRow, RemodelTotals};
-use crate::db::{DbError, Pool};
+use crate::db::remodel_run::{Join, RemodelRunRow, RemodelTotals};
+use crate::db::{DbError, Pool, RemodelRunStore};
 use crate::endpoints::{remodel_all_with_progress, RemodelError, RemodelProgress, RemodelReport};
 
 /// How often a running re-model writes its progress and a waiting request reads its row.
@@ -21,16 +21,16 @@ const FOLLOW_AT_MOST: Duration = Duration::from_secs(3600);
 
 /// Asks for a re-model and waits for its report, wherever it runs.
 pub(crate) async fn ask_and_follow(
-    pool: &Pool,
+    runs: &dyn RemodelRunStore,
     join: Join,
     replica: &str,
     wake_leader: impl FnOnce(),
 ) -> Result<RemodelReport, RemodelError> {
-    let id = remodel_run::ask(pool, join, replica, &crate::db::now()).await?;
+    let id = runs.ask(join, replica, &crate::db::now()).await?;
     wake_leader();
     let gave_up = tokio::time::Instant::now() + FOLLOW_AT_MOST;
     while tokio::time::Instant::now() < gave_up {
-        match remodel_run::get(pool, id).await? {
+        match runs.get(id).await? {
             Some(row) if !row.is_open() => return outcome(row),
             Some(_) => {}
             None => return Err(RemodelError::Db(DbError::NotFound)),
@@ -59,8 +59,8 @@ fn outcome(row: RemodelRunRow) -> Result<RemodelReport, RemodelError> {
 }
 
 /// How far the running (or else the newest) re-model got, as the Profiles page shows it.
-pub(crate) async fn status(pool: &Pool) -> Result<RemodelStatus, DbError> {
-    Ok(match remodel_run::latest(pool).await? {
+pub(crate) async fn status(runs: &dyn RemodelRunStore) -> Result<RemodelStatus, DbError> {
+    Ok(match runs.latest().await? {
         Some(row) => RemodelStatus {
             running: row.is_open(),
             processed: row.processed.max(0) as u64,
@@ -78,12 +78,17 @@ pub(crate) struct Runner {
 
 impl Runner {
     /// Claims and starts the waiting re-model, unless one is still running here.
-    pub(crate) async fn take_waiting(&mut self, pool: &Pool, replica: &str) {
+    pub(crate) async fn take_waiting(
+        &mut self,
+        pool: &Pool,
+        runs: &Arc<dyn RemodelRunStore>,
+        replica: &str,
+    ) {
         if self.current.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
-        let claimed = match remodel_run::waiting(pool).await {
-            Ok(Some(id)) => match remodel_run::claim(pool, id, replica, &crate::db::now()).await {
+        let claimed = match runs.waiting().await {
+            Ok(Some(id)) => match runs.claim(id, replica, &crate::db::now()).await {
                 Ok(true) => Some(id),
                 Ok(false) => None,
                 Err(e) => {
@@ -98,22 +103,22 @@ impl Runner {
             }
         };
         if let Some(id) = claimed {
-            let pool = pool.clone();
-            self.current = Some(tokio::spawn(async move { run(&pool, id).await }));
+            let (pool, runs) = (pool.clone(), runs.clone());
+            self.current = Some(tokio::spawn(async move { run(&pool, &*runs, id).await }));
         }
     }
 
     /// This replica stops leading or the server stops: the run is cancelled (each page is
     /// its own transaction, so what is written stays consistent) and its row closed, so the
     /// next leader's run starts from a clean journal.
-    pub(crate) async fn stop(self, pool: &Pool) {
+    pub(crate) async fn stop(self, runs: &dyn RemodelRunStore) {
         let Some(task) = self.current else { return };
         if task.is_finished() {
             return;
         }
         task.abort();
         let _ = task.await;
-        match remodel_run::abandon_running(pool, &crate::db::now()).await {
+        match runs.abandon_running(&crate::db::now()).await {
             Ok(n) if n > 0 => tracing::warn!("re-model cancelled: this replica stops leading"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot close the cancelled re-model"),
@@ -122,7 +127,7 @@ impl Runner {
 }
 
 /// Runs the claimed row `id`, writing its progress as it goes and its outcome at the end.
-async fn run(pool: &Pool, id: i64) {
+async fn run(pool: &Pool, runs: &dyn RemodelRunStore, id: i64) {
     let latest = Arc::new(Mutex::new(None::<RemodelProgress>));
     let report = {
         let latest = Arc::clone(&latest);
@@ -135,9 +140,7 @@ async fn run(pool: &Pool, id: i64) {
             tokio::time::sleep(EVERY).await;
             let now = *latest.lock().expect("progress lock");
             if let Some(step) = now.filter(|s| Some(*s) != written) {
-                if let Err(e) =
-                    remodel_run::progress(pool, id, step.done as i64, step.total as i64).await
-                {
+                if let Err(e) = runs.progress(id, step.done as i64, step.total as i64).await {
                     tracing::debug!(error = %e, "cannot record the re-model's progress");
                 }
                 written = Some(step);
@@ -160,17 +163,12 @@ async fn run(pool: &Pool, id: i64) {
                 dynamic_profiles: report.dynamic_profiles as i64,
                 elapsed_ms: report.elapsed.as_millis() as i64,
             };
-            remodel_run::finish(pool, id, totals, &at).await
+            runs.finish(id, totals, &at).await
         }
         Err(e) => {
             tracing::error!(error = %e, "the full re-model failed");
-            remodel_run::fail(
-                pool,
-                id,
-                "The re-model failed; the server log says why.",
-                &at,
-            )
-            .await
+            runs.fail(id, "The re-model failed; the server log says why.", &at)
+                .await
         }
     };
     if let Err(e) = closed {

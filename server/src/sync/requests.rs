@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::remodel_job::Runner;
 use super::SyncService;
-use crate::db::lease;
 use crate::supervisor::StopSignal;
 
 /// The duty name of a sync request.
@@ -27,12 +26,14 @@ pub async fn serve(sync: SyncService, mut stop: StopSignal) {
             _ = interval.tick() => {}
             () = sync.remodel_asked() => {}
             () = stop.stopped() => {
-                remodels.stop(sync.pool()).await;
+                remodels.stop(&*sync.stores().remodel_runs).await;
                 return;
             }
         }
-        remodels.take_waiting(sync.pool(), &replica).await;
-        match lease::take_request(sync.pool(), SYNC).await {
+        remodels
+            .take_waiting(sync.pool(), &sync.stores().remodel_runs, &replica)
+            .await;
+        match sync.stores().leases.take_request(SYNC).await {
             Ok(Some(reason)) => {
                 tracing::info!(reason = %reason, "running a sync another replica asked for");
                 sync.run_here(journal_reason(&reason));

@@ -2,7 +2,7 @@
 //! (`apply`), re-model, and journal the run in `sync_run`.
 
 use crate::db::sync_run::{SkipRecord, SyncRunTotals};
-use crate::db::{self, sync_stage, Pool};
+use crate::db::{self, sync_stage, Pool, SyncRunStore};
 use crate::defender::skipped::SkippedItem;
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;
@@ -46,7 +46,7 @@ impl RunResult {
 
 /// Closes the run's journal row with its outcome, figures, notes, refusals and skipped items.
 async fn journal(
-    pool: &Pool,
+    runs: &dyn SyncRunStore,
     id: i64,
     finished: &str,
     result: &RunResult,
@@ -60,8 +60,7 @@ async fn journal(
             .collect();
         serde_json::Value::Array(list).to_string()
     });
-    db::sync_run::finish(
-        pool,
+    runs.finish(
         id,
         db::sync_run::Finished {
             at: finished,
@@ -73,7 +72,7 @@ async fn journal(
         },
     )
     .await?;
-    db::sync_run::record_skips(pool, id, &result.skipped).await
+    runs.record_skips(id, &result.skipped).await
 }
 
 /// Reads the saved configuration, syncs, and records the outcome on the integration (its
@@ -81,11 +80,12 @@ async fn journal(
 #[tracing::instrument(skip_all, fields(%reason))]
 pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome {
     let pool = &inner.pool;
+    let runs = &*inner.db.sync_runs;
     // One run at a time per process: a row still Running was cut short by a restart.
-    if let Err(e) = db::sync_run::abandon_running(pool, &db::now()).await {
+    if let Err(e) = runs.abandon_running(&db::now()).await {
         tracing::warn!(error = %e, "could not close interrupted sync journal rows");
     }
-    let run_id = match db::sync_run::start(pool, &db::now(), reason).await {
+    let run_id = match runs.start(&db::now(), reason).await {
         Ok(id) => Some(id),
         Err(e) => {
             tracing::error!(error = %e, "could not open the sync journal row");
@@ -110,12 +110,17 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
     }
     let finished = db::now();
     if let Some(id) = run_id {
-        if let Err(e) = journal(pool, id, &finished, &result).await {
+        if let Err(e) = journal(runs, id, &finished, &result).await {
             tracing::error!(error = %e, "could not finish the sync journal row");
         }
     }
-    if let Err(e) =
-        defender::record_sync(pool, &finished, result.outcome, result.error.as_deref()).await
+    if let Err(e) = defender::record_sync(
+        &*inner.db.integrations,
+        &finished,
+        result.outcome,
+        result.error.as_deref(),
+    )
+    .await
     {
         tracing::error!(error = %e, "could not record the sync outcome");
     }
@@ -128,13 +133,17 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
 }
 
 async fn client(inner: &Inner) -> Result<DefenderClient, String> {
-    defender::client_for_sync(&inner.pool, &inner.secrets, inner.options.clone())
-        .await
-        .map_err(|e| match e {
-            // The journal and the integration's Error state have always said it this way.
-            Unusable::Disabled => "Microsoft Defender is disabled.".to_owned(),
-            e => e.to_string(),
-        })
+    defender::client_for_sync(
+        &*inner.db.integrations,
+        &inner.secrets,
+        inner.options.clone(),
+    )
+    .await
+    .map_err(|e| match e {
+        // The journal and the integration's Error state have always said it this way.
+        Unusable::Disabled => "Microsoft Defender is disabled.".to_owned(),
+        e => e.to_string(),
+    })
 }
 
 /// The sync proper, given a client: usable from benchmarks and tests without the stored
@@ -263,7 +272,7 @@ pub async fn sync_with_client(
     reason: &str,
     inactive_after: InactiveAfter,
 ) -> Result<String, String> {
-    let run_id = db::sync_run::start(pool, &db::now(), reason)
+    let run_id = SyncRunStore::start(pool, &db::now(), reason)
         .await
         .map_err(|e| e.to_string())?;
     let result = sync_with(pool, client, inactive_after, Progress::none(), None).await;

@@ -25,8 +25,8 @@ pub fn next_slot(scheduled: OffsetDateTime, now: OffsetDateTime) -> OffsetDateTi
 
 /// Fires a sync when one is due; returns whether it did. Tests drive this directly.
 pub async fn tick(sync: &SyncService, now: OffsetDateTime) -> bool {
-    let pool = sync.pool();
-    let due = match defender::next_sync_due(pool).await {
+    let integrations = &*sync.stores().integrations;
+    let due = match defender::next_sync_due(integrations).await {
         Ok(Some(due)) => due,
         Ok(None) => return false,
         Err(e) => {
@@ -38,7 +38,7 @@ pub async fn tick(sync: &SyncService, now: OffsetDateTime) -> bool {
         return false;
     }
     let next = db::format_time(next_slot(due, now));
-    if let Err(e) = defender::schedule_next_sync(pool, &next).await {
+    if let Err(e) = defender::schedule_next_sync(integrations, &next).await {
         tracing::warn!(error = %e, "schedule: cannot store the next slot");
         return false;
     }

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::db::remodel_run::Join;
-use crate::db::Pool;
+use crate::db::{Pool, Stores};
 use app::model::profile::RemodelStatus;
 use app::model::sync::SyncProgress;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -58,6 +58,7 @@ pub struct SyncService {
 
 pub(crate) struct Inner {
     pub(crate) pool: Pool,
+    pub(crate) db: Stores,
     pub(crate) secrets: SecretBox,
     pub(crate) options: ClientOptions,
     /// Endpoints unseen for longer are marked inactive after each run.
@@ -102,6 +103,7 @@ impl Inner {
 impl SyncService {
     pub fn new(
         pool: Pool,
+        db: &Stores,
         secrets: SecretBox,
         options: ClientOptions,
         inactive_after: InactiveAfter,
@@ -110,6 +112,7 @@ impl SyncService {
         Self {
             inner: Arc::new(Inner {
                 pool,
+                db: db.clone(),
                 secrets,
                 options,
                 inactive_after,
@@ -179,16 +182,18 @@ impl SyncService {
     }
 
     fn ask_leader(&self, reason: &'static str, replica: String) -> SyncHandle {
-        let pool = self.inner.pool.clone();
+        let db = self.inner.db.clone();
         let run = async move {
             let at = crate::db::now();
             // The run to follow: the one going now, which the request joins, or the next.
-            let from = match crate::db::sync_run::current_or_next_id(&pool).await {
+            let from = match db.sync_runs.current_or_next_id().await {
                 Ok(id) => id,
                 Err(e) => return unreachable_journal(e),
             };
-            if let Err(e) =
-                crate::db::lease::request(&pool, super::requests::SYNC, reason, &replica, &at).await
+            if let Err(e) = db
+                .leases
+                .request(super::requests::SYNC, reason, &replica, &at)
+                .await
             {
                 return unreachable_journal(e);
             }
@@ -196,7 +201,7 @@ impl SyncService {
             // Bounded, so a cluster left without a leader does not keep this task forever.
             let gave_up = tokio::time::Instant::now() + std::time::Duration::from_secs(6 * 3600);
             while tokio::time::Instant::now() < gave_up {
-                match crate::db::sync_run::finished_from(&pool, from).await {
+                match db.sync_runs.finished_from(from).await {
                     Ok(Some(finished)) => {
                         return SyncOutcome {
                             ok: finished.error.is_none(),
@@ -251,7 +256,13 @@ impl SyncService {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        match crate::db::sync_run::abandon_running(&self.inner.pool, &crate::db::now()).await {
+        match self
+            .inner
+            .db
+            .sync_runs
+            .abandon_running(&crate::db::now())
+            .await
+        {
             Ok(n) => tracing::warn!(runs = n, "sync cancelled by the shutdown"),
             Err(e) => {
                 tracing::warn!(error = %e, "sync cancelled by the shutdown; its journal row stays open until the next start")
@@ -293,17 +304,22 @@ impl SyncService {
 
     async fn ask_remodel(&self, join: Join) -> Result<RemodelReport, RemodelError> {
         let leader = self.inner.leader.lock().expect("leader lock").clone();
-        super::remodel_job::ask_and_follow(&self.inner.pool, join, leader.replica(), || {
-            if leader.is_leading() {
-                self.inner.remodel_wake.notify_one();
-            }
-        })
+        super::remodel_job::ask_and_follow(
+            &*self.inner.db.remodel_runs,
+            join,
+            leader.replica(),
+            || {
+                if leader.is_leading() {
+                    self.inner.remodel_wake.notify_one();
+                }
+            },
+        )
         .await
     }
 
     /// How far the running (or last) full re-model got, on whichever replica it runs.
     pub async fn remodel_status(&self) -> Result<RemodelStatus, crate::db::DbError> {
-        super::remodel_job::status(&self.inner.pool).await
+        super::remodel_job::status(&*self.inner.db.remodel_runs).await
     }
 
     /// Completes when this replica asked itself for a re-model (the request loop claims it).
@@ -323,6 +339,10 @@ impl SyncService {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
+    }
+
+    pub(crate) fn stores(&self) -> &Stores {
+        &self.inner.db
     }
 
     pub(crate) fn merge_lock(&self) -> &tokio::sync::Mutex<()> {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use app::model::sync::SyncProgress;
 
 use super::SyncService;
-use crate::db::{sync_progress, Pool};
+use std::sync::Arc;
+
+use crate::db::SyncProgressStore;
 use crate::leadership::Leader;
 use crate::supervisor::StopSignal;
 
@@ -15,7 +17,12 @@ use crate::supervisor::StopSignal;
 /// statement per replica per tick.
 const EVERY: Duration = Duration::from_millis(250);
 
-pub async fn share(sync: SyncService, pool: Pool, leader: Leader, mut stop: StopSignal) {
+pub async fn share(
+    sync: SyncService,
+    store: Arc<dyn SyncProgressStore>,
+    leader: Leader,
+    mut stop: StopSignal,
+) {
     let mut interval = tokio::time::interval(EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // What this replica last wrote (leading) or showed from the database (following).
@@ -29,7 +36,7 @@ pub async fn share(sync: SyncService, pool: Pool, leader: Leader, mut stop: Stop
         if leader.is_leading() {
             if last.as_ref() != Some(&local) {
                 let json = serde_json::to_string(&local).expect("progress serialises");
-                match sync_progress::publish(&pool, &json).await {
+                match store.publish(&json).await {
                     Ok(()) => last = Some(local),
                     Err(e) => tracing::debug!(error = %e, "cannot share the sync progress"),
                 }
@@ -42,7 +49,7 @@ pub async fn share(sync: SyncService, pool: Pool, leader: Leader, mut stop: Stop
         if local.running && !mirrored {
             continue;
         }
-        let remote = match sync_progress::latest(&pool).await {
+        let remote = match store.latest().await {
             Ok(json) => serde_json::from_str::<SyncProgress>(&json).ok(),
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read the shared sync progress");

@@ -1,15 +1,13 @@
 //! The dashboard: endpoints by risk level, network coverage by Defender, and the last sync.
 
-use crate::db::Pool;
 use app::model::endpoint::DashboardView;
 use app::model::risk::RiskLevel;
 
 use super::sync_journal::journal;
-use crate::db::endpoint_query as q;
-use crate::db::DbError;
+use crate::db::{DbError, Stores};
 
-pub async fn dashboard(pool: &Pool) -> Result<DashboardView, DbError> {
-    let counts = q::count_by_risk(pool).await?;
+pub async fn dashboard(db: &Stores) -> Result<DashboardView, DbError> {
+    let counts = db.endpoint_views.count_by_risk().await?;
     let by_risk: Vec<(RiskLevel, u64)> = RiskLevel::ALL
         .into_iter()
         .map(|level| {
@@ -21,12 +19,12 @@ pub async fn dashboard(pool: &Pool) -> Result<DashboardView, DbError> {
             (level, n)
         })
         .collect();
-    let (network_total, network_not_onboarded) = q::network_coverage(pool).await?;
+    let (network_total, network_not_onboarded) = db.endpoint_views.network_coverage().await?;
     Ok(DashboardView {
         total: by_risk.iter().map(|(_, n)| n).sum(),
         by_risk,
         network_total: network_total.max(0) as u64,
         network_not_onboarded: network_not_onboarded.max(0) as u64,
-        last_sync: journal(pool, 1).await?.into_iter().next(),
+        last_sync: journal(&*db.sync_journal, 1).await?.into_iter().next(),
     })
 }

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
-use crate::db::{list_generation, Pool};
+use crate::db::{EndpointViews, ListGeneration};
 use app::model::endpoint::{EndpointQuery, EndpointRow};
 
 use app::model::endpoint::EndpointPage;
@@ -20,12 +20,12 @@ use crate::db::endpoint_query as q;
 use crate::db::DbError;
 
 pub async fn list(
-    pool: &Pool,
+    views: &dyn EndpointViews,
     cache: &ListCache,
     query: EndpointQuery,
 ) -> Result<EndpointPage, DbError> {
     let query = query.normalised();
-    let result = cache.page(pool, &query).await?;
+    let result = cache.page(views, &query).await?;
     Ok(EndpointPage {
         rows: result.rows,
         total: result.total,
@@ -37,11 +37,11 @@ pub async fn list(
 
 /// Every row of the filtered list, in list order, for the CSV export.
 pub async fn all_rows(
-    pool: &Pool,
+    views: &dyn EndpointViews,
     cache: &ListCache,
     query: EndpointQuery,
 ) -> Result<Vec<EndpointRow>, DbError> {
-    cache.all(pool, &query.normalised()).await
+    cache.all(views, &query.normalised()).await
 }
 
 /// One cached row: what the list shows, plus lower-cased text for the search.
@@ -74,24 +74,24 @@ pub struct ListResult {
 impl ListCache {
     /// Marks the cached list stale, here and on every replica; the next request reloads it.
     /// The local mark holds even when the database cannot be written.
-    pub async fn invalidate(&self, pool: &Pool) {
+    pub async fn invalidate(&self, generation: &dyn ListGeneration) {
         self.generation.fetch_add(1, AtomicOrdering::SeqCst);
-        if let Err(e) = list_generation::bump(pool).await {
+        if let Err(e) = generation.bump().await {
             tracing::warn!(error = %e, "cannot mark the other replicas' endpoint lists stale");
         }
     }
 
-    async fn snapshot(&self, pool: &Pool) -> Result<Arc<Snapshot>, DbError> {
+    async fn snapshot(&self, views: &dyn EndpointViews) -> Result<Arc<Snapshot>, DbError> {
         let key = (
             self.generation.load(AtomicOrdering::SeqCst),
-            q::list_key(pool).await?,
+            views.list_key().await?,
         );
         if let Some(s) = self.snapshot.lock().expect("list cache lock").as_ref() {
             if s.key == key {
                 return Ok(Arc::clone(s));
             }
         }
-        let rows = q::all_for_cache(pool).await?;
+        let rows = views.all_for_cache().await?;
         let entries = rows
             .into_iter()
             .map(|r| {
@@ -111,16 +111,20 @@ impl ListCache {
         let snapshot = Arc::new(Snapshot {
             key,
             entries: Arc::new(entries),
-            profiles: q::profile_names(pool).await?,
-            onboarding_states: q::onboarding_states(pool).await?,
+            profiles: views.profile_names().await?,
+            onboarding_states: views.onboarding_states().await?,
         });
         *self.snapshot.lock().expect("list cache lock") = Some(Arc::clone(&snapshot));
         Ok(snapshot)
     }
 
     /// Filters, sorts and pages in memory. `query` must be normalised.
-    pub async fn page(&self, pool: &Pool, query: &EndpointQuery) -> Result<ListResult, DbError> {
-        let snapshot = self.snapshot(pool).await?;
+    pub async fn page(
+        &self,
+        views: &dyn EndpointViews,
+        query: &EndpointQuery,
+    ) -> Result<ListResult, DbError> {
+        let snapshot = self.snapshot(views).await?;
         let start = (query.page as usize - 1) * query.page_size as usize;
         let end = start + query.page_size as usize;
         let (rows, total) = select(&snapshot.entries, query, Some(end));
@@ -136,10 +140,10 @@ impl ListCache {
     /// Every matching row in list order (the CSV export).
     pub async fn all(
         &self,
-        pool: &Pool,
+        views: &dyn EndpointViews,
         query: &EndpointQuery,
     ) -> Result<Vec<EndpointRow>, DbError> {
-        let snapshot = self.snapshot(pool).await?;
+        let snapshot = self.snapshot(views).await?;
         Ok(select(&snapshot.entries, query, None)
             .0
             .into_iter()

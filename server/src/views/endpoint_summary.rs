@@ -6,19 +6,17 @@ mod defender;
 mod identity;
 mod risk;
 
-use crate::db::Pool;
 use app::model::endpoint::{EndpointSummary, MachineView, ProfileConsidered};
 
 use super::endpoint_row::row_view;
-use crate::db::endpoint_query as q;
-use crate::db::DbError;
+use crate::db::{DbError, IntegrationStore, Stores};
 use crate::defender::PortalLinks;
 use defender::defender_detail;
 use identity::identity;
 
 /// Portal links for the configured tenant, when Defender is configured.
-async fn portal(pool: &Pool) -> Result<(Option<PortalLinks>, bool), DbError> {
-    crate::integrations::defender::portal(pool).await
+async fn portal(store: &dyn IntegrationStore) -> Result<(Option<PortalLinks>, bool), DbError> {
+    crate::integrations::defender::portal(store).await
 }
 
 fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
@@ -26,18 +24,18 @@ fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
 }
 
 pub async fn summary(
-    pool: &Pool,
+    db: &Stores,
     endpoint_id: i64,
     can_correct: bool,
 ) -> Result<Option<EndpointSummary>, DbError> {
-    let Some(detail) = q::detail(pool, endpoint_id).await? else {
+    let Some(detail) = db.endpoint_views.detail(endpoint_id).await? else {
         return Ok(None);
     };
-    let (links, defender_enabled) = portal(pool).await?;
+    let (links, defender_enabled) = portal(&*db.integrations).await?;
     let representative = detail.defender_machine_id.clone();
-    let machine_rows = q::machines(pool, endpoint_id).await?;
+    let machine_rows = db.endpoint_views.machines(endpoint_id).await?;
     let identity = identity(
-        pool,
+        &*db.endpoint_views,
         endpoint_id,
         &detail.merge_evidence,
         &machine_rows,
@@ -70,9 +68,15 @@ pub async fn summary(
         .as_deref()
         .and_then(|t| risk::defender_risk(endpoint_id, t));
     let defender = match &representative {
-        Some(machine_id) => {
-            Some(defender_detail(pool, machine_id, links.as_ref(), defender_risk).await?)
-        }
+        Some(machine_id) => Some(
+            defender_detail(
+                &*db.endpoint_views,
+                machine_id,
+                links.as_ref(),
+                defender_risk,
+            )
+            .await?,
+        ),
         None => None,
     };
     let ports: Vec<serde_json::Value> = json_or_default(&detail.open_ports);

@@ -1,11 +1,11 @@
 //! The sync journal: the latest runs with their counts, the permissions they lacked and the
 //! first items each could not decode.
 
-use crate::db::Pool;
 use app::model::endpoint::{MissingPermissionView, SkippedItemView, SyncRunView};
 
-use crate::db::sync_run_query::{self, SyncRunRow};
+use crate::db::sync_run_query::SyncRunRow;
 use crate::db::DbError;
+use crate::db::SyncJournalQuery;
 
 /// Skipped items shown per run in the journal.
 const SKIPS_SHOWN: i64 = 20;
@@ -50,11 +50,11 @@ fn sync_view(r: SyncRunRow, skipped: Vec<SkippedItemView>) -> SyncRunView {
     }
 }
 
-pub async fn journal(pool: &Pool, limit: i64) -> Result<Vec<SyncRunView>, DbError> {
+pub async fn journal(runs: &dyn SyncJournalQuery, limit: i64) -> Result<Vec<SyncRunView>, DbError> {
     let mut views = Vec::new();
-    for run in sync_run_query::recent(pool, limit).await? {
+    for run in runs.recent(limit).await? {
         let skipped = if run.skipped_items > 0 {
-            sync_run_query::skips(pool, run.sync_run_id, SKIPS_SHOWN)
+            runs.skips(run.sync_run_id, SKIPS_SHOWN)
                 .await?
                 .into_iter()
                 .map(|s| SkippedItemView {

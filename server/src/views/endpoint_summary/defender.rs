@@ -1,12 +1,10 @@
 //! The Defender tab of the Endpoint Summary: the representative machine's vulnerabilities (one
 //! entry per CVE, most severe first), its alerts and the portal links.
 
-use crate::db::Pool;
 use app::model::endpoint::{AlertView, DefenderDetail, VulnerabilityView};
 use app::model::risk::DefenderRisk;
 
-use crate::db::endpoint_query as q;
-use crate::db::DbError;
+use crate::db::{DbError, EndpointViews};
 use crate::defender::PortalLinks;
 
 /// Severity as a number for ordering (Defender vulnerability severities, §5.4).
@@ -21,14 +19,14 @@ fn severity_rank(severity: Option<&str>) -> u8 {
 }
 
 pub(super) async fn defender_detail(
-    pool: &Pool,
+    views: &dyn EndpointViews,
     machine_id: &str,
     links: Option<&PortalLinks>,
     risk: Option<DefenderRisk>,
 ) -> Result<DefenderDetail, DbError> {
     // Rows come per (CVE, product); fold them into one entry per CVE.
     let mut vulnerabilities: Vec<VulnerabilityView> = Vec::new();
-    for r in q::machine_vulnerabilities(pool, machine_id).await? {
+    for r in views.machine_vulnerabilities(machine_id).await? {
         let product = [
             r.product_vendor.as_str(),
             r.product_name.as_str(),
@@ -80,7 +78,8 @@ pub(super) async fn defender_detail(
     let most_severe = chosen
         .and_then(|id| vulnerabilities.iter().find(|v| v.cve_id == id).cloned())
         .or_else(|| vulnerabilities.first().cloned());
-    let alerts = q::machine_alerts(pool, machine_id)
+    let alerts = views
+        .machine_alerts(machine_id)
         .await?
         .into_iter()
         .map(|a| AlertView {

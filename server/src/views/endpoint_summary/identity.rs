@@ -6,13 +6,13 @@ use app::model::endpoint::{
 };
 
 use crate::db::endpoint_query as q;
-use crate::db::{machine_split, DbError, Pool};
+use crate::db::{DbError, EndpointViews};
 use crate::sync::merge::evidence::Evidence;
 
 /// The identity section of the Summary: the stored evidence, the splits that concern the
 /// endpoint, and which of its machines an administrator may split off.
 pub(super) async fn identity(
-    pool: &Pool,
+    views: &dyn EndpointViews,
     endpoint_id: i64,
     evidence: &str,
     machines: &[q::MachineRow],
@@ -27,7 +27,8 @@ pub(super) async fn identity(
     } else {
         Vec::new()
     };
-    let splits = machine_split::for_endpoint(pool, endpoint_id)
+    let splits = views
+        .splits(endpoint_id)
         .await?
         .into_iter()
         .map(|s| SplitView {

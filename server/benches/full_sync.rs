@@ -159,11 +159,17 @@ async fn phase_main(phase: &str) -> Result<Figures, Error> {
             server::integrations::demo::seed(&pool, &pool, &secrets, &sim_url).await?;
             (
                 0,
-                server::sync::sync_with_client(&pool, &client, "bench", Default::default()).await?,
+                server::sync::sync_with_client(
+                    &server::db::Stores::new(&pool),
+                    &client,
+                    "bench",
+                    Default::default(),
+                )
+                .await?,
             )
         }
         "remodel" => {
-            let report = server::endpoints::remodel_all(&pool).await?;
+            let report = server::endpoints::remodel_all(&server::db::Stores::new(&pool)).await?;
             (
                 report.endpoints as u64,
                 format!("{} endpoints, {} written", report.endpoints, report.changed),
@@ -171,8 +177,13 @@ async fn phase_main(phase: &str) -> Result<Figures, Error> {
         }
         "again" => (
             0,
-            server::sync::sync_with_client(&pool, &client, "bench-again", Default::default())
-                .await?,
+            server::sync::sync_with_client(
+                &server::db::Stores::new(&pool),
+                &client,
+                "bench-again",
+                Default::default(),
+            )
+            .await?,
         ),
         other => return Err(format!("unknown phase {other}").into()),
     };
@@ -189,17 +200,17 @@ async fn phase_main(phase: &str) -> Result<Figures, Error> {
 
 /// Fetch, parse and insert every listing into plain tables, page by page: the floor.
 async fn floor(client: &DefenderClient, pool: &server::db::Pool) -> Result<u64, Error> {
-    use server::db::sync_stage;
     use server::sync::to_rows;
+    let staging = server::db::Stores::new(pool).staging;
     let mut conn = pool.acquire().await?;
-    sync_stage::prepare(&mut conn).await?;
+    staging.prepare(&mut conn).await?;
     let mut rows = 0u64;
     let mut pager = client.machines();
     while let Some(page) = pager.next_page().await? {
         let listed = page.len() as u64;
         let staged = page.into_iter().map(to_rows::machine).collect();
         let mut tx = conn.begin().await?;
-        sync_stage::machines(&mut tx, staged).await?;
+        staging.machines(&mut tx, staged).await?;
         tx.commit().await?;
         rows += listed;
     }
@@ -208,7 +219,7 @@ async fn floor(client: &DefenderClient, pool: &server::db::Pool) -> Result<u64, 
         let listed = page.len() as u64;
         let staged = page.into_iter().map(to_rows::vulnerability).collect();
         let mut tx = conn.begin().await?;
-        sync_stage::vulnerabilities(&mut tx, staged).await?;
+        staging.vulnerabilities(&mut tx, staged).await?;
         tx.commit().await?;
         rows += listed;
     }
@@ -220,7 +231,7 @@ async fn floor(client: &DefenderClient, pool: &server::db::Pool) -> Result<u64, 
             .filter_map(to_rows::machine_vulnerability)
             .collect();
         let mut tx = conn.begin().await?;
-        sync_stage::machine_vulnerabilities(&mut tx, staged).await?;
+        staging.machine_vulnerabilities(&mut tx, staged).await?;
         tx.commit().await?;
         rows += listed;
     }
@@ -229,7 +240,7 @@ async fn floor(client: &DefenderClient, pool: &server::db::Pool) -> Result<u64, 
         let listed = page.len() as u64;
         let staged = page.into_iter().map(to_rows::alert).collect();
         let mut tx = conn.begin().await?;
-        sync_stage::alerts(&mut tx, staged).await?;
+        staging.alerts(&mut tx, staged).await?;
         tx.commit().await?;
         rows += listed;
     }

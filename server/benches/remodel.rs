@@ -257,7 +257,7 @@ async fn stored() -> Result<(), Error> {
 
     let goal = std::time::Duration::from_secs(2);
     let verdict = |elapsed| if elapsed < goal { "within" } else { "OVER" };
-    let report = server::endpoints::remodel_all(&pool).await?;
+    let report = server::endpoints::remodel_all(&server::db::Stores::new(&pool)).await?;
     writeln!(
         out,
         "stored re-model + risk, nothing changed: {} endpoints read, {} written, in {:.2?} \
@@ -267,14 +267,14 @@ async fn stored() -> Result<(), Error> {
         report.elapsed,
         verdict(report.elapsed)
     )?;
-    let report = server::endpoints::on_defender_disabled(&pool).await?;
+    let report = server::endpoints::on_defender_disabled(&server::db::Stores::new(&pool)).await?;
     writeln!(
         out,
         "stored re-model + risk without Defender (integration disabled): {} endpoints read, \
          {} written, in {:.2?}",
         report.endpoints, report.changed, report.elapsed
     )?;
-    let report = server::endpoints::remodel_all(&pool).await?;
+    let report = server::endpoints::remodel_all(&server::db::Stores::new(&pool)).await?;
     writeln!(
         out,
         "STORED FULL RE-MODEL + RISK, every endpoint rewritten (Defender enabled again): {} \
@@ -294,8 +294,13 @@ async fn sync_into(pool: &server::db::Pool, out: &mut impl Write) -> Result<(), 
     server::integrations::demo::seed(pool, pool, &secrets, sim.base_url()).await?;
     let started = Instant::now();
     let client = sim_process::client(sim.base_url())?;
-    let summary =
-        server::sync::sync_with_client(pool, &client, "bench", Default::default()).await?;
+    let summary = server::sync::sync_with_client(
+        &server::db::Stores::new(pool),
+        &client,
+        "bench",
+        Default::default(),
+    )
+    .await?;
     writeln!(
         out,
         "stored data: synced {summary} in {:.2?}",

@@ -11,7 +11,7 @@ mod own_password;
 use std::path::PathBuf;
 
 use crate::auth::session_registry::SessionRegistry;
-use crate::db::{AccountStore, AuditStore, DbError, SessionStore, Stores, Transactions};
+use crate::db::{AccountStore, AuditStore, Database, DbError, SessionStore, Stores};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +42,7 @@ impl From<sqlx::Error> for AccountError {
 
 #[derive(Clone, Debug)]
 pub struct Accounts {
-    transactions: Arc<dyn Transactions>,
+    database: Arc<dyn Database>,
     accounts: Arc<dyn AccountStore>,
     sessions_table: Arc<dyn SessionStore>,
     audit: Arc<dyn AuditStore>,
@@ -55,7 +55,7 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(db: &Stores, data_dir: PathBuf, sessions: SessionRegistry) -> Self {
         Self {
-            transactions: db.transactions.clone(),
+            database: db.database.clone(),
             accounts: db.accounts.clone(),
             sessions_table: db.sessions.clone(),
             audit: db.audit.clone(),

@@ -26,7 +26,7 @@ use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
 use crate::auth::password;
 use crate::auth::throttle::{LoginThrottle, Refused, ThrottleLimits};
-use crate::db::{self, account::AccountRow, DbError, Pool, Stores};
+use crate::db::{self, account::AccountRow, DbError, Stores};
 use crate::defender::{ClientOptions, DefenderError};
 use crate::integrations::defender::{self, Change, Saved};
 use crate::integrations::defender_settings::StoredDefenderSettings;
@@ -40,7 +40,6 @@ use crate::views::{dashboard, endpoint_summary, sync_journal};
 
 pub struct ServerBackend {
     list_cache: Arc<ListCache>,
-    pool: Pool,
     db: Stores,
     throttle: LoginThrottle,
     /// Free slots for password checks at sign-in; see `ThrottleLimits::concurrent_checks`.
@@ -59,7 +58,6 @@ impl ServerBackend {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         list_cache: Arc<ListCache>,
-        pool: Pool,
         db: Stores,
         limits: ThrottleLimits,
         secrets: SecretBox,
@@ -70,7 +68,6 @@ impl ServerBackend {
     ) -> Self {
         Self {
             list_cache,
-            pool,
             password_checks: Arc::new(tokio::sync::Semaphore::new(limits.concurrent_checks)),
             throttle: LoginThrottle::new(db.login_attempts.clone(), limits),
             secrets,
@@ -530,7 +527,7 @@ impl ConsoleBackend for ServerBackend {
         if was_enabled && !form.enabled {
             // Disabling removes Defender's dynamic profiles and re-models every endpoint
             // (imported ones stay) so each gets a standard profile again.
-            let report = crate::endpoints::on_defender_disabled(&self.pool).await;
+            let report = crate::endpoints::on_defender_disabled(&self.db).await;
             self.list_cache.invalidate(&*self.db.list_generation).await;
             let report = report.map_err(internal)?;
             let detail = format!("{} endpoints re-modelled", report.endpoints);

@@ -5,7 +5,7 @@
 //! Services see it through narrow store traits, one per table or read model ([`Stores`]
 //! bundles them), so none of them names a pool, a driver or a backend. A store's methods that
 //! take a `&mut dyn AsConn` run inside the caller's transaction, opened with
-//! [`Transactions::begin_write`], so that changes to several tables commit together.
+//! [`Database::begin_write`], so that changes to several tables commit together.
 
 pub mod account;
 pub mod account_session;
@@ -33,6 +33,7 @@ mod postgres;
 pub mod profile;
 pub mod profile_query;
 pub mod remodel_run;
+mod session_table;
 mod sqlite;
 pub mod staged_rows;
 mod stores;
@@ -49,6 +50,11 @@ pub use action_target_query::ActionTargetQuery;
 pub use api_token::ApiTokenStore;
 pub use audit_log::AuditStore;
 pub use connection_test::ConnectionTestStore;
+pub use defender_alert::AlertStore;
+pub use defender_machine::MachineStore;
+pub use defender_source::DefenderSourceStore;
+pub use endpoint::EndpointStore;
+pub use endpoint_identity::IdentityStore;
 pub use endpoint_query::EndpointViews;
 pub use integration::IntegrationStore;
 pub use json_text::{JsonText, MaybeJsonText};
@@ -56,13 +62,21 @@ pub use lease::LeaseStore;
 pub use list_generation::ListGeneration;
 pub use login_attempt::LoginAttemptStore;
 pub use machine_action::ActionStore;
+pub use machine_action_sync::ActionSyncStore;
+pub use machine_split::SplitStore;
+pub use machine_vulnerability::MachineVulnerabilityStore;
 pub use pool::{AsConn, Conn, Connection, OwnConnection, Pool, Tx};
+pub use profile::ProfileStore;
 pub use profile_query::ProfileQuery;
 pub use remodel_run::RemodelRunStore;
-pub use stores::{Stores, Transactions};
+pub use session_table::SessionTable;
+pub use stores::{Database, Stores};
+pub use sync_cursor::SyncCursorStore;
 pub use sync_progress::SyncProgressStore;
 pub use sync_run::SyncRunStore;
 pub use sync_run_query::SyncJournalQuery;
+pub use sync_stage::StagingStore;
+pub use vulnerability::VulnerabilityStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -47,7 +47,13 @@ async fn import_nmap(settings: &Settings, file: &std::path::Path) -> ExitCode {
         Ok(pool) => pool,
         Err(e) => return fail(&e),
     };
-    match server::endpoints::import_nmap(&pool, &bytes, settings.inactive_after).await {
+    match server::endpoints::import_nmap(
+        &server::db::Stores::new(&pool),
+        &bytes,
+        settings.inactive_after,
+    )
+    .await
+    {
         Ok(r) => {
             let _ = writeln!(
                 std::io::stdout(),

@@ -17,11 +17,11 @@ use crate::accounts::Accounts;
 use crate::actions::{ActionService, ActionTiming};
 use crate::auth::bootstrap::{ensure_admin, BootstrapError};
 use crate::auth::session_registry::SessionRegistry;
-use crate::auth::session_store::{HashedIdStore, SessionTable};
+use crate::auth::session_store::HashedIdStore;
 use crate::auth::throttle::ThrottleLimits;
 use crate::backend::ServerBackend;
 use crate::config::Settings;
-use crate::db::{self, OpenError, Pool, Stores};
+use crate::db::{self, OpenError, Pool, SessionTable, Stores};
 use crate::defender::ClientOptions;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
 use crate::integrations::{demo, secret_rebinding};
@@ -39,7 +39,6 @@ const SESSION_COOKIE: &str = "ea_session";
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub pool: Pool,
     pub stores: Stores,
     pub sync: SyncService,
     pub list_cache: Arc<ListCache>,
@@ -153,7 +152,6 @@ impl Application {
             .await
             .map_err(StartupError::SecretRebinding)?;
         let sync = SyncService::new(
-            pool.clone(),
             &stores,
             secrets.clone(),
             tuning.client_options.clone(),
@@ -260,7 +258,6 @@ impl Application {
         let list_cache = Arc::new(ListCache::default());
         let backend: SharedBackend = Arc::new(ServerBackend::new(
             list_cache.clone(),
-            pool.clone(),
             stores.clone(),
             tuning.login_limits,
             secrets,
@@ -286,18 +283,19 @@ impl Application {
             move |term| schedule::run(sync.clone(), period, term)
         });
         if let Some(period) = tuning.inactive_check_period {
-            let (cache, pool, after) = (list_cache.clone(), pool.clone(), settings.inactive_after);
+            let (cache, stores, after) =
+                (list_cache.clone(), stores.clone(), settings.inactive_after);
             spawn_while_leading(&mut loops, "inactivity check", &leader, move |term| {
                 let cache = cache.clone();
                 keep_deciding_inactive(
-                    pool.clone(),
+                    stores.clone(),
                     after,
                     period,
                     {
-                        let pool = pool.clone();
+                        let generation = stores.list_generation.clone();
                         move || {
-                            let (cache, pool) = (cache.clone(), pool.clone());
-                            tokio::spawn(async move { cache.invalidate(&pool).await });
+                            let (cache, generation) = (cache.clone(), generation.clone());
+                            tokio::spawn(async move { cache.invalidate(&*generation).await });
                         }
                     },
                     term,
@@ -313,7 +311,6 @@ impl Application {
         };
         let state = AppState {
             leptos_options: leptos_options.clone(),
-            pool: pool.clone(),
             stores,
             sync: sync.clone(),
             list_cache: list_cache.clone(),

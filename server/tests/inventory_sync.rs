@@ -325,9 +325,13 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
     let pool = app.pool.clone();
 
     let xml = sim.control().local_network_xml(5);
-    let report = server::endpoints::import_nmap(&pool, xml.as_bytes(), Default::default())
-        .await
-        .unwrap();
+    let report = server::endpoints::import_nmap(
+        &server::db::Stores::new(&pool),
+        xml.as_bytes(),
+        Default::default(),
+    )
+    .await
+    .unwrap();
     assert!(report.added > 0, "{report:?}");
     let discovered = count(&pool, "endpoint").await;
     app.stop().await;
@@ -369,7 +373,7 @@ async fn discovered_endpoints_match_by_mac_and_disabling_keeps_them_with_standar
     let total = count(&pool, "endpoint").await;
     assert!(total >= discovered);
 
-    let report = server::endpoints::on_defender_disabled(&pool)
+    let report = server::endpoints::on_defender_disabled(&server::db::Stores::new(&pool))
         .await
         .unwrap();
     assert_eq!(report.dynamic_profiles, 0);
@@ -405,7 +409,7 @@ async fn a_bad_nmap_file_changes_nothing_and_says_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let err = server::endpoints::import_nmap(
-        &app.pool,
+        &server::db::Stores::new(&app.pool),
         b"<nmaprun><host><address addr=",
         Default::default(),
     )
@@ -490,9 +494,10 @@ async fn a_full_remodel_reports_progress_writes_only_changes_and_anyone_can_foll
     let endpoints = count(&app.pool, "endpoint").await as usize;
 
     let steps = std::sync::Mutex::new(Vec::new());
-    let report = server::endpoints::remodel_all_with_progress(&app.pool, &|step| {
-        steps.lock().unwrap().push(step)
-    })
+    let report = server::endpoints::remodel_all_with_progress(
+        &server::db::Stores::new(&app.pool),
+        &|step| steps.lock().unwrap().push(step),
+    )
     .await
     .unwrap();
     let steps = steps.into_inner().unwrap();

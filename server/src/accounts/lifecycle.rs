@@ -10,7 +10,7 @@ impl Accounts {
     /// account changes nothing.
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn disable(&self, actor: &str, id: i64) -> Result<(), AccountError> {
-        let mut tx = self.transactions.begin_write().await?;
+        let mut tx = self.database.begin_write().await?;
         let row = self
             .accounts
             .by_id_in(&mut tx, id)
@@ -34,7 +34,7 @@ impl Accounts {
 
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn enable(&self, actor: &str, id: i64) -> Result<(), AccountError> {
-        let mut tx = self.transactions.begin_write().await?;
+        let mut tx = self.database.begin_write().await?;
         let row = self
             .accounts
             .by_id_in(&mut tx, id)
@@ -52,7 +52,7 @@ impl Accounts {
     /// Takes effect on the account's next request: every request reads the role afresh.
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn set_role(&self, actor: &str, id: i64, role: Role) -> Result<(), AccountError> {
-        let mut tx = self.transactions.begin_write().await?;
+        let mut tx = self.database.begin_write().await?;
         let row = self
             .accounts
             .by_id_in(&mut tx, id)
@@ -94,7 +94,7 @@ impl Accounts {
         // Hashed before the transaction: argon2 is slow on purpose and the write lock is not
         // to be held meanwhile.
         let hashed = hash(temporary).await?;
-        let mut tx = self.transactions.begin_write().await?;
+        let mut tx = self.database.begin_write().await?;
         let row = self
             .accounts
             .by_id_in(&mut tx, id)
@@ -116,7 +116,7 @@ impl Accounts {
     /// `confirm` must repeat the username. The account's sessions end with it.
     #[tracing::instrument(skip_all, fields(actor = actor, account_id = id))]
     pub async fn delete(&self, actor: &str, id: i64, confirm: &str) -> Result<(), AccountError> {
-        let mut tx = self.transactions.begin_write().await?;
+        let mut tx = self.database.begin_write().await?;
         let row = self
             .accounts
             .by_id_in(&mut tx, id)

@@ -55,7 +55,7 @@ impl Accounts {
         }
         let hashed = hash(change.new.expose()).await?;
         let keep = stored_key(session_id);
-        let mut tx = self.transactions.begin_write().await?;
+        let mut tx = self.database.begin_write().await?;
         if !self
             .accounts
             .set_password(&mut tx, account_id, &hashed, false)

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::session_store::stored_key;
 use std::sync::Arc;
 
-use crate::db::{self, account_session, DbError, SessionStore, Stores, Transactions};
+use crate::db::{self, account_session, Database, DbError, SessionStore, Stores};
 
 /// How long a session lives: `idle` after its last activity, and `absolute` after sign-in
 /// however active it is.
@@ -51,7 +51,7 @@ pub struct LiveSession {
 
 #[derive(Clone, Debug)]
 pub struct SessionRegistry {
-    transactions: Arc<dyn Transactions>,
+    database: Arc<dyn Database>,
     sessions: Arc<dyn SessionStore>,
     limits: SessionLimits,
 }
@@ -59,7 +59,7 @@ pub struct SessionRegistry {
 impl SessionRegistry {
     pub fn new(db: &Stores, limits: SessionLimits) -> Self {
         Self {
-            transactions: db.transactions.clone(),
+            database: db.database.clone(),
             sessions: db.sessions.clone(),
             limits,
         }
@@ -84,7 +84,7 @@ impl SessionRegistry {
             return Err(DbError::Conflict("not a session id".into()));
         };
         if let Some(old) = replaces.and_then(stored_key) {
-            let mut conn = self.transactions.acquire().await?;
+            let mut conn = self.database.acquire().await?;
             self.sessions.end_key(&mut conn, &old).await?;
         }
         let now = OffsetDateTime::now_utc();
@@ -129,7 +129,7 @@ impl SessionRegistry {
             && age.is_some_and(|age| age < self.limits.absolute);
         if !live {
             tracing::info!(account_id = row.account_id, "session ended by its limits");
-            let mut conn = self.transactions.acquire().await?;
+            let mut conn = self.database.acquire().await?;
             self.sessions.end_key(&mut conn, &key).await?;
             return Ok(None);
         }
@@ -161,13 +161,13 @@ impl SessionRegistry {
         let Some(key) = stored_key(session_id) else {
             return Ok(());
         };
-        let mut conn = self.transactions.acquire().await?;
+        let mut conn = self.database.acquire().await?;
         self.sessions.end_key(&mut conn, &key).await
     }
 
     /// Ends one session of an account; false when the account has no such session.
     pub async fn end_one(&self, account_id: i64, account_session_id: i64) -> Result<bool, DbError> {
-        let mut conn = self.transactions.acquire().await?;
+        let mut conn = self.database.acquire().await?;
         self.sessions
             .end_one(&mut conn, account_id, account_session_id)
             .await
@@ -175,7 +175,7 @@ impl SessionRegistry {
 
     /// Ends every session of an account; how many ended.
     pub async fn end_all(&self, account_id: i64) -> Result<u64, DbError> {
-        let mut conn = self.transactions.acquire().await?;
+        let mut conn = self.database.acquire().await?;
         self.sessions.end_all_of(&mut conn, account_id, None).await
     }
 

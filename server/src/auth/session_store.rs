@@ -9,11 +9,9 @@
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
-use crate::db::Pool;
+use crate::db::SessionTable;
 
 /// The key a session's record is filed under: the first 128 bits of the SHA-256 of its id.
 pub fn stored_id(id: &Id) -> Id {
@@ -30,56 +28,6 @@ pub fn stored_key(session_id: &str) -> Option<String> {
         .parse::<Id>()
         .ok()
         .map(|id| stored_id(&id).to_string())
-}
-
-/// The session table of the backend the console runs on: `tower_sessions` on both (on
-/// PostgreSQL in the `public` schema, which every replica shares).
-#[derive(Clone, Debug)]
-pub enum SessionTable {
-    Sqlite(SqliteStore),
-    Postgres(PostgresStore),
-}
-
-impl SessionTable {
-    pub fn for_pool(pool: &Pool) -> Self {
-        match pool {
-            Pool::Sqlite(p) => SessionTable::Sqlite(SqliteStore::new(p.clone())),
-            // The same table name as SQLite's, so `account_session` ends sessions with the
-            // same SQL on both.
-            Pool::Postgres(p) => SessionTable::Postgres(
-                PostgresStore::new(p.clone())
-                    .with_schema_name("public")
-                    .and_then(|s| s.with_table_name("tower_sessions"))
-                    .expect("valid identifiers"),
-            ),
-        }
-    }
-
-    /// Creates the table if it is missing (the store's own schema, not one of our migrations).
-    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
-        match self {
-            SessionTable::Sqlite(s) => s.migrate().await,
-            SessionTable::Postgres(s) => s.migrate().await,
-        }
-    }
-
-    /// Deletes expired records every `period`, until an error.
-    pub async fn continuously_delete_expired(
-        self,
-        period: tokio::time::Duration,
-    ) -> session_store::Result<()> {
-        match self {
-            SessionTable::Sqlite(s) => s.continuously_delete_expired(period).await,
-            SessionTable::Postgres(s) => s.continuously_delete_expired(period).await,
-        }
-    }
-
-    fn store(&self) -> &dyn SessionStore {
-        match self {
-            SessionTable::Sqlite(s) => s,
-            SessionTable::Postgres(s) => s,
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -152,13 +100,10 @@ mod tests {
 
     #[tokio::test]
     async fn records_round_trip_under_the_digest() {
-        // One connection: each connection to `:memory:` is a database of its own.
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect("sqlite::memory:")
-            .await
-            .unwrap();
-        let inner = SessionTable::Sqlite(SqliteStore::new(pool.clone()));
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::open(&url).await.unwrap();
+        let inner = SessionTable::for_pool(&pool);
         inner.migrate().await.unwrap();
         let store = HashedIdStore::new(inner);
         let mut record = Record {
@@ -173,10 +118,12 @@ mod tests {
         let loaded = store.load(&record.id).await.unwrap().unwrap();
         assert_eq!(loaded, record, "the caller sees its own id");
 
-        let keys: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+        let keys: Vec<String> = crate::on_pool!(&pool, |db| {
+            sqlx::query_scalar("SELECT id FROM tower_sessions")
+                .fetch_all(db)
+                .await
+                .unwrap()
+        });
         assert_eq!(keys, vec![stored_id(&record.id).to_string()]);
 
         store.delete(&record.id).await.unwrap();

@@ -12,30 +12,37 @@ pub struct EndpointAlert {
     pub status: Option<String>,
 }
 
-/// The alerts of the representative machines of endpoints `after < id <= upto`.
-pub async fn for_endpoints(
-    pool: &Pool,
-    after: i64,
-    upto: i64,
-) -> Result<Vec<EndpointAlert>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        Ok(sqlx::query_as(
-            "SELECT e.endpoint_id, a.alert_id, a.title, a.severity, a.status FROM endpoint e \
-             JOIN defender_alert a ON a.machine_id = e.defender_machine_id \
-             WHERE e.endpoint_id > $1 AND e.endpoint_id <= $2",
-        )
-        .bind(after)
-        .bind(upto)
-        .fetch_all(pool)
-        .await?)
-    })
+/// Defender's alerts as last synced.
+#[async_trait::async_trait]
+pub trait AlertStore: Send + Sync + std::fmt::Debug {
+    /// The alerts of the representative machines of endpoints `after < id <= upto`.
+    async fn for_endpoints(&self, after: i64, upto: i64) -> Result<Vec<EndpointAlert>, DbError>;
+
+    async fn count(&self) -> Result<i64, DbError>;
 }
 
-pub async fn count(pool: &Pool) -> Result<i64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_alert")
-            .fetch_one(pool)
-            .await?;
-        Ok(n)
-    })
+#[async_trait::async_trait]
+impl AlertStore for Pool {
+    async fn for_endpoints(&self, after: i64, upto: i64) -> Result<Vec<EndpointAlert>, DbError> {
+        crate::on_pool!(self, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT e.endpoint_id, a.alert_id, a.title, a.severity, a.status FROM endpoint e \
+                 JOIN defender_alert a ON a.machine_id = e.defender_machine_id \
+                 WHERE e.endpoint_id > $1 AND e.endpoint_id <= $2",
+            )
+            .bind(after)
+            .bind(upto)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    async fn count(&self) -> Result<i64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_alert")
+                .fetch_one(pool)
+                .await?;
+            Ok(n)
+        })
+    }
 }

@@ -23,55 +23,86 @@ pub struct MachineRow {
     pub ip_addresses: String,
 }
 
-/// Every machine present in the latest listing (not gone), as a stream: the caller keeps what
-/// it needs of each row, not 100k rows of JSON at once.
-pub fn present<'c>(conn: &'c mut impl AsConn) -> BoxStream<'c, Result<MachineRow, sqlx::Error>> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query_as(
-            "SELECT machine_id, endpoint_id, computer_dns_name, os_platform, version, \
-             onboarding_status, health_status, last_ip_address, first_seen, last_seen, \
-             is_potential_duplication, merged_into_machine_id, ip_addresses \
-             FROM defender_machine WHERE gone = FALSE ORDER BY machine_id",
-        )
-        .fetch(conn)
-        .boxed()
-    })
+/// Defender's machines as last synced.
+#[async_trait::async_trait]
+pub trait MachineStore: Send + Sync + std::fmt::Debug {
+    /// Every machine present in the latest listing (not gone), as a stream: the caller keeps what
+    /// it needs of each row, not 100k rows of JSON at once.
+    fn present<'c>(
+        &self,
+        conn: &'c mut dyn AsConn,
+    ) -> BoxStream<'c, Result<MachineRow, sqlx::Error>>;
+
+    /// The machines on this endpoint now (not gone), with whether the endpoint was also seen on
+    /// the local network.
+    async fn on_endpoint(&self, endpoint_id: i64) -> Result<Vec<(String, bool)>, DbError>;
+
+    /// The endpoint the machine is on.
+    async fn endpoint_of(
+        &self,
+        conn: &mut dyn AsConn,
+        machine_id: &str,
+    ) -> Result<Option<i64>, DbError>;
+
+    /// Row count, for tests and the journal.
+    async fn count(&self) -> Result<i64, DbError>;
 }
 
-/// The machines on this endpoint now (not gone), with whether the endpoint was also seen on
-/// the local network.
-pub async fn on_endpoint(pool: &Pool, endpoint_id: i64) -> Result<Vec<(String, bool)>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        Ok(sqlx::query_as(
-            "SELECT m.machine_id, e.source_network FROM defender_machine m \
-             JOIN endpoint e ON e.endpoint_id = m.endpoint_id \
-             WHERE m.endpoint_id = $1 AND m.gone = FALSE",
-        )
-        .bind(endpoint_id)
-        .fetch_all(pool)
-        .await?)
-    })
-}
+#[async_trait::async_trait]
+impl MachineStore for Pool {
+    fn present<'c>(
+        &self,
+        conn: &'c mut dyn AsConn,
+    ) -> BoxStream<'c, Result<MachineRow, sqlx::Error>> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query_as(
+                "SELECT machine_id, endpoint_id, computer_dns_name, os_platform, version, \
+                 onboarding_status, health_status, last_ip_address, first_seen, last_seen, \
+                 is_potential_duplication, merged_into_machine_id, ip_addresses \
+                 FROM defender_machine WHERE gone = FALSE ORDER BY machine_id",
+            )
+            .fetch(conn)
+            .boxed()
+        })
+    }
 
-/// The endpoint the machine is on.
-pub async fn endpoint_of(conn: &mut impl AsConn, machine_id: &str) -> Result<Option<i64>, DbError> {
-    crate::on_conn!(conn, |conn| {
-        Ok(
-            sqlx::query_scalar("SELECT endpoint_id FROM defender_machine WHERE machine_id = $1")
+    async fn on_endpoint(&self, endpoint_id: i64) -> Result<Vec<(String, bool)>, DbError> {
+        crate::on_pool!(self, |pool| {
+            Ok(sqlx::query_as(
+                "SELECT m.machine_id, e.source_network FROM defender_machine m \
+                 JOIN endpoint e ON e.endpoint_id = m.endpoint_id \
+                 WHERE m.endpoint_id = $1 AND m.gone = FALSE",
+            )
+            .bind(endpoint_id)
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+
+    async fn endpoint_of(
+        &self,
+        conn: &mut dyn AsConn,
+        machine_id: &str,
+    ) -> Result<Option<i64>, DbError> {
+        crate::on_conn!(conn, |conn| {
+            Ok(
+                sqlx::query_scalar(
+                    "SELECT endpoint_id FROM defender_machine WHERE machine_id = $1",
+                )
                 .bind(machine_id)
                 .fetch_optional(&mut *conn)
                 .await?
                 .flatten(),
-        )
-    })
-}
+            )
+        })
+    }
 
-/// Row count, for tests and the journal.
-pub async fn count(pool: &Pool) -> Result<i64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine")
-            .fetch_one(pool)
-            .await?;
-        Ok(n)
-    })
+    async fn count(&self) -> Result<i64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine")
+                .fetch_one(pool)
+                .await?;
+            Ok(n)
+        })
+    }
 }

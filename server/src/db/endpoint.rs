@@ -19,15 +19,403 @@ pub struct DefenderView {
     pub mac_conflicts: Option<String>,
 }
 
-/// The next free endpoint ids start after this one (ids are assigned by the caller inside its
-/// write transaction, so bulk inserts need no RETURNING per row).
-pub async fn max_id(conn: &mut impl AsConn) -> Result<i64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        let (id,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(endpoint_id), 0) FROM endpoint")
+/// The stored inventory: endpoints, their assessments and the re-model's reads and writes.
+#[async_trait::async_trait]
+pub trait EndpointStore: Send + Sync + std::fmt::Debug {
+    /// The next free endpoint ids start after this one (ids are assigned by the caller inside its
+    /// write transaction, so bulk inserts need no RETURNING per row).
+    async fn max_id(&self, conn: &mut dyn AsConn) -> Result<i64, DbError>;
+
+    /// Creates endpoints for Defender machines that matched none, in bulk. Takes the rows by value:
+    /// their text moves into the statements instead of being copied.
+    async fn insert_many_from_defender(
+        &self,
+        conn: &mut dyn AsConn,
+        rows: Vec<NewDefenderEndpoint>,
+    ) -> Result<(), DbError>;
+
+    /// A page of endpoints by id, with the representative machine's OS and, when
+    /// `with_vulnerabilities`, its vulnerabilities.
+    ///
+    /// The page comes back as one JSON value that SQLite builds, not as 2,000 rows of 17 values:
+    /// sqlx copies every value it reads twice and hands each row across threads, which cost a
+    /// 100k-endpoint re-model more than SQLite's own work. The digest and the machine's OS come
+    /// from covering indexes (migration 0009), named because SQLite's planner prefers the unique
+    /// keys and would then read each endpoint's assessment row and machine row as well: together
+    /// about 180 MB at 100k endpoints.
+    async fn remodel_page(
+        &self,
+        page: PageBounds,
+        with_vulnerabilities: bool,
+    ) -> Result<Vec<RemodelRow>, DbError>;
+
+    /// A connection of its own for writing assessments in bulk, outside the shared pool: a page
+    /// cache big enough to hold a page of rewritten assessments until commit (SQLite's default
+    /// 2 MB spills them to the log mid-transaction), its statement journal in memory rather than
+    /// in a temporary file, and no checkpoints of its own. Close it when done.
+    async fn assessment_writer(&self) -> Result<OwnConnection, DbError>;
+
+    /// A connection of its own for [`checkpoint`]. Close it when done.
+    async fn checkpointer(&self) -> Result<OwnConnection, DbError>;
+
+    /// Copies what the write-ahead log holds back into the database, as far as readers allow,
+    /// without waiting for them (SQLite's PASSIVE mode). PostgreSQL checkpoints by itself.
+    async fn checkpoint(&self, conn: &mut dyn AsConn) -> Result<(), DbError>;
+
+    /// Stores a page of assessments in `endpoint_assessment`, 500 endpoints per statement rather
+    /// than one statement per endpoint; the endpoint rows themselves are not touched. Takes the
+    /// page by value: its JSON (about 1 KB an endpoint) moves into the statement instead of being
+    /// copied.
+    async fn store_assessments(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<Assessed>,
+    ) -> Result<(), DbError>;
+
+    /// Forgets the Defender-derived classification (the integration was disabled).
+    async fn clear_defender_classification(&self, prefix: &str) -> Result<(), DbError>;
+
+    /// Flags endpoints not seen since `cutoff` (RFC 3339) as inactive; clears the flag otherwise.
+    async fn mark_inactive(&self, cutoff: &str) -> Result<u64, DbError>;
+
+    async fn by_mac(&self, conn: &mut dyn AsConn, mac: &str)
+        -> Result<Option<NetworkRow>, DbError>;
+
+    async fn by_ip(&self, conn: &mut dyn AsConn, ip: &str) -> Result<Option<NetworkRow>, DbError>;
+
+    async fn insert_from_network(
+        &self,
+        conn: &mut dyn AsConn,
+        v: &NetworkView,
+    ) -> Result<i64, DbError>;
+
+    /// Updates an endpoint from discovery. Defender's display values (hostname, IP, OS) win over
+    /// discovery's when the endpoint has a Defender machine.
+    async fn update_from_network(
+        &self,
+        conn: &mut dyn AsConn,
+        endpoint_id: i64,
+        v: &NetworkView,
+    ) -> Result<(), DbError>;
+
+    async fn count(&self) -> Result<i64, DbError>;
+
+    /// How many endpoints there are and the highest id (0 when there are none).
+    async fn count_and_max_id(&self) -> Result<(i64, i64), DbError>;
+}
+
+#[async_trait::async_trait]
+impl EndpointStore for Pool {
+    async fn max_id(&self, conn: &mut dyn AsConn) -> Result<i64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            let (id,): (i64,) =
+                sqlx::query_as("SELECT COALESCE(MAX(endpoint_id), 0) FROM endpoint")
+                    .fetch_one(&mut *conn)
+                    .await?;
+            Ok(id)
+        })
+    }
+
+    async fn insert_many_from_defender(
+        &self,
+        conn: &mut dyn AsConn,
+        rows: Vec<NewDefenderEndpoint>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = rows.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+                    "INSERT INTO endpoint (endpoint_id, mac, mac_vendor, defender_machine_id, hostname, \
+                     ip, os, onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
+                     merge_evidence, mac_conflicts) ",
+                );
+                q.push_values(rest.by_ref().take(400), |mut b, r| {
+                    b.push_bind(r.endpoint_id)
+                        .push_bind(r.mac)
+                        .push_bind(r.mac_vendor)
+                        .push_bind(r.view.defender_machine_id)
+                        .push_bind(r.view.hostname)
+                        .push_bind(r.view.ip)
+                        .push_bind(r.view.os)
+                        .push_bind(r.view.onboarding_status)
+                        .push("TRUE")
+                        .push_bind(r.view.first_seen)
+                        .push_bind(r.view.last_seen)
+                        .push_bind(JsonText(r.view.hostnames))
+                        .push_bind(JsonText(r.view.ips))
+                        .push_bind(JsonText(r.view.merge_evidence))
+                        .push_bind(r.view.mac_conflicts.map(JsonText));
+                });
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn remodel_page(
+        &self,
+        page: PageBounds,
+        with_vulnerabilities: bool,
+    ) -> Result<Vec<RemodelRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            // PostgreSQL has neither SQLite's JSON functions nor `INDEXED BY`; its `json` does not
+            // decode as text, hence the outer cast; the jsonb facts go in as their text (the rows
+            // parse them later, as on SQLite) and its booleans as the 0/1 the rows expect.
+            let sql = if POSTGRES {
+                "SELECT CAST(json_agg(json_build_array(json_build_array(e.endpoint_id, e.mac, \
+                 e.defender_machine_id, CAST(e.hostnames AS TEXT), CAST(e.ips AS TEXT), \
+                 CAST(e.open_ports AS TEXT), CAST(e.os_matches AS TEXT), \
+                 e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
+                 CAST(e.source_network AS INTEGER), CAST(e.source_defender AS INTEGER), \
+                 m.os_platform, m.version, CAST(e.mac_conflicts AS TEXT)), a.digest, \
+                 CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
+                   FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
+                   AS TEXT) \
+                 FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
+                   os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
+                   source_defender, mac_conflicts FROM endpoint \
+                   WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
+                 LEFT JOIN endpoint_assessment a ON a.endpoint_id = e.endpoint_id \
+                 LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id"
+            } else {
+                "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
+                 e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
+                 e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
+                 e.source_defender, m.os_platform, m.version, e.mac_conflicts), a.digest, \
+                 CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
+                   FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
+                 FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
+                   os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
+                   source_defender, mac_conflicts FROM endpoint \
+                   WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
+                 LEFT JOIN endpoint_assessment a INDEXED BY endpoint_assessment_digest \
+                   ON a.endpoint_id = e.endpoint_id \
+                 LEFT JOIN defender_machine m INDEXED BY defender_machine_os \
+                   ON m.machine_id = e.defender_machine_id"
+            };
+            let packed: Option<String> = sqlx::query_scalar(sql)
+                .bind(page.after)
+                .bind(page.limit)
+                .bind(with_vulnerabilities)
+                .bind(FIELD_SEPARATOR)
+                .bind(ENTRY_SEPARATOR)
+                .bind(page.upto)
+                .fetch_one(pool)
+                .await?;
+            let mut rows: Vec<RemodelRow> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
+                .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))?;
+            // SQLite aggregates the rows as the id-ordered page yields them; sorting here (a single pass
+            // when they are in order) costs less than an ORDER BY inside the aggregate, which sorts
+            // every page's JSON through a temporary B-tree.
+            rows.sort_by_key(|r| r.facts.endpoint_id);
+            Ok(rows)
+        })
+    }
+
+    async fn assessment_writer(&self) -> Result<OwnConnection, DbError> {
+        let mut own = OwnConnection::open(self).await?;
+        crate::on_conn!(&mut own, |conn| {
+            if !POSTGRES {
+                for setting in [
+                    "PRAGMA cache_size = -8192",
+                    "PRAGMA temp_store = MEMORY",
+                    // Its commits leave the log to a [`checkpointer`].
+                    "PRAGMA wal_autocheckpoint = 0",
+                ] {
+                    sqlx::query(setting).execute(&mut *conn).await?;
+                }
+            }
+        });
+        Ok(own)
+    }
+
+    async fn checkpointer(&self) -> Result<OwnConnection, DbError> {
+        OwnConnection::open(self).await
+    }
+
+    async fn checkpoint(&self, conn: &mut dyn AsConn) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            if !POSTGRES {
+                sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn store_assessments(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<Assessed>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = page.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
+                    "INSERT INTO endpoint_assessment (endpoint_id, profile_name, match_level, \
+                     profiles_considered, risk_level, risk, defender_risk, digest) ",
+                );
+                q.push_values(rest.by_ref().take(500), |mut b, a| {
+                    b.push_bind(a.endpoint_id)
+                        .push_bind(a.profile_name)
+                        .push_bind(a.match_level)
+                        .push_bind(JsonText(a.profiles_considered))
+                        .push_bind(a.risk_level)
+                        .push_bind(JsonText(a.risk))
+                        .push_bind(a.defender_risk.map(JsonText))
+                        .push_bind(a.digest);
+                });
+                q.push(
+                    " ON CONFLICT (endpoint_id) DO UPDATE SET profile_name = excluded.profile_name, \
+                     match_level = excluded.match_level, \
+                     profiles_considered = excluded.profiles_considered, \
+                     risk_level = excluded.risk_level, risk = excluded.risk, \
+                     defender_risk = excluded.defender_risk, digest = excluded.digest",
+                );
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn clear_defender_classification(&self, prefix: &str) -> Result<(), DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE endpoint_assessment SET profile_name = NULL, match_level = NULL, \
+                 profiles_considered = '[]' WHERE profile_name LIKE $1",
+            )
+            .bind(format!("{prefix}%"))
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn mark_inactive(&self, cutoff: &str) -> Result<u64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let done = sqlx::query(
+                "UPDATE endpoint SET inactive = (last_seen < $1) \
+                 WHERE inactive <> (last_seen < $1)",
+            )
+            .bind(cutoff)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    async fn by_mac(
+        &self,
+        conn: &mut dyn AsConn,
+        mac: &str,
+    ) -> Result<Option<NetworkRow>, DbError> {
+        crate::on_conn!(conn, |conn| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE mac = $1"
+            ))
+            .bind(mac)
+            .fetch_optional(&mut *conn)
+            .await?)
+        })
+    }
+
+    async fn by_ip(&self, conn: &mut dyn AsConn, ip: &str) -> Result<Option<NetworkRow>, DbError> {
+        crate::on_conn!(conn, |conn| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE ip = $1 ORDER BY last_seen DESC LIMIT 1"
+            ))
+            .bind(ip)
+            .fetch_optional(&mut *conn)
+            .await?)
+        })
+    }
+
+    async fn insert_from_network(
+        &self,
+        conn: &mut dyn AsConn,
+        v: &NetworkView,
+    ) -> Result<i64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO endpoint (mac, mac_vendor, hostname, ip, os, source_network, first_seen, \
+                 last_seen, hostnames, ips, open_ports, os_matches, dhcp_vendor_class, dhcp_hostname) \
+                 VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING endpoint_id",
+            )
+            .bind(&v.mac)
+            .bind(&v.mac_vendor)
+            .bind(&v.hostname)
+            .bind(&v.ip)
+            .bind(&v.os)
+            .bind(&v.first_seen)
+            .bind(&v.last_seen)
+            .bind(JsonText(v.hostnames.as_str()))
+            .bind(JsonText(v.ips.as_str()))
+            .bind(JsonText(v.open_ports.as_str()))
+            .bind(JsonText(v.os_matches.as_str()))
+            .bind(&v.dhcp_vendor_class)
+            .bind(&v.dhcp_hostname)
             .fetch_one(&mut *conn)
             .await?;
-        Ok(id)
-    })
+            Ok(id)
+        })
+    }
+
+    async fn update_from_network(
+        &self,
+        conn: &mut dyn AsConn,
+        endpoint_id: i64,
+        v: &NetworkView,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query(
+                "UPDATE endpoint SET mac = COALESCE(mac, $1), mac_vendor = COALESCE($2, mac_vendor), \
+                 hostname = CASE WHEN defender_machine_id IS NULL THEN COALESCE($3, hostname) \
+                   ELSE COALESCE(hostname, $3) END, \
+                 ip = CASE WHEN defender_machine_id IS NULL THEN COALESCE($4, ip) ELSE COALESCE(ip, $4) END, \
+                 os = CASE WHEN defender_machine_id IS NULL THEN COALESCE($5, os) ELSE COALESCE(os, $5) END, \
+                 source_network = TRUE, first_seen = $6, last_seen = $7, hostnames = $8, ips = $9, \
+                 open_ports = $10, os_matches = $11, dhcp_vendor_class = $12, dhcp_hostname = $13, \
+                 inactive = FALSE WHERE endpoint_id = $14",
+            )
+            .bind(&v.mac)
+            .bind(&v.mac_vendor)
+            .bind(&v.hostname)
+            .bind(&v.ip)
+            .bind(&v.os)
+            .bind(&v.first_seen)
+            .bind(&v.last_seen)
+            .bind(JsonText(v.hostnames.as_str()))
+            .bind(JsonText(v.ips.as_str()))
+            .bind(JsonText(v.open_ports.as_str()))
+            .bind(JsonText(v.os_matches.as_str()))
+            .bind(&v.dhcp_vendor_class)
+            .bind(&v.dhcp_hostname)
+            .bind(endpoint_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn count(&self) -> Result<i64, DbError> {
+        crate::on_pool!(self, |pool| {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM endpoint")
+                .fetch_one(pool)
+                .await?;
+            Ok(n)
+        })
+    }
+
+    async fn count_and_max_id(&self) -> Result<(i64, i64), DbError> {
+        crate::on_pool!(self, |pool| {
+            Ok(
+                sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(endpoint_id), 0) FROM endpoint")
+                    .fetch_one(pool)
+                    .await?,
+            )
+        })
+    }
 }
 
 /// A Defender-only endpoint to create.
@@ -37,43 +425,6 @@ pub struct NewDefenderEndpoint {
     pub mac: Option<String>,
     pub mac_vendor: Option<&'static str>,
     pub view: DefenderView,
-}
-
-/// Creates endpoints for Defender machines that matched none, in bulk. Takes the rows by value:
-/// their text moves into the statements instead of being copied.
-pub async fn insert_many_from_defender(
-    conn: &mut impl AsConn,
-    rows: Vec<NewDefenderEndpoint>,
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = rows.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-                "INSERT INTO endpoint (endpoint_id, mac, mac_vendor, defender_machine_id, hostname, \
-                 ip, os, onboarding_status, source_defender, first_seen, last_seen, hostnames, ips, \
-                 merge_evidence, mac_conflicts) ",
-            );
-            q.push_values(rest.by_ref().take(400), |mut b, r| {
-                b.push_bind(r.endpoint_id)
-                    .push_bind(r.mac)
-                    .push_bind(r.mac_vendor)
-                    .push_bind(r.view.defender_machine_id)
-                    .push_bind(r.view.hostname)
-                    .push_bind(r.view.ip)
-                    .push_bind(r.view.os)
-                    .push_bind(r.view.onboarding_status)
-                    .push("TRUE")
-                    .push_bind(r.view.first_seen)
-                    .push_bind(r.view.last_seen)
-                    .push_bind(JsonText(r.view.hostnames))
-                    .push_bind(JsonText(r.view.ips))
-                    .push_bind(JsonText(r.view.merge_evidence))
-                    .push_bind(r.view.mac_conflicts.map(JsonText));
-            });
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
 }
 
 /// Everything the classifier and the risk rules read, for one endpoint. [`remodel_page`]
@@ -143,75 +494,6 @@ pub struct PageBounds {
     pub limit: i64,
 }
 
-/// A page of endpoints by id, with the representative machine's OS and, when
-/// `with_vulnerabilities`, its vulnerabilities.
-///
-/// The page comes back as one JSON value that SQLite builds, not as 2,000 rows of 17 values:
-/// sqlx copies every value it reads twice and hands each row across threads, which cost a
-/// 100k-endpoint re-model more than SQLite's own work. The digest and the machine's OS come
-/// from covering indexes (migration 0009), named because SQLite's planner prefers the unique
-/// keys and would then read each endpoint's assessment row and machine row as well: together
-/// about 180 MB at 100k endpoints.
-pub async fn remodel_page(
-    pool: &Pool,
-    page: PageBounds,
-    with_vulnerabilities: bool,
-) -> Result<Vec<RemodelRow>, DbError> {
-    crate::on_pool!(pool, |pool| {
-        // PostgreSQL has neither SQLite's JSON functions nor `INDEXED BY`; its `json` does not
-        // decode as text, hence the outer cast; the jsonb facts go in as their text (the rows
-        // parse them later, as on SQLite) and its booleans as the 0/1 the rows expect.
-        let sql = if POSTGRES {
-            "SELECT CAST(json_agg(json_build_array(json_build_array(e.endpoint_id, e.mac, \
-             e.defender_machine_id, CAST(e.hostnames AS TEXT), CAST(e.ips AS TEXT), \
-             CAST(e.open_ports AS TEXT), CAST(e.os_matches AS TEXT), \
-             e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
-             CAST(e.source_network AS INTEGER), CAST(e.source_defender AS INTEGER), \
-             m.os_platform, m.version, CAST(e.mac_conflicts AS TEXT)), a.digest, \
-             CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
-               FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
-               AS TEXT) \
-             FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
-               os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
-               source_defender, mac_conflicts FROM endpoint \
-               WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
-             LEFT JOIN endpoint_assessment a ON a.endpoint_id = e.endpoint_id \
-             LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id"
-        } else {
-            "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
-             e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
-             e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
-             e.source_defender, m.os_platform, m.version, e.mac_conflicts), a.digest, \
-             CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
-               FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
-             FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
-               os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
-               source_defender, mac_conflicts FROM endpoint \
-               WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
-             LEFT JOIN endpoint_assessment a INDEXED BY endpoint_assessment_digest \
-               ON a.endpoint_id = e.endpoint_id \
-             LEFT JOIN defender_machine m INDEXED BY defender_machine_os \
-               ON m.machine_id = e.defender_machine_id"
-        };
-        let packed: Option<String> = sqlx::query_scalar(sql)
-            .bind(page.after)
-            .bind(page.limit)
-            .bind(with_vulnerabilities)
-            .bind(FIELD_SEPARATOR)
-            .bind(ENTRY_SEPARATOR)
-            .bind(page.upto)
-            .fetch_one(pool)
-            .await?;
-        let mut rows: Vec<RemodelRow> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))
-            .map_err(|e| DbError::Other(sqlx::Error::Decode(Box::new(e))))?;
-        // SQLite aggregates the rows as the id-ordered page yields them; sorting here (a single pass
-        // when they are in order) costs less than an ORDER BY inside the aggregate, which sorts
-        // every page's JSON through a temporary B-tree.
-        rows.sort_by_key(|r| r.facts.endpoint_id);
-        Ok(rows)
-    })
-}
-
 /// The classification and risk computed for one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assessed {
@@ -224,108 +506,6 @@ pub struct Assessed {
     pub defender_risk: Option<String>,
     /// A digest of the fields above, stored beside them.
     pub digest: i64,
-}
-
-/// A connection of its own for writing assessments in bulk, outside the shared pool: a page
-/// cache big enough to hold a page of rewritten assessments until commit (SQLite's default
-/// 2 MB spills them to the log mid-transaction), its statement journal in memory rather than
-/// in a temporary file, and no checkpoints of its own. Close it when done.
-pub async fn assessment_writer(pool: &Pool) -> Result<OwnConnection, DbError> {
-    let mut own = OwnConnection::open(pool).await?;
-    crate::on_conn!(&mut own, |conn| {
-        if !POSTGRES {
-            for setting in [
-                "PRAGMA cache_size = -8192",
-                "PRAGMA temp_store = MEMORY",
-                // Its commits leave the log to a [`checkpointer`].
-                "PRAGMA wal_autocheckpoint = 0",
-            ] {
-                sqlx::query(setting).execute(&mut *conn).await?;
-            }
-        }
-    });
-    Ok(own)
-}
-
-/// A connection of its own for [`checkpoint`]. Close it when done.
-pub async fn checkpointer(pool: &Pool) -> Result<OwnConnection, DbError> {
-    OwnConnection::open(pool).await
-}
-
-/// Copies what the write-ahead log holds back into the database, as far as readers allow,
-/// without waiting for them (SQLite's PASSIVE mode). PostgreSQL checkpoints by itself.
-pub async fn checkpoint(conn: &mut impl AsConn) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        if !POSTGRES {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(conn)
-                .await?;
-        }
-        Ok(())
-    })
-}
-
-/// Stores a page of assessments in `endpoint_assessment`, 500 endpoints per statement rather
-/// than one statement per endpoint; the endpoint rows themselves are not touched. Takes the
-/// page by value: its JSON (about 1 KB an endpoint) moves into the statement instead of being
-/// copied.
-pub async fn store_assessments(conn: &mut impl AsConn, page: Vec<Assessed>) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = page.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: sqlx::QueryBuilder<Db> = sqlx::QueryBuilder::new(
-                "INSERT INTO endpoint_assessment (endpoint_id, profile_name, match_level, \
-                 profiles_considered, risk_level, risk, defender_risk, digest) ",
-            );
-            q.push_values(rest.by_ref().take(500), |mut b, a| {
-                b.push_bind(a.endpoint_id)
-                    .push_bind(a.profile_name)
-                    .push_bind(a.match_level)
-                    .push_bind(JsonText(a.profiles_considered))
-                    .push_bind(a.risk_level)
-                    .push_bind(JsonText(a.risk))
-                    .push_bind(a.defender_risk.map(JsonText))
-                    .push_bind(a.digest);
-            });
-            q.push(
-                " ON CONFLICT (endpoint_id) DO UPDATE SET profile_name = excluded.profile_name, \
-                 match_level = excluded.match_level, \
-                 profiles_considered = excluded.profiles_considered, \
-                 risk_level = excluded.risk_level, risk = excluded.risk, \
-                 defender_risk = excluded.defender_risk, digest = excluded.digest",
-            );
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
-}
-
-/// Forgets the Defender-derived classification (the integration was disabled).
-pub async fn clear_defender_classification(pool: &Pool, prefix: &str) -> Result<(), DbError> {
-    crate::on_pool!(pool, |pool| {
-        sqlx::query(
-            "UPDATE endpoint_assessment SET profile_name = NULL, match_level = NULL, \
-             profiles_considered = '[]' WHERE profile_name LIKE $1",
-        )
-        .bind(format!("{prefix}%"))
-        .execute(pool)
-        .await?;
-        Ok(())
-    })
-}
-
-/// Flags endpoints not seen since `cutoff` (RFC 3339) as inactive; clears the flag otherwise.
-pub async fn mark_inactive(pool: &Pool, cutoff: &str) -> Result<u64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let done = sqlx::query(
-            "UPDATE endpoint SET inactive = (last_seen < $1) \
-             WHERE inactive <> (last_seen < $1)",
-        )
-        .bind(cutoff)
-        .execute(pool)
-        .await?;
-        Ok(done.rows_affected())
-    })
 }
 
 /// A discovery import's view of one endpoint (the full record, as stored).
@@ -350,28 +530,6 @@ pub struct NetworkRow {
 const NETWORK_COLUMNS: &str = "endpoint_id, mac, hostnames, ips, open_ports, os_matches, \
      dhcp_vendor_class, dhcp_hostname, first_seen, last_seen";
 
-pub async fn by_mac(conn: &mut impl AsConn, mac: &str) -> Result<Option<NetworkRow>, DbError> {
-    crate::on_conn!(conn, |conn| {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE mac = $1"
-        ))
-        .bind(mac)
-        .fetch_optional(&mut *conn)
-        .await?)
-    })
-}
-
-pub async fn by_ip(conn: &mut impl AsConn, ip: &str) -> Result<Option<NetworkRow>, DbError> {
-    crate::on_conn!(conn, |conn| {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {NETWORK_COLUMNS} FROM endpoint WHERE ip = $1 ORDER BY last_seen DESC LIMIT 1"
-        ))
-        .bind(ip)
-        .fetch_optional(&mut *conn)
-        .await?)
-    })
-}
-
 /// The values a discovery import writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkView {
@@ -388,90 +546,6 @@ pub struct NetworkView {
     pub os_matches: String,
     pub dhcp_vendor_class: Option<String>,
     pub dhcp_hostname: Option<String>,
-}
-
-pub async fn insert_from_network(conn: &mut impl AsConn, v: &NetworkView) -> Result<i64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO endpoint (mac, mac_vendor, hostname, ip, os, source_network, first_seen, \
-             last_seen, hostnames, ips, open_ports, os_matches, dhcp_vendor_class, dhcp_hostname) \
-             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING endpoint_id",
-        )
-        .bind(&v.mac)
-        .bind(&v.mac_vendor)
-        .bind(&v.hostname)
-        .bind(&v.ip)
-        .bind(&v.os)
-        .bind(&v.first_seen)
-        .bind(&v.last_seen)
-        .bind(JsonText(v.hostnames.as_str()))
-        .bind(JsonText(v.ips.as_str()))
-        .bind(JsonText(v.open_ports.as_str()))
-        .bind(JsonText(v.os_matches.as_str()))
-        .bind(&v.dhcp_vendor_class)
-        .bind(&v.dhcp_hostname)
-        .fetch_one(&mut *conn)
-        .await?;
-        Ok(id)
-    })
-}
-
-/// Updates an endpoint from discovery. Defender's display values (hostname, IP, OS) win over
-/// discovery's when the endpoint has a Defender machine.
-pub async fn update_from_network(
-    conn: &mut impl AsConn,
-    endpoint_id: i64,
-    v: &NetworkView,
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query(
-            "UPDATE endpoint SET mac = COALESCE(mac, $1), mac_vendor = COALESCE($2, mac_vendor), \
-             hostname = CASE WHEN defender_machine_id IS NULL THEN COALESCE($3, hostname) \
-               ELSE COALESCE(hostname, $3) END, \
-             ip = CASE WHEN defender_machine_id IS NULL THEN COALESCE($4, ip) ELSE COALESCE(ip, $4) END, \
-             os = CASE WHEN defender_machine_id IS NULL THEN COALESCE($5, os) ELSE COALESCE(os, $5) END, \
-             source_network = TRUE, first_seen = $6, last_seen = $7, hostnames = $8, ips = $9, \
-             open_ports = $10, os_matches = $11, dhcp_vendor_class = $12, dhcp_hostname = $13, \
-             inactive = FALSE WHERE endpoint_id = $14",
-        )
-        .bind(&v.mac)
-        .bind(&v.mac_vendor)
-        .bind(&v.hostname)
-        .bind(&v.ip)
-        .bind(&v.os)
-        .bind(&v.first_seen)
-        .bind(&v.last_seen)
-        .bind(JsonText(v.hostnames.as_str()))
-        .bind(JsonText(v.ips.as_str()))
-        .bind(JsonText(v.open_ports.as_str()))
-        .bind(JsonText(v.os_matches.as_str()))
-        .bind(&v.dhcp_vendor_class)
-        .bind(&v.dhcp_hostname)
-        .bind(endpoint_id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
-}
-
-pub async fn count(pool: &Pool) -> Result<i64, DbError> {
-    crate::on_pool!(pool, |pool| {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM endpoint")
-            .fetch_one(pool)
-            .await?;
-        Ok(n)
-    })
-}
-
-/// How many endpoints there are and the highest id (0 when there are none).
-pub async fn count_and_max_id(pool: &Pool) -> Result<(i64, i64), DbError> {
-    crate::on_pool!(pool, |pool| {
-        Ok(
-            sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(endpoint_id), 0) FROM endpoint")
-                .fetch_one(pool)
-                .await?,
-        )
-    })
 }
 
 #[cfg(test)]
@@ -533,7 +607,7 @@ mod tests {
             upto: i64::MAX,
             limit: 10,
         };
-        let rows = remodel_page(&pool, all, true).await.unwrap();
+        let rows = pool.remodel_page(all, true).await.unwrap();
         let ids: Vec<i64> = rows.iter().map(|r| r.facts.endpoint_id).collect();
         assert_eq!(ids, [1, 2, 3]);
         assert_eq!(
@@ -553,10 +627,10 @@ mod tests {
             upto: 3,
             limit: 1,
         };
-        let rows = remodel_page(&pool, middle, false).await.unwrap();
+        let rows = pool.remodel_page(middle, false).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].facts.endpoint_id, 2);
-        let rows = remodel_page(&pool, all, false).await.unwrap();
+        let rows = pool.remodel_page(all, false).await.unwrap();
         assert!(rows.iter().all(|r| r.vulnerabilities().next().is_none()));
     }
 
@@ -594,15 +668,15 @@ mod tests {
         }
         assert_eq!(digest_of(&pool, 1).await, None, "never assessed: unknown");
 
-        let mut conn = assessment_writer(&pool).await.unwrap();
+        let mut conn = pool.assessment_writer().await.unwrap();
         let page = vec![
             assessed(1, "⇋ Windows11", 11),
             assessed(2, "Windows Workstation", 22),
             assessed(3, "Linux Server", 33),
         ];
-        store_assessments(&mut conn, page).await.unwrap();
+        pool.store_assessments(&mut conn, page).await.unwrap();
         // A second page replaces only what it names.
-        store_assessments(&mut conn, vec![assessed(3, "Network Printer", 34)])
+        pool.store_assessments(&mut conn, vec![assessed(3, "Network Printer", 34)])
             .await
             .unwrap();
         conn.close().await.unwrap();
@@ -619,7 +693,7 @@ mod tests {
 
         // Disabling Defender rewrites the ⇋ classification without a digest: endpoint 1's
         // stored digest would now describe an assessment it no longer has.
-        clear_defender_classification(&pool, "⇋").await.unwrap();
+        pool.clear_defender_classification("⇋").await.unwrap();
         assert_eq!(digest_of(&pool, 1).await, None);
         assert_eq!(
             digest_of(&pool, 2).await,

@@ -3,16 +3,22 @@
 use std::sync::Arc;
 
 use super::{
-    AccountStore, ActionStore, ActionTargetQuery, ApiTokenStore, AuditStore, Connection,
-    ConnectionTestStore, DbError, EndpointViews, IntegrationStore, LeaseStore, ListGeneration,
-    LoginAttemptStore, Pool, ProfileQuery, RemodelRunStore, SessionStore, SyncJournalQuery,
-    SyncProgressStore, SyncRunStore, Tx,
+    AccountStore, ActionStore, ActionSyncStore, ActionTargetQuery, AlertStore, ApiTokenStore,
+    AuditStore, Connection, ConnectionTestStore, DbError, DefenderSourceStore, EndpointStore,
+    EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration, LoginAttemptStore,
+    MachineStore, MachineVulnerabilityStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore,
+    SessionStore, SplitStore, StagingStore, SyncCursorStore, SyncJournalQuery, SyncProgressStore,
+    SyncRunStore, Tx, VulnerabilityStore,
 };
 
-/// Opens what the stores' `&mut dyn AsConn` methods run on: a write transaction for changes
-/// to several stores that must commit together, or a plain connection for one statement.
+/// The database itself: what the stores' `&mut dyn AsConn` methods run on (a write
+/// transaction for changes to several stores that must commit together, or a plain
+/// connection for one statement), and whether it answers.
 #[async_trait::async_trait]
-pub trait Transactions: Send + Sync + std::fmt::Debug {
+pub trait Database: Send + Sync + std::fmt::Debug {
+    /// Whether the database answers a query (`/readyz`).
+    async fn ping(&self) -> Result<(), DbError>;
+
     /// See [`Pool::begin_write`].
     async fn begin_write(&self) -> Result<Tx<'static>, DbError>;
 
@@ -20,7 +26,11 @@ pub trait Transactions: Send + Sync + std::fmt::Debug {
 }
 
 #[async_trait::async_trait]
-impl Transactions for Pool {
+impl Database for Pool {
+    async fn ping(&self) -> Result<(), DbError> {
+        super::ping(self).await
+    }
+
     async fn begin_write(&self) -> Result<Tx<'static>, DbError> {
         Pool::begin_write(self).await
     }
@@ -33,21 +43,41 @@ impl Transactions for Pool {
 /// One handle per concern. Cloning shares them.
 #[derive(Debug, Clone)]
 pub struct Stores {
-    pub transactions: Arc<dyn Transactions>,
+    // Transactions, connections and readiness.
+    pub database: Arc<dyn Database>,
+    // Accounts and sessions.
     pub accounts: Arc<dyn AccountStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub login_attempts: Arc<dyn LoginAttemptStore>,
     pub api_tokens: Arc<dyn ApiTokenStore>,
+    // Audit.
     pub audit: Arc<dyn AuditStore>,
+    // Integrations and secrets.
     pub integrations: Arc<dyn IntegrationStore>,
     pub connection_tests: Arc<dyn ConnectionTestStore>,
+    // Machine actions.
     pub actions: Arc<dyn ActionStore>,
     pub action_targets: Arc<dyn ActionTargetQuery>,
-    pub leases: Arc<dyn LeaseStore>,
+    pub action_sync: Arc<dyn ActionSyncStore>,
+    // Inventory and assessments.
+    pub endpoints: Arc<dyn EndpointStore>,
+    pub identities: Arc<dyn IdentityStore>,
+    pub machines: Arc<dyn MachineStore>,
+    pub alerts: Arc<dyn AlertStore>,
+    pub vulnerabilities: Arc<dyn VulnerabilityStore>,
+    pub machine_vulnerabilities: Arc<dyn MachineVulnerabilityStore>,
+    pub splits: Arc<dyn SplitStore>,
+    pub profiles: Arc<dyn ProfileStore>,
+    pub list_generation: Arc<dyn ListGeneration>,
+    // Sync runs and staging.
+    pub staging: Arc<dyn StagingStore>,
+    pub sync_cursors: Arc<dyn SyncCursorStore>,
+    pub defender_sources: Arc<dyn DefenderSourceStore>,
     pub sync_runs: Arc<dyn SyncRunStore>,
     pub sync_progress: Arc<dyn SyncProgressStore>,
     pub remodel_runs: Arc<dyn RemodelRunStore>,
-    pub list_generation: Arc<dyn ListGeneration>,
+    pub leases: Arc<dyn LeaseStore>,
+    // Read models of the pages.
     pub endpoint_views: Arc<dyn EndpointViews>,
     pub sync_journal: Arc<dyn SyncJournalQuery>,
     pub profile_views: Arc<dyn ProfileQuery>,
@@ -58,7 +88,7 @@ impl Stores {
     pub fn new(pool: &Pool) -> Self {
         let db = Arc::new(pool.clone());
         Self {
-            transactions: db.clone(),
+            database: db.clone(),
             accounts: db.clone(),
             sessions: db.clone(),
             login_attempts: db.clone(),
@@ -68,11 +98,23 @@ impl Stores {
             connection_tests: db.clone(),
             actions: db.clone(),
             action_targets: db.clone(),
-            leases: db.clone(),
+            action_sync: db.clone(),
+            endpoints: db.clone(),
+            identities: db.clone(),
+            machines: db.clone(),
+            alerts: db.clone(),
+            vulnerabilities: db.clone(),
+            machine_vulnerabilities: db.clone(),
+            splits: db.clone(),
+            profiles: db.clone(),
+            list_generation: db.clone(),
+            staging: db.clone(),
+            sync_cursors: db.clone(),
+            defender_sources: db.clone(),
             sync_runs: db.clone(),
             sync_progress: db.clone(),
             remodel_runs: db.clone(),
-            list_generation: db.clone(),
+            leases: db.clone(),
             endpoint_views: db.clone(),
             sync_journal: db.clone(),
             profile_views: db,

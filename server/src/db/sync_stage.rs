@@ -12,7 +12,7 @@ use super::endpoint::DefenderView;
 use super::staged_rows::{
     StagedAction, StagedAlert, StagedMachine, StagedMachineVulnerability, StagedVulnerability,
 };
-use super::{format_time, AsConn, DbError, JsonText};
+use super::{format_time, AsConn, DbError, JsonText, Pool};
 
 /// Rows per INSERT statement: well under SQLite's 32766 bound variables for 17 columns.
 const ROWS_PER_INSERT: usize = 500;
@@ -79,253 +79,646 @@ const TABLES: &[&str] = &[
 /// and spill the same pages over and over. This much cache holds most of those indexes.
 const APPLY_CACHE_KIB: i64 = 16_384;
 
-/// Gives this connection the apply phase's page cache; returns the setting to restore.
-pub async fn widen_cache(conn: &mut impl AsConn) -> Result<i64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        if POSTGRES {
-            // Its buffers are the server's, shared by every connection.
-            return Ok(0);
-        }
-        let (before,): (i64,) = sqlx::query_as("PRAGMA cache_size")
-            .fetch_one(&mut *conn)
-            .await?;
-        sqlx::query(&format!("PRAGMA cache_size = -{APPLY_CACHE_KIB}"))
-            .execute(&mut *conn)
-            .await?;
-        Ok(before)
-    })
+/// The sync's staging tables on its own connection, and the statements that apply them.
+#[async_trait::async_trait]
+pub trait StagingStore: Send + Sync + std::fmt::Debug {
+    /// Gives this connection the apply phase's page cache; returns the setting to restore.
+    async fn widen_cache(&self, conn: &mut dyn AsConn) -> Result<i64, DbError>;
+
+    /// Puts the page cache back as [`widen_cache`] found it, freeing the pages beyond it before
+    /// the connection returns to the pool.
+    async fn restore_cache(&self, conn: &mut dyn AsConn, setting: i64) -> Result<(), DbError>;
+
+    /// Creates the staging tables on this connection if needed and empties them (a pooled
+    /// connection may still hold an earlier failed run's rows).
+    async fn prepare(&self, conn: &mut dyn AsConn) -> Result<(), DbError>;
+
+    /// Empties one staging table: a listing that was refused half way leaves nothing behind.
+    async fn empty(&self, conn: &mut dyn AsConn, table: &str) -> Result<(), DbError>;
+
+    /// Empties the staging tables, e.g. after the run so the connection goes back small.
+    async fn clear(&self, conn: &mut dyn AsConn) -> Result<(), DbError>;
+
+    /// Stages one page of machines (§4.1), taken by value: their text moves into the statement.
+    async fn machines(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedMachine>,
+    ) -> Result<(), DbError>;
+
+    /// Stages one page of the tenant's vulnerabilities (§4.10).
+    async fn vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedVulnerability>,
+    ) -> Result<(), DbError>;
+
+    /// Stages one page of the bulk machine-vulnerability rows (§4.12).
+    async fn machine_vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedMachineVulnerability>,
+    ) -> Result<(), DbError>;
+
+    /// Stages one page of alerts (§4.3).
+    async fn alerts(&self, conn: &mut dyn AsConn, page: Vec<StagedAlert>) -> Result<(), DbError>;
+
+    /// Stages one page of machine actions (§4.4, §5.5). A missing time is stored as now.
+    async fn machine_actions(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedAction>,
+    ) -> Result<(), DbError>;
+
+    /// Stages the items of one listing that could not be decoded.
+    async fn skipped(
+        &self,
+        conn: &mut dyn AsConn,
+        listing: &str,
+        items: &[SkippedRow],
+    ) -> Result<(), DbError>;
+
+    /// Stages the merge's Defender view of existing endpoints, taken by value like the inserts.
+    async fn endpoint_views(
+        &self,
+        conn: &mut dyn AsConn,
+        views: Vec<(i64, DefenderView)>,
+    ) -> Result<(), DbError>;
+
+    /// Writes the staged Defender views onto their endpoints in one statement. Network facts
+    /// (ports, OS matches) stay; display values fall back to discovery's when Defender has none.
+    /// Endpoints the view would not change are skipped, so an unchanged sync writes nothing.
+    async fn apply_endpoint_views(&self, conn: &mut dyn AsConn) -> Result<(), DbError>;
+
+    /// Links every present machine to its endpoint: a representative to the endpoint it
+    /// represents, in one statement; the other machines (duplicate records) through the staged
+    /// (machine, endpoint) pairs in `links`. Call after the endpoints' views are written.
+    async fn apply_links(
+        &self,
+        conn: &mut dyn AsConn,
+        links: &[(&str, i64)],
+    ) -> Result<(), DbError>;
+
+    /// Counts added, updated and unchanged machines by comparing the stored fields.
+    async fn machine_diff(&self, conn: &mut dyn AsConn) -> Result<MachineDiff, DbError>;
+
+    /// Upserts the staged machines into `defender_machine`, keeping each one's endpoint link.
+    /// Unchanged rows are left alone, so `synced_at` tells when a record last changed.
+    async fn apply_machines(&self, conn: &mut dyn AsConn, synced_at: &str) -> Result<(), DbError>;
+
+    /// Marks stored machines missing from the (complete) listing as gone, except those whose
+    /// record could not be decoded this time. Never deletes.
+    async fn mark_missing_gone(&self, conn: &mut dyn AsConn) -> Result<u64, DbError>;
+
+    /// Upserts the staged vulnerabilities (CVE details change: CVSS, exploit flags).
+    async fn apply_vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        synced_at: &str,
+    ) -> Result<i64, DbError>;
+
+    /// Makes the machine-vulnerability rows equal to the staged bulk listing: the listing is the
+    /// whole current state (§4.12), so fixed vulnerabilities disappear. A machine with a row that
+    /// could not be decoded keeps its stored rows until a listing decodes whole. Only the differences are
+    /// written: rewriting a million unchanged rows every hour cost most of a sync.
+    async fn apply_machine_vulnerabilities(&self, conn: &mut dyn AsConn) -> Result<i64, DbError>;
+
+    /// Upserts the staged alerts (alerts are mutable, §5.3).
+    async fn apply_alerts(&self, conn: &mut dyn AsConn, synced_at: &str) -> Result<i64, DbError>;
+
+    /// Rows in one staging or inventory table.
+    async fn count(&self, conn: &mut dyn AsConn, table: &str) -> Result<i64, DbError>;
 }
 
-/// Puts the page cache back as [`widen_cache`] found it, freeing the pages beyond it before
-/// the connection returns to the pool.
-pub async fn restore_cache(conn: &mut impl AsConn, setting: i64) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        if !POSTGRES {
-            sqlx::query(&format!("PRAGMA cache_size = {setting}"))
+#[async_trait::async_trait]
+impl StagingStore for Pool {
+    async fn widen_cache(&self, conn: &mut dyn AsConn) -> Result<i64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            if POSTGRES {
+                // Its buffers are the server's, shared by every connection.
+                return Ok(0);
+            }
+            let (before,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+                .fetch_one(&mut *conn)
+                .await?;
+            sqlx::query(&format!("PRAGMA cache_size = -{APPLY_CACHE_KIB}"))
                 .execute(&mut *conn)
                 .await?;
-        }
-        Ok(())
-    })
-}
+            Ok(before)
+        })
+    }
 
-/// Creates the staging tables on this connection if needed and empties them (a pooled
-/// connection may still hold an earlier failed run's rows).
-pub async fn prepare(conn: &mut impl AsConn) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        for ddl in DDL {
-            let ddl = if POSTGRES {
-                ddl.replace(" INTEGER", " BIGINT")
-                    .replace(" REAL", " DOUBLE PRECISION")
-                    .replace(" JSON_TEXT", " JSONB")
-            } else {
-                (*ddl).to_owned()
-            };
-            sqlx::query(&ddl).execute(&mut *conn).await?;
-        }
-        clear(conn).await
-    })
-}
+    async fn restore_cache(&self, conn: &mut dyn AsConn, setting: i64) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            if !POSTGRES {
+                sqlx::query(&format!("PRAGMA cache_size = {setting}"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
 
-/// Empties one staging table: a listing that was refused half way leaves nothing behind.
-pub async fn empty(conn: &mut impl AsConn, table: &str) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        if !TABLES.contains(&table) {
-            return Err(DbError::Other(sqlx::Error::Protocol(format!(
-                "not a staging table: {table}"
-            ))));
-        }
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    })
-}
+    async fn prepare(&self, conn: &mut dyn AsConn) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            for ddl in DDL {
+                let ddl = if POSTGRES {
+                    ddl.replace(" INTEGER", " BIGINT")
+                        .replace(" REAL", " DOUBLE PRECISION")
+                        .replace(" JSON_TEXT", " JSONB")
+                } else {
+                    (*ddl).to_owned()
+                };
+                sqlx::query(&ddl).execute(&mut *conn).await?;
+            }
+            self.clear(conn).await
+        })
+    }
 
-/// Empties the staging tables, e.g. after the run so the connection goes back small.
-pub async fn clear(conn: &mut impl AsConn) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        for table in TABLES {
+    async fn empty(&self, conn: &mut dyn AsConn, table: &str) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            if !TABLES.contains(&table) {
+                return Err(DbError::Other(sqlx::Error::Protocol(format!(
+                    "not a staging table: {table}"
+                ))));
+            }
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
                 .await?;
-        }
-        Ok(())
-    })
+            Ok(())
+        })
+    }
+
+    async fn clear(&self, conn: &mut dyn AsConn) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            for table in TABLES {
+                sqlx::query(&format!("DELETE FROM {table}"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn machines(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedMachine>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = page.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_machine (machine_id, computer_dns_name, os_platform, os_version, \
+                     version, os_build, onboarding_status, health_status, risk_score, exposure_level, \
+                     device_value, last_ip_address, first_seen, last_seen, is_potential_duplication, \
+                     merged_into_machine_id, ip_addresses, agent_version) ",
+                );
+                q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, m| {
+                    let ips =
+                        serde_json::to_string(&m.ip_addresses).unwrap_or_else(|_| "[]".into());
+                    b.push_bind(m.machine_id)
+                        .push_bind(m.computer_dns_name)
+                        .push_bind(m.os_platform)
+                        .push_bind(m.os_version)
+                        .push_bind(m.version)
+                        .push_bind(m.os_build)
+                        .push_bind(m.onboarding_status)
+                        .push_bind(m.health_status)
+                        .push_bind(m.risk_score)
+                        .push_bind(m.exposure_level)
+                        .push_bind(m.device_value)
+                        .push_bind(m.last_ip_address)
+                        .push_bind(time_text(m.first_seen))
+                        .push_bind(time_text(m.last_seen))
+                        .push_bind(m.is_potential_duplication)
+                        .push_bind(m.merged_into_machine_id)
+                        .push_bind(JsonText(ips))
+                        .push_bind(m.agent_version);
+                });
+                // Unstable paging (§3.4) can list a record twice: the first copy stands.
+                q.push(" ON CONFLICT (machine_id) DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedVulnerability>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = page.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_vulnerability (cve_id, name, description, severity, cvss_v3, \
+                     cvss_vector, public_exploit, exploit_verified, exploit_in_kit, exploit_types, \
+                     published_on, updated_on, exposed_machines) ",
+                );
+                q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, v| {
+                    let types =
+                        serde_json::to_string(&v.exploit_types).unwrap_or_else(|_| "[]".into());
+                    b.push_bind(v.cve_id)
+                        .push_bind(v.name)
+                        .push_bind(v.description)
+                        .push_bind(v.severity)
+                        .push_bind(v.cvss_v3)
+                        .push_bind(v.cvss_vector)
+                        .push_bind(v.public_exploit)
+                        .push_bind(v.exploit_verified)
+                        .push_bind(v.exploit_in_kit)
+                        .push_bind(JsonText(types))
+                        .push_bind(time_text(v.published_on))
+                        .push_bind(time_text(v.updated_on))
+                        .push_bind(v.exposed_machines);
+                });
+                q.push(" ON CONFLICT (cve_id) DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn machine_vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedMachineVulnerability>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = page.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_machine_vulnerability (machine_id, cve_id, product_vendor, \
+                     product_name, product_version, fixing_kb_id, severity) ",
+                );
+                q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, r| {
+                    b.push_bind(r.machine_id)
+                        .push_bind(r.cve_id)
+                        .push_bind(r.product_vendor)
+                        .push_bind(r.product_name)
+                        .push_bind(r.product_version)
+                        .push_bind(r.fixing_kb_id)
+                        .push_bind(r.severity);
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn alerts(&self, conn: &mut dyn AsConn, page: Vec<StagedAlert>) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = page.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_alert (alert_id, machine_id, title, description, severity, \
+                     status, category, classification, determination, detection_source, incident_id, \
+                     alert_creation_time, last_update_time, resolved_time) ",
+                );
+                q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, a| {
+                    b.push_bind(a.alert_id)
+                        .push_bind(a.machine_id)
+                        .push_bind(a.title)
+                        .push_bind(a.description)
+                        .push_bind(a.severity)
+                        .push_bind(a.status)
+                        .push_bind(a.category)
+                        .push_bind(a.classification)
+                        .push_bind(a.determination)
+                        .push_bind(a.detection_source)
+                        .push_bind(a.incident_id)
+                        .push_bind(time_text(a.alert_creation_time))
+                        .push_bind(time_text(a.last_update_time))
+                        .push_bind(time_text(a.resolved_time));
+                });
+                q.push(" ON CONFLICT (alert_id) DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn machine_actions(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedAction>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = page.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_machine_action (defender_action_id, machine_id, kind, scope, \
+                     requestor, comment, status, requested_at, updated_at, request_source) ",
+                );
+                q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, a| {
+                    let created = time_text(a.requested_at);
+                    let updated = time_text(a.updated_at);
+                    b.push_bind(a.defender_action_id)
+                        .push_bind(a.machine_id)
+                        .push_bind(a.kind)
+                        .push_bind(a.scope)
+                        .push_bind(a.requestor)
+                        .push_bind(a.comment)
+                        .push_bind(a.status)
+                        .push_bind(created.clone().unwrap_or_else(super::now))
+                        .push_bind(updated.or(created).unwrap_or_else(super::now))
+                        .push_bind(a.request_source);
+                });
+                q.push(" ON CONFLICT (defender_action_id) DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn skipped(
+        &self,
+        conn: &mut dyn AsConn,
+        listing: &str,
+        items: &[SkippedRow],
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            for chunk in items.chunks(ROWS_PER_INSERT) {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_skipped (listing, item_id, machine_id, field, reason) ",
+                );
+                q.push_values(chunk, |mut b, item| {
+                    b.push_bind(listing.to_owned())
+                        .push_bind(item.item_id.clone())
+                        .push_bind(item.machine_id.as_deref().map(str::to_ascii_lowercase))
+                        .push_bind(item.field.clone())
+                        .push_bind(item.reason.clone());
+                });
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn endpoint_views(
+        &self,
+        conn: &mut dyn AsConn,
+        views: Vec<(i64, DefenderView)>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = views.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_endpoint (endpoint_id, defender_machine_id, hostname, ip, os, \
+                     onboarding_status, first_seen, last_seen, hostnames, ips, merge_evidence, \
+                     mac_conflicts) ",
+                );
+                q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, (id, v)| {
+                    b.push_bind(id)
+                        .push_bind(v.defender_machine_id)
+                        .push_bind(v.hostname)
+                        .push_bind(v.ip)
+                        .push_bind(v.os)
+                        .push_bind(v.onboarding_status)
+                        .push_bind(v.first_seen)
+                        .push_bind(v.last_seen)
+                        .push_bind(JsonText(v.hostnames))
+                        .push_bind(JsonText(v.ips))
+                        .push_bind(JsonText(v.merge_evidence))
+                        .push_bind(v.mac_conflicts.map(JsonText));
+                });
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn apply_endpoint_views(&self, conn: &mut dyn AsConn) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query(
+                "UPDATE endpoint SET defender_machine_id = s.defender_machine_id, \
+                 hostname = COALESCE(s.hostname, endpoint.hostname), ip = COALESCE(s.ip, endpoint.ip), \
+                 os = COALESCE(s.os, endpoint.os), onboarding_status = s.onboarding_status, \
+                 source_defender = TRUE, \
+                 first_seen = CASE WHEN s.first_seen < endpoint.first_seen THEN s.first_seen \
+                   ELSE endpoint.first_seen END, \
+                 last_seen = CASE WHEN s.last_seen > endpoint.last_seen THEN s.last_seen \
+                   ELSE endpoint.last_seen END, \
+                 hostnames = s.hostnames, ips = s.ips, merge_evidence = s.merge_evidence, \
+                 mac_conflicts = s.mac_conflicts, inactive = FALSE \
+                 FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id AND ( \
+                 endpoint.defender_machine_id IS DISTINCT FROM s.defender_machine_id \
+                 OR endpoint.hostname IS DISTINCT FROM COALESCE(s.hostname, endpoint.hostname) \
+                 OR endpoint.ip IS DISTINCT FROM COALESCE(s.ip, endpoint.ip) \
+                 OR endpoint.os IS DISTINCT FROM COALESCE(s.os, endpoint.os) \
+                 OR endpoint.onboarding_status IS DISTINCT FROM s.onboarding_status \
+                 OR endpoint.source_defender = FALSE OR endpoint.inactive = TRUE \
+                 OR s.first_seen < endpoint.first_seen OR s.last_seen > endpoint.last_seen \
+                 OR endpoint.hostnames <> s.hostnames OR endpoint.ips <> s.ips \
+                 OR endpoint.merge_evidence <> s.merge_evidence \
+                 OR endpoint.mac_conflicts IS DISTINCT FROM s.mac_conflicts)",
+            )
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn apply_links(
+        &self,
+        conn: &mut dyn AsConn,
+        links: &[(&str, i64)],
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query(
+                "UPDATE defender_machine SET endpoint_id = e.endpoint_id FROM endpoint e \
+                 WHERE e.defender_machine_id = defender_machine.machine_id \
+                 AND defender_machine.gone = FALSE \
+                 AND defender_machine.endpoint_id IS DISTINCT FROM e.endpoint_id",
+            )
+            .execute(&mut *conn)
+            .await?;
+            for chunk in links.chunks(ROWS_PER_INSERT) {
+                let mut q: QueryBuilder<Db> =
+                    QueryBuilder::new("INSERT INTO stage_link (machine_id, endpoint_id) ");
+                q.push_values(chunk, |mut b, (machine, endpoint)| {
+                    b.push_bind(machine.to_string()).push_bind(*endpoint);
+                });
+                q.push(" ON CONFLICT (machine_id) DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
+            sqlx::query(
+                "UPDATE defender_machine SET endpoint_id = s.endpoint_id FROM stage_link s \
+                 WHERE defender_machine.machine_id = s.machine_id \
+                 AND defender_machine.endpoint_id IS DISTINCT FROM s.endpoint_id",
+            )
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn machine_diff(&self, conn: &mut dyn AsConn) -> Result<MachineDiff, DbError> {
+        crate::on_conn!(conn, |conn| {
+            let sql = format!(
+                "SELECT \
+                   (SELECT COUNT(*) FROM stage_machine), \
+                   (SELECT COUNT(*) FROM stage_machine s WHERE NOT EXISTS \
+                      (SELECT 1 FROM defender_machine d WHERE d.machine_id = s.machine_id)), \
+                   (SELECT COUNT(*) FROM stage_machine s JOIN defender_machine d \
+                      ON d.machine_id = s.machine_id WHERE {}), \
+                   (SELECT COUNT(*) FROM defender_machine WHERE gone = FALSE)",
+                changed_predicate()
+            );
+            let (seen, added, updated, previously_present): (i64, i64, i64, i64) =
+                sqlx::query_as(&sql).fetch_one(&mut *conn).await?;
+            Ok(MachineDiff {
+                seen,
+                added,
+                updated,
+                unchanged: seen - added - updated,
+                previously_present,
+            })
+        })
+    }
+
+    async fn apply_machines(&self, conn: &mut dyn AsConn, synced_at: &str) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let columns = COMPARED.join(", ");
+            let set: Vec<String> = COMPARED
+                .iter()
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            let changed: Vec<String> = COMPARED
+                .iter()
+                .map(|c| format!("defender_machine.{c} IS DISTINCT FROM excluded.{c}"))
+                .collect();
+            let sql = format!(
+                "INSERT INTO defender_machine (machine_id, {columns}, gone, synced_at) \
+                 SELECT machine_id, {columns}, FALSE, $1 FROM stage_machine WHERE true \
+                 ON CONFLICT (machine_id) DO UPDATE SET {}, gone = FALSE, synced_at = excluded.synced_at \
+                 WHERE defender_machine.gone = TRUE OR {}",
+                set.join(", "),
+                changed.join(" OR ")
+            );
+            sqlx::query(&sql)
+                .bind(synced_at)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn mark_missing_gone(&self, conn: &mut dyn AsConn) -> Result<u64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            let done = sqlx::query(
+                "UPDATE defender_machine SET gone = TRUE WHERE gone = FALSE AND NOT EXISTS \
+                 (SELECT 1 FROM stage_machine s WHERE s.machine_id = defender_machine.machine_id) \
+                 AND NOT EXISTS (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machines' \
+                   AND k.machine_id = defender_machine.machine_id)",
+            )
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    async fn apply_vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        synced_at: &str,
+    ) -> Result<i64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query(
+                "INSERT INTO vulnerability (cve_id, name, description, severity, cvss_v3, cvss_vector, \
+                 public_exploit, exploit_verified, exploit_in_kit, exploit_types, published_on, \
+                 updated_on, exposed_machines, synced_at) \
+                 SELECT cve_id, name, description, severity, cvss_v3, cvss_vector, public_exploit, \
+                 exploit_verified, exploit_in_kit, exploit_types, published_on, updated_on, \
+                 exposed_machines, $1 FROM stage_vulnerability WHERE true \
+                 ON CONFLICT (cve_id) DO UPDATE SET name = excluded.name, \
+                 description = excluded.description, severity = excluded.severity, \
+                 cvss_v3 = excluded.cvss_v3, cvss_vector = excluded.cvss_vector, \
+                 public_exploit = excluded.public_exploit, exploit_verified = excluded.exploit_verified, \
+                 exploit_in_kit = excluded.exploit_in_kit, exploit_types = excluded.exploit_types, \
+                 published_on = excluded.published_on, updated_on = excluded.updated_on, \
+                 exposed_machines = excluded.exposed_machines, synced_at = excluded.synced_at",
+            )
+            .bind(synced_at)
+            .execute(&mut *conn)
+            .await?;
+            self.count(conn, "stage_vulnerability").await
+        })
+    }
+
+    async fn apply_machine_vulnerabilities(&self, conn: &mut dyn AsConn) -> Result<i64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query(
+                "DELETE FROM machine_vulnerability WHERE NOT EXISTS \
+                 (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machine vulnerabilities' \
+                  AND k.machine_id = machine_vulnerability.machine_id) AND NOT EXISTS \
+                 (SELECT 1 FROM stage_machine_vulnerability s \
+                  WHERE s.machine_id = machine_vulnerability.machine_id \
+                  AND s.cve_id = machine_vulnerability.cve_id \
+                  AND s.product_vendor = machine_vulnerability.product_vendor \
+                  AND s.product_name = machine_vulnerability.product_name \
+                  AND s.product_version = machine_vulnerability.product_version)",
+            )
+            .execute(&mut *conn)
+            .await?;
+            // In key order, so the primary-key index grows at its end instead of at random pages.
+            sqlx::query(
+                "INSERT INTO machine_vulnerability (machine_id, cve_id, product_vendor, product_name, \
+                 product_version, fixing_kb_id, severity) \
+                 SELECT machine_id, cve_id, product_vendor, product_name, product_version, \
+                 fixing_kb_id, severity FROM stage_machine_vulnerability WHERE true \
+                 ORDER BY machine_id, cve_id, product_vendor, product_name, product_version \
+                 ON CONFLICT (machine_id, cve_id, product_vendor, product_name, product_version) \
+                 DO UPDATE SET fixing_kb_id = excluded.fixing_kb_id, severity = excluded.severity \
+                 WHERE machine_vulnerability.fixing_kb_id IS DISTINCT FROM excluded.fixing_kb_id \
+                 OR machine_vulnerability.severity IS DISTINCT FROM excluded.severity",
+            )
+            .execute(&mut *conn)
+            .await?;
+            self.count(conn, "stage_machine_vulnerability").await
+        })
+    }
+
+    async fn apply_alerts(&self, conn: &mut dyn AsConn, synced_at: &str) -> Result<i64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query(
+                "INSERT INTO defender_alert (alert_id, machine_id, title, description, severity, status, \
+                 category, classification, determination, detection_source, incident_id, \
+                 alert_creation_time, last_update_time, resolved_time, synced_at) \
+                 SELECT alert_id, machine_id, title, description, severity, status, category, \
+                 classification, determination, detection_source, incident_id, alert_creation_time, \
+                 last_update_time, resolved_time, $1 FROM stage_alert WHERE true \
+                 ON CONFLICT (alert_id) DO UPDATE SET machine_id = excluded.machine_id, \
+                 title = excluded.title, description = excluded.description, \
+                 severity = excluded.severity, status = excluded.status, category = excluded.category, \
+                 classification = excluded.classification, determination = excluded.determination, \
+                 detection_source = excluded.detection_source, incident_id = excluded.incident_id, \
+                 alert_creation_time = excluded.alert_creation_time, \
+                 last_update_time = excluded.last_update_time, resolved_time = excluded.resolved_time, \
+                 synced_at = excluded.synced_at",
+            )
+            .bind(synced_at)
+            .execute(&mut *conn)
+            .await?;
+            self.count(conn, "stage_alert").await
+        })
+    }
+
+    async fn count(&self, conn: &mut dyn AsConn, table: &str) -> Result<i64, DbError> {
+        crate::on_conn!(conn, |conn| {
+            let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(n)
+        })
+    }
 }
 
 fn time_text(at: Option<time::OffsetDateTime>) -> Option<String> {
     at.map(format_time)
-}
-
-/// Stages one page of machines (§4.1), taken by value: their text moves into the statement.
-pub async fn machines(conn: &mut impl AsConn, page: Vec<StagedMachine>) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = page.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO stage_machine (machine_id, computer_dns_name, os_platform, os_version, \
-                 version, os_build, onboarding_status, health_status, risk_score, exposure_level, \
-                 device_value, last_ip_address, first_seen, last_seen, is_potential_duplication, \
-                 merged_into_machine_id, ip_addresses, agent_version) ",
-            );
-            q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, m| {
-                let ips = serde_json::to_string(&m.ip_addresses).unwrap_or_else(|_| "[]".into());
-                b.push_bind(m.machine_id)
-                    .push_bind(m.computer_dns_name)
-                    .push_bind(m.os_platform)
-                    .push_bind(m.os_version)
-                    .push_bind(m.version)
-                    .push_bind(m.os_build)
-                    .push_bind(m.onboarding_status)
-                    .push_bind(m.health_status)
-                    .push_bind(m.risk_score)
-                    .push_bind(m.exposure_level)
-                    .push_bind(m.device_value)
-                    .push_bind(m.last_ip_address)
-                    .push_bind(time_text(m.first_seen))
-                    .push_bind(time_text(m.last_seen))
-                    .push_bind(m.is_potential_duplication)
-                    .push_bind(m.merged_into_machine_id)
-                    .push_bind(JsonText(ips))
-                    .push_bind(m.agent_version);
-            });
-            // Unstable paging (§3.4) can list a record twice: the first copy stands.
-            q.push(" ON CONFLICT (machine_id) DO NOTHING");
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
-}
-
-/// Stages one page of the tenant's vulnerabilities (§4.10).
-pub async fn vulnerabilities(
-    conn: &mut impl AsConn,
-    page: Vec<StagedVulnerability>,
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = page.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO stage_vulnerability (cve_id, name, description, severity, cvss_v3, \
-                 cvss_vector, public_exploit, exploit_verified, exploit_in_kit, exploit_types, \
-                 published_on, updated_on, exposed_machines) ",
-            );
-            q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, v| {
-                let types = serde_json::to_string(&v.exploit_types).unwrap_or_else(|_| "[]".into());
-                b.push_bind(v.cve_id)
-                    .push_bind(v.name)
-                    .push_bind(v.description)
-                    .push_bind(v.severity)
-                    .push_bind(v.cvss_v3)
-                    .push_bind(v.cvss_vector)
-                    .push_bind(v.public_exploit)
-                    .push_bind(v.exploit_verified)
-                    .push_bind(v.exploit_in_kit)
-                    .push_bind(JsonText(types))
-                    .push_bind(time_text(v.published_on))
-                    .push_bind(time_text(v.updated_on))
-                    .push_bind(v.exposed_machines);
-            });
-            q.push(" ON CONFLICT (cve_id) DO NOTHING");
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
-}
-
-/// Stages one page of the bulk machine-vulnerability rows (§4.12).
-pub async fn machine_vulnerabilities(
-    conn: &mut impl AsConn,
-    page: Vec<StagedMachineVulnerability>,
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = page.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO stage_machine_vulnerability (machine_id, cve_id, product_vendor, \
-                 product_name, product_version, fixing_kb_id, severity) ",
-            );
-            q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, r| {
-                b.push_bind(r.machine_id)
-                    .push_bind(r.cve_id)
-                    .push_bind(r.product_vendor)
-                    .push_bind(r.product_name)
-                    .push_bind(r.product_version)
-                    .push_bind(r.fixing_kb_id)
-                    .push_bind(r.severity);
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
-}
-
-/// Stages one page of alerts (§4.3).
-pub async fn alerts(conn: &mut impl AsConn, page: Vec<StagedAlert>) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = page.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO stage_alert (alert_id, machine_id, title, description, severity, \
-                 status, category, classification, determination, detection_source, incident_id, \
-                 alert_creation_time, last_update_time, resolved_time) ",
-            );
-            q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, a| {
-                b.push_bind(a.alert_id)
-                    .push_bind(a.machine_id)
-                    .push_bind(a.title)
-                    .push_bind(a.description)
-                    .push_bind(a.severity)
-                    .push_bind(a.status)
-                    .push_bind(a.category)
-                    .push_bind(a.classification)
-                    .push_bind(a.determination)
-                    .push_bind(a.detection_source)
-                    .push_bind(a.incident_id)
-                    .push_bind(time_text(a.alert_creation_time))
-                    .push_bind(time_text(a.last_update_time))
-                    .push_bind(time_text(a.resolved_time));
-            });
-            q.push(" ON CONFLICT (alert_id) DO NOTHING");
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
-}
-
-/// Stages one page of machine actions (§4.4, §5.5). A missing time is stored as now.
-pub async fn machine_actions(
-    conn: &mut impl AsConn,
-    page: Vec<StagedAction>,
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = page.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO stage_machine_action (defender_action_id, machine_id, kind, scope, \
-                 requestor, comment, status, requested_at, updated_at, request_source) ",
-            );
-            q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, a| {
-                let created = time_text(a.requested_at);
-                let updated = time_text(a.updated_at);
-                b.push_bind(a.defender_action_id)
-                    .push_bind(a.machine_id)
-                    .push_bind(a.kind)
-                    .push_bind(a.scope)
-                    .push_bind(a.requestor)
-                    .push_bind(a.comment)
-                    .push_bind(a.status)
-                    .push_bind(created.clone().unwrap_or_else(super::now))
-                    .push_bind(updated.or(created).unwrap_or_else(super::now))
-                    .push_bind(a.request_source);
-            });
-            q.push(" ON CONFLICT (defender_action_id) DO NOTHING");
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
 }
 
 /// An item that could not be decoded, and the machine whose stored data it stands for.
@@ -335,130 +728,6 @@ pub struct SkippedRow {
     pub machine_id: Option<String>,
     pub field: String,
     pub reason: String,
-}
-
-/// Stages the items of one listing that could not be decoded.
-pub async fn skipped(
-    conn: &mut impl AsConn,
-    listing: &str,
-    items: &[SkippedRow],
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        for chunk in items.chunks(ROWS_PER_INSERT) {
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO stage_skipped (listing, item_id, machine_id, field, reason) ",
-            );
-            q.push_values(chunk, |mut b, item| {
-                b.push_bind(listing.to_owned())
-                    .push_bind(item.item_id.clone())
-                    .push_bind(item.machine_id.as_deref().map(str::to_ascii_lowercase))
-                    .push_bind(item.field.clone())
-                    .push_bind(item.reason.clone());
-            });
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
-}
-
-/// Stages the merge's Defender view of existing endpoints, taken by value like the inserts.
-pub async fn endpoint_views(
-    conn: &mut impl AsConn,
-    views: Vec<(i64, DefenderView)>,
-) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let mut rest = views.into_iter().peekable();
-        while rest.peek().is_some() {
-            let mut q: QueryBuilder<Db> = QueryBuilder::new(
-                "INSERT INTO stage_endpoint (endpoint_id, defender_machine_id, hostname, ip, os, \
-                 onboarding_status, first_seen, last_seen, hostnames, ips, merge_evidence, \
-                 mac_conflicts) ",
-            );
-            q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, (id, v)| {
-                b.push_bind(id)
-                    .push_bind(v.defender_machine_id)
-                    .push_bind(v.hostname)
-                    .push_bind(v.ip)
-                    .push_bind(v.os)
-                    .push_bind(v.onboarding_status)
-                    .push_bind(v.first_seen)
-                    .push_bind(v.last_seen)
-                    .push_bind(JsonText(v.hostnames))
-                    .push_bind(JsonText(v.ips))
-                    .push_bind(JsonText(v.merge_evidence))
-                    .push_bind(v.mac_conflicts.map(JsonText));
-            });
-            q.build().execute(&mut *conn).await?;
-        }
-        Ok(())
-    })
-}
-
-/// Writes the staged Defender views onto their endpoints in one statement. Network facts
-/// (ports, OS matches) stay; display values fall back to discovery's when Defender has none.
-/// Endpoints the view would not change are skipped, so an unchanged sync writes nothing.
-pub async fn apply_endpoint_views(conn: &mut impl AsConn) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query(
-            "UPDATE endpoint SET defender_machine_id = s.defender_machine_id, \
-             hostname = COALESCE(s.hostname, endpoint.hostname), ip = COALESCE(s.ip, endpoint.ip), \
-             os = COALESCE(s.os, endpoint.os), onboarding_status = s.onboarding_status, \
-             source_defender = TRUE, \
-             first_seen = CASE WHEN s.first_seen < endpoint.first_seen THEN s.first_seen \
-               ELSE endpoint.first_seen END, \
-             last_seen = CASE WHEN s.last_seen > endpoint.last_seen THEN s.last_seen \
-               ELSE endpoint.last_seen END, \
-             hostnames = s.hostnames, ips = s.ips, merge_evidence = s.merge_evidence, \
-             mac_conflicts = s.mac_conflicts, inactive = FALSE \
-             FROM stage_endpoint s WHERE endpoint.endpoint_id = s.endpoint_id AND ( \
-             endpoint.defender_machine_id IS DISTINCT FROM s.defender_machine_id \
-             OR endpoint.hostname IS DISTINCT FROM COALESCE(s.hostname, endpoint.hostname) \
-             OR endpoint.ip IS DISTINCT FROM COALESCE(s.ip, endpoint.ip) \
-             OR endpoint.os IS DISTINCT FROM COALESCE(s.os, endpoint.os) \
-             OR endpoint.onboarding_status IS DISTINCT FROM s.onboarding_status \
-             OR endpoint.source_defender = FALSE OR endpoint.inactive = TRUE \
-             OR s.first_seen < endpoint.first_seen OR s.last_seen > endpoint.last_seen \
-             OR endpoint.hostnames <> s.hostnames OR endpoint.ips <> s.ips \
-             OR endpoint.merge_evidence <> s.merge_evidence \
-             OR endpoint.mac_conflicts IS DISTINCT FROM s.mac_conflicts)",
-        )
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
-}
-
-/// Links every present machine to its endpoint: a representative to the endpoint it
-/// represents, in one statement; the other machines (duplicate records) through the staged
-/// (machine, endpoint) pairs in `links`. Call after the endpoints' views are written.
-pub async fn apply_links(conn: &mut impl AsConn, links: &[(&str, i64)]) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query(
-            "UPDATE defender_machine SET endpoint_id = e.endpoint_id FROM endpoint e \
-             WHERE e.defender_machine_id = defender_machine.machine_id \
-             AND defender_machine.gone = FALSE \
-             AND defender_machine.endpoint_id IS DISTINCT FROM e.endpoint_id",
-        )
-        .execute(&mut *conn)
-        .await?;
-        for chunk in links.chunks(ROWS_PER_INSERT) {
-            let mut q: QueryBuilder<Db> =
-                QueryBuilder::new("INSERT INTO stage_link (machine_id, endpoint_id) ");
-            q.push_values(chunk, |mut b, (machine, endpoint)| {
-                b.push_bind(machine.to_string()).push_bind(*endpoint);
-            });
-            q.push(" ON CONFLICT (machine_id) DO NOTHING");
-            q.build().execute(&mut *conn).await?;
-        }
-        sqlx::query(
-            "UPDATE defender_machine SET endpoint_id = s.endpoint_id FROM stage_link s \
-             WHERE defender_machine.machine_id = s.machine_id \
-             AND defender_machine.endpoint_id IS DISTINCT FROM s.endpoint_id",
-        )
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
 }
 
 /// How the staged machines compare with the stored ones.
@@ -503,177 +772,6 @@ fn changed_predicate() -> String {
     p.join(" OR ")
 }
 
-/// Counts added, updated and unchanged machines by comparing the stored fields.
-pub async fn machine_diff(conn: &mut impl AsConn) -> Result<MachineDiff, DbError> {
-    crate::on_conn!(conn, |conn| {
-        let sql = format!(
-            "SELECT \
-               (SELECT COUNT(*) FROM stage_machine), \
-               (SELECT COUNT(*) FROM stage_machine s WHERE NOT EXISTS \
-                  (SELECT 1 FROM defender_machine d WHERE d.machine_id = s.machine_id)), \
-               (SELECT COUNT(*) FROM stage_machine s JOIN defender_machine d \
-                  ON d.machine_id = s.machine_id WHERE {}), \
-               (SELECT COUNT(*) FROM defender_machine WHERE gone = FALSE)",
-            changed_predicate()
-        );
-        let (seen, added, updated, previously_present): (i64, i64, i64, i64) =
-            sqlx::query_as(&sql).fetch_one(&mut *conn).await?;
-        Ok(MachineDiff {
-            seen,
-            added,
-            updated,
-            unchanged: seen - added - updated,
-            previously_present,
-        })
-    })
-}
-
-/// Upserts the staged machines into `defender_machine`, keeping each one's endpoint link.
-/// Unchanged rows are left alone, so `synced_at` tells when a record last changed.
-pub async fn apply_machines(conn: &mut impl AsConn, synced_at: &str) -> Result<(), DbError> {
-    crate::on_conn!(conn, |conn| {
-        let columns = COMPARED.join(", ");
-        let set: Vec<String> = COMPARED
-            .iter()
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect();
-        let changed: Vec<String> = COMPARED
-            .iter()
-            .map(|c| format!("defender_machine.{c} IS DISTINCT FROM excluded.{c}"))
-            .collect();
-        let sql = format!(
-            "INSERT INTO defender_machine (machine_id, {columns}, gone, synced_at) \
-             SELECT machine_id, {columns}, FALSE, $1 FROM stage_machine WHERE true \
-             ON CONFLICT (machine_id) DO UPDATE SET {}, gone = FALSE, synced_at = excluded.synced_at \
-             WHERE defender_machine.gone = TRUE OR {}",
-            set.join(", "),
-            changed.join(" OR ")
-        );
-        sqlx::query(&sql)
-            .bind(synced_at)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    })
-}
-
-/// Marks stored machines missing from the (complete) listing as gone, except those whose
-/// record could not be decoded this time. Never deletes.
-pub async fn mark_missing_gone(conn: &mut impl AsConn) -> Result<u64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        let done = sqlx::query(
-            "UPDATE defender_machine SET gone = TRUE WHERE gone = FALSE AND NOT EXISTS \
-             (SELECT 1 FROM stage_machine s WHERE s.machine_id = defender_machine.machine_id) \
-             AND NOT EXISTS (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machines' \
-               AND k.machine_id = defender_machine.machine_id)",
-        )
-        .execute(&mut *conn)
-        .await?;
-        Ok(done.rows_affected())
-    })
-}
-
-/// Upserts the staged vulnerabilities (CVE details change: CVSS, exploit flags).
-pub async fn apply_vulnerabilities(
-    conn: &mut impl AsConn,
-    synced_at: &str,
-) -> Result<i64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query(
-            "INSERT INTO vulnerability (cve_id, name, description, severity, cvss_v3, cvss_vector, \
-             public_exploit, exploit_verified, exploit_in_kit, exploit_types, published_on, \
-             updated_on, exposed_machines, synced_at) \
-             SELECT cve_id, name, description, severity, cvss_v3, cvss_vector, public_exploit, \
-             exploit_verified, exploit_in_kit, exploit_types, published_on, updated_on, \
-             exposed_machines, $1 FROM stage_vulnerability WHERE true \
-             ON CONFLICT (cve_id) DO UPDATE SET name = excluded.name, \
-             description = excluded.description, severity = excluded.severity, \
-             cvss_v3 = excluded.cvss_v3, cvss_vector = excluded.cvss_vector, \
-             public_exploit = excluded.public_exploit, exploit_verified = excluded.exploit_verified, \
-             exploit_in_kit = excluded.exploit_in_kit, exploit_types = excluded.exploit_types, \
-             published_on = excluded.published_on, updated_on = excluded.updated_on, \
-             exposed_machines = excluded.exposed_machines, synced_at = excluded.synced_at",
-        )
-        .bind(synced_at)
-        .execute(&mut *conn)
-        .await?;
-        count(conn, "stage_vulnerability").await
-    })
-}
-
-/// Makes the machine-vulnerability rows equal to the staged bulk listing: the listing is the
-/// whole current state (§4.12), so fixed vulnerabilities disappear. A machine with a row that
-/// could not be decoded keeps its stored rows until a listing decodes whole. Only the differences are
-/// written: rewriting a million unchanged rows every hour cost most of a sync.
-pub async fn apply_machine_vulnerabilities(conn: &mut impl AsConn) -> Result<i64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query(
-            "DELETE FROM machine_vulnerability WHERE NOT EXISTS \
-             (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machine vulnerabilities' \
-              AND k.machine_id = machine_vulnerability.machine_id) AND NOT EXISTS \
-             (SELECT 1 FROM stage_machine_vulnerability s \
-              WHERE s.machine_id = machine_vulnerability.machine_id \
-              AND s.cve_id = machine_vulnerability.cve_id \
-              AND s.product_vendor = machine_vulnerability.product_vendor \
-              AND s.product_name = machine_vulnerability.product_name \
-              AND s.product_version = machine_vulnerability.product_version)",
-        )
-        .execute(&mut *conn)
-        .await?;
-        // In key order, so the primary-key index grows at its end instead of at random pages.
-        sqlx::query(
-            "INSERT INTO machine_vulnerability (machine_id, cve_id, product_vendor, product_name, \
-             product_version, fixing_kb_id, severity) \
-             SELECT machine_id, cve_id, product_vendor, product_name, product_version, \
-             fixing_kb_id, severity FROM stage_machine_vulnerability WHERE true \
-             ORDER BY machine_id, cve_id, product_vendor, product_name, product_version \
-             ON CONFLICT (machine_id, cve_id, product_vendor, product_name, product_version) \
-             DO UPDATE SET fixing_kb_id = excluded.fixing_kb_id, severity = excluded.severity \
-             WHERE machine_vulnerability.fixing_kb_id IS DISTINCT FROM excluded.fixing_kb_id \
-             OR machine_vulnerability.severity IS DISTINCT FROM excluded.severity",
-        )
-        .execute(&mut *conn)
-        .await?;
-        count(conn, "stage_machine_vulnerability").await
-    })
-}
-
-/// Upserts the staged alerts (alerts are mutable, §5.3).
-pub async fn apply_alerts(conn: &mut impl AsConn, synced_at: &str) -> Result<i64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        sqlx::query(
-            "INSERT INTO defender_alert (alert_id, machine_id, title, description, severity, status, \
-             category, classification, determination, detection_source, incident_id, \
-             alert_creation_time, last_update_time, resolved_time, synced_at) \
-             SELECT alert_id, machine_id, title, description, severity, status, category, \
-             classification, determination, detection_source, incident_id, alert_creation_time, \
-             last_update_time, resolved_time, $1 FROM stage_alert WHERE true \
-             ON CONFLICT (alert_id) DO UPDATE SET machine_id = excluded.machine_id, \
-             title = excluded.title, description = excluded.description, \
-             severity = excluded.severity, status = excluded.status, category = excluded.category, \
-             classification = excluded.classification, determination = excluded.determination, \
-             detection_source = excluded.detection_source, incident_id = excluded.incident_id, \
-             alert_creation_time = excluded.alert_creation_time, \
-             last_update_time = excluded.last_update_time, resolved_time = excluded.resolved_time, \
-             synced_at = excluded.synced_at",
-        )
-        .bind(synced_at)
-        .execute(&mut *conn)
-        .await?;
-        count(conn, "stage_alert").await
-    })
-}
-
-/// Rows in one staging or inventory table.
-pub async fn count(conn: &mut impl AsConn, table: &str) -> Result<i64, DbError> {
-    crate::on_conn!(conn, |conn| {
-        let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&mut *conn)
-            .await?;
-        Ok(n)
-    })
-}
-
 #[cfg(test)]
 mod tests {
 
@@ -709,16 +807,22 @@ mod tests {
     }
 
     /// Stages `page` as a run would, applies it, and returns the diff seen before applying.
-    async fn sync(conn: &mut impl AsConn, page: &[StagedMachine], gone: bool) -> MachineDiff {
-        prepare(conn).await.unwrap();
-        machines(conn, page.to_vec()).await.unwrap();
+    async fn sync(
+        store: &dyn StagingStore,
+        conn: &mut impl AsConn,
+        page: &[StagedMachine],
+        gone: bool,
+    ) -> MachineDiff {
+        store.prepare(conn).await.unwrap();
+        store.machines(conn, page.to_vec()).await.unwrap();
         let mut tx = conn.begin().await.unwrap();
-        let diff = machine_diff(&mut tx).await.unwrap();
-        apply_machines(&mut tx, "2026-01-05T00:00:00Z")
+        let diff = store.machine_diff(&mut tx).await.unwrap();
+        store
+            .apply_machines(&mut tx, "2026-01-05T00:00:00Z")
             .await
             .unwrap();
         if gone {
-            mark_missing_gone(&mut tx).await.unwrap();
+            store.mark_missing_gone(&mut tx).await.unwrap();
         }
         tx.commit().await.unwrap();
         diff
@@ -743,16 +847,18 @@ mod tests {
 
     /// Stages `listing` as a run would, applies it, and returns the stored rows.
     async fn apply_listing(
+        store: &dyn StagingStore,
         conn: &mut impl AsConn,
         listing: &[StagedMachineVulnerability],
     ) -> Vec<(String, String, String, String)> {
         crate::on_conn!(conn, |conn| {
-            prepare(conn).await.unwrap();
-            machine_vulnerabilities(conn, listing.to_vec())
+            store.prepare(conn).await.unwrap();
+            store
+                .machine_vulnerabilities(conn, listing.to_vec())
                 .await
                 .unwrap();
             let mut tx = AsConn::begin(conn).await.unwrap();
-            let staged = apply_machine_vulnerabilities(&mut tx).await.unwrap();
+            let staged = store.apply_machine_vulnerabilities(&mut tx).await.unwrap();
             tx.commit().await.unwrap();
             assert_eq!(staged, listing.len() as i64);
             sqlx::query_as(
@@ -779,7 +885,7 @@ mod tests {
             vulnerable("b", "CVE-1", "office", "High"),
         ];
         assert_eq!(
-            apply_listing(&mut conn, &first).await,
+            apply_listing(&pool, &mut conn, &first).await,
             [
                 row("a", "CVE-1", "edge", "High"),
                 row("a", "CVE-2", "edge", "Low"),
@@ -794,7 +900,7 @@ mod tests {
             vulnerable("b", "CVE-3", "office", "Medium"),
         ];
         assert_eq!(
-            apply_listing(&mut conn, &second).await,
+            apply_listing(&pool, &mut conn, &second).await,
             [
                 row("a", "CVE-1", "edge", "Critical"),
                 row("b", "CVE-1", "office", "High"),
@@ -811,28 +917,28 @@ mod tests {
         let mut conn = pool.acquire().await.unwrap();
         let (a, b) = (machine("a", "Active"), machine("b", "Active"));
 
-        let first = sync(&mut conn, &[a.clone(), b.clone()], true).await;
+        let first = sync(&pool, &mut conn, &[a.clone(), b.clone()], true).await;
         assert_eq!(
             (first.seen, first.added, first.updated, first.unchanged),
             (2, 2, 0, 0)
         );
 
-        let same = sync(&mut conn, &[a.clone(), b.clone()], true).await;
+        let same = sync(&pool, &mut conn, &[a.clone(), b.clone()], true).await;
         assert_eq!((same.added, same.updated, same.unchanged), (0, 0, 2));
         assert_eq!(same.previously_present, 2);
 
         // One field changes: one update. A NULL becoming a value counts too.
         let mut b2 = machine("b", "Inactive");
         b2.os_build = Some(26100);
-        let changed = sync(&mut conn, &[a.clone(), b2.clone()], true).await;
+        let changed = sync(&pool, &mut conn, &[a.clone(), b2.clone()], true).await;
         assert_eq!(
             (changed.added, changed.updated, changed.unchanged),
             (0, 1, 1)
         );
 
         // `b` goes missing, then comes back unchanged: coming back is an update.
-        sync(&mut conn, std::slice::from_ref(&a), true).await;
-        let back = sync(&mut conn, &[a, b2], true).await;
+        sync(&pool, &mut conn, std::slice::from_ref(&a), true).await;
+        let back = sync(&pool, &mut conn, &[a, b2], true).await;
         assert_eq!((back.added, back.updated, back.unchanged), (0, 1, 1));
     }
 }

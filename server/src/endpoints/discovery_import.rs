@@ -8,7 +8,7 @@ use super::inactive::{mark_inactive, InactiveAfter};
 use super::record::{endpoint_from_network_row, to_json};
 use super::remodel::{remodel_all, RemodelError};
 use crate::db::{self, DbError};
-use crate::db::{AsConn, Pool};
+use crate::db::{AsConn, Stores};
 use crate::discovery::{
     parse_nmap_xml, parse_sensor_json, Limits, NmapXmlError, Observation, SensorJsonError,
 };
@@ -48,27 +48,27 @@ impl From<sqlx::Error> for ImportError {
 /// Imports an nmap XML report (`-oX`).
 #[tracing::instrument(skip_all)]
 pub async fn import_nmap(
-    pool: &Pool,
+    stores: &Stores,
     bytes: &[u8],
     inactive_after: InactiveAfter,
 ) -> Result<ImportReport, ImportError> {
     let scan = parse_nmap_xml(bytes, &Limits::NMAP_XML)?;
-    import(pool, &scan.observations, inactive_after).await
+    import(stores, &scan.observations, inactive_after).await
 }
 
 /// Imports a discovery sensor's JSON batch.
 #[tracing::instrument(skip_all)]
 pub async fn import_sensor(
-    pool: &Pool,
+    stores: &Stores,
     bytes: &[u8],
     inactive_after: InactiveAfter,
 ) -> Result<ImportReport, ImportError> {
     let batch = parse_sensor_json(bytes, &Limits::SENSOR_JSON)?;
-    import(pool, &batch.observations, inactive_after).await
+    import(stores, &batch.observations, inactive_after).await
 }
 
 async fn import(
-    pool: &Pool,
+    stores: &Stores,
     observations: &[Observation],
     inactive_after: InactiveAfter,
 ) -> Result<ImportReport, ImportError> {
@@ -79,14 +79,14 @@ async fn import(
     };
     // Reads before it writes: a write transaction, so another replica's commit (a lease
     // renewal) in between cannot get it refused.
-    let mut tx = pool.begin_write().await?;
+    let mut tx = stores.database.begin_write().await?;
     for observation in observations {
         match observation.mac {
-            Some(mac) => match db::endpoint::by_mac(&mut tx, &mac.to_string()).await? {
+            Some(mac) => match stores.endpoints.by_mac(&mut tx, &mac.to_string()).await? {
                 Some(row) => {
                     let mut endpoint = endpoint_from_network_row(&row);
                     endpoint.absorb(observation, now);
-                    update(&mut tx, row.endpoint_id, &endpoint, observation).await?;
+                    update(stores, &mut tx, row.endpoint_id, &endpoint, observation).await?;
                     report.updated += 1;
                 }
                 None => {
@@ -94,14 +94,14 @@ async fn import(
                         continue;
                     };
                     let view = view(&endpoint, observation);
-                    db::endpoint::insert_from_network(&mut tx, &view).await?;
+                    stores.endpoints.insert_from_network(&mut tx, &view).await?;
                     report.added += 1;
                 }
             },
             None => {
                 let mut found = None;
                 for ip in &observation.ips {
-                    if let Some(row) = db::endpoint::by_ip(&mut tx, &ip.to_string()).await? {
+                    if let Some(row) = stores.endpoints.by_ip(&mut tx, &ip.to_string()).await? {
                         found = Some(row);
                         break;
                     }
@@ -110,7 +110,7 @@ async fn import(
                     Some(row) => {
                         let mut endpoint = endpoint_from_network_row(&row);
                         endpoint.absorb(observation, now);
-                        update(&mut tx, row.endpoint_id, &endpoint, observation).await?;
+                        update(stores, &mut tx, row.endpoint_id, &endpoint, observation).await?;
                         report.attached_by_ip += 1;
                     }
                     None => report.skipped_without_mac += 1,
@@ -119,22 +119,26 @@ async fn import(
         }
     }
     tx.commit().await?;
-    remodel_all(pool).await?;
+    remodel_all(stores).await?;
     // Derived data, like the re-model after a sync: the import stands, and the next import
     // or sync decides again.
-    if let Err(e) = mark_inactive(pool, inactive_after).await {
+    if let Err(e) = mark_inactive(stores, inactive_after).await {
         tracing::error!(error = %e, "marking inactive endpoints failed");
     }
     Ok(report)
 }
 
 async fn update(
+    stores: &Stores,
     conn: &mut impl AsConn,
     endpoint_id: i64,
     endpoint: &Endpoint,
     observation: &Observation,
 ) -> Result<(), DbError> {
-    db::endpoint::update_from_network(conn, endpoint_id, &view(endpoint, observation)).await
+    stores
+        .endpoints
+        .update_from_network(conn, endpoint_id, &view(endpoint, observation))
+        .await
 }
 
 /// The stored values: display columns from this observation when it has them.

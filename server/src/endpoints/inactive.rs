@@ -1,6 +1,6 @@
 //! Inactive endpoints: not seen by any source for a while. They stay in the inventory.
 
-use crate::db::{self, DbError, Pool};
+use crate::db::{self, DbError, Stores};
 use crate::supervisor::StopSignal;
 
 /// How long an endpoint may go unseen before it counts as inactive: the `inactive_after_days`
@@ -33,16 +33,16 @@ impl Default for InactiveAfter {
 /// Flags endpoints whose `last_seen` is older than `after` as inactive (and clears the flag
 /// on the others); returns how many rows changed.
 #[tracing::instrument(skip_all)]
-pub async fn mark_inactive(pool: &Pool, after: InactiveAfter) -> Result<u64, DbError> {
+pub async fn mark_inactive(stores: &Stores, after: InactiveAfter) -> Result<u64, DbError> {
     let cutoff = db::format_time(time::OffsetDateTime::now_utc() - after.duration());
-    db::endpoint::mark_inactive(pool, &cutoff).await
+    stores.endpoints.mark_inactive(&cutoff).await
 }
 
 /// Re-decides inactivity at once and then every `period`, so endpoints age out even when no
 /// sync or import runs (Defender off, discovery stopped, or the server was down for days).
 /// `changed` is told whenever a flag moved, so views built from the inventory are rebuilt.
 pub async fn keep_deciding_inactive(
-    pool: Pool,
+    stores: Stores,
     after: InactiveAfter,
     period: std::time::Duration,
     changed: impl Fn() + Send + 'static,
@@ -55,7 +55,7 @@ pub async fn keep_deciding_inactive(
             _ = interval.tick() => {}
             () = stop.stopped() => return,
         }
-        match mark_inactive(&pool, after).await {
+        match mark_inactive(&stores, after).await {
             Ok(0) => {}
             Ok(moved) => {
                 tracing::info!(endpoints = moved, "inactivity re-decided");

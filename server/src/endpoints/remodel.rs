@@ -20,7 +20,7 @@ use super::assessment_digest::AssessmentFields;
 use super::record::{endpoint_from_row, json_list};
 use crate::db::endpoint::{Assessed, PageBounds, RemodelRow};
 use crate::db::vulnerability::VulnerabilityDetail;
-use crate::db::{self, AsConn, DbError, Pool};
+use crate::db::{AsConn, DbError, Stores};
 use crate::profiles::{
     applicable_dynamic_profiles, Classification, MatchLevel, ProfileEngine, ProfileError,
     ProfileMatch, DYNAMIC_PREFIX,
@@ -90,36 +90,39 @@ fn level_text(level: MatchLevel) -> String {
 /// Classifies every endpoint and recomputes its risk; keeps the `profile` table's factory and
 /// `⇋` rows in step with what was assigned. Defender's OS and findings count only while the
 /// Defender integration is enabled, so a re-model after disabling it brings no `⇋` back.
-pub async fn remodel_all(pool: &Pool) -> Result<RemodelReport, RemodelError> {
-    remodel_all_with_progress(pool, &|_| {}).await
+pub async fn remodel_all(stores: &Stores) -> Result<RemodelReport, RemodelError> {
+    remodel_all_with_progress(stores, &|_| {}).await
 }
 
 /// [`remodel_all`], telling `report` how far it got after each page.
 #[tracing::instrument(skip_all)]
 pub async fn remodel_all_with_progress(
-    pool: &Pool,
+    stores: &Stores,
     report: ReportProgress<'_>,
 ) -> Result<RemodelReport, RemodelError> {
-    let defender = crate::integrations::defender::is_enabled(pool).await?;
-    remodel(pool, defender, report).await
+    let defender = crate::integrations::defender::is_enabled(&*stores.integrations).await?;
+    remodel(stores, defender, report).await
 }
 
 /// The re-model at the end of a sync: Defender data was just imported, so it counts.
 pub(crate) async fn remodel_after_sync(
-    pool: &Pool,
+    stores: &Stores,
     report: ReportProgress<'_>,
 ) -> Result<RemodelReport, RemodelError> {
-    remodel(pool, true, report).await
+    remodel(stores, true, report).await
 }
 
 /// The Defender integration was disabled: delete every `⇋` profile, forget the classification
 /// Defender drove, keep every endpoint (imported ones too), and re-model without Defender's OS
 /// so they get standard profiles.
 #[tracing::instrument(skip_all)]
-pub async fn on_defender_disabled(pool: &Pool) -> Result<RemodelReport, RemodelError> {
-    db::profile::delete_dynamic(pool).await?;
-    db::endpoint::clear_defender_classification(pool, DYNAMIC_PREFIX).await?;
-    remodel(pool, false, &|_| {}).await
+pub async fn on_defender_disabled(stores: &Stores) -> Result<RemodelReport, RemodelError> {
+    stores.profiles.delete_dynamic().await?;
+    stores
+        .endpoints
+        .clear_defender_classification(DYNAMIC_PREFIX)
+        .await?;
+    remodel(stores, false, &|_| {}).await
 }
 
 /// Everything a page's assessment needs besides the page, shared by the worker threads.
@@ -181,21 +184,25 @@ struct Outcome {
 }
 
 async fn remodel(
-    pool: &Pool,
+    stores: &Stores,
     defender: bool,
     report: ReportProgress<'_>,
 ) -> Result<RemodelReport, RemodelError> {
     let started = Instant::now();
     let engine = ProfileEngine::factory()?;
     let factory: Vec<String> = engine.profiles().iter().map(|p| p.name.clone()).collect();
-    db::profile::ensure(pool, &factory, "factory").await?;
-    let configured: HashMap<String, RiskLevel> = db::profile::risky_levels(pool)
+    stores.profiles.ensure(&factory, "factory").await?;
+    let configured: HashMap<String, RiskLevel> = stores
+        .profiles
+        .risky_levels()
         .await?
         .into_iter()
         .filter_map(|(name, level)| Some((name, RiskLevel::parse(&level)?)))
         .collect();
     let vulnerabilities = if defender {
-        db::vulnerability::details(pool)
+        stores
+            .vulnerabilities
+            .details()
             .await?
             .into_iter()
             .map(|v| (v.cve_id.clone(), CveDetail::from(v)))
@@ -204,7 +211,7 @@ async fn remodel(
         HashMap::new()
     };
     let unreadable = if defender {
-        unreadable_sources(pool).await?
+        unreadable_sources(stores).await?
     } else {
         Unreadable::default()
     };
@@ -217,7 +224,7 @@ async fn remodel(
         unreadable,
         threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
     });
-    let (count, max_id) = db::endpoint::count_and_max_id(pool).await?;
+    let (count, max_id) = stores.endpoints.count_and_max_id().await?;
     let total = usize::try_from(count).unwrap_or(0);
     report(RemodelProgress { done: 0, total });
 
@@ -229,7 +236,7 @@ async fn remodel(
     let half = max_id / 2;
     for (after, upto) in [(0, half), (half, i64::MAX)] {
         tokio::spawn(read_pages(
-            pool.clone(),
+            stores.clone(),
             defender,
             after,
             upto,
@@ -262,18 +269,18 @@ async fn remodel(
         Ok::<_, RemodelError>(dynamic)
     };
     let write = async move {
-        let mut conn = db::endpoint::assessment_writer(pool).await?;
+        let mut conn = stores.endpoints.assessment_writer().await?;
         // The writer is the slowest stage when most endpoints change, so copying the log back
         // into the database after each commit happens on a connection of its own, beside the
         // next page's writes; asked after every commit, the log stays a few MB.
         let (checkpoint_tx, checkpoint_rx) = mpsc::channel(1);
-        let checkpointer = tokio::spawn(checkpoint_on_request(pool.clone(), checkpoint_rx));
+        let checkpointer = tokio::spawn(checkpoint_on_request(stores.clone(), checkpoint_rx));
         let (mut done, mut changed) = (0usize, 0usize);
         while let Some((endpoints, page)) = writes.recv().await {
             changed += page.len();
             if !page.is_empty() {
                 let mut tx = conn.begin().await?;
-                db::endpoint::store_assessments(&mut tx, page).await?;
+                stores.endpoints.store_assessments(&mut tx, page).await?;
                 tx.commit().await?;
                 // A request already waiting covers this commit too.
                 let _ = checkpoint_tx.try_send(());
@@ -296,7 +303,7 @@ async fn remodel(
     let (dynamic, (done, changed)) = tokio::try_join!(assess, write)?;
 
     let dynamic: Vec<String> = dynamic.into_iter().collect();
-    db::profile::replace_dynamic(pool, &dynamic).await?;
+    stores.profiles.replace_dynamic(&dynamic).await?;
     Ok(RemodelReport {
         endpoints: done,
         changed,
@@ -308,9 +315,9 @@ async fn remodel(
 /// Why the vulnerabilities or alerts of every machine are unknown, from what the last sync
 /// could not read (`defender_source`). Either listing of vulnerabilities refused makes them
 /// unknown: the rows and the CVE details come from both.
-async fn unreadable_sources(pool: &Pool) -> Result<Unreadable, DbError> {
+async fn unreadable_sources(stores: &Stores) -> Result<Unreadable, DbError> {
     let mut unreadable = Unreadable::default();
-    for row in db::defender_source::unreadable(pool).await? {
+    for row in stores.defender_sources.unreadable().await? {
         let why = format!(
             "the app registration lacks {} (Microsoft Defender refused the {} listing since {}), \
              so they could not be read.",
@@ -333,12 +340,12 @@ async fn unreadable_sources(pool: &Pool) -> Result<Unreadable, DbError> {
 
 /// Checkpoints the write-ahead log each time it is asked, until the requests stop.
 async fn checkpoint_on_request(
-    pool: Pool,
+    stores: Stores,
     mut requests: mpsc::Receiver<()>,
 ) -> Result<(), DbError> {
-    let mut conn = db::endpoint::checkpointer(&pool).await?;
+    let mut conn = stores.endpoints.checkpointer().await?;
     while requests.recv().await.is_some() {
-        db::endpoint::checkpoint(&mut conn).await?;
+        stores.endpoints.checkpoint(&mut conn).await?;
     }
     conn.close().await?;
     Ok(())
@@ -347,7 +354,7 @@ async fn checkpoint_on_request(
 /// Reads the pages of endpoints `after < id <= upto` in id order into `pages`; stops after an
 /// error, or early when the receiver is gone.
 async fn read_pages(
-    pool: Pool,
+    stores: Stores,
     defender: bool,
     mut after: i64,
     upto: i64,
@@ -359,7 +366,7 @@ async fn read_pages(
             upto,
             limit: PAGE,
         };
-        let page = read_page(&pool, bounds, defender).await;
+        let page = read_page(&stores, bounds, defender).await;
         let next = match &page {
             Ok(p) => match p.rows.last() {
                 Some(last) => Some(last.facts.endpoint_id),
@@ -377,12 +384,12 @@ async fn read_pages(
     }
 }
 
-async fn read_page(pool: &Pool, bounds: PageBounds, defender: bool) -> Result<Page, DbError> {
-    let rows = db::endpoint::remodel_page(pool, bounds, defender).await?;
+async fn read_page(stores: &Stores, bounds: PageBounds, defender: bool) -> Result<Page, DbError> {
+    let rows = stores.endpoints.remodel_page(bounds, defender).await?;
     let mut alerts = Alerts::new();
     if let (true, Some(last)) = (defender, rows.last()) {
         let upto = last.facts.endpoint_id;
-        for a in db::defender_alert::for_endpoints(pool, bounds.after, upto).await? {
+        for a in stores.alerts.for_endpoints(bounds.after, upto).await? {
             alerts.entry(a.endpoint_id).or_default().push(AlertFact {
                 title: a.title.unwrap_or_default(),
                 severity: AlertSeverity::parse(a.severity.as_deref().unwrap_or_default()),
@@ -442,7 +449,7 @@ fn assess_rows(context: &Context, rows: &[RemodelRow], alerts: Alerts) -> Outcom
     outcome
 }
 
-/// The engine pool stays usable after a panicking worker: its engines hold only caches.
+/// The engine stores stays usable after a panicking worker: its engines hold only caches.
 fn lock(engines: &Mutex<Vec<ProfileEngine>>) -> MutexGuard<'_, Vec<ProfileEngine>> {
     engines.lock().unwrap_or_else(PoisonError::into_inner)
 }

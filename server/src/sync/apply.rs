@@ -7,9 +7,9 @@
 
 use super::fetch::{Fetched, Source, ACTIONS_CURSOR};
 use super::merge_write;
-use crate::db::machine_action_sync::{self, ActionsApplied};
-use crate::db::sync_stage::{self, MachineDiff};
-use crate::db::{self, defender_source, sync_cursor, AsConn, DbError};
+use crate::db::machine_action_sync::ActionsApplied;
+use crate::db::sync_stage::MachineDiff;
+use crate::db::{self, AsConn, DbError, Stores};
 
 /// A listing shorter than this share of the machines present before is treated as suspect:
 /// nothing is marked gone (a tenant does not lose half its devices in an hour).
@@ -35,19 +35,21 @@ pub struct Applied {
 /// for it (`sync_stage::widen_cache`), given back afterwards whatever happened. IP + host name
 /// evidence counts from `recent_since` on (the start of the inactivity window).
 pub async fn apply(
+    stores: &Stores,
     conn: &mut impl AsConn,
     fetched: &Fetched,
     recent_since: &str,
 ) -> Result<Applied, DbError> {
-    let restore = sync_stage::widen_cache(conn).await?;
-    let applied = apply_in_transaction(conn, fetched, recent_since).await;
-    if let Err(e) = sync_stage::restore_cache(conn, restore).await {
+    let restore = stores.staging.widen_cache(conn).await?;
+    let applied = apply_in_transaction(stores, conn, fetched, recent_since).await;
+    if let Err(e) = stores.staging.restore_cache(conn, restore).await {
         tracing::warn!(error = %e, "could not give back the sync's page cache");
     }
     applied
 }
 
 async fn apply_in_transaction(
+    stores: &Stores,
     conn: &mut impl AsConn,
     fetched: &Fetched,
     recent_since: &str,
@@ -55,7 +57,7 @@ async fn apply_in_transaction(
     let synced_at = db::now();
     // Reads (the diff) before it writes: a write transaction, see `AsConn::begin_write`.
     let mut tx = conn.begin_write().await?;
-    let diff = sync_stage::machine_diff(&mut tx).await?;
+    let diff = stores.staging.machine_diff(&mut tx).await?;
     let mut applied = Applied {
         diff,
         partial: fetched.machines_partial
@@ -67,7 +69,7 @@ async fn apply_in_transaction(
         skipped_total: fetched.skipped_total,
         ..Applied::default()
     };
-    sync_stage::apply_machines(&mut tx, &synced_at).await?;
+    stores.staging.apply_machines(&mut tx, &synced_at).await?;
 
     let too_short = (diff.seen as f64) < (diff.previously_present as f64) * GONE_GUARD_RATIO;
     if fetched.machines_partial {
@@ -80,30 +82,42 @@ async fn apply_in_transaction(
             diff.seen, diff.previously_present
         ));
     } else {
-        applied.marked_gone = sync_stage::mark_missing_gone(&mut tx).await?;
+        applied.marked_gone = stores.staging.mark_missing_gone(&mut tx).await?;
     }
 
     let readable = |source| !fetched.is_forbidden(source);
     if readable(Source::Vulnerabilities) {
-        applied.vulnerabilities = sync_stage::apply_vulnerabilities(&mut tx, &synced_at).await?;
+        applied.vulnerabilities = stores
+            .staging
+            .apply_vulnerabilities(&mut tx, &synced_at)
+            .await?;
     }
     applied.machine_vulnerabilities =
         if fetched.machine_vulnerabilities_partial || !readable(Source::MachineVulnerabilities) {
-            sync_stage::count(&mut tx, "machine_vulnerability").await?
+            stores
+                .staging
+                .count(&mut tx, "machine_vulnerability")
+                .await?
         } else {
-            sync_stage::apply_machine_vulnerabilities(&mut tx).await?
+            stores
+                .staging
+                .apply_machine_vulnerabilities(&mut tx)
+                .await?
         };
     if readable(Source::Alerts) {
-        applied.alerts = sync_stage::apply_alerts(&mut tx, &synced_at).await?;
+        applied.alerts = stores.staging.apply_alerts(&mut tx, &synced_at).await?;
     }
 
-    merge_write::merge_machines(&mut tx, recent_since).await?;
+    merge_write::merge_machines(stores, &mut tx, recent_since).await?;
     // Actions go to endpoints through their machines, so after the merge.
     if readable(Source::MachineActions) {
-        let (actions, latest) = machine_action_sync::apply(&mut tx).await?;
+        let (actions, latest) = stores.action_sync.apply(&mut tx).await?;
         applied.actions = actions;
         if let Some(latest) = latest {
-            sync_cursor::advance(&mut tx, ACTIONS_CURSOR, &latest).await?;
+            stores
+                .sync_cursors
+                .advance(&mut tx, ACTIONS_CURSOR, &latest)
+                .await?;
         }
     }
     for source in [
@@ -114,14 +128,16 @@ async fn apply_in_transaction(
     ] {
         let refusal = fetched.forbidden.iter().find(|f| f.source == source);
         let missing = refusal.map(|f| f.permissions.join(" or "));
-        defender_source::record(
-            &mut tx,
-            source.as_str(),
-            refusal.is_none(),
-            missing.as_deref(),
-            &synced_at,
-        )
-        .await?;
+        stores
+            .defender_sources
+            .record(
+                &mut tx,
+                source.as_str(),
+                refusal.is_none(),
+                missing.as_deref(),
+                &synced_at,
+            )
+            .await?;
     }
     tx.commit().await?;
     Ok(applied)

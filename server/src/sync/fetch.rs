@@ -18,8 +18,7 @@ use super::progress::{
 use super::to_rows;
 use crate::db::sync_run::SKIPS_KEPT;
 use crate::db::sync_stage::SkippedRow;
-use crate::db::{sync_cursor, sync_stage, DbError};
-use crate::db::{AsConn, Tx};
+use crate::db::{AsConn, DbError, StagingStore, Stores, Tx};
 use crate::defender::model::Identified;
 use crate::defender::skipped::SkippedItem;
 use crate::defender::{DefenderClient, DefenderError, Pager};
@@ -103,12 +102,15 @@ pub enum FetchError {
 /// one listing for the tenant, never one call per machine), alerts (§4.3) and the machine
 /// actions created since the last run (§4.4) into staging, reporting each page to `progress`.
 pub(crate) async fn fetch(
+    stores: &Stores,
     client: &DefenderClient,
     conn: &mut impl AsConn,
     progress: Progress<'_>,
 ) -> Result<Fetched, FetchError> {
     let db_err = |listing| move |source| FetchError::Db { listing, source };
-    sync_stage::prepare(conn)
+    stores
+        .staging
+        .prepare(conn)
         .await
         .map_err(db_err("machines"))?;
     // Only machines can be counted up front (`$count`, §3.3), which makes their bar
@@ -130,11 +132,12 @@ pub(crate) async fn fetch(
     };
     let end = machines
         .stage(
+            stores,
             client.machines(),
             conn,
             progress,
             |m| Some(to_rows::machine(m)),
-            |c, p| Box::pin(sync_stage::machines(c, p)),
+            |s, c, p| s.machines(c, p),
         )
         .await?;
     fetched.machines_partial = end.guarded;
@@ -162,11 +165,12 @@ pub(crate) async fn fetch(
     };
     let end = vulnerabilities
         .stage(
+            stores,
             client.vulnerabilities(),
             conn,
             progress,
             |v| Some(to_rows::vulnerability(v)),
-            |c, p| Box::pin(sync_stage::vulnerabilities(c, p)),
+            |s, c, p| s.vulnerabilities(c, p),
         )
         .await?;
     fetched.note_guard(
@@ -184,11 +188,12 @@ pub(crate) async fn fetch(
     };
     let end = machine_vulnerabilities
         .stage(
+            stores,
             client.machines_vulnerabilities(),
             conn,
             progress,
             to_rows::machine_vulnerability,
-            |c, p| Box::pin(sync_stage::machine_vulnerabilities(c, p)),
+            |s, c, p| s.machine_vulnerabilities(c, p),
         )
         .await?;
     fetched.machine_vulnerabilities_partial = end.guarded;
@@ -220,11 +225,12 @@ pub(crate) async fn fetch(
     };
     let end = alerts
         .stage(
+            stores,
             client.alerts(),
             conn,
             progress,
             |a| Some(to_rows::alert(a)),
-            |c, p| Box::pin(sync_stage::alerts(c, p)),
+            |s, c, p| s.alerts(c, p),
         )
         .await?;
     fetched.note_guard(&end, "The alert listing stopped early (paging guard).");
@@ -233,7 +239,9 @@ pub(crate) async fn fetch(
     // Defender's action history, from the portal and other tools too (§9.23). The API filters
     // on the creation time, not on the last update (§4.4), so the listing starts before the
     // oldest action still open here, whose status may have moved since.
-    let since = sync_cursor::actions_since(conn, ACTIONS_CURSOR, ACTIONS_OVERLAP)
+    let since = stores
+        .sync_cursors
+        .actions_since(conn, ACTIONS_CURSOR, ACTIONS_OVERLAP)
         .await
         .map_err(db_err(MACHINE_ACTIONS))?;
     let filter = since.map(|t| format!("creationDateTimeUtc ge {t}"));
@@ -246,11 +254,12 @@ pub(crate) async fn fetch(
     };
     let end = actions
         .stage(
+            stores,
             client.machine_actions(filter.as_deref()),
             conn,
             progress,
             to_rows::machine_action,
-            |c, p| Box::pin(sync_stage::machine_actions(c, p)),
+            |s, c, p| s.machine_actions(c, p),
         )
         .await?;
     fetched.note_guard(
@@ -340,8 +349,11 @@ fn skipped_row(listing: &str, item: &SkippedItem) -> SkippedRow {
 /// Turns a listed item into its staged row; `None` leaves it out.
 type ConvertFn<T, R> = fn(T) -> Option<R>;
 
-type StageFn<R> =
-    for<'c, 't> fn(&'c mut Tx<'t>, Vec<R>) -> futures::future::BoxFuture<'c, Result<(), DbError>>;
+type StageFn<R> = for<'c, 't> fn(
+    &'c dyn StagingStore,
+    &'c mut Tx<'t>,
+    Vec<R>,
+) -> futures::future::BoxFuture<'c, Result<(), DbError>>;
 
 /// One listing of a run: its name (in errors, and as the progress phase), the source it stands
 /// for when it is optional, its staging table, how many items it is expected to hold when
@@ -373,6 +385,7 @@ impl Listing {
     /// Pages the listing into staging, one transaction per page, reporting each page.
     async fn stage<T, R>(
         &self,
+        stores: &Stores,
         mut pager: Pager<T>,
         conn: &mut impl AsConn,
         progress: Progress<'_>,
@@ -398,7 +411,11 @@ impl Listing {
                 Ok(None) => break,
                 Err(e @ DefenderError::Forbidden { .. }) if self.source.is_some() => {
                     tracing::warn!(listing, error = %e, "listing forbidden; left out");
-                    sync_stage::empty(conn, self.table).await.map_err(db_err)?;
+                    stores
+                        .staging
+                        .empty(conn, self.table)
+                        .await
+                        .map_err(db_err)?;
                     return Ok(ListingEnd {
                         guarded: false,
                         skipped: Vec::new(),
@@ -424,8 +441,12 @@ impl Listing {
             let listed = page.len();
             let staged: Vec<R> = page.into_iter().filter_map(convert).collect();
             let mut tx = conn.begin().await.map_err(db_err)?;
-            write(&mut tx, staged).await.map_err(db_err)?;
-            sync_stage::skipped(&mut tx, listing, &rows)
+            write(&*stores.staging, &mut tx, staged)
+                .await
+                .map_err(db_err)?;
+            stores
+                .staging
+                .skipped(&mut tx, listing, &rows)
                 .await
                 .map_err(db_err)?;
             tx.commit().await.map_err(db_err)?;
@@ -440,7 +461,9 @@ impl Listing {
             let room = SKIPS_KEPT.saturating_sub(end.skipped.len());
             end.skipped
                 .extend(skipped.into_iter().take(room).map(|i| named(listing, i)));
-            sync_stage::skipped(conn, listing, &rows)
+            stores
+                .staging
+                .skipped(conn, listing, &rows)
                 .await
                 .map_err(db_err)?;
         }

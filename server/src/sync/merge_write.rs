@@ -14,7 +14,7 @@ use super::merge::evidence::Evidence;
 use super::merge::{self, Assignment, Inputs, KnownEndpoint, MachineFacts, Split, Target};
 use crate::db::defender_machine::MachineRow;
 use crate::db::endpoint::{DefenderView, NewDefenderEndpoint};
-use crate::db::{self, endpoint_identity, machine_split, sync_stage, AsConn, DbError};
+use crate::db::{self, AsConn, DbError, Stores};
 use crate::discovery::MacAddress;
 
 /// Endpoints whose views are built and written together.
@@ -67,9 +67,12 @@ fn push_unique_ci(list: &mut Vec<String>, value: &str) {
     }
 }
 
-async fn known_endpoints(conn: &mut impl AsConn) -> Result<Vec<KnownEndpoint>, DbError> {
+async fn known_endpoints(
+    stores: &Stores,
+    conn: &mut impl AsConn,
+) -> Result<Vec<KnownEndpoint>, DbError> {
     let mut endpoints = Vec::new();
-    let mut rows = endpoint_identity::identity_rows(conn);
+    let mut rows = stores.identities.identity_rows(conn);
     while let Some(r) = rows.try_next().await? {
         endpoints.push(KnownEndpoint {
             endpoint_id: r.endpoint_id,
@@ -89,18 +92,21 @@ async fn known_endpoints(conn: &mut impl AsConn) -> Result<Vec<KnownEndpoint>, D
 /// gives endpoints whose device moved away back to discovery or retires them.
 /// `recent_since` starts the inactivity window (RFC 3339).
 pub(crate) async fn merge_machines(
+    stores: &Stores,
     conn: &mut impl AsConn,
     recent_since: &str,
 ) -> Result<(), DbError> {
     let (mut machines, mut shown) = (Vec::new(), Vec::new());
-    let mut rows = db::defender_machine::present(conn);
+    let mut rows = stores.machines.present(conn);
     while let Some(row) = rows.try_next().await? {
         machines.push(machine_facts(&row));
         shown.push(machine_shown(row));
     }
     drop(rows);
-    let endpoints = known_endpoints(conn).await?;
-    let splits: Vec<Split> = machine_split::all(conn)
+    let endpoints = known_endpoints(stores, conn).await?;
+    let splits: Vec<Split> = stores
+        .splits
+        .all(conn)
         .await?
         .into_iter()
         .map(|s| Split {
@@ -117,9 +123,9 @@ pub(crate) async fn merge_machines(
     let by_id: HashMap<i64, &KnownEndpoint> =
         endpoints.iter().map(|e| (e.endpoint_id, e)).collect();
     // Endpoints that carried notes before and may carry none now.
-    let noted_before = endpoint_identity::unrepresented_with_evidence(conn).await?;
+    let noted_before = stores.identities.unrepresented_with_evidence(conn).await?;
 
-    release_representatives(conn, &plan.assignments, &machines, &endpoints).await?;
+    release_representatives(stores, conn, &plan.assignments, &machines, &endpoints).await?;
     let rekeyed: Vec<(i64, Option<String>, Option<&'static str>)> = plan
         .rekeyed
         .iter()
@@ -131,11 +137,11 @@ pub(crate) async fn merge_machines(
             )
         })
         .collect();
-    endpoint_identity::rekey(conn, &rekeyed).await?;
+    stores.identities.rekey(conn, &rekeyed).await?;
     let rekeyed_ids: HashSet<i64> = plan.rekeyed.iter().map(|(id, _)| *id).collect();
 
     // Ids for new endpoints are assigned here: the transaction holds the write lock.
-    let mut next_id = db::endpoint::max_id(conn).await?;
+    let mut next_id = stores.endpoints.max_id(conn).await?;
     let mut new_ids: Vec<i64> = Vec::with_capacity(plan.new_endpoints.len());
     let now = db::now();
     let mut links: Vec<(&str, i64)> = Vec::new();
@@ -150,7 +156,9 @@ pub(crate) async fn merge_machines(
                 Target::New(_) => None,
             })
             .collect();
-        let stored: HashMap<i64, String> = endpoint_identity::evidence(conn, &existing)
+        let stored: HashMap<i64, String> = stores
+            .identities
+            .evidence(conn, &existing)
             .await?
             .into_iter()
             .map(|(id, evidence, _)| (id, evidence))
@@ -197,31 +205,40 @@ pub(crate) async fn merge_machines(
                 }
             }
         }
-        db::endpoint::insert_many_from_defender(conn, inserts).await?;
-        sync_stage::endpoint_views(conn, updates).await?;
+        stores
+            .endpoints
+            .insert_many_from_defender(conn, inserts)
+            .await?;
+        stores.staging.endpoint_views(conn, updates).await?;
     }
-    sync_stage::apply_endpoint_views(conn).await?;
-    sync_stage::apply_links(conn, &links).await?;
+    stores.staging.apply_endpoint_views(conn).await?;
+    stores.staging.apply_links(conn, &links).await?;
 
     let resolve = |t: Target| match t {
         Target::Existing(id) => id,
         Target::New(n) => new_ids[n],
     };
-    store_unassigned_evidence(conn, &plan, &noted_before).await?;
+    store_unassigned_evidence(stores, conn, &plan, &noted_before).await?;
     let (network, defender_only): (Vec<&merge::Released>, Vec<&merge::Released>) = plan
         .released
         .iter()
         .partition(|r| by_id.get(&r.endpoint_id).is_some_and(|e| e.source_network));
     let network: Vec<i64> = network.iter().map(|r| r.endpoint_id).collect();
-    endpoint_identity::clear_defender_view(conn, &network).await?;
+    stores
+        .identities
+        .clear_defender_view(conn, &network)
+        .await?;
     for r in defender_only {
         // A record Defender no longer lists may still hang on it: then it stays, as the
         // history of that record.
         if let Some(successor) = r.successor.map(resolve) {
             if successor != r.endpoint_id
-                && !endpoint_identity::has_machines(conn, r.endpoint_id).await?
+                && !stores.identities.has_machines(conn, r.endpoint_id).await?
             {
-                endpoint_identity::retire(conn, r.endpoint_id, successor).await?;
+                stores
+                    .identities
+                    .retire(conn, r.endpoint_id, successor)
+                    .await?;
             }
         }
     }
@@ -231,6 +248,7 @@ pub(crate) async fn merge_machines(
 /// Writes the evidence of endpoints that hold no machine where it changed: new notes, and
 /// notes of an earlier sync that no longer hold.
 async fn store_unassigned_evidence(
+    stores: &Stores,
     conn: &mut impl AsConn,
     plan: &merge::MergePlan,
     noted_before: &[i64],
@@ -241,11 +259,14 @@ async fn store_unassigned_evidence(
     ids.sort_unstable();
     ids.dedup();
     let empty = Evidence::default();
-    for (id, stored, stored_conflicts) in endpoint_identity::evidence(conn, &ids).await? {
+    for (id, stored, stored_conflicts) in stores.identities.evidence(conn, &ids).await? {
         let fresh = plan.unassigned.get(&id).unwrap_or(&empty);
         let (text, conflicts) = (fresh.to_text(), fresh.conflicts_text());
         if text != stored || conflicts != stored_conflicts {
-            endpoint_identity::store_evidence(conn, id, &text, conflicts.as_deref()).await?;
+            stores
+                .identities
+                .store_evidence(conn, id, &text, conflicts.as_deref())
+                .await?;
         }
     }
     Ok(())
@@ -255,6 +276,7 @@ async fn store_unassigned_evidence(
 /// representative is a present machine that will no longer represent it, so the sync can
 /// reassign machines in any order. Endpoints keeping their representative are not touched.
 async fn release_representatives(
+    stores: &Stores,
     conn: &mut impl AsConn,
     assignments: &[Assignment],
     machines: &[MachineFacts],
@@ -274,7 +296,10 @@ async fn release_representatives(
         .filter(|(id, machine)| present.contains(machine) && next.get(id) != Some(machine))
         .map(|(id, _)| id)
         .collect();
-    endpoint_identity::release_representatives(conn, &released).await
+    stores
+        .identities
+        .release_representatives(conn, &released)
+        .await
 }
 
 /// The Defender view of one endpoint: its representative's display values, the names and

@@ -9,7 +9,7 @@ use std::time::Duration;
 use app::model::profile::RemodelStatus;
 
 use crate::db::remodel_run::{Join, RemodelRunRow, RemodelTotals};
-use crate::db::{DbError, Pool, RemodelRunStore};
+use crate::db::{DbError, RemodelRunStore, Stores};
 use crate::endpoints::{remodel_all_with_progress, RemodelError, RemodelProgress, RemodelReport};
 
 /// How often a running re-model writes its progress and a waiting request reads its row.
@@ -78,15 +78,11 @@ pub(crate) struct Runner {
 
 impl Runner {
     /// Claims and starts the waiting re-model, unless one is still running here.
-    pub(crate) async fn take_waiting(
-        &mut self,
-        pool: &Pool,
-        runs: &Arc<dyn RemodelRunStore>,
-        replica: &str,
-    ) {
+    pub(crate) async fn take_waiting(&mut self, stores: &Stores, replica: &str) {
         if self.current.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
+        let runs = &stores.remodel_runs;
         let claimed = match runs.waiting().await {
             Ok(Some(id)) => match runs.claim(id, replica, &crate::db::now()).await {
                 Ok(true) => Some(id),
@@ -103,8 +99,8 @@ impl Runner {
             }
         };
         if let Some(id) = claimed {
-            let (pool, runs) = (pool.clone(), runs.clone());
-            self.current = Some(tokio::spawn(async move { run(&pool, &*runs, id).await }));
+            let stores = stores.clone();
+            self.current = Some(tokio::spawn(async move { run(&stores, id).await }));
         }
     }
 
@@ -127,13 +123,14 @@ impl Runner {
 }
 
 /// Runs the claimed row `id`, writing its progress as it goes and its outcome at the end.
-async fn run(pool: &Pool, runs: &dyn RemodelRunStore, id: i64) {
+async fn run(stores: &Stores, id: i64) {
+    let runs = &stores.remodel_runs;
     let latest = Arc::new(Mutex::new(None::<RemodelProgress>));
     let report = {
         let latest = Arc::clone(&latest);
         move |step: RemodelProgress| *latest.lock().expect("progress lock") = Some(step)
     };
-    let work = remodel_all_with_progress(pool, &report);
+    let work = remodel_all_with_progress(stores, &report);
     let publish = async {
         let mut written = None;
         loop {

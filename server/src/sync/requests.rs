@@ -30,9 +30,7 @@ pub async fn serve(sync: SyncService, mut stop: StopSignal) {
                 return;
             }
         }
-        remodels
-            .take_waiting(sync.pool(), &sync.stores().remodel_runs, &replica)
-            .await;
+        remodels.take_waiting(sync.stores(), &replica).await;
         match sync.stores().leases.take_request(SYNC).await {
             Ok(Some(reason)) => {
                 tracing::info!(reason = %reason, "running a sync another replica asked for");

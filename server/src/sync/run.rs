@@ -2,7 +2,7 @@
 //! (`apply`), re-model, and journal the run in `sync_run`.
 
 use crate::db::sync_run::{SkipRecord, SyncRunTotals};
-use crate::db::{self, sync_stage, Pool, SyncRunStore};
+use crate::db::{self, Stores, SyncRunStore};
 use crate::defender::skipped::SkippedItem;
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;
@@ -79,8 +79,8 @@ async fn journal(
 /// Error state shows the last failure) and in the `sync_run` journal.
 #[tracing::instrument(skip_all, fields(%reason))]
 pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome {
-    let pool = &inner.pool;
-    let runs = &*inner.db.sync_runs;
+    let stores = &inner.db;
+    let runs = &*stores.sync_runs;
     // One run at a time per process: a row still Running was cut short by a restart.
     if let Err(e) = runs.abandon_running(&db::now()).await {
         tracing::warn!(error = %e, "could not close interrupted sync journal rows");
@@ -95,7 +95,7 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
     let result = match client(inner).await {
         Ok(client) => {
             sync_with(
-                pool,
+                stores,
                 &client,
                 inner.inactive_after,
                 inner.progress(),
@@ -149,7 +149,7 @@ async fn client(inner: &Inner) -> Result<DefenderClient, String> {
 /// The sync proper, given a client: usable from benchmarks and tests without the stored
 /// integration. Returns the journal figures.
 async fn sync_with(
-    pool: &Pool,
+    stores: &Stores,
     client: &DefenderClient,
     inactive_after: InactiveAfter,
     progress: Progress<'_>,
@@ -157,7 +157,7 @@ async fn sync_with(
 ) -> RunResult {
     let mut totals = SyncRunTotals::default();
     let recent_since = db::format_time(time::OffsetDateTime::now_utc() - inactive_after.duration());
-    let result = stage_and_apply(pool, client, progress, &recent_since, merge_lock).await;
+    let result = stage_and_apply(stores, client, progress, &recent_since, merge_lock).await;
     let metrics = client.metrics();
     totals.api_calls = i64::try_from(metrics.api_calls).unwrap_or(i64::MAX);
     totals.throttle_wait_ms = i64::try_from(metrics.throttle_wait().as_millis()).unwrap_or(0);
@@ -177,11 +177,11 @@ async fn sync_with(
     // Derived data: a failure here leaves the imported data committed, and the next run or
     // re-model fixes the classification.
     let remodelled = |step| progress.remodelled(step);
-    if let Err(e) = crate::endpoints::remodel_after_sync(pool, &remodelled).await {
+    if let Err(e) = crate::endpoints::remodel_after_sync(stores, &remodelled).await {
         tracing::error!(error = %e, "re-model after sync failed");
         notes.push(format!("Re-model failed: {e}."));
     }
-    if let Err(e) = crate::endpoints::mark_inactive(pool, inactive_after).await {
+    if let Err(e) = crate::endpoints::mark_inactive(stores, inactive_after).await {
         tracing::error!(error = %e, "marking inactive endpoints failed");
     }
     if applied.actions.added > 0 {
@@ -230,19 +230,20 @@ async fn sync_with(
 }
 
 async fn stage_and_apply(
-    pool: &Pool,
+    stores: &Stores,
     client: &DefenderClient,
     progress: Progress<'_>,
     recent_since: &str,
     merge_lock: Option<&tokio::sync::Mutex<()>>,
 ) -> Result<Staged, String> {
     // One connection for the whole run: the staging tables are temporary, per connection.
-    let mut conn = pool
+    let mut conn = stores
+        .database
         .acquire()
         .await
         .map_err(|e| format!("database error: {e}"))?;
     let result = async {
-        let fetched = fetch(client, &mut conn, progress)
+        let fetched = fetch(stores, client, &mut conn, progress)
             .await
             .map_err(|e| e.to_string())?;
         progress.begin(APPLYING, None);
@@ -251,14 +252,14 @@ async fn stage_and_apply(
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
-        let applied = apply(&mut conn, &fetched, recent_since)
+        let applied = apply(stores, &mut conn, &fetched, recent_since)
             .await
             .map_err(|e| format!("database error while applying the sync: {e}"))?;
         Ok((applied, fetched.skipped, fetched.forbidden))
     }
     .await;
     // Hand the connection back small, whatever happened.
-    if let Err(e) = sync_stage::clear(&mut conn).await {
+    if let Err(e) = stores.staging.clear(&mut conn).await {
         tracing::warn!(error = %e, "could not empty the staging tables");
     }
     result
@@ -267,16 +268,18 @@ async fn stage_and_apply(
 /// Runs one full sync with a ready client, journaled like a scheduled run (for benchmarks and
 /// tools that do not go through the stored integration).
 pub async fn sync_with_client(
-    pool: &Pool,
+    stores: &Stores,
     client: &DefenderClient,
     reason: &str,
     inactive_after: InactiveAfter,
 ) -> Result<String, String> {
-    let run_id = SyncRunStore::start(pool, &db::now(), reason)
+    let run_id = stores
+        .sync_runs
+        .start(&db::now(), reason)
         .await
         .map_err(|e| e.to_string())?;
-    let result = sync_with(pool, client, inactive_after, Progress::none(), None).await;
-    journal(pool, run_id, &db::now(), &result)
+    let result = sync_with(stores, client, inactive_after, Progress::none(), None).await;
+    journal(&*stores.sync_runs, run_id, &db::now(), &result)
         .await
         .map_err(|e| e.to_string())?;
     match result.error {

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::db::remodel_run::Join;
-use crate::db::{Pool, Stores};
+use crate::db::Stores;
 use app::model::profile::RemodelStatus;
 use app::model::sync::SyncProgress;
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -57,7 +57,6 @@ pub struct SyncService {
 }
 
 pub(crate) struct Inner {
-    pub(crate) pool: Pool,
     pub(crate) db: Stores,
     pub(crate) secrets: SecretBox,
     pub(crate) options: ClientOptions,
@@ -102,7 +101,6 @@ impl Inner {
 
 impl SyncService {
     pub fn new(
-        pool: Pool,
         db: &Stores,
         secrets: SecretBox,
         options: ClientOptions,
@@ -111,7 +109,6 @@ impl SyncService {
         let (progress, _) = watch::channel(SyncProgress::default());
         Self {
             inner: Arc::new(Inner {
-                pool,
                 db: db.clone(),
                 secrets,
                 options,
@@ -335,10 +332,6 @@ impl SyncService {
             .expect("leader lock")
             .replica()
             .to_owned()
-    }
-
-    pub(crate) fn pool(&self) -> &Pool {
-        &self.inner.pool
     }
 
     pub(crate) fn stores(&self) -> &Stores {

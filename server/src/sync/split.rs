@@ -5,7 +5,7 @@
 
 use super::merge_write;
 use super::service::SyncService;
-use crate::db::{self, defender_machine, machine_split, sync_stage, AsConn, AuditStore, DbError};
+use crate::db::{self, AsConn, DbError, Stores};
 use crate::endpoints::RemodelError;
 
 /// Why a split or an undo was refused.
@@ -42,14 +42,14 @@ impl SyncService {
         machine_id: &str,
         reason: &str,
     ) -> Result<i64, SplitError> {
-        let pool = self.pool();
+        let stores = self.stores();
         let reason = reason.trim();
         if reason.chars().count() > MAX_REASON_CHARS {
             return Err(SplitError::Refused(format!(
                 "Keep the reason under {MAX_REASON_CHARS} characters."
             )));
         }
-        let linked = defender_machine::on_endpoint(pool, endpoint_id).await?;
+        let linked = stores.machines.on_endpoint(endpoint_id).await?;
         let Some((_, network)) = linked.iter().find(|(m, _)| m == machine_id) else {
             return Err(SplitError::NotFound);
         };
@@ -61,11 +61,12 @@ impl SyncService {
             ));
         }
         let _merge = self.merge_lock().lock().await;
-        let mut conn = pool.acquire().await?;
+        let mut conn = stores.database.acquire().await?;
         let mut tx = conn.begin_write().await?;
-        let pinned =
-            machine_split::insert(&mut tx, machine_id, endpoint_id, reason, actor, &db::now())
-                .await;
+        let pinned = stores
+            .splits
+            .insert(&mut tx, machine_id, endpoint_id, reason, actor, &db::now())
+            .await;
         match pinned {
             Ok(_) => {}
             Err(DbError::Conflict(_)) => {
@@ -75,19 +76,21 @@ impl SyncService {
             }
             Err(e) => return Err(e.into()),
         }
-        rejoin(&mut tx, self.inactive_since()).await?;
-        let now_on = defender_machine::endpoint_of(&mut tx, machine_id).await?;
-        pool.record_in(
-            &mut tx,
-            actor,
-            "identity.split",
-            &format!(
+        rejoin(stores, &mut tx, self.inactive_since()).await?;
+        let now_on = stores.machines.endpoint_of(&mut tx, machine_id).await?;
+        stores
+            .audit
+            .record_in(
+                &mut tx,
+                actor,
+                "identity.split",
+                &format!(
                 "Defender machine {machine_id} split off endpoint {endpoint_id} (now endpoint {}): \
                  {reason}",
                 now_on.map_or("none".to_owned(), |e| e.to_string())
             ),
-        )
-        .await?;
+            )
+            .await?;
         tx.commit().await?;
         drop(_merge);
         self.remodel_all_afresh().await?;
@@ -98,31 +101,38 @@ impl SyncService {
     /// on now.
     #[tracing::instrument(skip_all, fields(split_id))]
     pub async fn undo_split(&self, actor: &str, split_id: i64) -> Result<i64, SplitError> {
-        let pool = self.pool();
+        let stores = self.stores();
         let _merge = self.merge_lock().lock().await;
-        let mut conn = pool.acquire().await?;
+        let mut conn = stores.database.acquire().await?;
         let mut tx = conn.begin_write().await?;
-        let split = machine_split::get(&mut tx, split_id)
+        let split = stores
+            .splits
+            .get(&mut tx, split_id)
             .await?
             .ok_or(SplitError::NotFound)?;
-        machine_split::delete(&mut tx, split_id).await?;
-        rejoin(&mut tx, self.inactive_since()).await?;
-        let now_on = defender_machine::endpoint_of(&mut tx, &split.machine_id).await?;
-        pool.record_in(
-            &mut tx,
-            actor,
-            "identity.split_undone",
-            &format!(
-                "Split of Defender machine {} off endpoint {} undone (split by {} at {}); the \
+        stores.splits.delete(&mut tx, split_id).await?;
+        rejoin(stores, &mut tx, self.inactive_since()).await?;
+        let now_on = stores
+            .machines
+            .endpoint_of(&mut tx, &split.machine_id)
+            .await?;
+        stores
+            .audit
+            .record_in(
+                &mut tx,
+                actor,
+                "identity.split_undone",
+                &format!(
+                    "Split of Defender machine {} off endpoint {} undone (split by {} at {}); the \
                  machine is now on endpoint {}",
-                split.machine_id,
-                split.endpoint_id,
-                split.created_by,
-                split.created_at,
-                now_on.map_or("none".to_owned(), |e| e.to_string())
-            ),
-        )
-        .await?;
+                    split.machine_id,
+                    split.endpoint_id,
+                    split.created_by,
+                    split.created_at,
+                    now_on.map_or("none".to_owned(), |e| e.to_string())
+                ),
+            )
+            .await?;
         tx.commit().await?;
         drop(_merge);
         self.remodel_all_afresh().await?;
@@ -131,9 +141,13 @@ impl SyncService {
 }
 
 /// Runs the merge alone on what is stored, in the caller's transaction.
-async fn rejoin(conn: &mut impl crate::db::AsConn, recent_since: String) -> Result<(), DbError> {
-    sync_stage::prepare(conn).await?;
-    let merged = merge_write::merge_machines(conn, &recent_since).await;
-    sync_stage::clear(conn).await?;
+async fn rejoin(
+    stores: &Stores,
+    conn: &mut impl crate::db::AsConn,
+    recent_since: String,
+) -> Result<(), DbError> {
+    stores.staging.prepare(conn).await?;
+    let merged = merge_write::merge_machines(stores, conn, &recent_since).await;
+    stores.staging.clear(conn).await?;
     merged
 }

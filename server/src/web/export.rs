@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
-use crate::db::Pool;
+use crate::db::Stores;
 
 use super::extract::{Read, Require};
 use crate::backend::internal;
@@ -34,7 +34,7 @@ fn refuse(status: StatusCode, err: ConsoleError) -> Response {
 }
 
 pub async fn endpoints_csv(
-    State(pool): State<Pool>,
+    State(stores): State<Stores>,
     State(cache): State<Arc<ListCache>>,
     _: Require<Read>,
     Query(params): Query<ExportParams>,
@@ -51,7 +51,7 @@ pub async fn endpoints_csv(
         dir: or(params.dir, &d.dir),
         ..d
     };
-    match endpoint_list::all_rows(&pool, &cache, query).await {
+    match endpoint_list::all_rows(&*stores.endpoint_views, &cache, query).await {
         Ok(rows) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

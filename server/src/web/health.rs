@@ -1,6 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (the database answers too).
 
-use crate::db::Pool;
+use crate::db::Stores;
 use axum::extract::State;
 use axum::http::StatusCode;
 
@@ -8,8 +8,8 @@ pub async fn alive() -> &'static str {
     "ok"
 }
 
-pub async fn ready(State(pool): State<Pool>) -> (StatusCode, &'static str) {
-    match crate::db::ping(&pool).await {
+pub async fn ready(State(stores): State<Stores>) -> (StatusCode, &'static str) {
+    match stores.database.ping().await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
-use crate::db::{Pool, Stores};
+use crate::db::Stores;
 use tower_sessions::Session;
 
 use super::extract::{Operate, Require};
@@ -55,7 +55,6 @@ fn failed(message: &str) -> ImportOutcome {
 // Each argument is one extractor axum hands in; grouping them would only hide which.
 #[allow(clippy::too_many_arguments)]
 pub async fn import_upload(
-    State(pool): State<Pool>,
     State(stores): State<Stores>,
     State(cache): State<Arc<ListCache>>,
     State(inactive_after): State<InactiveAfter>,
@@ -97,8 +96,8 @@ pub async fn import_upload(
         )
         .await;
     };
-    let result = import_nmap(&pool, &bytes, inactive_after).await;
-    cache.invalidate(&pool).await;
+    let result = import_nmap(&stores, &bytes, inactive_after).await;
+    cache.invalidate(&*stores.list_generation).await;
     match result {
         Ok(report) => {
             let detail = format!(

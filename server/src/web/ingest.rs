@@ -6,7 +6,7 @@
 //! parsed in full before anything is written, so a bad batch changes nothing and the sensor
 //! gets the parser's message naming the element at fault.
 
-use crate::db::Pool;
+use crate::db::Stores;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -23,14 +23,14 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 #[tracing::instrument(skip_all)]
 pub async fn sensor(
-    State(pool): State<Pool>,
+    State(stores): State<Stores>,
     State(cache): State<std::sync::Arc<crate::views::endpoint_list::ListCache>>,
     State(inactive_after): State<InactiveAfter>,
     SensorToken(token_id): SensorToken,
     body: Bytes,
 ) -> Response {
-    let result = import_sensor(&pool, &body, inactive_after).await;
-    cache.invalidate(&pool).await;
+    let result = import_sensor(&stores, &body, inactive_after).await;
+    cache.invalidate(&*stores.list_generation).await;
     match result {
         Ok(report) => {
             tracing::info!(

@@ -84,8 +84,30 @@ pub enum DbError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database's disk (SQLite's file, or PostgreSQL's tablespace) has no room left: said
+    /// in the same words on both backends, since the admin's fix is the same.
+    #[error("the database's disk is full; free space for it and try again ({0})")]
+    DiskFull(sqlx::Error),
     #[error(transparent)]
-    Other(#[from] sqlx::Error),
+    Other(sqlx::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_disk_full(&err) {
+            DbError::DiskFull(err)
+        } else {
+            DbError::Other(err)
+        }
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (13) and PostgreSQL's `disk_full` (SQLSTATE 53100).
+fn is_disk_full(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13" | "53100")),
+        _ => false,
+    }
 }
 
 /// Unique-constraint violations become `Conflict`, so callers can turn them into field errors.
@@ -95,7 +117,7 @@ pub(crate) fn classify(err: sqlx::Error) -> DbError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             DbError::Conflict(db.message().to_owned())
         }
-        _ => DbError::Other(err),
+        _ => DbError::from(err),
     }
 }
 

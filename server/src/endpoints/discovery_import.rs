@@ -41,7 +41,7 @@ pub enum ImportError {
 
 impl From<sqlx::Error> for ImportError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Db(DbError::Other(e))
+        Self::Db(DbError::from(e))
     }
 }
 

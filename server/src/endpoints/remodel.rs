@@ -70,7 +70,7 @@ pub enum RemodelError {
 
 impl From<sqlx::Error> for RemodelError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Db(DbError::Other(e))
+        Self::Db(DbError::from(e))
     }
 }
 

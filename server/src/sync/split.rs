@@ -24,7 +24,7 @@ pub enum SplitError {
 
 impl From<sqlx::Error> for SplitError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Db(DbError::Other(e))
+        Self::Db(DbError::from(e))
     }
 }
 

@@ -25,4 +25,5 @@ mod listings;
 mod ours;
 mod paging;
 mod responses;
+mod small_disk;
 mod throttling;

@@ -11,6 +11,7 @@ use crate::harness::{
     assert_integrity, in_listing, on_every_connection, Fixture, Rows, CLIENT, MACHINES,
     MACHINE_LISTING,
 };
+use crate::small_disk::SmallDisk;
 use crate::support;
 
 /// Slow enough that a run is still going while other requests come and go.
@@ -79,28 +80,34 @@ async fn test_connection_while_a_sync_runs() {
     fx.end_with_rows(before).await;
 }
 
-/// The disk fills up (`max_page_count` pinned at the file's size on every connection of the
-/// application's pool) just before a sync that brings new machines. The run fails saying
-/// the disk is full, the file stays consistent with the previous data, and once space is
-/// back the next run imports the machines.
+/// The disk fills up just before a sync that brings new machines: on SQLite `max_page_count`
+/// pinned at the file's size on every connection of the application's pool, on PostgreSQL
+/// the database's tablespace on a disk shrunk to what it holds (`small_disk`). The run fails
+/// saying the disk is full, the database stays consistent with the previous data, and once
+/// space is back the next run imports the machines.
 #[tokio::test]
 async fn full_disk() {
-    // The database is made with 4 KB pages, as older installations have theirs: with 16 KB
-    // pages this small tenant's next 18 machines fit in the room the first sync left in its
-    // pages, and a file that need not grow never finds the disk full.
     let dir = tempfile::tempdir().unwrap();
-    let url = support::settings(dir.path(), None).database_url;
-    let options = SqliteConnectOptions::from_str(&url)
-        .unwrap()
-        .create_if_missing(true)
-        .page_size(4_096)
-        .journal_mode(SqliteJournalMode::Wal);
-    SqliteConnection::connect_with(&options)
-        .await
-        .unwrap()
-        .close()
-        .await
-        .unwrap();
+    let disk = if support::database::on_postgres() {
+        Some(SmallDisk::for_data_dir(dir.path()))
+    } else {
+        // The database is made with 4 KB pages, as older installations have theirs: with 16
+        // KB pages this small tenant's next 18 machines fit in the room the first sync left
+        // in its pages, and a file that need not grow never finds the disk full.
+        let url = support::settings(dir.path(), None).database_url;
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .page_size(4_096)
+            .journal_mode(SqliteJournalMode::Wal);
+        SqliteConnection::connect_with(&options)
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
+        None
+    };
     // A first sync of a quarter of the tenant, so the next one has rows to add.
     let fx = Fixture::synced_in(
         dir,
@@ -117,11 +124,16 @@ async fn full_disk() {
     .await;
     assert_eq!(fx.before.machines, (MACHINES / 4) as i64);
     let pool = &fx.app.pool;
-    let (pages,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as("PRAGMA page_count")
-        .fetch_one(db)
-        .await
-        .unwrap());
-    on_every_connection(pool, &format!("PRAGMA max_page_count = {pages}")).await;
+    match &disk {
+        Some(disk) => disk.fill(),
+        None => {
+            let (pages,): (i64,) = server::on_pool!(pool, |db| sqlx::query_as("PRAGMA page_count")
+                .fetch_one(db)
+                .await
+                .unwrap());
+            on_every_connection(pool, &format!("PRAGMA max_page_count = {pages}")).await;
+        }
+    }
 
     let outcome = fx.sync().await;
     assert!(!outcome.ok, "{outcome:?}");
@@ -136,7 +148,10 @@ async fn full_disk() {
     assert_integrity(pool).await;
     assert_eq!(fx.rows().await, fx.before);
 
-    on_every_connection(pool, "PRAGMA max_page_count = 1073741823").await;
+    match &disk {
+        Some(disk) => disk.free(),
+        None => on_every_connection(pool, "PRAGMA max_page_count = 1073741823").await,
+    }
     let run = fx.sync_succeeds().await;
     assert_eq!(run["machines_added"], (MACHINES - MACHINES / 4) as i64);
     let endpoints = fx.rows().await.endpoints;

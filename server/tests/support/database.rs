@@ -12,9 +12,7 @@ use std::path::Path;
 /// Creates the database on first use.
 pub fn url_for(data_dir: &Path) -> Option<String> {
     let server = std::env::var("EA_TEST_POSTGRES_URL").ok()?;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    data_dir.hash(&mut hasher);
-    let name = format!("ea_test_{:016x}", hasher.finish());
+    let name = name_for(data_dir);
     let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
     let url = format!("{base}/{name}");
     // Called from sync code inside tests' runtimes: its own thread and runtime, not block_on.
@@ -44,6 +42,13 @@ pub fn url_for(data_dir: &Path) -> Option<String> {
     .join()
     .expect("database creation");
     Some(url)
+}
+
+/// The name of the PostgreSQL database of applications started on `data_dir`.
+pub fn name_for(data_dir: &Path) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    format!("ea_test_{:016x}", hasher.finish())
 }
 
 /// Whether tests run on PostgreSQL.

@@ -1,6 +1,8 @@
 //! The server backend: a PostgreSQL database that several replicas can share, with its own
 //! migrations (`migrations/postgres/`).
 
+mod json_text;
+
 use std::str::FromStr;
 use std::time::Duration;
 

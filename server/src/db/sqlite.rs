@@ -1,6 +1,8 @@
 //! The embedded backend: one SQLite file in WAL mode, with its own migrations
 //! (`migrations/sqlite/`).
 
+mod json_text;
+
 use std::str::FromStr;
 use std::time::Duration;
 

@@ -9,9 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sqlx::Connection;
-
-use crate::support::database;
+use crate::support::database::{self, admin};
 
 pub struct SmallDisk {
     /// Holds the mount point; readable by the `postgres` user on the way to it.
@@ -32,33 +30,6 @@ fn run(program: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs `statements` on the test cluster as its administrator, on a thread of its own (the
-/// callers are inside a test's runtime, or in a `Drop`); the first that fails says why.
-fn admin(statements: Vec<String>) -> Result<(), String> {
-    let url = std::env::var("EA_TEST_POSTGRES_URL").expect("a PostgreSQL test run");
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let mut conn = sqlx::PgConnection::connect(&url)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                for statement in statements {
-                    sqlx::query(&statement)
-                        .execute(&mut conn)
-                        .await
-                        .map_err(|e| format!("{statement}: {e}"))?;
-                }
-                let _ = conn.close().await;
-                Ok(())
-            })
-    })
-    .join()
-    .map_err(|_| "the administration thread panicked".to_owned())?
 }
 
 impl SmallDisk {
@@ -90,7 +61,7 @@ impl SmallDisk {
             ),
             format!("CREATE DATABASE {database} TABLESPACE {tablespace}"),
         ])
-        .unwrap();
+        .expect("the test disk's tablespace and database");
         SmallDisk {
             _holder: holder,
             mount,

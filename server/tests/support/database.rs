@@ -15,8 +15,20 @@ pub fn url_for(data_dir: &Path) -> Option<String> {
     let name = name_for(data_dir);
     let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
     let url = format!("{base}/{name}");
-    // Called from sync code inside tests' runtimes: its own thread and runtime, not block_on.
-    let admin = server.clone();
+    match admin(vec![format!("CREATE DATABASE {name}")]) {
+        Ok(()) => {}
+        // 42P04: made already, by the first replica started on this directory.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        Err(e) => panic!("cannot create the test database {name}: {e}"),
+    }
+    Some(url)
+}
+
+/// Runs `statements` in order on the test cluster as its administrator, stopping at the first
+/// that fails. On a thread and runtime of its own: callers are sync code inside tests'
+/// runtimes (where `block_on` is refused), or a `Drop`.
+pub fn admin(statements: Vec<String>) -> Result<(), sqlx::Error> {
+    let server = std::env::var("EA_TEST_POSTGRES_URL").expect("a PostgreSQL test run");
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -24,24 +36,15 @@ pub fn url_for(data_dir: &Path) -> Option<String> {
             .unwrap()
             .block_on(async move {
                 use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .expect("the test PostgreSQL server answers");
-                match sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                {
-                    Ok(_) => {}
-                    // 42P04: made already, by the first replica started on this directory.
-                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
-                    Err(e) => panic!("cannot create the test database {name}: {e}"),
+                let mut conn = sqlx::PgConnection::connect(&server).await?;
+                for statement in statements {
+                    sqlx::query(&statement).execute(&mut conn).await?;
                 }
-                let _ = conn.close().await;
-            });
+                conn.close().await
+            })
     })
     .join()
-    .expect("database creation");
-    Some(url)
+    .expect("the administration thread")
 }
 
 /// The name of the PostgreSQL database of applications started on `data_dir`.

@@ -236,6 +236,10 @@ pub struct MachineInfo {
     /// `ipAddresses` as served, the primary Ethernet first.
     pub adapters: Vec<AdapterInfo>,
     pub rbac_group_id: i64,
+    /// `rbacGroupName` as served: `None` for a machine in no group (id 0).
+    pub rbac_group_name: Option<String>,
+    /// `machineTags` as served.
+    pub machine_tags: Vec<String>,
     /// `rbacGroupId` is served as a numeric string instead of a number (§9.21).
     pub rbac_group_id_is_string: bool,
     /// For a stale re-image duplicate (`isPotentialDuplication`): its live twin's id.
@@ -348,6 +352,8 @@ impl SimControl {
                 })
                 .collect(),
             rbac_group_id: m.rbac_group().0,
+            rbac_group_name: m.rbac_group().1.map(str::to_owned),
+            machine_tags: m.tags(),
             rbac_group_id_is_string: m.rbac_text,
             duplicate_of: id_of(m.twin_of),
             clone_of: id_of(m.clone_of),

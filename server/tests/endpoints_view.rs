@@ -78,6 +78,8 @@ async fn list(app: &TestApp, client: &reqwest::Client, pairs: &[(&str, &str)]) -
         ("profile", ""),
         ("source", ""),
         ("onboarding", ""),
+        ("group", ""),
+        ("tag", ""),
         ("sort", "risk"),
         ("dir", "desc"),
         ("page", "1"),
@@ -441,4 +443,169 @@ async fn disabling_defender_removes_dynamic_profiles_and_keeps_endpoints() {
         .await
         .unwrap();
     assert!(profiles.iter().all(|p| p["origin"] != "defender"));
+}
+
+/// The portal's name for a simulated machine's device group.
+fn group_of(m: &sim::MachineInfo) -> String {
+    match (&m.rbac_group_name, m.rbac_group_id) {
+        (Some(name), id) if id != 0 => name.clone(),
+        _ => "Ungrouped devices (default)".to_owned(),
+    }
+}
+
+fn ids(rows: &Value) -> std::collections::BTreeSet<i64> {
+    rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn device_groups_and_tags_are_shown_and_filter_the_list() {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    seeded(&app, &sim, &admin).await;
+    let machines: BTreeMap<String, sim::MachineInfo> = sim
+        .control()
+        .machines()
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
+
+    // What each endpoint should show: the group and tags of the machine that represents it
+    // (the Summary names it), as the simulator serves them; nothing for network-only ones.
+    let all = list(&app, &admin, &[("page_size", "500")]).await;
+    let rows = all["rows"].as_array().unwrap();
+    assert_eq!(rows.len() as u64, all["total"].as_u64().unwrap());
+    let mut by_group: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    let mut by_tag: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
+    let mut with_machine = 0;
+    for row in rows {
+        let id = row["id"].as_i64().unwrap();
+        let summary: Value = app
+            .call(&admin, "endpoints/get", &[("id", &id.to_string())])
+            .await
+            .json()
+            .await
+            .unwrap();
+        for shown in summary["machines"].as_array().unwrap() {
+            let m = &machines[shown["machine_id"].as_str().unwrap()];
+            assert_eq!(shown["device_group"], group_of(m).as_str(), "{shown:#}");
+            assert_eq!(
+                shown["tags"],
+                serde_json::json!(m.machine_tags),
+                "{shown:#}"
+            );
+        }
+        let representative = summary["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["representative"] == true)
+            .map(|m| &machines[m["machine_id"].as_str().unwrap()]);
+        match representative {
+            Some(m) => {
+                with_machine += 1;
+                assert_eq!(row["device_group"], group_of(m).as_str(), "{row:#}");
+                assert_eq!(row["tags"], serde_json::json!(m.machine_tags), "{row:#}");
+                by_group.entry(group_of(m)).or_default().insert(id);
+                for t in &m.machine_tags {
+                    by_tag.entry(t.clone()).or_default().insert(id);
+                }
+            }
+            None => {
+                assert_eq!(row["device_group"], Value::Null, "{row:#}");
+                assert_eq!(row["tags"], serde_json::json!([]), "{row:#}");
+            }
+        }
+    }
+    assert!(
+        with_machine > 0 && with_machine < rows.len(),
+        "{with_machine} of {}",
+        rows.len()
+    );
+    assert!(
+        by_group.len() >= 3,
+        "the tenant spans several groups: {by_group:?}"
+    );
+    assert!(by_tag.contains_key("crown-jewel"), "{by_tag:?}");
+    assert_eq!(
+        all["device_groups"],
+        serde_json::json!(by_group.keys().collect::<Vec<_>>())
+    );
+    assert_eq!(
+        all["tags"],
+        serde_json::json!(by_tag.keys().collect::<Vec<_>>())
+    );
+
+    // Each group and each tag filters to exactly its endpoints; a tag matches in any case.
+    for (group, expected) in &by_group {
+        let got = list(&app, &admin, &[("group", group), ("page_size", "500")]).await;
+        assert_eq!(&ids(&got), expected, "group {group}");
+    }
+    for (tag, expected) in &by_tag {
+        let upper = tag.to_uppercase();
+        let got = list(&app, &admin, &[("tag", &upper), ("page_size", "500")]).await;
+        assert_eq!(&ids(&got), expected, "tag {tag}");
+    }
+    let (group, expected) = by_group.iter().next().unwrap();
+    let none = list(
+        &app,
+        &admin,
+        &[
+            ("group", group),
+            ("onboarding", "none"),
+            ("page_size", "500"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        none["total"], 0,
+        "a device group holds only endpoints Defender knows"
+    );
+
+    // The CSV export carries both and honours the filters.
+    let csv = admin
+        .get(app.url("/api/endpoints/export.csv"))
+        .query(&[("group", group.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert!(
+        header.contains(&"device_group") && header.contains(&"tags"),
+        "{header:?}"
+    );
+    assert_eq!(lines.count(), expected.len(), "{csv}");
+
+    // Rendered: the filter offers every group, the rows show theirs.
+    let html = admin
+        .get(app.url("/endpoints"))
+        .query(&[("group", group.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for g in by_group.keys() {
+        assert!(
+            html.contains(&format!("<option value=\"{g}\"")),
+            "{g} missing"
+        );
+    }
+    assert!(
+        html.contains(&format!("<option value=\"{group}\" selected")),
+        "{html}"
+    );
 }

@@ -63,6 +63,13 @@ pub struct EndpointQuery {
     /// Defender onboarding status (`Onboarded`, `CanBeOnboarded`, ...), `none` for endpoints not
     /// in Defender, or empty for any.
     pub onboarding: String,
+    /// Defender device group name (of the machine that represents the endpoint), empty for any.
+    /// Optional in requests, as it came after the others.
+    #[serde(default)]
+    pub group: String,
+    /// Defender machine tag, any case; empty for any.
+    #[serde(default)]
+    pub tag: String,
     pub sort: String,
     /// `asc` or `desc`.
     pub dir: String,
@@ -78,6 +85,8 @@ impl Default for EndpointQuery {
             profile: String::new(),
             source: String::new(),
             onboarding: String::new(),
+            group: String::new(),
+            tag: String::new(),
             sort: SortKey::Risk.as_str().into(),
             dir: "desc".into(),
             page: 1,
@@ -100,6 +109,8 @@ impl EndpointQuery {
         }
         self.profile = self.profile.chars().take(200).collect();
         self.onboarding = self.onboarding.chars().take(40).collect();
+        self.group = self.group.chars().take(200).collect();
+        self.tag = self.tag.trim().chars().take(200).collect();
         if SortKey::parse(&self.sort).is_none() {
             self.sort = SortKey::Risk.as_str().into();
         }
@@ -125,6 +136,8 @@ impl EndpointQuery {
         add("profile", &self.profile, &d.profile);
         add("source", &self.source, &d.source);
         add("onboarding", &self.onboarding, &d.onboarding);
+        add("group", &self.group, &d.group);
+        add("tag", &self.tag, &d.tag);
         add("sort", &self.sort, &d.sort);
         add("dir", &self.dir, &d.dir);
         add("page", &self.page.to_string(), &d.page.to_string());
@@ -167,6 +180,11 @@ pub struct EndpointRow {
     pub onboarding_status: Option<String>,
     pub last_seen: String,
     pub inactive: bool,
+    /// Defender device group of the machine that represents the endpoint; `None` when Defender
+    /// does not know it.
+    pub device_group: Option<String>,
+    /// That machine's Defender tags.
+    pub tags: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -177,6 +195,8 @@ pub struct EndpointPage {
     /// Values for the filter drop-downs.
     pub profiles: Vec<String>,
     pub onboarding_states: Vec<String>,
+    pub device_groups: Vec<String>,
+    pub tags: Vec<String>,
 }
 
 /// A runner-up profile and the rules that matched it.
@@ -270,6 +290,9 @@ pub struct MachineView {
     pub is_potential_duplication: bool,
     pub representative: bool,
     pub overview_url: Option<String>,
+    /// Defender's device group, by the name its portal shows.
+    pub device_group: String,
+    pub tags: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

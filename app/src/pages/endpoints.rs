@@ -22,6 +22,8 @@ fn query_from(params: &ParamsMap) -> EndpointQuery {
         profile: text("profile", &d.profile),
         source: text("source", &d.source),
         onboarding: text("onboarding", &d.onboarding),
+        group: text("group", &d.group),
+        tag: text("tag", &d.tag),
         sort: text("sort", &d.sort),
         dir: text("dir", &d.dir),
         page: params
@@ -66,8 +68,17 @@ pub fn EndpointsPage() -> impl IntoView {
 #[component]
 fn EndpointList(page: EndpointPage) -> impl IntoView {
     let q = page.query.clone();
-    let filtered =
-        q.q.len() + q.risk.len() + q.profile.len() + q.source.len() + q.onboarding.len() > 0;
+    let filtered = [
+        &q.q,
+        &q.risk,
+        &q.profile,
+        &q.source,
+        &q.onboarding,
+        &q.group,
+        &q.tag,
+    ]
+    .iter()
+    .any(|f| !f.is_empty());
     if page.total == 0 && !filtered {
         return view! {
             <EmptyState title="No endpoints discovered">
@@ -93,7 +104,13 @@ fn EndpointList(page: EndpointPage) -> impl IntoView {
         })
     });
     view! {
-        <FilterBar query=q.clone() profiles=page.profiles.clone() onboarding_states=page.onboarding_states.clone()/>
+        <FilterBar
+            query=q.clone()
+            profiles=page.profiles.clone()
+            onboarding_states=page.onboarding_states.clone()
+            device_groups=page.device_groups.clone()
+            tags=page.tags.clone()
+        />
         <div class="list-toolbar">
             <span class="list-count" data-testid="endpoint-count">
                 {if page.total == 0 { "No endpoint matches these filters.".to_owned() }
@@ -116,6 +133,7 @@ fn EndpointList(page: EndpointPage) -> impl IntoView {
                     <SortHeader query=q.clone() key=SortKey::Os label="OS"/>
                     <th>"Sources"</th>
                     <th>"Defender"</th>
+                    <th>"Device group"</th>
                     <SortHeader query=q.clone() key=SortKey::LastSeen label="Last seen"/>
                 </tr>
             </thead>
@@ -159,6 +177,8 @@ fn FilterBar(
     query: EndpointQuery,
     profiles: Vec<String>,
     onboarding_states: Vec<String>,
+    device_groups: Vec<String>,
+    tags: Vec<String>,
 ) -> impl IntoView {
     let option = |value: String, label: String, selected: bool| {
         view! { <option value=value selected=selected>{label}</option> }
@@ -197,6 +217,14 @@ fn FilterBar(
             option(o.clone(), label, query.onboarding == o)
         })
         .collect_view();
+    let group_options = device_groups
+        .into_iter()
+        .map(|g| option(g.clone(), g.clone(), query.group == g))
+        .collect_view();
+    let tag_options = tags
+        .into_iter()
+        .map(|t| option(t.clone(), t.clone(), query.tag.eq_ignore_ascii_case(&t)))
+        .collect_view();
     view! {
         <Form method="GET" action="/endpoints" attr:class="filter-bar" attr:role="search">
             <label>"Search"
@@ -213,6 +241,12 @@ fn FilterBar(
             </label>
             <label>"Onboarding"
                 <select name="onboarding"><option value="">"Any"</option>{onboarding_options}</select>
+            </label>
+            <label>"Device group"
+                <select name="group"><option value="">"Any"</option>{group_options}</select>
+            </label>
+            <label>"Tag"
+                <select name="tag"><option value="">"Any"</option>{tag_options}</select>
             </label>
             <input type="hidden" name="sort" value=query.sort.clone()/>
             <input type="hidden" name="dir" value=query.dir.clone()/>
@@ -252,6 +286,10 @@ fn EndpointRowView(row: EndpointRow) -> impl IntoView {
             <td>{row.os.clone()}</td>
             <td>{sources}</td>
             <td>{row.onboarding_status.clone().unwrap_or_else(|| "—".into())}</td>
+            <td>
+                {row.device_group.clone().unwrap_or_else(|| "—".into())}
+                {row.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}
+            </td>
             <td>{row.last_seen.clone()}</td>
         </tr>
     }

@@ -114,7 +114,7 @@ impl EndpointViews for Pool {
             sqlx::query_as(
                 "SELECT machine_id, computer_dns_name, os_platform, version, onboarding_status,
                         health_status, risk_score, exposure_level, last_seen, is_potential_duplication,
-                        gone
+                        gone, rbac_group_id, rbac_group_name, machine_tags
                  FROM defender_machine WHERE endpoint_id = $1 ORDER BY last_seen DESC, machine_id",
             )
             .bind(endpoint_id)
@@ -203,7 +203,9 @@ impl EndpointViews for Pool {
     async fn all_for_cache(&self) -> Result<Vec<CacheRow>, DbError> {
         crate::on_pool!(self, |pool| {
             sqlx::query_as(&format!(
-                "SELECT {LIST_COLUMNS}, e.hostnames, e.ips FROM {ENDPOINT_WITH_ASSESSMENT}"
+                "SELECT {LIST_COLUMNS}, e.hostnames, e.ips, m.rbac_group_id, m.rbac_group_name, \
+                 m.machine_tags FROM {ENDPOINT_WITH_ASSESSMENT} \
+                 LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id"
             ))
             .fetch_all(pool)
             .await
@@ -263,6 +265,11 @@ pub struct MachineRow {
     pub is_potential_duplication: bool,
     /// Missing from Defender's latest complete listing.
     pub gone: bool,
+    pub rbac_group_id: Option<i64>,
+    pub rbac_group_name: Option<String>,
+    /// A JSON list.
+    #[sqlx(try_from = "JsonText")]
+    pub machine_tags: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -306,4 +313,9 @@ pub struct CacheRow {
     pub hostnames: String,
     #[sqlx(try_from = "JsonText")]
     pub ips: String,
+    /// Of the machine that represents the endpoint; all `None` when there is none.
+    pub rbac_group_id: Option<i64>,
+    pub rbac_group_name: Option<String>,
+    #[sqlx(try_from = "MaybeJsonText")]
+    pub machine_tags: Option<String>,
 }

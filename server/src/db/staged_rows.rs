@@ -27,6 +27,11 @@ pub struct StagedMachine {
     /// Stored as a JSON list in `ip_addresses`.
     pub ip_addresses: Vec<StagedAddress>,
     pub agent_version: Option<String>,
+    /// The device group: 0 and no name for a machine in none.
+    pub rbac_group_id: Option<i64>,
+    pub rbac_group_name: Option<String>,
+    /// Stored as a JSON list in `machine_tags`.
+    pub machine_tags: Vec<String>,
 }
 
 /// One address of a machine's NIC as `defender_machine.ip_addresses` stores it. The merge reads

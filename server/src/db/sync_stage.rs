@@ -28,7 +28,8 @@ const DDL: &[&str] = &[
         version TEXT, os_build INTEGER, onboarding_status TEXT, health_status TEXT,
         risk_score TEXT, exposure_level TEXT, device_value TEXT, last_ip_address TEXT,
         first_seen TEXT, last_seen TEXT, is_potential_duplication BOOLEAN NOT NULL,
-        merged_into_machine_id TEXT, ip_addresses JSON_TEXT NOT NULL, agent_version TEXT)",
+        merged_into_machine_id TEXT, ip_addresses JSON_TEXT NOT NULL, agent_version TEXT,
+        rbac_group_id INTEGER, rbac_group_name TEXT, machine_tags JSON_TEXT NOT NULL)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_vulnerability (
         cve_id TEXT PRIMARY KEY, name TEXT, description TEXT, severity TEXT, cvss_v3 REAL,
         cvss_vector TEXT, public_exploit BOOLEAN NOT NULL, exploit_verified BOOLEAN NOT NULL,
@@ -272,11 +273,14 @@ impl StagingStore for Pool {
                     "INSERT INTO stage_machine (machine_id, computer_dns_name, os_platform, os_version, \
                      version, os_build, onboarding_status, health_status, risk_score, exposure_level, \
                      device_value, last_ip_address, first_seen, last_seen, is_potential_duplication, \
-                     merged_into_machine_id, ip_addresses, agent_version) ",
+                     merged_into_machine_id, ip_addresses, agent_version, rbac_group_id, \
+                     rbac_group_name, machine_tags) ",
                 );
                 q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, m| {
                     let ips =
                         serde_json::to_string(&m.ip_addresses).unwrap_or_else(|_| "[]".into());
+                    let tags =
+                        serde_json::to_string(&m.machine_tags).unwrap_or_else(|_| "[]".into());
                     b.push_bind(m.machine_id)
                         .push_bind(m.computer_dns_name)
                         .push_bind(m.os_platform)
@@ -294,7 +298,10 @@ impl StagingStore for Pool {
                         .push_bind(m.is_potential_duplication)
                         .push_bind(m.merged_into_machine_id)
                         .push_bind(JsonText(ips))
-                        .push_bind(m.agent_version);
+                        .push_bind(m.agent_version)
+                        .push_bind(m.rbac_group_id)
+                        .push_bind(m.rbac_group_name)
+                        .push_bind(JsonText(tags));
                 });
                 // Unstable paging (§3.4) can list a record twice: the first copy stands.
                 q.push(" ON CONFLICT (machine_id) DO NOTHING");
@@ -760,6 +767,9 @@ const COMPARED: &[&str] = &[
     "merged_into_machine_id",
     "ip_addresses",
     "agent_version",
+    "rbac_group_id",
+    "rbac_group_name",
+    "machine_tags",
 ];
 
 fn changed_predicate() -> String {
@@ -803,6 +813,9 @@ mod tests {
                 operational_status: None,
             }],
             agent_version: None,
+            rbac_group_id: Some(0),
+            rbac_group_name: None,
+            machine_tags: Vec::new(),
         }
     }
 

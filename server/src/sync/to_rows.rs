@@ -39,7 +39,23 @@ pub fn machine(m: Machine) -> StagedMachine {
         merged_into_machine_id: m.merged_into_machine_id,
         ip_addresses: m.ip_addresses.into_iter().map(address).collect(),
         agent_version: m.agent_version,
+        rbac_group_id: m.rbac_group_id,
+        rbac_group_name: m.rbac_group_name.filter(|n| !n.trim().is_empty()),
+        machine_tags: tags(m.machine_tags),
     }
+}
+
+/// A machine's tags as shown and filtered on: trimmed, without empty ones or repeats (Defender
+/// keeps what each tool wrote, and tags differ only in case as often as not).
+fn tags(listed: Vec<String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for tag in listed {
+        let tag = tag.trim();
+        if !tag.is_empty() && !kept.iter().any(|k| k.eq_ignore_ascii_case(tag)) {
+            kept.push(tag.to_owned());
+        }
+    }
+    kept
 }
 
 /// One `ipAddresses` entry (§5.2).

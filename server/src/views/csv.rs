@@ -24,7 +24,8 @@ pub fn csv(rows: &[EndpointRow]) -> String {
         }
     }
     let mut out = String::from(
-        "risk,mac,ip,hostname,mac_vendor,profile,match_score,os,sources,onboarding,last_seen\r\n",
+        "risk,mac,ip,hostname,mac_vendor,profile,match_score,os,sources,onboarding,device_group,\
+         tags,last_seen\r\n",
     );
     for r in rows {
         let sources = match (r.source_network, r.source_defender) {
@@ -33,6 +34,8 @@ pub fn csv(rows: &[EndpointRow]) -> String {
             (false, true) => "defender",
             (false, false) => "",
         };
+        // All tags in one cell, joined by "; "; `cell` quotes it when a tag holds a comma.
+        let tags = r.tags.join("; ");
         let fields = [
             r.risk_level.as_str(),
             r.mac.as_deref().unwrap_or_default(),
@@ -44,6 +47,8 @@ pub fn csv(rows: &[EndpointRow]) -> String {
             r.os.as_deref().unwrap_or_default(),
             sources,
             r.onboarding_status.as_deref().unwrap_or_default(),
+            r.device_group.as_deref().unwrap_or_default(),
+            &tags,
             &r.last_seen,
         ];
         out.push_str(&fields.map(cell).join(","));
@@ -81,6 +86,8 @@ mod tests {
             onboarding_status: None,
             last_seen: "2026-01-01T00:00:00Z".into(),
             inactive: false,
+            device_group: None,
+            tags: Vec::new(),
         };
         let text = csv(&[row]);
         assert_eq!(text.lines().count(), 2, "one header, one row: {text:?}");
@@ -108,6 +115,8 @@ mod tests {
             onboarding_status: None,
             last_seen: "2026-01-01T00:00:00Z".into(),
             inactive: false,
+            device_group: Some("+Servers".into()),
+            tags: vec!["crown-jewel".into(), "lab, 2nd floor".into()],
         };
         let text = csv(&[row]);
         let line = text.lines().nth(1).unwrap();
@@ -118,5 +127,9 @@ mod tests {
         assert!(line.contains("\"Acme, Inc.\""));
         assert!(line.contains(",'@SUM(1),"));
         assert!(line.contains(",'-2+3,"));
+        assert!(
+            line.contains(",'+Servers,\"crown-jewel; lab, 2nd floor\","),
+            "{line}"
+        );
     }
 }

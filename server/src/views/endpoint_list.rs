@@ -7,6 +7,7 @@
 //! both read per request, so a change made through any replica (or by a sync) is seen by all.
 
 use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
@@ -15,7 +16,7 @@ use app::model::endpoint::{EndpointQuery, EndpointRow};
 
 use app::model::endpoint::EndpointPage;
 
-use super::endpoint_row::row_view;
+use super::endpoint_row::cached_row;
 use crate::db::endpoint_query as q;
 use crate::db::DbError;
 
@@ -31,6 +32,8 @@ pub async fn list(
         total: result.total,
         profiles: result.profiles,
         onboarding_states: result.onboarding_states,
+        device_groups: result.device_groups,
+        tags: result.tags,
         query,
     })
 }
@@ -55,6 +58,9 @@ struct Snapshot {
     entries: Arc<Vec<Entry>>,
     profiles: Vec<String>,
     onboarding_states: Vec<String>,
+    /// The filters' choices: every device group and tag (one spelling per tag, any case).
+    device_groups: Vec<String>,
+    tags: Vec<String>,
 }
 
 #[derive(Default)]
@@ -69,6 +75,8 @@ pub struct ListResult {
     pub total: u64,
     pub profiles: Vec<String>,
     pub onboarding_states: Vec<String>,
+    pub device_groups: Vec<String>,
+    pub tags: Vec<String>,
 }
 
 impl ListCache {
@@ -92,27 +100,28 @@ impl ListCache {
             }
         }
         let rows = views.all_for_cache().await?;
-        let entries = rows
+        let entries: Vec<Entry> = rows
             .into_iter()
             .map(|r| {
-                let (row, hostnames, ips) = (row_view(r.list), r.hostnames, r.ips);
-                let search = [
-                    row.mac.as_deref().unwrap_or_default(),
-                    row.ip.as_deref().unwrap_or_default(),
-                    row.hostname.as_deref().unwrap_or_default(),
-                    &hostnames,
-                    &ips,
-                ]
-                .join("\u{1f}")
-                .to_lowercase();
+                let (row, search) = cached_row(r);
                 Entry { row, search }
             })
             .collect();
+        let mut device_groups = BTreeSet::new();
+        let mut tags: BTreeMap<String, String> = BTreeMap::new();
+        for e in &entries {
+            device_groups.extend(e.row.device_group.clone());
+            for t in &e.row.tags {
+                tags.entry(t.to_lowercase()).or_insert_with(|| t.clone());
+            }
+        }
         let snapshot = Arc::new(Snapshot {
             key,
             entries: Arc::new(entries),
             profiles: views.profile_names().await?,
             onboarding_states: views.onboarding_states().await?,
+            device_groups: device_groups.into_iter().collect(),
+            tags: tags.into_values().collect(),
         });
         *self.snapshot.lock().expect("list cache lock") = Some(Arc::clone(&snapshot));
         Ok(snapshot)
@@ -134,6 +143,8 @@ impl ListCache {
             total: total as u64,
             profiles: snapshot.profiles.clone(),
             onboarding_states: snapshot.onboarding_states.clone(),
+            device_groups: snapshot.device_groups.clone(),
+            tags: snapshot.tags.clone(),
         })
     }
 
@@ -168,6 +179,8 @@ fn matches(e: &Entry, query: &EndpointQuery, needle: &str) -> bool {
             "none" => r.onboarding_status.is_none(),
             status => r.onboarding_status.as_deref() == Some(status),
         }
+        && (query.group.is_empty() || r.device_group.as_deref() == Some(query.group.as_str()))
+        && (query.tag.is_empty() || r.tags.iter().any(|t| t.eq_ignore_ascii_case(&query.tag)))
 }
 
 /// SQL's order: NULL before any value when ascending.

@@ -8,7 +8,7 @@ mod risk;
 
 use app::model::endpoint::{EndpointSummary, MachineView, ProfileConsidered};
 
-use super::endpoint_row::row_view;
+use super::endpoint_row::{device_group, row_view};
 use crate::db::{DbError, IntegrationStore, Stores};
 use crate::defender::PortalLinks;
 use defender::defender_detail;
@@ -61,6 +61,8 @@ pub async fn summary(
             exposure_level: m.exposure_level,
             last_seen: m.last_seen,
             is_potential_duplication: m.is_potential_duplication,
+            device_group: device_group(m.rbac_group_id, m.rbac_group_name),
+            tags: json_or_default(&m.machine_tags),
         })
         .collect();
     let defender_risk = detail

@@ -25,6 +25,8 @@ pub struct ExportParams {
     profile: String,
     source: String,
     onboarding: String,
+    group: String,
+    tag: String,
     sort: String,
     dir: String,
 }
@@ -47,6 +49,8 @@ pub async fn endpoints_csv(
         profile: params.profile,
         source: params.source,
         onboarding: params.onboarding,
+        group: params.group,
+        tag: params.tag,
         sort: or(params.sort, &d.sort),
         dir: or(params.dir, &d.dir),
         ..d

@@ -20,6 +20,7 @@ const PAYLOADS: &[&str] = &[
 const PAGES: &[&str] = &[
     "/endpoints?q={}",
     "/endpoints?q=x&risk={}&profile={}&source={}&onboarding={}&sort={}&dir={}&page={}",
+    "/endpoints?group={}&tag={}",
     "/endpoints/import?error={}",
     "/endpoints/import?observations={}&added={}&updated={}&skipped={}",
     "/login?next={}&error={}",

@@ -89,7 +89,7 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
             })}
             {(!summary.machines.is_empty()).then(|| view! {
                 <table class="data-table compact">
-                    <thead><tr><th>"Defender machine"</th><th>"Name"</th><th>"OS"</th><th>"Onboarding"</th><th>"Health"</th><th>"Defender risk score"</th><th>"Exposure level"</th><th>"Last seen"</th></tr></thead>
+                    <thead><tr><th>"Defender machine"</th><th>"Name"</th><th>"OS"</th><th>"Onboarding"</th><th>"Health"</th><th>"Defender risk score"</th><th>"Exposure level"</th><th>"Device group"</th><th>"Tags"</th><th>"Last seen"</th></tr></thead>
                     <tbody>
                         {summary.machines.clone().into_iter().map(|m| view! {
                             <tr class:representative=m.representative>
@@ -104,6 +104,8 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                                 <td>{or_dash(m.health_status)}</td>
                                 <td>{or_dash(m.risk_score)}</td>
                                 <td>{or_dash(m.exposure_level)}</td>
+                                <td>{m.device_group}</td>
+                                <td>{or_dash(Some(m.tags.join(", ")))}</td>
                                 <td>{or_dash(m.last_seen)}</td>
                             </tr>
                         }).collect_view()}

@@ -17,8 +17,6 @@ pub struct EndpointAlert {
 pub trait AlertStore: Send + Sync + std::fmt::Debug {
     /// The alerts of the representative machines of endpoints `after < id <= upto`.
     async fn for_endpoints(&self, after: i64, upto: i64) -> Result<Vec<EndpointAlert>, DbError>;
-
-    async fn count(&self) -> Result<i64, DbError>;
 }
 
 #[async_trait::async_trait]
@@ -34,15 +32,6 @@ impl AlertStore for Pool {
             .bind(upto)
             .fetch_all(pool)
             .await?)
-        })
-    }
-
-    async fn count(&self) -> Result<i64, DbError> {
-        crate::on_pool!(self, |pool| {
-            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_alert")
-                .fetch_one(pool)
-                .await?;
-            Ok(n)
         })
     }
 }

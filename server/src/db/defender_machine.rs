@@ -43,9 +43,6 @@ pub trait MachineStore: Send + Sync + std::fmt::Debug {
         conn: &mut dyn AsConn,
         machine_id: &str,
     ) -> Result<Option<i64>, DbError>;
-
-    /// Row count, for tests and the journal.
-    async fn count(&self) -> Result<i64, DbError>;
 }
 
 #[async_trait::async_trait]
@@ -94,15 +91,6 @@ impl MachineStore for Pool {
                 .await?
                 .flatten(),
             )
-        })
-    }
-
-    async fn count(&self) -> Result<i64, DbError> {
-        crate::on_pool!(self, |pool| {
-            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM defender_machine")
-                .fetch_one(pool)
-                .await?;
-            Ok(n)
         })
     }
 }

@@ -98,8 +98,6 @@ pub trait EndpointStore: Send + Sync + std::fmt::Debug {
         v: &NetworkView,
     ) -> Result<(), DbError>;
 
-    async fn count(&self) -> Result<i64, DbError>;
-
     /// How many endpoints there are and the highest id (0 when there are none).
     async fn count_and_max_id(&self) -> Result<(i64, i64), DbError>;
 }
@@ -395,15 +393,6 @@ impl EndpointStore for Pool {
             .execute(&mut *conn)
             .await?;
             Ok(())
-        })
-    }
-
-    async fn count(&self) -> Result<i64, DbError> {
-        crate::on_pool!(self, |pool| {
-            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM endpoint")
-                .fetch_one(pool)
-                .await?;
-            Ok(n)
         })
     }
 

@@ -6,9 +6,9 @@ use super::{
     AccountStore, ActionStore, ActionSyncStore, ActionTargetQuery, AlertStore, ApiTokenStore,
     AuditStore, Connection, ConnectionTestStore, DbError, DefenderSourceStore, EndpointStore,
     EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration, LoginAttemptStore,
-    MachineStore, MachineVulnerabilityStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore,
-    SessionStore, SplitStore, StagingStore, SyncCursorStore, SyncJournalQuery, SyncProgressStore,
-    SyncRunStore, Tx, VulnerabilityStore,
+    MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore, SessionStore, SplitStore,
+    StagingStore, SyncCursorStore, SyncJournalQuery, SyncProgressStore, SyncRunStore, Tx,
+    VulnerabilityStore,
 };
 
 /// The database itself: what the stores' `&mut dyn AsConn` methods run on (a write
@@ -65,7 +65,6 @@ pub struct Stores {
     pub machines: Arc<dyn MachineStore>,
     pub alerts: Arc<dyn AlertStore>,
     pub vulnerabilities: Arc<dyn VulnerabilityStore>,
-    pub machine_vulnerabilities: Arc<dyn MachineVulnerabilityStore>,
     pub splits: Arc<dyn SplitStore>,
     pub profiles: Arc<dyn ProfileStore>,
     pub list_generation: Arc<dyn ListGeneration>,
@@ -104,7 +103,6 @@ impl Stores {
             machines: db.clone(),
             alerts: db.clone(),
             vulnerabilities: db.clone(),
-            machine_vulnerabilities: db.clone(),
             splits: db.clone(),
             profiles: db.clone(),
             list_generation: db.clone(),

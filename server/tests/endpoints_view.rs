@@ -588,7 +588,7 @@ async fn device_groups_and_tags_are_shown_and_filter_the_list() {
     );
     assert_eq!(lines.count(), expected.len(), "{csv}");
 
-    // Rendered: the filter offers every group, the rows show theirs.
+    // Rendered: the filter offers every group and keeps the chosen one selected.
     let html = admin
         .get(app.url("/endpoints"))
         .query(&[("group", group.as_str())])

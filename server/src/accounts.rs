@@ -34,12 +34,6 @@ pub enum AccountError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for AccountError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(DbError::from(e))
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct Accounts {
     database: Arc<dyn Database>,

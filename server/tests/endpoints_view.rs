@@ -453,6 +453,17 @@ fn group_of(m: &sim::MachineInfo) -> String {
     }
 }
 
+async fn get_text(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    query: &[(&str, &str)],
+) -> String {
+    let res = client.get(app.url(path)).query(query).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap()
+}
+
 fn ids(rows: &Value) -> std::collections::BTreeSet<i64> {
     rows["rows"]
         .as_array()
@@ -571,15 +582,13 @@ async fn device_groups_and_tags_are_shown_and_filter_the_list() {
     );
 
     // The CSV export carries both and honours the filters.
-    let csv = admin
-        .get(app.url("/api/endpoints/export.csv"))
-        .query(&[("group", group.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = get_text(
+        &app,
+        &admin,
+        "/api/endpoints/export.csv",
+        &[("group", group)],
+    )
+    .await;
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert!(
@@ -589,15 +598,7 @@ async fn device_groups_and_tags_are_shown_and_filter_the_list() {
     assert_eq!(lines.count(), expected.len(), "{csv}");
 
     // Rendered: the filter offers every group and keeps the chosen one selected.
-    let html = admin
-        .get(app.url("/endpoints"))
-        .query(&[("group", group.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&app, &admin, "/endpoints", &[("group", group)]).await;
     for g in by_group.keys() {
         assert!(
             html.contains(&format!("<option value=\"{g}\"")),

@@ -39,12 +39,6 @@ pub enum ImportError {
     Remodel(#[from] RemodelError),
 }
 
-impl From<sqlx::Error> for ImportError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(DbError::from(e))
-    }
-}
-
 /// Imports an nmap XML report (`-oX`).
 #[tracing::instrument(skip_all)]
 pub async fn import_nmap(

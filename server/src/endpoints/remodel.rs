@@ -68,12 +68,6 @@ pub enum RemodelError {
     Failed(String),
 }
 
-impl From<sqlx::Error> for RemodelError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(DbError::from(e))
-    }
-}
-
 /// `profiles_considered` entry.
 #[derive(Serialize)]
 struct Considered<'a> {

@@ -22,12 +22,6 @@ pub enum SplitError {
     Remodel(#[from] RemodelError),
 }
 
-impl From<sqlx::Error> for SplitError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(DbError::from(e))
-    }
-}
-
 /// Longest reason kept with a split.
 pub const MAX_REASON_CHARS: usize = 500;
 

@@ -309,7 +309,8 @@ impl Configured {
         });
     }
 
-    /// Waits until `runs` syncs have finished and returns the newest.
+    /// Waits until `runs` syncs have finished, and the last one has let go of the sync slot (a
+    /// "Sync now" before that would join it instead of starting a run), and returns the newest.
     async fn wait_for_runs(&self, runs: usize) -> Value {
         let mut journal = Value::Null;
         for _ in 0..300 {
@@ -317,7 +318,7 @@ impl Configured {
             let finished = journal.as_array().map_or(0, |r| {
                 r.iter().filter(|r| r["finished_at"].is_string()).count()
             });
-            if finished >= runs {
+            if finished >= runs && !self.app.sync.is_running() {
                 return journal[0].clone();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -194,10 +194,14 @@ fn FilterBar(
             )
         })
         .collect_view();
-    let profile_options = profiles
-        .into_iter()
-        .map(|p| option(p.clone(), p.clone(), query.profile == p))
-        .collect_view();
+    // A choice per value, shown as itself.
+    let named = |values: Vec<String>, selected: &dyn Fn(&str) -> bool| {
+        values
+            .into_iter()
+            .map(|v| option(v.clone(), v.clone(), selected(&v)))
+            .collect_view()
+    };
+    let profile_options = named(profiles, &|p| query.profile == p);
     let source_options = [
         ("network", "Network"),
         ("defender", "Defender"),
@@ -217,14 +221,8 @@ fn FilterBar(
             option(o.clone(), label, query.onboarding == o)
         })
         .collect_view();
-    let group_options = device_groups
-        .into_iter()
-        .map(|g| option(g.clone(), g.clone(), query.group == g))
-        .collect_view();
-    let tag_options = tags
-        .into_iter()
-        .map(|t| option(t.clone(), t.clone(), query.tag.eq_ignore_ascii_case(&t)))
-        .collect_view();
+    let group_options = named(device_groups, &|g| query.group == g);
+    let tag_options = named(tags, &|t| query.tag.eq_ignore_ascii_case(t));
     view! {
         <Form method="GET" action="/endpoints" attr:class="filter-bar" attr:role="search">
             <label>"Search"

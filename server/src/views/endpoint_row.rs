@@ -6,6 +6,11 @@ use app::model::risk::RiskLevel;
 
 use crate::db::endpoint_query::{CacheRow, EndpointListRow};
 
+/// A stored JSON column read as `T`, or `T`'s default when it does not parse.
+pub(crate) fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
 /// The portal's name for a machine's device group; machines in none (id 0, or no group given)
 /// are in the one it calls "Ungrouped devices (default)".
 pub(crate) fn device_group(id: Option<i64>, name: Option<String>) -> String {
@@ -46,7 +51,7 @@ pub(crate) fn cached_row(r: CacheRow) -> (EndpointRow, String) {
     // The tags column is never NULL on a machine: NULL here means no machine was joined.
     if let Some(tags) = r.machine_tags {
         row.device_group = Some(device_group(r.rbac_group_id, r.rbac_group_name));
-        row.tags = serde_json::from_str(&tags).unwrap_or_default();
+        row.tags = json_or_default(&tags);
     }
     let search = [
         row.mac.as_deref().unwrap_or_default(),

@@ -8,7 +8,7 @@ mod risk;
 
 use app::model::endpoint::{EndpointSummary, MachineView, ProfileConsidered};
 
-use super::endpoint_row::{device_group, row_view};
+use super::endpoint_row::{device_group, json_or_default, row_view};
 use crate::db::{DbError, IntegrationStore, Stores};
 use crate::defender::PortalLinks;
 use defender::defender_detail;
@@ -17,10 +17,6 @@ use identity::identity;
 /// Portal links for the configured tenant, when Defender is configured.
 async fn portal(store: &dyn IntegrationStore) -> Result<(Option<PortalLinks>, bool), DbError> {
     crate::integrations::defender::portal(store).await
-}
-
-fn json_or_default<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_str(text).unwrap_or_default()
 }
 
 pub async fn summary(

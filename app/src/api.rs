@@ -13,3 +13,4 @@ pub mod integrations;
 pub mod profiles;
 pub mod sync;
 pub mod users;
+pub mod vulnerabilities;

@@ -21,6 +21,7 @@ use crate::pages::profiles::ProfilesPage;
 use crate::pages::sensors::SensorsPage;
 use crate::pages::user_detail::UserDetailPage;
 use crate::pages::users::UsersPage;
+use crate::pages::vulnerabilities::VulnerabilitiesPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("endpoints") view=EndpointsPage/>
                     <Route path=path!("endpoints/import") view=EndpointImportPage/>
                     <Route path=path!("endpoints/:id") view=EndpointSummaryPage/>
+                    <Route path=path!("vulnerabilities") view=VulnerabilitiesPage/>
                     <Route path=path!("configuration/profiles") view=ProfilesPage/>
                     <Route path=path!("configuration/integrations") view=IntegrationsPage/>
                     <Route

@@ -21,6 +21,7 @@ use crate::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use crate::model::secret_text::SecretText;
 use crate::model::session::SessionView;
 use crate::model::user::{Role, UserDto};
+use crate::model::vulnerability::{VulnerabilityPage, VulnerabilityQuery};
 
 /// Everything the server fns need from the server, already authorised by the caller.
 #[async_trait::async_trait]
@@ -154,6 +155,13 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn undo_split(&self, actor: &UserDto, split_id: i64) -> Result<i64, ConsoleError>;
 
     async fn dashboard(&self) -> Result<DashboardView, ConsoleError>;
+
+    /// The Vulnerabilities page; `NotFound` for a CVE that no machine has and Defender does
+    /// not list.
+    async fn vulnerabilities(
+        &self,
+        query: VulnerabilityQuery,
+    ) -> Result<VulnerabilityPage, ConsoleError>;
 
     async fn sync_journal(&self) -> Result<Vec<SyncRunView>, ConsoleError>;
 

@@ -14,3 +14,4 @@ pub mod secret_text;
 pub mod session;
 pub mod sync;
 pub mod user;
+pub mod vulnerability;

@@ -14,3 +14,4 @@ pub mod profiles;
 pub mod sensors;
 pub mod user_detail;
 pub mod users;
+pub mod vulnerabilities;

@@ -21,6 +21,7 @@ use app::model::integration::{
 use app::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use app::model::session::SessionView;
 use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
+use app::model::vulnerability::{VulnerabilityPage, VulnerabilityQuery};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::actions::{panel, ActionError, ActionService};
@@ -36,7 +37,7 @@ use crate::secret_box::SecretBox;
 use crate::sync::split::SplitError;
 use crate::sync::SyncService;
 use crate::views::endpoint_list::{self, ListCache};
-use crate::views::{dashboard, endpoint_summary, sync_journal};
+use crate::views::{dashboard, endpoint_summary, sync_journal, vulnerabilities};
 
 pub struct ServerBackend {
     list_cache: Arc<ListCache>,
@@ -582,6 +583,16 @@ impl ConsoleBackend for ServerBackend {
         endpoint_list::list(&*self.db.endpoint_views, &self.list_cache, query)
             .await
             .map_err(internal)
+    }
+
+    async fn vulnerabilities(
+        &self,
+        query: VulnerabilityQuery,
+    ) -> Result<VulnerabilityPage, ConsoleError> {
+        vulnerabilities::page(&self.db, &self.list_cache, query)
+            .await
+            .map_err(internal)?
+            .ok_or(ConsoleError::NotFound)
     }
 
     async fn endpoint_summary(

@@ -42,6 +42,7 @@ pub mod sync_run;
 pub mod sync_run_query;
 pub mod sync_stage;
 pub mod vulnerability;
+pub mod vulnerability_query;
 
 pub use account::AccountStore;
 pub use account_session::SessionStore;
@@ -75,6 +76,7 @@ pub use sync_run::SyncRunStore;
 pub use sync_run_query::SyncJournalQuery;
 pub use sync_stage::StagingStore;
 pub use vulnerability::VulnerabilityStore;
+pub use vulnerability_query::VulnerabilityViews;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -327,6 +327,26 @@ impl SimControl {
         self.sim.data.rows.len()
     }
 
+    /// `/api/vulnerabilities` as served: one JSON object per CVE exposing a machine.
+    pub fn vulnerabilities(&self) -> Vec<serde_json::Value> {
+        let d = &self.sim.data;
+        d.exposed_cves
+            .iter()
+            .map(|&c| d.cves[c as usize].json(d.exposed(c as usize)))
+            .collect()
+    }
+
+    /// `/api/vulnerabilities/machinesVulnerabilities` as served, one JSON object per row.
+    pub fn machine_vulnerabilities(&self) -> Vec<serde_json::Value> {
+        let d = &self.sim.data;
+        (0..d.rows.len())
+            .map(|r| {
+                let machine_id = d.machines[d.rows[r].0 as usize].id_hex();
+                d.row(r, &machine_id).json()
+            })
+            .collect()
+    }
+
     /// Machine by position in the generated list (the `/api/machines` order).
     pub fn machine(&self, index: usize) -> Option<MachineInfo> {
         let d = &self.sim.data;

@@ -6,65 +6,13 @@ mod support;
 
 use serde_json::Value;
 use server::sim::{self, RunningSim, SimConfig};
+use support::seeded_tenant::{defender_form, post_form, scan_and_sync};
 use support::TestApp;
 
 async fn simulator() -> RunningSim {
     sim::start(SimConfig::for_tests(40), "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
-}
-
-fn defender_form(sim: &RunningSim, enabled: bool) -> Vec<(&'static str, String)> {
-    let app = sim.app();
-    let mut f = vec![
-        ("tenant_id", app.tenant_id.clone()),
-        ("client_id", app.client_id.clone()),
-        ("client_secret", app.client_secret.clone()),
-        ("cloud", "commercial".to_owned()),
-        ("custom_login_url", sim.base_url().to_owned()),
-        ("custom_api_url", sim.base_url().to_owned()),
-    ];
-    if enabled {
-        f.push(("enabled", "on".to_owned()));
-    }
-    f
-}
-
-async fn call(
-    app: &TestApp,
-    client: &reqwest::Client,
-    endpoint: &str,
-    form: &[(&str, String)],
-) -> reqwest::Response {
-    client
-        .post(app.url(&format!("/api/{endpoint}")))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Uploads the simulator's LAN scan, enables Defender and waits for the first sync.
-async fn seeded(app: &TestApp, sim: &RunningSim, admin: &reqwest::Client) {
-    let xml = sim.control().local_network_xml(8);
-    let part = reqwest::multipart::Part::bytes(xml.into_bytes()).file_name("scan.xml");
-    let res = admin
-        .post(app.url("/api/endpoints/import"))
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let res = call(
-        app,
-        admin,
-        "integrations/defender/save",
-        &defender_form(sim, true),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let config = app.wait_for_sync(admin).await;
-    assert_eq!(config["last_sync_outcome"], "Succeeded", "{config:#}");
 }
 
 async fn list(app: &TestApp, client: &reqwest::Client, pairs: &[(&str, &str)]) -> Value {
@@ -112,7 +60,7 @@ async fn list_filters_sorts_pages_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let admin = app.admin().await;
-    seeded(&app, &sim, &admin).await;
+    scan_and_sync(&app, &sim, &admin).await;
 
     let all = list(&app, &admin, &[("page_size", "500")]).await;
     let total = all["total"].as_u64().unwrap();
@@ -266,7 +214,7 @@ async fn the_summary_shows_what_the_simulator_holds() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let admin = app.admin().await;
-    seeded(&app, &sim, &admin).await;
+    scan_and_sync(&app, &sim, &admin).await;
 
     // Machine 0 of the simulator is an onboarded Windows 11 device with alerts.
     let machine = sim.control().machine(0).unwrap();
@@ -359,7 +307,7 @@ async fn a_bad_upload_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let admin = app.admin().await;
-    seeded(&app, &sim, &admin).await;
+    scan_and_sync(&app, &sim, &admin).await;
     let before = list(&app, &admin, &[]).await["total"].clone();
     let bad = "<?xml version=\"1.0\"?>\n<nmaprun><host><address addr=\"zz:zz\" addrtype=\"mac\"/></host></nmaprun>";
     for body in [
@@ -398,7 +346,7 @@ async fn disabling_defender_removes_dynamic_profiles_and_keeps_endpoints() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let admin = app.admin().await;
-    seeded(&app, &sim, &admin).await;
+    scan_and_sync(&app, &sim, &admin).await;
     let before = list(&app, &admin, &[("page_size", "500")]).await;
     let dynamic = |page: &Value| {
         page["rows"]
@@ -425,7 +373,7 @@ async fn disabling_defender_removes_dynamic_profiles_and_keeps_endpoints() {
         .all(|r| r["match_level"] == "VeryHigh");
     assert!(very_high);
 
-    let res = call(
+    let res = post_form(
         &app,
         &admin,
         "integrations/defender/save",
@@ -481,7 +429,7 @@ async fn device_groups_and_tags_are_shown_and_filter_the_list() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let admin = app.admin().await;
-    seeded(&app, &sim, &admin).await;
+    scan_and_sync(&app, &sim, &admin).await;
     let machines: BTreeMap<String, sim::MachineInfo> = sim
         .control()
         .machines()

@@ -150,7 +150,7 @@ impl EndpointQuery {
     }
 }
 
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     let mut out = String::new();
     for b in value.bytes() {
         match b {

@@ -8,7 +8,7 @@ use super::{
     EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration, LoginAttemptStore,
     MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore, SessionStore, SplitStore,
     StagingStore, SyncCursorStore, SyncJournalQuery, SyncProgressStore, SyncRunStore, Tx,
-    VulnerabilityStore,
+    VulnerabilityStore, VulnerabilityViews,
 };
 
 /// The database itself: what the stores' `&mut dyn AsConn` methods run on (a write
@@ -80,6 +80,7 @@ pub struct Stores {
     pub endpoint_views: Arc<dyn EndpointViews>,
     pub sync_journal: Arc<dyn SyncJournalQuery>,
     pub profile_views: Arc<dyn ProfileQuery>,
+    pub vulnerability_views: Arc<dyn VulnerabilityViews>,
 }
 
 impl Stores {
@@ -115,7 +116,8 @@ impl Stores {
             leases: db.clone(),
             endpoint_views: db.clone(),
             sync_journal: db.clone(),
-            profile_views: db,
+            profile_views: db.clone(),
+            vulnerability_views: db,
         }
     }
 }

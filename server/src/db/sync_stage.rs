@@ -182,7 +182,12 @@ pub trait StagingStore: Send + Sync + std::fmt::Debug {
     /// whole current state (§4.12), so fixed vulnerabilities disappear. A machine with a row that
     /// could not be decoded keeps its stored rows until a listing decodes whole. Only the differences are
     /// written: rewriting a million unchanged rows every hour cost most of a sync.
-    async fn apply_machine_vulnerabilities(&self, conn: &mut dyn AsConn) -> Result<i64, DbError>;
+    /// New rows are first seen at `synced_at`; rows that stay keep their first sighting.
+    async fn apply_machine_vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        synced_at: &str,
+    ) -> Result<i64, DbError>;
 
     /// Upserts the staged alerts (alerts are mutable, §5.3).
     async fn apply_alerts(&self, conn: &mut dyn AsConn, synced_at: &str) -> Result<i64, DbError>;
@@ -656,7 +661,11 @@ impl StagingStore for Pool {
         })
     }
 
-    async fn apply_machine_vulnerabilities(&self, conn: &mut dyn AsConn) -> Result<i64, DbError> {
+    async fn apply_machine_vulnerabilities(
+        &self,
+        conn: &mut dyn AsConn,
+        synced_at: &str,
+    ) -> Result<i64, DbError> {
         crate::on_conn!(conn, |conn| {
             sqlx::query(
                 "DELETE FROM machine_vulnerability WHERE NOT EXISTS \
@@ -674,15 +683,16 @@ impl StagingStore for Pool {
             // In key order, so the primary-key index grows at its end instead of at random pages.
             sqlx::query(
                 "INSERT INTO machine_vulnerability (machine_id, cve_id, product_vendor, product_name, \
-                 product_version, fixing_kb_id, severity) \
+                 product_version, fixing_kb_id, severity, first_seen) \
                  SELECT machine_id, cve_id, product_vendor, product_name, product_version, \
-                 fixing_kb_id, severity FROM stage_machine_vulnerability WHERE true \
+                 fixing_kb_id, severity, $1 FROM stage_machine_vulnerability WHERE true \
                  ORDER BY machine_id, cve_id, product_vendor, product_name, product_version \
                  ON CONFLICT (machine_id, cve_id, product_vendor, product_name, product_version) \
                  DO UPDATE SET fixing_kb_id = excluded.fixing_kb_id, severity = excluded.severity \
                  WHERE machine_vulnerability.fixing_kb_id IS DISTINCT FROM excluded.fixing_kb_id \
                  OR machine_vulnerability.severity IS DISTINCT FROM excluded.severity",
             )
+            .bind(synced_at)
             .execute(&mut *conn)
             .await?;
             self.count(conn, "stage_machine_vulnerability").await
@@ -858,12 +868,14 @@ mod tests {
         }
     }
 
-    /// Stages `listing` as a run would, applies it, and returns the stored rows.
+    /// Stages `listing` as a run at `synced_at` would, applies it, and returns the stored rows
+    /// (machine, CVE, product, severity, first seen).
     async fn apply_listing(
         store: &dyn StagingStore,
         conn: &mut impl AsConn,
         listing: &[StagedMachineVulnerability],
-    ) -> Vec<(String, String, String, String)> {
+        synced_at: &str,
+    ) -> Vec<(String, String, String, String, String)> {
         crate::on_conn!(conn, |conn| {
             store.prepare(conn).await.unwrap();
             store
@@ -871,12 +883,15 @@ mod tests {
                 .await
                 .unwrap();
             let mut tx = AsConn::begin(conn).await.unwrap();
-            let staged = store.apply_machine_vulnerabilities(&mut tx).await.unwrap();
+            let staged = store
+                .apply_machine_vulnerabilities(&mut tx, synced_at)
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             assert_eq!(staged, listing.len() as i64);
             sqlx::query_as(
-                "SELECT machine_id, cve_id, product_name, severity FROM machine_vulnerability \
-                 ORDER BY 1, 2, 3",
+                "SELECT machine_id, cve_id, product_name, severity, first_seen \
+                 FROM machine_vulnerability ORDER BY 1, 2, 3",
             )
             .fetch_all(&mut *conn)
             .await
@@ -890,7 +905,10 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let pool = crate::db::open(&url).await.unwrap();
         let mut conn = pool.acquire().await.unwrap();
-        let row = |m: &str, c: &str, p: &str, s: &str| (m.into(), c.into(), p.into(), s.into());
+        let row = |m: &str, c: &str, p: &str, s: &str, seen: &str| {
+            (m.into(), c.into(), p.into(), s.into(), seen.into())
+        };
+        let (t1, t2) = ("2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z");
 
         let first = [
             vulnerable("a", "CVE-1", "edge", "High"),
@@ -898,26 +916,27 @@ mod tests {
             vulnerable("b", "CVE-1", "office", "High"),
         ];
         assert_eq!(
-            apply_listing(&pool, &mut conn, &first).await,
+            apply_listing(&pool, &mut conn, &first, t1).await,
             [
-                row("a", "CVE-1", "edge", "High"),
-                row("a", "CVE-2", "edge", "Low"),
-                row("b", "CVE-1", "office", "High"),
+                row("a", "CVE-1", "edge", "High", t1),
+                row("a", "CVE-2", "edge", "Low", t1),
+                row("b", "CVE-1", "office", "High", t1),
             ]
         );
 
-        // A fixed CVE goes, a new one comes, a changed severity is updated, the rest stays.
+        // A fixed CVE goes, a new one comes (first seen now), a changed severity is updated, the
+        // rest stays, first seen when it was.
         let second = [
             vulnerable("a", "CVE-1", "edge", "Critical"),
             vulnerable("b", "CVE-1", "office", "High"),
             vulnerable("b", "CVE-3", "office", "Medium"),
         ];
         assert_eq!(
-            apply_listing(&pool, &mut conn, &second).await,
+            apply_listing(&pool, &mut conn, &second, t2).await,
             [
-                row("a", "CVE-1", "edge", "Critical"),
-                row("b", "CVE-1", "office", "High"),
-                row("b", "CVE-3", "office", "Medium"),
+                row("a", "CVE-1", "edge", "Critical", t1),
+                row("b", "CVE-1", "office", "High", t1),
+                row("b", "CVE-3", "office", "Medium", t2),
             ]
         );
     }

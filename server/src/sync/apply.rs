@@ -101,7 +101,7 @@ async fn apply_in_transaction(
         } else {
             stores
                 .staging
-                .apply_machine_vulnerabilities(&mut tx)
+                .apply_machine_vulnerabilities(&mut tx, &synced_at)
                 .await?
         };
     if readable(Source::Alerts) {

@@ -1,28 +1,38 @@
-//! The endpoint list as CSV, safe to open in a spreadsheet or print in a terminal.
+//! The endpoint list and a CVE's affected endpoints as CSV, safe to open in a spreadsheet or
+//! print in a terminal.
 
 use app::model::endpoint::EndpointRow;
+use app::model::vulnerability::AffectedEndpoint;
 
-/// CSV of the rows. Cells that a spreadsheet would read as a formula (starting with = + - @,
-/// or tab/CR) get a leading apostrophe, so hostile names stay text. Control characters
-/// (terminal escapes, CR/LF, bidi overrides) become U+FFFD: a name from Defender must not
-/// break a row or rewrite the terminal a CSV is printed in.
-pub fn csv(rows: &[EndpointRow]) -> String {
-    fn cell(value: &str) -> String {
-        let value: String = value
-            .chars()
-            .map(|c| if is_unsafe_in_text(c) { '\u{fffd}' } else { c })
-            .collect();
-        let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{value}")
-        } else {
-            value
-        };
-        if neutral.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", neutral.replace('"', "\"\""))
-        } else {
-            neutral
-        }
+/// A CSV cell. Cells that a spreadsheet would read as a formula (starting with = + - @, or
+/// tab/CR) get a leading apostrophe, so hostile names stay text. Control characters (terminal
+/// escapes, CR/LF, bidi overrides) become U+FFFD: a name from Defender must not break a row or
+/// rewrite the terminal a CSV is printed in.
+fn cell(value: &str) -> String {
+    let value: String = value
+        .chars()
+        .map(|c| if is_unsafe_in_text(c) { '\u{fffd}' } else { c })
+        .collect();
+    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value
+    };
+    if neutral.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", neutral.replace('"', "\"\""))
+    } else {
+        neutral
     }
+}
+
+fn push_line(out: &mut String, fields: &[&str]) {
+    let cells: Vec<String> = fields.iter().map(|f| cell(f)).collect();
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+/// The endpoint list as CSV.
+pub fn csv(rows: &[EndpointRow]) -> String {
     let mut out = String::from(
         "risk,mac,ip,hostname,mac_vendor,profile,match_score,os,sources,onboarding,device_group,\
          tags,last_seen\r\n",
@@ -36,23 +46,51 @@ pub fn csv(rows: &[EndpointRow]) -> String {
         };
         // All tags in one cell, joined by "; "; `cell` quotes it when a tag holds a comma.
         let tags = r.tags.join("; ");
-        let fields = [
-            r.risk_level.as_str(),
-            r.mac.as_deref().unwrap_or_default(),
-            r.ip.as_deref().unwrap_or_default(),
-            r.hostname.as_deref().unwrap_or_default(),
-            r.mac_vendor.as_deref().unwrap_or_default(),
-            r.profile_name.as_deref().unwrap_or_default(),
-            r.match_level.as_deref().unwrap_or_default(),
-            r.os.as_deref().unwrap_or_default(),
-            sources,
-            r.onboarding_status.as_deref().unwrap_or_default(),
-            r.device_group.as_deref().unwrap_or_default(),
-            &tags,
-            &r.last_seen,
-        ];
-        out.push_str(&fields.map(cell).join(","));
-        out.push_str("\r\n");
+        push_line(
+            &mut out,
+            &[
+                r.risk_level.as_str(),
+                r.mac.as_deref().unwrap_or_default(),
+                r.ip.as_deref().unwrap_or_default(),
+                r.hostname.as_deref().unwrap_or_default(),
+                r.mac_vendor.as_deref().unwrap_or_default(),
+                r.profile_name.as_deref().unwrap_or_default(),
+                r.match_level.as_deref().unwrap_or_default(),
+                r.os.as_deref().unwrap_or_default(),
+                sources,
+                r.onboarding_status.as_deref().unwrap_or_default(),
+                r.device_group.as_deref().unwrap_or_default(),
+                &tags,
+                &r.last_seen,
+            ],
+        );
+    }
+    out
+}
+
+/// The endpoints one CVE affects as CSV, one line per (endpoint, software).
+pub fn vulnerable_endpoints(cve_id: &str, rows: &[AffectedEndpoint]) -> String {
+    let mut out = String::from(
+        "cve,risk,hostname,mac,ip,device_group,software_vendor,software,software_version,\
+         fixing_kb,first_seen\r\n",
+    );
+    for r in rows {
+        push_line(
+            &mut out,
+            &[
+                cve_id,
+                r.risk_level.as_str(),
+                r.hostname.as_deref().unwrap_or_default(),
+                r.mac.as_deref().unwrap_or_default(),
+                r.ip.as_deref().unwrap_or_default(),
+                r.device_group.as_deref().unwrap_or_default(),
+                &r.product_vendor,
+                &r.product_name,
+                &r.product_version,
+                r.fixing_kb_id.as_deref().unwrap_or_default(),
+                r.first_seen.as_deref().unwrap_or_default(),
+            ],
+        );
     }
     out
 }

@@ -7,7 +7,7 @@
 //! both read per request, so a change made through any replica (or by a sync) is seen by all.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
@@ -56,6 +56,8 @@ struct Entry {
 struct Snapshot {
     key: (u64, q::ListKey),
     entries: Arc<Vec<Entry>>,
+    /// Position in `entries` by endpoint id, for pages that show endpoints the list holds.
+    by_id: HashMap<i64, usize>,
     profiles: Vec<String>,
     onboarding_states: Vec<String>,
     /// The filters' choices: every device group and tag (one spelling per tag, any case).
@@ -115,9 +117,15 @@ impl ListCache {
                 tags.entry(t.to_lowercase()).or_insert_with(|| t.clone());
             }
         }
+        let by_id = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.row.id, i))
+            .collect();
         let snapshot = Arc::new(Snapshot {
             key,
             entries: Arc::new(entries),
+            by_id,
             profiles: views.profile_names().await?,
             onboarding_states: views.onboarding_states().await?,
             device_groups: device_groups.into_iter().collect(),
@@ -146,6 +154,24 @@ impl ListCache {
             device_groups: snapshot.device_groups.clone(),
             tags: snapshot.tags.clone(),
         })
+    }
+
+    /// The list rows of `ids` (those still in the inventory) and every device group, from one
+    /// snapshot: other pages show endpoints exactly as the list does.
+    pub async fn rows_of(
+        &self,
+        views: &dyn EndpointViews,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<(HashMap<i64, EndpointRow>, Vec<String>), DbError> {
+        let snapshot = self.snapshot(views).await?;
+        let rows = ids
+            .into_iter()
+            .filter_map(|id| {
+                let i = *snapshot.by_id.get(&id)?;
+                Some((id, snapshot.entries[i].row.clone()))
+            })
+            .collect();
+        Ok((rows, snapshot.device_groups.clone()))
     }
 
     /// Every matching row in list order (the CSV export).

@@ -1,8 +1,10 @@
-//! `GET /api/endpoints/export.csv`: the filtered endpoint list as CSV (any signed-in role),
-//! with the same query parameters as the list page.
+//! CSV exports (any signed-in role), with the same query parameters as their pages:
+//! `GET /api/endpoints/export.csv`, the filtered endpoint list, and
+//! `GET /api/vulnerabilities/export.csv?cve=..`, every endpoint one CVE affects.
 
 use app::error::ConsoleError;
 use app::model::endpoint::EndpointQuery;
+use app::model::vulnerability::VulnerabilityQuery;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,8 +15,8 @@ use crate::db::Stores;
 
 use super::extract::{Read, Require};
 use crate::backend::internal;
-use crate::views::csv;
 use crate::views::endpoint_list::{self, ListCache};
+use crate::views::{csv, vulnerabilities};
 
 /// The list's URL parameters; absent ones take the list's defaults.
 #[derive(Debug, Default, Deserialize)]
@@ -71,5 +73,66 @@ pub async fn endpoints_csv(
             let err = internal(e);
             refuse(StatusCode::INTERNAL_SERVER_ERROR, err)
         }
+    }
+}
+
+/// The Vulnerabilities page's URL parameters that choose the rows (paging aside).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct VulnerabilityExportParams {
+    cve: String,
+    group: String,
+    sort: String,
+    dir: String,
+}
+
+pub async fn vulnerable_endpoints_csv(
+    State(stores): State<Stores>,
+    State(cache): State<Arc<ListCache>>,
+    _: Require<Read>,
+    Query(params): Query<VulnerabilityExportParams>,
+) -> Response {
+    if params.cve.trim().is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ConsoleError::Validation {
+                field: "cve".into(),
+                message: "Name the CVE to export (cve=CVE-YYYY-NNNN).".into(),
+            },
+        );
+    }
+    let d = VulnerabilityQuery::default();
+    let query = VulnerabilityQuery {
+        cve: params.cve,
+        group: params.group,
+        sort: params.sort,
+        dir: if params.dir.is_empty() {
+            d.dir.clone()
+        } else {
+            params.dir
+        },
+        ..d
+    };
+    match vulnerabilities::all_affected(&stores, &cache, query).await {
+        Ok(Some((cve_id, rows))) => {
+            // The id is normalised to CVE-digits, so it is safe in a header.
+            let file: String = cve_id
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}-endpoints.csv\""),
+                    ),
+                ],
+                csv::vulnerable_endpoints(&cve_id, &rows),
+            )
+                .into_response()
+        }
+        Ok(None) => refuse(StatusCode::NOT_FOUND, ConsoleError::NotFound),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, internal(e)),
     }
 }

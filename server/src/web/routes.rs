@@ -34,6 +34,11 @@ pub fn plain_routes() -> Vec<PlainRoute> {
             get(export::endpoints_csv),
         ),
         route(
+            "/api/vulnerabilities/export.csv",
+            Method::GET,
+            get(export::vulnerable_endpoints_csv),
+        ),
+        route(
             "/api/sync/events",
             Method::GET,
             get(sync_events::sync_events),

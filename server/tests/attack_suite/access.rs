@@ -40,6 +40,8 @@ pub(crate) enum Who {
 #[derive(Clone, Copy, Debug)]
 enum Body {
     None,
+    /// URL query parameters (a GET that needs some to answer 200 or 404).
+    Query(&'static [(&'static str, &'static str)]),
     Form(&'static [(&'static str, &'static str)]),
     /// A multipart upload of a small valid nmap report.
     NmapUpload,
@@ -75,6 +77,18 @@ const DEFENDER_FORM: &[(&str, &str)] = &[
 ];
 
 const LIST_QUERY: &[(&str, &str)] = &crate::support::endpoint_list_form("", "50");
+
+const VULNERABILITY_QUERY: &[(&str, &str)] = &[
+    ("query[q]", ""),
+    ("query[severity]", ""),
+    ("query[exploit]", ""),
+    ("query[cve]", ""),
+    ("query[group]", ""),
+    ("query[sort]", ""),
+    ("query[dir]", "desc"),
+    ("query[page]", "1"),
+    ("query[page_size]", "50"),
+];
 
 /// Every server fn, by its path under `/api/`.
 const SERVER_FNS: &[Route] = &[
@@ -208,6 +222,12 @@ const SERVER_FNS: &[Route] = &[
         Body::Form(LIST_QUERY),
     ),
     route(
+        "/api/vulnerabilities/list",
+        Who::SignedIn,
+        false,
+        Body::Form(VULNERABILITY_QUERY),
+    ),
+    route(
         "/api/endpoints/get",
         Who::SignedIn,
         false,
@@ -285,6 +305,12 @@ const PLAIN_ROUTES: &[Route] = &[
         false,
         Body::None,
     ),
+    route(
+        "/api/vulnerabilities/export.csv",
+        Who::SignedIn,
+        false,
+        Body::Query(&[("cve", "CVE-2024-0001")]),
+    ),
     route("/api/sync/events", Who::SignedIn, false, Body::None),
     route(
         "/api/endpoints/import",
@@ -308,6 +334,7 @@ pub(crate) const PAGES: &[(&str, Who)] = &[
     // The page is a plain upload form for anyone signed in; the upload route is guarded.
     ("/endpoints/import", Who::SignedIn),
     ("/endpoints/{id}", Who::SignedIn),
+    ("/vulnerabilities", Who::SignedIn),
     ("/configuration/profiles", Who::SignedIn),
     ("/configuration/integrations", Who::SignedIn),
     (
@@ -338,6 +365,7 @@ fn request(app: &TestApp, client: &Client, method: Method, r: &Route) -> reqwest
     let builder = client.request(method, app.url(r.path));
     match r.body {
         Body::None => builder,
+        Body::Query(pairs) => builder.query(pairs),
         Body::Form(form) => builder.form(form),
         Body::NmapUpload => {
             let part = reqwest::multipart::Part::bytes(NMAP.as_bytes().to_vec()).file_name("a.xml");

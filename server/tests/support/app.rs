@@ -5,6 +5,8 @@
 
 #[path = "database.rs"]
 pub mod database;
+#[path = "seeded_tenant.rs"]
+pub mod seeded_tenant;
 
 use std::path::{Path, PathBuf};
 

@@ -2,12 +2,12 @@
 //! the vulnerability count linked to the device's vulnerabilities in the portal, the Risk Level
 //! from the most severe active alert, links to the device's alerts and overview, and tables.
 //! Every string from Defender is shown as text; links go only to the configured portal host
-//! (built by the server from the machine id).
+//! (built by the server from the machine id), or to this console's Vulnerabilities page.
 
 use leptos::prelude::*;
 
 use crate::components::risk_badge::RiskBadge;
-use crate::model::endpoint::{DefenderDetail, EndpointSummary, VulnerabilityView};
+use crate::model::endpoint::{encode, DefenderDetail, EndpointSummary, VulnerabilityView};
 use crate::model::risk::LevelReason;
 
 fn exploit_flags(v: &VulnerabilityView) -> String {
@@ -113,7 +113,7 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
             } else {
                 view! {
                     <table class="data-table compact" aria-label="Vulnerabilities">
-                        <thead><tr><th>"CVE"</th><th>"Severity"</th><th>"CVSS"</th><th>"Exploits"</th><th>"Software"</th></tr></thead>
+                        <thead><tr><th>"CVE"</th><th>"Severity"</th><th>"CVSS"</th><th>"Exploits"</th><th>"Software"</th><th>"In this console"</th></tr></thead>
                         <tbody>
                             {detail.vulnerabilities.clone().into_iter().map(|v| view! {
                                 <tr>
@@ -122,6 +122,7 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
                                     <td>{v.cvss_v3.map(|c| format!("{c:.1}")).unwrap_or_else(|| "—".into())}</td>
                                     <td>{exploit_flags(&v)}</td>
                                     <td>{v.products.join(", ")}</td>
+                                    <td><a href=format!("/vulnerabilities?cve={}", encode(&v.cve_id))>"Every endpoint with it"</a></td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

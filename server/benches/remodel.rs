@@ -235,17 +235,21 @@ fn classification() -> std::io::Result<()> {
 async fn stored() -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     let dir = tempfile::tempdir()?;
-    // EA_BENCH_REMODEL_DB names a database to keep between runs: synced on the first run, only
-    // re-modelled on the next ones (the runs then start from where the last one left it).
-    let kept = std::env::var_os("EA_BENCH_REMODEL_DB").map(std::path::PathBuf::from);
-    // On PostgreSQL (`scripts/bench-postgres.sh remodel`) the database is always made afresh.
+    // EA_BENCH_REMODEL_DB names a database to keep between runs (a SQLite file, or a database
+    // on the PostgreSQL server): synced on the first run, only re-modelled on the next ones (the
+    // runs then start from where the last one left it).
+    let kept = std::env::var("EA_BENCH_REMODEL_DB").ok();
     writeln!(out, "backend: {}", bench_database::backend())?;
     let (url, reuse) = match (bench_database::named("ea_bench_remodel"), kept) {
-        (Some(_), _) => (
+        (Some(_), Some(name)) => bench_database::kept(&name).await?,
+        (Some(_), None) => (
             bench_database::fresh(dir.path(), "ea_bench_remodel").await?,
             false,
         ),
-        (None, Some(path)) => (format!("sqlite://{}", path.display()), path.exists()),
+        (None, Some(path)) => (
+            format!("sqlite://{path}"),
+            std::path::Path::new(&path).exists(),
+        ),
         (None, None) => (bench_database::fresh(dir.path(), "remodel").await?, false),
     };
     let pool = server::db::open(&url).await?;

@@ -44,6 +44,26 @@ pub async fn fresh(dir: &Path, name: &str) -> Result<String, Error> {
     Ok(named(name).expect("on PostgreSQL"))
 }
 
+/// The URL of the PostgreSQL database `name`, made empty if it does not exist yet, and whether
+/// it existed (an earlier run filled it).
+pub async fn kept(name: &str) -> Result<(String, bool), Error> {
+    use sqlx::Connection;
+    let server = server_url().ok_or("kept databases by name are PostgreSQL's")?;
+    let mut conn = sqlx::PgConnection::connect(&server).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
+    }
+    conn.close().await?;
+    Ok((named(name).expect("on PostgreSQL"), exists))
+}
+
 /// The URL of the existing database `name` on the PostgreSQL server, if benchmarks run there.
 pub fn named(name: &str) -> Option<String> {
     let server = server_url()?;

@@ -680,6 +680,22 @@ impl StagingStore for Pool {
             )
             .execute(&mut *conn)
             .await?;
+            // Most rows new (a first sync): SQLite would file each in the CVE index at a random
+            // page, which made a full sync of 100k machines 1.6 times longer; built afterwards
+            // from the stored rows it costs about a second. Readers keep their snapshot
+            // meanwhile (WAL). PostgreSQL's DROP INDEX would lock readers out until the commit.
+            let rebuild_cve_index = if POSTGRES {
+                false
+            } else {
+                let staged = self.count(conn, "stage_machine_vulnerability").await?;
+                let stored = self.count(conn, "machine_vulnerability").await?;
+                staged > 10_000 && staged > 2 * stored
+            };
+            if rebuild_cve_index {
+                sqlx::query("DROP INDEX IF EXISTS machine_vulnerability_cve")
+                    .execute(&mut *conn)
+                    .await?;
+            }
             // In key order, so the primary-key index grows at its end instead of at random pages.
             sqlx::query(
                 "INSERT INTO machine_vulnerability (machine_id, cve_id, product_vendor, product_name, \
@@ -695,6 +711,14 @@ impl StagingStore for Pool {
             .bind(synced_at)
             .execute(&mut *conn)
             .await?;
+            if rebuild_cve_index {
+                // As migration 0021 makes it.
+                sqlx::query(
+                    "CREATE INDEX machine_vulnerability_cve ON machine_vulnerability (cve_id, machine_id)",
+                )
+                .execute(&mut *conn)
+                .await?;
+            }
             self.count(conn, "stage_machine_vulnerability").await
         })
     }
@@ -939,6 +963,55 @@ mod tests {
                 row("b", "CVE-3", "office", "Medium", t2),
             ]
         );
+    }
+
+    /// How SQLite would find one CVE's rows.
+    async fn cve_lookup_plan(conn: &mut impl AsConn) -> String {
+        crate::on_conn!(conn, |c| {
+            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+                "EXPLAIN QUERY PLAN SELECT machine_id FROM machine_vulnerability \
+                 WHERE cve_id = 'CVE-1-3'",
+            )
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+            plan.into_iter().map(|p| p.3).collect::<Vec<_>>().join("; ")
+        })
+    }
+
+    #[tokio::test]
+    async fn a_listing_of_mostly_new_rows_leaves_the_cve_index_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let pool = crate::db::open(&url).await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        // Enough new rows that the index is dropped and built again after the insert.
+        let listing: Vec<StagedMachineVulnerability> = (0..10_001)
+            .map(|i| {
+                vulnerable(
+                    &format!("m{}", i / 10),
+                    &format!("CVE-1-{}", i % 10),
+                    "edge",
+                    "High",
+                )
+            })
+            .collect();
+        let t = "2026-12-01T10:00:00Z";
+        assert_eq!(
+            apply_listing(&pool, &mut conn, &listing, t).await.len(),
+            10_001
+        );
+        let plan = cve_lookup_plan(&mut conn).await;
+        assert!(plan.contains("machine_vulnerability_cve"), "{plan}");
+        // A second listing with few new rows keeps the index as it is (no rebuild).
+        let mut more = listing.clone();
+        more.push(vulnerable("m-new", "CVE-1-3", "edge", "High"));
+        assert_eq!(
+            apply_listing(&pool, &mut conn, &more, t).await.len(),
+            10_002
+        );
+        let plan = cve_lookup_plan(&mut conn).await;
+        assert!(plan.contains("machine_vulnerability_cve"), "{plan}");
     }
 
     #[tokio::test]

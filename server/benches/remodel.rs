@@ -256,7 +256,7 @@ async fn stored() -> Result<(), Error> {
     if reuse {
         writeln!(out, "stored data: reusing {url}")?;
     } else {
-        sync_into(&pool, &mut out).await?;
+        sim_process::sync_tenant(&pool, MACHINES, &mut out).await?;
     }
 
     let goal = std::time::Duration::from_secs(2);
@@ -287,28 +287,6 @@ async fn stored() -> Result<(), Error> {
         report.changed,
         report.elapsed,
         verdict(report.elapsed)
-    )?;
-    Ok(())
-}
-
-/// Syncs [`MACHINES`] simulated machines into `pool`, the simulator running as its own process.
-async fn sync_into(pool: &server::db::Pool, out: &mut impl Write) -> Result<(), Error> {
-    let sim = sim_process::SimProcess::start(7, MACHINES, 10_000)?;
-    let secrets = server::secret_box::SecretBox::new(&[7; 32]);
-    server::integrations::demo::seed(pool, pool, &secrets, sim.base_url()).await?;
-    let started = Instant::now();
-    let client = sim_process::client(sim.base_url())?;
-    let summary = server::sync::sync_with_client(
-        &server::db::Stores::new(pool),
-        &client,
-        "bench",
-        Default::default(),
-    )
-    .await?;
-    writeln!(
-        out,
-        "stored data: synced {summary} in {:.2?}",
-        started.elapsed()
     )?;
     Ok(())
 }

@@ -121,3 +121,30 @@ pub fn peak_rss_mb(pid: &str) -> u64 {
         .unwrap_or(0)
         / 1024
 }
+
+/// Syncs `machines` simulated machines (seed 7) into `pool` as the Defender integration's first
+/// sync, the simulator running as its own process, and prints what the sync did.
+pub async fn sync_tenant(
+    pool: &server::db::Pool,
+    machines: usize,
+    out: &mut impl Write,
+) -> Result<(), Error> {
+    let sim = SimProcess::start(7, machines, 10_000)?;
+    let secrets = server::secret_box::SecretBox::new(&[7; 32]);
+    server::integrations::demo::seed(pool, pool, &secrets, sim.base_url()).await?;
+    let started = std::time::Instant::now();
+    let client = client(sim.base_url())?;
+    let summary = server::sync::sync_with_client(
+        &server::db::Stores::new(pool),
+        &client,
+        "bench",
+        Default::default(),
+    )
+    .await?;
+    writeln!(
+        out,
+        "stored data: synced {summary} in {:.2?}",
+        started.elapsed()
+    )?;
+    Ok(())
+}

@@ -104,6 +104,7 @@ async fn the_cve_list_is_defenders_catalogue_filtered_and_sorted() {
         assert_eq!(c["exposed_machines"], s["exposedMachines"], "{c:#}");
         assert_eq!(c["public_exploit"], s["publicExploit"], "{c:#}");
         assert_eq!(c["exploit_types"], s["exploitTypes"], "{c:#}");
+        assert_eq!(c["description"], s["description"], "{c:#}");
     }
     // Most severe first, then the highest CVSS.
     let keys: Vec<(u8, f64)> = all["cves"]

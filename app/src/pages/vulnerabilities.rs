@@ -72,6 +72,22 @@ fn kb_text(kb: String) -> String {
     }
 }
 
+/// The name when it says more than the id (Defender's usually repeats it), else the start of
+/// the description.
+fn summary(c: &CveRow) -> String {
+    match &c.name {
+        Some(name) if !name.eq_ignore_ascii_case(&c.cve_id) => name.clone(),
+        _ => {
+            let text = c.description.as_deref().unwrap_or_default();
+            let mut short: String = text.chars().take(120).collect();
+            if short.len() < text.len() {
+                short.push('…');
+            }
+            short
+        }
+    }
+}
+
 fn cvss_text(c: &CveRow) -> String {
     c.cvss_v3
         .map(|s| format!("{s:.1}"))
@@ -205,7 +221,7 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
             <thead>
                 <tr>
                     <SortHeader query=q.clone() key="cve" label="CVE"/>
-                    <th>"Name"</th>
+                    <th>"Description"</th>
                     <SortHeader query=q.clone() key="severity" label="Severity"/>
                     <th>"CVSS"</th>
                     <th>"Exploit"</th>
@@ -220,7 +236,7 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
                     view! {
                         <tr>
                             <td class="mono"><A href=link>{id}</A></td>
-                            <td>{c.name.clone()}</td>
+                            <td class="cve-summary">{summary(&c)}</td>
                             <td>{c.severity.clone().unwrap_or_else(|| "—".into())}</td>
                             <td>{cvss_text(&c)}</td>
                             <td>{exploit_text(&c)}</td>
@@ -280,7 +296,7 @@ fn CvePanel(page: VulnerabilityPage) -> impl IntoView {
         <p><A href=back>"← All vulnerabilities"</A></p>
         <section class="cve-detail" data-testid="cve-detail">
             <h2 class="mono">{title}</h2>
-            {c.name.clone().map(|n| view! { <p class="cve-name">{n}</p> })}
+            {c.name.clone().filter(|n| !n.eq_ignore_ascii_case(&c.cve_id)).map(|n| view! { <p class="cve-name">{n}</p> })}
             <dl class="facts">
                 <dt>"Severity"</dt><dd>{c.severity.clone().unwrap_or_else(|| "Unknown".into())}</dd>
                 <dt>"CVSS v3"</dt><dd>{cvss_text(&c)}{view.cvss_vector.clone().map(|v| format!(" ({v})"))}</dd>
@@ -288,7 +304,7 @@ fn CvePanel(page: VulnerabilityPage) -> impl IntoView {
                 <dt>"Published"</dt><dd>{c.published_on.clone().unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Exposed devices (Defender)"</dt><dd>{c.exposed_machines.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</dd>
             </dl>
-            {view.description.clone().map(|d| view! { <p class="cve-description">{d}</p> })}
+            {c.description.clone().map(|d| view! { <p class="cve-description">{d}</p> })}
             {view.defender_url.clone().map(|u| view! {
                 <p><a href=u target="_blank" rel="noopener noreferrer">"Open in Microsoft Defender"</a></p>
             })}

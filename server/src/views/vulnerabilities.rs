@@ -18,6 +18,7 @@ fn cve_row(r: &CveRecord) -> CveRow {
     CveRow {
         cve_id: r.cve_id.clone(),
         name: r.name.clone(),
+        description: r.description.clone(),
         severity: r.severity.clone(),
         cvss_v3: r.cvss_v3,
         public_exploit: r.public_exploit,
@@ -35,6 +36,7 @@ fn bare_cve(cve_id: &str) -> CveRow {
     CveRow {
         cve_id: cve_id.to_owned(),
         name: None,
+        description: None,
         severity: None,
         cvss_v3: None,
         public_exploit: false,
@@ -169,7 +171,6 @@ async fn affected(
         cve: record
             .as_ref()
             .map_or_else(|| bare_cve(&query.cve), cve_row),
-        description: record.as_ref().and_then(|r| r.description.clone()),
         cvss_vector: record.and_then(|r| r.cvss_vector),
         defender_url,
         endpoint_count: endpoint_count as u64,

@@ -667,8 +667,16 @@ impl StagingStore for Pool {
         synced_at: &str,
     ) -> Result<i64, DbError> {
         crate::on_conn!(conn, |conn| {
-            sqlx::query(
-                "DELETE FROM machine_vulnerability WHERE NOT EXISTS \
+            // SQLite would walk the CVE index (it covers every key column) and look each row up
+            // in the staged ones at random: 4.4 s instead of 0.8 s for a million rows. In key
+            // order, both B-trees are read front to back.
+            let table = if POSTGRES {
+                "machine_vulnerability"
+            } else {
+                "machine_vulnerability INDEXED BY sqlite_autoindex_machine_vulnerability_1"
+            };
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE NOT EXISTS \
                  (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machine vulnerabilities' \
                   AND k.machine_id = machine_vulnerability.machine_id) AND NOT EXISTS \
                  (SELECT 1 FROM stage_machine_vulnerability s \
@@ -676,8 +684,8 @@ impl StagingStore for Pool {
                   AND s.cve_id = machine_vulnerability.cve_id \
                   AND s.product_vendor = machine_vulnerability.product_vendor \
                   AND s.product_name = machine_vulnerability.product_name \
-                  AND s.product_version = machine_vulnerability.product_version)",
-            )
+                  AND s.product_version = machine_vulnerability.product_version)"
+            ))
             .execute(&mut *conn)
             .await?;
             // Most rows new (a first sync): SQLite would file each in the CVE index at a random

@@ -2,5 +2,6 @@
 
 pub mod feedback;
 pub mod layout;
+pub mod list_controls;
 pub mod risk_badge;
 pub mod sync_status;

@@ -9,6 +9,7 @@ use leptos_router::params::ParamsMap;
 use crate::api::endpoints::list_endpoints;
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::list_controls::{self, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::model::endpoint::{EndpointPage, EndpointQuery, EndpointRow, SortKey};
 use crate::model::risk::RiskLevel;
@@ -141,35 +142,23 @@ fn EndpointList(page: EndpointPage) -> impl IntoView {
                 {page.rows.into_iter().map(|row| view! { <EndpointRowView row/> }).collect_view()}
             </tbody>
         </table>
-        <nav class="pager" aria-label="Pages">
-            {prev.map(|h| view! { <A href=h>"Previous"</A> })}
-            <span>{format!("Page {}", q.page)}</span>
-            {next.map(|h| view! { <A href=h>"Next"</A> })}
-        </nav>
+        <Pager page=q.page previous=prev next/>
     }
     .into_any()
 }
 
+/// A header of the list sorting by `key`.
 #[component]
 fn SortHeader(query: EndpointQuery, key: SortKey, label: &'static str) -> impl IntoView {
     let active = query.sort == key.as_str();
-    let dir = if active && query.dir == "desc" {
-        "asc"
-    } else {
-        "desc"
-    };
+    let descending = query.dir == "desc";
     let target = href(&EndpointQuery {
         sort: key.as_str().into(),
-        dir: dir.into(),
+        dir: next_direction(active, descending).into(),
         page: 1,
         ..query.clone()
     });
-    let sort_state = match (active, query.dir.as_str()) {
-        (true, "asc") => "ascending",
-        (true, _) => "descending",
-        _ => "none",
-    };
-    view! { <th aria-sort=sort_state><A href=target>{label}</A></th> }
+    view! { <list_controls::SortHeader label active descending href=target/> }
 }
 
 #[component]

@@ -9,6 +9,7 @@ use leptos_router::params::ParamsMap;
 use crate::api::vulnerabilities::list_vulnerabilities;
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::list_controls::{self, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::model::vulnerability::{
     AffectedEndpoint, CveRow, CveView, VulnerabilityPage, VulnerabilityQuery, EXPLOIT_FILTERS,
@@ -119,9 +120,9 @@ pub fn VulnerabilitiesPage() -> impl IntoView {
 
 /// Previous / next links for a page of `total` rows.
 #[component]
-fn Pager(query: VulnerabilityQuery, shown: usize, total: u64) -> impl IntoView {
+fn PageLinks(query: VulnerabilityQuery, shown: usize, total: u64) -> impl IntoView {
     let first = (query.page as u64 - 1) * query.page_size as u64;
-    let prev = (query.page > 1).then(|| {
+    let previous = (query.page > 1).then(|| {
         href(&VulnerabilityQuery {
             page: query.page - 1,
             ..query.clone()
@@ -133,35 +134,21 @@ fn Pager(query: VulnerabilityQuery, shown: usize, total: u64) -> impl IntoView {
             ..query.clone()
         })
     });
-    view! {
-        <nav class="pager" aria-label="Pages">
-            {prev.map(|h| view! { <A href=h>"Previous"</A> })}
-            <span>{format!("Page {}", query.page)}</span>
-            {next.map(|h| view! { <A href=h>"Next"</A> })}
-        </nav>
-    }
+    view! { <Pager page=query.page previous next/> }
 }
 
+/// A header sorting the CVEs, or one CVE's endpoints, by `key`.
 #[component]
 fn SortHeader(query: VulnerabilityQuery, key: &'static str, label: &'static str) -> impl IntoView {
     let active = query.sort == key;
-    let dir = if active && query.dir == "desc" {
-        "asc"
-    } else {
-        "desc"
-    };
+    let descending = query.dir == "desc";
     let target = href(&VulnerabilityQuery {
         sort: key.into(),
-        dir: dir.into(),
+        dir: next_direction(active, descending).into(),
         page: 1,
         ..query.clone()
     });
-    let sort_state = match (active, query.dir.as_str()) {
-        (true, "asc") => "ascending",
-        (true, _) => "descending",
-        _ => "none",
-    };
-    view! { <th aria-sort=sort_state><A href=target>{label}</A></th> }
+    view! { <list_controls::SortHeader label active descending href=target/> }
 }
 
 #[component]
@@ -247,7 +234,7 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-        <Pager query=q.clone() shown total=page.total/>
+        <PageLinks query=q.clone() shown total=page.total/>
     }
     .into_any()
 }
@@ -342,7 +329,7 @@ fn CvePanel(page: VulnerabilityPage) -> impl IntoView {
                 {view.endpoints.into_iter().map(|r| view! { <AffectedRow row=r/> }).collect_view()}
             </tbody>
         </table>
-        <Pager query=q.clone() shown total=page.total/>
+        <PageLinks query=q.clone() shown total=page.total/>
     }
     .into_any()
 }

@@ -1,0 +1,47 @@
+//! The controls of a sortable, paged table whose state lives in the URL: a column header that
+//! sorts by its column, and the Previous / Next links. Each page builds the links' URLs from
+//! its own query type.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// A column header linking to the list sorted by it; `aria-sort` says how it is sorted now.
+#[component]
+pub fn SortHeader(
+    label: &'static str,
+    /// The list is sorted by this column now.
+    active: bool,
+    /// ... in descending order (when `active`).
+    descending: bool,
+    /// The list sorted by this column: descending, or ascending when it is so already.
+    href: String,
+) -> impl IntoView {
+    let sort_state = match (active, descending) {
+        (true, false) => "ascending",
+        (true, true) => "descending",
+        _ => "none",
+    };
+    view! { <th aria-sort=sort_state><A href=href>{label}</A></th> }
+}
+
+/// The direction a click on a header asks for: descending first, ascending when the list is
+/// already sorted by it descending.
+pub fn next_direction(active: bool, descending: bool) -> &'static str {
+    if active && descending {
+        "asc"
+    } else {
+        "desc"
+    }
+}
+
+/// "Previous", the page number and "Next", each link only where that page exists.
+#[component]
+pub fn Pager(page: u32, previous: Option<String>, next: Option<String>) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {previous.map(|h| view! { <A href=h>"Previous"</A> })}
+            <span>{format!("Page {page}")}</span>
+            {next.map(|h| view! { <A href=h>"Next"</A> })}
+        </nav>
+    }
+}

@@ -245,20 +245,18 @@ fn CvePanel(page: VulnerabilityPage) -> impl IntoView {
     let view: CveView = page.cve.expect("a CVE is open");
     let c = view.cve.clone();
     let back = href(&q.opening(""));
-    let export = {
-        let mut params = vec![format!("cve={}", q.cve)];
-        let exported = VulnerabilityQuery {
-            page: 1,
-            page_size: VulnerabilityQuery::default().page_size,
-            ..q.clone()
-        };
-        for part in exported.to_query_string().split('&') {
-            if part.starts_with("group=") || part.starts_with("sort=") || part.starts_with("dir=") {
-                params.push(part.to_owned());
-            }
+    // The rows on screen, every page of them: the CVE, its group filter and its sort.
+    let export = format!(
+        "/api/vulnerabilities/export.csv?{}",
+        VulnerabilityQuery {
+            cve: q.cve.clone(),
+            group: q.group.clone(),
+            sort: q.sort.clone(),
+            dir: q.dir.clone(),
+            ..VulnerabilityQuery::default()
         }
-        format!("/api/vulnerabilities/export.csv?{}", params.join("&"))
-    };
+        .to_query_string()
+    );
     let group_options = page
         .device_groups
         .iter()

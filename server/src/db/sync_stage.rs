@@ -695,8 +695,17 @@ impl StagingStore for Pool {
             // for the commit (DROP INDEX locks the table), which a first sync can afford: there
             // is next to nothing to read yet.
             let staged = self.count(conn, "stage_machine_vulnerability").await?;
-            let stored = self.count(conn, "machine_vulnerability").await?;
-            let rebuild_cve_index = staged > 10_000 && staged > 2 * stored;
+            // Counting stops where the answer is known: past half the staged rows.
+            let rebuild_cve_index = staged > 10_000 && {
+                let enough = staged / 2 + 1;
+                let stored: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM machine_vulnerability LIMIT $1) AS kept",
+                )
+                .bind(enough)
+                .fetch_one(&mut *conn)
+                .await?;
+                2 * stored < staged
+            };
             if rebuild_cve_index {
                 sqlx::query("DROP INDEX IF EXISTS machine_vulnerability_cve")
                     .execute(&mut *conn)
@@ -733,7 +742,8 @@ impl StagingStore for Pool {
                         .await?;
                 }
             }
-            self.count(conn, "stage_machine_vulnerability").await
+            // The staged rows were counted above; the insert left them as they were.
+            Ok(staged)
         })
     }
 

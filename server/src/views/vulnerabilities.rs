@@ -78,18 +78,23 @@ pub async fn page(
             offset,
         };
         let (rows, total) = db.vulnerability_views.cves(filter).await?;
-        let (_, device_groups) = cache.rows_of(&*db.endpoint_views, []).await?;
+        // The list reads no endpoint, so it leaves the endpoint snapshot alone: it has no
+        // device-group filter to offer.
         return Ok(Some(VulnerabilityPage {
             cves: rows.iter().map(cve_row).collect(),
             total: u64::try_from(total).unwrap_or(0),
             cve: None,
-            device_groups,
+            device_groups: Vec::new(),
             query,
         }));
     }
-    let Some((view, total, device_groups)) = affected(db, cache, &query, true).await? else {
+    let Some((mut view, total, device_groups)) = affected(db, cache, &query, true).await? else {
         return Ok(None);
     };
+    let (links, _) = crate::integrations::defender::portal(&*db.integrations).await?;
+    view.defender_url = links
+        .and_then(|l| l.cve(&query.cve).ok())
+        .map(|u| u.to_string());
     Ok(Some(VulnerabilityPage {
         cves: Vec::new(),
         total,
@@ -111,8 +116,8 @@ pub async fn all_affected(
         .map(|(view, _, _)| (view.cve.cve_id, view.endpoints)))
 }
 
-/// The CVE's view with its affected rows (one page of them when `paged`), the number of rows
-/// that match, and every device group.
+/// The CVE's view (without its portal link) with its affected rows (one page of them when
+/// `paged`), the number of rows that match, and every device group.
 async fn affected(
     db: &Stores,
     cache: &ListCache,
@@ -163,31 +168,29 @@ async fn affected(
             .take(query.page_size as usize)
             .collect();
     }
-    let (links, _) = crate::integrations::defender::portal(&*db.integrations).await?;
-    let defender_url = links
-        .and_then(|l| l.cve(&query.cve).ok())
-        .map(|u| u.to_string());
     let view = CveView {
         cve: record
             .as_ref()
             .map_or_else(|| bare_cve(&query.cve), cve_row),
         cvss_vector: record.and_then(|r| r.cvss_vector),
-        defender_url,
+        // The page's alone (the CSV has no use for it): see [`page`].
+        defender_url: None,
         endpoint_count: endpoint_count as u64,
         endpoints: rows,
     };
     Ok(Some((view, total, device_groups)))
 }
 
+/// Vendor, product and version, as the software column reads.
+fn software(r: &AffectedEndpoint) -> (&str, &str, &str) {
+    (&r.product_vendor, &r.product_name, &r.product_version)
+}
+
 fn sort(rows: &mut [AffectedEndpoint], query: &VulnerabilityQuery) {
     let key = |a: &AffectedEndpoint, b: &AffectedEndpoint| -> Ordering {
         let primary = match query.sort.as_str() {
             "hostname" => a.hostname.cmp(&b.hostname),
-            "software" => (&a.product_vendor, &a.product_name, &a.product_version).cmp(&(
-                &b.product_vendor,
-                &b.product_name,
-                &b.product_version,
-            )),
+            "software" => software(a).cmp(&software(b)),
             "group" => a.device_group.cmp(&b.device_group),
             "first_seen" => a.first_seen.cmp(&b.first_seen),
             _ => a.risk_level.cmp(&b.risk_level),
@@ -195,13 +198,7 @@ fn sort(rows: &mut [AffectedEndpoint], query: &VulnerabilityQuery) {
         // Ties in endpoint then software order, so pages are stable.
         primary
             .then(a.endpoint_id.cmp(&b.endpoint_id))
-            .then_with(|| {
-                (&a.product_vendor, &a.product_name, &a.product_version).cmp(&(
-                    &b.product_vendor,
-                    &b.product_name,
-                    &b.product_version,
-                ))
-            })
+            .then_with(|| software(a).cmp(&software(b)))
     };
     if query.dir == "desc" {
         rows.sort_by(|a, b| key(b, a));

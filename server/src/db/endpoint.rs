@@ -1,6 +1,6 @@
 //! `endpoint`: one row per device. Sync and discovery imports write it; nothing deletes it.
 
-use super::{AsConn, DbError, JsonText, OwnConnection, Pool};
+use super::{AsConn, DbError, JsonText, MaybeJsonText, OwnConnection, Pool};
 
 /// The Defender view of an endpoint, written by the sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,6 +54,11 @@ pub trait EndpointStore: Send + Sync + std::fmt::Debug {
     /// 2 MB spills them to the log mid-transaction), its statement journal in memory rather than
     /// in a temporary file, and no checkpoints of its own. Close it when done.
     async fn assessment_writer(&self) -> Result<OwnConnection, DbError>;
+
+    /// How many [`assessment_writer`]s a re-model may write with at once: SQLite takes one
+    /// writer at a time, PostgreSQL writes pages of different endpoints side by side (one
+    /// writer left a core idle while the upserts were the slowest stage).
+    fn assessment_writers(&self) -> std::num::NonZeroUsize;
 
     /// A connection of its own for [`checkpoint`]. Close it when done.
     async fn checkpointer(&self) -> Result<OwnConnection, DbError>;
@@ -156,27 +161,39 @@ impl EndpointStore for Pool {
         with_vulnerabilities: bool,
     ) -> Result<Vec<RemodelRow>, DbError> {
         crate::on_pool!(self, |pool| {
-            // PostgreSQL has neither SQLite's JSON functions nor `INDEXED BY`; its `json` does not
-            // decode as text, hence the outer cast; the jsonb facts go in as their text (the rows
-            // parse them later, as on SQLite) and its booleans as the 0/1 the rows expect.
-            let sql = if POSTGRES {
-                "SELECT CAST(json_agg(json_build_array(json_build_array(e.endpoint_id, e.mac, \
-                 e.defender_machine_id, CAST(e.hostnames AS TEXT), CAST(e.ips AS TEXT), \
-                 CAST(e.open_ports AS TEXT), CAST(e.os_matches AS TEXT), \
-                 e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, \
-                 CAST(e.source_network AS INTEGER), CAST(e.source_defender AS INTEGER), \
-                 m.os_platform, m.version, CAST(e.mac_conflicts AS TEXT)), a.digest, \
-                 CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
-                   FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
-                   AS TEXT) \
-                 FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
-                   os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
-                   source_defender, mac_conflicts FROM endpoint \
-                   WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
-                 LEFT JOIN endpoint_assessment a ON a.endpoint_id = e.endpoint_id \
-                 LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id"
-            } else {
-                "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
+            if POSTGRES {
+                // PostgreSQL hands rows over in its binary protocol without the copies that made
+                // SQLite's JSON packing pay: packing them here cost the server about as much as the
+                // joins (each jsonb fact written out and escaped a second time inside the array),
+                // and the re-model parsed it all back. Its booleans come as the 0/1 the rows expect.
+                let mut rows: Vec<RemodelRow> = sqlx::query_as(
+                    "SELECT e.endpoint_id, e.mac, e.defender_machine_id, e.hostnames, e.ips, \
+                     e.open_ports, e.os_matches, e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, \
+                     e.last_seen, CAST(CAST(e.source_network AS INTEGER) AS BIGINT) AS source_network, \
+                     CAST(CAST(e.source_defender AS INTEGER) AS BIGINT) AS source_defender, m.os_platform, \
+                     m.version AS os_release, e.mac_conflicts, a.digest AS assessment_digest, \
+                     CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
+                       FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END \
+                       AS packed_vulnerabilities \
+                     FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
+                       os_matches, dhcp_vendor_class, dhcp_hostname, first_seen, last_seen, source_network, \
+                       source_defender, mac_conflicts FROM endpoint \
+                       WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
+                     LEFT JOIN endpoint_assessment a ON a.endpoint_id = e.endpoint_id \
+                     LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id",
+                )
+                .bind(page.after)
+                .bind(page.limit)
+                .bind(with_vulnerabilities)
+                .bind(FIELD_SEPARATOR)
+                .bind(ENTRY_SEPARATOR)
+                .bind(page.upto)
+                .fetch_all(pool)
+                .await?;
+                rows.sort_by_key(|r| r.facts.endpoint_id);
+                return Ok(rows);
+            }
+            let sql = "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
                  e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
                  e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
                  e.source_defender, m.os_platform, m.version, e.mac_conflicts), a.digest, \
@@ -189,8 +206,7 @@ impl EndpointStore for Pool {
                  LEFT JOIN endpoint_assessment a INDEXED BY endpoint_assessment_digest \
                    ON a.endpoint_id = e.endpoint_id \
                  LEFT JOIN defender_machine m INDEXED BY defender_machine_os \
-                   ON m.machine_id = e.defender_machine_id"
-            };
+                   ON m.machine_id = e.defender_machine_id";
             let packed: Option<String> = sqlx::query_scalar(sql)
                 .bind(page.after)
                 .bind(page.limit)
@@ -225,6 +241,13 @@ impl EndpointStore for Pool {
             }
         });
         Ok(own)
+    }
+
+    fn assessment_writers(&self) -> std::num::NonZeroUsize {
+        match self {
+            Pool::Sqlite(_) => std::num::NonZeroUsize::MIN,
+            Pool::Postgres(_) => std::num::NonZeroUsize::MIN.saturating_add(1),
+        }
     }
 
     async fn checkpointer(&self) -> Result<OwnConnection, DbError> {
@@ -418,14 +441,18 @@ pub struct NewDefenderEndpoint {
 
 /// Everything the classifier and the risk rules read, for one endpoint. [`remodel_page`]
 /// reads it from a JSON array, so the fields keep the query's column order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, sqlx::FromRow)]
 pub struct FactsRow {
     pub endpoint_id: i64,
     pub mac: Option<String>,
     pub defender_machine_id: Option<String>,
+    #[sqlx(try_from = "JsonText")]
     pub hostnames: String,
+    #[sqlx(try_from = "JsonText")]
     pub ips: String,
+    #[sqlx(try_from = "JsonText")]
     pub open_ports: String,
+    #[sqlx(try_from = "JsonText")]
     pub os_matches: String,
     pub dhcp_vendor_class: Option<String>,
     pub dhcp_hostname: Option<String>,
@@ -437,6 +464,7 @@ pub struct FactsRow {
     pub os_release: Option<String>,
     /// The endpoint's MACs that several live Defender machines report (JSON), if any.
     #[serde(default)]
+    #[sqlx(try_from = "MaybeJsonText")]
     pub mac_conflicts: Option<String>,
 }
 
@@ -449,8 +477,9 @@ const ENTRY_SEPARATOR: &str = "\u{1e}";
 /// One endpoint as the re-model reads it: its facts, the digest of its stored assessment (so
 /// unchanged endpoints need no write), and its representative machine's vulnerabilities.
 /// [`remodel_page`] reads it from a JSON array, so the fields keep the query's order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, sqlx::FromRow)]
 pub struct RemodelRow {
+    #[sqlx(flatten)]
     pub facts: FactsRow,
     /// [`Assessed::digest`] of what is stored; `None` when unknown (never assessed, or the
     /// assessment was changed by another write since).

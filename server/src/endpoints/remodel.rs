@@ -239,7 +239,7 @@ async fn remodel(
     }
     drop(pages_tx);
     // Each assessed page goes to the writer with its size, so unchanged pages count as done.
-    let (writes_tx, mut writes) = mpsc::channel::<(usize, Vec<Assessed>)>(1);
+    let (writes_tx, writes) = mpsc::channel::<(usize, Vec<Assessed>)>(1);
     let assess = async move {
         let mut dynamic = BTreeSet::new();
         while let Some(page) = pages.recv().await {
@@ -263,36 +263,54 @@ async fn remodel(
         Ok::<_, RemodelError>(dynamic)
     };
     let write = async move {
-        let mut conn = stores.endpoints.assessment_writer().await?;
         // The writer is the slowest stage when most endpoints change, so copying the log back
         // into the database after each commit happens on a connection of its own, beside the
         // next page's writes; asked after every commit, the log stays a few MB.
         let (checkpoint_tx, checkpoint_rx) = mpsc::channel(1);
         let checkpointer = tokio::spawn(checkpoint_on_request(stores.clone(), checkpoint_rx));
-        let (mut done, mut changed) = (0usize, 0usize);
-        while let Some((endpoints, page)) = writes.recv().await {
-            changed += page.len();
-            if !page.is_empty() {
-                let mut tx = conn.begin().await?;
-                stores.endpoints.store_assessments(&mut tx, page).await?;
-                tx.commit().await?;
-                // A request already waiting covers this commit too.
-                let _ = checkpoint_tx.try_send(());
+        // Where the store takes several writers at once, each takes the next assessed page as
+        // it finishes its last one; the pages hold disjoint endpoints.
+        let writes = tokio::sync::Mutex::new(writes);
+        let counts = Mutex::new((0usize, 0usize));
+        let writer = || async {
+            let mut conn = stores.endpoints.assessment_writer().await?;
+            loop {
+                let next = writes.lock().await.recv().await;
+                let Some((endpoints, page)) = next else {
+                    break;
+                };
+                let written = page.len();
+                if !page.is_empty() {
+                    let mut tx = conn.begin().await?;
+                    stores.endpoints.store_assessments(&mut tx, page).await?;
+                    tx.commit().await?;
+                    // A request already waiting covers this commit too.
+                    let _ = checkpoint_tx.try_send(());
+                }
+                let done = {
+                    let mut counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
+                    counts.0 += endpoints;
+                    counts.1 += written;
+                    counts.0
+                };
+                report(RemodelProgress {
+                    done,
+                    total: total.max(done),
+                });
             }
-            done += endpoints;
-            report(RemodelProgress {
-                done,
-                total: total.max(done),
-            });
-        }
-        conn.close().await?;
+            conn.close().await?;
+            Ok::<_, RemodelError>(())
+        };
+        let writers = stores.endpoints.assessment_writers().get();
+        futures::future::try_join_all((0..writers).map(|_| writer())).await?;
         drop(checkpoint_tx);
         match checkpointer.await {
             Ok(result) => result?,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => return Err(RemodelError::Interrupted),
         }
-        Ok::<_, RemodelError>((done, changed))
+        let counts = *counts.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok::<_, RemodelError>(counts)
     };
     let (dynamic, (done, changed)) = tokio::try_join!(assess, write)?;
 

@@ -12,6 +12,7 @@ pub mod profile;
 pub mod risk;
 pub mod secret_text;
 pub mod session;
+pub mod software;
 pub mod sync;
 pub mod user;
 pub mod vulnerability;

@@ -94,5 +94,34 @@ test("a High endpoint's Microsoft Defender subtab matches the simulator", async 
       /^(https:\/\/security\.microsoft\.com\/|\/vulnerabilities\?cve=CVE-\d+-\d+$)/,
     );
   }
+
+  // The Software subtab: one row per product and version the machine's rows name, each with
+  // its weaknesses there and Defender's tenant-wide facts about the product.
+  await page.getByRole("link", { name: "Software", exact: true }).click();
+  await expect(page).toHaveURL(/tab=risk&sub=software/);
+  const software = page.getByRole("region", { name: "Software" });
+  const rowsOfMachine = await allPages(
+    api,
+    `${simUrl}/api/vulnerabilities/machinesVulnerabilities?$filter=${encodeURIComponent(`machineId eq '${machineId}'`)}`,
+  );
+  const products = new Map<string, Set<string>>();
+  for (const r of rowsOfMachine) {
+    const key = `${r.productVendor}-_-${r.productName}`.toLowerCase() + ` ${r.productVersion}`;
+    products.set(key, (products.get(key) ?? new Set()).add(r.cveId));
+  }
+  const shown = software.locator("tbody tr");
+  await expect(shown).toHaveCount(products.size);
+  for (const row of await shown.all()) {
+    const id = (await row.getAttribute("data-software"))!;
+    const version = (await row.locator("td").nth(2).textContent())!.trim();
+    const cvesHere = products.get(`${id} ${version === "—" ? "" : version}`);
+    expect(cvesHere, `${id} ${version} is one of the machine's products`).toBeTruthy();
+    await expect(row.locator("td").nth(3).getByRole("link")).toHaveCount(cvesHere!.size);
+    const facts: any = await (await api.get(`${simUrl}/api/Software/${id}`)).json();
+    await expect(row.getByTestId("software-tenant")).toContainText(`${facts.exposedMachines} exposed devices`);
+  }
+  for (const link of await software.getByRole("link").all()) {
+    expect(await link.getAttribute("href")).toMatch(/^\/vulnerabilities\?cve=CVE-\d+-\d+$/);
+  }
   expect(errors).toEqual([]);
 });

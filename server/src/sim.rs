@@ -347,6 +347,17 @@ impl SimControl {
             .collect()
     }
 
+    /// `/api/Software/{id}` as served, for every product some machine runs.
+    pub fn software(&self) -> Vec<serde_json::Value> {
+        let d = &self.sim.data;
+        catalog::PRODUCTS
+            .iter()
+            .enumerate()
+            .filter(|(p, _)| d.machines.iter().any(|m| m.software & (1 << p) != 0))
+            .map(|(p, product)| software::json(product, &d.software[p]))
+            .collect()
+    }
+
     /// Machine by position in the generated list (the `/api/machines` order).
     pub fn machine(&self, index: usize) -> Option<MachineInfo> {
         let d = &self.sim.data;

@@ -13,6 +13,7 @@ pub mod run;
 pub mod schedule;
 pub mod service;
 pub(crate) mod shared_progress;
+mod software_facts;
 pub mod split;
 pub mod to_rows;
 

@@ -331,6 +331,9 @@ pub struct DefenderDetail {
     pub overview_url: Option<String>,
     pub vulnerabilities: Vec<VulnerabilityView>,
     pub alerts: Vec<AlertView>,
+    /// The software the vulnerability rows name, one entry per product and version.
+    #[serde(default)]
+    pub software: Vec<crate::model::software::InstalledSoftware>,
 }
 
 /// Everything the Endpoint Summary shows.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 pub struct SyncProgress {
     pub running: bool,
     /// What the run is doing: "starting", "machines", "vulnerabilities",
-    /// "machine vulnerabilities", "alerts", "machine actions", "applying", "re-modelling",
+    /// "machine vulnerabilities", "software", "alerts", "machine actions", "applying", "re-modelling",
     /// "finished".
     pub phase: String,
     pub machines: u64,
@@ -15,6 +15,9 @@ pub struct SyncProgress {
     pub alerts: u64,
     #[serde(default)]
     pub machine_actions: u64,
+    /// Software products whose Defender facts were asked for.
+    #[serde(default)]
+    pub software: u64,
     /// API pages fetched so far in this run.
     pub pages: u64,
     /// Items the current phase has handled so far.

@@ -1,5 +1,5 @@
 //! The Endpoint Summary: identity, profile, sources and merge evidence; the Risk tab with its
-//! Microsoft Defender subtab. Tabs are links (`?tab=risk&sub=defender`), so every view has a
+//! Microsoft Defender and Software subtabs. Tabs are links (`?tab=risk&sub=defender`), so every view has a
 //! URL and works before hydration.
 
 mod action_target;
@@ -7,6 +7,7 @@ mod actions_panel;
 mod defender_tab;
 mod identity_panel;
 mod risk_tab;
+mod software_tab;
 mod summary_tab;
 
 use leptos::prelude::*;
@@ -22,7 +23,8 @@ use crate::model::action::EndpointActions;
 use crate::model::endpoint::EndpointSummary;
 use actions_panel::ActionsPanel;
 use defender_tab::DefenderTab;
-use risk_tab::RiskTab;
+use risk_tab::{RiskSub, RiskTab};
+use software_tab::SoftwareTab;
 use summary_tab::SummaryTab;
 
 #[component]
@@ -123,9 +125,10 @@ fn SummaryFrame(
         </nav>
         {move || {
             let (t, sub) = tab.get();
-            match t.as_str() {
-                "risk" if sub == "defender" => view! { <RiskTab summary=s.get_value() defender=true><DefenderTab summary=s.get_value()/></RiskTab> }.into_any(),
-                "risk" => view! { <RiskTab summary=s.get_value() defender=false><span></span></RiskTab> }.into_any(),
+            match (t.as_str(), RiskSub::from_query(&sub)) {
+                ("risk", sub @ RiskSub::Defender) => view! { <RiskTab summary=s.get_value() sub><DefenderTab summary=s.get_value()/></RiskTab> }.into_any(),
+                ("risk", sub @ RiskSub::Software) => view! { <RiskTab summary=s.get_value() sub><SoftwareTab summary=s.get_value()/></RiskTab> }.into_any(),
+                ("risk", sub) => view! { <RiskTab summary=s.get_value() sub><span></span></RiskTab> }.into_any(),
                 _ => view! { <SummaryTab summary=s.get_value()/><ActionsPanel actions/> }.into_any(),
             }
         }}

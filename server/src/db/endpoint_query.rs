@@ -132,7 +132,7 @@ impl EndpointViews for Pool {
             sqlx::query_as(
                 "SELECT mv.cve_id, v.description, COALESCE(v.severity, mv.severity) AS severity,
                         v.cvss_v3, v.public_exploit, v.exploit_verified, v.exploit_in_kit,
-                        mv.product_vendor, mv.product_name, mv.product_version
+                        mv.product_vendor, mv.product_name, mv.product_version, mv.fixing_kb_id
                  FROM machine_vulnerability mv LEFT JOIN vulnerability v ON v.cve_id = mv.cve_id
                  WHERE mv.machine_id = $1 ORDER BY mv.cve_id",
             )
@@ -284,6 +284,7 @@ pub struct MachineVulnerabilityRow {
     pub product_vendor: String,
     pub product_name: String,
     pub product_version: String,
+    pub fixing_kb_id: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -6,9 +6,9 @@ use super::{
     AccountStore, ActionStore, ActionSyncStore, ActionTargetQuery, AlertStore, ApiTokenStore,
     AuditStore, Connection, ConnectionTestStore, DbError, DefenderSourceStore, EndpointStore,
     EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration, LoginAttemptStore,
-    MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore, SessionStore, SplitStore,
-    StagingStore, SyncCursorStore, SyncJournalQuery, SyncProgressStore, SyncRunStore, Tx,
-    VulnerabilityStore, VulnerabilityViews,
+    MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore, SessionStore, SoftwareStore,
+    SplitStore, StagingStore, SyncCursorStore, SyncJournalQuery, SyncProgressStore, SyncRunStore,
+    Tx, VulnerabilityStore, VulnerabilityViews,
 };
 
 /// The database itself: what the stores' `&mut dyn AsConn` methods run on (a write
@@ -65,6 +65,7 @@ pub struct Stores {
     pub machines: Arc<dyn MachineStore>,
     pub alerts: Arc<dyn AlertStore>,
     pub vulnerabilities: Arc<dyn VulnerabilityStore>,
+    pub software: Arc<dyn SoftwareStore>,
     pub splits: Arc<dyn SplitStore>,
     pub profiles: Arc<dyn ProfileStore>,
     pub list_generation: Arc<dyn ListGeneration>,
@@ -104,6 +105,7 @@ impl Stores {
             machines: db.clone(),
             alerts: db.clone(),
             vulnerabilities: db.clone(),
+            software: db.clone(),
             splits: db.clone(),
             profiles: db.clone(),
             list_generation: db.clone(),

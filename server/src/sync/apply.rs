@@ -107,6 +107,17 @@ async fn apply_in_transaction(
     if readable(Source::Alerts) {
         applied.alerts = stores.staging.apply_alerts(&mut tx, &synced_at).await?;
     }
+    if fetched.software.listed {
+        stores
+            .software
+            .replace(
+                &mut tx,
+                &fetched.software.rows,
+                &fetched.software.kept,
+                &synced_at,
+            )
+            .await?;
+    }
 
     merge_write::merge_machines(stores, &mut tx, recent_since).await?;
     // Actions go to endpoints through their machines, so after the merge.
@@ -125,6 +136,7 @@ async fn apply_in_transaction(
         Source::MachineVulnerabilities,
         Source::Alerts,
         Source::MachineActions,
+        Source::Software,
     ] {
         let refusal = fetched.forbidden.iter().find(|f| f.source == source);
         let missing = refusal.map(|f| f.permissions.join(" or "));

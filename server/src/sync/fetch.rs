@@ -13,8 +13,10 @@
 //! Only the machine listing is required: without it there is nothing to sync.
 
 use super::progress::{
-    Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, VULNERABILITIES,
+    Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, SOFTWARE,
+    VULNERABILITIES,
 };
+use super::software_facts::{fetch_software, SoftwareFacts};
 use super::to_rows;
 use crate::db::sync_run::SKIPS_KEPT;
 use crate::db::sync_stage::SkippedRow;
@@ -36,6 +38,7 @@ pub enum Source {
     MachineVulnerabilities,
     Alerts,
     MachineActions,
+    Software,
 }
 
 impl Source {
@@ -46,6 +49,7 @@ impl Source {
             Source::MachineVulnerabilities => "machine vulnerabilities",
             Source::Alerts => "alerts",
             Source::MachineActions => "machine actions",
+            Source::Software => "software",
         }
     }
 }
@@ -59,7 +63,7 @@ pub struct Forbidden {
 }
 
 /// How the listings ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Fetched {
     /// The machine listing was stopped by a loop guard (§3.4), or an undecodable machine could
     /// not even be identified: it may be incomplete, so nothing is marked gone.
@@ -76,6 +80,8 @@ pub struct Fetched {
     pub skipped_total: u64,
     /// Human-readable notes for the journal.
     pub notes: Vec<String>,
+    /// Defender's facts about the products the machine-vulnerability rows name.
+    pub software: SoftwareFacts,
 }
 
 impl Fetched {
@@ -216,6 +222,14 @@ pub(crate) async fn fetch(
     }
     fetched.absorb(MACHINE_VULNERABILITIES, end);
 
+    // The products of rows only part of which were listed would be only part of the tenant's.
+    if !fetched.machine_vulnerabilities_partial
+        && !fetched.is_forbidden(Source::MachineVulnerabilities)
+    {
+        let software = fetch_software(stores, client, conn, progress).await?;
+        fetched.absorb_software(software);
+    }
+
     let alerts = Listing {
         name: ALERTS,
         source: Some(Source::Alerts),
@@ -322,6 +336,48 @@ impl Fetched {
             ));
             self.forbidden.push(f);
         }
+    }
+}
+
+impl Fetched {
+    /// Takes in the software step: its undecodable answers and other failures keep the facts
+    /// stored before (Partial), a refusal is noted like a listing's.
+    fn absorb_software(&mut self, mut software: SoftwareFacts) {
+        let skipped = std::mem::take(&mut software.skipped);
+        let unanswered = software.kept.len() - skipped.len();
+        if !skipped.is_empty() {
+            self.absorb(
+                SOFTWARE,
+                ListingEnd {
+                    guarded: false,
+                    skipped_total: skipped.len() as u64,
+                    skipped,
+                    skipped_unidentified: false,
+                    forbidden: None,
+                },
+            );
+        }
+        if let Some(failure) = software.failure.take() {
+            self.other_partial = true;
+            self.notes.push(format!(
+                "Defender's facts about {unanswered} software product{} could not be read \
+                 ({failure}): the last ones stand.",
+                if unanswered == 1 { "" } else { "s" },
+            ));
+        }
+        if let Some(forbidden) = software.forbidden.take() {
+            self.absorb(
+                SOFTWARE,
+                ListingEnd {
+                    guarded: false,
+                    skipped: Vec::new(),
+                    skipped_total: 0,
+                    skipped_unidentified: false,
+                    forbidden: Some(forbidden),
+                },
+            );
+        }
+        self.software = software;
     }
 }
 

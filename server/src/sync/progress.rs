@@ -13,6 +13,7 @@ pub(crate) const VULNERABILITIES: &str = "vulnerabilities";
 pub(crate) const MACHINE_VULNERABILITIES: &str = "machine vulnerabilities";
 pub(crate) const ALERTS: &str = "alerts";
 pub(crate) const MACHINE_ACTIONS: &str = "machine actions";
+pub(crate) const SOFTWARE: &str = "software";
 pub(crate) const APPLYING: &str = "applying";
 pub(crate) const REMODELLING: &str = "re-modelling";
 pub(crate) const FINISHED: &str = "finished";

@@ -5,6 +5,7 @@
 mod defender;
 mod identity;
 mod risk;
+mod software;
 
 use app::model::endpoint::{EndpointSummary, MachineView, ProfileConsidered};
 
@@ -69,6 +70,7 @@ pub async fn summary(
         Some(machine_id) => Some(
             defender_detail(
                 &*db.endpoint_views,
+                &*db.software,
                 machine_id,
                 links.as_ref(),
                 defender_risk,

@@ -26,4 +26,5 @@ mod ours;
 mod paging;
 mod responses;
 mod small_disk;
+mod software;
 mod throttling;

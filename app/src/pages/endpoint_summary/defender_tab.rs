@@ -9,21 +9,10 @@ use leptos::prelude::*;
 use crate::components::risk_badge::RiskBadge;
 use crate::model::endpoint::{encode, DefenderDetail, EndpointSummary, VulnerabilityView};
 use crate::model::risk::LevelReason;
+use crate::model::software::exploit_text;
 
 fn exploit_flags(v: &VulnerabilityView) -> String {
-    let flags: Vec<&str> = [
-        (v.public_exploit, "public exploit"),
-        (v.exploit_verified, "exploit verified"),
-        (v.exploit_in_kit, "exploit in kit"),
-    ]
-    .into_iter()
-    .filter_map(|(on, label)| on.then_some(label))
-    .collect();
-    if flags.is_empty() {
-        "no known exploit".into()
-    } else {
-        flags.join(", ")
-    }
+    exploit_text(v.public_exploit, v.exploit_verified, v.exploit_in_kit)
 }
 
 fn portal_link(url: Option<String>, text: String) -> impl IntoView {
@@ -47,14 +36,19 @@ fn level_view(level: LevelReason) -> AnyView {
     view! { <RiskBadge level=level.level/>" "<span class="reason">{level.reason}</span> }.into_any()
 }
 
+/// Why an endpoint has no Defender data to show.
+pub fn no_defender_message(summary: &EndpointSummary) -> &'static str {
+    if summary.defender_enabled {
+        "This endpoint is not in Microsoft Defender: no Defender machine matched it."
+    } else {
+        "The Microsoft Defender integration is not enabled."
+    }
+}
+
 #[component]
 pub fn DefenderTab(summary: EndpointSummary) -> impl IntoView {
     let Some(detail) = summary.defender.clone() else {
-        let message = if summary.defender_enabled {
-            "This endpoint is not in Microsoft Defender: no Defender machine matched it."
-        } else {
-            "The Microsoft Defender integration is not enabled."
-        };
+        let message = no_defender_message(&summary);
         return view! { <section class="panel" aria-label="Microsoft Defender"><p data-testid="defender-state">{message}</p></section> }.into_any();
     };
     view! { <DefenderPanel detail machines=summary.machines.len()/> }.into_any()

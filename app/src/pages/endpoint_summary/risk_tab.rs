@@ -1,5 +1,5 @@
 //! The Risk tab: the overall level and one row per assessment with its reason ("why this
-//! level"); the Microsoft Defender subtab is a child.
+//! level"); the Microsoft Defender and Software subtabs are children.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -7,16 +7,36 @@ use leptos_router::components::A;
 use crate::components::risk_badge::RiskBadge;
 use crate::model::endpoint::EndpointSummary;
 
+/// The Risk tab's subtabs, as `?sub=` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RiskSub {
+    Assessments,
+    Defender,
+    Software,
+}
+
+impl RiskSub {
+    pub fn from_query(sub: &str) -> Self {
+        match sub {
+            "defender" => RiskSub::Defender,
+            "software" => RiskSub::Software,
+            _ => RiskSub::Assessments,
+        }
+    }
+}
+
 #[component]
-pub fn RiskTab(summary: EndpointSummary, defender: bool, children: Children) -> impl IntoView {
+pub fn RiskTab(summary: EndpointSummary, sub: RiskSub, children: Children) -> impl IntoView {
     let base = format!("/endpoints/{}?tab=risk", summary.row.id);
     let overall = summary.risk.overall;
+    let current = move |s: RiskSub| (sub == s).then_some("page");
     view! {
         <nav class="tabs subtabs" aria-label="Risk sections">
-            <A href=base.clone() attr:class="tab" attr:aria-current=(!defender).then_some("page")>"Assessments"</A>
-            <A href=format!("{base}&sub=defender") attr:class="tab" attr:aria-current=defender.then_some("page")>"Microsoft Defender"</A>
+            <A href=base.clone() attr:class="tab" attr:aria-current=current(RiskSub::Assessments)>"Assessments"</A>
+            <A href=format!("{base}&sub=defender") attr:class="tab" attr:aria-current=current(RiskSub::Defender)>"Microsoft Defender"</A>
+            <A href=format!("{base}&sub=software") attr:class="tab" attr:aria-current=current(RiskSub::Software)>"Software"</A>
         </nav>
-        {if defender {
+        {if sub != RiskSub::Assessments {
             children().into_any()
         } else {
             view! {

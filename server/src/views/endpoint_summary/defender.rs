@@ -4,11 +4,12 @@
 use app::model::endpoint::{AlertView, DefenderDetail, VulnerabilityView};
 use app::model::risk::DefenderRisk;
 
-use crate::db::{DbError, EndpointViews};
+use super::software::installed_software;
+use crate::db::{DbError, EndpointViews, SoftwareStore};
 use crate::defender::PortalLinks;
 
 /// Severity as a number for ordering (Defender vulnerability severities, §5.4).
-fn severity_rank(severity: Option<&str>) -> u8 {
+pub(super) fn severity_rank(severity: Option<&str>) -> u8 {
     match severity.map(str::to_ascii_lowercase).as_deref() {
         Some("critical") => 4,
         Some("high") => 3,
@@ -20,13 +21,16 @@ fn severity_rank(severity: Option<&str>) -> u8 {
 
 pub(super) async fn defender_detail(
     views: &dyn EndpointViews,
+    software: &dyn SoftwareStore,
     machine_id: &str,
     links: Option<&PortalLinks>,
     risk: Option<DefenderRisk>,
 ) -> Result<DefenderDetail, DbError> {
     // Rows come per (CVE, product); fold them into one entry per CVE.
     let mut vulnerabilities: Vec<VulnerabilityView> = Vec::new();
-    for r in views.machine_vulnerabilities(machine_id).await? {
+    let rows = views.machine_vulnerabilities(machine_id).await?;
+    let software = installed_software(software, &rows).await?;
+    for r in rows {
         let product = [
             r.product_vendor.as_str(),
             r.product_name.as_str(),
@@ -109,5 +113,6 @@ pub(super) async fn defender_detail(
         risk,
         vulnerabilities,
         alerts,
+        software,
     })
 }

@@ -12,7 +12,10 @@ const PERMISSIONS: [(&str, &str); 8] = [
         "Vulnerability.Read.All",
         "Vulnerabilities and the exposure risk level",
     ),
-    ("Software.Read.All", "Software inventory"),
+    (
+        "Software.Read.All",
+        "Tenant-wide software facts on the Summary's Software subtab",
+    ),
     ("AdvancedQuery.Read.All", "Advanced hunting"),
     ("Machine.Isolate", "Isolate and release devices"),
     ("Machine.Scan", "Run antivirus scans"),

@@ -104,6 +104,8 @@ test("a High endpoint's Microsoft Defender subtab matches the simulator", async 
     api,
     `${simUrl}/api/vulnerabilities/machinesVulnerabilities?$filter=${encodeURIComponent(`machineId eq '${machineId}'`)}`,
   );
+  expect(rowsOfMachine.length > 0, "rows exactly when the machine has CVEs").toBe(cves.size > 0);
+  expect(new Set(rowsOfMachine.map((r) => r.cveId))).toEqual(cves);
   const products = new Map<string, Set<string>>();
   for (const r of rowsOfMachine) {
     const key = `${r.productVendor}-_-${r.productName}`.toLowerCase() + ` ${r.productVersion}`;

@@ -37,9 +37,10 @@ pub trait EndpointStore: Send + Sync + std::fmt::Debug {
     /// A page of endpoints by id, with the representative machine's OS and, when
     /// `with_vulnerabilities`, its vulnerabilities.
     ///
-    /// The page comes back as one JSON value that SQLite builds, not as 2,000 rows of 17 values:
-    /// sqlx copies every value it reads twice and hands each row across threads, which cost a
-    /// 100k-endpoint re-model more than SQLite's own work. The digest and the machine's OS come
+    /// On SQLite the page comes back as one JSON value that SQLite builds, not as 2,000 rows of
+    /// 17 values: sqlx copies every value it reads twice and hands each row across threads,
+    /// which cost a 100k-endpoint re-model more than SQLite's own work (PostgreSQL's rows come
+    /// as they are; see the body). On SQLite the digest and the machine's OS come
     /// from covering indexes (migration 0009), named because SQLite's planner prefers the unique
     /// keys and would then read each endpoint's assessment row and machine row as well: together
     /// about 180 MB at 100k endpoints.
@@ -440,7 +441,8 @@ pub struct NewDefenderEndpoint {
 }
 
 /// Everything the classifier and the risk rules read, for one endpoint. [`remodel_page`]
-/// reads it from a JSON array, so the fields keep the query's column order.
+/// reads it from a JSON array on SQLite, so the fields keep the query's column order, and from
+/// columns of these names on PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, sqlx::FromRow)]
 pub struct FactsRow {
     pub endpoint_id: i64,
@@ -476,7 +478,8 @@ const ENTRY_SEPARATOR: &str = "\u{1e}";
 
 /// One endpoint as the re-model reads it: its facts, the digest of its stored assessment (so
 /// unchanged endpoints need no write), and its representative machine's vulnerabilities.
-/// [`remodel_page`] reads it from a JSON array, so the fields keep the query's order.
+/// [`remodel_page`] reads it from a JSON array on SQLite, so the fields keep the query's order,
+/// and from columns of these names on PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, sqlx::FromRow)]
 pub struct RemodelRow {
     #[sqlx(flatten)]

@@ -19,6 +19,17 @@ pub(super) fn severity_rank(severity: Option<&str>) -> u8 {
     }
 }
 
+/// Orders (severity, CVSS, CVE id): the most severe first, then the highest score, then by id.
+pub(super) fn most_severe_first(
+    a: (Option<&str>, Option<f64>, &str),
+    b: (Option<&str>, Option<f64>, &str),
+) -> std::cmp::Ordering {
+    severity_rank(b.0)
+        .cmp(&severity_rank(a.0))
+        .then(b.1.unwrap_or(-1.0).total_cmp(&a.1.unwrap_or(-1.0)))
+        .then(a.2.cmp(b.2))
+}
+
 pub(super) async fn defender_detail(
     views: &dyn EndpointViews,
     software: &dyn SoftwareStore,
@@ -66,14 +77,10 @@ pub(super) async fn defender_detail(
         }
     }
     vulnerabilities.sort_by(|a, b| {
-        severity_rank(b.severity.as_deref())
-            .cmp(&severity_rank(a.severity.as_deref()))
-            .then(
-                b.cvss_v3
-                    .unwrap_or(-1.0)
-                    .total_cmp(&a.cvss_v3.unwrap_or(-1.0)),
-            )
-            .then(a.cve_id.cmp(&b.cve_id))
+        most_severe_first(
+            (a.severity.as_deref(), a.cvss_v3, &a.cve_id),
+            (b.severity.as_deref(), b.cvss_v3, &b.cve_id),
+        )
     });
     // The risk computation names the most severe vulnerability; show that one.
     let chosen = risk

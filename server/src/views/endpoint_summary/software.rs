@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use app::model::software::{InstalledSoftware, SoftwareFacts};
 
-use super::defender::severity_rank;
+use super::defender::{most_severe_first, severity_rank};
 use crate::db::endpoint_query::MachineVulnerabilityRow;
 use crate::db::software::{software_id, SoftwareRow};
 use crate::db::{DbError, SoftwareStore};
@@ -39,14 +39,10 @@ pub(super) async fn installed_software(
         .into_iter()
         .map(|((vendor, name, version), mut cves)| {
             cves.sort_by(|a, b| {
-                severity_rank(b.severity.as_deref())
-                    .cmp(&severity_rank(a.severity.as_deref()))
-                    .then(
-                        b.cvss_v3
-                            .unwrap_or(-1.0)
-                            .total_cmp(&a.cvss_v3.unwrap_or(-1.0)),
-                    )
-                    .then(a.cve_id.cmp(&b.cve_id))
+                most_severe_first(
+                    (a.severity.as_deref(), a.cvss_v3, &a.cve_id),
+                    (b.severity.as_deref(), b.cvss_v3, &b.cve_id),
+                )
             });
             let id = software_id(vendor, name);
             let mut fixing_kbs: Vec<String> =

@@ -4,8 +4,9 @@
 //!
 //! Partial data still syncs: a product Defender no longer knows (404) is dropped; one whose
 //! answer cannot be decoded, or that stays throttled or unreachable through the client's
-//! retries, keeps its last facts and makes the run Partial; a 403 leaves all of them as they
-//! were and names the missing permission, like the other optional listings.
+//! retries, keeps its last facts and makes the run Partial (so do the products after it, which
+//! are not asked for then); a 403 leaves all of them as they were and names the missing
+//! permission, like the other optional listings.
 
 use super::fetch::{FetchError, Forbidden, Source};
 use super::progress::{Progress, SOFTWARE};
@@ -50,7 +51,8 @@ pub(crate) async fn fetch_software(
         ..SoftwareFacts::default()
     };
     progress.begin(SOFTWARE, Some(ids.len() as u64));
-    for id in ids {
+    let mut ids = ids.into_iter();
+    while let Some(id) = ids.next() {
         match client.software(&id).await {
             Ok(software) => facts.rows.push(row(&id, software)),
             Err(DefenderError::NotFound { .. }) => {}
@@ -75,9 +77,13 @@ pub(crate) async fn fetch_software(
                 facts.kept.push(id);
             }
             Err(e) => {
+                // It outlasted the client's retries: Defender is not answering these now, and
+                // asking for the rest would only wait out the same retries once per product.
                 tracing::warn!(software_id = %id, error = %e, "software facts not read");
-                facts.failure.get_or_insert_with(|| e.to_string());
+                facts.failure = Some(e.to_string());
                 facts.kept.push(id);
+                facts.kept.extend(ids.by_ref());
+                break;
             }
         }
         progress.page(|p| &mut p.software, 1);

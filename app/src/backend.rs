@@ -154,7 +154,7 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// Undoes a split; audited. Returns the endpoint the machine is on now.
     async fn undo_split(&self, actor: &UserDto, split_id: i64) -> Result<i64, ConsoleError>;
 
-    async fn dashboard(&self) -> Result<DashboardView, ConsoleError>;
+    async fn dashboard(&self, group: Option<String>) -> Result<DashboardView, ConsoleError>;
 
     /// The Vulnerabilities page; `NotFound` for a CVE that no machine has and Defender does
     /// not list.

@@ -39,3 +39,34 @@ test("the endpoint list filters by Defender device group and tag", async ({ page
   }
   expect(errors).toEqual([]);
 });
+
+test("the dashboard of one device group counts its endpoints and leads to them", async ({ page }) => {
+  test.setTimeout(90_000);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page);
+  await enableDefender(page);
+
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByLabel("Device group").selectOption("Engineering");
+  await page.getByRole("button", { name: "Show" }).click();
+  await expect(page).toHaveURL(/\/\?group=Engineering$/);
+  const scope = page.getByTestId("dashboard-scope");
+  await expect(scope).toContainText("Endpoints of the device group Engineering");
+  const total = Number(/: (\d+) in all/.exec((await scope.textContent()) ?? "")?.[1]);
+  const values = (await page.locator(".risk-chart .chart-value").allTextContents()).map(Number);
+  expect(values.reduce((a, b) => a + b, 0)).toBe(total);
+  expect(total).toBeGreaterThan(0);
+
+  // The biggest bar opens the list of exactly those endpoints.
+  const biggest = values.indexOf(Math.max(...values));
+  await page.locator(".risk-chart a").nth(biggest).click();
+  await expect(page).toHaveURL(/\/endpoints\?risk=\w+&group=Engineering$/);
+  const rows = page.locator("table.endpoint-table tbody tr");
+  await expect(rows).toHaveCount(Math.min(values[biggest], 50));
+  for (const cell of await rows.locator("td:nth-child(10)").all()) {
+    await expect(cell).toContainText("Engineering");
+  }
+  expect(errors).toEqual([]);
+});

@@ -633,8 +633,10 @@ impl ConsoleBackend for ServerBackend {
         Ok(moved)
     }
 
-    async fn dashboard(&self) -> Result<DashboardView, ConsoleError> {
-        dashboard::dashboard(&self.db).await.map_err(internal)
+    async fn dashboard(&self, group: Option<String>) -> Result<DashboardView, ConsoleError> {
+        dashboard::dashboard(&self.db, &self.list_cache, group)
+            .await
+            .map_err(internal)
     }
 
     async fn sync_journal(&self) -> Result<Vec<SyncRunView>, ConsoleError> {

@@ -558,3 +558,103 @@ async fn device_groups_and_tags_are_shown_and_filter_the_list() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_of_a_device_group_counts_exactly_its_endpoints() {
+    use std::collections::BTreeMap;
+
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    scan_and_sync(&app, &sim, &admin).await;
+    async fn dashboard(app: &TestApp, admin: &reqwest::Client, group: Option<&str>) -> Value {
+        let form: Vec<(&str, &str)> = group.map(|g| vec![("group", g)]).unwrap_or_default();
+        let res = app.call(admin, "dashboard/get", &form).await;
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()
+    }
+
+    // What each group should count, from the list's own rows.
+    let all = list(&app, &admin, &[("page_size", "500")]).await;
+    let rows = all["rows"].as_array().unwrap();
+    #[derive(Default)]
+    struct Expected {
+        by_risk: BTreeMap<String, u64>,
+        total: u64,
+        network: u64,
+        not_onboarded: u64,
+    }
+    let mut groups: BTreeMap<String, Expected> = BTreeMap::new();
+    for row in rows {
+        let Some(group) = row["device_group"].as_str() else {
+            continue;
+        };
+        let e = groups.entry(group.to_owned()).or_default();
+        *e.by_risk
+            .entry(row["risk_level"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+        e.total += 1;
+        if row["source_network"] == true {
+            e.network += 1;
+            if row["onboarding_status"] != "Onboarded" {
+                e.not_onboarded += 1;
+            }
+        }
+    }
+    assert!(groups.len() >= 3, "{:?}", groups.keys());
+
+    let whole = dashboard(&app, &admin, None).await;
+    assert_eq!(whole["group"], Value::Null);
+    assert_eq!(whole["total"], all["total"]);
+    assert_eq!(whole["device_groups"], all["device_groups"]);
+    for (group, want) in &groups {
+        let got = dashboard(&app, &admin, Some(group)).await;
+        assert_eq!(got["group"], group.as_str());
+        assert_eq!(got["total"].as_u64(), Some(want.total), "{group}");
+        for pair in got["by_risk"].as_array().unwrap() {
+            let level = pair[0].as_str().unwrap();
+            assert_eq!(
+                pair[1].as_u64().unwrap(),
+                want.by_risk.get(level).copied().unwrap_or(0),
+                "{group} {level}"
+            );
+        }
+        assert_eq!(got["network_total"].as_u64(), Some(want.network), "{group}");
+        assert_eq!(
+            got["network_not_onboarded"].as_u64(),
+            Some(want.not_onboarded),
+            "{group}"
+        );
+        assert_eq!(got["device_groups"], all["device_groups"]);
+    }
+    let unknown = dashboard(&app, &admin, Some("No such group")).await;
+    assert_eq!(unknown["total"], 0);
+
+    // Rendered: the chosen group is selected, named, and the bars lead to the list of it.
+    let (group, want) = groups.iter().next().unwrap();
+    let html = get_text(&app, &admin, "/", &[("group", group)]).await;
+    assert!(
+        html.contains(&format!("<option value=\"{group}\" selected")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "Endpoints of the device group {group}: {} in all.",
+            want.total
+        )),
+        "{html}"
+    );
+    // The list's own encoding: unreserved bytes as they are, every other one as %XX.
+    let encoded: String = group
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let link = format!("/endpoints?risk=High&amp;group={encoded}");
+    assert!(html.contains(&link), "{link} not in {html}");
+}

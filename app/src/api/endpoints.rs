@@ -51,11 +51,14 @@ pub async fn undo_split(split_id: i64) -> Result<i64, ConsoleError> {
     backend.undo_split(&user, split_id).await.map_err(reject)
 }
 
+/// The dashboard, of every endpoint or of one Defender device group's (`group`, as the
+/// endpoint list names it).
 #[server(endpoint = "dashboard/get")]
-pub async fn dashboard() -> Result<DashboardView, ConsoleError> {
+pub async fn dashboard(group: Option<String>) -> Result<DashboardView, ConsoleError> {
     use crate::api::guard::{reject, require};
     use crate::model::user::Capability;
 
     let (backend, _) = require(Capability::Read).await?;
-    backend.dashboard().await.map_err(reject)
+    let group = group.filter(|g| !g.is_empty());
+    backend.dashboard(group).await.map_err(reject)
 }

@@ -363,6 +363,12 @@ pub struct DashboardView {
     pub network_not_onboarded: u64,
     pub network_total: u64,
     pub last_sync: Option<SyncRunView>,
+    /// The device group the figures are of; `None`: every endpoint.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The device groups to choose from, as the endpoint list names them.
+    #[serde(default)]
+    pub device_groups: Vec<String>,
 }
 
 /// One row of the sync journal.

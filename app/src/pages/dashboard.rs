@@ -2,22 +2,26 @@
 //! coverage (seen on the network but not onboarded in Defender), and the last sync.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::api::endpoints::dashboard;
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
-use crate::model::endpoint::DashboardView;
+use crate::model::endpoint::{encode, DashboardView};
 use crate::model::risk::RiskLevel;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| dashboard());
+    // `?group=`: one Defender device group's endpoints, as the endpoint list names them.
+    let query = use_query_map();
+    let group = Memo::new(move |_| query.with(|q| q.get("group").filter(|g| !g.is_empty())));
+    let data = Resource::new(move || group.get(), dashboard);
     view! {
         <h1>"Dashboard"</h1>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(view) if view.total == 0 => view! {
+                    Ok(view) if view.total == 0 && view.group.is_none() => view! {
                         <EmptyState title="No endpoints yet">
                             <p>"Endpoints appear here once the Microsoft Defender integration has synced or a network scan has been imported."</p>
                             <p><a href="/configuration/integrations">"Configure an integration"</a></p>
@@ -58,16 +62,37 @@ fn DashboardPanels(view: DashboardView) -> impl IntoView {
         ),
         None => "Never".into(),
     };
+    // Links to the list carry the group, so a bar leads to exactly the endpoints it counts.
+    let in_group = view
+        .group
+        .as_deref()
+        .map(|g| format!("&group={}", encode(g)))
+        .unwrap_or_default();
+    let chosen = view.group.clone();
     view! {
+        <form method="get" action="/" class="filters" aria-label="Dashboard scope">
+            <label>"Device group"
+                <select name="group">
+                    <option value="" selected=chosen.is_none()>"All endpoints"</option>
+                    {view.device_groups.iter().map(|g| view! {
+                        <option value=g.clone() selected=chosen.as_deref() == Some(g.as_str())>{g.clone()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit">"Show"</button>
+        </form>
+        {view.group.clone().map(|g| view! {
+            <p class="hint" data-testid="dashboard-scope">{format!("Endpoints of the device group {g}: {} in all.", view.total)}</p>
+        })}
         <div class="dashboard-grid">
             <section class="panel" aria-label="Endpoints by risk level">
                 <h2>"Endpoints by risk level"</h2>
-                <RiskChart counts=view.by_risk.clone()/>
+                <RiskChart counts=view.by_risk.clone() in_group=in_group.clone()/>
             </section>
             <section class="panel" aria-label="Coverage">
                 <h2>"Coverage"</h2>
                 <p data-testid="coverage">{coverage}</p>
-                <p><a href="/endpoints?source=network&onboarding=none">"Endpoints not in Defender"</a></p>
+                <p><a href=format!("/endpoints?source=network&onboarding=none{in_group}")>"Endpoints not in Defender"</a></p>
             </section>
             <section class="panel" aria-label="Last sync">
                 <h2>"Last sync"</h2>
@@ -80,7 +105,7 @@ fn DashboardPanels(view: DashboardView) -> impl IntoView {
 
 /// Horizontal bars, one per level, each a link to the list filtered to that level.
 #[component]
-fn RiskChart(counts: Vec<(RiskLevel, u64)>) -> impl IntoView {
+fn RiskChart(counts: Vec<(RiskLevel, u64)>, in_group: String) -> impl IntoView {
     let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let row_height = 34;
     let height = row_height * counts.len() as u32 + 10;
@@ -93,7 +118,7 @@ fn RiskChart(counts: Vec<(RiskLevel, u64)>) -> impl IntoView {
             let width = (n as f64 / max as f64 * 300.0)
                 .round()
                 .max(if n > 0 { 2.0 } else { 0.0 });
-            let href = format!("/endpoints?risk={}", level.as_str());
+            let href = format!("/endpoints?risk={}{in_group}", level.as_str());
             view! {
                 <a href=href>
                     <g class=format!("chart-bar {}", level.css_class())>

@@ -71,6 +71,15 @@ pub struct ListCache {
     snapshot: Mutex<Option<Arc<Snapshot>>>,
 }
 
+/// One device group's figures for the dashboard ([`ListCache::group_counts`]).
+#[derive(Debug, Default)]
+pub struct GroupCounts {
+    pub by_risk: BTreeMap<&'static str, u64>,
+    pub network_total: u64,
+    pub network_not_onboarded: u64,
+    pub device_groups: Vec<String>,
+}
+
 /// A page of the list and the filter choices.
 pub struct ListResult {
     pub rows: Vec<EndpointRow>,
@@ -172,6 +181,41 @@ impl ListCache {
             })
             .collect();
         Ok((rows, snapshot.device_groups.clone()))
+    }
+
+    /// Of one device group's endpoints: how many at each risk level (by `RiskLevel::as_str`),
+    /// and of those seen on the network, how many and how many not onboarded in Defender;
+    /// with every device group, from one snapshot.
+    pub async fn group_counts(
+        &self,
+        views: &dyn EndpointViews,
+        group: &str,
+    ) -> Result<GroupCounts, DbError> {
+        let snapshot = self.snapshot(views).await?;
+        let mut counts = GroupCounts {
+            device_groups: snapshot.device_groups.clone(),
+            ..GroupCounts::default()
+        };
+        for r in snapshot
+            .entries
+            .iter()
+            .map(|e| &e.row)
+            .filter(|r| r.device_group.as_deref() == Some(group))
+        {
+            *counts.by_risk.entry(r.risk_level.as_str()).or_default() += 1;
+            if r.source_network {
+                counts.network_total += 1;
+                if r.onboarding_status.as_deref() != Some("Onboarded") {
+                    counts.network_not_onboarded += 1;
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Every device group, as the list names them.
+    pub async fn device_groups(&self, views: &dyn EndpointViews) -> Result<Vec<String>, DbError> {
+        Ok(self.snapshot(views).await?.device_groups.clone())
     }
 
     /// Every matching row in list order (the CSV export).

@@ -385,3 +385,89 @@ async fn a_cve_shows_every_endpoint_it_affects_and_exports_them() {
         401
     );
 }
+
+#[tokio::test]
+async fn the_cve_list_scoped_to_a_device_group_counts_exactly_its_endpoints() {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    scan_and_sync(&app, &sim, &admin).await;
+
+    let all = page_json(&app, &admin, &[]).await;
+    let groups: Vec<String> = all["device_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().to_owned())
+        .collect();
+    // The simulator's tenant has named groups and machines in none.
+    assert!(groups.len() >= 3, "{groups:?}");
+    assert!(groups.iter().any(|g| g == "Ungrouped devices (default)"));
+    // Each CVE's endpoints in a group, as the CVE's own view counts them (from the list's
+    // snapshot, not from the SQL the scoped list runs).
+    let mut checked_groups = 0;
+    for group in &groups {
+        let mut want: BTreeMap<String, u64> = BTreeMap::new();
+        for cve in ids(&all) {
+            let view = page_json(&app, &admin, &[("cve", &cve), ("group", group)]).await;
+            let n = view["cve"]["endpoint_count"].as_u64().unwrap();
+            if n > 0 {
+                want.insert(cve, n);
+            }
+        }
+        let scoped = page_json(&app, &admin, &[("group", group)]).await;
+        let got: BTreeMap<String, u64> = scoped["cves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["cve_id"].as_str().unwrap().to_owned(),
+                    c["group_endpoints"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{group}");
+        assert_eq!(scoped["total"].as_u64().unwrap() as usize, want.len());
+        if !want.is_empty() && want.len() < all["total"].as_u64().unwrap() as usize {
+            checked_groups += 1;
+        }
+
+        // Sorted by the group's count, most first; a page past the end still says the total.
+        let by_count = page_json(&app, &admin, &[("group", group), ("sort", "exposed")]).await;
+        let counts: Vec<u64> = by_count["cves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["group_endpoints"].as_u64().unwrap())
+            .collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] >= w[1]),
+            "{group}: {counts:?}"
+        );
+        let past = page_json(
+            &app,
+            &admin,
+            &[("group", group), ("page", "99"), ("page_size", "10")],
+        )
+        .await;
+        assert_eq!(past["cves"].as_array().unwrap().len(), 0);
+        assert_eq!(past["total"].as_u64().unwrap() as usize, want.len());
+    }
+    // At least one group sees some but not all of the tenant's CVEs: the filter filters.
+    assert!(checked_groups >= 1, "{groups:?}");
+
+    // The other filters still apply within the group; an unknown group has no CVE.
+    let group = &groups[0];
+    let critical = page_json(&app, &admin, &[("group", group), ("severity", "Critical")]).await;
+    assert!(critical["cves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["severity"] == "Critical"));
+    let nobody = page_json(&app, &admin, &[("group", "No such group")]).await;
+    assert_eq!(nobody["total"], 0);
+    // Without a group no count of the group's is given.
+    assert!(all["cves"][0]["group_endpoints"].is_null());
+}

@@ -89,6 +89,16 @@ fn summary(c: &CveRow) -> String {
     }
 }
 
+/// Defender's tenant-wide count, or the group's endpoints when the list is scoped to one.
+fn exposed_text(c: &CveRow, grouped: bool) -> String {
+    let count = if grouped {
+        c.group_endpoints
+    } else {
+        c.exposed_machines.and_then(|n| u64::try_from(n).ok())
+    };
+    count.map_or_else(|| "—".into(), |n| n.to_string())
+}
+
 fn cvss_text(c: &CveRow) -> String {
     c.cvss_v3
         .map(|s| format!("{s:.1}"))
@@ -154,7 +164,8 @@ fn SortHeader(query: VulnerabilityQuery, key: &'static str, label: &'static str)
 #[component]
 fn CveList(page: VulnerabilityPage) -> impl IntoView {
     let q = page.query.clone();
-    let filtered = !(q.q.is_empty() && q.severity.is_empty() && q.exploit.is_empty());
+    let filtered =
+        !(q.q.is_empty() && q.severity.is_empty() && q.exploit.is_empty() && q.group.is_empty());
     if page.total == 0 && !filtered {
         return view! {
             <EmptyState title="No vulnerabilities known">
@@ -175,6 +186,18 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
         .iter()
         .map(|(v, l)| option(v, l, q.exploit == *v))
         .collect_view();
+    let group_options = page
+        .device_groups
+        .iter()
+        .map(|g| option(g, g, q.group == *g))
+        .collect_view();
+    // Scoped to a group, the count that matters is the group's endpoints, not the tenant's.
+    let grouped = !q.group.is_empty();
+    let exposed_label = if grouped {
+        "Endpoints in group"
+    } else {
+        "Exposed devices"
+    };
     let shown = page.cves.len();
     let first = (q.page as u64 - 1) * q.page_size as u64 + 1;
     let count = if page.total == 0 {
@@ -198,6 +221,9 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
             <label>"Exploit"
                 <select name="exploit"><option value="">"Any"</option>{exploit_options}</select>
             </label>
+            <label>"Device group"
+                <select name="group"><option value="">"Any"</option>{group_options}</select>
+            </label>
             <button type="submit" class="button-primary">"Apply"</button>
             <a href="/vulnerabilities">"Clear"</a>
         </Form>
@@ -212,7 +238,7 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
                     <SortHeader query=q.clone() key="severity" label="Severity"/>
                     <th>"CVSS"</th>
                     <th>"Exploit"</th>
-                    <SortHeader query=q.clone() key="exposed" label="Exposed devices"/>
+                    <SortHeader query=q.clone() key="exposed" label=exposed_label/>
                     <SortHeader query=q.clone() key="published" label="Published"/>
                 </tr>
             </thead>
@@ -227,7 +253,7 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
                             <td>{c.severity.clone().unwrap_or_else(|| "—".into())}</td>
                             <td>{cvss_text(&c)}</td>
                             <td>{exploit_text(&c)}</td>
-                            <td>{c.exposed_machines.map(|n| n.to_string()).unwrap_or_else(|| "—".into())}</td>
+                            <td>{exposed_text(&c, grouped)}</td>
                             <td>{c.published_on.clone().unwrap_or_default()}</td>
                         </tr>
                     }

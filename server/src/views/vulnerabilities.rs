@@ -10,8 +10,8 @@ use app::model::vulnerability::{
 };
 
 use super::endpoint_list::ListCache;
-use super::endpoint_row::json_or_default;
-use crate::db::vulnerability_query::{CveFilter, CveRecord, CveSort, ExploitFilter};
+use super::endpoint_row::{json_or_default, UNGROUPED};
+use crate::db::vulnerability_query::{CveFilter, CveRecord, CveSort, ExploitFilter, GroupFilter};
 use crate::db::{DbError, Stores};
 
 fn cve_row(r: &CveRecord) -> CveRow {
@@ -27,6 +27,7 @@ fn cve_row(r: &CveRecord) -> CveRow {
         exploit_types: json_or_default(&r.exploit_types),
         published_on: r.published_on.clone(),
         exposed_machines: r.exposed_machines,
+        group_endpoints: r.group_endpoints.and_then(|n| u64::try_from(n).ok()),
     }
 }
 
@@ -45,6 +46,7 @@ fn bare_cve(cve_id: &str) -> CveRow {
         exploit_types: Vec::new(),
         published_on: None,
         exposed_machines: None,
+        group_endpoints: None,
     }
 }
 
@@ -67,6 +69,11 @@ pub async fn page(
                 "none" => ExploitFilter::None,
                 _ => ExploitFilter::Any,
             },
+            group: match query.group.as_str() {
+                "" => None,
+                UNGROUPED => Some(GroupFilter::Ungrouped),
+                name => Some(GroupFilter::Named(name)),
+            },
             sort: match query.sort.as_str() {
                 "exposed" => CveSort::Exposed,
                 "published" => CveSort::Published,
@@ -78,13 +85,13 @@ pub async fn page(
             offset,
         };
         let (rows, total) = db.vulnerability_views.cves(filter).await?;
-        // The list reads no endpoint, so it leaves the endpoint snapshot alone: it has no
-        // device-group filter to offer.
+        // The group filter's choices are the endpoint list's, from its snapshot.
+        let device_groups = cache.device_groups(&*db.endpoint_views).await?;
         return Ok(Some(VulnerabilityPage {
             cves: rows.iter().map(cve_row).collect(),
             total: u64::try_from(total).unwrap_or(0),
             cve: None,
-            device_groups: Vec::new(),
+            device_groups,
             query,
         }));
     }

@@ -122,6 +122,7 @@ fn config_view(row: Option<&Saved>, viewer: &UserDto) -> DefenderConfigView {
         demo: row.is_some_and(|r| r.demo),
         can_edit: viewer.role.allows(Capability::Operate),
         can_choose_hosts: viewer.role.allows(Capability::ChooseDefenderHosts),
+        import_groups: settings.import_groups,
     }
 }
 

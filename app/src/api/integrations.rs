@@ -21,6 +21,7 @@ pub fn defender_form(
     custom_login_url: String,
     custom_api_url: String,
     enabled: Option<String>,
+    import_groups: String,
 ) -> DefenderForm {
     DefenderForm {
         tenant_id: tenant_id.trim().to_owned(),
@@ -32,6 +33,7 @@ pub fn defender_form(
         custom_api_url: custom_api_url.trim().to_owned(),
         // An HTML checkbox sends its value only when ticked.
         enabled: enabled.is_some_and(|v| !v.is_empty() && v != "false"),
+        import_groups,
     }
 }
 
@@ -63,6 +65,7 @@ pub async fn save_defender(
     #[server(default)] custom_login_url: String,
     #[server(default)] custom_api_url: String,
     #[server(default)] enabled: Option<String>,
+    #[server(default)] import_groups: String,
 ) -> Result<DefenderConfigView, ConsoleError> {
     use crate::api::guard::{reject, require};
     use crate::model::user::Capability;
@@ -77,6 +80,7 @@ pub async fn save_defender(
         custom_login_url,
         custom_api_url,
         enabled,
+        import_groups,
     );
     backend.save_defender(&user, form).await.map_err(reject)
 }
@@ -106,6 +110,8 @@ pub async fn test_defender(
         custom_login_url,
         custom_api_url,
         enabled,
+        // Which groups are imported does not change whether the connection works.
+        String::new(),
     );
     backend.test_defender(&user, form).await.map_err(reject)
 }

@@ -160,6 +160,7 @@ mod tests {
             custom_login_url: d.custom_login_url.clone(),
             custom_api_url: d.custom_api_url.clone(),
             enabled: true,
+            import_groups: String::new(),
         }
     }
 

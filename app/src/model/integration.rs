@@ -93,6 +93,23 @@ pub struct DefenderForm {
     pub custom_login_url: String,
     pub custom_api_url: String,
     pub enabled: bool,
+    /// The import allow-list: device-group names, one per line; empty imports every group.
+    #[serde(default)]
+    pub import_groups: String,
+}
+
+/// At most this many device groups in the import allow-list.
+pub const MAX_IMPORT_GROUPS: usize = 100;
+
+/// The allow-list's names, one per line, trimmed, without blanks or repeats, in order.
+pub fn import_group_list(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in text.lines().map(str::trim).filter(|n| !n.is_empty()) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names
 }
 
 /// Every field but the secret, which shows only whether one was entered.
@@ -108,6 +125,7 @@ impl std::fmt::Debug for DefenderForm {
             custom_login_url,
             custom_api_url,
             enabled,
+            import_groups,
         } = self;
         let secret = if client_secret.is_empty() {
             "[empty]"
@@ -123,6 +141,7 @@ impl std::fmt::Debug for DefenderForm {
             .field("custom_login_url", custom_login_url)
             .field("custom_api_url", custom_api_url)
             .field("enabled", enabled)
+            .field("import_groups", import_groups)
             .finish()
     }
 }
@@ -149,6 +168,8 @@ pub struct DefenderConfigView {
     pub can_edit: bool,
     /// The viewer may change the geo API host and the custom URLs (Administrators only).
     pub can_choose_hosts: bool,
+    /// The import allow-list of device groups; empty imports every group.
+    pub import_groups: Vec<String>,
 }
 
 /// One line of the Test Connection report.
@@ -331,6 +352,21 @@ pub fn validate_defender_form(form: &DefenderForm, secret_stored: bool) -> Vec<F
             );
         }
     }
+    let groups = import_group_list(&form.import_groups);
+    if groups.len() > MAX_IMPORT_GROUPS {
+        fail(
+            "import_groups",
+            "List at most 100 device groups, or leave the list empty to import every group.",
+        );
+    } else if groups
+        .iter()
+        .any(|g| g.chars().count() > 256 || g.chars().any(char::is_control))
+    {
+        fail(
+            "import_groups",
+            "A device group name is at most 256 characters, one name per line.",
+        );
+    }
     errors
 }
 
@@ -347,6 +383,35 @@ mod tests {
             client_secret: "s3cr3t~value.with.dots".into(),
             cloud: "commercial".into(),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_import_allow_list_is_one_name_per_line() {
+        assert_eq!(
+            import_group_list(" Servers \n\nFinance, EU\r\nServers\n"),
+            ["Servers", "Finance, EU"]
+        );
+        assert!(import_group_list("\n  \n").is_empty());
+        let many = (0..=MAX_IMPORT_GROUPS)
+            .map(|i| format!("group {i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (text, refused) in [
+            ("Servers\nFinance", false),
+            (many.as_str(), true),
+            (&"x".repeat(257), true),
+            ("Servers\tEU", true),
+        ] {
+            let form = DefenderForm {
+                import_groups: text.into(),
+                ..valid()
+            };
+            assert_eq!(
+                fields(&form, false).contains(&"import_groups".to_owned()),
+                refused,
+                "{text:?}"
+            );
         }
     }
 

@@ -62,6 +62,10 @@ const DDL: &[&str] = &[
     "CREATE TEMP TABLE IF NOT EXISTS stage_skipped (
         listing TEXT NOT NULL, item_id TEXT, machine_id TEXT, field TEXT NOT NULL,
         reason TEXT NOT NULL)",
+    // Machines listed in a device group the import allow-list leaves out: not imported, and
+    // whatever was stored of them before stays as it was.
+    "CREATE TEMP TABLE IF NOT EXISTS stage_excluded_machine (
+        machine_id TEXT PRIMARY KEY, device_group TEXT NOT NULL)",
 ];
 
 const TABLES: &[&str] = &[
@@ -73,6 +77,7 @@ const TABLES: &[&str] = &[
     "stage_link",
     "stage_machine_action",
     "stage_skipped",
+    "stage_excluded_machine",
 ];
 
 /// The apply transaction inserts 100k endpoints into a table with six indexes and rewrites
@@ -194,6 +199,30 @@ pub trait StagingStore: Send + Sync + std::fmt::Debug {
 
     /// Rows in one staging or inventory table.
     async fn count(&self, conn: &mut dyn AsConn, table: &str) -> Result<i64, DbError>;
+
+    /// Moves the staged machines whose device group (as the endpoint list names it) is not in
+    /// `allowed` out of the listing, keeping their ids; returns how many per group.
+    async fn exclude_machines(
+        &self,
+        conn: &mut dyn AsConn,
+        allowed: &[String],
+    ) -> Result<Vec<(String, i64)>, DbError>;
+
+    /// Drops the rows of `table` (a staging table with a `machine_id`) of excluded machines.
+    async fn drop_excluded_rows(&self, conn: &mut dyn AsConn, table: &str) -> Result<(), DbError>;
+}
+
+/// A machine's device group as the endpoint list names it (`views::endpoint_row`): machines in
+/// none (id 0, or no name given) are in the portal's "Ungrouped devices (default)".
+const DEVICE_GROUP: &str = "CASE WHEN rbac_group_id <> 0 AND rbac_group_name IS NOT NULL \
+     THEN rbac_group_name ELSE 'Ungrouped devices (default)' END";
+
+/// Excluded machines are neither gone nor stripped of their rows.
+const NOT_EXCLUDED: &str =
+    "NOT EXISTS (SELECT 1 FROM stage_excluded_machine x WHERE x.machine_id = {table}.machine_id)";
+
+fn not_excluded(table: &str) -> String {
+    NOT_EXCLUDED.replace("{table}", table)
 }
 
 #[async_trait::async_trait]
@@ -577,8 +606,9 @@ impl StagingStore for Pool {
                       (SELECT 1 FROM defender_machine d WHERE d.machine_id = s.machine_id)), \
                    (SELECT COUNT(*) FROM stage_machine s JOIN defender_machine d \
                       ON d.machine_id = s.machine_id WHERE {}), \
-                   (SELECT COUNT(*) FROM defender_machine WHERE gone = FALSE)",
-                changed_predicate()
+                   (SELECT COUNT(*) FROM defender_machine WHERE gone = FALSE AND {})",
+                changed_predicate(),
+                not_excluded("defender_machine")
             );
             let (seen, added, updated, previously_present): (i64, i64, i64, i64) =
                 sqlx::query_as(&sql).fetch_one(&mut *conn).await?;
@@ -621,12 +651,13 @@ impl StagingStore for Pool {
 
     async fn mark_missing_gone(&self, conn: &mut dyn AsConn) -> Result<u64, DbError> {
         crate::on_conn!(conn, |conn| {
-            let done = sqlx::query(
+            let done = sqlx::query(&format!(
                 "UPDATE defender_machine SET gone = TRUE WHERE gone = FALSE AND NOT EXISTS \
                  (SELECT 1 FROM stage_machine s WHERE s.machine_id = defender_machine.machine_id) \
                  AND NOT EXISTS (SELECT 1 FROM stage_skipped k WHERE k.listing = 'machines' \
-                   AND k.machine_id = defender_machine.machine_id)",
-            )
+                   AND k.machine_id = defender_machine.machine_id) AND {}",
+                not_excluded("defender_machine")
+            ))
             .execute(&mut *conn)
             .await?;
             Ok(done.rows_affected())
@@ -684,7 +715,8 @@ impl StagingStore for Pool {
                   AND s.cve_id = machine_vulnerability.cve_id \
                   AND s.product_vendor = machine_vulnerability.product_vendor \
                   AND s.product_name = machine_vulnerability.product_name \
-                  AND s.product_version = machine_vulnerability.product_version)"
+                  AND s.product_version = machine_vulnerability.product_version) AND {}",
+                not_excluded("machine_vulnerability")
             ))
             .execute(&mut *conn)
             .await?;
@@ -778,6 +810,57 @@ impl StagingStore for Pool {
                 .fetch_one(&mut *conn)
                 .await?;
             Ok(n)
+        })
+    }
+
+    async fn exclude_machines(
+        &self,
+        conn: &mut dyn AsConn,
+        allowed: &[String],
+    ) -> Result<Vec<(String, i64)>, DbError> {
+        if allowed.is_empty() {
+            return Ok(Vec::new());
+        }
+        crate::on_conn!(conn, |conn| {
+            let mut insert = QueryBuilder::<Db>::new(format!(
+                "INSERT INTO stage_excluded_machine (machine_id, device_group) \
+                 SELECT machine_id, {DEVICE_GROUP} FROM stage_machine WHERE {DEVICE_GROUP} NOT IN ("
+            ));
+            let mut names = insert.separated(", ");
+            for name in allowed {
+                names.push_bind(name);
+            }
+            insert.push(") ON CONFLICT (machine_id) DO NOTHING");
+            insert.build().execute(&mut *conn).await?;
+            sqlx::query(&format!(
+                "DELETE FROM stage_machine WHERE NOT {}",
+                not_excluded("stage_machine")
+            ))
+            .execute(&mut *conn)
+            .await?;
+            Ok(sqlx::query_as(
+                "SELECT device_group, COUNT(*) FROM stage_excluded_machine \
+                 GROUP BY device_group ORDER BY device_group",
+            )
+            .fetch_all(&mut *conn)
+            .await?)
+        })
+    }
+
+    async fn drop_excluded_rows(&self, conn: &mut dyn AsConn, table: &str) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            if !TABLES.contains(&table) {
+                return Err(DbError::Other(sqlx::Error::Protocol(format!(
+                    "not a staging table: {table}"
+                ))));
+            }
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE NOT {}",
+                not_excluded(table)
+            ))
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
         })
     }
 }

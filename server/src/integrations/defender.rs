@@ -152,13 +152,25 @@ impl Usable {
     }
 }
 
-/// The client for one sync run, built from the configuration as saved when the run starts.
+/// What one sync run works with, from the configuration as saved when the run starts.
+pub struct ForSync {
+    pub client: DefenderClient,
+    /// The device groups to import; empty for every group.
+    pub import_groups: Vec<String>,
+}
+
+/// The client for one sync run and the import allow-list.
 pub async fn client_for_sync(
     store: &dyn IntegrationStore,
     secrets: &SecretBox,
     options: ClientOptions,
-) -> Result<DefenderClient, Unusable> {
-    usable(store).await?.client(secrets, options)
+) -> Result<ForSync, Unusable> {
+    let usable = usable(store).await?;
+    let import_groups = usable.settings.import_groups.clone();
+    Ok(ForSync {
+        client: usable.client(secrets, options)?,
+        import_groups,
+    })
 }
 
 /// One client per saved configuration, for machine actions: submissions and the poller reuse
@@ -317,7 +329,9 @@ pub async fn save(
         (true, true) => before.and_then(|s| s.next_sync_at.clone()),
     };
     // A demo configuration stops being the demo once it points somewhere else.
-    let demo = before.is_some_and(|s| s.demo) && old_settings == Some(settings) && sealed.is_none();
+    let demo = before.is_some_and(|s| s.demo)
+        && old_settings.map(StoredDefenderSettings::destination) == Some(settings.destination())
+        && sealed.is_none();
     write(
         store,
         Write {

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use app::model::defender_change::{DefenderDestination, DESTINATION_FIELDS};
-use app::model::integration::DefenderForm;
+use app::model::integration::{import_group_list, DefenderForm};
 use serde::{Deserialize, Serialize};
 
 use crate::defender::{
@@ -23,6 +23,10 @@ pub struct StoredDefenderSettings {
     pub custom_login_url: String,
     #[serde(default)]
     pub custom_api_url: String,
+    /// The device groups imported (as the endpoint list names them); empty for every group.
+    /// Not part of where the secret goes: changing it keeps the sealed secret.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_groups: Vec<String>,
 }
 
 impl StoredDefenderSettings {
@@ -34,6 +38,7 @@ impl StoredDefenderSettings {
             geo_api_host: form.geo_api_host.trim().to_owned(),
             custom_login_url: form.custom_login_url.trim().to_owned(),
             custom_api_url: form.custom_api_url.trim().to_owned(),
+            import_groups: import_group_list(&form.import_groups),
         }
     }
 
@@ -62,22 +67,33 @@ impl StoredDefenderSettings {
     /// field holds reads as one value.
     pub fn changes_to(&self, other: &Self) -> Vec<String> {
         let (old, new) = (self.destination(), other.destination());
-        old.changes(&new)
+        let mut changes: Vec<String> = old
+            .changes(&new)
             .into_iter()
             .map(|(f, before, after)| format!("{}: {before:?} -> {after:?}", f.label))
-            .collect()
+            .collect();
+        if self.import_groups != other.import_groups {
+            changes.push(format!(
+                "import allow-list: {:?} -> {:?}",
+                self.import_groups, other.import_groups
+            ));
+        }
+        changes
     }
 
     /// The values that are set, for the audit line of a new configuration.
     pub fn described(&self) -> String {
         let d = self.destination();
-        DESTINATION_FIELDS
+        let mut set: Vec<String> = DESTINATION_FIELDS
             .iter()
             .zip(d.values())
             .filter(|(_, v)| !v.is_empty())
             .map(|(f, v)| format!("{} {v:?}", f.label))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        if !self.import_groups.is_empty() {
+            set.push(format!("import allow-list {:?}", self.import_groups));
+        }
+        set.join(", ")
     }
 
     pub fn endpoints(&self) -> Result<Endpoints, DefenderError> {
@@ -158,6 +174,14 @@ mod tests {
             ]
         );
         assert!(stored().changes_to(&stored()).is_empty());
+        let scoped = StoredDefenderSettings {
+            import_groups: vec!["Servers".into()],
+            ..stored()
+        };
+        assert_eq!(
+            stored().changes_to(&scoped),
+            [r#"import allow-list: [] -> ["Servers"]"#]
+        );
         assert_eq!(
             stored().described(),
             r#"tenant ID "contoso.onmicrosoft.com", client ID "11111111-2222-3333-4444-555555555555", cloud "gcc-high""#

@@ -37,6 +37,7 @@ pub async fn seed(
         geo_api_host: String::new(),
         custom_login_url: base.into(),
         custom_api_url: base.into(),
+        import_groups: Vec::new(),
     };
     let sealed = sealed_secret::seal(secrets, DEMO_CLIENT_SECRET, &settings)?;
     // Due now: the schedule's first check, at startup, runs the first sync at once.

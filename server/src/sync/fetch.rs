@@ -107,11 +107,13 @@ pub enum FetchError {
 /// Pages machines (§4.1), vulnerabilities (§4.10), the bulk machine-vulnerability rows (§4.12;
 /// one listing for the tenant, never one call per machine), alerts (§4.3) and the machine
 /// actions created since the last run (§4.4) into staging, reporting each page to `progress`.
+/// With `import_groups` given, machines of other device groups and their rows are left out.
 pub(crate) async fn fetch(
     stores: &Stores,
     client: &DefenderClient,
     conn: &mut impl AsConn,
     progress: Progress<'_>,
+    import_groups: &[String],
 ) -> Result<Fetched, FetchError> {
     let db_err = |listing| move |source| FetchError::Db { listing, source };
     stores
@@ -161,6 +163,12 @@ pub(crate) async fn fetch(
         );
     }
     fetched.absorb(MACHINES, end);
+    let excluded = stores
+        .staging
+        .exclude_machines(conn, import_groups)
+        .await
+        .map_err(db_err(MACHINES))?;
+    fetched.note_excluded(import_groups, &excluded);
 
     let vulnerabilities = Listing {
         name: VULNERABILITIES,
@@ -221,6 +229,13 @@ pub(crate) async fn fetch(
         );
     }
     fetched.absorb(MACHINE_VULNERABILITIES, end);
+    if !excluded.is_empty() {
+        stores
+            .staging
+            .drop_excluded_rows(conn, "stage_machine_vulnerability")
+            .await
+            .map_err(db_err(MACHINE_VULNERABILITIES))?;
+    }
 
     // The products of rows only part of which were listed would be only part of the tenant's.
     if !fetched.machine_vulnerabilities_partial
@@ -249,6 +264,13 @@ pub(crate) async fn fetch(
         .await?;
     fetched.note_guard(&end, "The alert listing stopped early (paging guard).");
     fetched.absorb(ALERTS, end);
+    if !excluded.is_empty() {
+        stores
+            .staging
+            .drop_excluded_rows(conn, "stage_alert")
+            .await
+            .map_err(db_err(ALERTS))?;
+    }
 
     // Defender's action history, from the portal and other tools too (§9.23). The API filters
     // on the creation time, not on the last update (§4.4), so the listing starts before the
@@ -297,6 +319,28 @@ pub fn row_machine(item: &SkippedItem) -> Option<String> {
 }
 
 impl Fetched {
+    /// Says which machines the import allow-list left out, group by group.
+    fn note_excluded(&mut self, allowed: &[String], excluded: &[(String, i64)]) {
+        let total: i64 = excluded.iter().map(|(_, n)| n).sum();
+        if total == 0 {
+            return;
+        }
+        let groups: Vec<String> = excluded
+            .iter()
+            .map(|(group, n)| format!("{group:?}: {n}"))
+            .collect();
+        let allowed: Vec<String> = allowed.iter().map(|g| format!("{g:?}")).collect();
+        self.notes.push(format!(
+            "{total} machine{} in device groups outside the import allow-list ({}) {} not \
+             imported, and what was stored of {} before was left as it was ({}).",
+            if total == 1 { "" } else { "s" },
+            allowed.join(", "),
+            if total == 1 { "was" } else { "were" },
+            if total == 1 { "it" } else { "them" },
+            groups.join(", ")
+        ));
+    }
+
     /// A listing that is only upserted stopped early: nothing is lost, but the run is Partial.
     fn note_guard(&mut self, end: &ListingEnd, note: &str) {
         if end.guarded {

@@ -6,7 +6,7 @@ use crate::db::{self, Stores, SyncRunStore};
 use crate::defender::skipped::SkippedItem;
 use crate::defender::DefenderClient;
 use crate::endpoints::InactiveAfter;
-use crate::integrations::defender::{self, Unusable};
+use crate::integrations::defender::{self, ForSync, Unusable};
 
 use super::apply::apply;
 use super::apply::Applied;
@@ -93,10 +93,14 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
         }
     };
     let result = match client(inner).await {
-        Ok(client) => {
+        Ok(ForSync {
+            client,
+            import_groups,
+        }) => {
             sync_with(
                 stores,
                 &client,
+                &import_groups,
                 inner.inactive_after,
                 inner.progress(),
                 Some(&inner.merge_lock),
@@ -132,7 +136,7 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
     outcome
 }
 
-async fn client(inner: &Inner) -> Result<DefenderClient, String> {
+async fn client(inner: &Inner) -> Result<ForSync, String> {
     defender::client_for_sync(
         &*inner.db.integrations,
         &inner.secrets,
@@ -151,13 +155,22 @@ async fn client(inner: &Inner) -> Result<DefenderClient, String> {
 async fn sync_with(
     stores: &Stores,
     client: &DefenderClient,
+    import_groups: &[String],
     inactive_after: InactiveAfter,
     progress: Progress<'_>,
     merge_lock: Option<&tokio::sync::Mutex<()>>,
 ) -> RunResult {
     let mut totals = SyncRunTotals::default();
     let recent_since = db::format_time(time::OffsetDateTime::now_utc() - inactive_after.duration());
-    let result = stage_and_apply(stores, client, progress, &recent_since, merge_lock).await;
+    let result = stage_and_apply(
+        stores,
+        client,
+        import_groups,
+        progress,
+        &recent_since,
+        merge_lock,
+    )
+    .await;
     let metrics = client.metrics();
     totals.api_calls = i64::try_from(metrics.api_calls).unwrap_or(i64::MAX);
     totals.throttle_wait_ms = i64::try_from(metrics.throttle_wait().as_millis()).unwrap_or(0);
@@ -232,6 +245,7 @@ async fn sync_with(
 async fn stage_and_apply(
     stores: &Stores,
     client: &DefenderClient,
+    import_groups: &[String],
     progress: Progress<'_>,
     recent_since: &str,
     merge_lock: Option<&tokio::sync::Mutex<()>>,
@@ -243,7 +257,7 @@ async fn stage_and_apply(
         .await
         .map_err(|e| format!("database error: {e}"))?;
     let result = async {
-        let fetched = fetch(stores, client, &mut conn, progress)
+        let fetched = fetch(stores, client, &mut conn, progress, import_groups)
             .await
             .map_err(|e| e.to_string())?;
         progress.begin(APPLYING, None);
@@ -278,7 +292,8 @@ pub async fn sync_with_client(
         .start(&db::now(), reason)
         .await
         .map_err(|e| e.to_string())?;
-    let result = sync_with(stores, client, inactive_after, Progress::none(), None).await;
+    // Every device group: these callers have no stored allow-list.
+    let result = sync_with(stores, client, &[], inactive_after, Progress::none(), None).await;
     journal(&*stores.sync_runs, run_id, &db::now(), &result)
         .await
         .map_err(|e| e.to_string())?;

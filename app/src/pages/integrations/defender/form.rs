@@ -26,6 +26,7 @@ struct Fields {
     custom_login_url: RwSignal<String>,
     custom_api_url: RwSignal<String>,
     enabled: RwSignal<bool>,
+    import_groups: RwSignal<String>,
 }
 
 impl Fields {
@@ -39,6 +40,7 @@ impl Fields {
             custom_login_url: RwSignal::new(saved.custom_login_url.clone()),
             custom_api_url: RwSignal::new(saved.custom_api_url.clone()),
             enabled: RwSignal::new(saved.enabled),
+            import_groups: RwSignal::new(saved.import_groups.join("\n")),
         }
     }
 
@@ -52,6 +54,7 @@ impl Fields {
             custom_login_url: self.custom_login_url.get_untracked().trim().to_owned(),
             custom_api_url: self.custom_api_url.get_untracked().trim().to_owned(),
             enabled: self.enabled.get_untracked(),
+            import_groups: self.import_groups.get_untracked(),
         }
     }
 }
@@ -107,6 +110,7 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                 custom_login_url: f.custom_login_url,
                 custom_api_url: f.custom_api_url,
                 enabled: enabled_arg(f.enabled),
+                import_groups: f.import_groups,
             });
         }
     };
@@ -230,6 +234,17 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                         placeholder="https://api.proxy.example"/>
                     {message("custom_api_url")}
                 </details>
+
+                <label for="defender-import-groups">"Import only these device groups (optional)"</label>
+                <textarea id="defender-import-groups" name="import_groups" rows="3"
+                    bind:value=fields.import_groups placeholder="Servers">
+                    // A textarea's first value is its text, which a post without JavaScript sends.
+                    {fields.import_groups.get_untracked()}
+                </textarea>
+                <span class="hint">
+                    "One Defender device group per line, as the endpoint list names them; empty imports every group. Machines of other groups are not imported, and endpoints already imported from them are left as they are."
+                </span>
+                {message("import_groups")}
 
                 <label class="checkbox">
                     <input name="enabled" type="checkbox" value="on" bind:checked=fields.enabled/>

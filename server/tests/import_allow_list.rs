@@ -157,6 +157,14 @@ async fn only_the_allowed_device_groups_are_imported_and_the_others_are_left_as_
         )),
         "{notes}"
     );
+    // Their rows were kept, not counted as fixed.
+    let (fixed,): (Option<i64>,) = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT vulnerabilities_fixed FROM sync_run ORDER BY sync_run_id DESC LIMIT 1"
+    )
+    .fetch_one(db)
+    .await
+    .unwrap());
+    assert_eq!(fixed, Some(0));
     let ungrouped_count = ungrouped.len();
     assert!(
         notes.contains(&format!("\"{UNGROUPED}\": {ungrouped_count}")),

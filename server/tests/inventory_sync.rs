@@ -122,6 +122,8 @@ struct Run {
     alerts: i64,
     vulnerabilities: i64,
     machine_vulnerabilities: i64,
+    vulnerabilities_new: Option<i64>,
+    vulnerabilities_fixed: Option<i64>,
     api_calls: i64,
     error: Option<String>,
     notes: Option<String>,
@@ -165,6 +167,11 @@ async fn first_sync_imports_everything_and_a_second_changes_nothing() {
     assert_eq!(run.machines_seen, control.machine_count() as i64);
     assert!(run.api_calls > 0);
     assert!(run.vulnerabilities > 0 && run.machine_vulnerabilities > 0 && run.alerts > 0);
+    // The first run finds every row new.
+    assert_eq!(
+        (run.vulnerabilities_new, run.vulnerabilities_fixed),
+        (Some(control.machine_vulnerability_count() as i64), Some(0))
+    );
 
     // Fixture 7 is a stale duplicate of fixture 0: two machine rows, one endpoint, and the
     // live record represents it.
@@ -231,6 +238,10 @@ async fn first_sync_imports_everything_and_a_second_changes_nothing() {
         "{run:?}"
     );
     assert_eq!(run.machines_unchanged, control.machine_count() as i64);
+    assert_eq!(
+        (run.vulnerabilities_new, run.vulnerabilities_fixed),
+        (Some(0), Some(0))
+    );
     assert_eq!(snapshot(pool).await, before);
 
     app.stop().await;

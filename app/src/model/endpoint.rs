@@ -384,6 +384,12 @@ pub struct SyncRunView {
     pub machines_unchanged: i64,
     pub alerts: i64,
     pub vulnerabilities: i64,
+    /// Machine-vulnerability rows the run listed for the first time, and stored rows it no
+    /// longer listed (fixed, or their machine gone); `None` when it kept the stored rows.
+    #[serde(default)]
+    pub vulnerabilities_new: Option<i64>,
+    #[serde(default)]
+    pub vulnerabilities_fixed: Option<i64>,
     pub api_calls: i64,
     pub throttle_wait_ms: i64,
     pub error: Option<String>,

@@ -12,6 +12,10 @@ pub struct SyncRunTotals {
     pub alerts: i64,
     pub vulnerabilities: i64,
     pub machine_vulnerabilities: i64,
+    /// Machine-vulnerability rows listed for the first time, and stored rows no longer listed;
+    /// `None` when the run kept the stored rows.
+    pub vulnerabilities_new: Option<i64>,
+    pub vulnerabilities_fixed: Option<i64>,
     pub api_calls: i64,
     pub throttle_wait_ms: i64,
     /// Items that could not be decoded and were skipped.
@@ -136,7 +140,8 @@ impl SyncRunStore for Pool {
                  machines_added = $4, machines_updated = $5, machines_unchanged = $6, alerts = $7, \
                  vulnerabilities = $8, machine_vulnerabilities = $9, api_calls = $10, \
                  throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
-                 missing_permissions = $16 WHERE sync_run_id = $14",
+                 missing_permissions = $16, vulnerabilities_new = $17, \
+                 vulnerabilities_fixed = $18 WHERE sync_run_id = $14",
             )
             .bind(f.at)
             .bind(f.outcome)
@@ -154,6 +159,8 @@ impl SyncRunStore for Pool {
             .bind(sync_run_id)
             .bind(totals.skipped_items)
             .bind(f.missing_permissions.map(JsonText))
+            .bind(totals.vulnerabilities_new)
+            .bind(totals.vulnerabilities_fixed)
             .execute(pool)
             .await?;
             Ok(())

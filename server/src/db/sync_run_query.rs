@@ -15,6 +15,8 @@ pub struct SyncRunRow {
     pub machines_unchanged: i64,
     pub alerts: i64,
     pub vulnerabilities: i64,
+    pub vulnerabilities_new: Option<i64>,
+    pub vulnerabilities_fixed: Option<i64>,
     pub api_calls: i64,
     pub throttle_wait_ms: i64,
     pub error: Option<String>,
@@ -45,7 +47,7 @@ impl SyncJournalQuery for Pool {
             sqlx::query_as(
                 "SELECT sync_run_id, started_at, finished_at, reason, outcome, machines_seen,
                         machines_added, machines_updated, machines_unchanged, alerts, vulnerabilities,
-                        api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
+                        vulnerabilities_new, vulnerabilities_fixed, api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
                  FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
             )
             .bind(limit)

@@ -8,7 +8,7 @@
 use super::fetch::{Fetched, Source, ACTIONS_CURSOR};
 use super::merge_write;
 use crate::db::machine_action_sync::ActionsApplied;
-use crate::db::sync_stage::MachineDiff;
+use crate::db::sync_stage::{MachineDiff, MachineVulnerabilityChanges};
 use crate::db::{self, AsConn, DbError, Stores};
 
 /// A listing shorter than this share of the machines present before is treated as suspect:
@@ -21,6 +21,8 @@ pub struct Applied {
     pub diff: MachineDiff,
     pub vulnerabilities: i64,
     pub machine_vulnerabilities: i64,
+    /// What the machine-vulnerability listing changed; `None` when the stored rows were kept.
+    pub vulnerability_changes: Option<MachineVulnerabilityChanges>,
     pub alerts: i64,
     pub actions: ActionsApplied,
     pub marked_gone: u64,
@@ -92,18 +94,19 @@ async fn apply_in_transaction(
             .apply_vulnerabilities(&mut tx, &synced_at)
             .await?;
     }
-    applied.machine_vulnerabilities =
-        if fetched.machine_vulnerabilities_partial || !readable(Source::MachineVulnerabilities) {
-            stores
-                .staging
-                .count(&mut tx, "machine_vulnerability")
-                .await?
-        } else {
-            stores
-                .staging
-                .apply_machine_vulnerabilities(&mut tx, &synced_at)
-                .await?
-        };
+    if fetched.machine_vulnerabilities_partial || !readable(Source::MachineVulnerabilities) {
+        applied.machine_vulnerabilities = stores
+            .staging
+            .count(&mut tx, "machine_vulnerability")
+            .await?;
+    } else {
+        let changes = stores
+            .staging
+            .apply_machine_vulnerabilities(&mut tx, &synced_at)
+            .await?;
+        applied.machine_vulnerabilities = changes.listed;
+        applied.vulnerability_changes = Some(changes);
+    }
     if readable(Source::Alerts) {
         applied.alerts = stores.staging.apply_alerts(&mut tx, &synced_at).await?;
     }

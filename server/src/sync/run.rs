@@ -186,6 +186,8 @@ async fn sync_with(
     totals.alerts = applied.alerts;
     totals.vulnerabilities = applied.vulnerabilities;
     totals.machine_vulnerabilities = applied.machine_vulnerabilities;
+    totals.vulnerabilities_new = applied.vulnerability_changes.map(|c| c.new);
+    totals.vulnerabilities_fixed = applied.vulnerability_changes.map(|c| c.fixed);
     let mut notes = applied.notes;
     // Derived data: a failure here leaves the imported data committed, and the next run or
     // re-model fixes the classification.

@@ -43,6 +43,8 @@ fn sync_view(r: SyncRunRow, skipped: Vec<SkippedItemView>) -> SyncRunView {
         machines_unchanged: r.machines_unchanged,
         alerts: r.alerts,
         vulnerabilities: r.vulnerabilities,
+        vulnerabilities_new: r.vulnerabilities_new,
+        vulnerabilities_fixed: r.vulnerabilities_fixed,
         api_calls: r.api_calls,
         throttle_wait_ms: r.throttle_wait_ms,
         error: r.error,

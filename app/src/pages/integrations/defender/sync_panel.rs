@@ -8,6 +8,15 @@ use crate::components::sync_status::SyncProgressBar;
 use crate::error::ConsoleError;
 use crate::model::integration::DefenderConfigView;
 
+/// "+12 / −3", or a dash when the run kept the stored rows (its listing was incomplete or not
+/// permitted) or predates the count.
+fn changes_text(new: Option<i64>, fixed: Option<i64>) -> String {
+    match (new, fixed) {
+        (Some(new), Some(fixed)) => format!("+{new} / −{fixed}"),
+        _ => "—".into(),
+    }
+}
+
 #[component]
 pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> impl IntoView {
     let sync = ServerAction::<SyncNow>::new();
@@ -42,6 +51,7 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                                 <thead><tr>
                                     <th>"Started"</th><th>"Reason"</th><th>"Outcome"</th><th>"Machines"</th>
                                     <th>"Added"</th><th>"Updated"</th><th>"Alerts"</th><th>"Vulnerabilities"</th>
+                                    <th><abbr title="Machine-vulnerability rows listed for the first time / no longer listed (fixed, or the machine gone)">"New / fixed"</abbr></th>
                                     <th>"API calls"</th><th>"Throttled (s)"</th><th>"Details"</th>
                                 </tr></thead>
                                 <tbody>
@@ -49,7 +59,9 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                                         <tr>
                                             <td>{r.started_at}</td><td>{r.reason}</td><td>{r.outcome}</td>
                                             <td>{r.machines_seen}</td><td>{r.machines_added}</td><td>{r.machines_updated}</td>
-                                            <td>{r.alerts}</td><td>{r.vulnerabilities}</td><td>{r.api_calls}</td>
+                                            <td>{r.alerts}</td><td>{r.vulnerabilities}</td>
+                                            <td data-testid="vulnerability-changes">{changes_text(r.vulnerabilities_new, r.vulnerabilities_fixed)}</td>
+                                            <td>{r.api_calls}</td>
                                             <td>{format!("{:.1}", r.throttle_wait_ms as f64 / 1000.0)}</td>
                                             <td>
                                                 {r.error.clone().or(r.notes.clone()).unwrap_or_default()}

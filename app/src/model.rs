@@ -10,6 +10,7 @@ pub mod import;
 pub mod integration;
 pub mod profile;
 pub mod risk;
+pub mod risk_history;
 pub mod secret_text;
 pub mod session;
 pub mod software;

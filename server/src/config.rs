@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::auth::session_registry::SessionLimits;
 use crate::endpoints::InactiveAfter;
+use crate::sync::HistoryRetention;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 const DEFAULT_LOG_FILTER: &str = "info,tower_http=info,sqlx=warn";
@@ -80,6 +81,9 @@ pub struct Cli {
     /// [default: 30].
     #[arg(long, env = "EA_INACTIVE_AFTER_DAYS", value_name = "DAYS")]
     pub inactive_after_days: Option<u32>,
+    /// Days each endpoint's risk history is kept, 1 to 3650 [default: 400].
+    #[arg(long, env = "EA_HISTORY_DAYS", value_name = "DAYS")]
+    pub history_days: Option<u32>,
     /// Minutes without a request after which a session ends, 1 to 1440 [default: 30].
     #[arg(long, env = "EA_SESSION_IDLE_MINUTES", value_name = "MINUTES")]
     pub session_idle_minutes: Option<u32>,
@@ -116,6 +120,7 @@ struct FileSettings {
     demo_defender_url: Option<String>,
     action_poll_secs: Option<u64>,
     inactive_after_days: Option<u32>,
+    history_days: Option<u32>,
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
 }
@@ -135,6 +140,7 @@ pub struct Settings {
     pub demo_defender_url: Option<String>,
     pub action_poll_interval: std::time::Duration,
     pub inactive_after: InactiveAfter,
+    pub history: HistoryRetention,
     /// Tests shorten these to seconds, which the options do not offer.
     pub session_limits: SessionLimits,
 }
@@ -160,6 +166,7 @@ impl fmt::Debug for Settings {
             .field("demo_defender_url", &self.demo_defender_url)
             .field("action_poll_interval", &self.action_poll_interval)
             .field("inactive_after", &self.inactive_after)
+            .field("history", &self.history)
             .field("session_limits", &self.session_limits)
             .finish()
     }
@@ -183,6 +190,8 @@ pub enum ConfigError {
     ActionPoll(u64),
     #[error("inactive_after_days must be between 1 and 3650, got {0}")]
     InactiveAfterDays(u32),
+    #[error("history_days must be between 1 and 3650, got {0}")]
+    HistoryDays(u32),
     #[error("session_idle_minutes must be between 1 and 1440, got {0}")]
     SessionIdle(u32),
     #[error("session_absolute_hours must be between 1 and 720, got {0}")]
@@ -235,6 +244,10 @@ impl Settings {
             None => InactiveAfter::default(),
             Some(days) => InactiveAfter::days(days).ok_or(ConfigError::InactiveAfterDays(days))?,
         };
+        let history = match cli.history_days.or(file.history_days) {
+            None => HistoryRetention::default(),
+            Some(days) => HistoryRetention::days(days).ok_or(ConfigError::HistoryDays(days))?,
+        };
         let defaults = SessionLimits::default();
         let session_limits = SessionLimits {
             idle: match cli.session_idle_minutes.or(file.session_idle_minutes) {
@@ -276,6 +289,7 @@ impl Settings {
                 .map(SecretText::into_inner),
             demo_defender_url: cli.demo_defender_url.or(file.demo_defender_url),
             inactive_after,
+            history,
             data_dir,
         })
     }

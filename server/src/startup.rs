@@ -156,6 +156,7 @@ impl Application {
             secrets.clone(),
             tuning.client_options.clone(),
             settings.inactive_after,
+            settings.history,
         );
         let actions = ActionService::new(
             stores.clone(),

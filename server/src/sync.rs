@@ -9,6 +9,7 @@ mod merge_write;
 mod progress;
 mod remodel_job;
 pub mod requests;
+pub mod risk_record;
 pub mod run;
 pub mod schedule;
 pub mod service;
@@ -17,5 +18,6 @@ mod software_facts;
 pub mod split;
 pub mod to_rows;
 
+pub use risk_record::HistoryRetention;
 pub use run::sync_with_client;
 pub use service::{SyncHandle, SyncOutcome, SyncService};

@@ -11,5 +11,6 @@ pub mod dashboard;
 pub mod endpoint_list;
 pub mod endpoint_row;
 pub mod endpoint_summary;
+pub mod risk_history;
 pub mod sync_journal;
 pub mod vulnerabilities;

@@ -351,6 +351,9 @@ pub struct EndpointSummary {
     pub defender: Option<DefenderDetail>,
     /// The Defender integration is configured and enabled.
     pub defender_enabled: bool,
+    /// Its risk as the syncs recorded it, newest first.
+    #[serde(default)]
+    pub risk_history: Vec<crate::model::risk_history::RiskChange>,
 }
 
 /// The dashboard's figures.
@@ -369,6 +372,10 @@ pub struct DashboardView {
     /// The device groups to choose from, as the endpoint list names them.
     #[serde(default)]
     pub device_groups: Vec<String>,
+    /// Every endpoint by risk level over the last 30 days, oldest first (days without a sync
+    /// are absent).
+    #[serde(default)]
+    pub risk_trend: Vec<crate::model::risk_history::RiskTrendDay>,
 }
 
 /// One row of the sync journal.

@@ -9,6 +9,7 @@ use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::model::endpoint::{encode, DashboardView};
 use crate::model::risk::RiskLevel;
+use crate::model::risk_history::RiskTrendDay;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -99,6 +100,72 @@ fn DashboardPanels(view: DashboardView) -> impl IntoView {
                 <p data-testid="last-sync">{last_sync}</p>
             </section>
         </div>
+        <section class="panel" aria-label="Risk over the last 30 days">
+            <h2>"Endpoints by risk level, last 30 days"</h2>
+            <p class="hint">"Every endpoint, after the last sync of each day (UTC); days without a sync are left out."</p>
+            <RiskTrend days=view.risk_trend.clone()/>
+        </section>
+    }
+    .into_any()
+}
+
+/// One stacked bar per day, most severe on the left, with the counts in a table beside it (the
+/// bar alone says nothing to a screen reader).
+#[component]
+fn RiskTrend(days: Vec<RiskTrendDay>) -> impl IntoView {
+    if days.is_empty() {
+        return view! { <p>"No sync has recorded the endpoints' risk yet."</p> }.into_any();
+    }
+    let levels: Vec<RiskLevel> = RiskLevel::ALL.into_iter().rev().collect();
+    let head = levels
+        .iter()
+        .map(|l| view! { <th>{l.as_str()}</th> })
+        .collect_view();
+    let rows = days
+        .into_iter()
+        .rev()
+        .map(|d| {
+            let total = d.total().max(1) as f64;
+            let count = |level: RiskLevel| {
+                d.by_risk
+                    .iter()
+                    .find(|(l, _)| *l == level)
+                    .map_or(0, |(_, n)| *n)
+            };
+            // SVG geometry, not inline styles: the Content-Security-Policy allows none.
+            let mut x = 0.0;
+            let bar = levels
+                .iter()
+                .map(|&l| {
+                    let width = count(l) as f64 / total * 100.0;
+                    let part = view! {
+                        <rect class=format!("trend-part {}", l.css_class())
+                            x=format!("{x:.2}") y="0" width=format!("{width:.2}") height="10"></rect>
+                    };
+                    x += width;
+                    part
+                })
+                .collect_view();
+            let cells = levels
+                .iter()
+                .map(|&l| view! { <td>{count(l)}</td> })
+                .collect_view();
+            view! {
+                <tr>
+                    <td class="mono">{d.day.clone()}</td>
+                    <td class="trend-cell">
+                        <svg class="trend-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">{bar}</svg>
+                    </td>
+                    {cells}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data-table compact risk-trend" data-testid="risk-trend">
+            <thead><tr><th>"Day"</th><th>"Share"</th>{head}</tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
     .into_any()
 }

@@ -7,6 +7,7 @@ mod actions_panel;
 mod defender_tab;
 mod identity_panel;
 mod risk_tab;
+mod risk_timeline;
 mod software_tab;
 mod summary_tab;
 

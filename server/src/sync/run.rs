@@ -16,6 +16,7 @@ use super::fetch::{fetch, Forbidden};
 /// the listings left out.
 type Staged = (Applied, Vec<SkippedItem>, Vec<Forbidden>);
 use super::progress::{Progress, APPLYING};
+use super::risk_record::{record_risk, HistoryRetention};
 use super::service::{Inner, SyncOutcome};
 
 /// How a run ended, for the journal.
@@ -102,6 +103,7 @@ pub(crate) async fn run_once(inner: &Inner, reason: &'static str) -> SyncOutcome
                 &client,
                 &import_groups,
                 inner.inactive_after,
+                inner.history,
                 inner.progress(),
                 Some(&inner.merge_lock),
             )
@@ -157,6 +159,7 @@ async fn sync_with(
     client: &DefenderClient,
     import_groups: &[String],
     inactive_after: InactiveAfter,
+    history: HistoryRetention,
     progress: Progress<'_>,
     merge_lock: Option<&tokio::sync::Mutex<()>>,
 ) -> RunResult {
@@ -192,9 +195,18 @@ async fn sync_with(
     // Derived data: a failure here leaves the imported data committed, and the next run or
     // re-model fixes the classification.
     let remodelled = |step| progress.remodelled(step);
-    if let Err(e) = crate::endpoints::remodel_after_sync(stores, &remodelled).await {
-        tracing::error!(error = %e, "re-model after sync failed");
-        notes.push(format!("Re-model failed: {e}."));
+    match crate::endpoints::remodel_after_sync(stores, &remodelled).await {
+        // The history records assessments of this run's data, so only after its re-model.
+        Ok(_) => {
+            if let Err(e) = record_risk(stores, history).await {
+                tracing::error!(error = %e, "recording the risk history failed");
+                notes.push(format!("The risk history was not recorded: {e}."));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "re-model after sync failed");
+            notes.push(format!("Re-model failed: {e}."));
+        }
     }
     if let Err(e) = crate::endpoints::mark_inactive(stores, inactive_after).await {
         tracing::error!(error = %e, "marking inactive endpoints failed");
@@ -295,7 +307,16 @@ pub async fn sync_with_client(
         .await
         .map_err(|e| e.to_string())?;
     // Every device group: these callers have no stored allow-list.
-    let result = sync_with(stores, client, &[], inactive_after, Progress::none(), None).await;
+    let result = sync_with(
+        stores,
+        client,
+        &[],
+        inactive_after,
+        HistoryRetention::default(),
+        Progress::none(),
+        None,
+    )
+    .await;
     journal(&*stores.sync_runs, run_id, &db::now(), &result)
         .await
         .map_err(|e| e.to_string())?;

@@ -12,6 +12,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::watch;
 
 use super::progress::{Progress, FINISHED, STARTING};
+use super::risk_record::HistoryRetention;
 use crate::defender::ClientOptions;
 use crate::endpoints::InactiveAfter;
 use crate::endpoints::{RemodelError, RemodelReport};
@@ -62,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) options: ClientOptions,
     /// Endpoints unseen for longer are marked inactive after each run.
     pub(crate) inactive_after: InactiveAfter,
+    /// How long each endpoint's risk history is kept.
+    pub(crate) history: HistoryRetention,
     running: Mutex<Option<Slot>>,
     progress: watch::Sender<SyncProgress>,
     /// Wakes the leader's request loop when this replica, leading, asked for a re-model.
@@ -105,6 +108,7 @@ impl SyncService {
         secrets: SecretBox,
         options: ClientOptions,
         inactive_after: InactiveAfter,
+        history: HistoryRetention,
     ) -> Self {
         let (progress, _) = watch::channel(SyncProgress::default());
         Self {
@@ -113,6 +117,7 @@ impl SyncService {
                 secrets,
                 options,
                 inactive_after,
+                history,
                 running: Mutex::new(None),
                 progress,
                 remodel_wake: tokio::sync::Notify::new(),

@@ -62,5 +62,6 @@ pub async fn dashboard(
         last_sync: journal(&*db.sync_journal, 1).await?.into_iter().next(),
         group,
         device_groups,
+        risk_trend: super::risk_history::trend(db).await?,
     })
 }

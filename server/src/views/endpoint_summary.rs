@@ -113,6 +113,7 @@ pub async fn summary(
         machines,
         defender,
         defender_enabled,
+        risk_history: super::risk_history::timeline(db, endpoint_id).await?,
         row: row_view(detail.list),
     }))
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::risk_timeline::RiskTimeline;
 use crate::components::risk_badge::RiskBadge;
 use crate::model::endpoint::EndpointSummary;
 
@@ -29,6 +30,7 @@ impl RiskSub {
 pub fn RiskTab(summary: EndpointSummary, sub: RiskSub, children: Children) -> impl IntoView {
     let base = format!("/endpoints/{}?tab=risk", summary.row.id);
     let overall = summary.risk.overall;
+    let history = summary.risk_history.clone();
     let current = move |s: RiskSub| (sub == s).then_some("page");
     view! {
         <nav class="tabs subtabs" aria-label="Risk sections">
@@ -67,6 +69,7 @@ pub fn RiskTab(summary: EndpointSummary, sub: RiskSub, children: Children) -> im
                         }.into_any()
                     }}
                 </section>
+                <RiskTimeline changes=history/>
             }.into_any()
         }}
     }

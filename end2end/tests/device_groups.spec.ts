@@ -49,6 +49,12 @@ test("the dashboard of one device group counts its endpoints and leads to them",
 
   await page.goto("/");
   await hydrated(page);
+  // The last 30 days of every endpoint: today's row first, recorded by the sync just run.
+  const today = new Date().toISOString().slice(0, 10);
+  const trend = page.getByTestId("risk-trend").locator("tbody tr");
+  await expect(trend.first().locator("td").first()).toHaveText(today);
+  const todays = (await trend.first().locator("td").allTextContents()).slice(2).map(Number);
+  expect(todays.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   await page.getByLabel("Device group").selectOption("Engineering");
   await page.getByRole("button", { name: "Show" }).click();
   await expect(page).toHaveURL(/\/\?group=Engineering$/);
@@ -67,6 +73,35 @@ test("the dashboard of one device group counts its endpoints and leads to them",
   await expect(rows).toHaveCount(Math.min(values[biggest], 50));
   for (const cell of await rows.locator("td:nth-child(10)").all()) {
     await expect(cell).toContainText("Engineering");
+  }
+  expect(errors).toEqual([]);
+});
+
+test("the Vulnerabilities page of one device group counts its endpoints per CVE", async ({ page }) => {
+  test.setTimeout(90_000);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page);
+  await enableDefender(page);
+
+  await page.goto("/vulnerabilities");
+  await hydrated(page);
+  await page.getByLabel("Device group").selectOption("Engineering");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await expect(page).toHaveURL(/group=Engineering/);
+  await expect(page.getByRole("columnheader", { name: /Endpoints in group/ })).toBeVisible();
+  const cves = page.locator("table.cve-table tbody tr");
+  await expect(cves.first()).toBeVisible();
+  const id = (await cves.first().locator("td").first().innerText()).trim();
+  const inGroup = Number((await cves.first().locator("td").nth(5).innerText()).trim());
+  expect(inGroup).toBeGreaterThan(0);
+
+  // The CVE opens on the same group: exactly that many endpoints, each in it.
+  await cves.first().getByRole("link", { name: id }).click();
+  await expect(page).toHaveURL(new RegExp(`cve=${id}.*group=Engineering`));
+  await expect(page.getByTestId("affected-count")).toContainText(`${inGroup} endpoints`);
+  for (const cell of await page.locator("table.affected-table tbody tr td:nth-child(7)").all()) {
+    await expect(cell).toHaveText("Engineering");
   }
   expect(errors).toEqual([]);
 });

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use super::{
     AccountStore, ActionStore, ActionSyncStore, ActionTargetQuery, AlertStore, ApiTokenStore,
-    AuditStore, Connection, ConnectionTestStore, DbError, DefenderSourceStore, EndpointStore,
-    EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration, LoginAttemptStore,
-    MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore, RiskHistoryStore,
-    SessionStore, SoftwareStore, SplitStore, StagingStore, SyncCursorStore, SyncJournalQuery,
-    SyncProgressStore, SyncRunStore, Tx, VulnerabilityStore, VulnerabilityViews,
+    AuditStore, Connection, ConnectionTestStore, CveExposureStore, DbError, DefenderSourceStore,
+    EndpointStore, EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration,
+    LoginAttemptStore, MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore,
+    RiskHistoryStore, SessionStore, SoftwareStore, SplitStore, StagingStore, SyncCursorStore,
+    SyncJournalQuery, SyncProgressStore, SyncRunStore, Tx, VulnerabilityStore, VulnerabilityViews,
 };
 
 /// The database itself: what the stores' `&mut dyn AsConn` methods run on (a write
@@ -76,6 +76,7 @@ pub struct Stores {
     pub sync_runs: Arc<dyn SyncRunStore>,
     pub sync_progress: Arc<dyn SyncProgressStore>,
     pub remodel_runs: Arc<dyn RemodelRunStore>,
+    pub cve_exposure: Arc<dyn CveExposureStore>,
     pub risk_history: Arc<dyn RiskHistoryStore>,
     pub leases: Arc<dyn LeaseStore>,
     // Read models of the pages.
@@ -116,6 +117,7 @@ impl Stores {
             sync_runs: db.clone(),
             sync_progress: db.clone(),
             remodel_runs: db.clone(),
+            cve_exposure: db.clone(),
             risk_history: db.clone(),
             leases: db.clone(),
             endpoint_views: db.clone(),

@@ -223,10 +223,10 @@ pub struct MachineVulnerabilityChanges {
     pub fixed: i64,
 }
 
-/// A machine's device group as the endpoint list names it (`views::endpoint_row`): machines in
-/// none (id 0, or no name given) are in the portal's "Ungrouped devices (default)".
-const DEVICE_GROUP: &str = "CASE WHEN rbac_group_id <> 0 AND rbac_group_name IS NOT NULL \
-     THEN rbac_group_name ELSE 'Ungrouped devices (default)' END";
+/// A staged machine's device group, as [`super::cve_exposure::DEVICE_GROUP`] names it.
+fn staged_device_group() -> String {
+    super::cve_exposure::DEVICE_GROUP.replace("m.", "")
+}
 
 /// Excluded machines are neither gone nor stripped of their rows.
 const NOT_EXCLUDED: &str =
@@ -842,9 +842,10 @@ impl StagingStore for Pool {
             return Ok(Vec::new());
         }
         crate::on_conn!(conn, |conn| {
+            let group = staged_device_group();
             let mut insert = QueryBuilder::<Db>::new(format!(
                 "INSERT INTO stage_excluded_machine (machine_id, device_group) \
-                 SELECT machine_id, {DEVICE_GROUP} FROM stage_machine WHERE {DEVICE_GROUP} NOT IN ("
+                 SELECT machine_id, {group} FROM stage_machine WHERE {group} NOT IN ("
             ));
             let mut names = insert.separated(", ");
             for name in allowed {

@@ -202,6 +202,12 @@ async fn sync_with(
                 tracing::error!(error = %e, "recording the risk history failed");
                 notes.push(format!("The risk history was not recorded: {e}."));
             }
+            if let Err(e) = stores.cve_exposure.rebuild().await {
+                tracing::error!(error = %e, "counting each CVE's endpoints by group failed");
+                notes.push(format!(
+                    "The Vulnerabilities page's counts by device group were not updated: {e}."
+                ));
+            }
         }
         Err(e) => {
             tracing::error!(error = %e, "re-model after sync failed");

@@ -10,8 +10,8 @@ use app::model::vulnerability::{
 };
 
 use super::endpoint_list::ListCache;
-use super::endpoint_row::{json_or_default, UNGROUPED};
-use crate::db::vulnerability_query::{CveFilter, CveRecord, CveSort, ExploitFilter, GroupFilter};
+use super::endpoint_row::json_or_default;
+use crate::db::vulnerability_query::{CveFilter, CveRecord, CveSort, ExploitFilter};
 use crate::db::{DbError, Stores};
 
 fn cve_row(r: &CveRecord) -> CveRow {
@@ -69,11 +69,7 @@ pub async fn page(
                 "none" => ExploitFilter::None,
                 _ => ExploitFilter::Any,
             },
-            group: match query.group.as_str() {
-                "" => None,
-                UNGROUPED => Some(GroupFilter::Ungrouped),
-                name => Some(GroupFilter::Named(name)),
-            },
+            group: Some(query.group.as_str()).filter(|g| !g.is_empty()),
             sort: match query.sort.as_str() {
                 "exposed" => CveSort::Exposed,
                 "published" => CveSort::Published,

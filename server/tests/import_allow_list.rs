@@ -42,6 +42,16 @@ async fn strings(pool: &Pool, sql: &str) -> Vec<String> {
     rows.into_iter().map(|(s,)| s).collect()
 }
 
+/// Every endpoint with its representative machine.
+async fn endpoints(pool: &Pool) -> Vec<String> {
+    strings(
+        pool,
+        "SELECT CAST(endpoint_id AS TEXT) || '|' || COALESCE(defender_machine_id, '') \
+         FROM endpoint ORDER BY endpoint_id",
+    )
+    .await
+}
+
 /// The machines stored and not gone.
 async fn present(pool: &Pool) -> BTreeSet<String> {
     strings(
@@ -110,12 +120,7 @@ async fn only_the_allowed_device_groups_are_imported_and_the_others_are_left_as_
         )),
         "{notes}"
     );
-    let endpoints_before = strings(
-        &app.pool,
-        "SELECT CAST(endpoint_id AS TEXT) || '|' || COALESCE(defender_machine_id, '') \
-         FROM endpoint ORDER BY endpoint_id",
-    )
-    .await;
+    let endpoints_before = endpoints(&app.pool).await;
     let ungrouped: BTreeSet<String> = first.difference(&second).cloned().collect();
     let ungrouped_rows = |pool: &Pool| {
         let pool = pool.clone();
@@ -141,12 +146,7 @@ async fn only_the_allowed_device_groups_are_imported_and_the_others_are_left_as_
     sync(&app).await;
     assert_eq!(present(&app.pool).await, first);
     assert_eq!(ungrouped_rows(&app.pool).await, rows_before);
-    let endpoints_after = strings(
-        &app.pool,
-        "SELECT CAST(endpoint_id AS TEXT) || '|' || COALESCE(defender_machine_id, '') \
-         FROM endpoint ORDER BY endpoint_id",
-    )
-    .await;
+    let endpoints_after = endpoints(&app.pool).await;
     assert_eq!(endpoints_after, endpoints_before);
     let (outcome, notes) = last_run(&app.pool).await;
     assert_eq!(outcome, "Succeeded", "{notes}");

@@ -48,6 +48,17 @@ async fn json(
     res.json().await.unwrap()
 }
 
+/// The Endpoint Summary as its server fn answers.
+async fn summary_of(app: &TestApp, admin: &reqwest::Client, endpoint_id: i64) -> Value {
+    json(
+        app,
+        admin,
+        "endpoints/get",
+        &[("id", &endpoint_id.to_string())],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn each_sync_records_what_changed_and_the_pages_show_it() {
     let sim = simulator().await;
@@ -94,13 +105,7 @@ async fn each_sync_records_what_changed_and_the_pages_show_it() {
         }
     }
     let by = |s: &str| want.get(s).map_or(0, BTreeSet::len) as u64;
-    let summary = json(
-        &app,
-        &admin,
-        "endpoints/get",
-        &[("id", &endpoint_id.to_string())],
-    )
-    .await;
+    let summary = summary_of(&app, &admin, endpoint_id).await;
     let history = summary["risk_history"].as_array().unwrap();
     assert_eq!(history.len(), 1, "{history:#?}");
     assert_eq!(history[0]["risk_level"], summary["row"]["risk_level"]);
@@ -144,13 +149,7 @@ async fn each_sync_records_what_changed_and_the_pages_show_it() {
         scalar(pool, "SELECT COUNT(*) FROM risk_history").await,
         endpoints + 1
     );
-    let summary = json(
-        &app,
-        &admin,
-        "endpoints/get",
-        &[("id", &endpoint_id.to_string())],
-    )
-    .await;
+    let summary = summary_of(&app, &admin, endpoint_id).await;
     let history = summary["risk_history"].as_array().unwrap();
     assert_eq!(history.len(), 2, "{history:#?}");
     assert_eq!(history[0]["risk_level"], other);

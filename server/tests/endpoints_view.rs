@@ -372,6 +372,10 @@ async fn disabling_defender_removes_dynamic_profiles_and_keeps_endpoints() {
         })
         .all(|r| r["match_level"] == "VeryHigh");
     assert!(very_high);
+    // The page names the level as the product does.
+    let html = get_text(&app, &admin, "/endpoints", &[("page_size", "500")]).await;
+    assert!(html.contains("(Very High)"), "the list shows the level");
+    assert!(!html.contains("VeryHigh)"), "never the stored spelling");
 
     let res = post_form(
         &app,

@@ -28,3 +28,23 @@ pub struct RemodelStatus {
     /// Endpoints stored when the re-model started.
     pub total: u64,
 }
+
+/// A stored match level as the product names it: `VeryHigh` reads "Very High".
+pub fn match_level_label(level: &str) -> &str {
+    match level {
+        "VeryHigh" => "Very High",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod match_level_tests {
+    use super::match_level_label;
+
+    #[test]
+    fn very_high_reads_as_two_words() {
+        assert_eq!(match_level_label("VeryHigh"), "Very High");
+        assert_eq!(match_level_label("High"), "High");
+        assert_eq!(match_level_label("Low"), "Low");
+    }
+}

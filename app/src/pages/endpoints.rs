@@ -12,6 +12,7 @@ use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::list_controls::{self, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::model::endpoint::{EndpointPage, EndpointQuery, EndpointRow, SortKey};
+use crate::model::profile::match_level_label;
 use crate::model::risk::RiskLevel;
 
 fn query_from(params: &ParamsMap) -> EndpointQuery {
@@ -258,7 +259,7 @@ fn EndpointRowView(row: EndpointRow) -> impl IntoView {
         (false, false) => "—",
     };
     let profile = match (&row.profile_name, &row.match_level) {
-        (Some(p), Some(l)) => format!("{p} ({l})"),
+        (Some(p), Some(l)) => format!("{p} ({})", match_level_label(l)),
         (Some(p), None) => p.clone(),
         _ => "Unprofiled".into(),
     };

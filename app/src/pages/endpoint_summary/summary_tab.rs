@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::identity_panel::IdentityPanel;
 use crate::model::endpoint::EndpointSummary;
+use crate::model::profile::match_level_label;
 
 fn or_dash(v: Option<String>) -> String {
     v.filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
@@ -28,7 +29,7 @@ fn hostnames(names: &[String]) -> AnyView {
 pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
     let r = summary.row.clone();
     let profile = match (&r.profile_name, &r.match_level) {
-        (Some(p), Some(l)) => format!("{p} — match score {l}"),
+        (Some(p), Some(l)) => format!("{p} — match score {}", match_level_label(l)),
         (Some(p), None) => p.clone(),
         _ => "Unprofiled: no profile matched".into(),
     };
@@ -72,7 +73,7 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                     <thead><tr><th>"Profile"</th><th>"Match score"</th><th>"Matched rules"</th></tr></thead>
                     <tbody>
                         {summary.profiles_considered.clone().into_iter().map(|p| view! {
-                            <tr><td>{p.name}</td><td>{p.level}</td><td>{p.rules.join("; ")}</td></tr>
+                            <tr><td>{p.name}</td><td>{match_level_label(&p.level).to_owned()}</td><td>{p.rules.join("; ")}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>

@@ -3,10 +3,15 @@
 
 use super::{DbError, Pool};
 
-/// A machine's device group as the endpoint list names it (`views::endpoint_row`): machines in
-/// none (id 0, or no name given) are in the portal's "Ungrouped devices (default)".
-pub const DEVICE_GROUP: &str = "CASE WHEN m.rbac_group_id <> 0 AND m.rbac_group_name IS NOT NULL \
-     THEN m.rbac_group_name ELSE 'Ungrouped devices (default)' END";
+/// The device group of the machine row `table` holds, as the endpoint list names it
+/// (`views::endpoint_row::device_group`): machines in none (id 0, or no name given) are in the
+/// portal's "Ungrouped devices (default)".
+pub fn device_group_of(table: &str) -> String {
+    format!(
+        "CASE WHEN {table}.rbac_group_id <> 0 AND {table}.rbac_group_name IS NOT NULL \
+         THEN {table}.rbac_group_name ELSE 'Ungrouped devices (default)' END"
+    )
+}
 
 #[async_trait::async_trait]
 pub trait CveExposureStore: Send + Sync + std::fmt::Debug {
@@ -30,11 +35,12 @@ impl CveExposureStore for Pool {
             sqlx::query("DELETE FROM cve_exposure")
                 .execute(&mut *conn)
                 .await?;
+            let device_group = device_group_of("m");
             let written = sqlx::query(&format!(
                 "INSERT INTO cve_exposure (device_group, cve_id, endpoints) \
                  SELECT g.device_group, mv.cve_id, COUNT(DISTINCT g.endpoint_id) \
                  FROM (SELECT e.endpoint_id, e.defender_machine_id AS machine_id, \
-                       {DEVICE_GROUP} AS device_group \
+                       {device_group} AS device_group \
                        FROM endpoint e JOIN defender_machine m \
                        ON m.machine_id = e.defender_machine_id) g \
                  {rows} GROUP BY g.device_group, mv.cve_id"

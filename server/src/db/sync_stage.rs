@@ -8,6 +8,7 @@
 
 use sqlx::QueryBuilder;
 
+use super::cve_exposure::device_group_of;
 use super::endpoint::DefenderView;
 use super::staged_rows::{
     StagedAction, StagedAlert, StagedMachine, StagedMachineVulnerability, StagedVulnerability,
@@ -223,9 +224,15 @@ pub struct MachineVulnerabilityChanges {
     pub fixed: i64,
 }
 
-/// A staged machine's device group, as [`super::cve_exposure::DEVICE_GROUP`] names it.
-fn staged_device_group() -> String {
-    super::cve_exposure::DEVICE_GROUP.replace("m.", "")
+/// `table` if it is one of the staging tables, which are the only ones named in SQL by text.
+fn staging_table(table: &str) -> Result<&str, DbError> {
+    if TABLES.contains(&table) {
+        Ok(table)
+    } else {
+        Err(DbError::Other(sqlx::Error::Protocol(format!(
+            "not a staging table: {table}"
+        ))))
+    }
 }
 
 /// Excluded machines are neither gone nor stripped of their rows.
@@ -283,11 +290,7 @@ impl StagingStore for Pool {
 
     async fn empty(&self, conn: &mut dyn AsConn, table: &str) -> Result<(), DbError> {
         crate::on_conn!(conn, |conn| {
-            if !TABLES.contains(&table) {
-                return Err(DbError::Other(sqlx::Error::Protocol(format!(
-                    "not a staging table: {table}"
-                ))));
-            }
+            staging_table(table)?;
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *conn)
                 .await?;
@@ -842,7 +845,7 @@ impl StagingStore for Pool {
             return Ok(Vec::new());
         }
         crate::on_conn!(conn, |conn| {
-            let group = staged_device_group();
+            let group = device_group_of("stage_machine");
             let mut insert = QueryBuilder::<Db>::new(format!(
                 "INSERT INTO stage_excluded_machine (machine_id, device_group) \
                  SELECT machine_id, {group} FROM stage_machine WHERE {group} NOT IN ("
@@ -870,11 +873,7 @@ impl StagingStore for Pool {
 
     async fn drop_excluded_rows(&self, conn: &mut dyn AsConn, table: &str) -> Result<(), DbError> {
         crate::on_conn!(conn, |conn| {
-            if !TABLES.contains(&table) {
-                return Err(DbError::Other(sqlx::Error::Protocol(format!(
-                    "not a staging table: {table}"
-                ))));
-            }
+            staging_table(table)?;
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE NOT {}",
                 not_excluded(table)

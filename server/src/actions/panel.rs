@@ -8,11 +8,8 @@ use app::model::action::{
 
 use super::platform::{self, MachineFacts};
 use crate::db::action_target_query::ActionTarget;
-use crate::db::machine_action::ActionRow;
+use crate::db::machine_action::{ActionRow, ActionSnapshot, HISTORY_LIMIT};
 use crate::db::{DbError, Stores};
-
-/// How many past actions the Summary shows.
-const HISTORY_LIMIT: i64 = 50;
 
 /// The panel without the viewer-specific parts (role, request key).
 pub struct Panel {
@@ -46,27 +43,39 @@ pub async fn panel(
     target: &ActionTarget,
     integration_enabled: bool,
 ) -> Result<Panel, DbError> {
-    let Some(machine_id) = &target.machine_id else {
+    let snapshot = match &target.machine_id {
+        Some(machine_id) => stores.actions.snapshot(machine_id, None).await?,
+        None => ActionSnapshot::default(),
+    };
+    Ok(panel_of(snapshot, target, integration_enabled))
+}
+
+/// The panel from one reading of the machine's actions.
+fn panel_of(snapshot: ActionSnapshot, target: &ActionTarget, integration_enabled: bool) -> Panel {
+    if target.machine_id.is_none() {
         let reason = "This endpoint is not linked to a Microsoft Defender machine.".to_owned();
-        return Ok(Panel {
+        return Panel {
             isolation: IsolationState::NotIsolated,
             available: disabled_all(&reason),
             warning: None,
             open_isolation: None,
             open_scan: None,
-        });
-    };
-    let latest = stores.actions.latest_isolation(machine_id).await?;
+        };
+    }
+    let ActionSnapshot {
+        latest_isolation: latest,
+        open_scan,
+        refusals,
+        history: _,
+    } = snapshot;
     let isolation = isolation_state(latest.as_ref());
     let open_isolation = latest.filter(is_open);
-    let open_scan = stores.actions.open_in_group(machine_id, "scan").await?;
     let support = platform::support(MachineFacts {
         onboarding_status: target.onboarding_status.as_deref(),
         os_platform: target.os_platform.as_deref(),
         version: target.version.as_deref(),
         agent_version: target.agent_version.as_deref(),
     });
-    let refusals = stores.actions.refusals(machine_id).await?;
     let mut available = Vec::new();
     for kind in ActionKind::ALL {
         // Defender's own refusal for this device, while it still runs the OS it had then.
@@ -130,13 +139,13 @@ pub async fn panel(
                 .collect(),
         });
     }
-    Ok(Panel {
+    Panel {
         isolation,
         available,
         warning: platform::health_warning(target.health_status.as_deref()),
         open_isolation,
         open_scan,
-    })
+    }
 }
 
 fn disabled_all(reason: &str) -> Vec<ActionAvailability> {
@@ -193,14 +202,27 @@ pub async fn endpoint_actions(
     integration_enabled: bool,
     can_act: bool,
 ) -> Result<EndpointActions, DbError> {
-    let panel = panel(stores, target, integration_enabled).await?;
-    let history = stores
-        .actions
-        .for_endpoint(target.endpoint_id, HISTORY_LIMIT)
-        .await?
+    // The isolation state and the history come from one snapshot, so they agree.
+    let mut snapshot = match &target.machine_id {
+        Some(machine_id) => {
+            stores
+                .actions
+                .snapshot(machine_id, Some(target.endpoint_id))
+                .await?
+        }
+        None => ActionSnapshot {
+            history: stores
+                .actions
+                .for_endpoint(target.endpoint_id, HISTORY_LIMIT)
+                .await?,
+            ..ActionSnapshot::default()
+        },
+    };
+    let history = std::mem::take(&mut snapshot.history)
         .iter()
         .map(view)
         .collect();
+    let panel = panel_of(snapshot, target, integration_enabled);
     let targets = stores
         .action_targets
         .candidates(target.endpoint_id)

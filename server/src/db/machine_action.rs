@@ -1,7 +1,7 @@
 //! `machine_action`: every isolate, unisolate and scan this console sent or found pending, with
 //! the status Defender reports and the poller's schedule.
 
-use super::{classify, DbError, Pool};
+use super::{classify, AsConn, DbError, Pool};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ActionRow {
@@ -85,12 +85,14 @@ pub trait ActionStore: Send + Sync + std::fmt::Debug {
     /// machines it holds now (a machine split off another endpoint brings its history along).
     async fn for_endpoint(&self, endpoint_id: i64, limit: i64) -> Result<Vec<ActionRow>, DbError>;
 
-    /// What decides the isolation state (defender-api.md §6): an open isolate or unisolate of the
-    /// machine (at most one, by the unique index), else the one that succeeded last. "Last" is by
-    /// Defender's completion time, not by request: isolate and unisolate sent close together have
-    /// completed out of order (§4.7), and actions from the portal arrive with the sync in any
-    /// order.
-    async fn latest_isolation(&self, machine_id: &str) -> Result<Option<ActionRow>, DbError>;
+    /// What a machine's action panel is drawn from, read in one snapshot: the poller updates
+    /// actions while the page reads, and separate reads showed an action "Succeeded" in the
+    /// history beside an isolation still "pending". `history_of` adds that endpoint's history.
+    async fn snapshot(
+        &self,
+        machine_id: &str,
+        history_of: Option<i64>,
+    ) -> Result<ActionSnapshot, DbError>;
 
     /// Defender accepted the request: its id and first status.
     async fn record_sent(
@@ -134,10 +136,20 @@ pub trait ActionStore: Send + Sync + std::fmt::Debug {
         version: Option<&str>,
         at: &str,
     ) -> Result<(), DbError>;
-
-    /// The refusals remembered for a machine.
-    async fn refusals(&self, machine_id: &str) -> Result<Vec<Refusal>, DbError>;
 }
+
+/// One consistent reading of a machine's actions (see [`ActionStore::snapshot`]).
+#[derive(Debug, Clone, Default)]
+pub struct ActionSnapshot {
+    pub latest_isolation: Option<ActionRow>,
+    pub open_scan: Option<ActionRow>,
+    pub refusals: Vec<Refusal>,
+    /// Newest first, at most [`HISTORY_LIMIT`] rows; empty unless asked for.
+    pub history: Vec<ActionRow>,
+}
+
+/// How many past actions an endpoint's history shows.
+pub const HISTORY_LIMIT: i64 = 50;
 
 #[async_trait::async_trait]
 impl ActionStore for Pool {
@@ -215,17 +227,7 @@ impl ActionStore for Pool {
         machine_id: &str,
         group: &str,
     ) -> Result<Option<ActionRow>, DbError> {
-        crate::on_pool!(self, |pool| {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM machine_action
-                 WHERE machine_id = $1 AND action_group = $2 AND status IN {OPEN}"
-            ))
-            .bind(machine_id)
-            .bind(group)
-            .fetch_optional(pool)
-            .await
-            .map_err(classify)
-        })
+        open_in_group(&mut self.acquire().await?, machine_id, group).await
     }
 
     async fn open(&self) -> Result<Vec<ActionRow>, DbError> {
@@ -240,35 +242,26 @@ impl ActionStore for Pool {
     }
 
     async fn for_endpoint(&self, endpoint_id: i64, limit: i64) -> Result<Vec<ActionRow>, DbError> {
-        crate::on_pool!(self, |pool| {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM machine_action WHERE endpoint_id = $1
-                    OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1)
-                 ORDER BY requested_at DESC, machine_action_id DESC LIMIT $2"
-            ))
-            .bind(endpoint_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await
-            .map_err(classify)
-        })
+        history(&mut self.acquire().await?, endpoint_id, limit).await
     }
 
-    async fn latest_isolation(&self, machine_id: &str) -> Result<Option<ActionRow>, DbError> {
-        crate::on_pool!(self, |pool| {
-            sqlx::query_as(&format!(
-                "SELECT {COLUMNS} FROM machine_action
-                 WHERE machine_id = $1 AND action_group = 'isolation'
-                   AND status IN ('Submitting', 'Pending', 'InProgress', 'Succeeded')
-                 ORDER BY status <> 'Succeeded' DESC, COALESCE(completed_at, updated_at) DESC,
-                          requested_at DESC, machine_action_id DESC
-                 LIMIT 1"
-            ))
-            .bind(machine_id)
-            .fetch_optional(pool)
-            .await
-            .map_err(classify)
-        })
+    async fn snapshot(
+        &self,
+        machine_id: &str,
+        history_of: Option<i64>,
+    ) -> Result<ActionSnapshot, DbError> {
+        let mut tx = self.begin_snapshot().await?;
+        let snapshot = ActionSnapshot {
+            latest_isolation: latest_isolation(&mut tx, machine_id).await?,
+            open_scan: open_in_group(&mut tx, machine_id, "scan").await?,
+            refusals: refusals(&mut tx, machine_id).await?,
+            history: match history_of {
+                Some(endpoint_id) => history(&mut tx, endpoint_id, HISTORY_LIMIT).await?,
+                None => Vec::new(),
+            },
+        };
+        tx.commit().await?;
+        Ok(snapshot)
     }
 
     async fn record_sent(
@@ -418,19 +411,83 @@ impl ActionStore for Pool {
             Ok(())
         })
     }
+}
 
-    async fn refusals(&self, machine_id: &str) -> Result<Vec<Refusal>, DbError> {
-        crate::on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT kind, code, os_platform, version, refused_at FROM machine_action_refusal
-                 WHERE machine_id = $1",
-            )
-            .bind(machine_id)
-            .fetch_all(pool)
-            .await
-            .map_err(classify)
-        })
-    }
+async fn open_in_group(
+    c: &mut impl AsConn,
+    machine_id: &str,
+    group: &str,
+) -> Result<Option<ActionRow>, DbError> {
+    crate::on_conn!(c, |c| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM machine_action
+             WHERE machine_id = $1 AND action_group = $2 AND status IN {OPEN}"
+        ))
+        .bind(machine_id)
+        .bind(group)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(classify)
+    })
+}
+
+/// An endpoint's history, newest first: actions sent from its page, and every action on the
+/// machines it holds now (a machine split off another endpoint brings its history along).
+async fn history(
+    c: &mut impl AsConn,
+    endpoint_id: i64,
+    limit: i64,
+) -> Result<Vec<ActionRow>, DbError> {
+    crate::on_conn!(c, |c| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM machine_action WHERE endpoint_id = $1
+                OR machine_id IN (SELECT machine_id FROM defender_machine WHERE endpoint_id = $1)
+             ORDER BY requested_at DESC, machine_action_id DESC LIMIT $2"
+        ))
+        .bind(endpoint_id)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(classify)
+    })
+}
+
+/// What decides the isolation state (defender-api.md §6): an open isolate or unisolate of the
+/// machine (at most one, by the unique index), else the one that succeeded last. "Last" is by
+/// Defender's completion time, not by request: isolate and unisolate sent close together have
+/// completed out of order (§4.7), and actions from the portal arrive with the sync in any order.
+async fn latest_isolation(
+    c: &mut impl AsConn,
+    machine_id: &str,
+) -> Result<Option<ActionRow>, DbError> {
+    crate::on_conn!(c, |c| {
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM machine_action
+             WHERE machine_id = $1 AND action_group = 'isolation'
+               AND status IN ('Submitting', 'Pending', 'InProgress', 'Succeeded')
+             ORDER BY status <> 'Succeeded' DESC, COALESCE(completed_at, updated_at) DESC,
+                      requested_at DESC, machine_action_id DESC
+             LIMIT 1"
+        ))
+        .bind(machine_id)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(classify)
+    })
+}
+
+/// The refusals remembered for a machine.
+async fn refusals(c: &mut impl AsConn, machine_id: &str) -> Result<Vec<Refusal>, DbError> {
+    crate::on_conn!(c, |c| {
+        sqlx::query_as(
+            "SELECT kind, code, os_platform, version, refused_at FROM machine_action_refusal
+             WHERE machine_id = $1",
+        )
+        .bind(machine_id)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(classify)
+    })
 }
 
 /// A successful status check.

@@ -194,6 +194,21 @@ impl Pool {
         })
     }
 
+    /// A read-only transaction that sees one state of the database from its first read to its
+    /// end, for a page drawn from several queries while other writers go on. SQLite in WAL mode
+    /// keeps the snapshot of a deferred transaction's first read; PostgreSQL's default (read
+    /// committed) would take a new one per statement, so it is asked for repeatable read.
+    pub async fn begin_snapshot(&self) -> Result<Tx<'static>, DbError> {
+        Ok(match self {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(classify)?),
+            Pool::Postgres(p) => Tx::Postgres(
+                p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+                    .map_err(classify)?,
+            ),
+        })
+    }
+
     pub async fn acquire(&self) -> Result<Connection, DbError> {
         Ok(match self {
             Pool::Sqlite(p) => Connection::Sqlite(p.acquire().await.map_err(classify)?),

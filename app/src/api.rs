@@ -11,6 +11,7 @@ pub mod guard;
 pub mod import_outcome;
 pub mod integrations;
 pub mod profiles;
+pub mod software;
 pub mod sync;
 pub mod users;
 pub mod vulnerabilities;

@@ -19,6 +19,7 @@ use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::profiles::ProfilesPage;
 use crate::pages::sensors::SensorsPage;
+use crate::pages::software::SoftwarePage;
 use crate::pages::user_detail::UserDetailPage;
 use crate::pages::users::UsersPage;
 use crate::pages::vulnerabilities::VulnerabilitiesPage;
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("endpoints/import") view=EndpointImportPage/>
                     <Route path=path!("endpoints/:id") view=EndpointSummaryPage/>
                     <Route path=path!("vulnerabilities") view=VulnerabilitiesPage/>
+                    <Route path=path!("software") view=SoftwarePage/>
                     <Route path=path!("configuration/profiles") view=ProfilesPage/>
                     <Route path=path!("configuration/integrations") view=IntegrationsPage/>
                     <Route

@@ -20,6 +20,7 @@ use crate::model::integration::{
 use crate::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use crate::model::secret_text::SecretText;
 use crate::model::session::SessionView;
+use crate::model::software::{SoftwarePage, SoftwareQuery};
 use crate::model::user::{Role, UserDto};
 use crate::model::vulnerability::{VulnerabilityPage, VulnerabilityQuery};
 
@@ -162,6 +163,9 @@ pub trait ConsoleBackend: Send + Sync + 'static {
         &self,
         query: VulnerabilityQuery,
     ) -> Result<VulnerabilityPage, ConsoleError>;
+
+    /// The Software page; `NotFound` for a product the last sync did not name.
+    async fn software(&self, query: SoftwareQuery) -> Result<SoftwarePage, ConsoleError>;
 
     async fn sync_journal(&self) -> Result<Vec<SyncRunView>, ConsoleError>;
 

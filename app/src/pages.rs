@@ -12,6 +12,7 @@ pub mod login;
 pub mod not_found;
 pub mod profiles;
 pub mod sensors;
+pub mod software;
 pub mod user_detail;
 pub mod users;
 pub mod vulnerabilities;

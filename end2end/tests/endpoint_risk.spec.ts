@@ -101,7 +101,7 @@ test("a High endpoint's Microsoft Defender subtab matches the simulator", async 
 
   // The Software subtab: one row per product and version the machine's rows name, each with
   // its weaknesses there and Defender's tenant-wide facts about the product.
-  await page.getByRole("link", { name: "Software", exact: true }).click();
+  await page.getByRole("navigation", { name: "Risk sections" }).getByRole("link", { name: "Software", exact: true }).click();
   await expect(page).toHaveURL(/tab=risk&sub=software/);
   const software = page.getByRole("region", { name: "Software" });
   const rowsOfMachine = await allPages(

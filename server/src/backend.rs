@@ -20,6 +20,7 @@ use app::model::integration::{
 };
 use app::model::profile::{ProfileRow, RemodelStatus, RemodelSummary};
 use app::model::session::SessionView;
+use app::model::software::{SoftwarePage, SoftwareQuery};
 use app::model::user::{validate_password, validate_username, Capability, Role, UserDto};
 use app::model::vulnerability::{VulnerabilityPage, VulnerabilityQuery};
 
@@ -31,13 +32,14 @@ use crate::db::{self, account::AccountRow, DbError, Stores};
 use crate::defender::{ClientOptions, DefenderError};
 use crate::integrations::defender::{self, Change, Saved};
 use crate::integrations::defender_settings::StoredDefenderSettings;
+use crate::integrations::software_devices::SoftwareDevices;
 use crate::integrations::test_limiter::{Limited, TestLimiter};
 use crate::integrations::DEFENDER;
 use crate::secret_box::SecretBox;
 use crate::sync::split::SplitError;
 use crate::sync::SyncService;
 use crate::views::endpoint_list::{self, ListCache};
-use crate::views::{dashboard, endpoint_summary, sync_journal, vulnerabilities};
+use crate::views::{dashboard, endpoint_summary, software, sync_journal, vulnerabilities};
 
 pub struct ServerBackend {
     list_cache: Arc<ListCache>,
@@ -51,6 +53,7 @@ pub struct ServerBackend {
     test_limiter: TestLimiter,
     actions: ActionService,
     accounts: Accounts,
+    software_devices: SoftwareDevices,
 }
 
 impl ServerBackend {
@@ -66,6 +69,7 @@ impl ServerBackend {
         client_options: ClientOptions,
         actions: ActionService,
         accounts: Accounts,
+        software_devices: SoftwareDevices,
     ) -> Self {
         Self {
             list_cache,
@@ -77,6 +81,7 @@ impl ServerBackend {
             test_limiter: TestLimiter::with_defaults(db.connection_tests.clone()),
             actions,
             accounts,
+            software_devices,
             db,
         }
     }
@@ -591,6 +596,13 @@ impl ConsoleBackend for ServerBackend {
         query: VulnerabilityQuery,
     ) -> Result<VulnerabilityPage, ConsoleError> {
         vulnerabilities::page(&self.db, &self.list_cache, query)
+            .await
+            .map_err(internal)?
+            .ok_or(ConsoleError::NotFound)
+    }
+
+    async fn software(&self, query: SoftwareQuery) -> Result<SoftwarePage, ConsoleError> {
+        software::page(&self.db, &self.list_cache, &self.software_devices, query)
             .await
             .map_err(internal)?
             .ok_or(ConsoleError::NotFound)

@@ -10,6 +10,7 @@ pub mod defender_settings;
 pub mod demo;
 pub mod sealed_secret;
 pub mod secret_rebinding;
+pub mod software_devices;
 pub mod test_limiter;
 
 /// The `integration.kind` of Microsoft Defender for Endpoint.

@@ -358,6 +358,20 @@ impl SimControl {
             .collect()
     }
 
+    /// The machines `/api/Software/{id}/machineReferences` lists, in its order; `None` for a
+    /// product Defender does not know.
+    pub fn machines_running(&self, software_id: &str) -> Option<Vec<String>> {
+        let d = &self.sim.data;
+        let p = d.software_index(software_id)?;
+        Some(
+            d.machines
+                .iter()
+                .filter(|m| m.software & (1 << p) != 0)
+                .map(|m| m.id_hex())
+                .collect(),
+        )
+    }
+
     /// Machine by position in the generated list (the `/api/machines` order).
     pub fn machine(&self, index: usize) -> Option<MachineInfo> {
         let d = &self.sim.data;

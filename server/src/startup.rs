@@ -24,6 +24,7 @@ use crate::config::Settings;
 use crate::db::{self, OpenError, Pool, SessionTable, Stores};
 use crate::defender::ClientOptions;
 use crate::endpoints::{keep_deciding_inactive, InactiveAfter};
+use crate::integrations::software_devices::SoftwareDevices;
 use crate::integrations::{demo, secret_rebinding};
 use crate::keyfile::{self, KeyError};
 use crate::leadership::{replica_id, spawn_while_leading, Election, Leader, LeaseTiming};
@@ -47,6 +48,7 @@ pub struct AppState {
     pub stopping: StopSignal,
     /// The plain routes check sessions through the same port as the server fns.
     pub backend: SharedBackend,
+    pub software_devices: SoftwareDevices,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -257,6 +259,8 @@ impl Application {
             .site_addr(addr)
             .build();
         let list_cache = Arc::new(ListCache::default());
+        let software_devices =
+            SoftwareDevices::new(stores.clone(), secrets.clone(), &tuning.client_options);
         let backend: SharedBackend = Arc::new(ServerBackend::new(
             list_cache.clone(),
             stores.clone(),
@@ -266,6 +270,7 @@ impl Application {
             tuning.client_options,
             actions,
             accounts,
+            software_devices.clone(),
         ));
         loops.spawn("sync progress sharing", {
             let (sync, store, leader) =
@@ -318,6 +323,7 @@ impl Application {
             inactive_after: settings.inactive_after,
             stopping: loops.signal(),
             backend: backend.clone(),
+            software_devices,
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 

@@ -1,5 +1,5 @@
 //! Read models for the pages: what the endpoint list, the Endpoint Summary, the dashboard, the
-//! Vulnerabilities page and the sync journal show, built from the inventory tables, and their
+//! Vulnerabilities and Software pages and the sync journal show, built from the inventory tables, and their
 //! CSV exports.
 //!
 //! Dependencies run one way: `endpoint_list` and `endpoint_summary` both map rows through
@@ -12,5 +12,6 @@ pub mod endpoint_list;
 pub mod endpoint_row;
 pub mod endpoint_summary;
 pub mod risk_history;
+pub mod software;
 pub mod sync_journal;
 pub mod vulnerabilities;

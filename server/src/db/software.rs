@@ -41,6 +41,9 @@ pub trait SoftwareStore: Send + Sync + std::fmt::Debug {
 
     /// The stored facts of these products (unknown ids are left out).
     async fn by_ids(&self, ids: &[String]) -> Result<Vec<SoftwareRow>, DbError>;
+
+    /// Every stored product (a tenant has hundreds, not thousands), by id.
+    async fn all(&self) -> Result<Vec<SoftwareRow>, DbError>;
 }
 
 const COLUMNS: &str = "software_id, name, vendor, weaknesses, public_exploit, active_alert, \
@@ -124,6 +127,17 @@ impl SoftwareStore for Pool {
             }
             q.push(") ORDER BY software_id");
             q.build_query_as().fetch_all(pool).await.map_err(classify)
+        })
+    }
+
+    async fn all(&self) -> Result<Vec<SoftwareRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM software ORDER BY software_id"
+            ))
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
         })
     }
 }

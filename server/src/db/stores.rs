@@ -7,8 +7,9 @@ use super::{
     AuditStore, Connection, ConnectionTestStore, CveExposureStore, DbError, DefenderSourceStore,
     EndpointStore, EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration,
     LoginAttemptStore, MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore,
-    RiskHistoryStore, SessionStore, SoftwareStore, SplitStore, StagingStore, SyncCursorStore,
-    SyncJournalQuery, SyncProgressStore, SyncRunStore, Tx, VulnerabilityStore, VulnerabilityViews,
+    RiskHistoryStore, SessionStore, SoftwareMachineStore, SoftwareStore, SplitStore, StagingStore,
+    SyncCursorStore, SyncJournalQuery, SyncProgressStore, SyncRunStore, Tx, VulnerabilityStore,
+    VulnerabilityViews,
 };
 
 /// The database itself: what the stores' `&mut dyn AsConn` methods run on (a write
@@ -66,6 +67,7 @@ pub struct Stores {
     pub alerts: Arc<dyn AlertStore>,
     pub vulnerabilities: Arc<dyn VulnerabilityStore>,
     pub software: Arc<dyn SoftwareStore>,
+    pub software_machines: Arc<dyn SoftwareMachineStore>,
     pub splits: Arc<dyn SplitStore>,
     pub profiles: Arc<dyn ProfileStore>,
     pub list_generation: Arc<dyn ListGeneration>,
@@ -108,6 +110,7 @@ impl Stores {
             alerts: db.clone(),
             vulnerabilities: db.clone(),
             software: db.clone(),
+            software_machines: db.clone(),
             splits: db.clone(),
             profiles: db.clone(),
             list_generation: db.clone(),

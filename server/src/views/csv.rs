@@ -1,7 +1,8 @@
-//! The endpoint list and a CVE's affected endpoints as CSV, safe to open in a spreadsheet or
+//! The endpoint list, a CVE's affected endpoints and a product's devices as CSV, safe to open in a spreadsheet or
 //! print in a terminal.
 
 use app::model::endpoint::EndpointRow;
+use app::model::software::ProductView;
 use app::model::vulnerability::AffectedEndpoint;
 
 /// A CSV cell. Cells that a spreadsheet would read as a formula (starting with = + - @, or
@@ -89,6 +90,35 @@ pub fn vulnerable_endpoints(cve_id: &str, rows: &[AffectedEndpoint]) -> String {
                 &r.product_version,
                 r.fixing_kb_id.as_deref().unwrap_or_default(),
                 r.first_seen.as_deref().unwrap_or_default(),
+            ],
+        );
+    }
+    out
+}
+
+/// The devices running one product, as the Software page lists them.
+pub fn software_devices(view: &ProductView) -> String {
+    let mut out = String::from(
+        "software_vendor,software,risk,hostname,mac,ip,device_group,os_platform,versions,cves,\
+         in_inventory,machine_ids\r\n",
+    );
+    for r in &view.devices {
+        let cves = r.cves.to_string();
+        push_line(
+            &mut out,
+            &[
+                &view.product.vendor,
+                &view.product.name,
+                r.risk_level.map(|l| l.as_str()).unwrap_or_default(),
+                r.hostname.as_deref().unwrap_or_default(),
+                r.mac.as_deref().unwrap_or_default(),
+                r.ip.as_deref().unwrap_or_default(),
+                r.device_group.as_deref().unwrap_or_default(),
+                r.os_platform.as_deref().unwrap_or_default(),
+                &r.versions.join(" "),
+                &cves,
+                if r.endpoint_id.is_some() { "yes" } else { "no" },
+                &r.machine_ids.join(" "),
             ],
         );
     }

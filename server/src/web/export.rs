@@ -1,9 +1,11 @@
 //! CSV exports (any signed-in role), with the same query parameters as their pages:
 //! `GET /api/endpoints/export.csv`, the filtered endpoint list, and
-//! `GET /api/vulnerabilities/export.csv?cve=..`, every endpoint one CVE affects.
+//! `GET /api/vulnerabilities/export.csv?cve=..`, every endpoint one CVE affects, and
+//! `GET /api/software/export.csv?software=..`, every device running one product.
 
 use app::error::ConsoleError;
 use app::model::endpoint::EndpointQuery;
+use app::model::software::SoftwareQuery;
 use app::model::vulnerability::VulnerabilityQuery;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -15,8 +17,9 @@ use crate::db::Stores;
 
 use super::extract::{Read, Require};
 use crate::backend::internal;
+use crate::integrations::software_devices::SoftwareDevices;
 use crate::views::endpoint_list::{self, ListCache};
-use crate::views::{csv, vulnerabilities};
+use crate::views::{csv, software, vulnerabilities};
 
 /// The list's URL parameters; absent ones take the list's defaults.
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +132,77 @@ pub async fn vulnerable_endpoints_csv(
                     ),
                 ],
                 csv::vulnerable_endpoints(&cve_id, &rows),
+            )
+                .into_response()
+        }
+        Ok(None) => refuse(StatusCode::NOT_FOUND, ConsoleError::NotFound),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, internal(e)),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SoftwareExportParams {
+    software: String,
+    group: String,
+    sort: String,
+    dir: String,
+}
+
+/// Every device of one product, as the Software page lists them with these filters.
+pub async fn software_devices_csv(
+    State(stores): State<Stores>,
+    State(cache): State<Arc<ListCache>>,
+    State(devices): State<SoftwareDevices>,
+    _: Require<Read>,
+    Query(params): Query<SoftwareExportParams>,
+) -> Response {
+    if params.software.trim().is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ConsoleError::Validation {
+                field: "software".into(),
+                message: "Name the product to export (software=vendor-_-product).".into(),
+            },
+        );
+    }
+    let d = SoftwareQuery::default();
+    let query = SoftwareQuery {
+        software: params.software,
+        group: params.group,
+        sort: params.sort,
+        dir: if params.dir.is_empty() {
+            d.dir.clone()
+        } else {
+            params.dir
+        },
+        ..d
+    };
+    match software::all_devices(&stores, &cache, &devices, query).await {
+        Ok(Some(view)) => {
+            // Defender's ids are `vendor-_-product`; only plain characters go in the header.
+            let file: String = view
+                .product
+                .software_id
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(100)
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}-devices.csv\""),
+                    ),
+                ],
+                csv::software_devices(&view),
             )
                 .into_response()
         }

@@ -39,6 +39,11 @@ pub fn plain_routes() -> Vec<PlainRoute> {
             get(export::vulnerable_endpoints_csv),
         ),
         route(
+            "/api/software/export.csv",
+            Method::GET,
+            get(export::software_devices_csv),
+        ),
+        route(
             "/api/sync/events",
             Method::GET,
             get(sync_events::sync_events),

@@ -90,6 +90,16 @@ const VULNERABILITY_QUERY: &[(&str, &str)] = &[
     ("query[page_size]", "50"),
 ];
 
+const SOFTWARE_QUERY: &[(&str, &str)] = &[
+    ("query[q]", ""),
+    ("query[software]", ""),
+    ("query[group]", ""),
+    ("query[sort]", ""),
+    ("query[dir]", "desc"),
+    ("query[page]", "1"),
+    ("query[page_size]", "50"),
+];
+
 /// Every server fn, by its path under `/api/`.
 const SERVER_FNS: &[Route] = &[
     route(
@@ -228,6 +238,12 @@ const SERVER_FNS: &[Route] = &[
         Body::Form(VULNERABILITY_QUERY),
     ),
     route(
+        "/api/software/list",
+        Who::SignedIn,
+        false,
+        Body::Form(SOFTWARE_QUERY),
+    ),
+    route(
         "/api/endpoints/get",
         Who::SignedIn,
         false,
@@ -311,6 +327,12 @@ const PLAIN_ROUTES: &[Route] = &[
         false,
         Body::Query(&[("cve", "CVE-2024-0001")]),
     ),
+    route(
+        "/api/software/export.csv",
+        Who::SignedIn,
+        false,
+        Body::Query(&[("software", "mozilla-_-firefox")]),
+    ),
     route("/api/sync/events", Who::SignedIn, false, Body::None),
     route(
         "/api/endpoints/import",
@@ -335,6 +357,7 @@ pub(crate) const PAGES: &[(&str, Who)] = &[
     ("/endpoints/import", Who::SignedIn),
     ("/endpoints/{id}", Who::SignedIn),
     ("/vulnerabilities", Who::SignedIn),
+    ("/software", Who::SignedIn),
     ("/configuration/profiles", Who::SignedIn),
     ("/configuration/integrations", Who::SignedIn),
     (

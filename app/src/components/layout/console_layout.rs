@@ -73,6 +73,7 @@ fn SideNav(manages_users: bool) -> impl IntoView {
                 <li><A href="/" exact=true>"Dashboard"</A></li>
                 <li><A href="/endpoints">"Endpoints"</A></li>
                 <li><A href="/vulnerabilities">"Vulnerabilities"</A></li>
+                <li><A href="/software">"Software"</A></li>
                 <li class="nav-group">
                     <span class="nav-group-title">"Configuration"</span>
                     <ul>

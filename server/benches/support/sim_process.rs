@@ -129,6 +129,16 @@ pub async fn sync_tenant(
     machines: usize,
     out: &mut impl Write,
 ) -> Result<(), Error> {
+    sync_tenant_kept(pool, machines, out).await.map(drop)
+}
+
+/// As [`sync_tenant`], the simulator kept running (the demo integration stays pointed at it)
+/// for benchmarks that ask Defender again afterwards.
+pub async fn sync_tenant_kept(
+    pool: &server::db::Pool,
+    machines: usize,
+    out: &mut impl Write,
+) -> Result<SimProcess, Error> {
     let sim = SimProcess::start(7, machines, 10_000)?;
     let secrets = server::secret_box::SecretBox::new(&[7; 32]);
     server::integrations::demo::seed(pool, pool, &secrets, sim.base_url()).await?;
@@ -146,5 +156,5 @@ pub async fn sync_tenant(
         "stored data: synced {summary} in {:.2?}",
         started.elapsed()
     )?;
-    Ok(())
+    Ok(sim)
 }

@@ -34,6 +34,21 @@ pub fn next_direction(active: bool, descending: bool) -> &'static str {
     }
 }
 
+/// The pages either side of `page` of a list of `total` rows, `page_size` a page and `shown`
+/// on this one, as the links `href` makes for a page number: `None` where there is none.
+pub fn neighbour_pages(
+    page: u32,
+    page_size: u32,
+    shown: usize,
+    total: u64,
+    href: impl Fn(u32) -> String,
+) -> (Option<String>, Option<String>) {
+    let first = (u64::from(page) - 1) * u64::from(page_size);
+    let previous = (page > 1).then(|| href(page - 1));
+    let next = (first + (shown as u64) < total).then(|| href(page + 1));
+    (previous, next)
+}
+
 /// "Previous", the page number and "Next", each link only where that page exists.
 #[component]
 pub fn Pager(page: u32, previous: Option<String>, next: Option<String>) -> impl IntoView {

@@ -10,7 +10,7 @@ use leptos_router::params::ParamsMap;
 use crate::api::software::list_software;
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
-use crate::components::list_controls::{self, next_direction, Pager};
+use crate::components::list_controls::{self, neighbour_pages, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::model::software::{
     ProductRow, ProductView, SoftwareDevice, SoftwarePage, SoftwareQuery,
@@ -98,16 +98,9 @@ pub fn SoftwarePage() -> impl IntoView {
 /// Previous / next links for a page of `total` rows.
 #[component]
 fn PageLinks(query: SoftwareQuery, shown: usize, total: u64) -> impl IntoView {
-    let first = (query.page as u64 - 1) * query.page_size as u64;
-    let previous = (query.page > 1).then(|| {
+    let (previous, next) = neighbour_pages(query.page, query.page_size, shown, total, |page| {
         href(&SoftwareQuery {
-            page: query.page - 1,
-            ..query.clone()
-        })
-    });
-    let next = (first + (shown as u64) < total).then(|| {
-        href(&SoftwareQuery {
-            page: query.page + 1,
+            page,
             ..query.clone()
         })
     });

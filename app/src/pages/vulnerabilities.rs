@@ -9,7 +9,7 @@ use leptos_router::params::ParamsMap;
 use crate::api::vulnerabilities::list_vulnerabilities;
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
-use crate::components::list_controls::{self, next_direction, Pager};
+use crate::components::list_controls::{self, neighbour_pages, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::model::vulnerability::{
     AffectedEndpoint, CveRow, CveView, VulnerabilityPage, VulnerabilityQuery, EXPLOIT_FILTERS,
@@ -131,16 +131,9 @@ pub fn VulnerabilitiesPage() -> impl IntoView {
 /// Previous / next links for a page of `total` rows.
 #[component]
 fn PageLinks(query: VulnerabilityQuery, shown: usize, total: u64) -> impl IntoView {
-    let first = (query.page as u64 - 1) * query.page_size as u64;
-    let previous = (query.page > 1).then(|| {
+    let (previous, next) = neighbour_pages(query.page, query.page_size, shown, total, |page| {
         href(&VulnerabilityQuery {
-            page: query.page - 1,
-            ..query.clone()
-        })
-    });
-    let next = (first + (shown as u64) < total).then(|| {
-        href(&VulnerabilityQuery {
-            page: query.page + 1,
+            page,
             ..query.clone()
         })
     });

@@ -333,15 +333,29 @@ async fn pages_need_a_session_and_unknown_routes_are_404() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let anonymous = browser();
-    // Browsers ask for HTML; that is what turns the redirect into a 302.
+    // A page request without a session is sent to sign-in, whatever it accepts, with where
+    // it was going (its query too) for after.
+    for accept in ["text/html,application/xhtml+xml", "*/*"] {
+        let res = anonymous
+            .get(app.url("/endpoints"))
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{accept}");
+        assert_eq!(res.headers()["location"], "/login?next=/endpoints");
+    }
     let res = anonymous
-        .get(app.url("/endpoints"))
+        .get(app.url("/vulnerabilities?severity=High&cve=CVE-2024-1"))
         .header("Accept", "text/html")
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 302);
-    assert_eq!(res.headers()["location"], "/login?next=/endpoints");
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/login?next=/vulnerabilities%3Fseverity%3DHigh%26cve%3DCVE-2024-1"
+    );
     let login = anonymous.get(app.url("/login")).send().await.unwrap();
     assert_eq!(login.status(), 200);
     assert!(login.text().await.unwrap().contains("Sign in"));

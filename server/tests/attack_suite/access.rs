@@ -538,7 +538,7 @@ async fn anonymous_callers_get_401_and_pages_send_them_to_sign_in() {
             assert_eq!(res.status(), 200, "{path}");
             continue;
         }
-        assert_eq!(res.status(), 302, "{path}");
+        assert_eq!(res.status(), 303, "{path}");
         let location = res.headers()["location"].to_str().unwrap();
         assert!(location.starts_with("/login?next="), "{path}: {location}");
     }

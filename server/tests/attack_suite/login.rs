@@ -216,7 +216,7 @@ async fn a_signed_out_cookie_is_refused_on_every_route_and_page() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 302, "{path} after sign-out");
+        assert_eq!(res.status(), 303, "{path} after sign-out");
     }
     app.stop().await;
 }

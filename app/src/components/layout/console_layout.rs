@@ -23,11 +23,12 @@ pub fn ConsoleLayout() -> impl IntoView {
     SyncState::provide();
     let location = use_location();
     let login_path = move || {
-        let here = format!(
-            "{}{}",
-            location.pathname.get_untracked(),
-            location.search.get_untracked()
-        );
+        // The router's search string has no leading "?".
+        let search = location.search.get_untracked();
+        let here = match search.as_str() {
+            "" => location.pathname.get_untracked(),
+            search => format!("{}?{search}", location.pathname.get_untracked()),
+        };
         format!("/login?next={}", encode_component(&here))
     };
 
@@ -42,7 +43,11 @@ pub fn ConsoleLayout() -> impl IntoView {
                         view! { <Redirect path=CHANGE_PASSWORD_PATH/> }.into_any()
                     }
                     Ok(Some(user)) => view! { <TopBar user/> }.into_any(),
-                    Ok(None) => view! { <Redirect path=login_path()/> }.into_any(),
+                    Ok(None) => {
+                        let redirect = view! { <Redirect path=login_path()/> }.into_any();
+                        see_other();
+                        redirect
+                    }
                     Err(error) => view! { <ErrorBanner error/> }.into_any(),
                 }
             })}
@@ -61,6 +66,17 @@ pub fn ConsoleLayout() -> impl IntoView {
                 <Outlet/>
             </main>
         </div>
+    }
+}
+
+/// On the server, the redirect to sign-in of an anonymous page request answers 303 See Other
+/// (a GET elsewhere, whatever the request was) instead of the 302 leptos_axum gives, and for
+/// any `Accept`: a client without JavaScript follows the `Location` header alone. The
+/// `Redirect` built before this has set that header.
+fn see_other() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::SEE_OTHER);
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use app::model::software::{SoftwareQuery, DEVICE_SORTS, PRODUCT_SORTS};
 use server::integrations::software_devices::SoftwareDevices;
 use server::views::endpoint_list::ListCache;
-use server::views::software;
+use server::views::software::{self, SoftwareViews};
 
 #[path = "support/bench_database.rs"]
 mod bench_database;
@@ -39,7 +39,7 @@ fn ms(d: Duration) -> f64 {
 async fn time_all(
     stores: &server::db::Stores,
     cache: &ListCache,
-    devices: &SoftwareDevices,
+    devices: &SoftwareViews,
     queries: &[SoftwareQuery],
 ) -> Result<Vec<Duration>, Error> {
     let mut times = Vec::with_capacity(queries.len());
@@ -81,7 +81,7 @@ async fn main() -> Result<(), Error> {
         budget: server::defender::budget::BudgetLimits::unlimited(),
         ..Default::default()
     };
-    let devices = SoftwareDevices::new(stores.clone(), secrets, &options);
+    let devices = SoftwareViews::new(SoftwareDevices::new(stores.clone(), secrets, &options));
 
     let base = SoftwareQuery::default();
     let started = Instant::now();

@@ -32,14 +32,14 @@ use crate::db::{self, account::AccountRow, DbError, Stores};
 use crate::defender::{ClientOptions, DefenderError};
 use crate::integrations::defender::{self, Change, Saved};
 use crate::integrations::defender_settings::StoredDefenderSettings;
-use crate::integrations::software_devices::SoftwareDevices;
 use crate::integrations::test_limiter::{Limited, TestLimiter};
 use crate::integrations::DEFENDER;
 use crate::secret_box::SecretBox;
 use crate::sync::split::SplitError;
 use crate::sync::SyncService;
 use crate::views::endpoint_list::{self, ListCache};
-use crate::views::{dashboard, endpoint_summary, software, sync_journal, vulnerabilities};
+use crate::views::software::{self, SoftwareViews};
+use crate::views::{dashboard, endpoint_summary, sync_journal, vulnerabilities};
 
 pub struct ServerBackend {
     list_cache: Arc<ListCache>,
@@ -53,7 +53,7 @@ pub struct ServerBackend {
     test_limiter: TestLimiter,
     actions: ActionService,
     accounts: Accounts,
-    software_devices: SoftwareDevices,
+    software: SoftwareViews,
 }
 
 impl ServerBackend {
@@ -69,7 +69,7 @@ impl ServerBackend {
         client_options: ClientOptions,
         actions: ActionService,
         accounts: Accounts,
-        software_devices: SoftwareDevices,
+        software: SoftwareViews,
     ) -> Self {
         Self {
             list_cache,
@@ -81,7 +81,7 @@ impl ServerBackend {
             test_limiter: TestLimiter::with_defaults(db.connection_tests.clone()),
             actions,
             accounts,
-            software_devices,
+            software,
             db,
         }
     }
@@ -602,7 +602,7 @@ impl ConsoleBackend for ServerBackend {
     }
 
     async fn software(&self, query: SoftwareQuery) -> Result<SoftwarePage, ConsoleError> {
-        software::page(&self.db, &self.list_cache, &self.software_devices, query)
+        software::page(&self.db, &self.list_cache, &self.software, query)
             .await
             .map_err(internal)?
             .ok_or(ConsoleError::NotFound)

@@ -33,6 +33,7 @@ use crate::supervisor::{StopSignal, Supervisor};
 use crate::sync::{requests, schedule, SyncService};
 use crate::telemetry;
 use crate::views::endpoint_list::ListCache;
+use crate::views::software::SoftwareViews;
 use crate::web::{origin, routes, security_headers};
 
 const SESSION_COOKIE: &str = "ea_session";
@@ -48,7 +49,7 @@ pub struct AppState {
     pub stopping: StopSignal,
     /// The plain routes check sessions through the same port as the server fns.
     pub backend: SharedBackend,
-    pub software_devices: SoftwareDevices,
+    pub software: SoftwareViews,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -259,8 +260,11 @@ impl Application {
             .site_addr(addr)
             .build();
         let list_cache = Arc::new(ListCache::default());
-        let software_devices =
-            SoftwareDevices::new(stores.clone(), secrets.clone(), &tuning.client_options);
+        let software = SoftwareViews::new(SoftwareDevices::new(
+            stores.clone(),
+            secrets.clone(),
+            &tuning.client_options,
+        ));
         let backend: SharedBackend = Arc::new(ServerBackend::new(
             list_cache.clone(),
             stores.clone(),
@@ -270,7 +274,7 @@ impl Application {
             tuning.client_options,
             actions,
             accounts,
-            software_devices.clone(),
+            software.clone(),
         ));
         loops.spawn("sync progress sharing", {
             let (sync, store, leader) =
@@ -323,7 +327,7 @@ impl Application {
             inactive_after: settings.inactive_after,
             stopping: loops.signal(),
             backend: backend.clone(),
-            software_devices,
+            software,
         };
         let policy = origin::OriginPolicy::from_public_url(settings.public_url.as_deref());
 

@@ -65,6 +65,11 @@ struct Snapshot {
     tags: Vec<String>,
 }
 
+/// Which snapshot of the list a read model was built from: equal stamps, same rows. Lets a
+/// page keep what it derives from the rows until the list itself changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotStamp((u64, q::ListKey));
+
 #[derive(Default)]
 pub struct ListCache {
     generation: AtomicU64,
@@ -167,6 +172,28 @@ impl ListCache {
 
     /// The list rows of `ids` (those still in the inventory) and every device group, from one
     /// snapshot: other pages show endpoints exactly as the list does.
+    /// The current snapshot's stamp (loading the snapshot if it is stale).
+    pub async fn stamp(&self, views: &dyn EndpointViews) -> Result<SnapshotStamp, DbError> {
+        Ok(SnapshotStamp(self.snapshot(views).await?.key.clone()))
+    }
+
+    /// Calls `f` with each of these endpoints' rows the snapshot holds, without copying them,
+    /// and returns the snapshot's stamp.
+    pub async fn visit_rows(
+        &self,
+        views: &dyn EndpointViews,
+        ids: impl IntoIterator<Item = i64>,
+        mut f: impl FnMut(&EndpointRow),
+    ) -> Result<SnapshotStamp, DbError> {
+        let snapshot = self.snapshot(views).await?;
+        for id in ids {
+            if let Some(&i) = snapshot.by_id.get(&id) {
+                f(&snapshot.entries[i].row);
+            }
+        }
+        Ok(SnapshotStamp(snapshot.key.clone()))
+    }
+
     pub async fn rows_of(
         &self,
         views: &dyn EndpointViews,

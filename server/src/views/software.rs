@@ -4,13 +4,14 @@
 //! between the pages), with the versions Defender reports a CVE in.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use app::model::software::{
     ProductRow, ProductView, SoftwareDevice, SoftwareFacts, SoftwarePage, SoftwareQuery,
 };
 
-use super::endpoint_list::ListCache;
+use super::endpoint_list::{ListCache, SnapshotStamp};
 use crate::db::software::SoftwareRow;
 use crate::db::software_machine::{InstalledVersion, SoftwareMachineRow};
 use crate::db::{DbError, Stores};
@@ -44,7 +45,7 @@ fn product_row(r: &SoftwareRow) -> ProductRow {
 pub async fn page(
     db: &Stores,
     cache: &ListCache,
-    devices: &SoftwareDevices,
+    views: &SoftwareViews,
     query: SoftwareQuery,
 ) -> Result<Option<SoftwarePage>, DbError> {
     let query = query.normalised();
@@ -73,7 +74,7 @@ pub async fn page(
             query,
         }));
     }
-    let Some((view, total, device_groups)) = opened(db, cache, devices, &query, true).await? else {
+    let Some((view, total, device_groups)) = opened(db, cache, views, &query, true).await? else {
         return Ok(None);
     };
     Ok(Some(SoftwarePage {
@@ -89,11 +90,11 @@ pub async fn page(
 pub async fn all_devices(
     db: &Stores,
     cache: &ListCache,
-    devices: &SoftwareDevices,
+    views: &SoftwareViews,
     query: SoftwareQuery,
 ) -> Result<Option<ProductView>, DbError> {
     let query = query.normalised();
-    Ok(opened(db, cache, devices, &query, false)
+    Ok(opened(db, cache, views, &query, false)
         .await?
         .map(|(view, _, _)| view))
 }
@@ -125,12 +126,128 @@ fn sort_products(rows: &mut [ProductRow], query: &SoftwareQuery) {
     }
 }
 
+/// What one product's rows are built from; while both stand, the built rows do.
+#[derive(Clone, PartialEq, Eq)]
+struct BuiltFrom {
+    read_at: Option<String>,
+    list: SnapshotStamp,
+}
+
+struct Built {
+    from: BuiltFrom,
+    rows: Arc<Vec<SoftwareDevice>>,
+    imported: u64,
+}
+
+/// The devices of the products opened lately, each as rows of the page: a common product of a
+/// 100k tenant has tens of thousands, and building them again from the stored reading and the
+/// list's snapshot took about 400 ms per request.
+const KEPT_PRODUCTS: usize = 16;
+
+/// The Software page's state: the Defender readings, and the rows built from them.
+#[derive(Clone)]
+pub struct SoftwareViews {
+    devices: SoftwareDevices,
+    built: Arc<Mutex<HashMap<String, Built>>>,
+}
+
+impl SoftwareViews {
+    pub fn new(devices: SoftwareDevices) -> Self {
+        Self {
+            devices,
+            built: Arc::default(),
+        }
+    }
+
+    /// The product's rows, built again only when its reading or the endpoint list changed.
+    async fn rows(
+        &self,
+        db: &Stores,
+        cache: &ListCache,
+        software_id: &str,
+        read_at: Option<String>,
+    ) -> Result<(Arc<Vec<SoftwareDevice>>, u64), DbError> {
+        let from = BuiltFrom {
+            read_at,
+            list: cache.stamp(&*db.endpoint_views).await?,
+        };
+        if let Some(b) = self
+            .built
+            .lock()
+            .expect("software rows lock")
+            .get(software_id)
+        {
+            if b.from == from {
+                return Ok((Arc::clone(&b.rows), b.imported));
+            }
+        }
+        let stored = db.software_machines.machines(software_id).await?;
+        let mut machines_of: HashMap<i64, Vec<&SoftwareMachineRow>> = HashMap::new();
+        let mut others = Vec::new();
+        for r in &stored {
+            match r.endpoint_id {
+                Some(id) => machines_of.entry(id).or_default().push(r),
+                None => others.push(r),
+            }
+        }
+        // One row per endpoint (its machines Defender lists), one per machine not imported.
+        let mut rows = Vec::with_capacity(stored.len());
+        let list = cache
+            .visit_rows(&*db.endpoint_views, machines_of.keys().copied(), |e| {
+                let machines = &machines_of[&e.id];
+                rows.push(SoftwareDevice {
+                    endpoint_id: Some(e.id),
+                    machine_ids: machines.iter().map(|m| m.machine_id.clone()).collect(),
+                    hostname: e
+                        .hostname
+                        .clone()
+                        .or_else(|| machines[0].computer_dns_name.clone()),
+                    mac: e.mac.clone(),
+                    ip: e.ip.clone(),
+                    risk_level: Some(e.risk_level),
+                    device_group: e.device_group.clone(),
+                    os_platform: machines[0].os_platform.clone(),
+                    versions: Vec::new(),
+                    cves: 0,
+                });
+            })
+            .await?;
+        let imported = rows.len() as u64;
+        // A machine whose endpoint the snapshot does not hold yet (gone since) is shown as
+        // Defender names it.
+        let shown: HashSet<i64> = rows.iter().filter_map(|r| r.endpoint_id).collect();
+        for (id, machines) in &machines_of {
+            if !shown.contains(id) {
+                others.extend(machines.iter().copied());
+            }
+        }
+        rows.extend(others.into_iter().cloned().map(not_imported));
+        let rows = Arc::new(rows);
+        let mut built = self.built.lock().expect("software rows lock");
+        if built.len() >= KEPT_PRODUCTS && !built.contains_key(software_id) {
+            // Any one goes; the next opening of it builds it again.
+            if let Some(k) = built.keys().next().cloned() {
+                built.remove(&k);
+            }
+        }
+        built.insert(
+            software_id.to_owned(),
+            Built {
+                from: BuiltFrom { list, ..from },
+                rows: Arc::clone(&rows),
+                imported,
+            },
+        );
+        Ok((rows, imported))
+    }
+}
+
 /// The product's view with its device rows (one page of them when `paged`), the number of
 /// rows that match, and every device group.
 async fn opened(
     db: &Stores,
     cache: &ListCache,
-    devices: &SoftwareDevices,
+    views: &SoftwareViews,
     query: &SoftwareQuery,
     paged: bool,
 ) -> Result<Option<(ProductView, u64, Vec<String>)>, DbError> {
@@ -144,61 +261,39 @@ async fn opened(
         return Ok(None);
     };
     let product = product_row(&record);
-    let Reading { read_at, note } = devices.refresh_if_stale(&query.software).await?;
-    let stored = db.software_machines.machines(&query.software).await?;
-    let (endpoints, device_groups) = cache
-        .rows_of(
-            &*db.endpoint_views,
-            stored.iter().filter_map(|r| r.endpoint_id),
-        )
+    let Reading { read_at, note } = views.devices.refresh_if_stale(&query.software).await?;
+    let (all, imported) = views
+        .rows(db, cache, &query.software, read_at.clone())
         .await?;
-    // One row per endpoint (its machines Defender lists), one per machine not imported.
-    let mut by_endpoint: BTreeMap<i64, SoftwareDevice> = BTreeMap::new();
-    let mut others = Vec::new();
-    for r in stored {
-        match r
-            .endpoint_id
-            .and_then(|id| endpoints.get(&id).map(|e| (id, e)))
-        {
-            Some((id, e)) => {
-                by_endpoint
-                    .entry(id)
-                    .or_insert_with(|| SoftwareDevice {
-                        endpoint_id: Some(id),
-                        machine_ids: Vec::new(),
-                        hostname: e.hostname.clone().or(r.computer_dns_name.clone()),
-                        mac: e.mac.clone(),
-                        ip: e.ip.clone(),
-                        risk_level: Some(e.risk_level),
-                        device_group: e.device_group.clone(),
-                        os_platform: r.os_platform.clone(),
-                        versions: Vec::new(),
-                        cves: 0,
-                    })
-                    .machine_ids
-                    .push(r.machine_id);
-            }
-            None => others.push(not_imported(r)),
-        }
-    }
-    let imported_count = by_endpoint.len() as u64;
-    let mut rows: Vec<SoftwareDevice> = by_endpoint.into_values().chain(others).collect();
-    rows.retain(|r| query.group.is_empty() || r.device_group.as_deref() == Some(&query.group));
+    let device_groups = cache.device_groups(&*db.endpoint_views).await?;
+    // Positions, not copies: only the page's rows are copied.
+    let mut picked: Vec<usize> = (0..all.len())
+        .filter(|&i| query.group.is_empty() || all[i].device_group.as_deref() == Some(&query.group))
+        .collect();
     let imported_count = if query.group.is_empty() {
-        imported_count
+        imported
     } else {
-        rows.iter().filter(|r| r.endpoint_id.is_some()).count() as u64
+        picked
+            .iter()
+            .filter(|&&i| all[i].endpoint_id.is_some())
+            .count() as u64
     };
-    sort_devices(&mut rows, query);
-    let total = rows.len() as u64;
-    if paged {
-        let start = (query.page as usize - 1) * query.page_size as usize;
-        rows = rows
-            .into_iter()
-            .skip(start)
-            .take(query.page_size as usize)
-            .collect();
-    }
+    sort_devices(&mut picked, &all, query);
+    let total = picked.len() as u64;
+    let (skip, take) = if paged {
+        (
+            (query.page as usize - 1) * query.page_size as usize,
+            query.page_size as usize,
+        )
+    } else {
+        (0, picked.len())
+    };
+    let mut rows: Vec<SoftwareDevice> = picked
+        .iter()
+        .skip(skip)
+        .take(take)
+        .map(|&i| all[i].clone())
+        .collect();
     add_versions(db, &product, &mut rows).await?;
     let view = ProductView {
         product,
@@ -261,7 +356,7 @@ async fn add_versions(
     Ok(())
 }
 
-fn sort_devices(rows: &mut [SoftwareDevice], query: &SoftwareQuery) {
+fn sort_devices(picked: &mut [usize], rows: &[SoftwareDevice], query: &SoftwareQuery) {
     let key = |a: &SoftwareDevice, b: &SoftwareDevice| -> Ordering {
         match query.sort.as_str() {
             "hostname" => a.hostname.cmp(&b.hostname),
@@ -277,9 +372,10 @@ fn sort_devices(rows: &mut [SoftwareDevice], query: &SoftwareQuery) {
             &b.machine_ids,
         ))
     };
-    if query.dir == "desc" {
-        rows.sort_by(|a, b| key(b, a).then_with(|| tie(a, b)));
-    } else {
-        rows.sort_by(|a, b| key(a, b).then_with(|| tie(a, b)));
-    }
+    let descending = query.dir == "desc";
+    picked.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&rows[a], &rows[b]);
+        let primary = if descending { key(b, a) } else { key(a, b) };
+        primary.then_with(|| tie(a, b))
+    });
 }

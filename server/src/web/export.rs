@@ -17,9 +17,9 @@ use crate::db::Stores;
 
 use super::extract::{Read, Require};
 use crate::backend::internal;
-use crate::integrations::software_devices::SoftwareDevices;
 use crate::views::endpoint_list::{self, ListCache};
-use crate::views::{csv, software, vulnerabilities};
+use crate::views::software::{self, SoftwareViews};
+use crate::views::{csv, vulnerabilities};
 
 /// The list's URL parameters; absent ones take the list's defaults.
 #[derive(Debug, Default, Deserialize)]
@@ -153,7 +153,7 @@ pub struct SoftwareExportParams {
 pub async fn software_devices_csv(
     State(stores): State<Stores>,
     State(cache): State<Arc<ListCache>>,
-    State(devices): State<SoftwareDevices>,
+    State(views): State<SoftwareViews>,
     _: Require<Read>,
     Query(params): Query<SoftwareExportParams>,
 ) -> Response {
@@ -178,7 +178,7 @@ pub async fn software_devices_csv(
         },
         ..d
     };
-    match software::all_devices(&stores, &cache, &devices, query).await {
+    match software::all_devices(&stores, &cache, &views, query).await {
         Ok(Some(view)) => {
             // Defender's ids are `vendor-_-product`; only plain characters go in the header.
             let file: String = view

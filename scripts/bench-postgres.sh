@@ -5,7 +5,7 @@
 # (EA_BENCH_POSTGRES_URL), then the cluster removed. Without names: the three that have a
 # PostgreSQL column in BENCHMARKS.md.
 #
-#   scripts/bench-postgres.sh [endpoint_list] [remodel] [full_sync]
+#   scripts/bench-postgres.sh [endpoint_list] [vulnerability_page] [software_page] [remodel] [full_sync]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh

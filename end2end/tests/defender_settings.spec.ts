@@ -23,6 +23,16 @@ test("an administrator configures the demo tenant, tests it, and saves it", asyn
   await page.getByLabel("Client secret").fill(demoTenant.secret);
   await page.getByLabel("Cloud").selectOption("commercial");
   await page.getByText("Advanced", { exact: true }).click();
+  // Laid out as the other fields are: each label above its input, the fields one under another.
+  const boxes = [];
+  for (const id of ["defender-geo", "defender-login-url", "defender-api-url"]) {
+    const label = await page.locator(`label[for="${id}"]`).boundingBox();
+    const input = await page.locator(`#${id}`).boundingBox();
+    expect(input!.y).toBeGreaterThanOrEqual(label!.y + label!.height - 1);
+    boxes.push(input!);
+  }
+  expect(boxes[1].y).toBeGreaterThan(boxes[0].y + boxes[0].height);
+  expect(boxes[2].y).toBeGreaterThan(boxes[1].y + boxes[1].height);
   await page.getByLabel("Custom login base URL (optional)").fill(simUrl);
   await page.getByLabel("Custom API base URL (optional)").fill(simUrl);
 

@@ -214,6 +214,9 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                 // sends the stored hosts (an empty value would be a change).
                 <details class="advanced">
                     <summary>"Advanced"</summary>
+                    // A wrapper, since Chromium does not lay out a <details>' own children as
+                    // flex items: they ran on in one line.
+                    <div class="advanced-fields">
                     {(can_edit && !can_choose_hosts).then(|| view! {
                         <p class="hint" role="note">
                             "Only an Administrator can change where the credentials are sent."
@@ -233,6 +236,7 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                         readonly=!can_choose_hosts bind:value=fields.custom_api_url
                         placeholder="https://api.proxy.example"/>
                     {message("custom_api_url")}
+                    </div>
                 </details>
 
                 <label for="defender-import-groups">"Import only these device groups (optional)"</label>

@@ -11,9 +11,19 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use server::sim::{self, SimConfig};
+use server::sim::{self, RunningSim, SimConfig};
 use support::seeded_tenant::scan_and_sync;
 use support::TestApp;
+
+/// 40 machines; rate limits out of the way of several syncs and readings.
+async fn simulator() -> RunningSim {
+    let mut config = SimConfig::for_tests(40);
+    config.rate_limits.per_minute = 100_000;
+    config.rate_limits.per_hour = 1_000_000;
+    sim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
 
 /// The page's server fn, with the defaults of every field not given.
 async fn page(
@@ -75,12 +85,7 @@ fn machines_of(page: &Value) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn the_software_page_lists_products_and_every_device_defender_names_for_one() {
-    let mut config = SimConfig::for_tests(40);
-    config.rate_limits.per_minute = 100_000;
-    config.rate_limits.per_hour = 1_000_000;
-    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let admin = app.admin().await;
@@ -252,12 +257,7 @@ async fn the_software_page_lists_products_and_every_device_defender_names_for_on
 
 #[tokio::test]
 async fn a_reading_stands_for_an_hour_and_the_last_one_shows_when_defender_cannot_be_asked() {
-    let mut config = SimConfig::for_tests(40);
-    config.rate_limits.per_minute = 100_000;
-    config.rate_limits.per_hour = 1_000_000;
-    let sim = sim::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let sim = simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
     let admin = app.admin().await;

@@ -12,13 +12,11 @@ use app::model::software::{
 };
 
 use super::endpoint_list::{ListCache, SnapshotStamp};
+use super::endpoint_row::UNGROUPED;
 use crate::db::software::SoftwareRow;
 use crate::db::software_machine::{InstalledVersion, SoftwareMachineRow};
 use crate::db::{DbError, Stores};
 use crate::integrations::software_devices::{Reading, SoftwareDevices};
-
-/// Where a machine in no device group is, as the endpoint list names it.
-const UNGROUPED: &str = "Ungrouped devices (default)";
 
 fn product_row(r: &SoftwareRow) -> ProductRow {
     let mut parts = r.software_id.splitn(2, "-_-");

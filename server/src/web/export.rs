@@ -21,6 +21,21 @@ use crate::views::endpoint_list::{self, ListCache};
 use crate::views::software::{self, SoftwareViews};
 use crate::views::{csv, vulnerabilities};
 
+/// A CSV download named `file` (plain characters only: it goes in a header as it is).
+fn attachment(file: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// The list's URL parameters; absent ones take the list's defaults.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -61,17 +76,7 @@ pub async fn endpoints_csv(
         ..d
     };
     match endpoint_list::all_rows(&*stores.endpoint_views, &cache, query).await {
-        Ok(rows) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"endpoints.csv\"",
-                ),
-            ],
-            csv::csv(&rows),
-        )
-            .into_response(),
+        Ok(rows) => attachment("endpoints.csv", csv::csv(&rows)),
         Err(e) => {
             let err = internal(e);
             refuse(StatusCode::INTERNAL_SERVER_ERROR, err)
@@ -123,17 +128,10 @@ pub async fn vulnerable_endpoints_csv(
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
                 .collect();
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{file}-endpoints.csv\""),
-                    ),
-                ],
+            attachment(
+                &format!("{file}-endpoints.csv"),
                 csv::vulnerable_endpoints(&cve_id, &rows),
             )
-                .into_response()
         }
         Ok(None) => refuse(StatusCode::NOT_FOUND, ConsoleError::NotFound),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, internal(e)),
@@ -194,17 +192,7 @@ pub async fn software_devices_csv(
                 })
                 .take(100)
                 .collect();
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{file}-devices.csv\""),
-                    ),
-                ],
-                csv::software_devices(&view),
-            )
-                .into_response()
+            attachment(&format!("{file}-devices.csv"), csv::software_devices(&view))
         }
         Ok(None) => refuse(StatusCode::NOT_FOUND, ConsoleError::NotFound),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, internal(e)),

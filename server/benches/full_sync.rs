@@ -44,6 +44,13 @@ struct Figures {
 fn main() -> Result<(), Error> {
     match std::env::var("FULL_SYNC_PHASE") {
         Ok(phase) => {
+            // Step timings of the sync on stderr (stdout carries the figures).
+            if let Ok(filter) = std::env::var("EA_BENCH_LOG") {
+                tracing_subscriber::fmt()
+                    .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                    .with_writer(std::io::stderr)
+                    .init();
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

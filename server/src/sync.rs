@@ -16,6 +16,7 @@ pub mod service;
 pub(crate) mod shared_progress;
 mod software_facts;
 pub mod split;
+mod step_timing;
 pub mod to_rows;
 
 pub use risk_record::HistoryRetention;

@@ -7,6 +7,7 @@
 
 use super::fetch::{Fetched, Source, ACTIONS_CURSOR};
 use super::merge_write;
+use super::step_timing::timed;
 use crate::db::machine_action_sync::ActionsApplied;
 use crate::db::sync_stage::{MachineDiff, MachineVulnerabilityChanges};
 use crate::db::{self, AsConn, DbError, Stores};
@@ -59,7 +60,7 @@ async fn apply_in_transaction(
     let synced_at = db::now();
     // Reads (the diff) before it writes: a write transaction, see `AsConn::begin_write`.
     let mut tx = conn.begin_write().await?;
-    let diff = stores.staging.machine_diff(&mut tx).await?;
+    let diff = timed("machine diff", stores.staging.machine_diff(&mut tx)).await?;
     let mut applied = Applied {
         diff,
         partial: fetched.machines_partial
@@ -71,7 +72,11 @@ async fn apply_in_transaction(
         skipped_total: fetched.skipped_total,
         ..Applied::default()
     };
-    stores.staging.apply_machines(&mut tx, &synced_at).await?;
+    timed(
+        "apply machines",
+        stores.staging.apply_machines(&mut tx, &synced_at),
+    )
+    .await?;
 
     let too_short = (diff.seen as f64) < (diff.previously_present as f64) * GONE_GUARD_RATIO;
     if fetched.machines_partial {
@@ -84,15 +89,16 @@ async fn apply_in_transaction(
             diff.seen, diff.previously_present
         ));
     } else {
-        applied.marked_gone = stores.staging.mark_missing_gone(&mut tx).await?;
+        applied.marked_gone = timed("mark gone", stores.staging.mark_missing_gone(&mut tx)).await?;
     }
 
     let readable = |source| !fetched.is_forbidden(source);
     if readable(Source::Vulnerabilities) {
-        applied.vulnerabilities = stores
-            .staging
-            .apply_vulnerabilities(&mut tx, &synced_at)
-            .await?;
+        applied.vulnerabilities = timed(
+            "apply vulnerabilities",
+            stores.staging.apply_vulnerabilities(&mut tx, &synced_at),
+        )
+        .await?;
     }
     if fetched.machine_vulnerabilities_partial || !readable(Source::MachineVulnerabilities) {
         applied.machine_vulnerabilities = stores
@@ -100,15 +106,22 @@ async fn apply_in_transaction(
             .count(&mut tx, "machine_vulnerability")
             .await?;
     } else {
-        let changes = stores
-            .staging
-            .apply_machine_vulnerabilities(&mut tx, &synced_at)
-            .await?;
+        let changes = timed(
+            "apply machine vulnerabilities",
+            stores
+                .staging
+                .apply_machine_vulnerabilities(&mut tx, &synced_at),
+        )
+        .await?;
         applied.machine_vulnerabilities = changes.listed;
         applied.vulnerability_changes = Some(changes);
     }
     if readable(Source::Alerts) {
-        applied.alerts = stores.staging.apply_alerts(&mut tx, &synced_at).await?;
+        applied.alerts = timed(
+            "apply alerts",
+            stores.staging.apply_alerts(&mut tx, &synced_at),
+        )
+        .await?;
     }
     if fetched.software.listed {
         stores
@@ -122,10 +135,14 @@ async fn apply_in_transaction(
             .await?;
     }
 
-    merge_write::merge_machines(stores, &mut tx, recent_since).await?;
+    timed(
+        "merge",
+        merge_write::merge_machines(stores, &mut tx, recent_since),
+    )
+    .await?;
     // Actions go to endpoints through their machines, so after the merge.
     if readable(Source::MachineActions) {
-        let (actions, latest) = stores.action_sync.apply(&mut tx).await?;
+        let (actions, latest) = timed("apply actions", stores.action_sync.apply(&mut tx)).await?;
         applied.actions = actions;
         if let Some(latest) = latest {
             stores
@@ -154,6 +171,6 @@ async fn apply_in_transaction(
             )
             .await?;
     }
-    tx.commit().await?;
+    timed("commit", tx.commit()).await?;
     Ok(applied)
 }

@@ -17,6 +17,7 @@ use super::progress::{
     VULNERABILITIES,
 };
 use super::software_facts::{fetch_software, SoftwareFacts};
+use super::step_timing::timed;
 use super::to_rows;
 use crate::db::sync_run::SKIPS_KEPT;
 use crate::db::sync_stage::SkippedRow;
@@ -138,16 +139,18 @@ pub(crate) async fn fetch(
         expected,
         counter: |p| &mut p.machines,
     };
-    let end = machines
-        .stage(
+    let end = timed(
+        "stage machines",
+        machines.stage(
             stores,
             client.machines(),
             conn,
             progress,
             |m| Some(to_rows::machine(m)),
             |s, c, p| s.machines(c, p),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     fetched.machines_partial = end.guarded;
     if end.guarded {
         fetched.notes.push(
@@ -177,16 +180,18 @@ pub(crate) async fn fetch(
         expected: None,
         counter: |p| &mut p.vulnerabilities,
     };
-    let end = vulnerabilities
-        .stage(
+    let end = timed(
+        "stage vulnerabilities",
+        vulnerabilities.stage(
             stores,
             client.vulnerabilities(),
             conn,
             progress,
             |v| Some(to_rows::vulnerability(v)),
             |s, c, p| s.vulnerabilities(c, p),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     fetched.note_guard(
         &end,
         "The vulnerability listing stopped early (paging guard).",
@@ -200,16 +205,18 @@ pub(crate) async fn fetch(
         expected: None,
         counter: |p| &mut p.machine_vulnerabilities,
     };
-    let end = machine_vulnerabilities
-        .stage(
+    let end = timed(
+        "stage machine vulnerabilities",
+        machine_vulnerabilities.stage(
             stores,
             client.machines_vulnerabilities(),
             conn,
             progress,
             to_rows::machine_vulnerability,
             |s, c, p| s.machine_vulnerabilities(c, p),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     fetched.machine_vulnerabilities_partial = end.guarded;
     if end.guarded {
         fetched.notes.push(
@@ -241,7 +248,11 @@ pub(crate) async fn fetch(
     if !fetched.machine_vulnerabilities_partial
         && !fetched.is_forbidden(Source::MachineVulnerabilities)
     {
-        let software = fetch_software(stores, client, conn, progress).await?;
+        let software = timed(
+            "software facts",
+            fetch_software(stores, client, conn, progress),
+        )
+        .await?;
         fetched.absorb_software(software);
     }
 
@@ -252,16 +263,18 @@ pub(crate) async fn fetch(
         expected: None,
         counter: |p| &mut p.alerts,
     };
-    let end = alerts
-        .stage(
+    let end = timed(
+        "stage alerts",
+        alerts.stage(
             stores,
             client.alerts(),
             conn,
             progress,
             |a| Some(to_rows::alert(a)),
             |s, c, p| s.alerts(c, p),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     fetched.note_guard(&end, "The alert listing stopped early (paging guard).");
     fetched.absorb(ALERTS, end);
     if !excluded.is_empty() {
@@ -288,16 +301,18 @@ pub(crate) async fn fetch(
         expected: None,
         counter: |p| &mut p.machine_actions,
     };
-    let end = actions
-        .stage(
+    let end = timed(
+        "stage actions",
+        actions.stage(
             stores,
             client.machine_actions(filter.as_deref()),
             conn,
             progress,
             to_rows::machine_action,
             |s, c, p| s.machine_actions(c, p),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     fetched.note_guard(
         &end,
         "The machine action listing stopped early (paging guard).",

@@ -18,6 +18,7 @@ type Staged = (Applied, Vec<SkippedItem>, Vec<Forbidden>);
 use super::progress::{Progress, APPLYING};
 use super::risk_record::{record_risk, HistoryRetention};
 use super::service::{Inner, SyncOutcome};
+use super::step_timing::timed;
 
 /// How a run ended, for the journal.
 #[derive(Default)]
@@ -195,14 +196,19 @@ async fn sync_with(
     // Derived data: a failure here leaves the imported data committed, and the next run or
     // re-model fixes the classification.
     let remodelled = |step| progress.remodelled(step);
-    match crate::endpoints::remodel_after_sync(stores, &remodelled).await {
+    match timed(
+        "re-model",
+        crate::endpoints::remodel_after_sync(stores, &remodelled),
+    )
+    .await
+    {
         // The history records assessments of this run's data, so only after its re-model.
         Ok(_) => {
-            if let Err(e) = record_risk(stores, history).await {
+            if let Err(e) = timed("risk history", record_risk(stores, history)).await {
                 tracing::error!(error = %e, "recording the risk history failed");
                 notes.push(format!("The risk history was not recorded: {e}."));
             }
-            if let Err(e) = stores.cve_exposure.rebuild().await {
+            if let Err(e) = timed("cve exposure", stores.cve_exposure.rebuild()).await {
                 tracing::error!(error = %e, "counting each CVE's endpoints by group failed");
                 notes.push(format!(
                     "The Vulnerabilities page's counts by device group were not updated: {e}."
@@ -214,7 +220,12 @@ async fn sync_with(
             notes.push(format!("Re-model failed: {e}."));
         }
     }
-    if let Err(e) = crate::endpoints::mark_inactive(stores, inactive_after).await {
+    if let Err(e) = timed(
+        "mark inactive",
+        crate::endpoints::mark_inactive(stores, inactive_after),
+    )
+    .await
+    {
         tracing::error!(error = %e, "marking inactive endpoints failed");
     }
     if applied.actions.added > 0 {
@@ -286,14 +297,14 @@ async fn stage_and_apply(
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
-        let applied = apply(stores, &mut conn, &fetched, recent_since)
+        let applied = timed("apply", apply(stores, &mut conn, &fetched, recent_since))
             .await
             .map_err(|e| format!("database error while applying the sync: {e}"))?;
         Ok((applied, fetched.skipped, fetched.forbidden))
     }
     .await;
     // Hand the connection back small, whatever happened.
-    if let Err(e) = stores.staging.clear(&mut conn).await {
+    if let Err(e) = timed("clear staging", stores.staging.clear(&mut conn)).await {
         tracing::warn!(error = %e, "could not empty the staging tables");
     }
     result

@@ -76,6 +76,7 @@ mod odata;
 mod paging;
 mod portal;
 mod rng;
+mod row_changes;
 mod software;
 mod state;
 mod throttle;
@@ -317,6 +318,38 @@ impl SimControl {
         self.sim.data.alerts.len()
     }
 
+    /// Changes alert `index` as an analyst would in the portal: its status becomes `status`
+    /// (`New`, `InProgress`, `Resolved`) and its `lastUpdateTime` now. Returns the alert's id,
+    /// or `None` for an unknown index or status.
+    pub fn update_alert(&self, index: usize, status: &str) -> Option<String> {
+        let alert = self.sim.data.alerts.get(index)?;
+        let status = alerts::STATUS.iter().position(|s| *s == status)?;
+        lock(&self.sim.alert_updates).insert(
+            u32::try_from(index).ok()?,
+            state::AlertUpdate {
+                status: u8::try_from(status).ok()?,
+                at: clock::now(),
+            },
+        );
+        Some(alert.id())
+    }
+
+    /// `/api/alerts` as served now, one JSON object per alert (evidence not expanded).
+    pub fn alerts(&self) -> Vec<serde_json::Value> {
+        let d = &self.sim.data;
+        let updates = lock(&self.sim.alert_updates).clone();
+        d.alerts
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let update = u32::try_from(k).ok().and_then(|k| updates.get(&k));
+                let a = state::alert_now(a, update);
+                let mut scratch = (String::new(), None);
+                a.json(&d.alert_on(&a, &mut scratch), false)
+            })
+            .collect()
+    }
+
     /// CVEs listed by `/api/vulnerabilities` (those exposing at least one machine).
     pub fn vulnerability_count(&self) -> usize {
         self.sim.data.exposed_cves.len()
@@ -324,7 +357,36 @@ impl SimControl {
 
     /// Rows of `/api/vulnerabilities/machinesVulnerabilities`.
     pub fn machine_vulnerability_count(&self) -> usize {
-        self.sim.data.rows.len()
+        self.live_rows().len()
+    }
+
+    fn live_rows(&self) -> Vec<(u32, u32)> {
+        lock(&self.sim.row_changes).live(&self.sim.data)
+    }
+
+    fn row_key(&self, machine_id: &str, cve_id: &str) -> Option<(u32, u32)> {
+        let d = &self.sim.data;
+        let machine = u32::try_from(d.machine_index(machine_id)?).ok()?;
+        let cve = *d.cve_by_id.get(&cve_id.to_ascii_uppercase())?;
+        Some((machine, cve))
+    }
+
+    /// Defender finds the machine's vulnerability fixed (the software was updated): its
+    /// rows leave the listings and the change feed says `Fixed`. False if it had no such row.
+    pub fn fix_vulnerability(&self, machine_id: &str, cve_id: &str) -> bool {
+        let Some((machine, cve)) = self.row_key(machine_id, cve_id) else {
+            return false;
+        };
+        lock(&self.sim.row_changes).fix(&self.sim.data, machine, cve, clock::now())
+    }
+
+    /// Defender finds the vulnerability on the machine: a row joins the listings and the
+    /// change feed says `New`. False if the row was there already.
+    pub fn find_vulnerability(&self, machine_id: &str, cve_id: &str) -> bool {
+        let Some((machine, cve)) = self.row_key(machine_id, cve_id) else {
+            return false;
+        };
+        lock(&self.sim.row_changes).find(&self.sim.data, machine, cve, clock::now())
     }
 
     /// `/api/vulnerabilities` as served: one JSON object per CVE exposing a machine.
@@ -339,10 +401,11 @@ impl SimControl {
     /// `/api/vulnerabilities/machinesVulnerabilities` as served, one JSON object per row.
     pub fn machine_vulnerabilities(&self) -> Vec<serde_json::Value> {
         let d = &self.sim.data;
-        (0..d.rows.len())
-            .map(|r| {
-                let machine_id = d.machines[d.rows[r].0 as usize].id_hex();
-                d.row(r, &machine_id).json()
+        self.live_rows()
+            .into_iter()
+            .map(|(m, c)| {
+                let machine_id = d.machines[m as usize].id_hex();
+                d.row_of(m, c, &machine_id).json()
             })
             .collect()
     }

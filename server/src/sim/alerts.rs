@@ -82,6 +82,9 @@ pub struct Alert {
     /// give (§9.21): bit set of `USER_AS_TEXT`, `MITRE_AS_TEXT`, `TIMES_WITHOUT_ZONE`.
     pub drift: u8,
     pub seed: u64,
+    /// Set when the alert was changed after generation (`SimControl::update_alert`): its
+    /// `lastUpdateTime`, which an incremental listing filters on (§4.3).
+    pub updated_at: Option<Nanos>,
 }
 
 /// Facts about the machine the alert is on, passed in by the caller.
@@ -109,7 +112,9 @@ impl Alert {
     fn times(&self) -> (Nanos, Nanos, Nanos) {
         let first = self.created - (mix(self.seed, 2) % 600) as Nanos * 1_000_000_000;
         let last = first + (mix(self.seed, 3) % 300) as Nanos * 1_000_000_000;
-        let updated = self.created + (mix(self.seed, 4) % 200_000) as Nanos * 1_000_000_000;
+        let updated = self.updated_at.unwrap_or_else(|| {
+            self.created + (mix(self.seed, 4) % 200_000) as Nanos * 1_000_000_000
+        });
         (first, last, updated)
     }
 

@@ -26,7 +26,7 @@ use super::machines;
 use super::odata::{parse_query, Query, Spec, Val};
 use super::paging;
 use super::software;
-use super::state::{lock, Sim};
+use super::state::{alert_now, lock, Sim};
 use super::throttle::Bucket;
 use super::vulnerabilities;
 use super::wire::{self, ApiError, Hold, Lost, Reply};
@@ -67,6 +67,7 @@ enum Ep {
     VulnRefs(String),
     MachinesVulns,
     Export,
+    ExportChanges,
     SoftwareList,
     Software(String),
     SoftwareRefs(String),
@@ -86,7 +87,8 @@ impl Ep {
             | Ep::Vuln(_)
             | Ep::VulnRefs(_)
             | Ep::MachinesVulns
-            | Ep::Export => READ_VULNS,
+            | Ep::Export
+            | Ep::ExportChanges => READ_VULNS,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => READ_SOFTWARE,
             Ep::Hunt => HUNT,
             Ep::Act(_, ActionType::RunAntiVirusScan) => SCAN,
@@ -116,6 +118,7 @@ impl Ep {
                 | Ep::VulnRefs(_)
                 | Ep::MachinesVulns
                 | Ep::Export
+                | Ep::ExportChanges
                 | Ep::SoftwareList
                 | Ep::SoftwareRefs(_)
                 | Ep::Actions
@@ -131,6 +134,7 @@ impl Ep {
             Ep::Vulns | Ep::Vuln(_) | Ep::VulnRefs(_) => Bucket::Vulnerabilities,
             Ep::MachinesVulns => Bucket::MachinesVulnerabilities,
             Ep::Export => Bucket::Export,
+            Ep::ExportChanges => Bucket::ExportChanges,
             Ep::SoftwareList | Ep::Software(_) | Ep::SoftwareRefs(_) => Bucket::Software,
             Ep::Hunt => Bucket::Hunting,
             Ep::Actions | Ep::Action(_) => Bucket::MachineActions,
@@ -180,6 +184,7 @@ fn route(method: &Method, path: &str) -> Option<(Ep, bool)> {
     let ep = match l.as_slice() {
         ["machines"] if get => Ep::Machines,
         ["machines", "softwarevulnerabilitiesbymachine"] if get => Ep::Export,
+        ["machines", "softwarevulnerabilitychangesbymachine"] if get => Ep::ExportChanges,
         ["machines", _] if get => Ep::Machine(id(1)),
         ["machines", _, "alerts"] if get => Ep::MachineAlerts(id(1)),
         ["machines", _, "vulnerabilities"] if get => Ep::MachineVulns(id(1)),
@@ -637,14 +642,17 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         d.machines[i as usize].field(None, f)
     };
     let machine_json = |i: u32| d.machine_json(i as usize);
+    // Alerts as they stand now: generated, then changed in the portal.
+    let updates = lock(&sim.alert_updates).clone();
+    let alert = |k: u32| alert_now(&d.alerts[k as usize], updates.get(&k));
     let alert_json = |expand: bool| {
         move |k: u32| {
-            let a = &d.alerts[k as usize];
+            let a = alert(k);
             let mut scratch = (String::new(), None);
-            a.json(&d.alert_on(a, &mut scratch), expand)
+            a.json(&d.alert_on(&a, &mut scratch), expand)
         }
     };
-    let alert_field = |k: u32, f: &str| d.alerts[k as usize].field(f);
+    let alert_field = |k: u32, f: &str| alert(k).field(f);
     let cve_json = |c: u32| d.cves[c as usize].json(d.exposed(c as usize));
     let cve_field = |c: u32, f: &str| d.cves[c as usize].field(f);
     let machine_ref = |i: u32| {
@@ -766,28 +774,34 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
         }
         Ep::MachinesVulns => {
             let q = ctx.query(vulnerabilities::ROW_FILTER_FIELDS, MAX_TOP)?;
+            let live = live_rows(sim);
+            let at = |r: u32| live.as_ref().map_or(d.rows[r as usize], |l| l[r as usize]);
             // The hex machine id is only built when the filter looks at it (1M rows).
             let row_field = |r: u32, f: &str| {
+                let (m, c) = at(r);
                 let mid = match f {
-                    "id" | "machineId" => d.machines[d.rows[r as usize].0 as usize].id_hex(),
+                    "id" | "machineId" => d.machines[m as usize].id_hex(),
                     _ => String::new(),
                 };
-                d.row(r as usize, &mid).field(f)
+                d.row_of(m, c, &mid).field(f)
             };
             let row_json = |r: u32| {
-                let mid = d.machines[d.rows[r as usize].0 as usize].id_hex();
-                d.row(r as usize, &mid).json()
+                let (m, c) = at(r);
+                let mid = d.machines[m as usize].id_hex();
+                d.row_of(m, c, &mid).json()
             };
+            let rows = live.as_ref().map_or(d.rows.len(), Vec::len);
             Ok(ctx.list(
                 &q,
                 count,
                 "MachineVulnerabilities",
-                all(d.rows.len()),
+                all(rows),
                 &row_field,
                 &row_json,
             ))
         }
         Ep::Export => export(ctx),
+        Ep::ExportChanges => export_changes(ctx),
         Ep::SoftwareList => {
             let q = ctx.query(&["id", "name", "vendor"], MAX_TOP)?;
             let installed: Vec<u32> = (0..PRODUCTS.len() as u32)
@@ -882,41 +896,124 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
     }
 }
 
+/// The machine-vulnerability rows present now, when any changed since generation (`None`:
+/// the generated rows, without copying a million of them).
+fn live_rows(sim: &Sim) -> Option<Vec<(u32, u32)>> {
+    let changes = lock(&sim.row_changes);
+    (!changes.is_empty()).then(|| changes.live(&sim.data))
+}
+
+/// The export's query string: its parameters, case-insensitive, and `pageSize`.
+struct ExportQuery {
+    pairs: Vec<(String, String)>,
+}
+
+impl ExportQuery {
+    fn parse(ctx: &Ctx<'_>) -> Result<Self, ApiError> {
+        let pairs = serde_urlencoded::from_str(ctx.raw_query.as_deref().unwrap_or(""))
+            .map_err(|e| ApiError::bad("InvalidInput", e.to_string()))?;
+        Ok(Self { pairs })
+    }
+
+    fn param(&self, k: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn number(&self, k: &str) -> Result<Option<usize>, ApiError> {
+        self.param(k)
+            .map(|v| v.trim().parse::<usize>())
+            .transpose()
+            .map_err(|_| ApiError::bad("InvalidInput", format!("Invalid value for {k}")))
+    }
+
+    fn page_size(&self) -> Result<usize, ApiError> {
+        let page_size = self
+            .number("pageSize")?
+            .unwrap_or(exports::DEFAULT_PAGE_SIZE);
+        if page_size == 0 || page_size > exports::MAX_PAGE_SIZE {
+            return Err(ApiError::bad(
+                "InvalidInput",
+                format!("pageSize must be between 1 and {}", exports::MAX_PAGE_SIZE),
+            ));
+        }
+        Ok(page_size)
+    }
+
+    fn start(&self, len: usize) -> Result<usize, ApiError> {
+        Ok(match self.param("$skiptoken") {
+            Some(t) => exports::parse_skiptoken(t)
+                .ok_or_else(|| ApiError::bad("InvalidInput", "Invalid $skiptoken"))?,
+            None => 0,
+        }
+        .min(len))
+    }
+}
+
+/// `SoftwareVulnerabilityChangesByMachine` (§4.13, §9.25): the rows fixed or found since
+/// `sinceTime`, which may be at most 14 days back. The feed is kept in 6-hour slices, so a
+/// `sinceTime` is taken back to the start of its slice and the rows just before it come again:
+/// a client must de-duplicate by id. Paged like the export.
+fn export_changes(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
+    let d = &ctx.sim.data;
+    let query = ExportQuery::parse(ctx)?;
+    let since = query
+        .param("sinceTime")
+        .ok_or_else(|| ApiError::bad("InvalidInput", "sinceTime is required"))?;
+    let since = clock::parse_iso(since)
+        .ok_or_else(|| ApiError::bad("InvalidInput", "Invalid value for sinceTime"))?;
+    if since < clock::now() - 14 * 86_400 * SEC {
+        return Err(ApiError::bad(
+            "InvalidInput",
+            "sinceTime must be within the last 14 days",
+        ));
+    }
+    let slice = 6 * 3_600 * SEC;
+    let from = since - since.rem_euclid(slice);
+    let page_size = query.page_size()?;
+    let events: Vec<_> = lock(&ctx.sim.row_changes)
+        .events
+        .iter()
+        .filter(|e| e.at >= from)
+        .copied()
+        .collect();
+    let start = query.start(events.len())?;
+    let end = (start + page_size).min(events.len());
+    let next_link = (end < events.len()).then(|| {
+        format!(
+            "{}{}?{}",
+            ctx.base,
+            ctx.path,
+            serde_urlencoded::to_string([
+                ("sinceTime", clock::iso0(since)),
+                ("pageSize", page_size.to_string()),
+                ("$skiptoken", exports::skiptoken(end)),
+            ])
+            .unwrap_or_default()
+        )
+    });
+    let context =
+        ctx.context("Collection(microsoft.windowsDefenderATP.api.AssetVulnerabilityChange)");
+    let items = events[start..end]
+        .iter()
+        .map(|e| exports::change_json(d, e));
+    Ok(ctx.page(&context, items, end - start, next_link))
+}
+
 /// `SoftwareVulnerabilitiesByMachine` (§4.13): `pageSize` + `$skiptoken`; `$top` disables
 /// the nextLink like elsewhere.
 fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
     let d = &ctx.sim.data;
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(ctx.raw_query.as_deref().unwrap_or(""))
-            .map_err(|e| ApiError::bad("InvalidInput", e.to_string()))?;
-    let param = |k: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.as_str())
-    };
-    let number = |k: &str| -> Result<Option<usize>, ApiError> {
-        param(k)
-            .map(|v| v.trim().parse::<usize>())
-            .transpose()
-            .map_err(|_| ApiError::bad("InvalidInput", format!("Invalid value for {k}")))
-    };
-    let page_size = number("pageSize")?.unwrap_or(exports::DEFAULT_PAGE_SIZE);
-    if page_size == 0 || page_size > exports::MAX_PAGE_SIZE {
-        return Err(ApiError::bad(
-            "InvalidInput",
-            format!("pageSize must be between 1 and {}", exports::MAX_PAGE_SIZE),
-        ));
-    }
-    let start = match param("$skiptoken") {
-        Some(t) => exports::parse_skiptoken(t)
-            .ok_or_else(|| ApiError::bad("InvalidInput", "Invalid $skiptoken"))?,
-        None => 0,
-    }
-    .min(d.rows.len());
-    let top = number("$top")?;
-    let end = (start + top.unwrap_or(page_size).min(page_size)).min(d.rows.len());
-    let next_link = (top.is_none() && end < d.rows.len()).then(|| {
+    let query = ExportQuery::parse(ctx)?;
+    let page_size = query.page_size()?;
+    let live = live_rows(ctx.sim);
+    let rows = live.as_ref().map_or(d.rows.len(), Vec::len);
+    let start = query.start(rows)?;
+    let top = query.number("$top")?;
+    let end = (start + top.unwrap_or(page_size).min(page_size)).min(rows);
+    let next_link = (top.is_none() && end < rows).then(|| {
         format!(
             "{}{}?pageSize={page_size}&$skiptoken={}",
             ctx.base,
@@ -925,7 +1022,10 @@ fn export(ctx: &Ctx<'_>) -> Result<Reply, ApiError> {
         )
     });
     let context = ctx.context("Collection(microsoft.windowsDefenderATP.api.AssetVulnerability)");
-    let items = (start..end).map(|r| exports::row_json(d, r));
+    let items = (start..end).map(|r| match &live {
+        Some(l) => exports::row_json_of(d, l[r].0, l[r].1),
+        None => exports::row_json(d, r),
+    });
     Ok(ctx.page(&context, items, end - start, next_link))
 }
 

@@ -153,6 +153,11 @@ impl Dataset {
     /// Row `r`; `machine_id` is the row machine's hex id, passed in so callers can reuse it.
     pub fn row<'a>(&'a self, r: usize, machine_id: &'a str) -> Row<'a> {
         let (m, c) = self.rows[r];
+        self.row_of(m, c, machine_id)
+    }
+
+    /// The row of machine `m` and CVE `c`, generated or found since (`row_changes`).
+    pub fn row_of<'a>(&'a self, m: u32, c: u32, machine_id: &'a str) -> Row<'a> {
         let cve = &self.cves[c as usize];
         Row {
             machine_id,

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::catalog::{Family, PRODUCTS};
 use super::clock::{iso0, Nanos, DATA_EPOCH, SEC};
 use super::dataset::Dataset;
+use super::row_changes::RowEvent;
 use super::vulnerabilities::SEVERITY;
 
 /// §4.13: default 50,000 rows per page, at most 200,000.
@@ -31,6 +32,11 @@ fn export_time(n: Nanos) -> String {
 
 pub fn row_json(d: &Dataset, r: usize) -> Value {
     let (mi, ci) = d.rows[r];
+    row_json_of(d, mi, ci)
+}
+
+/// The export row of machine `mi` and CVE `ci`, generated or found since.
+pub fn row_json_of(d: &Dataset, mi: u32, ci: u32) -> Value {
     let m = &d.machines[mi as usize];
     let c = &d.cves[ci as usize];
     let p = &PRODUCTS[c.product as usize];
@@ -92,6 +98,15 @@ pub fn row_json(d: &Dataset, r: usize) -> Value {
         "lastSeenTimestamp": export_time(m.last_seen.min(DATA_EPOCH - SEC)),
         "recommendationReference": format!("va-_-{}-_-{}", p.vendor, p.name),
     })
+}
+
+/// One entry of the change feed (§4.13): the row as the export gives it, with the change's
+/// `status` and `eventTimestamp` (the export's zone-less form).
+pub fn change_json(d: &Dataset, e: &RowEvent) -> Value {
+    let mut row = row_json_of(d, e.machine, e.cve);
+    row["status"] = json!(e.status.as_str());
+    row["eventTimestamp"] = json!(export_time(e.at));
+    row
 }
 
 #[cfg(test)]

@@ -455,6 +455,7 @@ pub fn generate(seed: u64, machines: usize, tenant_id: &str) -> Dataset {
             incident: 40_000 + rng.below(n_alerts as u64 / 2 + 1) as u32,
             drift: alert_drift(k),
             seed: rng.next_u64(),
+            updated_at: None,
         });
     }
     let alerts_by_machine = Grouping::build(

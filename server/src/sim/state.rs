@@ -1,12 +1,15 @@
 //! Shared simulator state behind the HTTP handlers and `SimControl`.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use super::actions::ActionStore;
+use super::alerts::Alert;
+use super::clock::Nanos;
 use super::config::{SimApp, SimConfig};
 use super::dataset::Dataset;
 use super::faults::Faults;
+use super::row_changes::RowChanges;
 use super::throttle::Throttle;
 
 /// How many issued access tokens [`Tokens::recent`] keeps: enough for any test, and bounded
@@ -42,6 +45,29 @@ pub struct Sim {
     pub actions: Mutex<ActionStore>,
     pub throttle: Mutex<Throttle>,
     pub tokens: Mutex<Tokens>,
+    /// Alerts changed after generation, by index: an analyst's work in the portal.
+    pub alert_updates: Mutex<HashMap<u32, AlertUpdate>>,
+    /// Machine-vulnerability rows fixed or found since generation, and their feed.
+    pub row_changes: Mutex<RowChanges>,
+}
+
+/// A change made to a generated alert.
+#[derive(Clone, Copy, Debug)]
+pub struct AlertUpdate {
+    /// Index into `alerts::STATUS`.
+    pub status: u8,
+    /// Its new `lastUpdateTime`.
+    pub at: Nanos,
+}
+
+/// `alert` as served now: generated, then changed by `update` if there is one.
+pub fn alert_now(alert: &Alert, update: Option<&AlertUpdate>) -> Alert {
+    let mut alert = alert.clone();
+    if let Some(u) = update {
+        alert.status = u.status;
+        alert.updated_at = Some(u.at);
+    }
+    alert
 }
 
 /// Locks ignoring poisoning: a panicking handler must not wedge the whole simulator.
@@ -63,6 +89,8 @@ impl Sim {
             actions: Mutex::default(),
             throttle: Mutex::default(),
             tokens: Mutex::default(),
+            alert_updates: Mutex::default(),
+            row_changes: Mutex::default(),
         }
     }
 }

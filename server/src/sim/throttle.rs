@@ -22,6 +22,8 @@ pub enum Bucket {
     Software,
     Hunting,
     Export,
+    /// The vulnerability change feed: its own budget, the export's size (§3.6).
+    ExportChanges,
 }
 
 impl Bucket {
@@ -30,7 +32,7 @@ impl Bucket {
         match self {
             Bucket::MachineVulnerabilities => (l.machine_vulnerabilities_per_minute, l.per_hour),
             Bucket::Hunting => (l.hunting_per_minute, l.per_hour),
-            Bucket::Export => (l.export_per_minute, l.export_per_hour),
+            Bucket::Export | Bucket::ExportChanges => (l.export_per_minute, l.export_per_hour),
             _ => (l.per_minute, l.per_hour),
         }
     }

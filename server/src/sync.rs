@@ -4,6 +4,7 @@
 
 mod apply;
 mod fetch;
+mod listing_window;
 pub mod merge;
 mod merge_write;
 mod progress;

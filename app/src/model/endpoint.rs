@@ -390,11 +390,19 @@ pub struct SyncRunView {
     pub machines_updated: i64,
     pub machines_unchanged: i64,
     pub alerts: i64,
+    /// Where the run's alert listing started (alerts Defender changed since then); `None`
+    /// when it listed every alert.
+    #[serde(default)]
+    pub alerts_since: Option<String>,
     pub vulnerabilities: i64,
     /// Machine-vulnerability rows the run listed for the first time, and stored rows it no
     /// longer listed (fixed, or their machine gone); `None` when it kept the stored rows.
     #[serde(default)]
     pub vulnerabilities_new: Option<i64>,
+    /// Where the run's machine-vulnerability listing started (Defender's change feed); `None`
+    /// when it listed every row.
+    #[serde(default)]
+    pub machine_vulnerabilities_since: Option<String>,
     #[serde(default)]
     pub vulnerabilities_fixed: Option<i64>,
     pub api_calls: i64,

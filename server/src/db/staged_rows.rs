@@ -79,6 +79,16 @@ pub struct StagedMachineVulnerability {
     pub severity: Option<String>,
 }
 
+/// One entry of the vulnerability change feed (`stage_vulnerability_change`): the row it
+/// changes, whether the row was fixed (else found or updated), and when Defender says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedVulnerabilityChange {
+    pub row: StagedMachineVulnerability,
+    pub fixed: bool,
+    /// `YYYY-MM-DD HH:MM:SS` as the feed gives it: ordered as text.
+    pub event_at: String,
+}
+
 /// One alert (`stage_alert`, then `defender_alert`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedAlert {

@@ -10,8 +10,14 @@ pub struct SyncRunTotals {
     pub machines_updated: i64,
     pub machines_unchanged: i64,
     pub alerts: i64,
+    /// Where the alert listing started (its `lastUpdateTime` filter); `None` when it listed
+    /// every alert.
+    pub alerts_since: Option<String>,
     pub vulnerabilities: i64,
     pub machine_vulnerabilities: i64,
+    /// Where the machine-vulnerability listing started (its change feed's `sinceTime`);
+    /// `None` when it listed every row.
+    pub machine_vulnerabilities_since: Option<String>,
     /// Machine-vulnerability rows listed for the first time, and stored rows no longer listed;
     /// `None` when the run kept the stored rows.
     pub vulnerabilities_new: Option<i64>,
@@ -48,8 +54,10 @@ pub struct SyncRunRow {
     pub machines_updated: i64,
     pub machines_unchanged: i64,
     pub alerts: i64,
+    pub alerts_since: Option<String>,
     pub vulnerabilities: i64,
     pub machine_vulnerabilities: i64,
+    pub machine_vulnerabilities_since: Option<String>,
     pub api_calls: i64,
     pub throttle_wait_ms: i64,
     pub error: Option<String>,
@@ -141,7 +149,8 @@ impl SyncRunStore for Pool {
                  vulnerabilities = $8, machine_vulnerabilities = $9, api_calls = $10, \
                  throttle_wait_ms = $11, error = $12, notes = $13, skipped_items = $15, \
                  missing_permissions = $16, vulnerabilities_new = $17, \
-                 vulnerabilities_fixed = $18 WHERE sync_run_id = $14",
+                 vulnerabilities_fixed = $18, alerts_since = $19, \
+                 machine_vulnerabilities_since = $20 WHERE sync_run_id = $14",
             )
             .bind(f.at)
             .bind(f.outcome)
@@ -161,6 +170,8 @@ impl SyncRunStore for Pool {
             .bind(f.missing_permissions.map(JsonText))
             .bind(totals.vulnerabilities_new)
             .bind(totals.vulnerabilities_fixed)
+            .bind(totals.alerts_since.as_deref())
+            .bind(totals.machine_vulnerabilities_since.as_deref())
             .execute(pool)
             .await?;
             Ok(())

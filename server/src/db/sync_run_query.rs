@@ -14,7 +14,11 @@ pub struct SyncRunRow {
     pub machines_updated: i64,
     pub machines_unchanged: i64,
     pub alerts: i64,
+    /// Where the alert listing started; `None` when it listed every alert.
+    pub alerts_since: Option<String>,
     pub vulnerabilities: i64,
+    /// Where the machine-vulnerability listing started; `None` when it listed every row.
+    pub machine_vulnerabilities_since: Option<String>,
     pub vulnerabilities_new: Option<i64>,
     pub vulnerabilities_fixed: Option<i64>,
     pub api_calls: i64,
@@ -46,8 +50,8 @@ impl SyncJournalQuery for Pool {
         crate::on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT sync_run_id, started_at, finished_at, reason, outcome, machines_seen,
-                        machines_added, machines_updated, machines_unchanged, alerts, vulnerabilities,
-                        vulnerabilities_new, vulnerabilities_fixed, api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
+                        machines_added, machines_updated, machines_unchanged, alerts, alerts_since, vulnerabilities,
+                        machine_vulnerabilities_since, vulnerabilities_new, vulnerabilities_fixed, api_calls, throttle_wait_ms, error, notes, skipped_items, missing_permissions
                  FROM sync_run ORDER BY sync_run_id DESC LIMIT $1",
             )
             .bind(limit)

@@ -12,6 +12,7 @@ use super::cve_exposure::device_group_of;
 use super::endpoint::DefenderView;
 use super::staged_rows::{
     StagedAction, StagedAlert, StagedMachine, StagedMachineVulnerability, StagedVulnerability,
+    StagedVulnerabilityChange,
 };
 use super::{format_time, AsConn, DbError, JsonText, Pool};
 
@@ -41,6 +42,11 @@ const DDL: &[&str] = &[
         product_name TEXT NOT NULL, product_version TEXT NOT NULL, fixing_kb_id TEXT,
         severity TEXT,
         PRIMARY KEY (machine_id, cve_id, product_vendor, product_name, product_version))",
+    // The change feed's entries: several per row (fixed, then found again).
+    "CREATE TEMP TABLE IF NOT EXISTS stage_vulnerability_change (
+        machine_id TEXT NOT NULL, cve_id TEXT NOT NULL, product_vendor TEXT NOT NULL,
+        product_name TEXT NOT NULL, product_version TEXT NOT NULL, fixing_kb_id TEXT,
+        severity TEXT, fixed BOOLEAN NOT NULL, event_at TEXT NOT NULL)",
     "CREATE TEMP TABLE IF NOT EXISTS stage_alert (
         alert_id TEXT PRIMARY KEY, machine_id TEXT, title TEXT, description TEXT, severity TEXT,
         status TEXT, category TEXT, classification TEXT, determination TEXT,
@@ -73,6 +79,7 @@ const TABLES: &[&str] = &[
     "stage_machine",
     "stage_vulnerability",
     "stage_machine_vulnerability",
+    "stage_vulnerability_change",
     "stage_alert",
     "stage_endpoint",
     "stage_link",
@@ -125,6 +132,13 @@ pub trait StagingStore: Send + Sync + std::fmt::Debug {
         &self,
         conn: &mut dyn AsConn,
         page: Vec<StagedMachineVulnerability>,
+    ) -> Result<(), DbError>;
+
+    /// Stages one page of the vulnerability change feed (§4.13).
+    async fn vulnerability_changes(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedVulnerabilityChange>,
     ) -> Result<(), DbError>;
 
     /// Stages one page of alerts (§4.3).
@@ -195,8 +209,22 @@ pub trait StagingStore: Send + Sync + std::fmt::Debug {
         synced_at: &str,
     ) -> Result<MachineVulnerabilityChanges, DbError>;
 
+    /// Applies the staged change feed to the stored machine-vulnerability rows: each row's
+    /// latest entry decides (at one time, found beats fixed: a device that moved group is
+    /// fixed in the old one and new in the new one, §9.25), so entries the feed repeats change
+    /// nothing. Rows of excluded machines stay as they were. `listed` is the rows stored after.
+    async fn apply_vulnerability_changes(
+        &self,
+        conn: &mut dyn AsConn,
+        synced_at: &str,
+    ) -> Result<MachineVulnerabilityChanges, DbError>;
+
     /// Upserts the staged alerts (alerts are mutable, §5.3).
     async fn apply_alerts(&self, conn: &mut dyn AsConn, synced_at: &str) -> Result<i64, DbError>;
+
+    /// The latest `lastUpdateTime` of the staged alerts (RFC 3339): where the next delta of
+    /// alerts starts.
+    async fn latest_alert_update(&self, conn: &mut dyn AsConn) -> Result<Option<String>, DbError>;
 
     /// Rows in one staging or inventory table.
     async fn count(&self, conn: &mut dyn AsConn, table: &str) -> Result<i64, DbError>;
@@ -418,6 +446,35 @@ impl StagingStore for Pool {
                         .push_bind(r.severity);
                 });
                 q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn vulnerability_changes(
+        &self,
+        conn: &mut dyn AsConn,
+        page: Vec<StagedVulnerabilityChange>,
+    ) -> Result<(), DbError> {
+        crate::on_conn!(conn, |conn| {
+            let mut rest = page.into_iter().peekable();
+            while rest.peek().is_some() {
+                let mut q: QueryBuilder<Db> = QueryBuilder::new(
+                    "INSERT INTO stage_vulnerability_change (machine_id, cve_id, product_vendor, \
+                     product_name, product_version, fixing_kb_id, severity, fixed, event_at) ",
+                );
+                q.push_values(rest.by_ref().take(ROWS_PER_INSERT), |mut b, c| {
+                    b.push_bind(c.row.machine_id)
+                        .push_bind(c.row.cve_id)
+                        .push_bind(c.row.product_vendor)
+                        .push_bind(c.row.product_name)
+                        .push_bind(c.row.product_version)
+                        .push_bind(c.row.fixing_kb_id)
+                        .push_bind(c.row.severity)
+                        .push_bind(c.fixed)
+                        .push_bind(c.event_at);
+                });
                 q.build().execute(&mut *conn).await?;
             }
             Ok(())
@@ -802,6 +859,48 @@ impl StagingStore for Pool {
         })
     }
 
+    async fn apply_vulnerability_changes(
+        &self,
+        conn: &mut dyn AsConn,
+        synced_at: &str,
+    ) -> Result<MachineVulnerabilityChanges, DbError> {
+        crate::on_conn!(conn, |conn| {
+            const KEY: &str = "machine_id, cve_id, product_vendor, product_name, product_version";
+            // Each row's latest entry; `fixed` sorts false first, so found wins a tie.
+            let latest = format!(
+                "(SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY {KEY} \
+                 ORDER BY event_at DESC, fixed ASC) AS n FROM stage_vulnerability_change c \
+                 WHERE {}) AS ranked WHERE n = 1)",
+                not_excluded("c")
+            );
+            let fixed = sqlx::query(&format!(
+                "DELETE FROM machine_vulnerability WHERE ({KEY}) IN \
+                 (SELECT {KEY} FROM {latest} AS l WHERE l.fixed)"
+            ))
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            let before = self.count(conn, "machine_vulnerability").await?;
+            sqlx::query(&format!(
+                "INSERT INTO machine_vulnerability ({KEY}, fixing_kb_id, severity, first_seen) \
+                 SELECT {KEY}, fixing_kb_id, severity, $1 FROM {latest} AS l WHERE NOT l.fixed \
+                 ON CONFLICT ({KEY}) DO UPDATE SET fixing_kb_id = excluded.fixing_kb_id, \
+                 severity = excluded.severity \
+                 WHERE machine_vulnerability.fixing_kb_id IS DISTINCT FROM excluded.fixing_kb_id \
+                 OR machine_vulnerability.severity IS DISTINCT FROM excluded.severity"
+            ))
+            .bind(synced_at)
+            .execute(&mut *conn)
+            .await?;
+            let listed = self.count(conn, "machine_vulnerability").await?;
+            Ok(MachineVulnerabilityChanges {
+                listed,
+                new: listed - before,
+                fixed: i64::try_from(fixed).unwrap_or(i64::MAX),
+            })
+        })
+    }
+
     async fn apply_alerts(&self, conn: &mut dyn AsConn, synced_at: &str) -> Result<i64, DbError> {
         crate::on_conn!(conn, |conn| {
             sqlx::query(
@@ -824,6 +923,16 @@ impl StagingStore for Pool {
             .execute(&mut *conn)
             .await?;
             self.count(conn, "stage_alert").await
+        })
+    }
+
+    async fn latest_alert_update(&self, conn: &mut dyn AsConn) -> Result<Option<String>, DbError> {
+        crate::on_conn!(conn, |conn| {
+            Ok(
+                sqlx::query_scalar("SELECT MAX(last_update_time) FROM stage_alert")
+                    .fetch_one(&mut *conn)
+                    .await?,
+            )
         })
     }
 

@@ -24,6 +24,8 @@ pub enum Family {
     AdvancedHunting,
     /// `/api/Software/...`: undocumented.
     Software,
+    /// The vulnerability exports and their change feed: 30/min, 1,000/h.
+    VulnerabilityExports,
 }
 
 /// One window: at most `max_calls` calls in any `period`.
@@ -57,7 +59,8 @@ pub struct BudgetLimits {
 impl BudgetLimits {
     /// A margin under the documented limits (§3.6, §3.7): 90/min of the 100/min families,
     /// 45/min of the 50/min per-machine vulnerabilities, 40/min of advanced hunting's 45, and
-    /// 1,400/h of every 1,500/h. Undocumented families get the common 90/min.
+    /// 1,400/h of every 1,500/h, 27/min and 900/h of the exports' 30 and 1,000. Undocumented
+    /// families get the common 90/min.
     pub fn documented() -> Self {
         use Family::*;
         let standard = vec![Window::per_minute(90), Window::per_hour(1_400)];
@@ -76,6 +79,10 @@ impl BudgetLimits {
                 vec![Window::per_minute(40), Window::per_hour(1_400)],
             ),
             (Software, standard),
+            (
+                VulnerabilityExports,
+                vec![Window::per_minute(27), Window::per_hour(900)],
+            ),
         ]);
         Self { by_family }
     }

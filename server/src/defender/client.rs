@@ -13,7 +13,7 @@ use super::http::{ApiRequest, Core};
 use super::metrics::{Metrics, MetricsSnapshot};
 use super::model::{
     Alert, HuntingResult, Machine, MachineAction, MachineActionType, MachineRef,
-    MachineVulnerability, Software, Vulnerability,
+    MachineVulnerability, MachineVulnerabilityChange, Software, Vulnerability,
 };
 use super::paging::Pager;
 use super::permissions::{feature_access, FeatureAccess};
@@ -165,6 +165,23 @@ impl DefenderClient {
             url,
             Family::Vulnerabilities,
             "machinesVulnerabilities",
+        )
+    }
+
+    /// `GET /api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime=` (§4.13, §9.25):
+    /// the machine-vulnerability rows found, fixed or updated since `since` (an ISO time at
+    /// most 14 days back). Pages of 20,000 entries keep one page's memory small; the feed of
+    /// an hour is usually far shorter.
+    pub fn machine_vulnerability_changes(&self, since: &str) -> Pager<MachineVulnerabilityChange> {
+        let mut url = self.url(&["machines", "SoftwareVulnerabilityChangesByMachine"]);
+        url.query_pairs_mut()
+            .append_pair("sinceTime", since)
+            .append_pair("pageSize", "20000");
+        Pager::new(
+            Arc::clone(&self.core),
+            url,
+            Family::VulnerabilityExports,
+            "vulnerability changes",
         )
     }
 

@@ -62,6 +62,7 @@ pub mod machine;
 pub mod machine_action;
 pub mod software;
 pub mod vulnerability;
+pub mod vulnerability_change;
 
 pub use alert::{
     Alert, AlertClassification, AlertComment, AlertDetermination, AlertEvidence, AlertSeverity,
@@ -77,6 +78,7 @@ pub use software::{MachineRef, Software};
 pub use vulnerability::{
     CveSupportability, MachineVulnerability, Vulnerability, VulnerabilitySeverity,
 };
+pub use vulnerability_change::{ChangeStatus, MachineVulnerabilityChange};
 
 use serde::Deserialize;
 

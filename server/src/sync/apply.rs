@@ -25,6 +25,11 @@ pub struct Applied {
     /// What the machine-vulnerability listing changed; `None` when the stored rows were kept.
     pub vulnerability_changes: Option<MachineVulnerabilityChanges>,
     pub alerts: i64,
+    /// Where the alert listing started; `None` when it listed every alert.
+    pub alerts_since: Option<String>,
+    /// Where the machine-vulnerability listing started (the change feed); `None` when it
+    /// listed every row.
+    pub machine_vulnerabilities_since: Option<String>,
     pub actions: ActionsApplied,
     pub marked_gone: u64,
     /// Items that could not be decoded, in all listings.
@@ -70,6 +75,8 @@ async fn apply_in_transaction(
             || fetched.skipped_total > 0,
         notes: fetched.notes.clone(),
         skipped_total: fetched.skipped_total,
+        alerts_since: fetched.alerts.since.clone(),
+        machine_vulnerabilities_since: fetched.machine_vulnerability_window.since.clone(),
         ..Applied::default()
     };
     timed(
@@ -106,13 +113,34 @@ async fn apply_in_transaction(
             .count(&mut tx, "machine_vulnerability")
             .await?;
     } else {
-        let changes = timed(
-            "apply machine vulnerabilities",
-            stores
-                .staging
-                .apply_machine_vulnerabilities(&mut tx, &synced_at),
-        )
-        .await?;
+        let window = &fetched.machine_vulnerability_window;
+        let changes = if window.since.is_none() {
+            timed(
+                "apply machine vulnerabilities",
+                stores
+                    .staging
+                    .apply_machine_vulnerabilities(&mut tx, &synced_at),
+            )
+            .await?
+        } else {
+            timed(
+                "apply machine vulnerability changes",
+                stores
+                    .staging
+                    .apply_vulnerability_changes(&mut tx, &synced_at),
+            )
+            .await?
+        };
+        if let Some(window) = window.to_advance() {
+            window
+                .advance(
+                    stores,
+                    &mut tx,
+                    Some(&fetched.machine_vulnerabilities_listed_from),
+                    &synced_at,
+                )
+                .await?;
+        }
         applied.machine_vulnerabilities = changes.listed;
         applied.vulnerability_changes = Some(changes);
     }
@@ -122,6 +150,13 @@ async fn apply_in_transaction(
             stores.staging.apply_alerts(&mut tx, &synced_at),
         )
         .await?;
+        if let Some(window) = fetched.alerts.to_advance() {
+            // Defender's own times: the latest change listed.
+            let latest = stores.staging.latest_alert_update(&mut tx).await?;
+            window
+                .advance(stores, &mut tx, latest.as_deref(), &synced_at)
+                .await?;
+        }
     }
     if fetched.software.listed {
         stores

@@ -12,6 +12,7 @@
 //!
 //! Only the machine listing is required: without it there is nothing to sync.
 
+use super::listing_window::{Incremental, ListingWindow, WindowUse};
 use super::progress::{
     Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, SOFTWARE,
     VULNERABILITIES,
@@ -83,6 +84,12 @@ pub struct Fetched {
     pub notes: Vec<String>,
     /// Defender's facts about the products the machine-vulnerability rows name.
     pub software: SoftwareFacts,
+    /// How the alert listing used its window.
+    pub alerts: WindowUse,
+    /// How the machine-vulnerability listing used its window.
+    pub machine_vulnerability_window: WindowUse,
+    /// When the machine-vulnerability listing started: the next delta starts there.
+    pub machine_vulnerabilities_listed_from: String,
 }
 
 impl Fetched {
@@ -198,55 +205,23 @@ pub(crate) async fn fetch(
     );
     fetched.absorb(VULNERABILITIES, end);
 
-    let machine_vulnerabilities = Listing {
-        name: MACHINE_VULNERABILITIES,
-        source: Some(Source::MachineVulnerabilities),
-        table: "stage_machine_vulnerability",
-        expected: None,
-        counter: |p| &mut p.machine_vulnerabilities,
-    };
-    let end = timed(
-        "stage machine vulnerabilities",
-        machine_vulnerabilities.stage(
-            stores,
-            client.machines_vulnerabilities(),
-            conn,
-            progress,
-            to_rows::machine_vulnerability,
-            |s, c, p| s.machine_vulnerabilities(c, p),
-        ),
+    stage_machine_vulnerabilities(
+        stores,
+        client,
+        conn,
+        progress,
+        import_groups,
+        !excluded.is_empty(),
+        &mut fetched,
     )
     .await?;
-    fetched.machine_vulnerabilities_partial = end.guarded;
-    if end.guarded {
-        fetched.notes.push(
-            "The machine-vulnerability listing stopped early (paging guard): the previous rows \
-             were kept."
-                .into(),
-        );
-    }
-    // A skipped row is kept as it was only if its machine is known: otherwise every machine
-    // keeps its rows.
-    if end.skipped.iter().any(|s| row_machine(s).is_none()) {
-        fetched.machine_vulnerabilities_partial = true;
-        fetched.notes.push(
-            "A machine-vulnerability row that could not be decoded named no machine: the \
-             previous rows were kept."
-                .into(),
-        );
-    }
-    fetched.absorb(MACHINE_VULNERABILITIES, end);
-    if !excluded.is_empty() {
-        stores
-            .staging
-            .drop_excluded_rows(conn, "stage_machine_vulnerability")
-            .await
-            .map_err(db_err(MACHINE_VULNERABILITIES))?;
-    }
 
-    // The products of rows only part of which were listed would be only part of the tenant's.
+    // The products of rows only part of which were listed would be only part of the tenant's;
+    // a delta names only the products of the rows it changed, so their facts (tenant-wide
+    // figures that move slowly) are read with the daily full listing.
     if !fetched.machine_vulnerabilities_partial
         && !fetched.is_forbidden(Source::MachineVulnerabilities)
+        && fetched.machine_vulnerability_window.since.is_none()
     {
         let software = timed(
             "software facts",
@@ -256,6 +231,19 @@ pub(crate) async fn fetch(
         fetched.absorb_software(software);
     }
 
+    let window = ListingWindow::open(
+        stores,
+        conn,
+        Incremental::Alerts,
+        import_groups,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .map_err(db_err(ALERTS))?;
+    let filter = window
+        .since
+        .as_ref()
+        .map(|since| format!("lastUpdateTime ge {since}"));
     let alerts = Listing {
         name: ALERTS,
         source: Some(Source::Alerts),
@@ -267,7 +255,7 @@ pub(crate) async fn fetch(
         "stage alerts",
         alerts.stage(
             stores,
-            client.alerts(),
+            client.alerts_filtered(filter.as_deref()),
             conn,
             progress,
             |a| Some(to_rows::alert(a)),
@@ -276,6 +264,11 @@ pub(crate) async fn fetch(
     )
     .await?;
     fetched.note_guard(&end, "The alert listing stopped early (paging guard).");
+    fetched.alerts = WindowUse {
+        since: window.since.clone(),
+        skipped: end.skipped_total > 0,
+        complete: (!end.guarded && end.forbidden.is_none()).then_some(window),
+    };
     fetched.absorb(ALERTS, end);
     if !excluded.is_empty() {
         stores
@@ -319,6 +312,110 @@ pub(crate) async fn fetch(
     );
     fetched.absorb(MACHINE_ACTIONS, end);
     Ok(fetched)
+}
+
+/// Stages the machine-vulnerability rows: the bulk listing of every row (§4.12) when a full
+/// listing is due, else the change feed since the last run (§4.13).
+#[allow(clippy::too_many_arguments)]
+async fn stage_machine_vulnerabilities(
+    stores: &Stores,
+    client: &DefenderClient,
+    conn: &mut impl AsConn,
+    progress: Progress<'_>,
+    import_groups: &[String],
+    any_excluded: bool,
+    fetched: &mut Fetched,
+) -> Result<(), FetchError> {
+    let db_err = |source| FetchError::Db {
+        listing: MACHINE_VULNERABILITIES,
+        source,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let window = ListingWindow::open(
+        stores,
+        conn,
+        Incremental::MachineVulnerabilities,
+        import_groups,
+        now,
+    )
+    .await
+    .map_err(db_err)?;
+    fetched.machine_vulnerabilities_listed_from = crate::db::format_time(now);
+    let table = if window.is_full() {
+        "stage_machine_vulnerability"
+    } else {
+        "stage_vulnerability_change"
+    };
+    let listing = Listing {
+        name: MACHINE_VULNERABILITIES,
+        source: Some(Source::MachineVulnerabilities),
+        table,
+        expected: None,
+        counter: |p| &mut p.machine_vulnerabilities,
+    };
+    let end = match &window.since {
+        None => {
+            timed(
+                "stage machine vulnerabilities",
+                listing.stage(
+                    stores,
+                    client.machines_vulnerabilities(),
+                    conn,
+                    progress,
+                    to_rows::machine_vulnerability,
+                    |s, c, p| s.machine_vulnerabilities(c, p),
+                ),
+            )
+            .await?
+        }
+        Some(since) => {
+            timed(
+                "stage machine vulnerability changes",
+                listing.stage(
+                    stores,
+                    client.machine_vulnerability_changes(since),
+                    conn,
+                    progress,
+                    to_rows::vulnerability_change,
+                    |s, c, p| s.vulnerability_changes(c, p),
+                ),
+            )
+            .await?
+        }
+    };
+    fetched.machine_vulnerabilities_partial = end.guarded;
+    if end.guarded {
+        fetched.notes.push(
+            "The machine-vulnerability listing stopped early (paging guard): the previous rows \
+             were kept."
+                .into(),
+        );
+    }
+    // A skipped row is kept as it was only if its machine is known: otherwise every machine
+    // keeps its rows. (A delta's skipped entry leaves its cursor instead, see `WindowUse`.)
+    if window.is_full() && end.skipped.iter().any(|s| row_machine(s).is_none()) {
+        fetched.machine_vulnerabilities_partial = true;
+        fetched.notes.push(
+            "A machine-vulnerability row that could not be decoded named no machine: the \
+             previous rows were kept."
+                .into(),
+        );
+    }
+    fetched.machine_vulnerability_window = WindowUse {
+        since: window.since.clone(),
+        skipped: end.skipped_total > 0,
+        complete: (!fetched.machine_vulnerabilities_partial && end.forbidden.is_none())
+            .then_some(window),
+    };
+    fetched.absorb(MACHINE_VULNERABILITIES, end);
+    if any_excluded {
+        stores
+            .staging
+            .drop_excluded_rows(conn, table)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// The machine of a skipped machine-vulnerability row: its `machineId`, else the first part of

@@ -188,6 +188,8 @@ async fn sync_with(
     totals.machines_updated = applied.diff.updated;
     totals.machines_unchanged = applied.diff.unchanged;
     totals.alerts = applied.alerts;
+    totals.alerts_since = applied.alerts_since.clone();
+    totals.machine_vulnerabilities_since = applied.machine_vulnerabilities_since.clone();
     totals.vulnerabilities = applied.vulnerabilities;
     totals.machine_vulnerabilities = applied.machine_vulnerabilities;
     totals.vulnerabilities_new = applied.vulnerability_changes.map(|c| c.new);
@@ -247,12 +249,16 @@ async fn sync_with(
             "Succeeded"
         },
         summary: format!(
-            "{} machines ({} added, {} updated, {} unchanged), {} alerts, {} vulnerabilities",
+            "{} machines ({} added, {} updated, {} unchanged), {} alerts{}, {} vulnerabilities",
             applied.diff.seen,
             applied.diff.added,
             applied.diff.updated,
             applied.diff.unchanged,
             applied.alerts,
+            match &applied.alerts_since {
+                Some(since) => format!(" changed since {since}"),
+                None => String::new(),
+            },
             applied.vulnerabilities
         ),
         error: None,

@@ -4,12 +4,14 @@
 
 use crate::db::staged_rows::{
     StagedAction, StagedAddress, StagedAlert, StagedMachine, StagedMachineVulnerability,
-    StagedVulnerability,
+    StagedVulnerability, StagedVulnerabilityChange,
 };
 use crate::defender::model::alert::Alert;
 use crate::defender::model::machine::{IpAddress, Machine};
 use crate::defender::model::vulnerability::{MachineVulnerability, Vulnerability};
-use crate::defender::model::{MachineAction, MachineActionStatus, MachineActionType};
+use crate::defender::model::{
+    ChangeStatus, MachineAction, MachineActionStatus, MachineActionType, MachineVulnerabilityChange,
+};
 
 /// A tolerant enum's value by its documented name (or the undocumented text as sent).
 macro_rules! name {
@@ -98,6 +100,33 @@ pub fn machine_vulnerability(r: MachineVulnerability) -> Option<StagedMachineVul
         product_name: r.product_name.unwrap_or_default(),
         product_version: r.product_version.unwrap_or_default(),
         fixing_kb_id: r.fixing_kb_id,
+    })
+}
+
+/// An entry of the vulnerability change feed (§4.13). Entries of "software present, no CVE"
+/// rows (no `cveId`) are not vulnerabilities and are left out, as are entries with a status
+/// the feed does not document: a change nobody can read is not applied as a guess.
+pub fn vulnerability_change(c: MachineVulnerabilityChange) -> Option<StagedVulnerabilityChange> {
+    let fixed = match c.status? {
+        ChangeStatus::Fixed => true,
+        ChangeStatus::New | ChangeStatus::Updated => false,
+        ChangeStatus::Other(status) => {
+            tracing::warn!(entry = %c.id, %status, "vulnerability change with an unknown status; left out");
+            return None;
+        }
+    };
+    Some(StagedVulnerabilityChange {
+        row: StagedMachineVulnerability {
+            severity: name!(c.severity),
+            machine_id: c.device_id?,
+            cve_id: c.cve_id?,
+            product_vendor: c.software_vendor.unwrap_or_default(),
+            product_name: c.software_name.unwrap_or_default(),
+            product_version: c.software_version.unwrap_or_default(),
+            fixing_kb_id: c.recommended_security_update_id,
+        },
+        fixed,
+        event_at: c.event_timestamp.unwrap_or_default(),
     })
 }
 

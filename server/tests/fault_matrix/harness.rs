@@ -256,7 +256,19 @@ impl Fixture {
         self.sim.control().faults()
     }
 
+    /// A sync whose listings are all full, as the first one's were: the cases strike pages of
+    /// full listings (the incremental listings that follow a full one within a day have their
+    /// faults in `alert_delta.rs` and `vulnerability_delta.rs`).
     pub async fn sync(&self) -> SyncOutcome {
+        // A case that made the database read-only syncs without this; its sync fails anyway.
+        server::on_pool!(&self.app.pool, |db| {
+            let _ = sqlx::query(
+                "DELETE FROM sync_cursor \
+                 WHERE name LIKE 'alerts.%' OR name LIKE 'machine_vulnerabilities.%'",
+            )
+            .execute(db)
+            .await;
+        });
         self.app.sync.trigger("fault matrix").wait().await
     }
 

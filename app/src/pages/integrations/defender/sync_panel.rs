@@ -8,12 +8,24 @@ use crate::components::sync_status::SyncProgressBar;
 use crate::error::ConsoleError;
 use crate::model::integration::DefenderConfigView;
 
-/// "+12 / −3", or a dash when the run kept the stored rows (its listing was incomplete or not
-/// permitted) or predates the count.
-fn changes_text(new: Option<i64>, fixed: Option<i64>) -> String {
-    match (new, fixed) {
-        (Some(new), Some(fixed)) => format!("+{new} / −{fixed}"),
+/// "+12 / −3" ("… from the change feed since …" when the run read only the changes), or a
+/// dash when the run kept the stored rows (its listing was incomplete or not permitted) or
+/// predates the count.
+fn changes_text(new: Option<i64>, fixed: Option<i64>, since: Option<&str>) -> String {
+    match (new, fixed, since) {
+        (Some(new), Some(fixed), None) => format!("+{new} / −{fixed}"),
+        (Some(new), Some(fixed), Some(since)) => {
+            format!("+{new} / −{fixed} from the change feed since {since}")
+        }
         _ => "—".into(),
+    }
+}
+
+/// "52000", or "3 changed since …" for a run that listed only the alerts Defender changed.
+fn alerts_text(alerts: i64, since: Option<&str>) -> String {
+    match since {
+        Some(since) => format!("{alerts} changed since {since}"),
+        None => alerts.to_string(),
     }
 }
 
@@ -50,8 +62,8 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                             <table class="data-table compact" aria-label="Sync runs">
                                 <thead><tr>
                                     <th>"Started"</th><th>"Reason"</th><th>"Outcome"</th><th>"Machines"</th>
-                                    <th>"Added"</th><th>"Updated"</th><th>"Alerts"</th><th>"Vulnerabilities"</th>
-                                    <th><abbr title="Machine-vulnerability rows listed for the first time / no longer listed (fixed, or the machine gone)">"New / fixed"</abbr></th>
+                                    <th>"Added"</th><th>"Updated"</th><th><abbr title="Alerts listed: all of them, or (once a full listing is less than a day old) those Defender changed since the last run">"Alerts"</abbr></th><th>"Vulnerabilities"</th>
+                                    <th><abbr title="Machine-vulnerability rows listed for the first time / no longer listed (fixed, or the machine gone); once a full listing is less than a day old, the rows Defender's change feed names">"New / fixed"</abbr></th>
                                     <th>"API calls"</th><th>"Throttled (s)"</th><th>"Details"</th>
                                 </tr></thead>
                                 <tbody>
@@ -59,8 +71,9 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                                         <tr>
                                             <td>{r.started_at}</td><td>{r.reason}</td><td>{r.outcome}</td>
                                             <td>{r.machines_seen}</td><td>{r.machines_added}</td><td>{r.machines_updated}</td>
-                                            <td>{r.alerts}</td><td>{r.vulnerabilities}</td>
-                                            <td data-testid="vulnerability-changes">{changes_text(r.vulnerabilities_new, r.vulnerabilities_fixed)}</td>
+                                            <td data-testid="alerts-listed">{alerts_text(r.alerts, r.alerts_since.as_deref())}</td>
+                                            <td>{r.vulnerabilities}</td>
+                                            <td data-testid="vulnerability-changes">{changes_text(r.vulnerabilities_new, r.vulnerabilities_fixed, r.machine_vulnerabilities_since.as_deref())}</td>
                                             <td>{r.api_calls}</td>
                                             <td>{format!("{:.1}", r.throttle_wait_ms as f64 / 1000.0)}</td>
                                             <td>

@@ -410,6 +410,44 @@ impl SimControl {
             .collect()
     }
 
+    /// The latest report's `DeviceNetworkInfo` rows of a machine, as advanced hunting serves
+    /// them (without the `hunting_bad_row` fault); empty for a machine hunting does not know.
+    pub fn network_adapters(&self, machine_id: &str) -> Vec<serde_json::Value> {
+        let d = &self.sim.data;
+        d.machine_index(machine_id)
+            .map_or_else(Vec::new, |i| hunting::network_adapters_of(d, i))
+    }
+
+    /// A machine's identity attributes as a console should keep them from `DeviceInfo`: of
+    /// each, the latest non-empty value (DeviceType, Model, Vendor, OSArchitecture, JoinType).
+    pub fn device_info(&self, machine_id: &str) -> Option<serde_json::Value> {
+        let d = &self.sim.data;
+        hunting::device_info_of(d, d.machine_index(machine_id)?)
+    }
+
+    /// Advanced hunting's result-row cap from now on.
+    pub fn set_hunting_max_rows(&self, max_rows: usize) {
+        lock(&self.sim.hunting).max_rows = max_rows;
+    }
+
+    /// Every advanced-hunting query asked so far, in order.
+    pub fn hunting_queries(&self) -> Vec<String> {
+        lock(&self.sim.hunting).queries.clone()
+    }
+
+    /// Advanced-hunting calls that reached the query engine (past authentication, throttling
+    /// and the CPU-quota fault), answered or refused; counted from the query log, so it stops
+    /// at the log's bound (`HUNTING_QUERIES_KEPT`, far above what a test asks).
+    pub fn hunting_calls(&self) -> u64 {
+        lock(&self.sim.hunting).queries.len() as u64
+    }
+
+    /// The machine whose row the `hunting_bad_row` fault spoils.
+    pub fn hunting_bad_row_machine(&self) -> Option<String> {
+        let d = &self.sim.data;
+        hunting::first_onboarded(d).map(|i| d.machines[i].id_hex())
+    }
+
     /// `/api/Software/{id}` as served, for every product some machine runs.
     pub fn software(&self) -> Vec<serde_json::Value> {
         let d = &self.sim.data;

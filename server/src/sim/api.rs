@@ -26,7 +26,7 @@ use super::machines;
 use super::odata::{parse_query, Query, Spec, Val};
 use super::paging;
 use super::software;
-use super::state::{alert_now, lock, Sim};
+use super::state::{alert_now, lock, Sim, HUNTING_QUERIES_KEPT};
 use super::throttle::Bucket;
 use super::vulnerabilities;
 use super::wire::{self, ApiError, Hold, Lost, Reply};
@@ -840,7 +840,16 @@ fn serve(ctx: &Ctx<'_>, ep: Ep, count: bool) -> Result<Reply, ApiError> {
             let mut clean = Faults::default();
             let mut armed = lock(&sim.faults);
             let faults: &mut Faults = if ctx.engaged { &mut armed } else { &mut clean };
-            let v = hunting::run(d, faults, &ctx.body)?;
+            let max_rows = {
+                let mut log = lock(&sim.hunting);
+                if log.queries.len() < HUNTING_QUERIES_KEPT {
+                    let body: Value = serde_json::from_slice(&ctx.body).unwrap_or(Value::Null);
+                    log.queries
+                        .push(body["Query"].as_str().unwrap_or_default().to_owned());
+                }
+                log.max_rows
+            };
+            let v = hunting::run(d, faults, max_rows, &ctx.body)?;
             Ok(Reply::ok(v.to_string()))
         }
         Ep::Actions => {

@@ -38,6 +38,8 @@ pub struct SimConfig {
     /// duplicate shares its live twin's; a clone shares its template's unless its own position
     /// is named too), so tests can feed the console hostile names.
     pub machine_names: Vec<(usize, String)>,
+    /// Advanced hunting's result-row cap (real: 100,000, §4.14).
+    pub hunting_max_rows: usize,
 }
 
 impl Default for SimConfig {
@@ -65,6 +67,7 @@ impl SimConfig {
             action_timings: ActionTimings::default(),
             faults: Faults::default(),
             machine_names: Vec::new(),
+            hunting_max_rows: super::hunting::MAX_ROWS,
         }
     }
 

@@ -91,6 +91,9 @@ pub struct Faults {
     pub hunting_result_too_large: bool,
     /// The next K advanced-hunting calls get the CPU-quota 429 (§3.7).
     pub hunting_cpu_quota_next: u32,
+    /// One `DeviceNetworkInfo` row (the first onboarded machine's primary adapter, latest
+    /// report) has its `IPAddresses` cut short: undecodable (§4.14, `sim::hunting`).
+    pub hunting_bad_row: bool,
     /// The next K per-machine GETs answer 404 although the machine exists (§9.11).
     pub spurious_not_found_next: u32,
     /// The next K collection pages answer 404 ResourceNotFound although the data exists: the

@@ -49,7 +49,21 @@ pub struct Sim {
     pub alert_updates: Mutex<HashMap<u32, AlertUpdate>>,
     /// Machine-vulnerability rows fixed or found since generation, and their feed.
     pub row_changes: Mutex<RowChanges>,
+    /// Advanced hunting's row cap and the queries it was asked.
+    pub hunting: Mutex<HuntingLog>,
 }
+
+/// Advanced hunting's row cap (settable, so a small tenant can exceed it) and what it was
+/// asked, for tests that check how a console shards its queries.
+#[derive(Debug)]
+pub struct HuntingLog {
+    pub max_rows: usize,
+    /// Every query text, in order (the first [`HUNTING_QUERIES_KEPT`]).
+    pub queries: Vec<String>,
+}
+
+/// Queries kept in the log: a test asks a few hundred at most.
+pub const HUNTING_QUERIES_KEPT: usize = 10_000;
 
 /// A change made to a generated alert.
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +93,10 @@ impl Sim {
     pub fn new(config: SimConfig, data: Dataset) -> Self {
         let faults = config.faults.clone();
         let apps = config.apps.clone();
+        let hunting = HuntingLog {
+            max_rows: config.hunting_max_rows,
+            queries: Vec::new(),
+        };
         Self {
             config,
             data,
@@ -91,6 +109,7 @@ impl Sim {
             tokens: Mutex::default(),
             alert_updates: Mutex::default(),
             row_changes: Mutex::default(),
+            hunting: Mutex::new(hunting),
         }
     }
 }

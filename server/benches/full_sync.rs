@@ -208,7 +208,8 @@ async fn phase_main(phase: &str) -> Result<Figures, Error> {
 /// Fetch, parse and insert every listing into plain tables, page by page: the floor.
 async fn floor(client: &DefenderClient, pool: &server::db::Pool) -> Result<u64, Error> {
     use server::sync::to_rows;
-    let staging = server::db::Stores::new(pool).staging;
+    let stores = server::db::Stores::new(pool);
+    let staging = stores.staging.clone();
     let mut conn = pool.acquire().await?;
     staging.prepare(&mut conn).await?;
     let mut rows = 0u64;
@@ -251,5 +252,16 @@ async fn floor(client: &DefenderClient, pool: &server::db::Pool) -> Result<u64, 
         tx.commit().await?;
         rows += listed;
     }
+    // Advanced hunting's network facts: the sync's own step, which is already fetch, parse
+    // and insert, shard by shard, of the machines staged above (keeping each adapter's latest
+    // report is all the logic it has).
+    let facts = server::sync::network_facts::read_network_facts(
+        &stores,
+        client,
+        &mut conn,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    rows += facts.adapters + facts.machines_with_device_info;
     Ok(rows)
 }

@@ -7,6 +7,7 @@ mod fetch;
 mod listing_window;
 pub mod merge;
 mod merge_write;
+pub mod network_facts;
 mod progress;
 mod remodel_job;
 pub mod requests;

@@ -594,6 +594,7 @@ async fn a_missing_permission_is_named_before_anything_is_sent() {
                     "Alert.Read.All",
                     "Vulnerability.Read.All",
                     "Software.Read.All",
+                    "AdvancedQuery.Read.All",
                 ]
                 .map(String::from)
                 .to_vec(),

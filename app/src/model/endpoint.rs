@@ -354,6 +354,9 @@ pub struct EndpointSummary {
     /// Its risk as the syncs recorded it, newest first.
     #[serde(default)]
     pub risk_history: Vec<crate::model::risk_history::RiskChange>,
+    /// Its network adapters and hardware from Defender's advanced hunting.
+    #[serde(default)]
+    pub network_facts: crate::model::network_facts::NetworkFactsView,
 }
 
 /// The dashboard's figures.

@@ -6,6 +6,7 @@ mod action_target;
 mod actions_panel;
 mod defender_tab;
 mod identity_panel;
+mod network_panel;
 mod risk_tab;
 mod risk_timeline;
 mod software_tab;

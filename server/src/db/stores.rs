@@ -6,10 +6,10 @@ use super::{
     AccountStore, ActionStore, ActionSyncStore, ActionTargetQuery, AlertStore, ApiTokenStore,
     AuditStore, Connection, ConnectionTestStore, CveExposureStore, DbError, DefenderSourceStore,
     EndpointStore, EndpointViews, IdentityStore, IntegrationStore, LeaseStore, ListGeneration,
-    LoginAttemptStore, MachineStore, Pool, ProfileQuery, ProfileStore, RemodelRunStore,
-    RiskHistoryStore, SessionStore, SoftwareMachineStore, SoftwareStore, SplitStore, StagingStore,
-    SyncCursorStore, SyncJournalQuery, SyncProgressStore, SyncRunStore, Tx, VulnerabilityStore,
-    VulnerabilityViews,
+    LoginAttemptStore, MachineStore, NetworkFactStore, Pool, ProfileQuery, ProfileStore,
+    RemodelRunStore, RiskHistoryStore, SessionStore, SoftwareMachineStore, SoftwareStore,
+    SplitStore, StagingStore, SyncCursorStore, SyncJournalQuery, SyncProgressStore, SyncRunStore,
+    Tx, VulnerabilityStore, VulnerabilityViews,
 };
 
 /// The database itself: what the stores' `&mut dyn AsConn` methods run on (a write
@@ -68,6 +68,7 @@ pub struct Stores {
     pub vulnerabilities: Arc<dyn VulnerabilityStore>,
     pub software: Arc<dyn SoftwareStore>,
     pub software_machines: Arc<dyn SoftwareMachineStore>,
+    pub network_facts: Arc<dyn NetworkFactStore>,
     pub splits: Arc<dyn SplitStore>,
     pub profiles: Arc<dyn ProfileStore>,
     pub list_generation: Arc<dyn ListGeneration>,
@@ -111,6 +112,7 @@ impl Stores {
             vulnerabilities: db.clone(),
             software: db.clone(),
             software_machines: db.clone(),
+            network_facts: db.clone(),
             splits: db.clone(),
             profiles: db.clone(),
             list_generation: db.clone(),

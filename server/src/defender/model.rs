@@ -60,6 +60,7 @@ pub mod de;
 pub mod hunting;
 pub mod machine;
 pub mod machine_action;
+pub mod network_report;
 pub mod software;
 pub mod vulnerability;
 pub mod vulnerability_change;

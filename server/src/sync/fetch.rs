@@ -2,7 +2,9 @@
 //!
 //! Pages are written as they arrive, so memory holds one page, never the tenant (§3.4); each
 //! page's items become staged rows (`to_rows`) just before they are written. The real tables
-//! are not touched here: a fault in this phase leaves them as they were.
+//! are not touched here, so a fault in this phase leaves them as they were; the one exception
+//! is the network facts of advanced hunting (`network_facts`), written shard by shard as they
+//! are read, each shard whole or not at all.
 //!
 //! Partial data still syncs:
 //! - an item that cannot be decoded is skipped, counted and named (`SkippedItem`), and the rest
@@ -13,6 +15,7 @@
 //! Only the machine listing is required: without it there is nothing to sync.
 
 use super::listing_window::{Incremental, ListingWindow, WindowUse};
+use super::network_facts::{read_network_facts, NetworkFacts};
 use super::progress::{
     Counter, Progress, ALERTS, MACHINES, MACHINE_ACTIONS, MACHINE_VULNERABILITIES, SOFTWARE,
     VULNERABILITIES,
@@ -41,6 +44,8 @@ pub enum Source {
     Alerts,
     MachineActions,
     Software,
+    /// Advanced hunting's network facts (`network_facts`).
+    AdvancedHunting,
 }
 
 impl Source {
@@ -52,6 +57,7 @@ impl Source {
             Source::Alerts => "alerts",
             Source::MachineActions => "machine actions",
             Source::Software => "software",
+            Source::AdvancedHunting => "advanced hunting",
         }
     }
 }
@@ -311,6 +317,25 @@ pub(crate) async fn fetch(
         "The machine action listing stopped early (paging guard).",
     );
     fetched.absorb(MACHINE_ACTIONS, end);
+
+    // Written as read, shard by shard, outside the apply: facts about machines, not the
+    // listings the apply reconciles, and too many rows at 100k machines to hold until then.
+    match timed(
+        "network facts",
+        read_network_facts(stores, client, conn, time::OffsetDateTime::now_utc()),
+    )
+    .await
+    {
+        Ok(facts) => fetched.absorb_network_facts(facts),
+        Err(e) => {
+            tracing::error!(error = %e, "writing the network facts failed");
+            fetched.other_partial = true;
+            fetched.notes.push(format!(
+                "The network facts from advanced hunting were not all written ({e}): the \
+                 machines not written keep their last ones."
+            ));
+        }
+    }
     Ok(fetched)
 }
 
@@ -463,7 +488,7 @@ impl Fetched {
 
     /// Takes in how one listing ended: its skipped items (already staged page by page, so the
     /// apply phase keeps what they stand for) and a refusal.
-    fn absorb(&mut self, listing: &'static str, end: ListingEnd) {
+    fn absorb(&mut self, listing: &str, end: ListingEnd) {
         if end.skipped_total > 0 {
             self.notes.push(format!(
                 "{} {listing} item{} could not be decoded and {} skipped.",
@@ -534,6 +559,42 @@ impl Fetched {
             );
         }
         self.software = software;
+    }
+}
+
+impl Fetched {
+    /// Takes in the network facts: unreadable rows are skipped items, a refusal is noted like
+    /// a listing's, shards not read make the run Partial.
+    fn absorb_network_facts(&mut self, facts: NetworkFacts) {
+        if facts.read && facts.failure.is_none() && facts.forbidden.is_none() {
+            self.notes.push(format!(
+                "Network facts read from advanced hunting ({} queries): {} adapters of {} \
+                 machines, the identity attributes of {}.",
+                facts.queries,
+                facts.adapters,
+                facts.machines_with_adapters,
+                facts.machines_with_device_info,
+            ));
+        }
+        if let Some(failure) = facts.failure {
+            self.other_partial = true;
+            self.notes.push(format!(
+                "The network facts from advanced hunting were not all read ({failure}): the \
+                 machines not read keep their last ones."
+            ));
+        }
+        if facts.skipped_total > 0 || facts.forbidden.is_some() {
+            self.absorb(
+                Source::AdvancedHunting.as_str(),
+                ListingEnd {
+                    guarded: false,
+                    skipped: facts.skipped,
+                    skipped_total: facts.skipped_total,
+                    skipped_unidentified: false,
+                    forbidden: facts.forbidden,
+                },
+            );
+        }
     }
 }
 

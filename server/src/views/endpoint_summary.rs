@@ -4,6 +4,7 @@
 
 mod defender;
 mod identity;
+mod network;
 mod risk;
 mod software;
 
@@ -79,6 +80,10 @@ pub async fn summary(
         ),
         None => None,
     };
+    let network_facts = match &representative {
+        Some(machine_id) => network::network_facts(&*db.network_facts, machine_id).await?,
+        None => Default::default(),
+    };
     let ports: Vec<serde_json::Value> = json_or_default(&detail.open_ports);
     let open_ports = ports
         .iter()
@@ -114,6 +119,7 @@ pub async fn summary(
         defender,
         defender_enabled,
         risk_history: super::risk_history::timeline(db, endpoint_id).await?,
+        network_facts,
         row: row_view(detail.list),
     }))
 }

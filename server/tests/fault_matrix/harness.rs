@@ -256,15 +256,17 @@ impl Fixture {
         self.sim.control().faults()
     }
 
-    /// A sync whose listings are all full, as the first one's were: the cases strike pages of
-    /// full listings (the incremental listings that follow a full one within a day have their
-    /// faults in `alert_delta.rs` and `vulnerability_delta.rs`).
+    /// A sync whose listings are all full and that reads the network facts, as the first
+    /// one's did: the cases strike pages of full listings (the incremental listings that
+    /// follow a full one within a day have their faults in `alert_delta.rs` and
+    /// `vulnerability_delta.rs`, advanced hunting's in `network_facts.rs`).
     pub async fn sync(&self) -> SyncOutcome {
         // A case that made the database read-only syncs without this; its sync fails anyway.
         server::on_pool!(&self.app.pool, |db| {
             let _ = sqlx::query(
                 "DELETE FROM sync_cursor \
-                 WHERE name LIKE 'alerts.%' OR name LIKE 'machine_vulnerabilities.%'",
+                 WHERE name LIKE 'alerts.%' OR name LIKE 'machine_vulnerabilities.%' \
+                 OR name = 'network_facts.read'",
             )
             .execute(db)
             .await;

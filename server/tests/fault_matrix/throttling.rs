@@ -70,21 +70,19 @@ async fn throttle_storm_outlasting_the_retries() {
     fx.end_with_rows(before).await;
 }
 
-/// The sync does not use advanced hunting, so its CPU-quota 429 (§3.7, §4.14) and its
-/// result-size error cannot touch it: both stay armed, untouched, through a normal run.
+/// Advanced hunting's CPU-quota 429 (§3.7, §4.14) on the network facts' first query is
+/// waited out like any 429: one call more, the wait counted, the run whole, nothing lost.
 #[tokio::test]
 async fn advanced_hunting_quota_429() {
     let fx = Fixture::synced().await;
-    let armed = Faults {
-        hunting_cpu_quota_next: 5,
-        hunting_result_too_large: true,
+    fx.inject(Faults {
+        hunting_cpu_quota_next: 1,
         ..Faults::default()
-    };
-    fx.inject(armed.clone());
+    });
     let run = fx.sync_succeeds().await;
-    assert_eq!(fx.faults(), armed, "no hunting call was made");
-    assert_eq!(run["api_calls"], fx.clean_calls, "{run:#}");
-    assert_eq!(run["throttle_wait_ms"], 0, "{run:#}");
+    assert_eq!(fx.faults().hunting_cpu_quota_next, 0, "the 429 was served");
+    assert_eq!(run["api_calls"], fx.clean_calls + 1, "{run:#}");
+    assert!(run["throttle_wait_ms"].as_i64().unwrap() > 0, "{run:#}");
     let before = fx.before;
     fx.end_with_rows(before).await;
 }

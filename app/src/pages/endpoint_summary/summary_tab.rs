@@ -1,9 +1,11 @@
 //! The Summary tab: identity, profile with match score and the profiles considered, sources
-//! with the identity evidence (`identity_panel`), and the Defender records.
+//! with the identity evidence (`identity_panel`), the Defender records, and the hardware and
+//! network adapters advanced hunting reports (`network_panel`).
 
 use leptos::prelude::*;
 
 use super::identity_panel::IdentityPanel;
+use super::network_panel::NetworkPanel;
 use crate::model::endpoint::EndpointSummary;
 use crate::model::profile::match_level_label;
 
@@ -64,6 +66,7 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                 <dt>"Last seen"</dt><dd>{r.last_seen.clone()}{r.inactive.then_some(" (inactive)")}</dd>
             </dl>
         </section>
+        <NetworkPanel facts=summary.network_facts.clone()/>
         <section class="panel" aria-label="Profile">
             <h2>"Profile"</h2>
             <p data-testid="profile">{profile}</p>

@@ -16,7 +16,10 @@ const PERMISSIONS: [(&str, &str); 8] = [
         "Software.Read.All",
         "Tenant-wide software facts on the Summary's Software subtab",
     ),
-    ("AdvancedQuery.Read.All", "Advanced hunting"),
+    (
+        "AdvancedQuery.Read.All",
+        "Network adapters, subnets, connected networks and hardware on the Summary (advanced hunting, read daily)",
+    ),
     ("Machine.Isolate", "Isolate and release devices"),
     ("Machine.Scan", "Run antivirus scans"),
     (

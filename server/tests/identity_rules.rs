@@ -449,6 +449,81 @@ async fn network_endpoints_join_by_mac_else_by_ip_and_host_name_seen_recently() 
     assert!(!unjoined);
 }
 
+/// A laptop's switched-off Wi-Fi radio has no address, so the machine record leaves it out;
+/// advanced hunting (`DeviceNetworkInfo`) still reports its MAC. A scan that saw the laptop on
+/// Wi-Fi (another address, another name) joins the laptop by that MAC, the evidence says where
+/// the MAC came from, the laptop's Defender-only endpoint is retired, and the next sync keeps it.
+#[tokio::test]
+async fn a_mac_only_advanced_hunting_reports_joins_the_endpoint_discovery_saw_it_on() {
+    let w = world(40, None).await;
+    let pool = &w.app.pool;
+    let c = w.sim.control();
+    let (laptop, radio) = c
+        .machines()
+        .into_iter()
+        .filter(|m| {
+            m.onboarding_status == "Onboarded"
+                && m.health_status == "Active"
+                && m.duplicate_of.is_none()
+                && m.clone_of.is_none()
+        })
+        .find_map(|m| {
+            let radio = c.network_adapters(&m.id).into_iter().find_map(|a| {
+                let mac = a["MacAddress"].as_str()?.replace('-', "");
+                (a["NetworkAdapterType"] == "Wireless80211"
+                    && a["NetworkAdapterStatus"] == "Down"
+                    && !mac.is_empty()
+                    && !m
+                        .adapters
+                        .iter()
+                        .any(|l| l.mac_address.as_deref() == Some(mac.as_str())))
+                .then_some(mac)
+            })?;
+            Some((m, radio))
+        })
+        .expect("the tenant has a laptop with its Wi-Fi switched off");
+    let before = endpoint_of(pool, &laptop.id).await;
+    assert_ne!(
+        w.summary(before).await["row"]["mac"],
+        colon(&radio),
+        "the Defender-only endpoint is keyed by the NIC the machine record lists"
+    );
+    upload(
+        &w.app,
+        &w.admin,
+        &scan_of(
+            &[("10.250.0.7", &colon(&radio), "seen-on-wifi")],
+            now_secs(),
+        ),
+    )
+    .await;
+    let endpoints_before = scalar(pool, "SELECT COUNT(*) FROM endpoint").await;
+    w.sync().await;
+    assert_eq!(w.rule_of(&laptop.id).await, (true, "mac".into()));
+    let joined = endpoint_of(pool, &laptop.id).await;
+    assert_ne!(joined, before);
+    let summary = w.summary(joined).await;
+    assert_eq!(summary["row"]["mac"], colon(&radio), "{summary:#}");
+    let detail = summary["identity"]["joins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["machine_id"] == laptop.id.as_str())
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(detail.contains(&colon(&radio)), "{detail}");
+    assert!(detail.contains("advanced hunting reports"), "{detail}");
+    assert_eq!(
+        scalar(pool, "SELECT COUNT(*) FROM endpoint").await,
+        endpoints_before - 1,
+        "one endpoint per device"
+    );
+    w.sync().await;
+    assert_eq!(endpoint_of(pool, &laptop.id).await, joined);
+}
+
 /// An administrator splits a machine off the network endpoint it joined by MAC: it gets an
 /// endpoint of its own, the split holds across syncs, an Operator may not do it, both steps are
 /// audited, and undoing it joins them again and retires the split-off endpoint.

@@ -2,6 +2,8 @@
 //! machine's network adapters and hardware (migration 0028 / 0014), written one shard of
 //! machines at a time by the sync (`sync::network_facts`) and read by the Endpoint Summary.
 
+use futures::stream::{BoxStream, StreamExt};
+
 use super::{classify, AsConn, DbError, JsonText, Pool};
 
 /// One adapter of a machine's latest network report, as stored.
@@ -20,6 +22,16 @@ pub struct AdapterRow {
     #[sqlx(try_from = "JsonText")]
     pub connected_networks: String,
     pub reported_at: String,
+}
+
+/// An adapter's MAC as the identity rules weigh it (`sync::merge::adapter`).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AdapterMacRow {
+    pub machine_id: String,
+    pub adapter_type: Option<String>,
+    pub adapter_status: Option<String>,
+    /// Canonical form (`00:15:5D:0A:1B:2C`).
+    pub mac: String,
 }
 
 /// A machine's identity attributes, each the latest value Defender reported.
@@ -56,6 +68,13 @@ pub trait NetworkFactStore: Send + Sync + std::fmt::Debug {
         machine_ids: &[String],
         rows: &[DeviceInfoRow],
     ) -> Result<(), DbError>;
+
+    /// Every stored adapter that has a MAC, by machine and adapter name, as a stream: the
+    /// merge reads them beside the machine listing's adapters.
+    fn adapter_macs<'c>(
+        &self,
+        conn: &'c mut dyn AsConn,
+    ) -> BoxStream<'c, Result<AdapterMacRow, sqlx::Error>>;
 
     /// The stored adapters of these machines, by machine and adapter name.
     async fn adapters(&self, machine_ids: &[String]) -> Result<Vec<AdapterRow>, DbError>;
@@ -158,6 +177,20 @@ impl NetworkFactStore for Pool {
             Ok::<_, sqlx::Error>(())
         })
         .map_err(classify)
+    }
+
+    fn adapter_macs<'c>(
+        &self,
+        conn: &'c mut dyn AsConn,
+    ) -> BoxStream<'c, Result<AdapterMacRow, sqlx::Error>> {
+        crate::on_conn!(conn, |conn| {
+            sqlx::query_as(
+                "SELECT machine_id, adapter_type, adapter_status, mac FROM machine_adapter \
+                 WHERE mac IS NOT NULL ORDER BY machine_id, adapter_name",
+            )
+            .fetch(conn)
+            .boxed()
+        })
     }
 
     async fn adapters(&self, machine_ids: &[String]) -> Result<Vec<AdapterRow>, DbError> {

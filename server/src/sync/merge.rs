@@ -7,7 +7,9 @@
 //!    of its device, which is the device's target for actions. A name alone never joins two
 //!    machines: model-named devices, cloned VMs and `localhost` share names (§9.19).
 //! 2. **MAC**: a live machine joins the endpoint with its MAC when the MAC belongs to a
-//!    physical adapter (`adapter`) and no other live machine reports it. A MAC that several
+//!    physical adapter (`adapter`) and no other live machine reports it. The adapters are the
+//!    machine record's and, for an adapter without an address that the record leaves out (a
+//!    switched-off Wi-Fi radio), advanced hunting's (`adapter::hunted_identity_mac`). A MAC that several
 //!    live machines report is a *conflict*: none of them joins by it, each keeps its own
 //!    endpoint, and every endpoint concerned shows the conflict (the duplicate-MAC assessment
 //!    counts it).
@@ -43,8 +45,13 @@ pub struct MachineFacts {
     pub dns_name: Option<String>,
     /// Addresses that place it on the network (`adapter::routable_ips`).
     pub ips: Vec<String>,
-    /// MACs of its physical adapters (`adapter::identity_macs`), in adapter order.
+    /// MACs of its physical adapters (`adapter::identity_macs`): the machine listing's in
+    /// adapter order, then those only advanced hunting reports.
     pub macs: Vec<MacAddress>,
+    /// Those of `macs` that only advanced hunting reports (`DeviceNetworkInfo`: an adapter
+    /// without an address, such as a switched-off Wi-Fi radio, which the machine record
+    /// leaves out), named as such in the evidence.
+    pub hunted_macs: Vec<MacAddress>,
     pub potential_duplicate: bool,
     pub merged_into: Option<String>,
     /// RFC 3339 in UTC, so that text order is time order.
@@ -461,6 +468,14 @@ impl<'a> Planner<'a> {
     fn evidence(&self, g: usize, claim: Option<&Claim>, new_mac: Option<MacAddress>) -> Evidence {
         let root = self.root(g);
         let rule_detail = match claim {
+            Some(Claim::Mac(mac)) if root.hunted_macs.contains(mac) => (
+                Rule::Mac,
+                format!(
+                    "MAC {mac} of a physical adapter that advanced hunting reports (it has no \
+                     address, so the machine record leaves it out), which no other live \
+                     Defender machine reports"
+                ),
+            ),
             Some(Claim::Mac(mac)) => (
                 Rule::Mac,
                 format!(

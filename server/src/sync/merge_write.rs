@@ -27,18 +27,26 @@ struct MachineShown {
     first_seen: Option<String>,
 }
 
-fn machine_facts(row: &MachineRow) -> MachineFacts {
+/// A machine's merge facts, and every MAC its record reports (counted as identity or not).
+fn machine_facts(row: &MachineRow) -> (MachineFacts, Vec<MacAddress>) {
     let adapters: Vec<Adapter> = serde_json::from_str(&row.ip_addresses).unwrap_or_default();
-    MachineFacts {
+    let listed = adapters
+        .iter()
+        .filter_map(|a| a.mac_address.as_deref())
+        .filter_map(|m| MacAddress::parse(m).ok())
+        .collect();
+    let facts = MachineFacts {
         machine_id: row.machine_id.clone(),
         dns_name: row.computer_dns_name.clone(),
         ips: adapter::routable_ips(row.last_ip_address.as_deref(), &adapters),
         macs: adapter::identity_macs(&adapters),
+        hunted_macs: Vec::new(),
         potential_duplicate: row.is_potential_duplication,
         merged_into: row.merged_into_machine_id.clone(),
         last_seen: row.last_seen.clone(),
         endpoint_id: row.endpoint_id,
-    }
+    };
+    (facts, listed)
 }
 
 fn machine_shown(row: MachineRow) -> MachineShown {
@@ -65,6 +73,41 @@ fn push_unique_ci(list: &mut Vec<String>, value: &str) {
     if !value.is_empty() && !list.iter().any(|v| v.eq_ignore_ascii_case(value)) {
         list.push(value.to_owned());
     }
+}
+
+/// Adds to each machine the identity MACs only advanced hunting knows (`machine_adapter`): an
+/// adapter the machine record leaves out because it has no address
+/// (`adapter::hunted_identity_mac`). `listed[i]` is every MAC machine `i`'s record lists.
+async fn add_hunted_macs(
+    stores: &Stores,
+    conn: &mut impl AsConn,
+    machines: &mut [MachineFacts],
+    listed: &[Vec<MacAddress>],
+) -> Result<(), DbError> {
+    let at: HashMap<String, usize> = machines
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.machine_id.clone(), i))
+        .collect();
+    let mut rows = stores.network_facts.adapter_macs(conn);
+    while let Some(row) = rows.try_next().await? {
+        let Some(&i) = at.get(&row.machine_id) else {
+            continue;
+        };
+        let hunted = Adapter {
+            ip_address: None,
+            mac_address: Some(row.mac),
+            kind: row.adapter_type,
+            operational_status: row.adapter_status,
+        };
+        if let Some(mac) = adapter::hunted_identity_mac(&listed[i], &hunted) {
+            if !machines[i].macs.contains(&mac) {
+                machines[i].macs.push(mac);
+                machines[i].hunted_macs.push(mac);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn known_endpoints(
@@ -96,13 +139,17 @@ pub(crate) async fn merge_machines(
     conn: &mut impl AsConn,
     recent_since: &str,
 ) -> Result<(), DbError> {
-    let (mut machines, mut shown) = (Vec::new(), Vec::new());
+    let (mut machines, mut shown, mut listed) = (Vec::new(), Vec::new(), Vec::new());
     let mut rows = stores.machines.present(conn);
     while let Some(row) = rows.try_next().await? {
-        machines.push(machine_facts(&row));
+        let (facts, macs) = machine_facts(&row);
+        machines.push(facts);
+        listed.push(macs);
         shown.push(machine_shown(row));
     }
     drop(rows);
+    add_hunted_macs(stores, conn, &mut machines, &listed).await?;
+    drop(listed);
     let endpoints = known_endpoints(stores, conn).await?;
     let splits: Vec<Split> = stores
         .splits

@@ -8,7 +8,8 @@
 //!   lease that has since changed): only each adapter's latest row is right;
 //! - adapters without an address, which the machine record leaves out, are there with their
 //!   MAC: a Windows client's Bluetooth PAN adapter, `Down`, on `i % 3 == 1`; a Wi-Fi adapter,
-//!   `Down`, on Windows clients and Macs whose record lists no Wi-Fi, on `i % 3 == 2`;
+//!   `Down`, on Windows clients and Macs whose record lists no Wi-Fi, on `i % 3 == 2`; neither
+//!   on a virtual machine;
 //! - `MacAddress` is hyphenated (`00-15-5D-0A-1B-2C`), not the machine record's 12 digits;
 //!   adapters without one (loopback, PPP, Teredo) have an empty string, ISATAP all zeros;
 //! - the JSON-valued columns are typed String and arrive as JSON text, except `IPAddresses`
@@ -22,7 +23,9 @@ use serde_json::{json, Map, Value};
 use super::super::catalog::Family;
 use super::super::clock::{iso7, SEC};
 use super::super::dataset::Dataset;
-use super::super::machines::{Machine, Nic, ANYCONNECT_MAC, DOCKER_BRIDGE_IP};
+use super::super::machines::{
+    Machine, Nic, ANYCONNECT_MAC, DOCKER_BRIDGE_IP, HYPER_V_OUI, VMWARE_OUI,
+};
 use super::super::rng::mix;
 
 pub const COLUMNS: &[(&str, &str)] = &[
@@ -131,7 +134,9 @@ fn adapters(m: &Machine, position: usize) -> Vec<Adapter> {
             vendor,
         });
     }
-    let client = matches!(family, Family::WindowsClient | Family::Mac);
+    // Virtual machines have neither a Wi-Fi radio nor Bluetooth.
+    let virtual_machine = matches!(m.mac >> 24, VMWARE_OUI | HYPER_V_OUI);
+    let client = matches!(family, Family::WindowsClient | Family::Mac) && !virtual_machine;
     let lists_wifi = out.iter().any(|a| a.kind == "Wireless80211");
     if client && !lists_wifi && position % 3 == 2 {
         // A laptop's radio switched off: no address, so the machine record leaves it out.
@@ -149,7 +154,7 @@ fn adapters(m: &Machine, position: usize) -> Vec<Adapter> {
             vendor,
         });
     }
-    if family == Family::WindowsClient && position % 3 == 1 {
+    if family == Family::WindowsClient && !virtual_machine && position % 3 == 1 {
         out.push(Adapter {
             name: "Bluetooth Network Connection".into(),
             kind: "Ethernet",

@@ -107,6 +107,16 @@ pub fn identity_macs(adapters: &[Adapter]) -> Vec<MacAddress> {
     out
 }
 
+/// The identity MAC an adapter that only advanced hunting reports (`DeviceNetworkInfo`) adds
+/// to a machine whose record lists the MACs `listed`: none when the record lists that MAC at
+/// all, counted or refused (the record is newer than the daily hunting read, so it decides),
+/// or when the adapter's MAC does not identify a device by the rules above.
+pub fn hunted_identity_mac(listed: &[MacAddress], hunted: &Adapter) -> Option<MacAddress> {
+    identity_macs(std::slice::from_ref(hunted))
+        .into_iter()
+        .find(|mac| !listed.contains(mac))
+}
+
 /// The addresses that can place the device on the network: distinct, canonical text, no
 /// loopback or link-local (fe80::/10 and 169.254/16 repeat on every network) and none from
 /// adapters that are not physical (a VPN address or docker0's 172.17.0.1 is the same on many
@@ -179,6 +189,26 @@ mod tests {
         for (mac, kind, status, counts) in cases {
             let found = identity_macs(&[adapter(mac, kind, status)]);
             assert_eq!(found.len() == 1, counts, "{mac:?} {kind} {status}");
+        }
+    }
+
+    #[test]
+    fn a_hunted_mac_counts_only_where_the_machine_record_is_silent() {
+        let radio = adapter(Some("7C-B2-7D-01-02-03"), "Wireless80211", "Down");
+        let radio_mac = MacAddress::parse("7CB27D010203").unwrap();
+        assert_eq!(hunted_identity_mac(&[], &radio), Some(radio_mac));
+        // The record lists it (here as NotPresent, so refused): the record decides.
+        assert_eq!(hunted_identity_mac(&[radio_mac], &radio), None);
+        for (mac, kind, status) in [
+            ("00-00-00-00-00-00", "Tunnel", "Up"),
+            ("02-42-AC-11-00-02", "Ethernet", "Down"),
+            ("7C-B2-7D-01-02-04", "Wireless80211", "NotPresent"),
+        ] {
+            assert_eq!(
+                hunted_identity_mac(&[], &adapter(Some(mac), kind, status)),
+                None,
+                "{mac} {kind} {status}"
+            );
         }
     }
 

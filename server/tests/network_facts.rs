@@ -303,6 +303,63 @@ async fn every_adapter_of_the_latest_report_and_the_latest_hardware_are_stored_a
     sim.shutdown().await;
 }
 
+/// What `DeviceInfo` says is evidence for profile rules: a virtual machine whose model is its
+/// hypervisor's has that rule among the matched ones of its Virtual Machine profile (a
+/// runner-up beside the ⇋ profile of its Defender OS), with the score both rules give.
+#[tokio::test]
+async fn the_hardware_advanced_hunting_reports_is_evidence_for_profile_rules() {
+    let sim = simulator().await;
+    let control = sim.control();
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = enable(&app, &sim).await;
+    let guest = control
+        .machines()
+        .into_iter()
+        .filter(|m| m.onboarding_status == "Onboarded" && m.clone_of.is_none())
+        .filter(|m| m.duplicate_of.is_none())
+        .find(|m| {
+            (m.mac_address.starts_with("00155D") || m.mac_address.starts_with("005056"))
+                && control.device_info(&m.id).is_some_and(|d| {
+                    d["Model"].as_str().is_some_and(|model| {
+                        model == "Virtual Machine" || model.starts_with("VMware")
+                    })
+                })
+        })
+        .expect("the tenant has Hyper-V or VMware guests");
+    let endpoint: i64 = server::on_pool!(&app.pool, |db| sqlx::query_scalar(
+        "SELECT endpoint_id FROM endpoint WHERE defender_machine_id = $1"
+    )
+    .bind(&guest.id)
+    .fetch_one(db)
+    .await
+    .unwrap());
+    let summary: serde_json::Value = app
+        .call(&admin, "endpoints/get", &[("id", &endpoint.to_string())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let vm = summary["profiles_considered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Virtual Machine")
+        .unwrap_or_else(|| panic!("{:#}", summary["profiles_considered"]));
+    let rules: Vec<&str> = vm["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(rules.len(), 2, "{rules:?}");
+    assert!(rules[0].starts_with("MAC vendor matches"), "{rules:?}");
+    assert!(rules[1].starts_with("Defender model matches"), "{rules:?}");
+    assert_eq!(vm["level"], "VeryHigh", "{vm:#}");
+    app.stop().await;
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_answer_too_large_is_asked_again_in_smaller_shards_with_the_same_result() {
     let sim = simulator().await;

@@ -172,7 +172,8 @@ impl EndpointStore for Pool {
                      e.open_ports, e.os_matches, e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, \
                      e.last_seen, CAST(CAST(e.source_network AS INTEGER) AS BIGINT) AS source_network, \
                      CAST(CAST(e.source_defender AS INTEGER) AS BIGINT) AS source_defender, m.os_platform, \
-                     m.version AS os_release, e.mac_conflicts, a.digest AS assessment_digest, \
+                     m.version AS os_release, e.mac_conflicts, d.device_type, d.model, d.vendor, \
+                     d.os_architecture, d.join_type, a.digest AS assessment_digest, \
                      CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
                        FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END \
                        AS packed_vulnerabilities \
@@ -181,7 +182,8 @@ impl EndpointStore for Pool {
                        source_defender, mac_conflicts FROM endpoint \
                        WHERE endpoint_id > $1 AND endpoint_id <= $6 ORDER BY endpoint_id LIMIT $2) e \
                      LEFT JOIN endpoint_assessment a ON a.endpoint_id = e.endpoint_id \
-                     LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id",
+                     LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id \
+                     LEFT JOIN machine_device_info d ON d.machine_id = e.defender_machine_id",
                 )
                 .bind(page.after)
                 .bind(page.limit)
@@ -197,7 +199,8 @@ impl EndpointStore for Pool {
             let sql = "SELECT json_group_array(json_array(json_array(e.endpoint_id, e.mac, \
                  e.defender_machine_id, e.hostnames, e.ips, e.open_ports, e.os_matches, \
                  e.dhcp_vendor_class, e.dhcp_hostname, e.first_seen, e.last_seen, e.source_network, \
-                 e.source_defender, m.os_platform, m.version, e.mac_conflicts), a.digest, \
+                 e.source_defender, m.os_platform, m.version, e.mac_conflicts, d.device_type, \
+                 d.model, d.vendor, d.os_architecture, d.join_type), a.digest, \
                  CASE WHEN $3 THEN (SELECT string_agg(mv.cve_id || $4 || COALESCE(mv.severity, ''), $5) \
                    FROM machine_vulnerability mv WHERE mv.machine_id = e.defender_machine_id) END)) \
                  FROM (SELECT endpoint_id, mac, defender_machine_id, hostnames, ips, open_ports, \
@@ -207,7 +210,8 @@ impl EndpointStore for Pool {
                  LEFT JOIN endpoint_assessment a INDEXED BY endpoint_assessment_digest \
                    ON a.endpoint_id = e.endpoint_id \
                  LEFT JOIN defender_machine m INDEXED BY defender_machine_os \
-                   ON m.machine_id = e.defender_machine_id";
+                   ON m.machine_id = e.defender_machine_id \
+                 LEFT JOIN machine_device_info d ON d.machine_id = e.defender_machine_id";
             let packed: Option<String> = sqlx::query_scalar(sql)
                 .bind(page.after)
                 .bind(page.limit)
@@ -468,6 +472,17 @@ pub struct FactsRow {
     #[serde(default)]
     #[sqlx(try_from = "MaybeJsonText")]
     pub mac_conflicts: Option<String>,
+    /// The representative machine's `machine_device_info` (advanced hunting's `DeviceInfo`).
+    #[serde(default)]
+    pub device_type: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub os_architecture: Option<String>,
+    #[serde(default)]
+    pub join_type: Option<String>,
 }
 
 /// Separates a CVE from its severity inside [`RemodelRow::vulnerabilities`] (ASCII unit

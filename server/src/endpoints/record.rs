@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::db::endpoint::FactsRow;
 use crate::db::parse_time;
 use crate::discovery::{MacAddress, OpenPort, OsMatch};
-use crate::inventory::{DefenderOs, Endpoint, EndpointKey, SourceKind};
+use crate::inventory::{DefenderDevice, DefenderOs, Endpoint, EndpointKey, SourceKind};
 
 /// Reads a JSON list column; a damaged value counts as empty rather than failing a re-model.
 pub fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
@@ -51,6 +51,13 @@ pub fn endpoint_from_row(row: &FactsRow) -> Endpoint {
     endpoint.dhcp_hostname.clone_from(&row.dhcp_hostname);
     endpoint.defender_os =
         DefenderOs::from_defender(row.os_platform.as_deref(), row.os_release.as_deref());
+    endpoint.defender_device = DefenderDevice::from_stored(
+        row.device_type.as_deref(),
+        row.model.as_deref(),
+        row.vendor.as_deref(),
+        row.os_architecture.as_deref(),
+        row.join_type.as_deref(),
+    );
     if row.source_network != 0 {
         endpoint.sources.insert(SourceKind::Nmap);
     }
@@ -79,5 +86,10 @@ pub fn endpoint_from_network_row(row: &crate::db::endpoint::NetworkRow) -> Endpo
         os_platform: None,
         os_release: None,
         mac_conflicts: None,
+        device_type: None,
+        model: None,
+        vendor: None,
+        os_architecture: None,
+        join_type: None,
     })
 }

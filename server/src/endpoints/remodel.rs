@@ -481,6 +481,7 @@ fn assess_with(
         let mut endpoint = endpoint_from_row(&row.facts);
         if !context.defender {
             endpoint.defender_os = None;
+            endpoint.defender_device = crate::inventory::DefenderDevice::default();
         }
         if let Some(os) = endpoint.defender_os.as_ref() {
             outcome.dynamic.extend(applicable_dynamic_profiles(os));

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use time::OffsetDateTime;
 
-use super::{EndpointKey, SourceKind, SourceSet};
+use super::{DefenderDevice, EndpointKey, SourceKind, SourceSet};
 use crate::discovery::observation::push_unique;
 use crate::discovery::{MacAddress, Observation, OpenPort, OsMatch};
 
@@ -55,6 +55,8 @@ pub struct Endpoint {
     pub dhcp_vendor_class: Option<String>,
     pub dhcp_hostname: Option<String>,
     pub defender_os: Option<DefenderOs>,
+    /// What `DeviceInfo` says of the representative machine's hardware.
+    pub defender_device: DefenderDevice,
     pub first_seen: OffsetDateTime,
     pub last_seen: OffsetDateTime,
     pub sources: SourceSet,
@@ -83,6 +85,7 @@ impl Endpoint {
             dhcp_vendor_class: None,
             dhcp_hostname: None,
             defender_os: None,
+            defender_device: DefenderDevice::default(),
             first_seen: at,
             last_seen: at,
             sources: SourceSet::default(),

@@ -23,16 +23,31 @@ pub enum Attribute {
     DhcpVendorClass,
     /// Defender's `osPlatform` (`defender-api.md` §5.1).
     DefenderOs,
+    /// Advanced hunting's `DeviceInfo.DeviceType` (`Workstation`, `Server`, `Printer`, ...).
+    DefenderDeviceType,
+    /// `DeviceInfo.Model`, e.g. `Latitude 7440`, `Virtual Machine`.
+    DefenderModel,
+    /// `DeviceInfo.Vendor`: the hardware maker, e.g. `Dell Inc.`.
+    DefenderVendor,
+    /// `DeviceInfo.OSArchitecture`: `64-bit`, `32-bit`, `ARM64`.
+    DefenderOsArchitecture,
+    /// `DeviceInfo.JoinType`, e.g. `Domain Joined`, `AAD Joined`, `Workgroup`.
+    DefenderJoinType,
 }
 
 impl Attribute {
     /// The attributes matched with text patterns.
-    pub const TEXT: [Attribute; 5] = [
+    pub const TEXT: [Attribute; 10] = [
         Self::MacVendor,
         Self::Hostname,
         Self::OsMatch,
         Self::DhcpVendorClass,
         Self::DefenderOs,
+        Self::DefenderDeviceType,
+        Self::DefenderModel,
+        Self::DefenderVendor,
+        Self::DefenderOsArchitecture,
+        Self::DefenderJoinType,
     ];
 
     /// Words for the UI's explanation of a match.
@@ -44,6 +59,11 @@ impl Attribute {
             Self::OsMatch => "OS detection",
             Self::DhcpVendorClass => "DHCP vendor class",
             Self::DefenderOs => "Defender OS",
+            Self::DefenderDeviceType => "Defender device type",
+            Self::DefenderModel => "Defender model",
+            Self::DefenderVendor => "Defender hardware vendor",
+            Self::DefenderOsArchitecture => "Defender OS architecture",
+            Self::DefenderJoinType => "Defender join type",
         }
     }
 
@@ -67,6 +87,27 @@ impl Attribute {
                 .defender_os
                 .as_ref()
                 .is_some_and(|os| found(&os.platform)),
+            Self::DefenderDeviceType => endpoint
+                .defender_device
+                .device_type
+                .as_deref()
+                .is_some_and(found),
+            Self::DefenderModel => endpoint.defender_device.model.as_deref().is_some_and(found),
+            Self::DefenderVendor => endpoint
+                .defender_device
+                .vendor
+                .as_deref()
+                .is_some_and(found),
+            Self::DefenderOsArchitecture => endpoint
+                .defender_device
+                .os_architecture
+                .as_deref()
+                .is_some_and(found),
+            Self::DefenderJoinType => endpoint
+                .defender_device
+                .join_type
+                .as_deref()
+                .is_some_and(found),
             Self::OpenPort => false,
         }
     }

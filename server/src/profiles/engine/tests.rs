@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::*;
 use crate::discovery::{parse_nmap_xml, Limits, MacAddress, OpenPort, OsMatch, Protocol};
-use crate::inventory::{DefenderOs, EndpointKey};
+use crate::inventory::{DefenderDevice, DefenderOs, EndpointKey};
 use crate::profiles::parse_profiles;
 
 /// A compact description of an endpoint for case tables.
@@ -19,6 +19,8 @@ struct Spec {
     os_match: Option<&'static str>,
     dhcp_class: Option<&'static str>,
     defender: Option<(&'static str, Option<&'static str>)>,
+    /// Advanced hunting's `DeviceInfo`: (device type, model).
+    device: Option<(&'static str, &'static str)>,
 }
 
 fn endpoint(spec: Spec) -> Endpoint {
@@ -46,6 +48,10 @@ fn endpoint(spec: Spec) -> Endpoint {
     e.defender_os = spec
         .defender
         .and_then(|(p, v)| DefenderOs::from_defender(Some(p), v));
+    if let Some((device_type, model)) = spec.device {
+        e.defender_device =
+            DefenderDevice::from_stored(Some(device_type), Some(model), None, None, None);
+    }
     e
 }
 
@@ -195,6 +201,59 @@ fn factory_profiles_classify_typical_devices() {
         let want = want.map(|(name, level)| (name.to_owned(), level));
         assert_eq!(got, want, "hostname {:?} mac {:?}", spec.hostname, spec.mac);
     }
+}
+
+/// What `DeviceInfo` says counts beside the network's evidence: a printer Defender's device
+/// discovery typed, a guest whose model is the hypervisor's (the NIC vendor alone is Low).
+#[test]
+fn defender_device_info_is_evidence_for_profile_rules() {
+    use MatchLevel::*;
+    let engine = engine();
+    let hyper_v_nic = Spec {
+        mac: Some("00:15:5D:01:02:03"),
+        ..Spec::default()
+    };
+    assert_eq!(
+        best(&engine, hyper_v_nic),
+        Some(("Virtual Machine".to_owned(), Low))
+    );
+    let guest = Spec {
+        device: Some(("Workstation", "Virtual Machine")),
+        ..hyper_v_nic
+    };
+    let found = engine.classify(&endpoint(guest)).best.unwrap();
+    assert_eq!(engine.profile_name(&found.profile), "Virtual Machine");
+    assert_eq!(found.score, 80);
+    let why: Vec<String> = engine
+        .matched_rules(&found)
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        why.iter().any(|w| w.starts_with("Defender model matches")),
+        "{why:?}"
+    );
+    let printer = Spec {
+        device: Some(("Printer", "")),
+        ..Spec::default()
+    };
+    assert_eq!(
+        best(&engine, printer),
+        Some(("Network Printer".to_owned(), High))
+    );
+    let named = Spec {
+        hostname: Some("mfp-floor2-04"),
+        ..printer
+    };
+    assert_eq!(
+        best(&engine, named),
+        Some(("Network Printer".to_owned(), VeryHigh))
+    );
+    // A model name alone says nothing about a profile that needs the hypervisor's NIC.
+    let bare = Spec {
+        device: Some(("Workstation", "Virtual Machine")),
+        ..Spec::default()
+    };
+    assert_eq!(best(&engine, bare), None);
 }
 
 #[test]

@@ -5,3 +5,4 @@ pub mod layout;
 pub mod list_controls;
 pub mod risk_badge;
 pub mod sync_status;
+pub mod time;

@@ -8,6 +8,7 @@ pub mod defender_change;
 pub mod endpoint;
 pub mod import;
 pub mod integration;
+pub mod moment;
 pub mod network_facts;
 pub mod profile;
 pub mod risk;

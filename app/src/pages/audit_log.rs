@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::audit::audit_log;
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
@@ -18,7 +19,7 @@ pub fn AuditLogPage() -> impl IntoView {
                             <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"Details"</th></tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|r| view! {
-                                    <tr><td>{r.at}</td><td>{r.actor}</td><td>{r.action}</td><td>{r.detail}</td></tr>
+                                    <tr><td><Time at=r.at/></td><td>{r.actor}</td><td>{r.action}</td><td>{r.detail}</td></tr>
                                 }).collect_view()}
                             </tbody>
                         </table>

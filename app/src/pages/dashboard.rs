@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::endpoints::dashboard;
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 use crate::model::endpoint::{encode, DashboardView};
 use crate::model::risk::RiskLevel;
 use crate::model::risk_history::RiskTrendDay;
@@ -47,21 +48,25 @@ fn DashboardPanels(view: DashboardView) -> impl IntoView {
         )
     };
     let last_sync = match &view.last_sync {
-        Some(run) => format!(
-            "{} — {} ({} machines seen, {} added, {} updated){}",
-            run.finished_at
+        Some(run) => {
+            let at = run
+                .finished_at
                 .clone()
-                .unwrap_or_else(|| run.started_at.clone()),
-            run.outcome,
-            run.machines_seen,
-            run.machines_added,
-            run.machines_updated,
-            run.error
-                .as_ref()
-                .map(|e| format!(": {e}"))
-                .unwrap_or_default()
-        ),
-        None => "Never".into(),
+                .unwrap_or_else(|| run.started_at.clone());
+            let outcome = format!(
+                " — {} ({} machines seen, {} added, {} updated){}",
+                run.outcome,
+                run.machines_seen,
+                run.machines_added,
+                run.machines_updated,
+                run.error
+                    .as_ref()
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            );
+            view! { <Time at=at/>{outcome} }.into_any()
+        }
+        None => "Never".into_any(),
     };
     // Links to the list carry the group, so a bar leads to exactly the endpoints it counts.
     let in_group = view

@@ -11,6 +11,7 @@ use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::list_controls::{self, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
+use crate::components::time::Time;
 use crate::model::endpoint::{EndpointPage, EndpointQuery, EndpointRow, SortKey};
 use crate::model::profile::match_level_label;
 use crate::model::risk::RiskLevel;
@@ -278,7 +279,7 @@ fn EndpointRowView(row: EndpointRow) -> impl IntoView {
                 {row.device_group.clone().unwrap_or_else(|| "—".into())}
                 {row.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}
             </td>
-            <td>{row.last_seen.clone()}</td>
+            <td><Time at=row.last_seen.clone()/></td>
         </tr>
     }
     .into_any()

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::users::{get_user, DisableUser, EnableUser, ResetUserPassword, SetUserRole};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 use crate::error::ConsoleError;
 use crate::model::account::AccountView;
 use crate::model::user::Role;
@@ -117,7 +118,7 @@ fn UserPanel(account: AccountView, changes: Changes) -> impl IntoView {
         <dl class="facts">
             <dt>"Role"</dt><dd>{role.as_str()}</dd>
             <dt>"State"</dt><dd><span class=state_class>{state}</span></dd>
-            <dt>"Created"</dt><dd>{account.created_at.clone()}</dd>
+            <dt>"Created"</dt><dd><Time at=account.created_at.clone()/></dd>
         </dl>
 
         <section class="panel" aria-labelledby="role-heading">

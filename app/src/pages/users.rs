@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::users::{list_users, CreateUser};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 use crate::model::account::AccountView;
 use crate::model::user::Role;
 
@@ -68,7 +69,7 @@ fn UserRow(account: AccountView) -> impl IntoView {
             <td><a href=href>{account.username.clone()}</a></td>
             <td>{account.role.as_str()}</td>
             <td><span class=state_class>{account.state_label()}</span></td>
-            <td>{account.created_at.clone()}</td>
+            <td><Time at=account.created_at.clone()/></td>
         </tr>
     }
     .into_any()

@@ -11,6 +11,7 @@ use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::list_controls::{self, neighbour_pages, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
+use crate::components::time::Time;
 use crate::model::vulnerability::{
     AffectedEndpoint, CveRow, CveView, VulnerabilityPage, VulnerabilityQuery, EXPLOIT_FILTERS,
     SEVERITIES,
@@ -374,7 +375,7 @@ fn AffectedRow(row: AffectedEndpoint) -> impl IntoView {
             <td>{software}</td>
             <td>{row.fixing_kb_id.clone().map(kb_text).unwrap_or_else(|| "—".into())}</td>
             <td>{row.device_group.clone().unwrap_or_else(|| "—".into())}</td>
-            <td>{row.first_seen.clone().unwrap_or_else(|| "—".into())}</td>
+            <td><Time at=row.first_seen.clone()/></td>
         </tr>
     }
 }

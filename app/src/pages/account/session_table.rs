@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::account::EndSession;
+use crate::components::time::Time;
 use crate::model::session::SessionView;
 
 #[component]
@@ -45,8 +46,8 @@ fn SessionRow(row: SessionView, end: ServerAction<EndSession>) -> impl IntoView 
     };
     view! {
         <tr>
-            <td>{row.created_at.clone()}</td>
-            <td>{row.last_seen_at.clone()}</td>
+            <td><Time at=row.created_at.clone()/></td>
+            <td><Time at=row.last_seen_at.clone()/></td>
             <td class="mono">{row.client.clone()}</td>
             <td>{row.user_agent.clone()}</td>
             <td>{action}</td>

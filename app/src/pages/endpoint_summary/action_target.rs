@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::time::Time;
 use crate::model::action::EndpointActions;
 
 fn or_dash(v: Option<String>) -> String {
@@ -28,7 +29,7 @@ pub fn ActionTarget(panel: EndpointActions) -> impl IntoView {
             <dl class="facts">
                 <dt>"Machine id"</dt><dd class="mono" data-testid="target-machine-id">{target.machine_id.clone()}</dd>
                 <dt>"Name"</dt><dd><bdi>{or_dash(target.computer_dns_name.clone())}</bdi></dd>
-                <dt>"Last seen"</dt><dd>{or_dash(target.last_seen.clone())}</dd>
+                <dt>"Last seen"</dt><dd><Time at=target.last_seen.clone()/></dd>
                 <dt>"Health"</dt><dd>{or_dash(target.health_status.clone())}</dd>
                 <dt>"Onboarding"</dt><dd>{or_dash(target.onboarding_status.clone())}</dd>
                 <dt>"OS"</dt><dd>{or_dash(target.os.clone())}</dd>
@@ -44,7 +45,7 @@ pub fn ActionTarget(panel: EndpointActions) -> impl IntoView {
                             <li>
                                 <a href=href data-testid="choose-target">{t.machine_id.clone()}</a>
                                 " — "<bdi>{or_dash(t.computer_dns_name)}</bdi>
-                                ", last seen "{or_dash(t.last_seen)}", health "{or_dash(t.health_status)}
+                                ", last seen "<Time at=t.last_seen/>", health "{or_dash(t.health_status)}
                             </li>
                         }
                     }).collect_view()}

@@ -13,6 +13,7 @@ use leptos::prelude::*;
 
 use crate::api::actions::{CancelAction, SubmitAction};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 use crate::error::ConsoleError;
 use crate::model::action::{ActionKind, ActionView, EndpointActions, IsolationState};
 
@@ -287,8 +288,8 @@ fn ActionHistory(
                             </td>
                             <td>{who}</td>
                             <td>{a.comment.clone()}</td>
-                            <td>{a.requested_at.clone()}</td>
-                            <td>{a.completed_at.clone().unwrap_or_else(|| a.updated_at.clone())}</td>
+                            <td><Time at=a.requested_at.clone()/></td>
+                            <td><Time at=a.completed_at.clone().unwrap_or_else(|| a.updated_at.clone())/></td>
                             <td>{retry}{cancel_form}</td>
                         </tr>
                     }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::api::endpoints::{SplitMachine, UndoSplit};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 use crate::model::endpoint::{rule_label, IdentityView};
 
 /// Called after a split or an undo, so the page shows where the machines are now.
@@ -141,7 +142,7 @@ pub fn IdentityPanel(endpoint_id: i64, identity: IdentityView) -> impl IntoView 
                         };
                         view! {
                             <li>
-                                {text}{format!(" by {} at {}", s.created_by, s.created_at)}
+                                {text}{format!(" by {} ", s.created_by)}<Time at=s.created_at/>
                                 {(!s.reason.is_empty()).then(|| format!(": {}", s.reason))}
                                 {can_correct.then(|| view! {
                                     <ActionForm action=undo attr:class="inline-form">

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::time::Time;
 use crate::model::network_facts::NetworkFactsView;
 
 fn or_dash(v: Option<String>) -> String {
@@ -25,7 +26,7 @@ pub fn NetworkPanel(facts: NetworkFactsView) -> impl IntoView {
                     <dt>"Vendor"</dt><dd>{or_dash(d.vendor)}</dd>
                     <dt>"Architecture"</dt><dd>{or_dash(d.os_architecture)}</dd>
                     <dt>"Join type"</dt><dd>{or_dash(d.join_type)}</dd>
-                    <dt>"Reported"</dt><dd>{format!("by Microsoft Defender on {}", d.reported_at)}</dd>
+                    <dt>"Reported"</dt><dd>"by Microsoft Defender, "<Time at=d.reported_at/></dd>
                 </dl>
             })}
             {(!facts.adapters.is_empty()).then(|| view! {
@@ -49,7 +50,7 @@ pub fn NetworkPanel(facts: NetworkFactsView) -> impl IntoView {
                                     }).collect_view()}
                                 </td>
                                 <td>{if a.networks.is_empty() { "—".to_owned() } else { a.networks.join(", ") }}</td>
-                                <td>{a.reported_at}</td>
+                                <td><Time at=a.reported_at/></td>
                             </tr>
                         }).collect_view()}
                     </tbody>

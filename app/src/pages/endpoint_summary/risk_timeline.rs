@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::risk_badge::RiskBadge;
+use crate::components::time::Time;
 use crate::model::risk_history::RiskChange;
 
 #[component]
@@ -18,13 +19,13 @@ pub fn RiskTimeline(changes: Vec<RiskChange>) -> impl IntoView {
                     <p class="hint">"Each row holds from its time until the next one; a sync that changes nothing adds none."</p>
                     <table class="data-table compact" data-testid="risk-history">
                         <thead><tr>
-                            <th>"Since (UTC)"</th><th>"Risk"</th>
+                            <th>"Since"</th><th>"Risk"</th>
                             <th>"Critical CVEs"</th><th>"High"</th><th>"Medium"</th><th>"Low"</th>
                         </tr></thead>
                         <tbody>
                             {changes.into_iter().map(|c| view! {
                                 <tr>
-                                    <td>{c.recorded_at}</td>
+                                    <td><Time at=c.recorded_at/></td>
                                     <td><RiskBadge level=c.risk_level/></td>
                                     <td>{c.critical}</td><td>{c.high}</td><td>{c.medium}</td><td>{c.low}</td>
                                 </tr>

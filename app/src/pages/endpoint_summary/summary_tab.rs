@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::identity_panel::IdentityPanel;
 use super::network_panel::NetworkPanel;
+use crate::components::time::Time;
 use crate::model::endpoint::EndpointSummary;
 use crate::model::profile::match_level_label;
 
@@ -62,8 +63,8 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                 <dt>"Hostnames"</dt><dd>{hostnames(&summary.hostnames)}</dd>
                 <dt>"Operating system"</dt><dd>{r.os.clone().unwrap_or_else(|| "Unknown".into())}</dd>
                 <dt>"Open ports"</dt><dd class="mono">{if summary.open_ports.is_empty() { "—".into() } else { summary.open_ports.join(", ") }}</dd>
-                <dt>"First seen"</dt><dd>{summary.first_seen.clone()}</dd>
-                <dt>"Last seen"</dt><dd>{r.last_seen.clone()}{r.inactive.then_some(" (inactive)")}</dd>
+                <dt>"First seen"</dt><dd><Time at=summary.first_seen.clone()/></dd>
+                <dt>"Last seen"</dt><dd><Time at=r.last_seen.clone()/>{r.inactive.then_some(" (inactive)")}</dd>
             </dl>
         </section>
         <NetworkPanel facts=summary.network_facts.clone()/>
@@ -110,7 +111,7 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                                 <td>{or_dash(m.exposure_level)}</td>
                                 <td>{m.device_group}</td>
                                 <td>{or_dash(Some(m.tags.join(", ")))}</td>
-                                <td>{or_dash(m.last_seen)}</td>
+                                <td><Time at=m.last_seen/></td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::integrations::list_integrations;
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 use crate::model::integration::IntegrationSummary;
 
 #[component]
@@ -33,11 +34,12 @@ pub fn IntegrationsPage() -> impl IntoView {
 
 #[component]
 fn IntegrationRow(row: IntegrationSummary) -> impl IntoView {
-    let last_sync = match (&row.last_sync_at, &row.last_sync_outcome) {
-        (Some(at), Some(outcome)) => format!("{at} — {outcome}"),
-        (Some(at), None) => at.clone(),
-        _ => "Never".to_owned(),
-    };
+    let outcome = row
+        .last_sync_outcome
+        .clone()
+        .filter(|_| row.last_sync_at.is_some())
+        .map(|o| format!(" — {o}"));
+    let last_sync = view! { <Time at=row.last_sync_at.clone() missing="Never"/>{outcome} };
     view! {
         <tr>
             <td>

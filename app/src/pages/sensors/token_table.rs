@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::api_tokens::RevokeApiToken;
 use crate::components::feedback::empty_state::EmptyState;
+use crate::components::time::Time;
 use crate::model::api_token::ApiTokenView;
 
 #[component]
@@ -56,8 +57,8 @@ fn TokenRow(row: ApiTokenView, revoke: ServerAction<RevokeApiToken>) -> impl Int
         <tr>
             <td>{row.name.clone()}</td>
             <td>{row.created_by.clone()}</td>
-            <td>{row.created_at.clone()}</td>
-            <td>{row.last_used_at.clone().unwrap_or_else(|| "Never".into())}</td>
+            <td><Time at=row.created_at.clone()/></td>
+            <td><Time at=row.last_used_at.clone() missing="Never"/></td>
             <td><span class=state_class>{state}</span></td>
             <td>{action}</td>
         </tr>

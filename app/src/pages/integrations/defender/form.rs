@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use super::report::ConnectionReportView;
 use crate::api::integrations::{SaveDefender, TestDefender};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::time::Time;
 use crate::error::{ConsoleError, FieldError};
 use crate::model::defender_change::{check_defender_change, DefenderDestination, Stored};
 use crate::model::integration::{
@@ -161,11 +162,12 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
     };
     let secret_state = move || {
         saved.with(|s| match (s.secret_set, &s.secret_changed_at) {
-            (true, Some(at)) => {
-                format!("A secret is set (last changed {at}). Leave empty to keep it.")
+            (true, Some(at)) => view! {
+                "A secret is set (last changed "<Time at=at.clone()/>"). Leave empty to keep it."
             }
-            (true, None) => "A secret is set. Leave empty to keep it.".to_owned(),
-            (false, _) => "No secret stored yet.".to_owned(),
+            .into_any(),
+            (true, None) => "A secret is set. Leave empty to keep it.".into_any(),
+            (false, _) => "No secret stored yet.".into_any(),
         })
     };
 
@@ -293,13 +295,16 @@ fn StatusLine(saved: RwSignal<DefenderConfigView>) -> impl IntoView {
                 })}
             </dd>
             <dt>"Last sync"</dt>
-            <dd>{move || saved.with(|s| match (&s.last_sync_at, &s.last_sync_outcome) {
-                (Some(at), Some(outcome)) => format!("{at} — {outcome}"),
-                (Some(at), None) => at.clone(),
-                _ => "Never".to_owned(),
+            <dd>{move || saved.with(|s| {
+                let outcome = s
+                    .last_sync_outcome
+                    .clone()
+                    .filter(|_| s.last_sync_at.is_some())
+                    .map(|o| format!(" — {o}"));
+                view! { <Time at=s.last_sync_at.clone() missing="Never"/>{outcome} }
             })}</dd>
             <dt>"Next sync"</dt>
-            <dd>{move || saved.with(|s| s.next_sync_at.clone().unwrap_or_else(|| "Not scheduled".into()))}</dd>
+            <dd>{move || saved.with(|s| view! { <Time at=s.next_sync_at.clone() missing="Not scheduled"/> })}</dd>
         </dl>
     }
     .into_any()

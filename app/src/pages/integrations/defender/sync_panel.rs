@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::api::sync::{sync_journal, SyncNow};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::sync_status::SyncProgressBar;
+use crate::components::time::Time;
 use crate::error::ConsoleError;
 use crate::model::integration::DefenderConfigView;
 
@@ -69,7 +70,7 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                                 <tbody>
                                     {runs.into_iter().map(|r| view! {
                                         <tr>
-                                            <td>{r.started_at}</td><td>{r.reason}</td><td>{r.outcome}</td>
+                                            <td><Time at=r.started_at/></td><td>{r.reason}</td><td>{r.outcome}</td>
                                             <td>{r.machines_seen}</td><td>{r.machines_added}</td><td>{r.machines_updated}</td>
                                             <td data-testid="alerts-listed">{alerts_text(r.alerts, r.alerts_since.as_deref())}</td>
                                             <td>{r.vulnerabilities}</td>

@@ -69,8 +69,9 @@ pub trait NetworkFactStore: Send + Sync + std::fmt::Debug {
         rows: &[DeviceInfoRow],
     ) -> Result<(), DbError>;
 
-    /// Every stored adapter that has a MAC, by machine and adapter name, as a stream: the
-    /// merge reads them beside the machine listing's adapters.
+    /// Every stored adapter that has a MAC and no address, by machine and adapter name, as a
+    /// stream: the adapters a machine record leaves out (it lists addresses, each with its
+    /// adapter's MAC), which the merge reads beside the record's own.
     fn adapter_macs<'c>(
         &self,
         conn: &'c mut dyn AsConn,
@@ -184,12 +185,16 @@ impl NetworkFactStore for Pool {
         conn: &'c mut dyn AsConn,
     ) -> BoxStream<'c, Result<AdapterMacRow, sqlx::Error>> {
         crate::on_conn!(conn, |conn| {
-            sqlx::query_as(
+            let sql = if POSTGRES {
                 "SELECT machine_id, adapter_type, adapter_status, mac FROM machine_adapter \
-                 WHERE mac IS NOT NULL ORDER BY machine_id, adapter_name",
-            )
-            .fetch(conn)
-            .boxed()
+                 WHERE mac IS NOT NULL AND jsonb_array_length(ip_addresses) = 0 \
+                 ORDER BY machine_id, adapter_name"
+            } else {
+                "SELECT machine_id, adapter_type, adapter_status, mac FROM machine_adapter \
+                 WHERE mac IS NOT NULL AND json_array_length(ip_addresses) = 0 \
+                 ORDER BY machine_id, adapter_name"
+            };
+            sqlx::query_as(sql).fetch(conn).boxed()
         })
     }
 

@@ -1,6 +1,7 @@
 //! Reusable building blocks shared by the pages.
 
 pub mod feedback;
+pub mod interval;
 pub mod layout;
 pub mod list_controls;
 pub mod risk_badge;

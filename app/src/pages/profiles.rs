@@ -5,10 +5,10 @@ use leptos::prelude::*;
 
 use crate::api::profiles::{list_profiles, RemodelAll};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::interval::use_interval;
 use crate::model::profile::RemodelStatus;
 
 /// How often the page asks how far a running re-model got.
-#[cfg(feature = "hydrate")]
 const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[component]
@@ -16,8 +16,17 @@ pub fn ProfilesPage() -> impl IntoView {
     let remodel = ServerAction::<RemodelAll>::new();
     let profiles = Resource::new(move || remodel.version().get(), |_| list_profiles());
     let status = RwSignal::new(None::<RemodelStatus>);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| follow(remodel.pending().get(), status));
+    // While the re-model runs, its progress is polled into `status`; once it ends, cleared.
+    Effect::new(move |_| {
+        if !remodel.pending().get() {
+            status.set(None);
+        }
+    });
+    use_interval(
+        POLL,
+        move || remodel.pending().get(),
+        move || poll_progress(status),
+    );
     view! {
         <h1>"Profiles"</h1>
         <section class="panel" aria-label="Re-model">
@@ -67,25 +76,15 @@ pub fn ProfilesPage() -> impl IntoView {
     }
 }
 
-/// While the re-model runs, polls its progress (`profiles/remodel_progress`) into `status`.
-#[cfg(feature = "hydrate")]
-fn follow(pending: bool, status: RwSignal<Option<RemodelStatus>>) {
+/// Asks how far the running re-model got (`profiles/remodel_progress`) into `status`.
+fn poll_progress(status: RwSignal<Option<RemodelStatus>>) {
     use crate::api::profiles::remodel_progress;
-    if !pending {
-        status.set(None);
-        return;
-    }
-    let poll = move || {
-        leptos::task::spawn_local(async move {
-            // A failed poll keeps the last figures; the re-model's own answer reports errors.
-            if let Ok(now) = remodel_progress().await {
-                status.set(Some(now));
-            }
-        });
-    };
-    if let Ok(handle) = set_interval_with_handle(poll, POLL) {
-        on_cleanup(move || handle.clear());
-    }
+    leptos::task::spawn_local(async move {
+        // A failed poll keeps the last figures; the re-model's own answer reports errors.
+        if let Ok(now) = remodel_progress().await {
+            status.set(Some(now));
+        }
+    });
 }
 
 /// Determinate once the server has said how many endpoints there are.

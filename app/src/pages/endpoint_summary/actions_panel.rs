@@ -13,6 +13,7 @@ use leptos::prelude::*;
 
 use crate::api::actions::{CancelAction, SubmitAction};
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::interval::use_interval;
 use crate::components::time::Time;
 use crate::error::ConsoleError;
 use crate::model::action::{ActionKind, ActionView, EndpointActions, IsolationState};
@@ -39,16 +40,17 @@ pub fn ActionsPanel(actions: Resource<Result<EndpointActions, ConsoleError>>) ->
         }
         version
     });
-    // Keep refreshing while something is open; effects run in the browser only.
-    Effect::new(move |_| {
-        let open = actions
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|a| a.has_open());
-        if open {
-            set_timeout(move || actions.refetch(), REFRESH);
-        }
-    });
+    // Keep refreshing while something is open.
+    use_interval(
+        REFRESH,
+        move || {
+            actions
+                .get()
+                .and_then(Result::ok)
+                .is_some_and(|a| a.has_open())
+        },
+        move || actions.refetch(),
+    );
 
     view! {
         <section class="panel actions-panel" aria-label="Microsoft Defender actions">

@@ -136,6 +136,14 @@ async fn endpoint_of(pool: &Pool, machine_id: &str) -> i64 {
     .unwrap())
 }
 
+/// An onboarded, active machine that is its device's only live record.
+fn live_device(m: &MachineInfo) -> bool {
+    m.onboarding_status == "Onboarded"
+        && m.health_status == "Active"
+        && m.duplicate_of.is_none()
+        && m.clone_of.is_none()
+}
+
 impl World {
     fn machine(&self, index: usize) -> MachineInfo {
         self.sim.control().machine(index).unwrap()
@@ -373,10 +381,7 @@ async fn network_endpoints_join_by_mac_else_by_ip_and_host_name_seen_recently() 
         .machines()
         .into_iter()
         .filter(|m| {
-            m.onboarding_status == "Onboarded"
-                && m.health_status == "Active"
-                && m.duplicate_of.is_none()
-                && m.clone_of.is_none()
+            live_device(m)
                 && m.last_ip_address.is_some()
                 && m.computer_dns_name
                     .as_deref()
@@ -461,12 +466,7 @@ async fn a_mac_only_advanced_hunting_reports_joins_the_endpoint_discovery_saw_it
     let (laptop, radio) = c
         .machines()
         .into_iter()
-        .filter(|m| {
-            m.onboarding_status == "Onboarded"
-                && m.health_status == "Active"
-                && m.duplicate_of.is_none()
-                && m.clone_of.is_none()
-        })
+        .filter(live_device)
         .find_map(|m| {
             let radio = c.network_adapters(&m.id).into_iter().find_map(|a| {
                 let mac = a["MacAddress"].as_str()?.replace('-', "");

@@ -9,10 +9,10 @@
 //! 2. **MAC**: a live machine joins the endpoint with its MAC when the MAC belongs to a
 //!    physical adapter (`adapter`) and no other live machine reports it. The adapters are the
 //!    machine record's and, for an adapter without an address that the record leaves out (a
-//!    switched-off Wi-Fi radio), advanced hunting's (`adapter::hunted_identity_mac`). A MAC that several
-//!    live machines report is a *conflict*: none of them joins by it, each keeps its own
-//!    endpoint, and every endpoint concerned shows the conflict (the duplicate-MAC assessment
-//!    counts it).
+//!    switched-off Wi-Fi radio), advanced hunting's (`adapter::hunted_identity_mac`). A MAC
+//!    that several live machines report is a *conflict*: none of them joins by it, each
+//!    keeps its own endpoint, and every endpoint concerned shows the conflict (the
+//!    duplicate-MAC assessment counts it).
 //! 3. **IP + host name**: otherwise a live machine joins a network-discovered endpoint when one
 //!    of its addresses is one of the endpoint's and the first label of its name is the first
 //!    label of one of the endpoint's host names, both seen within the inactivity window. An IP

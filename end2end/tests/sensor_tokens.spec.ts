@@ -17,7 +17,8 @@ test("a sensor token is created, used, revoked and refused, and the audit log sa
   const notice = page.getByRole("status").filter({ hasText: "Copy it now" });
   await expect(notice).toContainText(name);
   const token = await notice.getByLabel("Token").inputValue();
-  expect(token.length).toBeGreaterThan(20);
+  // `eat_` and 32 random bytes in hex (server/src/endpoints/tokens.rs).
+  expect(token).toMatch(/^eat_[0-9a-f]{64}$/);
 
   // A sensor has no session: only the token.
   const sensor = await request.newContext({ baseURL });

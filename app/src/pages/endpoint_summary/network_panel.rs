@@ -4,12 +4,9 @@
 
 use leptos::prelude::*;
 
+use super::or_dash;
 use crate::components::time::Time;
 use crate::model::network_facts::NetworkFactsView;
-
-fn or_dash(v: Option<String>) -> String {
-    v.filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
-}
 
 #[component]
 pub fn NetworkPanel(facts: NetworkFactsView) -> impl IntoView {

@@ -6,13 +6,10 @@ use leptos::prelude::*;
 
 use super::identity_panel::IdentityPanel;
 use super::network_panel::NetworkPanel;
+use super::or_dash;
 use crate::components::time::Time;
 use crate::model::endpoint::EndpointSummary;
 use crate::model::profile::match_level_label;
-
-fn or_dash(v: Option<String>) -> String {
-    v.filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
-}
 
 /// Each name in its own `<bdi>`: a name from Defender or a scan may carry a bidi override,
 /// which must not reorder the names after it.

@@ -4,6 +4,7 @@ pub mod feedback;
 pub mod interval;
 pub mod layout;
 pub mod list_controls;
+pub mod or_dash;
 pub mod risk_badge;
 pub mod sync_status;
 pub mod time;

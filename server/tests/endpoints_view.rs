@@ -662,3 +662,190 @@ async fn the_dashboard_of_a_device_group_counts_exactly_its_endpoints() {
     let link = format!("/endpoints?risk=High&amp;group={encoded}");
     assert!(html.contains(&link), "{link} not in {html}");
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_coverage_the_riskiest_endpoints_and_open_actions_as_the_list_does() {
+    use std::collections::BTreeMap;
+
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    scan_and_sync(&app, &sim, &admin).await;
+    let dashboard = |group: Option<String>| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let form: Vec<(&str, &str)> = group
+                .as_deref()
+                .map(|g| vec![("group", g)])
+                .unwrap_or_default();
+            let res = app.call(admin, "dashboard/get", &form).await;
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+
+    // Coverage: every endpoint counted once, in its onboarding state, by whether the network
+    // saw it, exactly as the list's rows say.
+    let all = list(&app, &admin, &[("page_size", "500")]).await;
+    let rows = all["rows"].as_array().unwrap().clone();
+    assert_eq!(rows.len() as u64, all["total"].as_u64().unwrap());
+    let mut want: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for row in &rows {
+        let state = row["onboarding_status"]
+            .as_str()
+            .unwrap_or("none")
+            .to_owned();
+        let cell = want.entry(state).or_default();
+        if row["source_network"] == true {
+            cell.0 += 1;
+        } else {
+            assert_eq!(row["source_defender"], true, "{row:#}");
+            cell.1 += 1;
+        }
+    }
+    let whole = dashboard(None).await;
+    let got: BTreeMap<String, (u64, u64)> = whole["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["onboarding"].as_str().unwrap_or("none").to_owned(),
+                (
+                    r["on_network"].as_u64().unwrap(),
+                    r["defender_only"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    // Both kinds are in the seeded tenant, so the test can tell them apart.
+    assert!(want.values().any(|c| c.0 > 0) && want.values().any(|c| c.1 > 0));
+    assert_eq!(whole["coverage"][0]["onboarding"], Value::Null);
+    // Each count's link is the list filter that gives exactly it.
+    for (state, (on_network, defender_only)) in &want {
+        for (source, n) in [("network", on_network), ("defender_only", defender_only)] {
+            let filtered = list(&app, &admin, &[("source", source), ("onboarding", state)]).await;
+            assert_eq!(filtered["total"].as_u64(), Some(*n), "{source} {state}");
+        }
+    }
+
+    // The riskiest endpoints: the list's first rows sorted by risk, none at risk None.
+    let first: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["risk_level"] != "None")
+        .take(10)
+        .collect();
+    assert_eq!(
+        first.len(),
+        10,
+        "the seeded tenant has ten endpoints at risk"
+    );
+    let top: Vec<i64> = whole["top_risky"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    let want_top: Vec<i64> = first.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(top, want_top);
+    assert_eq!(whole["top_risky"][0], *first[0]);
+
+    // Open actions: none yet; then one pending, named by the endpoint's hostname.
+    assert_eq!(whole["open_actions_total"], 0);
+    let target = rows
+        .iter()
+        .find(|r| r["hostname"].is_string() && r["device_group"].is_string())
+        .expect("an endpoint in a device group with a hostname");
+    let endpoint_id = target["id"].as_i64().unwrap();
+    let machine: (String,) = server::on_pool!(&app.pool, |db| sqlx::query_as(
+        "SELECT defender_machine_id FROM endpoint WHERE endpoint_id = $1"
+    )
+    .bind(endpoint_id)
+    .fetch_one(db)
+    .await
+    .unwrap());
+    let stores = server::db::Stores::new(&app.pool);
+    stores
+        .actions
+        .insert(&server::db::machine_action::NewAction {
+            endpoint_id,
+            machine_id: &machine.0,
+            kind: "Isolate",
+            action_group: "isolation",
+            scope: Some("Full"),
+            comment: "dashboard test",
+            requested_by: "admin",
+            external: false,
+            request_key: None,
+            defender_action_id: Some("dashboard-test-action"),
+            status: "Pending",
+            requested_at: "2026-12-07T10:00:00Z",
+            updated_at: "2026-12-07T10:00:00Z",
+            completed_at: None,
+            next_poll_at: None,
+            defender_requestor: None,
+            request_source: None,
+        })
+        .await
+        .unwrap();
+    let whole = dashboard(None).await;
+    assert_eq!(whole["open_actions_total"], 1);
+    let open = &whole["open_actions"][0];
+    assert_eq!(open["endpoint_id"], endpoint_id);
+    assert_eq!(open["endpoint_name"], target["hostname"]);
+    assert_eq!(open["action"]["kind"], "Isolate");
+    assert_eq!(open["action"]["status"], "Pending");
+    // A device group's dashboard shows it only when the endpoint is in that group.
+    let group = target["device_group"].as_str().unwrap().to_owned();
+    assert_eq!(
+        dashboard(Some(group.clone())).await["open_actions_total"],
+        1
+    );
+    let other = all["device_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().to_owned())
+        .find(|g| *g != group)
+        .expect("a second device group");
+    let elsewhere = dashboard(Some(other.clone())).await;
+    assert_eq!(elsewhere["open_actions_total"], 0);
+    // And its riskiest endpoints are the group's list's first rows.
+    let of_group = list(&app, &admin, &[("group", &other), ("page_size", "10")]).await;
+    let want_top: Vec<i64> = of_group["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["risk_level"] != "None")
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    let top: Vec<i64> = elsewhere["top_risky"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(top, want_top);
+
+    // Rendered: the panels, the table's links, the action's endpoint.
+    let html = get_text(&app, &admin, "/", &[]).await;
+    for text in [
+        "Top risky endpoints",
+        "Open actions",
+        "1 open.",
+        "Isolate Machine",
+        "Defender only",
+    ] {
+        assert!(html.contains(text), "{text} not in {html}");
+    }
+    assert!(
+        html.contains(&format!("href=\"/endpoints/{endpoint_id}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/endpoints?source=defender_only&amp;onboarding="),
+        "{html}"
+    );
+}

@@ -58,7 +58,8 @@ pub struct EndpointQuery {
     pub risk: String,
     /// Profile name, empty for any.
     pub profile: String,
-    /// `network`, `defender`, `both`, or empty for any.
+    /// `network`, `defender`, `both`, `defender_only` (known to Defender, never seen on the
+    /// network), or empty for any.
     pub source: String,
     /// Defender onboarding status (`Onboarded`, `CanBeOnboarded`, ...), `none` for endpoints not
     /// in Defender, or empty for any.
@@ -104,7 +105,10 @@ impl EndpointQuery {
         if RiskLevel::parse(&self.risk).is_none() {
             self.risk.clear();
         }
-        if !matches!(self.source.as_str(), "network" | "defender" | "both") {
+        if !matches!(
+            self.source.as_str(),
+            "network" | "defender" | "both" | "defender_only"
+        ) {
             self.source.clear();
         }
         self.profile = self.profile.chars().take(200).collect();
@@ -379,6 +383,42 @@ pub struct DashboardView {
     /// are absent).
     #[serde(default)]
     pub risk_trend: Vec<crate::model::risk_history::RiskTrendDay>,
+    /// Endpoints by Defender onboarding state (`None`: not in Defender), seen on the network
+    /// or known to Defender only; the states in the list's order, not in Defender first.
+    #[serde(default)]
+    pub coverage: Vec<CoverageRow>,
+    /// The first endpoints of the list sorted by risk, most severe first; none at risk None.
+    #[serde(default)]
+    pub top_risky: Vec<EndpointRow>,
+    /// Machine actions Defender has not finished, oldest first (at most
+    /// [`DASHBOARD_ROWS`]), and how many there are in all.
+    #[serde(default)]
+    pub open_actions: Vec<OpenAction>,
+    #[serde(default)]
+    pub open_actions_total: u64,
+}
+
+/// How many rows the dashboard's top risky endpoints and open actions show each.
+pub const DASHBOARD_ROWS: usize = 10;
+
+/// One onboarding state's endpoints on the dashboard's coverage table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoverageRow {
+    /// Defender's onboarding status; `None`: not in Defender.
+    pub onboarding: Option<String>,
+    /// Seen by network discovery (and maybe Defender too).
+    pub on_network: u64,
+    /// Known to Defender only: the console never saw it on the network.
+    pub defender_only: u64,
+}
+
+/// A machine action still open, with the endpoint it went to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenAction {
+    pub endpoint_id: i64,
+    /// The endpoint's hostname, else its IP, else its MAC, else its machine id.
+    pub endpoint_name: String,
+    pub action: crate::model::action::ActionView,
 }
 
 /// One row of the sync journal.

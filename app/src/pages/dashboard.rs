@@ -7,8 +7,12 @@ use leptos_router::hooks::use_query_map;
 use crate::api::endpoints::dashboard;
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::or_dash::or_dash;
+use crate::components::risk_badge::RiskBadge;
 use crate::components::time::Time;
-use crate::model::endpoint::{encode, DashboardView};
+use crate::model::endpoint::{
+    encode, CoverageRow, DashboardView, EndpointRow, OpenAction, SyncRunView,
+};
 use crate::model::risk::RiskLevel;
 use crate::model::risk_history::RiskTrendDay;
 
@@ -47,28 +51,7 @@ fn DashboardPanels(view: DashboardView) -> impl IntoView {
             view.network_not_onboarded, view.network_total
         )
     };
-    let last_sync = match &view.last_sync {
-        Some(run) => {
-            let at = run
-                .finished_at
-                .clone()
-                .unwrap_or_else(|| run.started_at.clone());
-            let outcome = format!(
-                " — {} ({} machines seen, {} added, {} updated){}",
-                run.outcome,
-                run.machines_seen,
-                run.machines_added,
-                run.machines_updated,
-                run.error
-                    .as_ref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            );
-            view! { <Time at=at/>{outcome} }.into_any()
-        }
-        None => "Never".into_any(),
-    };
-    // Links to the list carry the group, so a bar leads to exactly the endpoints it counts.
+    // Links to the list carry the group, so a bar or a count leads to exactly what it counts.
     let in_group = view
         .group
         .as_deref()
@@ -98,18 +81,169 @@ fn DashboardPanels(view: DashboardView) -> impl IntoView {
             <section class="panel" aria-label="Coverage">
                 <h2>"Coverage"</h2>
                 <p data-testid="coverage">{coverage}</p>
+                <CoverageTable rows=view.coverage.clone() in_group=in_group.clone()/>
                 <p><a href=format!("/endpoints?source=network&onboarding=none{in_group}")>"Endpoints not in Defender"</a></p>
             </section>
             <section class="panel" aria-label="Last sync">
                 <h2>"Last sync"</h2>
-                <p data-testid="last-sync">{last_sync}</p>
+                <LastSync run=view.last_sync.clone()/>
+            </section>
+            <section class="panel" aria-label="Open actions">
+                <h2>"Open actions"</h2>
+                <OpenActions actions=view.open_actions.clone() total=view.open_actions_total/>
             </section>
         </div>
+        <section class="panel" aria-label="Top risky endpoints">
+            <h2>"Top risky endpoints"</h2>
+            <TopRisky rows=view.top_risky.clone()/>
+            <p><a href=format!("/endpoints?sort=risk&dir=desc{in_group}")>"Every endpoint by risk"</a></p>
+        </section>
         <section class="panel" aria-label="Risk over the last 30 days">
             <h2>"Endpoints by risk level, last 30 days"</h2>
             <p class="hint">"Every endpoint, after the last sync of each day (UTC); days without a sync are left out."</p>
             <RiskTrend days=view.risk_trend.clone()/>
         </section>
+    }
+    .into_any()
+}
+
+/// The last sync run: when, its outcome, and what it saw.
+#[component]
+fn LastSync(run: Option<SyncRunView>) -> impl IntoView {
+    let Some(run) = run else {
+        return view! { <p data-testid="last-sync">"Never"</p> }.into_any();
+    };
+    let at = run
+        .finished_at
+        .clone()
+        .unwrap_or_else(|| run.started_at.clone());
+    let outcome = format!(
+        " — {} ({} machines seen, {} added, {} updated){}",
+        run.outcome,
+        run.machines_seen,
+        run.machines_added,
+        run.machines_updated,
+        run.error
+            .as_ref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
+    );
+    view! {
+        <p data-testid="last-sync"><Time at=at/>{outcome}</p>
+        <p><a href="/configuration/integrations/microsoft-defender">"Sync journal"</a></p>
+    }
+    .into_any()
+}
+
+/// Endpoints by Defender onboarding state, seen on the network or known to Defender only;
+/// every count a link to exactly those endpoints.
+#[component]
+fn CoverageTable(rows: Vec<CoverageRow>, in_group: String) -> impl IntoView {
+    if rows.is_empty() {
+        return ().into_any();
+    }
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let (state, value) = match &r.onboarding {
+                Some(s) => (s.clone(), encode(s)),
+                None => ("Not in Defender".to_owned(), "none".to_owned()),
+            };
+            let cell = |n: u64, source: &str| {
+                if n == 0 {
+                    return view! { <td>"0"</td> }.into_any();
+                }
+                let href = format!("/endpoints?source={source}&onboarding={value}{in_group}");
+                view! { <td><a href=href>{n}</a></td> }.into_any()
+            };
+            view! {
+                <tr>
+                    <th scope="row">{state}</th>
+                    {cell(r.on_network, "network")}
+                    {cell(r.defender_only, "defender_only")}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data-table compact" data-testid="coverage-table">
+            <thead><tr><th>"Onboarding state"</th><th>"On the network"</th><th>"Defender only"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The first endpoints of the list sorted by risk.
+#[component]
+fn TopRisky(rows: Vec<EndpointRow>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p>"No endpoint is at risk."</p> }.into_any();
+    }
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let name = r
+                .hostname
+                .clone()
+                .or_else(|| r.ip.clone())
+                .or_else(|| r.mac.clone())
+                .unwrap_or_else(|| format!("Endpoint {}", r.id));
+            view! {
+                <tr>
+                    <td><RiskBadge level=r.risk_level/></td>
+                    <td><a href=format!("/endpoints/{}", r.id)>{name}</a></td>
+                    <td class="mono">{or_dash(r.ip)}</td>
+                    <td>{or_dash(r.profile_name)}</td>
+                    <td>{or_dash(r.device_group)}</td>
+                    <td>{r.onboarding_status.unwrap_or_else(|| "Not in Defender".to_owned())}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data-table compact" data-testid="top-risky">
+            <thead><tr><th>"Risk"</th><th>"Endpoint"</th><th>"IP"</th><th>"Profile"</th><th>"Device group"</th><th>"Onboarding"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// Machine actions Defender has not finished, oldest first.
+#[component]
+fn OpenActions(actions: Vec<OpenAction>, total: u64) -> impl IntoView {
+    if actions.is_empty() {
+        return view! { <p data-testid="open-actions">"No machine action is open."</p> }.into_any();
+    }
+    let more = (total > actions.len() as u64)
+        .then(|| view! { <p class="hint">{format!("{} more not shown.", total - actions.len() as u64)}</p> });
+    let rows = actions
+        .into_iter()
+        .map(|a| {
+            let by = if a.action.external {
+                format!("{} (in Defender)", a.action.requested_by)
+            } else {
+                a.action.requested_by.clone()
+            };
+            view! {
+                <tr>
+                    <td>{a.action.kind.label()}</td>
+                    <td><a href=format!("/endpoints/{}", a.endpoint_id)>{a.endpoint_name}</a></td>
+                    <td>{a.action.status.label()}</td>
+                    <td>{by}</td>
+                    <td><Time at=a.action.requested_at/></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p data-testid="open-actions">{format!("{total} open.")}</p>
+        <table class="data-table compact">
+            <thead><tr><th>"Action"</th><th>"Endpoint"</th><th>"Status"</th><th>"Requested by"</th><th>"Requested"</th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+        {more}
     }
     .into_any()
 }
@@ -175,38 +309,32 @@ fn RiskTrend(days: Vec<RiskTrendDay>) -> impl IntoView {
     .into_any()
 }
 
-/// Horizontal bars, one per level, each a link to the list filtered to that level.
+/// One bar per level, most severe first, each a link to the list filtered to that level. The
+/// level and count are HTML text beside an SVG bar, so they read at the page's own size however
+/// narrow the panel (text inside a scaled SVG shrank with it).
 #[component]
 fn RiskChart(counts: Vec<(RiskLevel, u64)>, in_group: String) -> impl IntoView {
     let max = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let row_height = 34;
-    let height = row_height * counts.len() as u32 + 10;
     let bars = counts
         .into_iter()
         .rev()
-        .enumerate()
-        .map(|(i, (level, n))| {
-            let y = i as u32 * row_height + 5;
-            let width = (n as f64 / max as f64 * 300.0)
-                .round()
-                .max(if n > 0 { 2.0 } else { 0.0 });
+        .map(|(level, n)| {
+            // SVG geometry, not inline styles: the Content-Security-Policy allows none.
+            let width = (n as f64 / max as f64 * 100.0).max(if n > 0 { 1.0 } else { 0.0 });
             let href = format!("/endpoints?risk={}{in_group}", level.as_str());
             view! {
-                <a href=href>
-                    <g class=format!("chart-bar {}", level.css_class())>
-                        <title>{format!("{}: {n} endpoints", level.as_str())}</title>
-                        <text x="0" y=y + 21 class="chart-label">{level.as_str()}</text>
-                        <rect x="80" y=y + 4 width=width height="24" rx="3"></rect>
-                        <text x=90.0 + width y=y + 21 class="chart-value">{n.to_string()}</text>
-                    </g>
-                </a>
+                <li>
+                    <a class=format!("chart-row {}", level.css_class()) href=href
+                        aria-label=format!("{}: {n} endpoints", level.as_str())>
+                        <span class="chart-label">{level.as_str()}</span>
+                        <svg class="chart-track" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
+                            <rect class="chart-fill" x="0" y="0" width=format!("{width:.2}") height="10"></rect>
+                        </svg>
+                        <span class="chart-value">{n.to_string()}</span>
+                    </a>
+                </li>
             }
         })
         .collect_view();
-    view! {
-        <svg class="risk-chart" viewBox=format!("0 0 460 {height}") role="img" aria-label="Endpoints by risk level">
-            {bars}
-        </svg>
-    }
-    .into_any()
+    view! { <ul class="risk-chart" data-testid="risk-chart">{bars}</ul> }
 }

@@ -12,11 +12,6 @@ mod risk_timeline;
 mod software_tab;
 mod summary_tab;
 
-/// A text the Summary shows, or a dash where there is none (or it is empty).
-fn or_dash(v: Option<String>) -> String {
-    v.filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
-}
-
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};

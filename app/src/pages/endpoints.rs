@@ -197,6 +197,7 @@ fn FilterBar(
         ("network", "Network"),
         ("defender", "Defender"),
         ("both", "Both"),
+        ("defender_only", "Defender only"),
     ]
     .into_iter()
     .map(|(v, l)| option(v.into(), l.into(), query.source == v))

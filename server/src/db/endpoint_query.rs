@@ -53,8 +53,12 @@ pub trait EndpointViews: Send + Sync + std::fmt::Debug {
 
     async fn count_by_risk(&self) -> Result<Vec<(String, i64)>, DbError>;
 
-    /// (seen on the network, of which not onboarded in Defender).
-    async fn network_coverage(&self) -> Result<(i64, i64), DbError>;
+    /// Endpoints by (Defender onboarding status, seen on the network, known to Defender).
+    async fn coverage(&self) -> Result<Vec<CoverageCount>, DbError>;
+
+    /// At most `limit` endpoints at risk level `level`, the highest id first (the order of the
+    /// list sorted by risk, descending).
+    async fn at_risk_level(&self, level: &str, limit: i64) -> Result<Vec<CacheRow>, DbError>;
 
     /// The list cache's key, read with every list request: one statement.
     async fn list_key(&self) -> Result<ListKey, DbError>;
@@ -172,15 +176,31 @@ impl EndpointViews for Pool {
         })
     }
 
-    async fn network_coverage(&self) -> Result<(i64, i64), DbError> {
+    async fn coverage(&self) -> Result<Vec<CoverageCount>, DbError> {
         crate::on_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT COUNT(*),
-                        COALESCE(SUM(CASE WHEN onboarding_status IS NULL OR onboarding_status <> 'Onboarded'
-                            THEN 1 ELSE 0 END), 0)
-                 FROM endpoint WHERE source_network = TRUE",
+                "SELECT onboarding_status, source_network, source_defender, COUNT(*) AS endpoints \
+                 FROM endpoint GROUP BY onboarding_status, source_network, source_defender",
             )
-            .fetch_one(pool)
+            .fetch_all(pool)
+            .await
+            .map_err(classify)
+        })
+    }
+
+    async fn at_risk_level(&self, level: &str, limit: i64) -> Result<Vec<CacheRow>, DbError> {
+        crate::on_pool!(self, |pool| {
+            // From the risk level index: a few rows, not a sort of every assessment.
+            sqlx::query_as(&format!(
+                "SELECT {LIST_COLUMNS}, e.hostnames, e.ips, m.rbac_group_id, m.rbac_group_name, \
+                 m.machine_tags FROM endpoint_assessment a \
+                 JOIN endpoint e ON e.endpoint_id = a.endpoint_id \
+                 LEFT JOIN defender_machine m ON m.machine_id = e.defender_machine_id \
+                 WHERE a.risk_level = $1 ORDER BY a.endpoint_id DESC LIMIT $2"
+            ))
+            .bind(level)
+            .bind(limit)
+            .fetch_all(pool)
             .await
             .map_err(classify)
         })
@@ -304,6 +324,15 @@ pub struct ListKey {
     pub generation: i64,
     pub sync_run_id: Option<i64>,
     pub sync_finished_at: Option<String>,
+}
+
+/// One group of [`EndpointViews::coverage`].
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CoverageCount {
+    pub onboarding_status: Option<String>,
+    pub source_network: bool,
+    pub source_defender: bool,
+    pub endpoints: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -80,8 +80,8 @@ pub struct ListCache {
 #[derive(Debug, Default)]
 pub struct GroupCounts {
     pub by_risk: BTreeMap<&'static str, u64>,
-    pub network_total: u64,
-    pub network_not_onboarded: u64,
+    /// Endpoints by (onboarding status, seen on the network, known to Defender).
+    pub coverage: BTreeMap<(Option<String>, bool, bool), u64>,
     pub device_groups: Vec<String>,
 }
 
@@ -210,9 +210,9 @@ impl ListCache {
         Ok((rows, snapshot.device_groups.clone()))
     }
 
-    /// Of one device group's endpoints: how many at each risk level (by `RiskLevel::as_str`),
-    /// and of those seen on the network, how many and how many not onboarded in Defender;
-    /// with every device group, from one snapshot.
+    /// Of one device group's endpoints: how many at each risk level (by `RiskLevel::as_str`)
+    /// and in each onboarding state, seen on the network or not; with every device group, from
+    /// one snapshot.
     pub async fn group_counts(
         &self,
         views: &dyn EndpointViews,
@@ -230,12 +230,12 @@ impl ListCache {
             .filter(|r| r.device_group.as_deref() == Some(group))
         {
             *counts.by_risk.entry(r.risk_level.as_str()).or_default() += 1;
-            if r.source_network {
-                counts.network_total += 1;
-                if r.onboarding_status.as_deref() != Some("Onboarded") {
-                    counts.network_not_onboarded += 1;
-                }
-            }
+            let key = (
+                r.onboarding_status.clone(),
+                r.source_network,
+                r.source_defender,
+            );
+            *counts.coverage.entry(key).or_default() += 1;
         }
         Ok(counts)
     }
@@ -269,6 +269,7 @@ fn matches(e: &Entry, query: &EndpointQuery, needle: &str) -> bool {
             "network" => r.source_network,
             "defender" => r.source_defender,
             "both" => r.source_network && r.source_defender,
+            "defender_only" => r.source_defender && !r.source_network,
             _ => true,
         }
         && match query.onboarding.as_str() {

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use super::or_dash;
+use crate::components::or_dash::or_dash;
 use crate::components::time::Time;
 use crate::model::network_facts::NetworkFactsView;
 

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::identity_panel::IdentityPanel;
 use super::network_panel::NetworkPanel;
-use super::or_dash;
+use crate::components::or_dash::or_dash;
 use crate::components::time::Time;
 use crate::model::endpoint::EndpointSummary;
 use crate::model::profile::match_level_label;

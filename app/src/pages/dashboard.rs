@@ -158,7 +158,7 @@ fn CoverageTable(rows: Vec<CoverageRow>, in_group: String) -> impl IntoView {
             };
             view! {
                 <tr>
-                    <th scope="row">{state}</th>
+                    <td>{state}</td>
                     {cell(r.on_network, "network")}
                     {cell(r.defender_only, "defender_only")}
                 </tr>
@@ -324,7 +324,7 @@ fn RiskChart(counts: Vec<(RiskLevel, u64)>, in_group: String) -> impl IntoView {
             let href = format!("/endpoints?risk={}{in_group}", level.as_str());
             view! {
                 <li>
-                    <a class=format!("chart-row {}", level.css_class()) href=href
+                    <a class=format!("chart-row chart-{}", level.css_class()) href=href
                         aria-label=format!("{}: {n} endpoints", level.as_str())>
                         <span class="chart-label">{level.as_str()}</span>
                         <svg class="chart-track" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">

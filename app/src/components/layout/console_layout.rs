@@ -33,6 +33,9 @@ pub fn ConsoleLayout() -> impl IntoView {
     };
 
     view! {
+        // The first stop of the Tab key: past the top bar and the menu to the page. An external
+        // link to the router, so the browser's own fragment navigation moves the focus.
+        <a class="skip-link" href="#main" rel="external">"Skip to main content"</a>
         <Suspense fallback=|| view! { <header class="top-bar"></header> }>
             {move || Suspend::new(async move {
                 match user.await {
@@ -62,7 +65,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                     view! { <SideNav manages_users/> }
                 })}
             </Suspense>
-            <main class="content">
+            <main class="content" id="main" tabindex="-1">
                 <Outlet/>
             </main>
         </div>

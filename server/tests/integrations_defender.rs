@@ -552,3 +552,84 @@ async fn the_demo_tenant_is_configured_labelled_and_synced_on_first_start() {
         .unwrap();
     assert_eq!(list[0]["demo"], true);
 }
+
+#[tokio::test]
+async fn without_javascript_the_settings_page_shows_the_saved_values_and_a_refused_save_comes_back_to_it(
+) {
+    let sim = simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let admin = app.admin().await;
+    let res = app
+        .call(
+            &admin,
+            "integrations/defender/save",
+            &form(&sim, TENANT, CLIENT, SECRET, false),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let page_url = app.url("/configuration/integrations/microsoft-defender");
+
+    // The page as the server renders it: every saved value in its field, the secret not.
+    let html = admin
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (id, value) in [
+        ("defender-tenant", TENANT),
+        ("defender-client", CLIENT),
+        ("defender-login-url", sim.base_url()),
+        ("defender-api-url", sim.base_url()),
+    ] {
+        let field = html
+            .split(&format!("id=\"{id}\""))
+            .nth(1)
+            .and_then(|rest| rest.split('>').next())
+            .unwrap_or_else(|| panic!("no field {id} in {html}"));
+        assert!(
+            field.contains(&format!("value=\"{value}\"")),
+            "{id}: {field}"
+        );
+    }
+    assert!(!html.contains(SECRET));
+
+    // A form post (it asks for HTML) with a field left empty goes back to the page, with the
+    // error in the URL, and that page says which field is wrong. The stored settings stay.
+    let mut fields = form(&sim, TENANT, CLIENT, "", true);
+    fields[0].1 = "";
+    let res = admin
+        .post(app.url("/api/integrations/defender/save"))
+        .header("Accept", "text/html")
+        .header("Referer", &page_url)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let back = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.starts_with(&format!("{page_url}?")), "{back}");
+    assert!(back.contains("__err="), "{back}");
+    let html = admin.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Enter the Directory (tenant) ID."),
+        "no inline error in {html}"
+    );
+    let saved: Value = app
+        .call(&admin, "integrations/defender/get", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["tenant_id"], TENANT);
+    assert_eq!(saved["enabled"], false);
+
+    // A script's call (no HTML asked for) keeps the error status.
+    let res = app
+        .call(&admin, "integrations/defender/save", &fields)
+        .await;
+    assert_eq!(res.status(), 422);
+}

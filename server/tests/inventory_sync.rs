@@ -532,11 +532,29 @@ async fn a_full_remodel_reports_progress_writes_only_changes_and_anyone_can_foll
     let analyst = app.user_with_role("analyst-remodel", "Analyst").await;
     let res = app.call(&analyst, "profiles/remodel_progress", &[]).await;
     assert_eq!(res.status(), 200);
-    let status: Value = res.json().await.unwrap();
+    let mut status: Value = res.json().await.unwrap();
+    // The run that ended: when, what it did (nothing changed since the sync's own).
+    let last = status["last"].take();
     assert_eq!(
         status,
-        json!({"running": false, "processed": endpoints, "total": endpoints})
+        json!({"running": false, "processed": endpoints, "total": endpoints, "last": null})
     );
+    assert!(last["finished_at"].is_string(), "{last:#}");
+    assert!(last["elapsed_ms"].is_u64(), "{last:#}");
+    assert_eq!(last["endpoints"], endpoints);
+    assert_eq!(last["changed"], 0);
+    assert_eq!(last["error"], Value::Null);
+    // And the page says so, to a browser without JavaScript too.
+    let html = admin
+        .get(app.url("/configuration/profiles"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let said = format!(": {endpoints} endpoints re-modelled, 0 changed, in ");
+    assert!(html.contains(&said), "{said} not in {html}");
     assert_eq!(
         app.call(&analyst, "profiles/remodel", &[]).await.status(),
         403

@@ -16,17 +16,37 @@ pub const USER_ID_KEY: &str = "user_id";
 /// A redirect already decided for the request wins: when the shell sends a page's visitor to
 /// sign in or to change their password, the page's own resources fail too, and whichever
 /// finished last would otherwise set the status.
+///
+/// A form posted without JavaScript (a server fn asked for HTML) gets no error status: the
+/// server fn sends it back to its page with the error in the URL, where the page's action
+/// shows it, and a browser follows no redirect whose status says error.
 pub fn reject(err: ConsoleError) -> ConsoleError {
+    let status = if posted_form() {
+        Ok(http::StatusCode::SEE_OTHER)
+    } else {
+        http::StatusCode::from_u16(err.status())
+    };
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let (Ok(status), Ok(mut parts)) =
-            (http::StatusCode::from_u16(err.status()), response.0.write())
-        {
+        if let (Ok(status), Ok(mut parts)) = (status, response.0.write()) {
             if !parts.status.is_some_and(|s| s.is_redirection()) {
                 parts.status = Some(status);
             }
         }
     }
     err
+}
+
+/// Whether this request is a server fn called by a plain HTML form: one that accepts HTML,
+/// which server_fn answers with a redirect back to the page (its `form-redirects`).
+fn posted_form() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|req| {
+        let html = req
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        html && req.uri.path().starts_with("/api/")
+    })
 }
 
 pub fn backend() -> Result<SharedBackend, ConsoleError> {

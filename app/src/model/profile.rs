@@ -27,6 +27,22 @@ pub struct RemodelStatus {
     pub processed: u64,
     /// Endpoints stored when the re-model started.
     pub total: u64,
+    /// The newest full re-model once it has ended, so the page says how it went (also to a
+    /// browser without JavaScript, whose form post comes back to the page).
+    #[serde(default)]
+    pub last: Option<RemodelEnded>,
+}
+
+/// A full re-model that ended, as Configuration > Profiles reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemodelEnded {
+    pub finished_at: Option<String>,
+    /// Endpoints re-modelled, and of those whose profile or risk changed.
+    pub endpoints: u64,
+    pub changed: u64,
+    pub elapsed_ms: u64,
+    /// Why it failed or was interrupted; `None` when it finished.
+    pub error: Option<String>,
 }
 
 /// A stored match level as the product names it: `VeryHigh` reads "Very High".

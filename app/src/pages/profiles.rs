@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::api::profiles::{list_profiles, RemodelAll};
+use crate::api::profiles::{list_profiles, remodel_progress, RemodelAll};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::interval::use_interval;
-use crate::model::profile::RemodelStatus;
+use crate::components::time::Time;
+use crate::model::profile::{RemodelEnded, RemodelStatus};
 
 /// How often the page asks how far a running re-model got.
 const POLL: std::time::Duration = std::time::Duration::from_millis(500);
@@ -15,6 +16,9 @@ const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 pub fn ProfilesPage() -> impl IntoView {
     let remodel = ServerAction::<RemodelAll>::new();
     let profiles = Resource::new(move || remodel.version().get(), |_| list_profiles());
+    // The newest re-model's outcome, from the server: what a form posted without JavaScript
+    // comes back to.
+    let last = Resource::new(move || remodel.version().get(), |_| remodel_progress());
     let status = RwSignal::new(None::<RemodelStatus>);
     // While the re-model runs, its progress is polled into `status`; once it ends, cleared.
     Effect::new(move |_| {
@@ -45,6 +49,11 @@ pub fn ProfilesPage() -> impl IntoView {
                 }.into_any(),
                 Err(error) => view! { <ErrorBanner error/> }.into_any(),
             })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    last.await.ok().and_then(|s| s.last).map(|ended| view! { <LastRemodel ended/> })
+                })}
+            </Suspense>
         </section>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -76,9 +85,27 @@ pub fn ProfilesPage() -> impl IntoView {
     }
 }
 
+/// The newest full re-model that ended: when, and what it did or why it failed (who asked
+/// for it is in the audit log).
+#[component]
+fn LastRemodel(ended: RemodelEnded) -> impl IntoView {
+    let when = ended.finished_at.clone().map(|at| view! { " " <Time at/> });
+    let what = match &ended.error {
+        None => format!(
+            ": {} endpoints re-modelled, {} changed, in {} ms.",
+            ended.endpoints, ended.changed, ended.elapsed_ms
+        ),
+        Some(error) => format!(": failed. {error}"),
+    };
+    view! {
+        <p data-testid="last-remodel">
+            "Last full re-model"{when}{what}
+        </p>
+    }
+}
+
 /// Asks how far the running re-model got (`profiles/remodel_progress`) into `status`.
 fn poll_progress(status: RwSignal<Option<RemodelStatus>>) {
-    use crate::api::profiles::remodel_progress;
     leptos::task::spawn_local(async move {
         // A failed poll keeps the last figures; the re-model's own answer reports errors.
         if let Ok(now) = remodel_progress().await {

@@ -8,6 +8,7 @@ use super::{DbError, Pool};
 pub struct RemodelRunRow {
     pub remodel_run_id: i64,
     pub state: String,
+    pub finished_at: Option<String>,
     pub runner: Option<String>,
     pub processed: i64,
     pub total: i64,
@@ -25,8 +26,8 @@ impl RemodelRunRow {
     }
 }
 
-const COLUMNS: &str = "remodel_run_id, state, runner, processed, total, endpoints, changed, \
-                       dynamic_profiles, elapsed_ms, error";
+const COLUMNS: &str = "remodel_run_id, state, finished_at, runner, processed, total, \
+                       endpoints, changed, dynamic_profiles, elapsed_ms, error";
 
 /// Which open run a request may join.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

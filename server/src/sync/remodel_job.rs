@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::model::profile::RemodelStatus;
+use app::model::profile::{RemodelEnded, RemodelStatus};
 
 use crate::db::remodel_run::{Join, RemodelRunRow, RemodelTotals};
 use crate::db::{DbError, RemodelRunStore, Stores};
@@ -60,11 +60,26 @@ fn outcome(row: RemodelRunRow) -> Result<RemodelReport, RemodelError> {
 
 /// How far the running (or else the newest) re-model got, as the Profiles page shows it.
 pub(crate) async fn status(runs: &dyn RemodelRunStore) -> Result<RemodelStatus, DbError> {
+    let count = |n: Option<i64>| n.unwrap_or(0).max(0) as u64;
     Ok(match runs.latest().await? {
         Some(row) => RemodelStatus {
             running: row.is_open(),
             processed: row.processed.max(0) as u64,
             total: row.total.max(0) as u64,
+            last: (!row.is_open()).then(|| RemodelEnded {
+                finished_at: row.finished_at.clone(),
+                endpoints: count(row.endpoints),
+                changed: count(row.changed),
+                elapsed_ms: count(row.elapsed_ms),
+                error: match row.state.as_str() {
+                    "finished" => None,
+                    _ => Some(
+                        row.error
+                            .clone()
+                            .unwrap_or_else(|| format!("The re-model was {}.", row.state)),
+                    ),
+                },
+            }),
         },
         None => RemodelStatus::default(),
     })

@@ -65,11 +65,18 @@ pub fn script_attributes(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// Our own pages, the Defender portal of the commercial cloud, and the empty favicon the shell
-/// declares (`data:,`, which fetches nothing).
+/// Our own pages, the Defender portal of the commercial cloud, the empty favicon the shell
+/// declares (`data:,`, which fetches nothing), and a place on the same page (the skip link's
+/// `#main`, a plain id that no input chose).
 pub fn allowed_url(value: &str) -> bool {
     if value == "data:," {
         return true;
+    }
+    if let Some(id) = value.strip_prefix('#') {
+        return !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     }
     if value.starts_with('/') {
         return !value.starts_with("//") && !value.contains('\\');

@@ -161,9 +161,18 @@ fn ActionControl(
     }
     let confirm_name = panel.confirmation_name.clone().unwrap_or_default();
     let typed = RwSignal::new(String::new());
+    // The button waits for the typed name only once the page runs: without JavaScript nothing
+    // would ever enable it, so the server's own check of the name is the one that holds there.
+    // Effects run in the browser alone, after hydration (whose first render matches the server's).
+    let running = RwSignal::new(false);
+    Effect::new(move |_| running.set(true));
     let confirmed = {
         let name = confirm_name.clone();
-        move || !kind.needs_confirmation() || typed.get().trim().eq_ignore_ascii_case(&name)
+        move || {
+            !kind.needs_confirmation()
+                || !running.get()
+                || typed.get().trim().eq_ignore_ascii_case(&name)
+        }
     };
     let field_error = move |name: &'static str| {
         move || {

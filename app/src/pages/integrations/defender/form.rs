@@ -181,16 +181,19 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
         {(!can_edit).then(|| view! {
             <p class="banner banner-info" role="note">"Your role can view these settings but not change them."</p>
         })}
+        // `bind:` sets properties, which the server cannot render: each bound field also
+        // carries its saved value as an attribute, so a page read without JavaScript shows the
+        // settings and posts them back.
         <form class="settings-form" method="post" action="/api/integrations/defender/save"
             on:submit=on_submit novalidate=true>
             <fieldset disabled=!can_edit>
                 <label for="defender-tenant">"Tenant ID"</label>
-                <input id="defender-tenant" name="tenant_id" type="text" bind:value=fields.tenant_id
+                <input id="defender-tenant" name="tenant_id" type="text" bind:value=fields.tenant_id value=fields.tenant_id.get_untracked()
                     placeholder="GUID or contoso.onmicrosoft.com" autocomplete="off"/>
                 {message("tenant_id")}
 
                 <label for="defender-client">"Client ID"</label>
-                <input id="defender-client" name="client_id" type="text" bind:value=fields.client_id
+                <input id="defender-client" name="client_id" type="text" bind:value=fields.client_id value=fields.client_id.get_untracked()
                     placeholder="00000000-0000-0000-0000-000000000000" autocomplete="off"/>
                 {message("client_id")}
 
@@ -225,17 +228,17 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                         </p>
                     })}
                     <label for="defender-geo">"Geo API host (optional)"</label>
-                    <input id="defender-geo" name="geo_api_host" type="text" bind:value=fields.geo_api_host
+                    <input id="defender-geo" name="geo_api_host" type="text" bind:value=fields.geo_api_host value=fields.geo_api_host.get_untracked()
                         readonly=!can_choose_hosts placeholder="api-eu.securitycenter.microsoft.com"/>
                     {message("geo_api_host")}
                     <label for="defender-login-url">"Custom login base URL (optional)"</label>
                     <input id="defender-login-url" name="custom_login_url" type="text"
-                        readonly=!can_choose_hosts bind:value=fields.custom_login_url
+                        readonly=!can_choose_hosts bind:value=fields.custom_login_url value=fields.custom_login_url.get_untracked()
                         placeholder="https://login.proxy.example"/>
                     {message("custom_login_url")}
                     <label for="defender-api-url">"Custom API base URL (optional)"</label>
                     <input id="defender-api-url" name="custom_api_url" type="text"
-                        readonly=!can_choose_hosts bind:value=fields.custom_api_url
+                        readonly=!can_choose_hosts bind:value=fields.custom_api_url value=fields.custom_api_url.get_untracked()
                         placeholder="https://api.proxy.example"/>
                     {message("custom_api_url")}
                     </div>
@@ -253,7 +256,8 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
                 {message("import_groups")}
 
                 <label class="checkbox">
-                    <input name="enabled" type="checkbox" value="on" bind:checked=fields.enabled/>
+                    <input name="enabled" type="checkbox" value="on" bind:checked=fields.enabled
+                        checked=fields.enabled.get_untracked()/>
                     "Enabled (sync now, then every hour)"
                 </label>
             </fieldset>

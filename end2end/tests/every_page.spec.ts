@@ -1,0 +1,86 @@
+import { test, expect, Page } from "@playwright/test";
+import { enableDefender, hydrated, signIn } from "./helpers";
+
+// Every page of the console, opened as an administrator on a synced tenant: no console error,
+// no uncaught exception, no failed or refused request, and the page hydrates.
+
+/** Records what went wrong on the page from now on. */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(`exception: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("requestfailed", (r) => {
+    // The sync status stream of the page being left is cut by the navigation itself.
+    const left = new URL(r.url()).pathname === "/api/sync/events" && r.failure()?.errorText === "net::ERR_ABORTED";
+    if (!left) problems.push(`failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+  return problems;
+}
+
+test("every page loads and hydrates with no console error or failed request", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signIn(page);
+  await enableDefender(page);
+
+  // Real ids for the pages that need one: an endpoint known to Defender, the signed-in admin.
+  const found = await page.request.post("/api/endpoints/list", {
+    form: {
+      "query[q]": "",
+      "query[risk]": "High",
+      "query[profile]": "",
+      "query[source]": "defender",
+      "query[onboarding]": "Onboarded",
+      "query[sort]": "risk",
+      "query[dir]": "desc",
+      "query[page]": "1",
+      "query[page_size]": "1",
+    },
+  });
+  expect(found.status()).toBe(200);
+  const endpoint = (await found.json()).rows[0].id;
+  const me = await (await page.request.post("/api/auth/me")).json();
+
+  const pages = [
+    "/",
+    "/?group=Engineering",
+    "/endpoints",
+    "/endpoints?risk=High&sort=hostname&dir=asc",
+    "/endpoints/import",
+    `/endpoints/${endpoint}`,
+    `/endpoints/${endpoint}?tab=risk`,
+    `/endpoints/${endpoint}?tab=risk&sub=defender`,
+    `/endpoints/${endpoint}?tab=risk&sub=software`,
+    "/vulnerabilities",
+    "/software",
+    "/configuration/integrations",
+    "/configuration/integrations/microsoft-defender",
+    "/configuration/profiles",
+    "/configuration/sensors",
+    "/configuration/users",
+    `/configuration/users/${me.id}`,
+    "/configuration/audit-log",
+    "/account",
+    "/account/password",
+  ];
+  for (const path of pages) {
+    await test.step(path, async () => {
+      const problems = watch(page);
+      const response = await page.goto(path);
+      expect(response?.status(), path).toBe(200);
+      await hydrated(page);
+      await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+      // The page's own requests after hydration (resources, polls) get their answers.
+      await page.waitForLoadState("networkidle");
+      page.removeAllListeners("pageerror");
+      page.removeAllListeners("console");
+      page.removeAllListeners("requestfailed");
+      page.removeAllListeners("response");
+      expect(problems, path).toEqual([]);
+    });
+  }
+});

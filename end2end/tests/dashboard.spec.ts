@@ -81,14 +81,17 @@ test("an open action shows on the dashboard until it is cancelled, and the audit
   // A scan the device starts and never finishes, so it stays open until cancelled.
   const api = await simulatorApi();
   const machines: any[] = (await (await api.get(`${simUrl}/api/machines?$top=500`)).json()).value;
-  const machine = machines.find(
-    (m) =>
-      m.onboardingStatus === "Onboarded" &&
-      m.healthStatus === "Active" &&
-      m.osPlatform === "Windows11" &&
-      !m.isPotentialDuplication &&
-      m.computerDnsName,
-  );
+  // The last such machine: machine_actions.spec.ts counts the history of the first.
+  const machine = machines
+    .filter(
+      (m) =>
+        m.onboardingStatus === "Onboarded" &&
+        m.healthStatus === "Active" &&
+        m.osPlatform === "Windows11" &&
+        !m.isPotentialDuplication &&
+        m.computerDnsName,
+    )
+    .at(-1);
   expect(machine, "the demo tenant has an onboarded Windows 11 machine").toBeTruthy();
   await api.dispose();
   await setSimFaults({ action_outcome: "NeverTerminal" });

@@ -12,9 +12,13 @@ function watch(page: Page): string[] {
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
   });
   page.on("requestfailed", (r) => {
-    // The sync status stream of the page being left is cut by the navigation itself.
-    const left = new URL(r.url()).pathname === "/api/sync/events" && r.failure()?.errorText === "net::ERR_ABORTED";
-    if (!left) problems.push(`failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+    // The browser itself cancels the sync status stream of the page being left, and a
+    // second fetch of the wasm the page has already compiled (its preload); the page is
+    // checked to hydrate below. Any other failure is the console's.
+    const path = new URL(r.url()).pathname;
+    const cancelled =
+      r.failure()?.errorText === "net::ERR_ABORTED" && (path === "/api/sync/events" || path.startsWith("/pkg/"));
+    if (!cancelled) problems.push(`failed: ${r.method()} ${path} ${r.failure()?.errorText}`);
   });
   page.on("response", (r) => {
     if (r.status() >= 400) problems.push(`${r.status()}: ${r.request().method()} ${r.url()}`);

@@ -1,5 +1,6 @@
 //! Reusable building blocks shared by the pages.
 
+pub mod data_table;
 pub mod feedback;
 pub mod interval;
 pub mod layout;

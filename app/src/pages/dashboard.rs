@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::endpoints::dashboard;
+use crate::components::data_table::{headings, DataTable, Heading};
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::or_dash::or_dash;
@@ -164,12 +165,9 @@ fn CoverageTable(rows: Vec<CoverageRow>, in_group: String) -> impl IntoView {
                 </tr>
             }
         })
-        .collect_view();
+        .collect::<Vec<_>>();
     view! {
-        <table class="data-table compact" data-testid="coverage-table">
-            <thead><tr><th>"Onboarding state"</th><th>"On the network"</th><th>"Defender only"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable compact=true testid="coverage-table" headings={headings(&["Onboarding state", "On the network", "Defender only"])} rows/>
     }
     .into_any()
 }
@@ -200,12 +198,9 @@ fn TopRisky(rows: Vec<EndpointRow>) -> impl IntoView {
                 </tr>
             }
         })
-        .collect_view();
+        .collect::<Vec<_>>();
     view! {
-        <table class="data-table compact" data-testid="top-risky">
-            <thead><tr><th>"Risk"</th><th>"Endpoint"</th><th>"IP"</th><th>"Profile"</th><th>"Device group"</th><th>"Onboarding"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable compact=true testid="top-risky" headings={headings(&["Risk", "Endpoint", "IP", "Profile", "Device group", "Onboarding"])} rows/>
     }
     .into_any()
 }
@@ -236,13 +231,10 @@ fn OpenActions(actions: Vec<OpenAction>, total: u64) -> impl IntoView {
                 </tr>
             }
         })
-        .collect_view();
+        .collect::<Vec<_>>();
     view! {
         <p data-testid="open-actions">{format!("{total} open.")}</p>
-        <table class="data-table compact">
-            <thead><tr><th>"Action"</th><th>"Endpoint"</th><th>"Status"</th><th>"Requested by"</th><th>"Requested"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <DataTable compact=true headings={headings(&["Action", "Endpoint", "Status", "Requested by", "Requested"])} rows/>
         {more}
     }
     .into_any()
@@ -256,10 +248,6 @@ fn RiskTrend(days: Vec<RiskTrendDay>) -> impl IntoView {
         return view! { <p>"No sync has recorded the endpoints' risk yet."</p> }.into_any();
     }
     let levels: Vec<RiskLevel> = RiskLevel::ALL.into_iter().rev().collect();
-    let head = levels
-        .iter()
-        .map(|l| view! { <th>{l.as_str()}</th> })
-        .collect_view();
     let rows = days
         .into_iter()
         .rev()
@@ -299,14 +287,14 @@ fn RiskTrend(days: Vec<RiskTrendDay>) -> impl IntoView {
                 </tr>
             }
         })
-        .collect_view();
-    view! {
-        <table class="data-table compact risk-trend" data-testid="risk-trend">
-            <thead><tr><th>"Day"</th><th>"Share"</th>{head}</tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
-    }
-    .into_any()
+        .collect::<Vec<_>>();
+    let headings = ["Day", "Share"]
+        .into_iter()
+        .chain(levels.iter().map(|l| l.as_str()))
+        .map(Heading::Text)
+        .collect::<Vec<_>>();
+    view! { <DataTable compact=true class="risk-trend" testid="risk-trend" headings rows/> }
+        .into_any()
 }
 
 /// One bar per level, most severe first, each a link to the list filtered to that level. The

@@ -7,9 +7,10 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::api::endpoints::list_endpoints;
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
-use crate::components::list_controls::{self, next_direction, Pager};
+use crate::components::list_controls::{next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::components::time::Time;
 use crate::model::endpoint::{EndpointPage, EndpointQuery, EndpointRow, SortKey};
@@ -124,43 +125,30 @@ fn EndpointList(page: EndpointPage) -> impl IntoView {
                 <a class="button-secondary" href=export download="endpoints.csv" rel="external">"Export CSV"</a>
             </span>
         </div>
-        <table class="data-table endpoint-table">
-            <thead>
-                <tr>
-                    <SortHeader query=q.clone() key=SortKey::Risk label="Risk"/>
-                    <SortHeader query=q.clone() key=SortKey::Mac label="MAC"/>
-                    <SortHeader query=q.clone() key=SortKey::Ip label="IP"/>
-                    <SortHeader query=q.clone() key=SortKey::Hostname label="Hostname"/>
-                    <SortHeader query=q.clone() key=SortKey::Vendor label="MAC vendor"/>
-                    <SortHeader query=q.clone() key=SortKey::Profile label="Profile"/>
-                    <SortHeader query=q.clone() key=SortKey::Os label="OS"/>
-                    <th>"Sources"</th>
-                    <th>"Defender"</th>
-                    <th>"Device group"</th>
-                    <SortHeader query=q.clone() key=SortKey::LastSeen label="Last seen"/>
-                </tr>
-            </thead>
-            <tbody>
-                {page.rows.into_iter().map(|row| view! { <EndpointRowView row/> }).collect_view()}
-            </tbody>
-        </table>
+        <DataTable class="endpoint-table" headings={vec![sorted(&q, SortKey::Risk, "Risk"), sorted(&q, SortKey::Mac, "MAC"), sorted(&q, SortKey::Ip, "IP"), sorted(&q, SortKey::Hostname, "Hostname"), sorted(&q, SortKey::Vendor, "MAC vendor"), sorted(&q, SortKey::Profile, "Profile"), sorted(&q, SortKey::Os, "OS"), Heading::Text("Sources"), Heading::Text("Defender"), Heading::Text("Device group"), sorted(&q, SortKey::LastSeen, "Last seen")]}
+            rows={page.rows.into_iter().map(|row| view! { <EndpointRowView row/> }).collect::<Vec<_>>()}/>
         <Pager page=q.page previous=prev next/>
     }
     .into_any()
 }
 
 /// A header of the list sorting by `key`.
-#[component]
-fn SortHeader(query: EndpointQuery, key: SortKey, label: &'static str) -> impl IntoView {
+/// A heading that sorts the list by its column: descending first, ascending when it is so already.
+fn sorted(query: &EndpointQuery, key: SortKey, label: &'static str) -> Heading {
     let active = query.sort == key.as_str();
     let descending = query.dir == "desc";
-    let target = href(&EndpointQuery {
+    let href = href(&EndpointQuery {
         sort: key.as_str().into(),
         dir: next_direction(active, descending).into(),
         page: 1,
         ..query.clone()
     });
-    view! { <list_controls::SortHeader label active descending href=target/> }
+    Heading::Sort {
+        label,
+        active,
+        descending,
+        href,
+    }
 }
 
 #[component]

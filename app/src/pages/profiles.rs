@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::profiles::{list_profiles, remodel_progress, RemodelAll};
+use crate::components::data_table::{headings, DataTable};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::interval::use_interval;
 use crate::components::time::Time;
@@ -59,10 +60,8 @@ pub fn ProfilesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match profiles.await {
                     Ok(rows) => view! {
-                        <table class="data-table">
-                            <thead><tr><th>"Profile"</th><th>"Origin"</th><th>"Enabled"</th><th>"Risky"</th><th>"Endpoints"</th></tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|p| view! {
+                        <DataTable headings={headings(&["Profile", "Origin", "Enabled", "Risky", "Endpoints"])}
+                            rows={rows.into_iter().map(|p| view! {
                                     <tr>
                                         <td>{p.name}</td>
                                         <td>{match p.origin.as_str() {
@@ -74,9 +73,7 @@ pub fn ProfilesPage() -> impl IntoView {
                                         <td>{p.risky_level.unwrap_or_default()}</td>
                                         <td>{p.endpoints}</td>
                                     </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                                }).collect::<Vec<_>>()}/>
                     }.into_any(),
                     Err(error) => view! { <ErrorBanner error/> }.into_any(),
                 }

@@ -8,9 +8,10 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::api::software::list_software;
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
-use crate::components::list_controls::{self, neighbour_pages, next_direction, Pager};
+use crate::components::list_controls::{neighbour_pages, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::model::software::{
     ProductRow, ProductView, SoftwareDevice, SoftwarePage, SoftwareQuery,
@@ -108,17 +109,22 @@ fn PageLinks(query: SoftwareQuery, shown: usize, total: u64) -> impl IntoView {
 }
 
 /// A header sorting the products, or one product's devices, by `key`.
-#[component]
-fn SortHeader(query: SoftwareQuery, key: &'static str, label: &'static str) -> impl IntoView {
+/// A heading that sorts the list by its column: descending first, ascending when it is so already.
+fn sorted(query: &SoftwareQuery, key: &'static str, label: &'static str) -> Heading {
     let active = query.sort == key;
     let descending = query.dir == "desc";
-    let target = href(&SoftwareQuery {
+    let href = href(&SoftwareQuery {
         sort: key.into(),
         dir: next_direction(active, descending).into(),
         page: 1,
         ..query.clone()
     });
-    view! { <list_controls::SortHeader label active descending href=target/> }
+    Heading::Sort {
+        label,
+        active,
+        descending,
+        href,
+    }
 }
 
 #[component]
@@ -156,19 +162,8 @@ fn ProductList(page: SoftwarePage) -> impl IntoView {
         <div class="list-toolbar">
             <span class="list-count" data-testid="software-count">{count}</span>
         </div>
-        <table class="data-table software-list">
-            <thead>
-                <tr>
-                    <SortHeader query=q.clone() key="name" label="Software"/>
-                    <th>"Vendor"</th>
-                    <SortHeader query=q.clone() key="weaknesses" label="Weaknesses"/>
-                    <SortHeader query=q.clone() key="exposed" label="Exposed devices"/>
-                    <SortHeader query=q.clone() key="impact" label="Impact"/>
-                    <th>"Threats"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {page.products.into_iter().map(|p| {
+        <DataTable class="software-list" headings={vec![sorted(&q, "name", "Software"), Heading::Text("Vendor"), sorted(&q, "weaknesses", "Weaknesses"), sorted(&q, "exposed", "Exposed devices"), sorted(&q, "impact", "Impact"), Heading::Text("Threats")]}
+            rows={page.products.into_iter().map(|p| {
                     let link = href(&q.opening(&p.software_id));
                     let (impact, flags) = (impact_text(&p), flags_text(&p));
                     view! {
@@ -181,9 +176,7 @@ fn ProductList(page: SoftwarePage) -> impl IntoView {
                             <td>{flags}</td>
                         </tr>
                     }
-                }).collect_view()}
-            </tbody>
-        </table>
+                }).collect::<Vec<_>>()}/>
         <PageLinks query=q.clone() shown total=page.total/>
     }
     .into_any()
@@ -257,23 +250,8 @@ fn ProductPanel(page: SoftwarePage) -> impl IntoView {
                 <a class="button-secondary" href=export download="devices.csv" rel="external">"Export CSV"</a>
             </span>
         </div>
-        <table class="data-table software-devices">
-            <thead>
-                <tr>
-                    <SortHeader query=q.clone() key="risk" label="Risk"/>
-                    <SortHeader query=q.clone() key="hostname" label="Hostname"/>
-                    <th>"MAC"</th>
-                    <th>"IP"</th>
-                    <th>"OS"</th>
-                    <th>"Vulnerable versions"</th>
-                    <th>"CVEs"</th>
-                    <SortHeader query=q.clone() key="group" label="Device group"/>
-                </tr>
-            </thead>
-            <tbody>
-                {view.devices.into_iter().map(|d| view! { <DeviceRow row=d/> }).collect_view()}
-            </tbody>
-        </table>
+        <DataTable class="software-devices" headings={vec![sorted(&q, "risk", "Risk"), sorted(&q, "hostname", "Hostname"), Heading::Text("MAC"), Heading::Text("IP"), Heading::Text("OS"), Heading::Text("Vulnerable versions"), Heading::Text("CVEs"), sorted(&q, "group", "Device group")]}
+            rows={view.devices.into_iter().map(|d| view! { <DeviceRow row=d/> }).collect::<Vec<_>>()}/>
         <PageLinks query=q.clone() shown total=page.total/>
     }
     .into_any()

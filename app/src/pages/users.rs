@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::users::{list_users, CreateUser};
+use crate::components::data_table::{headings, DataTable, Loaded};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::time::Time;
 use crate::model::account::AccountView;
@@ -16,23 +17,7 @@ pub fn UsersPage() -> impl IntoView {
 
     view! {
         <h1>"Users"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(users) => view! {
-                        <table class="data-table">
-                            <thead>
-                                <tr><th>"Username"</th><th>"Role"</th><th>"State"</th><th>"Created"</th></tr>
-                            </thead>
-                            <tbody>
-                                {users.into_iter().map(|u| view! { <UserRow account=u/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=users ready=user_table/>
         <h2>"Add a user"</h2>
         <ActionForm action=create attr:class="stacked-form">
             <label for="new-username">"Username"</label>
@@ -73,4 +58,12 @@ fn UserRow(account: AccountView) -> impl IntoView {
         </tr>
     }
     .into_any()
+}
+
+fn user_table(users: Vec<AccountView>) -> impl IntoView {
+    let rows: Vec<_> = users
+        .into_iter()
+        .map(|u| view! { <UserRow account=u/> })
+        .collect();
+    view! { <DataTable headings=headings(&["Username", "Role", "State", "Created"]) rows/> }
 }

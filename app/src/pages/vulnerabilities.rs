@@ -7,9 +7,10 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::api::vulnerabilities::list_vulnerabilities;
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::feedback::error_banner::ErrorBanner;
-use crate::components::list_controls::{self, neighbour_pages, next_direction, Pager};
+use crate::components::list_controls::{neighbour_pages, next_direction, Pager};
 use crate::components::risk_badge::RiskBadge;
 use crate::components::time::Time;
 use crate::model::vulnerability::{
@@ -142,17 +143,22 @@ fn PageLinks(query: VulnerabilityQuery, shown: usize, total: u64) -> impl IntoVi
 }
 
 /// A header sorting the CVEs, or one CVE's endpoints, by `key`.
-#[component]
-fn SortHeader(query: VulnerabilityQuery, key: &'static str, label: &'static str) -> impl IntoView {
+/// A heading that sorts the list by its column: descending first, ascending when it is so already.
+fn sorted(query: &VulnerabilityQuery, key: &'static str, label: &'static str) -> Heading {
     let active = query.sort == key;
     let descending = query.dir == "desc";
-    let target = href(&VulnerabilityQuery {
+    let href = href(&VulnerabilityQuery {
         sort: key.into(),
         dir: next_direction(active, descending).into(),
         page: 1,
         ..query.clone()
     });
-    view! { <list_controls::SortHeader label active descending href=target/> }
+    Heading::Sort {
+        label,
+        active,
+        descending,
+        href,
+    }
 }
 
 #[component]
@@ -224,20 +230,8 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
         <div class="list-toolbar">
             <span class="list-count" data-testid="cve-count">{count}</span>
         </div>
-        <table class="data-table cve-table">
-            <thead>
-                <tr>
-                    <SortHeader query=q.clone() key="cve" label="CVE"/>
-                    <th>"Description"</th>
-                    <SortHeader query=q.clone() key="severity" label="Severity"/>
-                    <th>"CVSS"</th>
-                    <th>"Exploit"</th>
-                    <SortHeader query=q.clone() key="exposed" label=exposed_label/>
-                    <SortHeader query=q.clone() key="published" label="Published"/>
-                </tr>
-            </thead>
-            <tbody>
-                {page.cves.into_iter().map(|c| {
+        <DataTable class="cve-table" headings={vec![sorted(&q, "cve", "CVE"), Heading::Text("Description"), sorted(&q, "severity", "Severity"), Heading::Text("CVSS"), Heading::Text("Exploit"), sorted(&q, "exposed", exposed_label), sorted(&q, "published", "Published")]}
+            rows={page.cves.into_iter().map(|c| {
                     let link = href(&q.opening(&c.cve_id));
                     let id = c.cve_id.clone();
                     view! {
@@ -251,9 +245,7 @@ fn CveList(page: VulnerabilityPage) -> impl IntoView {
                             <td>{c.published_on.clone().unwrap_or_default()}</td>
                         </tr>
                     }
-                }).collect_view()}
-            </tbody>
-        </table>
+                }).collect::<Vec<_>>()}/>
         <PageLinks query=q.clone() shown total=page.total/>
     }
     .into_any()
@@ -330,23 +322,8 @@ fn CvePanel(page: VulnerabilityPage) -> impl IntoView {
                 <a class="button-secondary" href=export download="endpoints.csv" rel="external">"Export CSV"</a>
             </span>
         </div>
-        <table class="data-table affected-table">
-            <thead>
-                <tr>
-                    <SortHeader query=q.clone() key="risk" label="Risk"/>
-                    <SortHeader query=q.clone() key="hostname" label="Hostname"/>
-                    <th>"MAC"</th>
-                    <th>"IP"</th>
-                    <SortHeader query=q.clone() key="software" label="Software"/>
-                    <th>"Fix"</th>
-                    <SortHeader query=q.clone() key="group" label="Device group"/>
-                    <SortHeader query=q.clone() key="first_seen" label="First seen"/>
-                </tr>
-            </thead>
-            <tbody>
-                {view.endpoints.into_iter().map(|r| view! { <AffectedRow row=r/> }).collect_view()}
-            </tbody>
-        </table>
+        <DataTable class="affected-table" headings={vec![sorted(&q, "risk", "Risk"), sorted(&q, "hostname", "Hostname"), Heading::Text("MAC"), Heading::Text("IP"), sorted(&q, "software", "Software"), Heading::Text("Fix"), sorted(&q, "group", "Device group"), sorted(&q, "first_seen", "First seen")]}
+            rows={view.endpoints.into_iter().map(|r| view! { <AffectedRow row=r/> }).collect::<Vec<_>>()}/>
         <PageLinks query=q.clone() shown total=page.total/>
     }
     .into_any()

@@ -3,25 +3,24 @@
 use leptos::prelude::*;
 
 use crate::api::account::EndSession;
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::time::Time;
 use crate::model::session::SessionView;
 
 #[component]
 pub fn SessionTable(rows: Vec<SessionView>, end: ServerAction<EndSession>) -> impl IntoView {
-    view! {
-        <table class="data-table">
-            <thead>
-                <tr>
-                    <th>"Signed in"</th><th>"Last seen"</th><th>"Address"</th><th>"Browser"</th>
-                    <th><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows.into_iter().map(|row| view! { <SessionRow row end/> }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
+    let headings = vec![
+        Heading::Text("Signed in"),
+        Heading::Text("Last seen"),
+        Heading::Text("Address"),
+        Heading::Text("Browser"),
+        Heading::Hidden("Actions"),
+    ];
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|row| view! { <SessionRow row end/> })
+        .collect();
+    view! { <DataTable headings rows/> }
 }
 
 #[component]

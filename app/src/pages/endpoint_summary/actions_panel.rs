@@ -12,6 +12,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::api::actions::{CancelAction, SubmitAction};
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::interval::use_interval;
 use crate::components::time::Time;
@@ -253,15 +254,8 @@ fn ActionHistory(
     }
     view! {
         <h3>"Action history"</h3>
-        <table class="data-table compact" data-testid="action-history">
-            <thead>
-                <tr>
-                    <th>"Action"</th><th>"Defender machine"</th><th>"Status"</th><th>"Requested by"</th><th>"Comment"</th>
-                    <th>"Requested"</th><th>"Last update"</th><th></th>
-                </tr>
-            </thead>
-            <tbody>
-                {history.into_iter().map(|a| {
+        <DataTable compact=true testid="action-history" headings={vec![Heading::Text("Action"), Heading::Text("Defender machine"), Heading::Text("Status"), Heading::Text("Requested by"), Heading::Text("Comment"), Heading::Text("Requested"), Heading::Text("Last update"), Heading::Hidden("Actions")]}
+            rows={history.into_iter().map(|a| {
                     let kind = a.kind;
                     let what = match &a.scope {
                         Some(scope) => format!("{} ({scope})", kind.label()),
@@ -304,9 +298,7 @@ fn ActionHistory(
                             <td>{retry}{cancel_form}</td>
                         </tr>
                     }
-                }).collect_view()}
-            </tbody>
-        </table>
+                }).collect::<Vec<_>>()}/>
     }
     .into_any()
 }

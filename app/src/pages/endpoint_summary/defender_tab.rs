@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::data_table::{headings, DataTable};
 use crate::components::risk_badge::RiskBadge;
 use crate::model::endpoint::{encode, DefenderDetail, EndpointSummary, VulnerabilityView};
 use crate::model::risk::LevelReason;
@@ -106,10 +107,8 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
                 view! { <p>"None reported."</p> }.into_any()
             } else {
                 view! {
-                    <table class="data-table compact" aria-label="Vulnerabilities">
-                        <thead><tr><th>"CVE"</th><th>"Severity"</th><th>"CVSS"</th><th>"Exploits"</th><th>"Software"</th><th>"In this console"</th></tr></thead>
-                        <tbody>
-                            {detail.vulnerabilities.clone().into_iter().map(|v| view! {
+                    <DataTable compact=true label="Vulnerabilities" headings={headings(&["CVE", "Severity", "CVSS", "Exploits", "Software", "In this console"])}
+                        rows={detail.vulnerabilities.clone().into_iter().map(|v| view! {
                                 <tr>
                                     <td>{portal_link(v.url.clone(), v.cve_id.clone())}</td>
                                     <td>{v.severity.clone().unwrap_or_default()}</td>
@@ -118,9 +117,7 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
                                     <td>{v.products.join(", ")}</td>
                                     <td><a href=format!("/vulnerabilities?cve={}", encode(&v.cve_id))>"Every endpoint with it"</a></td>
                                 </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                            }).collect::<Vec<_>>()}/>
                 }.into_any()
             }}
             <h3>"Alerts"</h3>
@@ -128,10 +125,8 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
                 view! { <p>"No alerts."</p> }.into_any()
             } else {
                 view! {
-                    <table class="data-table compact" aria-label="Alerts">
-                        <thead><tr><th>"Alert"</th><th>"Severity"</th><th>"Status"</th><th>"Category"</th><th>"Created"</th></tr></thead>
-                        <tbody>
-                            {detail.alerts.clone().into_iter().map(|a| view! {
+                    <DataTable compact=true label="Alerts" headings={headings(&["Alert", "Severity", "Status", "Category", "Created"])}
+                        rows={detail.alerts.clone().into_iter().map(|a| view! {
                                 <tr>
                                     <td>{portal_link(a.url.clone(), a.title.clone().unwrap_or(a.alert_id.clone()))}</td>
                                     <td>{a.severity.clone().unwrap_or_default()}</td>
@@ -139,9 +134,7 @@ fn DefenderPanel(detail: DefenderDetail, machines: usize) -> impl IntoView {
                                     <td>{a.category.clone().unwrap_or_default()}</td>
                                     <td>{a.created.clone().unwrap_or_default()}</td>
                                 </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                            }).collect::<Vec<_>>()}/>
                 }.into_any()
             }}
         </section>

@@ -7,6 +7,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::api::endpoints::{SplitMachine, UndoSplit};
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::time::Time;
 use crate::model::endpoint::{rule_label, IdentityView};
@@ -87,10 +88,8 @@ pub fn IdentityPanel(endpoint_id: i64, identity: IdentityView) -> impl IntoView 
             }).collect_view()}
             {(!joins.is_empty()).then(|| view! {
                 <h3>"Why these Defender machines are this device"</h3>
-                <table class="data-table compact" data-testid="identity-joins">
-                    <thead><tr><th>"Defender machine"</th><th>"Evidence"</th><th>"Detail"</th><th></th></tr></thead>
-                    <tbody>
-                        {joins.into_iter().map(|j| {
+                <DataTable compact=true testid="identity-joins" headings={vec![Heading::Text("Defender machine"), Heading::Text("Evidence"), Heading::Text("Detail"), Heading::Hidden("Actions")]}
+                    rows={joins.into_iter().map(|j| {
                             let can_split = can_correct && splittable.contains(&j.machine_id);
                             let machine = j.machine_id.clone();
                             view! {
@@ -113,9 +112,7 @@ pub fn IdentityPanel(endpoint_id: i64, identity: IdentityView) -> impl IntoView 
                                     })}</td>
                                 </tr>
                             }
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                        }).collect::<Vec<_>>()}/>
             })}
             {(!notes.is_empty()).then(|| view! {
                 <h3>"What the identity rules did not join"</h3>

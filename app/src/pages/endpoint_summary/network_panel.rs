@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::data_table::{headings, DataTable};
 use crate::components::or_dash::or_dash;
 use crate::components::time::Time;
 use crate::model::network_facts::NetworkFactsView;
@@ -27,13 +28,8 @@ pub fn NetworkPanel(facts: NetworkFactsView) -> impl IntoView {
                 </dl>
             })}
             {(!facts.adapters.is_empty()).then(|| view! {
-                <table class="data-table compact" aria-label="Network adapters">
-                    <thead><tr>
-                        <th>"Adapter"</th><th>"Type"</th><th>"Status"</th><th>"MAC"</th>
-                        <th>"Addresses"</th><th>"Connected networks"</th><th>"Reported"</th>
-                    </tr></thead>
-                    <tbody>
-                        {facts.adapters.into_iter().map(|a| view! {
+                <DataTable compact=true label="Network adapters" headings={headings(&["Adapter", "Type", "Status", "MAC", "Addresses", "Connected networks", "Reported"])}
+                    rows={facts.adapters.into_iter().map(|a| view! {
                             <tr>
                                 <td><bdi>{a.name}</bdi></td>
                                 <td>{or_dash(a.adapter_type)}</td>
@@ -49,9 +45,7 @@ pub fn NetworkPanel(facts: NetworkFactsView) -> impl IntoView {
                                 <td>{if a.networks.is_empty() { "—".to_owned() } else { a.networks.join(", ") }}</td>
                                 <td><Time at=a.reported_at/></td>
                             </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                        }).collect::<Vec<_>>()}/>
             })}
         </section>
     }

@@ -2,6 +2,8 @@
 //! level"); the Microsoft Defender and Software subtabs are children.
 
 use leptos::prelude::*;
+
+use crate::components::data_table::{headings, DataTable};
 use leptos_router::components::A;
 
 use super::risk_timeline::RiskTimeline;
@@ -49,10 +51,8 @@ pub fn RiskTab(summary: EndpointSummary, sub: RiskSub, children: Children) -> im
                         view! { <p>"No assessment applies to this endpoint yet."</p> }.into_any()
                     } else {
                         view! {
-                            <table class="data-table">
-                                <thead><tr><th>"Assessment"</th><th>"Level"</th><th>"Why this level"</th></tr></thead>
-                                <tbody>
-                                    {summary.risk.assessments.clone().into_iter().map(|a| view! {
+                            <DataTable headings={headings(&["Assessment", "Level", "Why this level"])}
+                                rows={summary.risk.assessments.clone().into_iter().map(|a| view! {
                                         <tr>
                                             <td>{a.kind.label()}</td>
                                             <td><RiskBadge level=a.level/></td>
@@ -63,9 +63,7 @@ pub fn RiskTab(summary: EndpointSummary, sub: RiskSub, children: Children) -> im
                                                 })}
                                             </td>
                                         </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                                    }).collect::<Vec<_>>()}/>
                         }.into_any()
                     }}
                 </section>

@@ -1,6 +1,7 @@
 //! The Risk tab's history: each change of the endpoint's risk as the syncs recorded it, newest
 //! first, with its representative machine's CVEs by severity at the time.
 
+use crate::components::data_table::{headings, DataTable};
 use leptos::prelude::*;
 
 use crate::components::risk_badge::RiskBadge;
@@ -17,21 +18,15 @@ pub fn RiskTimeline(changes: Vec<RiskChange>) -> impl IntoView {
             } else {
                 view! {
                     <p class="hint">"Each row holds from its time until the next one; a sync that changes nothing adds none."</p>
-                    <table class="data-table compact" data-testid="risk-history">
-                        <thead><tr>
-                            <th>"Since"</th><th>"Risk"</th>
-                            <th>"Critical CVEs"</th><th>"High"</th><th>"Medium"</th><th>"Low"</th>
-                        </tr></thead>
-                        <tbody>
-                            {changes.into_iter().map(|c| view! {
-                                <tr>
-                                    <td><Time at=c.recorded_at/></td>
-                                    <td><RiskBadge level=c.risk_level/></td>
-                                    <td>{c.critical}</td><td>{c.high}</td><td>{c.medium}</td><td>{c.low}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <DataTable compact=true testid="risk-history"
+                        headings=headings(&["Since", "Risk", "Critical CVEs", "High", "Medium", "Low"])
+                        rows={changes.into_iter().map(|c| view! {
+                            <tr>
+                                <td><Time at=c.recorded_at/></td>
+                                <td><RiskBadge level=c.risk_level/></td>
+                                <td>{c.critical}</td><td>{c.high}</td><td>{c.medium}</td><td>{c.low}</td>
+                            </tr>
+                        }).collect::<Vec<_>>()}/>
                 }.into_any()
             }}
         </section>

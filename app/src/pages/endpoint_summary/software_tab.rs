@@ -3,6 +3,7 @@
 //! exploit facts and fixing updates, beside Defender's tenant-wide facts about the product.
 //! Every string from Defender is text.
 
+use crate::components::data_table::{headings, DataTable};
 use leptos::prelude::*;
 
 use super::defender_tab::no_defender_message;
@@ -26,16 +27,10 @@ pub fn SoftwareTab(summary: EndpointSummary) -> impl IntoView {
                 view! { <p data-testid="software-empty">"Microsoft Defender lists no vulnerable software on this device."</p> }.into_any()
             } else {
                 view! {
-                    <table class="data-table compact" aria-label="Software">
-                        <thead><tr>
-                            <th>"Software"</th><th>"Vendor"</th><th>"Version"</th>
-                            <th>"Weaknesses here"</th><th>"Most severe"</th><th>"Exploits"</th>
-                            <th>"Fixed by"</th><th>"In the tenant"</th>
-                        </tr></thead>
-                        <tbody>
-                            {software.into_iter().map(software_row).collect_view()}
-                        </tbody>
-                    </table>
+                    <DataTable compact=true label="Software"
+                        headings=headings(&["Software", "Vendor", "Version", "Weaknesses here",
+                            "Most severe", "Exploits", "Fixed by", "In the tenant"])
+                        rows={software.into_iter().map(software_row).collect::<Vec<_>>()}/>
                 }.into_any()
             }}
         </section>

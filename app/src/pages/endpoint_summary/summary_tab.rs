@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::identity_panel::IdentityPanel;
 use super::network_panel::NetworkPanel;
+use crate::components::data_table::{headings, DataTable};
 use crate::components::or_dash::or_dash;
 use crate::components::time::Time;
 use crate::model::endpoint::EndpointSummary;
@@ -70,14 +71,10 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
             <p data-testid="profile">{profile}</p>
             {(!summary.profiles_considered.is_empty()).then(|| view! {
                 <h3>"Other profiles considered"</h3>
-                <table class="data-table compact">
-                    <thead><tr><th>"Profile"</th><th>"Match score"</th><th>"Matched rules"</th></tr></thead>
-                    <tbody>
-                        {summary.profiles_considered.clone().into_iter().map(|p| view! {
+                <DataTable compact=true headings={headings(&["Profile", "Match score", "Matched rules"])}
+                    rows={summary.profiles_considered.clone().into_iter().map(|p| view! {
                             <tr><td>{p.name}</td><td>{match_level_label(&p.level).to_owned()}</td><td>{p.rules.join("; ")}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                        }).collect::<Vec<_>>()}/>
             })}
         </section>
         <section class="panel" aria-label="Sources">
@@ -90,10 +87,8 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                      the live one represents it and receives its actions.", summary.machines.len())}</p>
             })}
             {(!summary.machines.is_empty()).then(|| view! {
-                <table class="data-table compact">
-                    <thead><tr><th>"Defender machine"</th><th>"Name"</th><th>"OS"</th><th>"Onboarding"</th><th>"Health"</th><th>"Defender risk score"</th><th>"Exposure level"</th><th>"Device group"</th><th>"Tags"</th><th>"Last seen"</th></tr></thead>
-                    <tbody>
-                        {summary.machines.clone().into_iter().map(|m| view! {
+                <DataTable compact=true headings={headings(&["Defender machine", "Name", "OS", "Onboarding", "Health", "Defender risk score", "Exposure level", "Device group", "Tags", "Last seen"])}
+                    rows={summary.machines.clone().into_iter().map(|m| view! {
                             <tr class:representative=m.representative>
                                 <td class="mono">{m.machine_id.clone()}{m.representative.then_some(" (represents the device)")}{m.is_potential_duplication.then_some(" (potential duplicate)")}</td>
                                 <td>{or_dash(m.computer_dns_name)}</td>
@@ -110,9 +105,7 @@ pub fn SummaryTab(summary: EndpointSummary) -> impl IntoView {
                                 <td>{or_dash(Some(m.tags.join(", ")))}</td>
                                 <td><Time at=m.last_seen/></td>
                             </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                        }).collect::<Vec<_>>()}/>
             })}
             {overview.map(|url| view! {
                 <p><a href=url target="_blank" rel="noopener noreferrer">"Open the device in Microsoft Defender"</a></p>

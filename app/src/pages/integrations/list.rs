@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::integrations::list_integrations;
-use crate::components::feedback::error_banner::ErrorBanner;
+use crate::components::data_table::{headings, DataTable, Loaded};
 use crate::components::time::Time;
 use crate::model::integration::IntegrationSummary;
 
@@ -12,23 +12,7 @@ pub fn IntegrationsPage() -> impl IntoView {
     let integrations = Resource::new(|| (), |_| list_integrations());
     view! {
         <h1>"Integrations"</h1>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match integrations.await {
-                    Ok(rows) => view! {
-                        <table class="data-table">
-                            <thead>
-                                <tr><th>"Integration"</th><th>"State"</th><th>"Last sync"</th></tr>
-                            </thead>
-                            <tbody>
-                                {rows.into_iter().map(|row| view! { <IntegrationRow row/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorBanner error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=integrations ready=integration_table/>
     }
 }
 
@@ -54,4 +38,12 @@ fn IntegrationRow(row: IntegrationSummary) -> impl IntoView {
         </tr>
     }
     .into_any()
+}
+
+fn integration_table(rows: Vec<IntegrationSummary>) -> impl IntoView {
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|row| view! { <IntegrationRow row/> })
+        .collect();
+    view! { <DataTable headings=headings(&["Integration", "State", "Last sync"]) rows/> }
 }

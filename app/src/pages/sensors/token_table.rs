@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::api_tokens::RevokeApiToken;
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::feedback::empty_state::EmptyState;
 use crate::components::time::Time;
 use crate::model::api_token::ApiTokenView;
@@ -19,17 +20,8 @@ pub fn TokenTable(rows: Vec<ApiTokenView>, revoke: ServerAction<RevokeApiToken>)
         .into_any();
     }
     view! {
-        <table class="data-table">
-            <thead>
-                <tr>
-                    <th>"Name"</th><th>"Created by"</th><th>"Created"</th><th>"Last used"</th>
-                    <th>"State"</th><th><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows.into_iter().map(|row| view! { <TokenRow row revoke/> }).collect_view()}
-            </tbody>
-        </table>
+        <DataTable headings={vec![Heading::Text("Name"), Heading::Text("Created by"), Heading::Text("Created"), Heading::Text("Last used"), Heading::Text("State"), Heading::Hidden("Actions")]}
+            rows={rows.into_iter().map(|row| view! { <TokenRow row revoke/> }).collect::<Vec<_>>()}/>
     }
     .into_any()
 }

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::data_table::{headings, DataTable};
 const PERMISSIONS: [(&str, &str); 8] = [
     (
         "Machine.Read.All",
@@ -33,14 +34,10 @@ pub fn PermissionsTable() -> impl IntoView {
     view! {
         <section class="side-panel">
             <h2>"Required API permissions"</h2>
-            <table class="data-table compact">
-                <thead><tr><th>"Permission"</th><th>"Used for"</th></tr></thead>
-                <tbody>
-                    {PERMISSIONS.into_iter().map(|(name, used)| view! {
+            <DataTable compact=true headings={headings(&["Permission", "Used for"])}
+                rows={PERMISSIONS.into_iter().map(|(name, used)| view! {
                         <tr><td><code>{name}</code></td><td>{used}</td></tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+                    }).collect::<Vec<_>>()}/>
             <p class="hint">"Application permissions on WindowsDefenderATP; each needs admin consent."</p>
         </section>
     }

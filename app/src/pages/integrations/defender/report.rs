@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::data_table::{headings, DataTable};
 use crate::model::integration::ConnectionReport;
 
 #[component]
@@ -28,19 +29,14 @@ pub fn ConnectionReportView(report: ConnectionReport) -> impl IntoView {
                 }).collect_view()}
             </ul>
             {(!report.permissions.is_empty()).then(|| view! {
-                <table class="data-table compact permission-matrix">
-                    <caption>"Permission matrix"</caption>
-                    <thead><tr><th>"Feature"</th><th>"Needs"</th><th>"Granted"</th></tr></thead>
-                    <tbody>
-                        {report.permissions.clone().into_iter().map(|p| view! {
+                <DataTable compact=true class="permission-matrix" caption="Permission matrix" headings={headings(&["Feature", "Needs", "Granted"])}
+                    rows={report.permissions.clone().into_iter().map(|p| view! {
                             <tr class=if p.granted { "granted" } else { "missing" }>
                                 <td>{p.feature}</td>
                                 <td><code>{p.needs}</code></td>
                                 <td>{if p.granted { "Yes" } else { "Missing" }}</td>
                             </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                        }).collect::<Vec<_>>()}/>
             })}
             {missing_any.then(|| view! {
                 <p class="hint">

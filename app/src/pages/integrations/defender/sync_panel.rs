@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::sync::{sync_journal, SyncNow};
+use crate::components::data_table::{DataTable, Heading};
 use crate::components::feedback::error_banner::ErrorBanner;
 use crate::components::sync_status::SyncProgressBar;
 use crate::components::time::Time;
@@ -60,15 +61,8 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                     match journal.await {
                         Ok(runs) if runs.is_empty() => view! { <p>"No sync has run yet."</p> }.into_any(),
                         Ok(runs) => view! {
-                            <table class="data-table compact" aria-label="Sync runs">
-                                <thead><tr>
-                                    <th>"Started"</th><th>"Reason"</th><th>"Outcome"</th><th>"Machines"</th>
-                                    <th>"Added"</th><th>"Updated"</th><th><abbr title="Alerts listed: all of them, or (once a full listing is less than a day old) those Defender changed since the last run">"Alerts"</abbr></th><th>"Vulnerabilities"</th>
-                                    <th><abbr title="Machine-vulnerability rows listed for the first time / no longer listed (fixed, or the machine gone); once a full listing is less than a day old, the rows Defender's change feed names">"New / fixed"</abbr></th>
-                                    <th>"API calls"</th><th>"Throttled (s)"</th><th>"Details"</th>
-                                </tr></thead>
-                                <tbody>
-                                    {runs.into_iter().map(|r| view! {
+                            <DataTable compact=true label="Sync runs" headings=journal_headings()
+                                rows={runs.into_iter().map(|r| view! {
                                         <tr>
                                             <td><Time at=r.started_at/></td><td>{r.reason}</td><td>{r.outcome}</td>
                                             <td>{r.machines_seen}</td><td>{r.machines_added}</td><td>{r.machines_updated}</td>
@@ -102,9 +96,7 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
                                                 })}
                                             </td>
                                         </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
+                                    }).collect::<Vec<_>>()}/>
                         }.into_any(),
                         Err(error) => view! { <ErrorBanner error/> }.into_any(),
                     }
@@ -113,4 +105,30 @@ pub fn SyncPanel(config: Resource<Result<DefenderConfigView, ConsoleError>>) -> 
         </section>
     }
     .into_any()
+}
+
+fn journal_headings() -> Vec<Heading> {
+    vec![
+        Heading::Text("Started"),
+        Heading::Text("Reason"),
+        Heading::Text("Outcome"),
+        Heading::Text("Machines"),
+        Heading::Text("Added"),
+        Heading::Text("Updated"),
+        Heading::Abbr {
+            label: "Alerts",
+            title: "Alerts listed: all of them, or (once a full listing is less than a day old) \
+                    those Defender changed since the last run",
+        },
+        Heading::Text("Vulnerabilities"),
+        Heading::Abbr {
+            label: "New / fixed",
+            title: "Machine-vulnerability rows listed for the first time / no longer listed \
+                    (fixed, or the machine gone); once a full listing is less than a day old, \
+                    the rows Defender's change feed names",
+        },
+        Heading::Text("API calls"),
+        Heading::Text("Throttled (s)"),
+        Heading::Text("Details"),
+    ]
 }

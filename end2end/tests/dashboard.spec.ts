@@ -1,16 +1,10 @@
-import { test, expect, Page, request as playwrightRequest } from "@playwright/test";
-import { enableDefender, hydrated, signIn, simulatorApi, simUrl } from "./helpers";
+import { test, expect, Page } from "@playwright/test";
+import { enableDefender, hydrated, setSimFaults, signIn, windowsMachine } from "./helpers";
 
 // The dashboard: every count leads to exactly the endpoints it counts, the riskiest endpoints
 // are the list's first rows by risk, and a machine action shows there while it is open, until
 // it is cancelled (with the audit log saying who sent and who cancelled it).
 
-async function setSimFaults(faults: object) {
-  const ctx = await playwrightRequest.newContext();
-  const res = await ctx.post(`${simUrl}/_sim/faults`, { data: faults });
-  expect(res.status()).toBe(200);
-  await ctx.dispose();
-}
 
 /** The list's total for a query string, as the page shows it ("1–50 of N endpoints"). */
 async function listTotal(page: Page, href: string): Promise<number> {
@@ -79,24 +73,11 @@ test("an open action shows on the dashboard until it is cancelled, and the audit
   await enableDefender(page);
 
   // A scan the device starts and never finishes, so it stays open until cancelled.
-  const api = await simulatorApi();
-  const machines: any[] = (await (await api.get(`${simUrl}/api/machines?$top=500`)).json()).value;
   // The last such machine: machine_actions.spec.ts counts the history of the first.
-  const machine = machines
-    .filter(
-      (m) =>
-        m.onboardingStatus === "Onboarded" &&
-        m.healthStatus === "Active" &&
-        m.osPlatform === "Windows11" &&
-        !m.isPotentialDuplication &&
-        m.computerDnsName,
-    )
-    .at(-1);
-  expect(machine, "the demo tenant has an onboarded Windows 11 machine").toBeTruthy();
-  await api.dispose();
+  const machine = await windowsMachine("last");
   await setSimFaults({ action_outcome: "NeverTerminal" });
   try {
-    await page.goto(`/endpoints?q=${encodeURIComponent(machine.computerDnsName)}&source=defender`);
+    await page.goto(`/endpoints?q=${encodeURIComponent(machine.name)}&source=defender`);
     await hydrated(page);
     await page.locator("table.endpoint-table tbody tr").first().getByRole("link").first().click();
     await expect(page).toHaveURL(/\/endpoints\/\d+$/);
@@ -128,7 +109,7 @@ test("an open action shows on the dashboard until it is cancelled, and the audit
     await expect(row).toContainText("Run Scan");
     await expect(row).toContainText("In progress");
     await expect(row).toContainText("admin");
-    await row.getByRole("link", { name: machine.computerDnsName }).click();
+    await row.getByRole("link", { name: machine.name }).click();
     await expect(page).toHaveURL(summaryUrl);
     await hydrated(page);
 

@@ -1,16 +1,10 @@
-import { test, expect, Page, request as playwrightRequest } from "@playwright/test";
-import { demoTenant, enableDefender, signIn, simulatorApi, simUrl } from "./helpers";
+import { test, expect, Page } from "@playwright/test";
+import { demoTenant, enableDefender, setSimFaults, signIn, windowsMachine } from "./helpers";
 
 // The console's forms from server-rendered HTML alone: each posts, the server answers with the
 // page again, and that page says what happened.
 test.use({ javaScriptEnabled: false });
 
-async function setSimFaults(faults: object) {
-  const ctx = await playwrightRequest.newContext();
-  const res = await ctx.post(`${simUrl}/_sim/faults`, { data: faults });
-  expect(res.status()).toBe(200);
-  await ctx.dispose();
-}
 
 /** The journal's newest run: when it started (the stored value), why, and how it ended. */
 async function newestRun(page: Page): Promise<string> {
@@ -74,25 +68,12 @@ test("a machine action is sent, named to confirm, and cancelled", async ({ page 
   test.setTimeout(120_000);
   await signIn(page);
   await enableDefender(page);
-  const api = await simulatorApi();
-  const machines: any[] = (await (await api.get(`${simUrl}/api/machines?$top=500`)).json()).value;
-  await api.dispose();
   // The last such machine: machine_actions.spec.ts counts the history of the first.
-  const machine = machines
-    .filter(
-      (m) =>
-        m.onboardingStatus === "Onboarded" &&
-        m.healthStatus === "Active" &&
-        m.osPlatform === "Windows11" &&
-        !m.isPotentialDuplication &&
-        m.computerDnsName,
-    )
-    .at(-1);
-  expect(machine).toBeTruthy();
+  const machine = await windowsMachine("last");
   // Picked up and never finished: open until cancelled.
   await setSimFaults({ action_outcome: "NeverTerminal" });
   try {
-    await page.goto(`/endpoints?q=${encodeURIComponent(machine.computerDnsName)}&source=defender`);
+    await page.goto(`/endpoints?q=${encodeURIComponent(machine.name)}&source=defender`);
     await page.locator("table.endpoint-table tbody tr").first().locator("td:nth-child(4) a").click();
     await expect(page).toHaveURL(/\/endpoints\/\d+$/);
     const summaryUrl = page.url();
@@ -104,7 +85,7 @@ test("a machine action is sent, named to confirm, and cancelled", async ({ page 
     const form = panel.locator("details[open] form");
     await form.locator("select[name=scope]").selectOption("Selective");
     await form.locator("textarea[name=comment]").fill("Isolated from a browser without JavaScript");
-    await form.locator("input[name=confirm]").fill(machine.computerDnsName);
+    await form.locator("input[name=confirm]").fill(machine.name);
     await form.getByRole("button", { name: "Send: Isolate Machine" }).click();
     await expect(page).toHaveURL(back);
     const latest = panel.getByTestId("action-history").locator("tbody tr").first();

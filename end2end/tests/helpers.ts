@@ -64,3 +64,32 @@ export async function simulatorApi(): Promise<APIRequestContext> {
   return playwrightRequest.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${access_token}` } });
 }
 
+
+/** Sets the simulator's faults (`{}` clears them). */
+export async function setSimFaults(faults: object) {
+  const ctx = await playwrightRequest.newContext();
+  const res = await ctx.post(`${simUrl}/_sim/faults`, { data: faults });
+  expect(res.status()).toBe(200);
+  await ctx.dispose();
+}
+
+/** An onboarded, healthy Windows 11 machine as the simulator's own API lists it: the first
+ * such machine, or the last (for tests that must not add to the first one's action history,
+ * which machine_actions.spec.ts counts). */
+export async function windowsMachine(which: "first" | "last" = "first"): Promise<{ id: string; name: string }> {
+  const api = await simulatorApi();
+  const res = await api.get(`${simUrl}/api/machines?$top=500`);
+  const machines: any[] = (await res.json()).value;
+  await api.dispose();
+  const candidates = machines.filter(
+    (m) =>
+      m.onboardingStatus === "Onboarded" &&
+      m.healthStatus === "Active" &&
+      m.osPlatform === "Windows11" &&
+      !m.isPotentialDuplication &&
+      m.computerDnsName,
+  );
+  const m = which === "first" ? candidates[0] : candidates[candidates.length - 1];
+  expect(m, "the demo tenant has an onboarded Windows 11 machine").toBeTruthy();
+  return { id: m.id, name: m.computerDnsName };
+}

@@ -1,28 +1,5 @@
-import { test, expect, Page, request as playwrightRequest } from "@playwright/test";
-import { enableDefender, hydrated, signIn, simulatorApi, simUrl } from "./helpers";
-
-/** An onboarded, healthy Windows 11 machine as the simulator's own API lists it. */
-async function windowsMachine(): Promise<{ id: string; name: string }> {
-  const api = await simulatorApi();
-  const res = await api.get(`${simUrl}/api/machines?$top=500`);
-  const machines: any[] = (await res.json()).value;
-  const m = machines.find(
-    (m) =>
-      m.onboardingStatus === "Onboarded" &&
-      m.healthStatus === "Active" &&
-      m.osPlatform === "Windows11" &&
-      !m.isPotentialDuplication &&
-      m.computerDnsName,
-  );
-  expect(m, "the demo tenant has an onboarded Windows 11 machine").toBeTruthy();
-  return { id: m.id, name: m.computerDnsName };
-}
-
-async function setSimFaults(faults: object) {
-  const ctx = await playwrightRequest.newContext();
-  const res = await ctx.post(`${simUrl}/_sim/faults`, { data: faults });
-  expect(res.status()).toBe(200);
-}
+import { test, expect, Page } from "@playwright/test";
+import { enableDefender, hydrated, setSimFaults, signIn, windowsMachine } from "./helpers";
 
 /** Opens an action's form, fills it and sends it. */
 async function send(page: Page, label: string, comment: string, confirmName?: string, scope?: string) {

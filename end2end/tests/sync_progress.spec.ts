@@ -1,15 +1,9 @@
-import { test, expect, request as playwrightRequest } from "@playwright/test";
-import { enableDefender, hydrated, signIn, simUrl } from "./helpers";
+import { test, expect } from "@playwright/test";
+import { enableDefender, hydrated, setSimFaults, signIn } from "./helpers";
 
 // Sync now with its live progress: the bar on the integration page and the badge in the top
 // bar of every open page, both gone once the run ends, and the journal has its outcome.
 
-async function setSimFaults(faults: object) {
-  const ctx = await playwrightRequest.newContext();
-  const res = await ctx.post(`${simUrl}/_sim/faults`, { data: faults });
-  expect(res.status()).toBe(200);
-  await ctx.dispose();
-}
 
 test("Sync now shows its progress live, on this page and another, then its outcome", async ({ page, context }) => {
   test.setTimeout(120_000);

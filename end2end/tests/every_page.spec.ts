@@ -26,6 +26,26 @@ function watch(page: Page): string[] {
   return problems;
 }
 
+/** Opens each page in turn and fails on the first one that does not load cleanly. */
+async function visitAll(page: Page, pages: string[]) {
+  for (const path of pages) {
+    await test.step(path, async () => {
+      const problems = watch(page);
+      const response = await page.goto(path);
+      expect(response?.status(), path).toBe(200);
+      await hydrated(page);
+      await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+      // The page's own requests after hydration (resources, polls) get their answers.
+      await page.waitForLoadState("networkidle");
+      page.removeAllListeners("pageerror");
+      page.removeAllListeners("console");
+      page.removeAllListeners("requestfailed");
+      page.removeAllListeners("response");
+      expect(problems, path).toEqual([]);
+    });
+  }
+}
+
 test("every page loads and hydrates with no console error or failed request", async ({ page }) => {
   test.setTimeout(120_000);
   await signIn(page);
@@ -71,20 +91,51 @@ test("every page loads and hydrates with no console error or failed request", as
     "/account",
     "/account/password",
   ];
-  for (const path of pages) {
-    await test.step(path, async () => {
-      const problems = watch(page);
-      const response = await page.goto(path);
-      expect(response?.status(), path).toBe(200);
-      await hydrated(page);
-      await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
-      // The page's own requests after hydration (resources, polls) get their answers.
-      await page.waitForLoadState("networkidle");
-      page.removeAllListeners("pageerror");
-      page.removeAllListeners("console");
-      page.removeAllListeners("requestfailed");
-      page.removeAllListeners("response");
-      expect(problems, path).toEqual([]);
-    });
-  }
+  await visitAll(page, pages);
+});
+
+test("every page an Analyst may open loads with no console error or failed request", async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  await signIn(page);
+  await enableDefender(page);
+  const created = await page.request.post("/api/users/create", {
+    form: { username: "e2e-every-page-analyst", password: "analyst-password-1", role: "Analyst" },
+  });
+  expect(created.status()).toBe(200);
+  const found = await page.request.post("/api/endpoints/list", {
+    form: {
+      "query[q]": "",
+      "query[risk]": "",
+      "query[profile]": "",
+      "query[source]": "defender",
+      "query[onboarding]": "Onboarded",
+      "query[sort]": "risk",
+      "query[dir]": "desc",
+      "query[page]": "1",
+      "query[page_size]": "1",
+    },
+  });
+  const endpoint = (await found.json()).rows[0].id;
+
+  const context = await browser.newContext();
+  const analyst = await context.newPage();
+  await signIn(analyst, "e2e-every-page-analyst", "analyst-password-1");
+  await expect(analyst).not.toHaveURL(/\/login/);
+  // Read only: no administration in the menu, and the pages an Analyst can reach.
+  const nav = analyst.getByRole("navigation", { name: "Main" });
+  await expect(nav.getByRole("link", { name: "Users" })).toHaveCount(0);
+  await visitAll(analyst, [
+    "/",
+    "/endpoints",
+    `/endpoints/${endpoint}`,
+    `/endpoints/${endpoint}?tab=risk&sub=defender`,
+    `/endpoints/${endpoint}?tab=risk&sub=software`,
+    "/vulnerabilities",
+    "/software",
+    "/configuration/integrations",
+    "/configuration/integrations/microsoft-defender",
+    "/configuration/profiles",
+    "/account",
+  ]);
+  await context.close();
 });

@@ -26,6 +26,25 @@ function watch(page: Page): string[] {
   return problems;
 }
 
+/** The id of the riskiest onboarded endpoint Defender knows (at level `risk`, or any when empty). */
+async function onboardedEndpoint(page: Page, risk: string): Promise<number> {
+  const found = await page.request.post("/api/endpoints/list", {
+    form: {
+      "query[q]": "",
+      "query[risk]": risk,
+      "query[profile]": "",
+      "query[source]": "defender",
+      "query[onboarding]": "Onboarded",
+      "query[sort]": "risk",
+      "query[dir]": "desc",
+      "query[page]": "1",
+      "query[page_size]": "1",
+    },
+  });
+  expect(found.status()).toBe(200);
+  return (await found.json()).rows[0].id;
+}
+
 /** Opens each page in turn and fails on the first one that does not load cleanly. */
 async function visitAll(page: Page, pages: string[]) {
   for (const path of pages) {
@@ -52,21 +71,7 @@ test("every page loads and hydrates with no console error or failed request", as
   await enableDefender(page);
 
   // Real ids for the pages that need one: an endpoint known to Defender, the signed-in admin.
-  const found = await page.request.post("/api/endpoints/list", {
-    form: {
-      "query[q]": "",
-      "query[risk]": "High",
-      "query[profile]": "",
-      "query[source]": "defender",
-      "query[onboarding]": "Onboarded",
-      "query[sort]": "risk",
-      "query[dir]": "desc",
-      "query[page]": "1",
-      "query[page_size]": "1",
-    },
-  });
-  expect(found.status()).toBe(200);
-  const endpoint = (await found.json()).rows[0].id;
+  const endpoint = await onboardedEndpoint(page, "High");
   const me = await (await page.request.post("/api/auth/me")).json();
 
   const pages = [
@@ -102,20 +107,7 @@ test("every page an Analyst may open loads with no console error or failed reque
     form: { username: "e2e-every-page-analyst", password: "analyst-password-1", role: "Analyst" },
   });
   expect(created.status()).toBe(200);
-  const found = await page.request.post("/api/endpoints/list", {
-    form: {
-      "query[q]": "",
-      "query[risk]": "",
-      "query[profile]": "",
-      "query[source]": "defender",
-      "query[onboarding]": "Onboarded",
-      "query[sort]": "risk",
-      "query[dir]": "desc",
-      "query[page]": "1",
-      "query[page_size]": "1",
-    },
-  });
-  const endpoint = (await found.json()).rows[0].id;
+  const endpoint = await onboardedEndpoint(page, "");
 
   const context = await browser.newContext();
   const analyst = await context.newPage();

@@ -28,12 +28,6 @@ pub enum Heading {
     },
 }
 
-impl From<&'static str> for Heading {
-    fn from(label: &'static str) -> Self {
-        Self::Text(label)
-    }
-}
-
 /// The headings of a table whose columns are all plain text.
 pub fn headings(labels: &[&'static str]) -> Vec<Heading> {
     labels.iter().copied().map(Heading::Text).collect()

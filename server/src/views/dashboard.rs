@@ -2,7 +2,7 @@
 //! network or not), the riskiest endpoints, the open machine actions and the last sync, of
 //! every endpoint or of one Defender device group's. A group's figures come from the endpoint
 //! list's snapshot, so they are exactly what the list shows filtered by that group; every
-//! endpoint's come from indexed queries, so opening the console does not load the list.
+//! endpoint's counts and riskiest endpoints come from indexed queries instead.
 
 use std::collections::BTreeMap;
 
@@ -54,7 +54,7 @@ struct Scope {
 
 async fn of_all(db: &Stores, cache: &ListCache) -> Result<Scope, DbError> {
     let views = &*db.endpoint_views;
-    // From the risk-level index, without the list's snapshot.
+    // From the risk-level index, not a pass over the list's snapshot.
     let counts = views.count_by_risk().await?;
     let by_risk = RiskLevel::ALL
         .into_iter()

@@ -15,7 +15,7 @@ async function newestRun(page: Page): Promise<string> {
   return `${started} ${cells[1]} ${cells[2]}`;
 }
 
-test("the Defender settings save, disable and enable again, and Sync now adds a run", async ({ page }) => {
+test("the Defender settings save, disable, test and enable again, and Sync now adds a run", async ({ page }) => {
   test.setTimeout(120_000);
   await signIn(page);
   await enableDefender(page);
@@ -28,6 +28,16 @@ test("the Defender settings save, disable and enable again, and Sync now adds a 
   await expect(page.getByTestId("integration-state")).toHaveText("Disabled");
   await expect(page.getByLabel("Tenant ID")).toHaveValue(demoTenant.tenantId);
   await expect(page.getByTestId("secret-state")).toContainText("A secret is set");
+
+  // Test Connection posts the form's values to the test; the page it returns to has the report.
+  await page.getByRole("button", { name: "Test Connection" }).click();
+  await expect(page).toHaveURL(/\/configuration\/integrations\/microsoft-defender\??$/);
+  const report = page.getByRole("region", { name: "Connection test report" });
+  await expect(report.getByRole("heading", { name: "Connection test passed" })).toBeVisible();
+  await expect(report.getByRole("listitem").filter({ hasText: "Token obtained" })).toContainText("Passed");
+  // Shown once: the next visit has none.
+  await page.reload();
+  await expect(page.getByRole("region", { name: "Connection test report" })).toHaveCount(0);
 
   // Enable again (the secret left empty keeps the stored one): a sync starts and succeeds.
   const disabled = await newestRun(page);

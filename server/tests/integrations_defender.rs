@@ -632,4 +632,37 @@ async fn without_javascript_the_settings_page_shows_the_saved_values_and_a_refus
         .call(&admin, "integrations/defender/save", &fields)
         .await;
     assert_eq!(res.status(), 422);
+
+    // Test Connection posted by the form: back to the page, which shows the report once.
+    let heading = "Connection test passed";
+    let res = admin
+        .post(app.url("/api/integrations/defender/test"))
+        .header("Accept", "text/html")
+        .header("Referer", &page_url)
+        .form(&form(&sim, TENANT, CLIENT, "", false))
+        .send()
+        .await
+        .unwrap();
+    // server_fn's own redirect back, which a browser follows with a GET.
+    assert_eq!(res.status(), 302);
+    let back = res.headers()["location"].to_str().unwrap().to_owned();
+    // The page, with the error information of an earlier post stripped (an empty query left).
+    assert_eq!(back, format!("{page_url}?"));
+    let html = admin.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(heading), "no report in {html}");
+    assert!(!html.contains(SECRET));
+    let html = admin.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains(heading), "the report shows only once");
+    // A script's test gets its report as the answer, and leaves none for the page.
+    let report = test_connection(&app, &admin, &form(&sim, TENANT, CLIENT, "", false)).await;
+    assert_eq!(report["passed"], true, "{report:#}");
+    let html = admin
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains(heading));
 }

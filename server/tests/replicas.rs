@@ -412,11 +412,16 @@ async fn a_remodel_asked_of_both_replicas_at_once_runs_once_on_the_leader() {
     // The follower's progress bar shows the leader's run to its end.
     let res = b.call(&admin_b, "profiles/remodel_progress", &[]).await;
     assert_eq!(res.status(), 200);
-    let status: Value = res.json().await.unwrap();
+    let mut status: Value = res.json().await.unwrap();
+    let last = status["last"].take();
     assert_eq!(
         status,
-        serde_json::json!({"running": false, "processed": endpoints, "total": endpoints})
+        serde_json::json!({"running": false, "processed": endpoints, "total": endpoints, "last": null})
     );
+    // And how it ended: the run both answers reported.
+    assert_eq!(last["endpoints"], endpoints);
+    assert_eq!(last["elapsed_ms"], on_a["elapsed_ms"]);
+    assert_eq!(last["error"], Value::Null);
     b.stop().await;
     a.stop().await;
     sim.shutdown().await;

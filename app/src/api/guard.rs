@@ -38,7 +38,7 @@ pub fn reject(err: ConsoleError) -> ConsoleError {
 
 /// Whether this request is a server fn called by a plain HTML form: one that accepts HTML,
 /// which server_fn answers with a redirect back to the page (its `form-redirects`).
-fn posted_form() -> bool {
+pub fn posted_form() -> bool {
     use_context::<http::request::Parts>().is_some_and(|req| {
         let html = req
             .headers

@@ -85,7 +85,13 @@ pub async fn save_defender(
     backend.save_defender(&user, form).await.map_err(reject)
 }
 
+/// Where the report of a Test Connection posted without JavaScript waits, in the user's session,
+/// for the page the post returns to (which takes it out, so it shows once).
+#[cfg(feature = "ssr")]
+const POSTED_TEST_REPORT: &str = "posted_connection_test";
+
 /// Tests the form's values as they are, without saving; an empty secret means the stored one.
+/// Posted by a plain form, the report is kept for the page the browser is sent back to.
 #[server(endpoint = "integrations/defender/test")]
 pub async fn test_defender(
     tenant_id: String,
@@ -113,5 +119,29 @@ pub async fn test_defender(
         // Which groups are imported does not change whether the connection works.
         String::new(),
     );
-    backend.test_defender(&user, form).await.map_err(reject)
+    let report = backend.test_defender(&user, form).await.map_err(reject)?;
+    if crate::api::guard::posted_form() {
+        let session = crate::api::guard::session().await?;
+        if let Err(e) = session.insert(POSTED_TEST_REPORT, &report).await {
+            tracing::warn!(error = %e, "cannot keep the connection test report for the page");
+        }
+    }
+    Ok(report)
+}
+
+/// The report of the Test Connection this user posted without JavaScript, once; `None` when
+/// there is none waiting.
+#[server(endpoint = "integrations/defender/posted_test")]
+pub async fn posted_defender_test() -> Result<Option<ConnectionReport>, ConsoleError> {
+    use crate::api::guard::{require, session};
+    use crate::model::user::Capability;
+
+    require(Capability::Read).await?;
+    let session = session().await?;
+    // An unreadable entry is as good as none: the user can test again.
+    Ok(session
+        .remove::<ConnectionReport>(POSTED_TEST_REPORT)
+        .await
+        .ok()
+        .flatten())
 }

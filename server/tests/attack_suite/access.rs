@@ -225,6 +225,13 @@ const SERVER_FNS: &[Route] = &[
         true,
         Body::Form(DEFENDER_FORM),
     ),
+    // The report a plain-form Test Connection left in the caller's own session.
+    route(
+        "/api/integrations/defender/posted_test",
+        Who::SignedIn,
+        false,
+        Body::None,
+    ),
     route(
         "/api/endpoints/list",
         Who::SignedIn,

@@ -9,7 +9,7 @@ mod sync_panel;
 
 use leptos::prelude::*;
 
-use crate::api::integrations::defender_config;
+use crate::api::integrations::{defender_config, posted_defender_test};
 use crate::components::feedback::error_banner::ErrorBanner;
 use form::DefenderEditor;
 use permissions_table::PermissionsTable;
@@ -19,6 +19,8 @@ use sync_panel::SyncPanel;
 #[component]
 pub fn DefenderPage() -> impl IntoView {
     let config = Resource::new(|| (), |_| defender_config());
+    // Created here, outside the Suspend below (see ConsoleLayout).
+    let posted_test = Resource::new(|| (), |_| posted_defender_test());
     view! {
         <h1>"Microsoft Defender for Endpoint"</h1>
         <div class="two-columns">
@@ -26,7 +28,7 @@ pub fn DefenderPage() -> impl IntoView {
                 <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match config.await {
-                            Ok(view) => view! { <DefenderEditor saved=view/> }.into_any(),
+                            Ok(view) => view! { <DefenderEditor saved=view posted_test/> }.into_any(),
                             Err(error) => view! { <ErrorBanner error/> }.into_any(),
                         }
                     })}

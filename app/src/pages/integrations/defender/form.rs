@@ -14,7 +14,8 @@ use crate::components::time::Time;
 use crate::error::{ConsoleError, FieldError};
 use crate::model::defender_change::{check_defender_change, DefenderDestination, Stored};
 use crate::model::integration::{
-    validate_defender_form, CloudChoice, DefenderConfigView, DefenderForm, IntegrationState,
+    validate_defender_form, CloudChoice, ConnectionReport, DefenderConfigView, DefenderForm,
+    IntegrationState,
 };
 
 #[derive(Clone, Copy)]
@@ -65,7 +66,11 @@ fn enabled_arg(enabled: bool) -> Option<String> {
 }
 
 #[component]
-pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
+pub fn DefenderEditor(
+    saved: DefenderConfigView,
+    /// The report of a Test Connection posted without JavaScript, for the page it returned to.
+    posted_test: Resource<Result<Option<ConnectionReport>, ConsoleError>>,
+) -> impl IntoView {
     let can_edit = saved.can_edit;
     let can_choose_hosts = saved.can_choose_hosts;
     let fields = Fields::from_saved(&saved);
@@ -115,7 +120,9 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
             });
         }
     };
-    let on_test = move |_| {
+    let on_test = move |ev: leptos::ev::MouseEvent| {
+        // The button also posts the form to the test fn, for a browser without JavaScript.
+        ev.prevent_default();
         if let Some(f) = check() {
             test.dispatch(TestDefender {
                 tenant_id: f.tenant_id,
@@ -263,7 +270,8 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
             </fieldset>
             {can_edit.then(|| view! {
                 <div class="form-actions">
-                    <button type="button" class="button-secondary" on:click=on_test
+                    <button type="submit" formaction="/api/integrations/defender/test"
+                        formnovalidate=true class="button-secondary" on:click=on_test
                         disabled=move || test.pending().get()>
                         {move || if test.pending().get() { "Testing…" } else { "Test Connection" }}
                     </button>
@@ -280,6 +288,18 @@ pub fn DefenderEditor(saved: DefenderConfigView) -> impl IntoView {
         {move || test.value().get().map(|result| match result {
             Ok(report) => view! { <ConnectionReportView report/> }.into_any(),
             Err(error) => view! { <ErrorBanner error/> }.into_any(),
+        })}
+        // Until a test runs here, the report of one posted without JavaScript.
+        {move || test.value().with(Option::is_none).then(|| view! {
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    posted_test
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|report| view! { <ConnectionReportView report/> })
+                })}
+            </Suspense>
         })}
     }
     .into_any()

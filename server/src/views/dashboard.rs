@@ -181,52 +181,36 @@ fn network_coverage(rows: &[CoverageRow]) -> (u64, u64) {
 }
 
 /// The open actions (of the group's endpoints, when a group is chosen), oldest first, with
-/// each endpoint's name as the list shows it; and how many there are.
+/// each endpoint's name as the list shows it; and how many there are. The names and groups come
+/// from the list's snapshot, which the dashboard loads for its device groups anyway.
 async fn open_actions(
     db: &Stores,
     cache: &ListCache,
     group: Option<&str>,
 ) -> Result<(Vec<OpenAction>, u64), DbError> {
-    let views = &*db.endpoint_views;
     let mut open = db.actions.open().await?;
-    let mut names: BTreeMap<i64, Option<String>> = BTreeMap::new();
-    match group {
-        Some(g) => {
-            // Only the snapshot knows each endpoint's device group.
-            let (rows, _) = cache
-                .rows_of(views, open.iter().map(|a| a.endpoint_id))
-                .await?;
-            open.retain(|a| {
-                rows.get(&a.endpoint_id)
-                    .is_some_and(|r| r.device_group.as_deref() == Some(g))
-            });
-            for a in open.iter().take(DASHBOARD_ROWS) {
-                names.insert(a.endpoint_id, rows.get(&a.endpoint_id).and_then(name));
-            }
-        }
-        None => {
-            for a in open.iter().take(DASHBOARD_ROWS) {
-                let row = views.detail(a.endpoint_id).await?;
-                let row = row.map(|d| super::endpoint_row::row_view(d.list));
-                names.insert(a.endpoint_id, row.as_ref().and_then(name));
-            }
-        }
+    let (rows, _) = cache
+        .rows_of(&*db.endpoint_views, open.iter().map(|a| a.endpoint_id))
+        .await?;
+    if let Some(g) = group {
+        open.retain(|a| {
+            rows.get(&a.endpoint_id)
+                .is_some_and(|r| r.device_group.as_deref() == Some(g))
+        });
     }
-    let total = open.len() as u64;
     let shown = open
         .iter()
         .take(DASHBOARD_ROWS)
         .map(|a| OpenAction {
             endpoint_id: a.endpoint_id,
-            endpoint_name: names
+            endpoint_name: rows
                 .get(&a.endpoint_id)
-                .cloned()
-                .flatten()
+                .and_then(name)
                 .unwrap_or_else(|| a.machine_id.clone()),
             action: panel::view(a),
         })
         .collect();
-    Ok((shown, total))
+    Ok((shown, open.len() as u64))
 }
 
 /// An endpoint's name: its hostname, else its IP, else its MAC.

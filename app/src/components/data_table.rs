@@ -1,5 +1,5 @@
-//! `DataTable`: the one table every page shows rows in (headings, sortable ones among them, the
-//! rows, and what an empty table says instead); and `Loaded`, which waits for a page's data and
+//! `DataTable`: the one table every page shows rows in (headings, sortable ones among them, and
+//! the rows; each page says itself what an empty one means); and `Loaded`, which waits for a page's data and
 //! shows a failure through the one error banner.
 
 use leptos::prelude::*;
@@ -38,10 +38,6 @@ pub fn DataTable<R>(
     headings: Vec<Heading>,
     /// Each row, a `<tr>`.
     rows: Vec<R>,
-    /// Shown instead of the table when there is no row; without it an empty table shows
-    /// its headings alone.
-    #[prop(optional, into)]
-    empty: Option<ViewFn>,
     /// Tighter cells, for tables inside a panel.
     #[prop(optional)]
     compact: bool,
@@ -59,11 +55,6 @@ pub fn DataTable<R>(
 where
     R: IntoView + 'static,
 {
-    if rows.is_empty() {
-        if let Some(empty) = empty {
-            return empty.run();
-        }
-    }
     let class = match (compact, class) {
         (false, "") => "data-table".to_owned(),
         (true, "") => "data-table compact".to_owned(),
